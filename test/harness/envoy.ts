@@ -1,0 +1,238 @@
+/**
+ * Starting and observing real Envoy processes in tests.
+ *
+ * Each Envoy gets its own temp dir (bootstrap, log), `--disable-hot-restart`
+ * (so many can run at once), and is stopped by the test's `after` hook. When
+ * the test failed, the tail of Envoy's log is printed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireEnvoy } from '../../daemon/platform/envoy-binary.js';
+
+/** The part of a test context the harness uses (TestContext or a hand-made one). */
+export interface Cleanup {
+  after(fn: () => unknown): void;
+  passed?: boolean;
+  name?: string;
+}
+
+export interface EnvoyOptions {
+  /** The bootstrap object; must contain `admin` (see adminBlock). */
+  config: object;
+  name?: string;
+  concurrency?: number;
+  logLevel?: string;
+  /** e.g. `wasm:debug,ext_proc:info` */
+  componentLogLevel?: string;
+  readyTimeoutMs?: number;
+  /** Extra command-line arguments. */
+  args?: string[];
+}
+
+export interface EnvoyProcess {
+  adminPort: number;
+  pid: number;
+  dir: string;
+  /** All counters and gauges from /stats (histograms left out). */
+  stats(): Promise<Record<string, number>>;
+  stat(name: string): Promise<number | undefined>;
+  waitForStat(name: string, pred: (v: number) => boolean, timeoutMs?: number): Promise<number>;
+  configDump(query?: string): Promise<any>;
+  admin(path: string, method?: 'GET' | 'POST'): Promise<string>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+function adminPortOf(config: object): number {
+  const port = (config as any)?.admin?.address?.socket_address?.port_value;
+  if (typeof port !== 'number')
+    throw new Error('startEnvoy: the bootstrap needs admin.address.socket_address.port_value');
+  return port;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Explains a failed start in one line, naming the cause and the fix. */
+export function explainEnvoyFailure(log: string): string {
+  const inUse =
+    /cannot bind '?([\d.:[\]]+)'?: Address already in use/i.exec(log) ??
+    /(\d+\.\d+\.\d+\.\d+:\d+).*Address already in use/i.exec(log);
+  if (inUse) return `port ${inUse[1]} is already in use; stop whatever holds it or pick another port`;
+  const wasm = /(Wasm VM failed|Unable to create Wasm|failed to initialize|wasm log[^\n]*)/i.exec(log);
+  const critical = log.split('\n').filter((l) => /\[critical\]|\[error\]/.test(l));
+  if (critical.length > 0) return critical[critical.length - 1]!.replace(/^.*?\] /, '').slice(0, 400);
+  if (wasm) return wasm[0];
+  return 'envoy exited; see its log';
+}
+
+export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promise<EnvoyProcess> {
+  const bin = requireEnvoy().path;
+  const adminPort = adminPortOf(o.config);
+  const dir = mkdtempSync(join(tmpdir(), `umbra-envoy-${o.name ?? 'test'}-`));
+  const configPath = join(dir, 'bootstrap.json');
+  const logPath = join(dir, 'envoy.log');
+  writeFileSync(configPath, JSON.stringify(o.config, null, 2));
+  const args = [
+    '-c',
+    configPath,
+    '--concurrency',
+    String(o.concurrency ?? 1),
+    '--disable-hot-restart',
+    '--log-level',
+    o.logLevel ?? 'info',
+    '--log-path',
+    logPath,
+    ...(o.componentLogLevel ? ['--component-log-level', o.componentLogLevel] : []),
+    ...(o.args ?? []),
+  ];
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 1_000_000) stderr += d.toString();
+  });
+  let exited: number | null | undefined;
+  child.on('exit', (code, signal) => {
+    exited = code ?? (signal ? -1 : 0);
+  });
+  const readLog = (): string => {
+    let file = '';
+    try {
+      file = readFileSync(logPath, 'utf8');
+    } catch {
+      // not written yet
+    }
+    return file + stderr;
+  };
+  const base = `http://127.0.0.1:${adminPort}`;
+  const admin = async (path: string, method: 'GET' | 'POST' = 'GET'): Promise<string> => {
+    const res = await fetch(base + path, { method, signal: AbortSignal.timeout(5000) });
+    return res.text();
+  };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (exited === undefined) {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 50 && exited === undefined; i++) await sleep(100);
+      if (exited === undefined) child.kill('SIGKILL');
+      for (let i = 0; i < 20 && exited === undefined; i++) await sleep(50);
+    }
+  };
+  const proc: EnvoyProcess = {
+    adminPort,
+    pid: child.pid ?? -1,
+    dir,
+    admin,
+    log: readLog,
+    stop,
+    async stats() {
+      const text = await admin('/stats?usedonly');
+      const out: Record<string, number> = {};
+      for (const line of text.split('\n')) {
+        const m = /^([^:]+): (-?\d+)$/.exec(line);
+        if (m) out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    },
+    async stat(name) {
+      const text = await admin(
+        `/stats?filter=${encodeURIComponent(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)}`,
+      );
+      const m = /: (-?\d+)/.exec(text);
+      return m ? Number(m[1]) : undefined;
+    },
+    async waitForStat(name, pred, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: number | undefined;
+      while (Date.now() < deadline) {
+        last = await proc.stat(name);
+        if (last !== undefined && pred(last)) return last;
+        await sleep(50);
+      }
+      throw new Error(
+        `waitForStat: ${name} = ${String(last)} did not satisfy the condition within ${timeoutMs} ms`,
+      );
+    },
+    async configDump(query = '') {
+      return JSON.parse(await admin(`/config_dump${query}`));
+    },
+  };
+  t?.after(async () => {
+    await stop();
+    if (t.passed === false) {
+      const log = readLog().split('\n');
+      console.error(
+        `--- envoy ${o.name ?? ''} log (last 80 lines of ${log.length}) ---\n${log.slice(-80).join('\n')}`,
+      );
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new Error(
+        `envoy ${o.name ?? ''} exited with code ${exited} before it was ready: ${explainEnvoyFailure(readLog())}`,
+      );
+    }
+    try {
+      const res = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) return proc;
+    } catch {
+      // admin not listening yet
+    }
+    await sleep(50);
+  }
+  const log = readLog();
+  await stop();
+  throw new Error(
+    `envoy ${o.name ?? ''} not ready within ${o.readyTimeoutMs ?? 20_000} ms: ${explainEnvoyFailure(log)}`,
+  );
+}
+
+/** Runs Envoy on a configuration it should refuse; returns its exit code and log. */
+export async function runEnvoyToExit(
+  o: EnvoyOptions & { timeoutMs?: number },
+): Promise<{ code: number | null; log: string }> {
+  const bin = requireEnvoy().path;
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-envoy-exit-'));
+  const configPath = join(dir, 'bootstrap.json');
+  writeFileSync(configPath, JSON.stringify(o.config, null, 2));
+  const child = spawn(
+    bin,
+    [
+      '-c',
+      configPath,
+      '--concurrency',
+      String(o.concurrency ?? 1),
+      '--disable-hot-restart',
+      '--log-level',
+      o.logLevel ?? 'info',
+      ...(o.args ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, o.timeoutMs ?? 20_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return { code, log };
+}
