@@ -5,7 +5,10 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './command.js';
 
-export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }>;
+export type FlagSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }
+>;
 
 export interface Parsed {
   flags: Record<string, string | boolean | string[] | undefined>;
@@ -14,7 +17,12 @@ export interface Parsed {
 
 export function parseFlags(argv: string[], spec: FlagSpec): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: spec,
+      strict: true,
+      allowPositionals: true,
+    });
     return { flags: values as Parsed['flags'], positionals };
   } catch (err) {
     throw new UsageError((err as Error).message);

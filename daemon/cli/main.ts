@@ -16,7 +16,7 @@ function topHelp(list: Command[]): string {
     'Commands:',
     ...lines,
     '',
-    'Run `umbra <command> --help` for a command\'s flags.',
+    "Run `umbra <command> --help` for a command's flags.",
   ].join('\n');
 }
 

@@ -80,7 +80,9 @@ export function findEnvoy(root = projectRoot()): EnvoyBinary | undefined {
   const fromEnv = process.env['ENVOY_BIN'];
   if (fromEnv) {
     if (!isExecutable(fromEnv)) {
-      throw new Error(`umbra: ENVOY_BIN=${fromEnv} is not an executable file; fix the path or unset ENVOY_BIN`);
+      throw new Error(
+        `umbra: ENVOY_BIN=${fromEnv} is not an executable file; fix the path or unset ENVOY_BIN`,
+      );
     }
     return { path: fromEnv, source: 'ENVOY_BIN', version: envoyVersion(fromEnv) };
   }
