@@ -1,0 +1,309 @@
+/**
+ * The schema of `umbra.yaml`. Each schema and the type it infers share a name
+ * (`UmbraConfig` is both), so the parsed value is the documented shape.
+ *
+ * The seed's four settings are first-class fields of every service:
+ * `mirroring.shadowPercentage`, `mirroring.mirroringStrategy`,
+ * `judge.anomalyThreshold` and `rollout.validationPeriod`. Everything else has
+ * a safe default (see docs/config.md). Durations are written as `30s`, `5m`,
+ * … and parsed to milliseconds. Objects are strict: an unknown key is an error,
+ * so a typo never silently falls back to a default.
+ *
+ * Cross-field rules (stable version exists, steps end at 100, …) live in
+ * {@link UmbraConfig}'s refinements and report paths like the field rules.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration (`30s`, `5m`, `1h`, or seconds as a number) → milliseconds. */
+function duration(fallback: string) {
+  return z
+    .union([z.string(), z.number()], { error: 'must be a duration like 30s, 5m or 1h' })
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a duration like 30s, 5m or 1h (got ${JSON.stringify(v)})`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/i;
+const name = (what: string) =>
+  z
+    .string()
+    .regex(NAME, { error: `must be a ${what} name: letters, digits, '.', '_' or '-' (1-63 characters)` });
+
+/** `host:port`; the host may be a name, an IPv4 address or `[IPv6]`. */
+const HostPort = z
+  .string()
+  .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, { error: 'must be host:port, e.g. 127.0.0.1:7070' })
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be 1..65535' });
+
+/** TLS for one listening port; absent means plaintext. */
+export const Tls = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  /** When set, clients must present a certificate signed by this CA. */
+  clientCaFile: z.string().min(1).optional(),
+});
+export type Tls = z.infer<typeof Tls>;
+
+export const AdminConfig = z.strictObject({
+  /** Loopback by default: the admin API steers production traffic. */
+  listen: HostPort.default('127.0.0.1:7070'),
+  /** File holding the bearer token (created with a random token when missing). `UMBRA_ADMIN_TOKEN` overrides. */
+  tokenFile: z.string().min(1).default('.umbra/admin.token'),
+  tls: Tls.optional(),
+  /** Allows a non-loopback listen address without TLS (the token would cross the network in clear). */
+  insecure: z.boolean().default(false),
+});
+export type AdminConfig = z.infer<typeof AdminConfig>;
+
+export const DaemonConfig = z.strictObject({
+  admin: AdminConfig.prefault({}),
+  telemetry: z.strictObject({ listen: HostPort.default('127.0.0.1:7071'), tls: Tls.optional() }).prefault({}),
+  xds: z.strictObject({ listen: HostPort.default('127.0.0.1:7072'), tls: Tls.optional() }).prefault({}),
+  store: z.strictObject({ path: z.string().min(1).default('.umbra/umbra.db') }).prefault({}),
+  alerts: z
+    .strictObject({
+      /** Receives a JSON POST on rollbacks and failed validations; none by default. */
+      webhook: z.url({ error: 'must be an http(s) URL' }).optional(),
+      timeout: duration('5s'),
+    })
+    .prefault({}),
+});
+export type DaemonConfig = z.infer<typeof DaemonConfig>;
+
+/** How the filter picks the requests it mirrors. */
+export const MirroringStrategy = z.enum(['random', 'user-segment', 'geographic'], {
+  error: 'must be one of random, user-segment, geographic',
+});
+export type MirroringStrategy = z.infer<typeof MirroringStrategy>;
+
+const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS'];
+
+export const Mirroring = z.strictObject({
+  /** Share of eligible production requests copied to the candidate, 0..100. */
+  shadowPercentage: z
+    .number({ error: 'must be a number 0..100' })
+    .min(0, { error: 'must be 0..100' })
+    .max(100, { error: 'must be 0..100' })
+    .default(10),
+  mirroringStrategy: MirroringStrategy.default('random'),
+  /** `user-segment`: the header or cookie whose value is hashed into buckets. */
+  userSegment: z
+    .strictObject({
+      header: z.string().min(1).optional(),
+      cookie: z.string().min(1).optional(),
+      buckets: z.number().int().min(2).max(10_000).default(100),
+    })
+    .optional(),
+  /** `geographic`: the header set by the edge and the regions to sample from. */
+  geographic: z
+    .strictObject({
+      header: z.string().min(1).default('x-region'),
+      regions: z.array(z.string().min(1)).min(1, { error: 'must list at least one region' }),
+    })
+    .optional(),
+  methods: z
+    .array(z.string().regex(/^[A-Z]+$/, { error: 'must be an upper-case HTTP method' }))
+    .default(IDEMPOTENT),
+  /** Opt-in to mirroring non-idempotent methods (writes are duplicated!). */
+  allowWrites: z.boolean().default(false),
+  paths: z
+    .strictObject({
+      include: z.array(z.string().startsWith('/', { error: "must start with '/'" })).default(['/']),
+      exclude: z.array(z.string().startsWith('/', { error: "must start with '/'" })).default([]),
+    })
+    .prefault({}),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  stripHeaders: z.array(z.string().min(1)).default(['authorization', 'cookie', 'proxy-authorization']),
+  /** Also mirror to a baseline (current version, candidate-sized) to measure noise live. */
+  baseline: z.boolean().default(false),
+  /** Time allowed for a mirrored request. */
+  timeout: duration('5s'),
+});
+export type Mirroring = z.infer<typeof Mirroring>;
+
+export const JudgeConfig = z.strictObject({
+  /** t: P(false rollback of a good version) ≤ 10^-t, however often checked. */
+  anomalyThreshold: z
+    .number({ error: 'must be a number 1..12' })
+    .min(1, { error: 'must be 1..12' })
+    .max(12, { error: 'must be 1..12' })
+    .default(3),
+  /** Paired samples needed before any verdict other than insufficient. */
+  minSamples: z.number().int().min(1).default(200),
+  /** Time after a phase starts during which nothing is judged. */
+  warmup: duration('30s'),
+});
+export type JudgeConfig = z.infer<typeof JudgeConfig>;
+
+export const RolloutStep = z.strictObject({
+  /** Candidate's share of live traffic, 1..100. */
+  weight: z.number().int().min(1, { error: 'must be 1..100' }).max(100, { error: 'must be 1..100' }),
+  /** How long the step is held (and judged) before the next. */
+  hold: duration('2m'),
+});
+export type RolloutStep = z.infer<typeof RolloutStep>;
+
+export const RolloutConfig = z.strictObject({
+  shadowDuration: duration('5m'),
+  steps: z
+    .array(RolloutStep)
+    .min(1)
+    .prefault([
+      { weight: 10, hold: '2m' },
+      { weight: 25, hold: '2m' },
+      { weight: 50, hold: '2m' },
+      { weight: 100, hold: '2m' },
+    ]),
+  /** Time at 100% with the previous version kept warm as the mirror target. */
+  bake: duration('5m'),
+  /** After a rollback, how long the restored version is compared with its own history. */
+  validationPeriod: duration('5m'),
+  /** Extra capacity factor in shadow sizing. */
+  headroom: z.number().min(1, { error: 'must be at least 1' }).max(10).default(1.5),
+  provisionTimeout: duration('2m'),
+  /** Time allowed, during a rollback, for the previous version to regain its capacity. */
+  capacityTimeout: duration('2m'),
+  /** Times a hold is extended for lack of evidence before the rollout pauses itself. */
+  maxHoldExtensions: z.number().int().min(0).max(100).default(3),
+});
+export type RolloutConfig = z.infer<typeof RolloutConfig>;
+
+export const ProcessVersion = z.strictObject({
+  /** argv; `PORT` is set in the environment of each instance. */
+  command: z.array(z.string().min(1)).min(1, { error: 'must name a program' }),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+});
+export type ProcessVersion = z.infer<typeof ProcessVersion>;
+
+export const ProcessProvisioner = z.strictObject({
+  kind: z.literal('process'),
+  /** Production replicas of the stable version. */
+  replicas: z.number().int().min(1).max(256).default(2),
+  healthPath: z.string().startsWith('/').default('/healthz'),
+  /** A log line matching this (JavaScript regex) counts as an error line. */
+  errorPattern: z
+    .string()
+    .default('\\b(ERROR|FATAL|panic)\\b')
+    .refine((p) => isRegex(p), { error: 'must be a valid regular expression' }),
+  versions: z.record(name('version'), ProcessVersion),
+});
+export type ProcessProvisioner = z.infer<typeof ProcessProvisioner>;
+
+export const StaticProvisioner = z.strictObject({
+  kind: z.literal('static'),
+  versions: z.record(
+    name('version'),
+    z.strictObject({ endpoints: z.array(HostPort).min(1, { error: 'must list at least one endpoint' }) }),
+  ),
+});
+export type StaticProvisioner = z.infer<typeof StaticProvisioner>;
+
+export const ProvisionerConfig = z.discriminatedUnion('kind', [ProcessProvisioner, StaticProvisioner], {
+  error: 'must be process or static',
+});
+export type ProvisionerConfig = z.infer<typeof ProvisionerConfig>;
+
+export const ServiceConfig = z.strictObject({
+  name: name('service'),
+  /** The version serving production now. */
+  stable: name('version'),
+  provisioner: ProvisionerConfig,
+  mirroring: Mirroring.prefault({}),
+  judge: JudgeConfig.prefault({}),
+  rollout: RolloutConfig.prefault({}),
+  /** Overrides daemon.alerts.webhook for this service. */
+  alerts: z.strictObject({ webhook: z.url({ error: 'must be an http(s) URL' }).optional() }).prefault({}),
+});
+export type ServiceConfig = z.infer<typeof ServiceConfig>;
+
+export const UmbraConfig = z
+  .strictObject({
+    daemon: DaemonConfig.prefault({}),
+    services: z.array(ServiceConfig).default([]),
+  })
+  .superRefine(crossChecks);
+export type UmbraConfig = z.infer<typeof UmbraConfig>;
+
+function isRegex(p: string): boolean {
+  try {
+    new RegExp(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Ctx = z.RefinementCtx<unknown>;
+const issue = (ctx: Ctx, path: (string | number)[], message: string) =>
+  ctx.addIssue({ code: 'custom', path, message });
+
+/** Rules that span fields; each reports the path of the field to fix. */
+function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, ctx: Ctx): void {
+  const admin = cfg.daemon.admin;
+  if (!isLoopback(admin.listen) && !admin.tls && !admin.insecure) {
+    issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
+  }
+  const seen = new Set<string>();
+  cfg.services.forEach((s, i) => {
+    if (seen.has(s.name)) issue(ctx, ['services', i, 'name'], `duplicate service '${s.name}'`);
+    seen.add(s.name);
+    if (!(s.stable in s.provisioner.versions)) {
+      issue(ctx, ['services', i, 'stable'], `'${s.stable}' is not in provisioner.versions`);
+    }
+    const m = s.mirroring;
+    if (m.mirroringStrategy === 'user-segment' && !m.userSegment?.header && !m.userSegment?.cookie) {
+      issue(ctx, ['services', i, 'mirroring', 'userSegment'], 'user-segment needs a header or a cookie');
+    }
+    if (m.mirroringStrategy === 'geographic' && !m.geographic) {
+      issue(ctx, ['services', i, 'mirroring', 'geographic'], 'geographic needs regions');
+    }
+    m.methods.forEach((method, j) => {
+      if (!IDEMPOTENT.includes(method) && !m.allowWrites) {
+        issue(
+          ctx,
+          ['services', i, 'mirroring', 'methods', j],
+          `${method} is not idempotent; set mirroring.allowWrites: true to mirror writes`,
+        );
+      }
+    });
+    const steps = s.rollout.steps;
+    steps.forEach((step, j) => {
+      if (j > 0 && step.weight <= steps[j - 1]!.weight) {
+        issue(
+          ctx,
+          ['services', i, 'rollout', 'steps', j, 'weight'],
+          'must be greater than the previous step',
+        );
+      }
+    });
+    if (steps.length > 0 && steps[steps.length - 1]!.weight !== 100) {
+      issue(
+        ctx,
+        ['services', i, 'rollout', 'steps', steps.length - 1, 'weight'],
+        'the last step must be 100',
+      );
+    }
+  });
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

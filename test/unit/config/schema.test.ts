@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatDuration, parseDuration } from '../../../daemon/config/duration.js';
+import { loadConfig, parseConfig } from '../../../daemon/config/load.js';
+import { isLoopback } from '../../../daemon/config/schema.js';
+
+/** A minimal valid service, as YAML lines indented under `services:`. */
+const SERVICE = [
+  '  - name: checkout',
+  '    stable: v1',
+  '    provisioner:',
+  '      kind: static',
+  '      versions: { v1: { endpoints: ["127.0.0.1:9001"] }, v2: { endpoints: ["127.0.0.1:9002"] } }',
+];
+
+function errorsOf(text: string): string[] {
+  const r = parseConfig(text);
+  assert.equal(r.ok, false, 'expected the config to be refused');
+  return r.ok ? [] : r.errors;
+}
+
+describe('umbra.yaml schema', () => {
+  test('an empty file is a valid config with safe defaults', () => {
+    const r = parseConfig('');
+    assert.ok(r.ok);
+    assert.equal(r.config.daemon.admin.listen, '127.0.0.1:7070');
+    assert.equal(r.config.daemon.admin.insecure, false);
+    assert.deepEqual(r.config.services, []);
+  });
+
+  test('the seed settings default safely and durations parse to ms', () => {
+    const r = parseConfig(['services:', ...SERVICE].join('\n'));
+    assert.ok(r.ok);
+    const s = r.config.services[0]!;
+    assert.equal(s.mirroring.shadowPercentage, 10);
+    assert.equal(s.mirroring.mirroringStrategy, 'random');
+    assert.equal(s.judge.anomalyThreshold, 3);
+    assert.equal(s.rollout.validationPeriod, 300_000);
+    assert.deepEqual(s.mirroring.methods, ['GET', 'HEAD', 'OPTIONS']);
+    assert.deepEqual(s.mirroring.stripHeaders, ['authorization', 'cookie', 'proxy-authorization']);
+    assert.deepEqual(
+      s.rollout.steps.map((x) => [x.weight, x.hold]),
+      [
+        [10, 120_000],
+        [25, 120_000],
+        [50, 120_000],
+        [100, 120_000],
+      ],
+    );
+  });
+
+  test('the shipped umbra.example.yaml is valid', () => {
+    const r = loadConfig('umbra.example.yaml');
+    assert.deepEqual(r.ok ? [] : r.errors, []);
+  });
+
+  test('an out-of-range shadowPercentage names its path', () => {
+    const errors = errorsOf(['services:', ...SERVICE, '    mirroring: { shadowPercentage: 150 }'].join('\n'));
+    assert.deepEqual(errors, ['services[0].mirroring.shadowPercentage: must be 0..100']);
+  });
+
+  test('an unknown mirroringStrategy, a typo and a bad duration are each reported with a path', () => {
+    const errors = errorsOf(
+      [
+        'services:',
+        ...SERVICE,
+        '    mirroring: { mirroringStrategy: geo, shadowPercent: 3 }',
+        '    rollout: { validationPeriod: 5x }',
+      ].join('\n'),
+    );
+    assert.deepEqual(errors.sort(), [
+      'services[0].mirroring.mirroringStrategy: must be one of random, user-segment, geographic',
+      'services[0].mirroring.shadowPercent: unknown setting',
+      'services[0].rollout.validationPeriod: must be a duration like 30s, 5m or 1h (got "5x")',
+    ]);
+  });
+
+  test('anomalyThreshold must be 1..12', () => {
+    const errors = errorsOf(['services:', ...SERVICE, '    judge: { anomalyThreshold: 0 }'].join('\n'));
+    assert.deepEqual(errors, ['services[0].judge.anomalyThreshold: must be 1..12']);
+  });
+
+  test('cross-field rules: stable version, duplicate names, steps, writes, strategies', () => {
+    const errors = errorsOf(
+      [
+        'services:',
+        ...SERVICE.map((l) => l.replace('stable: v1', 'stable: v3')),
+        '    mirroring: { methods: [GET, POST], mirroringStrategy: user-segment }',
+        '    rollout: { steps: [{ weight: 50 }, { weight: 40 }] }',
+        ...SERVICE,
+        '    mirroring: { mirroringStrategy: geographic }',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      errors.sort(),
+      [
+        'services[0].mirroring.methods[1]: POST is not idempotent; set mirroring.allowWrites: true to mirror writes',
+        'services[0].mirroring.userSegment: user-segment needs a header or a cookie',
+        'services[0].rollout.steps[1].weight: must be greater than the previous step',
+        'services[0].rollout.steps[1].weight: the last step must be 100',
+        "services[0].stable: 'v3' is not in provisioner.versions",
+        "services[1].name: duplicate service 'checkout'",
+        'services[1].mirroring.geographic: geographic needs regions',
+      ].sort(),
+    );
+  });
+
+  test('writes may be mirrored only with allowWrites', () => {
+    const r = parseConfig(
+      ['services:', ...SERVICE, '    mirroring: { methods: [GET, POST], allowWrites: true }'].join('\n'),
+    );
+    assert.ok(r.ok);
+  });
+
+  test('a non-loopback admin address needs TLS or an explicit insecure', () => {
+    assert.deepEqual(errorsOf('daemon: { admin: { listen: "0.0.0.0:7070" } }'), [
+      'daemon.admin.listen: a non-loopback address needs tls (or insecure: true)',
+    ]);
+    assert.ok(parseConfig('daemon: { admin: { listen: "0.0.0.0:7070", insecure: true } }').ok);
+    assert.ok(
+      parseConfig('daemon: { admin: { listen: "0.0.0.0:7070", tls: { certFile: a.pem, keyFile: k.pem } } }')
+        .ok,
+    );
+  });
+
+  test('an unknown provisioner kind is refused', () => {
+    const errors = errorsOf(
+      'services: [{ name: a, stable: v1, provisioner: { kind: kubernetes, versions: {} } }]',
+    );
+    assert.deepEqual(errors, ['services[0].provisioner.kind: must be process or static']);
+  });
+
+  test('missing required fields and wrong types', () => {
+    const errors = errorsOf(
+      'services: [{ name: a, provisioner: { kind: static, versions: {} } }]\ndaemon: 3',
+    );
+    assert.deepEqual(errors.sort(), [
+      'daemon: must be an object (got number)',
+      'services[0].stable: required',
+    ]);
+  });
+
+  test('broken YAML and an unreadable file are one clear error each', () => {
+    assert.match(errorsOf('a: [')[0]!, /^yaml: /);
+    const r = loadConfig('/nonexistent/umbra.yaml');
+    assert.deepEqual(r.ok ? [] : r.errors, ['/nonexistent/umbra.yaml: cannot read (ENOENT)']);
+  });
+});
+
+describe('durations and addresses', () => {
+  test('parseDuration accepts units, sums and bare seconds', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('1m30s'), 90_000);
+    assert.equal(parseDuration('2h'), 7_200_000);
+    assert.equal(parseDuration(1.5), 1500);
+    assert.equal(parseDuration('5 minutes'), undefined);
+    assert.equal(parseDuration(-1), undefined);
+    assert.equal(formatDuration(90_000), '1m30s');
+  });
+
+  test('isLoopback', () => {
+    assert.ok(isLoopback('127.0.0.1:1'));
+    assert.ok(isLoopback('[::1]:1'));
+    assert.ok(isLoopback('localhost:1'));
+    assert.ok(!isLoopback('0.0.0.0:1'));
+    assert.ok(!isLoopback('10.0.0.1:1'));
+  });
+});
