@@ -1,0 +1,481 @@
+/**
+ * A hand-rolled decoder of `umbra.telemetry.v1.Batch` (proto/umbra/telemetry/v1/
+ * telemetry.proto) into reusable columns: no object per record, no string per
+ * record. The request id of each record is hashed into two 32-bit words while
+ * it is read, and kept as (offset, length) into the input buffer.
+ *
+ * Protobuf rules honoured: fields in any order, unknown fields skipped by wire
+ * type, a repeated scalar field's last value wins, packed or not is irrelevant
+ * here (no repeated scalars). A malformed batch throws {@link DecodeError}
+ * with a short reason; nothing is half-applied because the caller dispatches
+ * only after a successful decode.
+ */
+
+/** Why a batch was refused; `reason` is a fixed token for metrics. */
+export class DecodeError extends Error {
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+export const ARM_UNSPECIFIED = 0;
+export const ARM_PRIMARY = 1;
+export const ARM_CANDIDATE = 2;
+export const ARM_BASELINE = 3;
+export const ARM_LIVE = 4;
+
+export const FLAG_TIMEOUT = 1;
+export const FLAG_RESET = 2;
+export const FLAG_CONNECT_FAILURE = 4;
+export const FLAG_BODY_TRUNCATED = 8;
+export const FLAG_GENERATED_ID = 16;
+export const FLAG_MIRROR_ABANDONED = 32;
+
+/** Names of Counters fields 1..12, in field order. */
+export const COUNTER_NAMES = [
+  'requests',
+  'mirrored',
+  'skipped_sampling',
+  'skipped_method',
+  'skipped_path',
+  'skipped_body_size',
+  'skipped_paused',
+  'shadow_busy',
+  'skipped_no_segment',
+  'dropped_records',
+  'callout_failures',
+  'stream_reconnects',
+] as const;
+
+/** Limits that make a batch "oversized"; beyond them the batch is refused. */
+export interface DecodeLimits {
+  maxRecords: number;
+  maxDictEntries: number;
+  maxStringBytes: number;
+  maxRequestIdBytes: number;
+}
+
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+  maxRecords: 65_536,
+  maxDictEntries: 4_096,
+  maxStringBytes: 1_024,
+  maxRequestIdBytes: 128,
+};
+
+/**
+ * One decoded batch. Owned by the decoder and overwritten by the next
+ * `decodeBatch` call: read it before decoding again. Column arrays are
+ * longer than `count`; only indices `< count` are valid.
+ */
+export class BatchColumns {
+  schemaVersion = 0;
+  proxyId = '';
+  worker = 0;
+  service = '';
+  sequence = 0;
+  baseTimeUs = 0;
+  dictCount = 0;
+  dictIds: number[] = [];
+  dictValues: string[] = [];
+  hasCounters = false;
+  /** Counters fields 1..12 at indices 0..11 (see {@link COUNTER_NAMES}). */
+  readonly counters = new Float64Array(12);
+  count = 0;
+  /** The input the request ids point into. */
+  buf: Uint8Array = new Uint8Array(0);
+  idOff = new Int32Array(0);
+  idLen = new Int32Array(0);
+  /** Two independent 32-bit hashes of the request id bytes. */
+  idH1 = new Int32Array(0);
+  idH2 = new Int32Array(0);
+  arm = new Uint8Array(0);
+  endpoint = new Uint32Array(0);
+  segment = new Uint32Array(0);
+  startDeltaUs = new Float64Array(0);
+  latencyUs = new Uint32Array(0);
+  status = new Uint32Array(0);
+  flags = new Uint32Array(0);
+  responseBytes = new Float64Array(0);
+  hashLo = new Int32Array(0);
+  hashHi = new Int32Array(0);
+  cluster = new Uint32Array(0);
+
+  constructor(initialCapacity = 1024) {
+    this.grow(initialCapacity);
+  }
+
+  get capacity(): number {
+    return this.arm.length;
+  }
+
+  /** Grows every column to at least `n` entries, keeping contents. */
+  grow(n: number): void {
+    if (n <= this.arm.length) return;
+    const cap = Math.max(n, this.arm.length * 2);
+    const g = <T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(
+      a: T,
+      ctor: new (n: number) => T,
+    ): T => {
+      const b = new ctor(cap);
+      b.set(a);
+      return b;
+    };
+    this.idOff = g(this.idOff, Int32Array);
+    this.idLen = g(this.idLen, Int32Array);
+    this.idH1 = g(this.idH1, Int32Array);
+    this.idH2 = g(this.idH2, Int32Array);
+    this.arm = g(this.arm, Uint8Array);
+    this.endpoint = g(this.endpoint, Uint32Array);
+    this.segment = g(this.segment, Uint32Array);
+    this.startDeltaUs = g(this.startDeltaUs, Float64Array);
+    this.latencyUs = g(this.latencyUs, Uint32Array);
+    this.status = g(this.status, Uint32Array);
+    this.flags = g(this.flags, Uint32Array);
+    this.responseBytes = g(this.responseBytes, Float64Array);
+    this.hashLo = g(this.hashLo, Int32Array);
+    this.hashHi = g(this.hashHi, Int32Array);
+    this.cluster = g(this.cluster, Uint32Array);
+  }
+}
+
+// Decoder state: module-level for speed; decodeBatch is not re-entrant.
+let b: Uint8Array = new Uint8Array(0);
+let pos = 0;
+let end = 0;
+// High 32 bits of the last readVarint64 / readFixed64 (low bits are returned).
+let hi32 = 0;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+function truncated(what: string): never {
+  throw new DecodeError('truncated', `${what} runs past the end at byte ${pos}`);
+}
+
+/** A varint as a uint32 (higher bits dropped, as protobuf does for 32-bit fields). */
+function readVarint32(): number {
+  let x = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) truncated('varint');
+    const c = b[pos++]!;
+    if (shift < 32) x |= (c & 0x7f) << shift;
+    if (c < 0x80) return x >>> 0;
+    shift += 7;
+  }
+  throw new DecodeError('bad_varint', `varint longer than 10 bytes at byte ${pos}`);
+}
+
+/** A varint as lo (returned, uint32) and hi32. */
+function readVarint64(): number {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) truncated('varint');
+    const c = b[pos++]!;
+    const v = c & 0x7f;
+    if (shift < 28) lo |= v << shift;
+    else if (shift === 28) {
+      lo |= v << 28;
+      hi |= v >>> 4;
+    } else hi |= v << (shift - 32);
+    if (c < 0x80) {
+      hi32 = hi >>> 0;
+      return lo >>> 0;
+    }
+    shift += 7;
+  }
+  throw new DecodeError('bad_varint', `varint longer than 10 bytes at byte ${pos}`);
+}
+
+function readFixed32(): number {
+  if (pos + 4 > end) truncated('fixed32');
+  const v = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24)) >>> 0;
+  pos += 4;
+  return v;
+}
+
+function readFixed64(): number {
+  const lo = readFixed32();
+  hi32 = readFixed32();
+  return lo;
+}
+
+function readLength(limit: number, what: string): number {
+  const n = readVarint32();
+  if (n > end - pos) truncated(what);
+  if (n > limit) throw new DecodeError('oversized', `${what} of ${n} bytes exceeds ${limit}`);
+  return n;
+}
+
+function skip(wire: number): void {
+  switch (wire) {
+    case 0:
+      readVarint64();
+      return;
+    case 1:
+      if (pos + 8 > end) truncated('fixed64');
+      pos += 8;
+      return;
+    case 2: {
+      const n = readVarint32();
+      if (n > end - pos) truncated('field');
+      pos += n;
+      return;
+    }
+    case 5:
+      if (pos + 4 > end) truncated('fixed32');
+      pos += 4;
+      return;
+    default:
+      throw new DecodeError('bad_wire_type', `wire type ${wire} at byte ${pos}`);
+  }
+}
+
+function readString(limit: number, what: string): string {
+  const n = readLength(limit, what);
+  const s = utf8.decode(b.subarray(pos, pos + n));
+  pos += n;
+  return s;
+}
+
+function expectWire(field: number, wire: number, want: number): void {
+  if (wire !== want) {
+    throw new DecodeError('bad_wire_type', `field ${field} has wire type ${wire}, expected ${want}`);
+  }
+}
+
+function readDictEntry(out: BatchColumns, limits: DecodeLimits): void {
+  const n = readVarint32();
+  if (n > end - pos) truncated('dict entry');
+  const stop = pos + n;
+  const outerEnd = end;
+  end = stop;
+  let id = 0;
+  let value = '';
+  while (pos < end) {
+    const tag = readVarint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === 0) id = readVarint32();
+    else if (field === 2 && wire === 2) value = readString(limits.maxStringBytes, 'dictionary value');
+    else skip(wire);
+  }
+  end = outerEnd;
+  if (out.dictCount >= limits.maxDictEntries) {
+    throw new DecodeError('oversized', `more than ${limits.maxDictEntries} dictionary entries`);
+  }
+  out.dictIds[out.dictCount] = id;
+  out.dictValues[out.dictCount] = value;
+  out.dictCount++;
+}
+
+function readCounters(out: BatchColumns): void {
+  const n = readVarint32();
+  if (n > end - pos) truncated('counters');
+  const outerEnd = end;
+  end = pos + n;
+  out.hasCounters = true;
+  while (pos < end) {
+    const tag = readVarint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field >= 1 && field <= 12 && wire === 0) {
+      const lo = readVarint64();
+      out.counters[field - 1] = hi32 * 4294967296 + lo;
+    } else skip(wire);
+  }
+  end = outerEnd;
+}
+
+function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
+  const n = readVarint32();
+  if (n > end - pos) truncated('record');
+  const outerEnd = end;
+  end = pos + n;
+  out.idOff[i] = 0;
+  out.idLen[i] = 0;
+  out.idH1[i] = 0;
+  out.idH2[i] = 0;
+  out.arm[i] = 0;
+  out.endpoint[i] = 0;
+  out.segment[i] = 0;
+  out.startDeltaUs[i] = 0;
+  out.latencyUs[i] = 0;
+  out.status[i] = 0;
+  out.flags[i] = 0;
+  out.responseBytes[i] = 0;
+  out.hashLo[i] = 0;
+  out.hashHi[i] = 0;
+  out.cluster[i] = 0;
+  while (pos < end) {
+    const tag = readVarint32();
+    switch (tag) {
+      case (1 << 3) | 2: {
+        const len = readLength(limits.maxRequestIdBytes, 'request_id');
+        // Two hashes in one pass: FNV-1a and a multiply-xorshift, seeded with the length.
+        let h1 = 0x811c9dc5 ^ len;
+        let h2 = 0x9e3779b9 ^ Math.imul(len, 0x85ebca6b);
+        for (let k = pos, e = pos + len; k < e; k++) {
+          const c = b[k]!;
+          h1 = Math.imul(h1 ^ c, 0x01000193);
+          h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+          h2 ^= h2 >>> 15;
+        }
+        out.idOff[i] = pos;
+        out.idLen[i] = len;
+        out.idH1[i] = h1;
+        out.idH2[i] = h2;
+        pos += len;
+        break;
+      }
+      case (2 << 3) | 0:
+        out.arm[i] = readVarint32() & 0xff;
+        break;
+      case (3 << 3) | 0:
+        out.endpoint[i] = readVarint32();
+        break;
+      case (4 << 3) | 0:
+        out.segment[i] = readVarint32();
+        break;
+      case (5 << 3) | 0: {
+        // sint64, zigzag over 64 bits.
+        const lo = readVarint64();
+        const hi = hi32;
+        const mag = (hi >>> 1) * 4294967296 + (((lo >>> 1) | (hi << 31)) >>> 0);
+        out.startDeltaUs[i] = lo & 1 ? -mag - 1 : mag;
+        break;
+      }
+      case (6 << 3) | 0:
+        out.latencyUs[i] = readVarint32();
+        break;
+      case (7 << 3) | 0:
+        out.status[i] = readVarint32();
+        break;
+      case (8 << 3) | 0:
+        out.flags[i] = readVarint32();
+        break;
+      case (9 << 3) | 0: {
+        const lo = readVarint64();
+        out.responseBytes[i] = hi32 * 4294967296 + lo;
+        break;
+      }
+      case (10 << 3) | 1:
+        out.hashLo[i] = readFixed64() | 0;
+        out.hashHi[i] = hi32 | 0;
+        break;
+      case (11 << 3) | 0:
+        out.cluster[i] = readVarint32();
+        break;
+      default:
+        skip(tag & 7);
+    }
+  }
+  end = outerEnd;
+}
+
+/**
+ * Decodes `input` into `out` (reused). Throws {@link DecodeError} on a
+ * malformed or oversized batch; `out` is then in an unspecified state.
+ */
+export function decodeBatch(
+  input: Uint8Array,
+  out: BatchColumns,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): BatchColumns {
+  b = input;
+  pos = 0;
+  end = input.length;
+  out.buf = input;
+  out.schemaVersion = 0;
+  out.proxyId = '';
+  out.worker = 0;
+  out.service = '';
+  out.sequence = 0;
+  out.baseTimeUs = 0;
+  out.dictCount = 0;
+  out.hasCounters = false;
+  out.counters.fill(0);
+  out.count = 0;
+  while (pos < end) {
+    const tag = readVarint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 0) throw new DecodeError('bad_tag', `field number 0 at byte ${pos}`);
+    switch (field) {
+      case 1:
+        expectWire(field, wire, 0);
+        out.schemaVersion = readVarint32();
+        break;
+      case 2:
+        expectWire(field, wire, 2);
+        out.proxyId = readString(limits.maxStringBytes, 'proxy_id');
+        break;
+      case 3:
+        expectWire(field, wire, 0);
+        out.worker = readVarint32();
+        break;
+      case 4:
+        expectWire(field, wire, 2);
+        out.service = readString(limits.maxStringBytes, 'service');
+        break;
+      case 5: {
+        expectWire(field, wire, 0);
+        const lo = readVarint64();
+        out.sequence = hi32 * 4294967296 + lo;
+        break;
+      }
+      case 6: {
+        expectWire(field, wire, 1);
+        const lo = readFixed64();
+        out.baseTimeUs = hi32 * 4294967296 + lo;
+        break;
+      }
+      case 7:
+        expectWire(field, wire, 2);
+        readDictEntry(out, limits);
+        break;
+      case 8:
+        expectWire(field, wire, 2);
+        readCounters(out);
+        break;
+      case 9: {
+        expectWire(field, wire, 2);
+        const i = out.count;
+        if (i >= limits.maxRecords)
+          throw new DecodeError('oversized', `more than ${limits.maxRecords} records`);
+        if (i >= out.capacity) out.grow(i + 1);
+        readRecord(out, i, limits);
+        out.count = i + 1;
+        break;
+      }
+      default:
+        skip(wire);
+    }
+  }
+  return out;
+}
+
+/** Last result of {@link hashRequestId}: the second hash. */
+export let lastIdH2 = 0;
+
+/**
+ * The request-id hash the decoder computes inline (FNV-1a and a
+ * multiply-xorshift, both seeded with the length): returns h1 and leaves h2
+ * in {@link lastIdH2}. For ids that do not come from a Batch (JSON lines).
+ */
+export function hashRequestId(bytes: Uint8Array, off = 0, len = bytes.length - off): number {
+  let h1 = 0x811c9dc5 ^ len;
+  let h2 = 0x9e3779b9 ^ Math.imul(len, 0x85ebca6b);
+  for (let k = off, e = off + len; k < e; k++) {
+    const c = bytes[k]!;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  lastIdH2 = h2;
+  return h1;
+}
