@@ -1,0 +1,216 @@
+/**
+ * One ADS stream (state of the world): subscriptions, nonces, ACK/NACK and
+ * the push order, for one connected client. Knows nothing about gRPC beyond
+ * a `write` function, and nothing about what the resources mean.
+ *
+ * Rules (NOTE: xDS protocol, "ACK/NACK and resource type instance version",
+ * "When to send an update", "Eventual consistency considerations"):
+ * - A request whose `response_nonce` is not the last nonce sent for its type
+ *   is stale and ignored entirely, names included (the client repeats its
+ *   full subscription with its next ACK).
+ * - A request carrying the last nonce is an ACK, or a NACK if it has
+ *   `error_detail`; a NACKed version is not sent again.
+ * - At most one response per type is in flight; types go out in the order
+ *   CDS, EDS, LDS, RDS, and a type waits while an earlier type this client
+ *   subscribes to is in flight, NACKed, or not yet at the snapshot's version,
+ *   so a route never reaches a proxy before the clusters and endpoints it
+ *   names.
+ * - Requests for unknown type URLs are logged and left unanswered.
+ */
+import type { AnyResource } from './encode.js';
+import type { Snapshot } from './snapshot.js';
+import { isKnownType, PUSH_ORDER, SHORT_NAME, type TypeUrl, WILDCARD_TYPES } from './type-urls.js';
+
+/** A decoded DiscoveryRequest (proto-loader, keepCase, defaults off). */
+export interface DiscoveryRequest {
+  version_info?: string;
+  node?: { id?: string; cluster?: string };
+  resource_names?: string[];
+  type_url?: string;
+  response_nonce?: string;
+  error_detail?: { code?: number; message?: string };
+}
+
+/** A DiscoveryResponse as handed to the transport. */
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: AnyResource[];
+  type_url: string;
+  nonce: string;
+}
+
+/** What a stream reports to its server. */
+export type StreamEvent =
+  | { kind: 'ack'; typeUrl: TypeUrl; version: string; nonce: string }
+  | { kind: 'nack'; typeUrl: TypeUrl; version: string; nonce: string; code: number; message: string }
+  | { kind: 'unknown-type'; typeUrl: string }
+  | { kind: 'stale-nonce'; typeUrl: string; nonce: string; expected: string };
+
+/** The stream's view of its server: where snapshots come from, where events go. */
+export interface StreamHost {
+  snapshot(nodeId: string): Snapshot | undefined;
+  report(stream: AdsStream, event: StreamEvent): void;
+}
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** The last response sent on this stream for this type. */
+  sent?: { version: string; nonce: string; names: string[] };
+  inFlight: boolean;
+  nacked: boolean;
+}
+
+/** Error for a request that breaks the protocol badly enough to end the stream. */
+export class StreamProtocolError extends Error {}
+
+let streamCounter = 0;
+
+/** Protocol state of one ADS stream. Not shared; driven by one transport. */
+export class AdsStream {
+  readonly id = ++streamCounter;
+  nodeId: string | undefined;
+  private readonly types = new Map<TypeUrl, TypeState>();
+  private nonce = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: StreamHost,
+    private readonly write: (response: DiscoveryResponse) => void,
+  ) {}
+
+  /**
+   * Handles one request. Throws {@link StreamProtocolError} when the stream
+   * must end (no node id on the first request, a missing type URL).
+   */
+  handle(req: DiscoveryRequest): void {
+    if (this.closed) return;
+    const nodeId = req.node?.id;
+    if (this.nodeId === undefined) {
+      if (!nodeId) throw new StreamProtocolError('the first request on a stream must carry node.id');
+      this.nodeId = nodeId;
+    }
+    const typeUrl = req.type_url ?? '';
+    // NOTE: xDS protocol, ADS: type_url is required on every request of an aggregated stream.
+    if (!typeUrl) throw new StreamProtocolError('type_url is required on an ADS stream');
+    if (!isKnownType(typeUrl)) {
+      this.host.report(this, { kind: 'unknown-type', typeUrl });
+      return;
+    }
+    const state = this.stateOf(typeUrl);
+    const nonce = req.response_nonce ?? '';
+    if (nonce !== '' && nonce !== state.sent?.nonce) {
+      this.host.report(this, { kind: 'stale-nonce', typeUrl, nonce, expected: state.sent?.nonce ?? '' });
+      return;
+    }
+    if (nonce !== '' && state.sent && state.inFlight) {
+      state.inFlight = false;
+      const detail = req.error_detail;
+      if (detail && (detail.message || detail.code)) {
+        state.nacked = true;
+        this.host.report(this, {
+          kind: 'nack',
+          typeUrl,
+          version: state.sent.version,
+          nonce,
+          code: detail.code ?? 0,
+          message: detail.message ?? '',
+        });
+      } else {
+        state.nacked = false;
+        this.host.report(this, { kind: 'ack', typeUrl, version: state.sent.version, nonce });
+      }
+    }
+    if (nonce === '') {
+      // A fresh subscription (first request for the type on this stream): always answered.
+      state.sent = undefined;
+      state.inFlight = false;
+      state.nacked = false;
+    }
+    const names = req.resource_names ?? [];
+    state.wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
+    state.names = new Set(names.filter((n) => n !== '*'));
+    this.pump();
+  }
+
+  /** Pushes whatever the node's current snapshot requires, in order. Safe to call any time. */
+  pump(): void {
+    if (this.closed || this.nodeId === undefined) return;
+    const snapshot = this.host.snapshot(this.nodeId);
+    if (!snapshot) return;
+    for (const typeUrl of PUSH_ORDER) {
+      const state = this.types.get(typeUrl);
+      if (!state) continue;
+      const want = this.desired(snapshot, typeUrl, state);
+      if (!this.upToDate(state, want) && !state.inFlight && !(state.nacked && sameSent(state, want))) {
+        this.send(typeUrl, state, want);
+      }
+      // Later types wait until this one has been accepted at the snapshot's version.
+      if (state.inFlight || state.nacked || !this.upToDate(state, want)) return;
+    }
+  }
+
+  /** Marks the stream gone; later calls do nothing. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Subscribed types and their last sent versions (for status and logs). */
+  describe(): Record<string, { version: string; inFlight: boolean; nacked: boolean }> {
+    const out: Record<string, { version: string; inFlight: boolean; nacked: boolean }> = {};
+    for (const [t, s] of this.types) {
+      out[SHORT_NAME[t]] = { version: s.sent?.version ?? '', inFlight: s.inFlight, nacked: s.nacked };
+    }
+    return out;
+  }
+
+  private stateOf(typeUrl: TypeUrl): TypeState {
+    let s = this.types.get(typeUrl);
+    if (!s) {
+      s = { wildcard: false, names: new Set(), inFlight: false, nacked: false };
+      this.types.set(typeUrl, s);
+    }
+    return s;
+  }
+
+  private desired(snapshot: Snapshot, typeUrl: TypeUrl, state: TypeState): Want {
+    const all = snapshot.types.get(typeUrl);
+    const version = all?.version ?? '';
+    const resources: AnyResource[] = [];
+    const names: string[] = [];
+    if (all) {
+      for (const [name, r] of all.items) {
+        if (state.wildcard || state.names.has(name)) {
+          names.push(name);
+          resources.push(r);
+        }
+      }
+    }
+    return { version, names, resources };
+  }
+
+  private upToDate(state: TypeState, want: Want): boolean {
+    return state.sent !== undefined && sameSent(state, want);
+  }
+
+  private send(typeUrl: TypeUrl, state: TypeState, want: Want): void {
+    const nonce = `${this.id}.${++this.nonce}`;
+    state.sent = { version: want.version, nonce, names: want.names };
+    state.inFlight = true;
+    state.nacked = false;
+    this.write({ version_info: want.version, resources: want.resources, type_url: typeUrl, nonce });
+  }
+}
+
+interface Want {
+  version: string;
+  names: string[];
+  resources: AnyResource[];
+}
+
+function sameSent(state: TypeState, want: Want): boolean {
+  const sent = state.sent;
+  if (!sent || sent.version !== want.version || sent.names.length !== want.names.length) return false;
+  for (let i = 0; i < want.names.length; i++) if (sent.names[i] !== want.names[i]) return false;
+  return true;
+}

@@ -1,0 +1,26 @@
+/** The xDS control plane: ADS server, snapshots, and the service renderer. */
+export { type AnyResource, decodeResource, encodeResource } from './encode.js';
+export type { DesiredEndpoint, DesiredMirror, DesiredRouting, DesiredVersion } from './resources/desired.js';
+export { validateDesired } from './resources/desired.js';
+export { routeConfigName, TELEMETRY_CLUSTER, versionCluster, XDS_CLUSTER } from './resources/names.js';
+export {
+  filterConfiguration,
+  mergeResources,
+  type RenderOptions,
+  renderService,
+} from './resources/render.js';
+export {
+  type AckEvent,
+  type NackRecord,
+  type NodeStatus,
+  XdsServer,
+  type XdsServerOptions,
+} from './server.js';
+export {
+  checkConsistency,
+  createSnapshot,
+  type Snapshot,
+  type SnapshotInput,
+  snapshotVersions,
+} from './snapshot.js';
+export * from './type-urls.js';

@@ -1,0 +1,125 @@
+/**
+ * The desired routing of one service: what the rollout machine wants the
+ * proxies to do, in domain terms. The renderer turns it into Envoy resources;
+ * nothing here knows about xDS versions or streams.
+ *
+ * Produced fresh for every change (treat as immutable). Validate with
+ * {@link validateDesired} at the edge; the renderer assumes a valid value.
+ */
+
+/** One upstream address of a version. */
+export interface DesiredEndpoint {
+  /** IP address or host name. */
+  address: string;
+  port: number;
+}
+
+/** One deployed version of the service and where it runs. */
+export interface DesiredVersion {
+  /** Version name (`v1`, `v2`, `v1-baseline`): `[A-Za-z0-9._-]+`. Its cluster is `<service>-<name>`. */
+  name: string;
+  /** May be empty only for a version with weight 0 that is not a mirror target. */
+  endpoints: DesiredEndpoint[];
+}
+
+/** Shadow traffic: what the Umbra filter mirrors to, and its configuration. */
+export interface DesiredMirror {
+  /** Version receiving mirrored copies (the candidate). Without it, no filter is rendered. */
+  candidate?: string;
+  /** Optional second mirror target: the current version at the candidate's size. */
+  baseline?: string;
+  /**
+   * The filter's plugin configuration (a JSON object, see filter/assembly/config.ts).
+   * The renderer sets `service`, `candidateCluster`, `baselineCluster` and
+   * `telemetryCluster` itself; everything else is passed as given.
+   * NOTE: a change here changes the listener (connections drain); live
+   * changes belong on the telemetry control stream.
+   */
+  filterConfig: Record<string, unknown>;
+}
+
+/** The desired routing of one service on one proxy. */
+export interface DesiredRouting {
+  /** Service name: `[A-Za-z0-9._-]+`, prefix of its cluster names. */
+  service: string;
+  /** Where the proxy accepts the service's traffic. */
+  listener: { name: string; port: number; address: string };
+  versions: DesiredVersion[];
+  /**
+   * Share of user traffic per version name (non-negative integers, any
+   * scale, sum > 0). Versions absent or at 0 get no user traffic.
+   */
+  weights: Record<string, number>;
+  mirror?: DesiredMirror;
+  /** The daemon's telemetry ingest (gRPC, HTTP/2); cluster `umbra-telemetry`. */
+  telemetry?: DesiredEndpoint;
+  /** Per-route timeout for user requests (default 15000). */
+  routeTimeoutMs?: number;
+  /** Speak HTTP/2 to the versions' upstreams (e.g. gRPC services). Default HTTP/1.1. */
+  upstreamHttp2?: boolean;
+}
+
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+function checkEndpoint(e: unknown, at: string, errors: string[]): void {
+  const ep = e as Partial<DesiredEndpoint> | undefined;
+  if (!ep || typeof ep !== 'object') {
+    errors.push(`${at}: must be an object`);
+    return;
+  }
+  if (typeof ep.address !== 'string' || ep.address.length === 0) errors.push(`${at}.address: must be a host`);
+  if (!Number.isInteger(ep.port) || ep.port! < 1 || ep.port! > 65535)
+    errors.push(`${at}.port: must be 1..65535`);
+}
+
+/**
+ * Every problem in `d`, each with its path (`versions[1].endpoints[0].port:
+ * must be 1..65535`). Empty when valid.
+ */
+export function validateDesired(d: DesiredRouting): string[] {
+  const errors: string[] = [];
+  if (typeof d.service !== 'string' || !NAME.test(d.service))
+    errors.push('service: must match [A-Za-z0-9._-]+');
+  const l = d.listener;
+  if (!l || typeof l.name !== 'string' || l.name.length === 0) errors.push('listener.name: required');
+  if (l) checkEndpoint({ address: l.address, port: l.port }, 'listener', errors);
+  const names = new Set<string>();
+  if (!Array.isArray(d.versions) || d.versions.length === 0) errors.push('versions: at least one version');
+  for (const [i, v] of (d.versions ?? []).entries()) {
+    if (typeof v.name !== 'string' || !NAME.test(v.name))
+      errors.push(`versions[${i}].name: must match [A-Za-z0-9._-]+`);
+    else if (names.has(v.name)) errors.push(`versions[${i}].name: duplicate ${v.name}`);
+    names.add(v.name);
+    if (!Array.isArray(v.endpoints)) errors.push(`versions[${i}].endpoints: must be a list`);
+    else
+      for (const [j, e] of v.endpoints.entries()) checkEndpoint(e, `versions[${i}].endpoints[${j}]`, errors);
+  }
+  const endpointsOf = (name: string) => d.versions?.find((v) => v.name === name)?.endpoints ?? [];
+  let total = 0;
+  for (const [name, w] of Object.entries(d.weights ?? {})) {
+    if (!names.has(name)) errors.push(`weights.${name}: no such version`);
+    if (!Number.isInteger(w) || w < 0) errors.push(`weights.${name}: must be a non-negative integer`);
+    else total += w;
+    if (w > 0 && endpointsOf(name).length === 0) errors.push(`weights.${name}: version has no endpoints`);
+  }
+  if (total <= 0) errors.push('weights: must give some version a positive weight');
+  const m = d.mirror;
+  if (m) {
+    for (const key of ['candidate', 'baseline'] as const) {
+      const name = m[key];
+      if (name === undefined) continue;
+      if (!names.has(name)) errors.push(`mirror.${key}: no such version ${name}`);
+      else if (endpointsOf(name).length === 0) errors.push(`mirror.${key}: version ${name} has no endpoints`);
+    }
+    if (m.candidate !== undefined && m.candidate === m.baseline)
+      errors.push('mirror.baseline: must differ from candidate');
+    if (!m.filterConfig || typeof m.filterConfig !== 'object' || Array.isArray(m.filterConfig)) {
+      errors.push('mirror.filterConfig: must be an object');
+    }
+  }
+  if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
+  const t = d.routeTimeoutMs;
+  if (t !== undefined && (!Number.isInteger(t) || t < 1))
+    errors.push('routeTimeoutMs: must be a positive integer');
+  return errors;
+}

@@ -1,0 +1,221 @@
+/**
+ * Desired routing of a service → Envoy resources (plain objects in proto
+ * field names; `createSnapshot` encodes and checks them).
+ *
+ * What goes where, so that a weight or endpoint change touches only RDS/EDS:
+ * - LDS: the listener: HCM with RDS over ADS, [Umbra Wasm filter], router.
+ *   It names the route configuration, never clusters or weights.
+ * - RDS: one virtual host, one route with weighted clusters and the timeout.
+ * - CDS: one EDS cluster per version (`<service>-<version>`), plus the
+ *   telemetry cluster `umbra-telemetry` (static, HTTP/2).
+ * - EDS: one load assignment per version.
+ */
+import { isIP } from 'node:net';
+import type { SnapshotInput } from '../snapshot.js';
+import type { DesiredEndpoint, DesiredRouting } from './desired.js';
+import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
+
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
+const STRING_VALUE_TYPE = 'type.googleapis.com/google.protobuf.StringValue';
+const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const HTTP_OPTIONS_TYPE = `type.googleapis.com/${HTTP_OPTIONS_KEY}`;
+
+/** How the service is rendered. */
+export interface RenderOptions {
+  /**
+   * `envoy` (default): a TCP listener. `grpc`: an API listener named after the
+   * service, for proxyless gRPC clients resolving `xds:///<service>` (no filter).
+   */
+  proxy?: 'envoy' | 'grpc';
+  /**
+   * Render the Umbra Wasm filter (when the desired routing has a mirror
+   * candidate). Absent: no filter, whatever `mirror` says.
+   */
+  filter?: { wasmPath: string; failOpen?: boolean };
+}
+
+function duration(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+function socketAddress(e: DesiredEndpoint): object {
+  return { socket_address: { address: e.address, port_value: e.port } };
+}
+
+function http2Options(): object {
+  return {
+    [HTTP_OPTIONS_KEY]: { '@type': HTTP_OPTIONS_TYPE, explicit_http_config: { http2_protocol_options: {} } },
+  };
+}
+
+/** A load assignment with one locality (gRPC clients ignore localities without a weight). */
+function loadAssignment(clusterName: string, endpoints: DesiredEndpoint[]): object {
+  return {
+    cluster_name: clusterName,
+    endpoints: [
+      {
+        locality: { region: '', zone: '', sub_zone: '' },
+        // NOTE: gRFC A27: gRPC drops EDS localities whose load_balancing_weight is unset.
+        load_balancing_weight: { value: 1 },
+        lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e) } })),
+      },
+    ],
+  };
+}
+
+function versionClusterResource(name: string, http2: boolean): object {
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
+    connect_timeout: duration(1000),
+    lb_policy: 'ROUND_ROBIN',
+    ...(http2 ? { typed_extension_protocol_options: http2Options() } : {}),
+  };
+}
+
+function telemetryClusterResource(t: DesiredEndpoint): object {
+  return {
+    name: TELEMETRY_CLUSTER,
+    type: isIP(t.address) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: duration(1000),
+    typed_extension_protocol_options: http2Options(),
+    load_assignment: loadAssignment(TELEMETRY_CLUSTER, [t]),
+  };
+}
+
+/** The Umbra filter's plugin configuration: the service spec plus the cluster names. */
+export function filterConfiguration(d: DesiredRouting): Record<string, unknown> {
+  const m = d.mirror!;
+  return {
+    ...m.filterConfig,
+    service: d.service,
+    candidateCluster: versionCluster(d.service, m.candidate!),
+    ...(m.baseline ? { baselineCluster: versionCluster(d.service, m.baseline) } : {}),
+    ...(d.telemetry ? { telemetryCluster: TELEMETRY_CLUSTER } : {}),
+  };
+}
+
+function wasmFilter(d: DesiredRouting, filter: NonNullable<RenderOptions['filter']>): object {
+  return {
+    name: 'umbra',
+    typed_config: {
+      '@type': WASM_TYPE,
+      config: {
+        name: `umbra-${d.service}`,
+        root_id: 'umbra',
+        configuration: { '@type': STRING_VALUE_TYPE, value: JSON.stringify(filterConfiguration(d)) },
+        fail_open: filter.failOpen ?? true,
+        vm_config: {
+          vm_id: 'umbra',
+          runtime: 'envoy.wasm.runtime.v8',
+          code: { local: { filename: filter.wasmPath } },
+        },
+      },
+    },
+  };
+}
+
+function connectionManager(d: DesiredRouting, options: RenderOptions): object {
+  const httpFilters: object[] = [];
+  if (options.filter && options.proxy !== 'grpc' && d.mirror?.candidate) {
+    httpFilters.push(wasmFilter(d, options.filter));
+  }
+  httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } });
+  return {
+    '@type': HCM_TYPE,
+    stat_prefix: d.service,
+    rds: {
+      route_config_name: routeConfigName(d.service),
+      config_source: { ads: {}, resource_api_version: 'V3' },
+    },
+    http_filters: httpFilters,
+  };
+}
+
+function listenerResource(d: DesiredRouting, options: RenderOptions): object {
+  if (options.proxy === 'grpc') {
+    return { name: d.service, api_listener: { api_listener: connectionManager(d, options) } };
+  }
+  return {
+    name: d.listener.name,
+    address: socketAddress(d.listener),
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: connectionManager(d, options),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function routeResource(d: DesiredRouting): object {
+  const clusters = d.versions
+    .filter((v) => (d.weights[v.name] ?? 0) > 0)
+    .map((v) => ({ name: versionCluster(d.service, v.name), weight: { value: d.weights[v.name] } }));
+  return {
+    name: routeConfigName(d.service),
+    virtual_hosts: [
+      {
+        name: d.service,
+        domains: ['*'],
+        routes: [
+          {
+            name: d.service,
+            match: { prefix: '/' },
+            route: { weighted_clusters: { clusters }, timeout: duration(d.routeTimeoutMs ?? 15_000) },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Renders one service. Pure; `d` must have passed `validateDesired`.
+ * Combine several services with {@link mergeResources}.
+ */
+export function renderService(d: DesiredRouting, options: RenderOptions = {}): SnapshotInput {
+  const clusters: object[] = [];
+  const endpoints: object[] = [];
+  for (const v of d.versions) {
+    const name = versionCluster(d.service, v.name);
+    clusters.push(versionClusterResource(name, d.upstreamHttp2 ?? false));
+    endpoints.push(loadAssignment(name, v.endpoints));
+  }
+  if (d.telemetry && options.proxy !== 'grpc') clusters.push(telemetryClusterResource(d.telemetry));
+  return {
+    clusters,
+    endpoints,
+    listeners: [listenerResource(d, options)],
+    routes: [routeResource(d)],
+  };
+}
+
+/**
+ * Merges rendered services into one node's resources. Resources with the same
+ * name (the shared telemetry cluster) are kept once; the first wins.
+ */
+export function mergeResources(parts: SnapshotInput[]): SnapshotInput {
+  const out: Required<SnapshotInput> = { clusters: [], endpoints: [], listeners: [], routes: [] };
+  const seen = new Set<string>();
+  for (const part of parts) {
+    for (const key of ['clusters', 'endpoints', 'listeners', 'routes'] as const) {
+      for (const r of part[key] ?? []) {
+        const o = r as { name?: string; cluster_name?: string };
+        const id = `${key}/${o.name ?? o.cluster_name}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out[key].push(r);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,346 @@
+/**
+ * The Aggregated Discovery Service server (state of the world) on
+ * @grpc/grpc-js: per-node snapshots in, DiscoveryResponses out, ACKs and
+ * NACKs reported as events and kept in a per-node status.
+ *
+ *   const xds = await XdsServer.start({ port: 18000 });
+ *   const built = createSnapshot(input);           // consistency-checked
+ *   if (built.ok) xds.setSnapshot('edge-1', built.snapshot);
+ *   xds.on('nack', (n) => ...);                    // Envoy refused something
+ *
+ * The only bridge between what resources mean and how they travel is
+ * {@link XdsServer.setSnapshot}. A node without a snapshot is held: its
+ * requests stay open until one is set (NOTE: xDS protocol, the server answers
+ * when it has something to say). A NACK leaves the proxy on its previous good
+ * configuration; the rejected version is recorded and not re-sent.
+ */
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { logger, rateLimited } from '../log.js';
+import {
+  AdsStream,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  type StreamEvent,
+  StreamProtocolError,
+} from './ads-stream.js';
+import { xdsProtos } from './protos.js';
+import type { Snapshot } from './snapshot.js';
+import { SHORT_NAME, type TypeUrl } from './type-urls.js';
+
+const log = logger('xds');
+
+/** Where the server listens. */
+export interface XdsServerOptions {
+  /** TCP port; 0 picks a free one (read it back from {@link XdsServer.port}). */
+  port: number;
+  /** Bind address (default loopback). */
+  host?: string;
+  /** Server credentials (default insecure; TLS is one block away). */
+  credentials?: grpc.ServerCredentials;
+}
+
+/** One accepted response. */
+export interface AckEvent {
+  nodeId: string;
+  typeUrl: TypeUrl;
+  version: string;
+  nonce: string;
+  streamId: number;
+}
+
+/** One rejected response, with the proxy's own explanation. */
+export interface NackRecord {
+  nodeId: string;
+  typeUrl: TypeUrl;
+  /** The version the proxy refused. */
+  version: string;
+  nonce: string;
+  streamId: number;
+  /** google.rpc.Status from the request's `error_detail`. */
+  code: number;
+  message: string;
+  /** ISO time the NACK arrived. */
+  at: string;
+}
+
+/** What the server knows about one node. A fresh copy on every call. */
+export interface NodeStatus {
+  nodeId: string;
+  /** Connected ADS streams for this node id. */
+  streams: number;
+  /** Versions of the current snapshot by short type name (`CDS`…), empty when none is set. */
+  snapshot: Record<string, string>;
+  /** Last version ACKed per short type name, by any stream of the node. */
+  acked: Record<string, string>;
+  /** The most recent NACK, until a later ACK of the same type clears it. */
+  lastNack?: NackRecord;
+  /** Versions of the last snapshot the node ACKed in full. */
+  lastGood?: Record<string, string>;
+}
+
+interface NodeState {
+  snapshot?: Snapshot;
+  lastGood?: Snapshot;
+  streams: Set<AdsStream>;
+  acked: Map<TypeUrl, string>;
+  lastNack?: NackRecord;
+}
+
+function versionsOf(snapshot: Snapshot | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!snapshot) return out;
+  for (const [t, r] of snapshot.types) out[SHORT_NAME[t]] = r.version;
+  return out;
+}
+
+/** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
+export class XdsServer extends EventEmitter {
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly allowLog = rateLimited(10_000);
+
+  private constructor(
+    private readonly grpcServer: grpc.Server,
+    /** The bound port. */
+    readonly port: number,
+  ) {
+    super();
+  }
+
+  /** Starts listening; resolves once bound. */
+  static async start(options: XdsServerOptions): Promise<XdsServer> {
+    const { adsService } = xdsProtos();
+    const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    const host = options.host ?? '127.0.0.1';
+    const address = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+    const port = await new Promise<number>((resolve, reject) => {
+      grpcServer.bindAsync(
+        address,
+        options.credentials ?? grpc.ServerCredentials.createInsecure(),
+        (err, p) => (err ? reject(err) : resolve(p)),
+      );
+    });
+    const server = new XdsServer(grpcServer, port);
+    grpcServer.addService(adsService, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+        server.serveStream(call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        // NOTE: incremental xDS is optional for a management server; clients fall back to SotW.
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta xDS is not served' });
+      },
+    });
+    log.info('xds server listening', { address: host, port });
+    return server;
+  }
+
+  /**
+   * Publishes `snapshot` for `nodeId` and pushes what changed to every
+   * connected stream of that node. The snapshot must come from
+   * `createSnapshot` (which refuses inconsistent ones). Returns its versions.
+   */
+  setSnapshot(nodeId: string, snapshot: Snapshot): Record<string, string> {
+    const node = this.node(nodeId);
+    node.snapshot = snapshot;
+    const versions = versionsOf(snapshot);
+    log.debug('snapshot set', { nodeId, versions, streams: node.streams.size });
+    for (const stream of node.streams) stream.pump();
+    return versions;
+  }
+
+  /** The snapshot currently published for a node, if any. */
+  snapshot(nodeId: string): Snapshot | undefined {
+    return this.nodes.get(nodeId)?.snapshot;
+  }
+
+  /** The last snapshot the node ACKed in full (what its proxies run after a NACK). */
+  lastGoodSnapshot(nodeId: string): Snapshot | undefined {
+    return this.nodes.get(nodeId)?.lastGood;
+  }
+
+  /** Status of one node, or undefined if it never connected and has no snapshot. */
+  status(nodeId: string): NodeStatus | undefined {
+    const node = this.nodes.get(nodeId);
+    if (!node) return undefined;
+    const acked: Record<string, string> = {};
+    for (const [t, v] of node.acked) acked[SHORT_NAME[t]] = v;
+    return {
+      nodeId,
+      streams: node.streams.size,
+      snapshot: versionsOf(node.snapshot),
+      acked,
+      ...(node.lastNack ? { lastNack: { ...node.lastNack } } : {}),
+      ...(node.lastGood ? { lastGood: versionsOf(node.lastGood) } : {}),
+    };
+  }
+
+  /** Node ids known to the server (connected or with a snapshot). */
+  nodeIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /**
+   * Resolves when `nodeId` has ACKed `version` of `typeUrl` (immediately if it
+   * already has); rejects on a NACK of that version or after `timeoutMs`.
+   */
+  waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void> {
+    if (this.nodes.get(nodeId)?.acked.get(typeUrl) === version) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        this.off('ack', onAck);
+        this.off('nack', onNack);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAck = (e: AckEvent): void => {
+        if (e.nodeId === nodeId && e.typeUrl === typeUrl && e.version === version) done();
+      };
+      const onNack = (n: NackRecord): void => {
+        if (n.nodeId === nodeId && n.typeUrl === typeUrl && n.version === version) {
+          done(new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${n.message}`));
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          done(new Error(`no ACK of ${SHORT_NAME[typeUrl]} ${version} from ${nodeId} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.on('ack', onAck);
+      this.on('nack', onNack);
+    });
+  }
+
+  /** Stops accepting streams and ends the open ones. */
+  async close(): Promise<void> {
+    for (const node of this.nodes.values()) for (const s of node.streams) s.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, 1000);
+      this.grpcServer.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private node(nodeId: string): NodeState {
+    let node = this.nodes.get(nodeId);
+    if (!node) {
+      node = { streams: new Set(), acked: new Map() };
+      this.nodes.set(nodeId, node);
+    }
+    return node;
+  }
+
+  private serveStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    let ended = false;
+    const host = {
+      snapshot: (nodeId: string) => this.nodes.get(nodeId)?.snapshot,
+      report: (s: AdsStream, e: StreamEvent) => this.onStreamEvent(s, e),
+    };
+    const stream = new AdsStream(host, (response) => {
+      if (ended || call.destroyed) return;
+      call.write(response);
+    });
+    const finish = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      stream.close();
+      const node = stream.nodeId === undefined ? undefined : this.nodes.get(stream.nodeId);
+      node?.streams.delete(stream);
+      const pending = Object.entries(stream.describe())
+        .filter(([, s]) => s.inFlight)
+        .map(([t]) => t);
+      log.info('ads stream closed', { nodeId: stream.nodeId, stream: stream.id, reason, inFlight: pending });
+    };
+    call.on('data', (req: DiscoveryRequest) => {
+      const known = stream.nodeId !== undefined;
+      try {
+        stream.handle(req);
+      } catch (err) {
+        if (!(err instanceof StreamProtocolError))
+          log.error('ads request failed', { stream: stream.id, err });
+        else log.warn('ads stream refused', { stream: stream.id, reason: err.message });
+        finish('protocol error');
+        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+        return;
+      }
+      if (!known && stream.nodeId !== undefined) this.attach(stream);
+    });
+    call.on('end', () => {
+      finish('client ended');
+      if (!call.destroyed) call.end();
+    });
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', (err) => finish(`error: ${err.message}`));
+    call.on('close', () => finish('closed'));
+  }
+
+  private attach(stream: AdsStream): void {
+    const nodeId = stream.nodeId!;
+    const node = this.node(nodeId);
+    node.streams.add(stream);
+    log.info('ads stream opened', { nodeId, stream: stream.id, streams: node.streams.size });
+    if (!node.snapshot) log.info('node has no snapshot yet; holding its requests', { nodeId });
+  }
+
+  private onStreamEvent(stream: AdsStream, e: StreamEvent): void {
+    const nodeId = stream.nodeId ?? '';
+    switch (e.kind) {
+      case 'ack': {
+        const node = this.node(nodeId);
+        node.acked.set(e.typeUrl, e.version);
+        if (node.lastNack?.typeUrl === e.typeUrl) node.lastNack = undefined;
+        if (node.snapshot && isFullyAcked(node)) node.lastGood = node.snapshot;
+        log.debug('ack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, stream: stream.id });
+        this.emit('ack', {
+          nodeId,
+          typeUrl: e.typeUrl,
+          version: e.version,
+          nonce: e.nonce,
+          streamId: stream.id,
+        });
+        return;
+      }
+      case 'nack': {
+        const record: NackRecord = {
+          nodeId,
+          typeUrl: e.typeUrl,
+          version: e.version,
+          nonce: e.nonce,
+          streamId: stream.id,
+          code: e.code,
+          message: e.message,
+          at: new Date().toISOString(),
+        };
+        this.node(nodeId).lastNack = record;
+        log.warn('nack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, detail: e.message });
+        this.emit('nack', record);
+        return;
+      }
+      case 'unknown-type': {
+        const suppressed = this.allowLog(`unknown:${nodeId}:${e.typeUrl}`);
+        if (suppressed >= 0)
+          log.warn('unknown type url; not answered', { nodeId, typeUrl: e.typeUrl, suppressed });
+        return;
+      }
+      case 'stale-nonce':
+        log.debug('stale nonce ignored', {
+          nodeId,
+          typeUrl: e.typeUrl,
+          nonce: e.nonce,
+          expected: e.expected,
+        });
+        return;
+    }
+  }
+}
+
+function isFullyAcked(node: NodeState): boolean {
+  for (const [t, r] of node.snapshot!.types) {
+    if (r.items.size > 0 && node.acked.get(t) !== r.version) return false;
+  }
+  return true;
+}

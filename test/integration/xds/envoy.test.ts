@@ -1,0 +1,115 @@
+/**
+ * The xDS server against a real Envoy (1.40) bootstrapped from
+ * envoy/bootstrap.yaml: every snapshot ACKed, traffic split by the weights
+ * (counted at the upstreams), a flip complete within one update, listeners
+ * untouched by weight and endpoint changes, and a NACK for an invalid resource.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { renderService } from '../../../daemon/xds/resources/render.js';
+import type { NackRecord } from '../../../daemon/xds/server.js';
+import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { drive } from '../../harness/index.js';
+import { mustSnapshot, startRig } from './fixture.js';
+
+test('Envoy ACKs the first snapshot of every type and serves the service it describes', async (t) => {
+  const rig = await startRig(t);
+
+  const status = rig.xds.status(rig.nodeId)!;
+  const res = await drive({ url: rig.url, requests: 20, concurrency: 2 });
+
+  assert.deepEqual(status.acked, status.snapshot);
+  assert.equal(status.streams, 1);
+  assert.equal(status.lastNack, undefined);
+  assert.deepEqual(res.statuses, { 200: 20 });
+  assert.equal(rig.v1.hits, 20);
+  assert.equal(rig.v2.hits, 0);
+});
+
+test('Envoy splits real requests by the published weights', async (t) => {
+  const rig = await startRig(t);
+
+  await rig.publish(renderService(rig.desired({ v1: 75, v2: 25 })));
+  const res = await drive({ url: rig.url, requests: 400, concurrency: 4 });
+
+  assert.deepEqual(res.statuses, { 200: 400 });
+  assert.equal(rig.v1.hits + rig.v2.hits, 400);
+  // 25% of 400 = 100, binomial sd ≈ 8.7: ±40 is more than 4.5 sd.
+  assert.ok(Math.abs(rig.v2.hits - 100) <= 40, `v2 got ${rig.v2.hits} of 400`);
+});
+
+test('a weight flip is complete once Envoy ACKs the one route update', async (t) => {
+  const rig = await startRig(t);
+  const before = rig.xds.status(rig.nodeId)!;
+
+  await rig.publish(renderService(rig.desired({ v2: 100 })));
+  const res = await drive({ url: rig.url, requests: 50, concurrency: 2 });
+  const after = rig.xds.status(rig.nodeId)!;
+
+  assert.deepEqual(res.statuses, { 200: 50 });
+  assert.equal(rig.v1.hits, 0, 'no request may reach v1 after the ACK');
+  assert.equal(rig.v2.hits, 50);
+  assert.notEqual(after.acked['RDS'], before.acked['RDS']);
+  for (const type of ['CDS', 'EDS', 'LDS']) assert.equal(after.acked[type], before.acked[type], type);
+});
+
+test('weight flips and endpoint changes leave the listener alone', async (t) => {
+  const rig = await startRig(t);
+  const lds = rig.xds.snapshot(rig.nodeId)!.types.get(LISTENER_TYPE)!.version;
+  const dumpBefore = await rig.envoy.configDump('?resource=dynamic_listeners');
+
+  const flips: Array<Record<string, number>> = [{ v2: 100 }, { v1: 50, v2: 50 }, { v1: 100 }, { v2: 1 }];
+  for (const weights of flips) {
+    const s = await rig.publish(renderService(rig.desired(weights)));
+    assert.equal(s.types.get(LISTENER_TYPE)!.version, lds);
+  }
+  const moved = rig.desired({ v1: 100 });
+  moved.versions[0]!.endpoints.push({ address: '127.0.0.1', port: rig.v2.port });
+  const s = await rig.publish(renderService(moved));
+  const dumpAfter = await rig.envoy.configDump('?resource=dynamic_listeners');
+  const stats = await rig.envoy.stats();
+
+  assert.equal(s.types.get(LISTENER_TYPE)!.version, lds);
+  const versionOf = (dump: { configs: Array<{ active_state: { version_info: string } }> }) =>
+    dump.configs[0]!.active_state.version_info;
+  assert.equal(versionOf(dumpAfter), versionOf(dumpBefore));
+  assert.equal(stats['listener_manager.listener_modified'] ?? 0, 0);
+  assert.equal(stats['listener_manager.total_filter_chains_draining'] ?? 0, 0);
+  assert.equal(rig.xds.status(rig.nodeId)!.acked['LDS'], lds);
+});
+
+test("an invalid cluster is NACKed with Envoy's reason and the previous configuration keeps serving", async (t) => {
+  const rig = await startRig(t);
+  const good = rig.xds.snapshot(rig.nodeId)!;
+  const input = renderService(rig.desired({ v2: 100 }));
+  // PGV rule in cluster.proto: connect_timeout must be > 0.
+  (input.clusters![0] as Record<string, unknown>)['connect_timeout'] = { seconds: -1 };
+  const bad = mustSnapshot(input);
+
+  const nacked = once(rig.xds, 'nack') as Promise<[NackRecord]>;
+  rig.xds.setSnapshot(rig.nodeId, bad);
+  const [nack] = await nacked;
+  const res = await drive({ url: rig.url, requests: 20, concurrency: 2 });
+  const status = rig.xds.status(rig.nodeId)!;
+
+  assert.deepEqual(res.statuses, { 200: 20 });
+  assert.equal(nack.typeUrl, CLUSTER_TYPE);
+  assert.equal(nack.version, bad.types.get(CLUSTER_TYPE)!.version);
+  assert.match(nack.message, /positive duration/);
+  assert.deepEqual(status.lastNack?.message, nack.message);
+  assert.equal(status.acked['CDS'], good.types.get(CLUSTER_TYPE)!.version);
+  assert.equal(
+    status.acked['RDS'],
+    good.types.get(ROUTE_TYPE)!.version,
+    'routes held behind the NACKed clusters',
+  );
+  assert.deepEqual(status.lastGood, status.acked);
+  assert.equal(rig.v1.hits, 20, 'still on the previous good routes');
+  assert.equal(rig.v2.hits, 0);
+
+  await rig.publish(renderService(rig.desired({ v2: 100 })));
+  const fixed = rig.xds.status(rig.nodeId)!;
+  assert.equal(fixed.lastNack, undefined);
+  assert.deepEqual(fixed.acked, fixed.snapshot);
+});
