@@ -1,0 +1,360 @@
+/**
+ * The judge: per-second cell statistics in, updated e-processes and a
+ * verdict out. Pure: no clock, no I/O; the state is explicit and never
+ * mutated in place.
+ *
+ *   let state = initialJudgeState();
+ *   ({ state, verdict } = judge(state, cellsOfTheLastSecond, model, params));
+ *
+ * Call it with each new batch of cells (one or more seconds; cells of a
+ * second should arrive together, once). Within a call, seconds are
+ * processed in ascending order and every floor a rate test uses is fixed
+ * from the state before that second's counts are added (predictable).
+ */
+import {
+  addPaired,
+  type CellStats,
+  emptyPaired,
+  type PairedCounts,
+  type SignalName,
+} from '../aggregate/stats.js';
+import { floorFor, type Model } from '../model/model.js';
+import { clearlyAbove, logMixtureE, logSignMixtureE, logSumExp, rateBatchUpdate } from './evalue.js';
+import { buildVerdict } from './explain.js';
+import { ALL, addScope, scopeKey } from './scopes.js';
+import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
+import { PROCESS_NAMES } from './types.js';
+
+/** Live signals' split of the live share. */
+const LIVE_ERRORS_SHARE = 0.7;
+const LIVE_TAIL_SHARE = 0.3;
+/** A floor at or above this means the signal is not comparable (e.g. dynamic bodies): not tested. */
+const NOT_COMPARABLE = 0.97;
+const MIN_RATE = 1e-4;
+const SCORE_HISTORY = 30;
+
+/**
+ * Runs the judge over new cells and decides. Degenerate input (no cells,
+ * zero counts, NaN, negative numbers) never throws and never rolls back:
+ * non-finite or negative counts are read as zero.
+ */
+export function judge(
+  state: JudgeState,
+  cells: readonly CellStats[],
+  model: Model,
+  params: JudgeParams,
+): { state: JudgeState; verdict: Verdict } {
+  const s: JudgeState = structuredClone(state);
+  const mine: CellStats[] = [];
+  for (const c of cells) {
+    if (!c?.key || !Number.isFinite(c.key.second)) continue;
+    if (s.service === null) s.service = c.key.service;
+    if (c.key.service === s.service) mine.push(c);
+  }
+  const bySecond = new Map<number, CellStats[]>();
+  for (const c of mine) {
+    const list = bySecond.get(c.key.second);
+    if (list) list.push(c);
+    else bySecond.set(c.key.second, [c]);
+  }
+  for (const second of [...bySecond.keys()].sort((a, b) => a - b)) {
+    stepSecond(s, second, bySecond.get(second)!, model, params);
+    const score = combinedScore(s, model, params);
+    s.scores.push({ second, score });
+    if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
+  }
+  const score = combinedScore(s, model, params);
+  return { state: s, verdict: buildVerdict(s, score, model, params, productionUnhealthy(s, params)) };
+}
+
+interface Batch {
+  cand: PairedCounts;
+  base: PairedCounts;
+  /** Σ pairs × floor, per rate test (the floor of a mixed scope is the pair-weighted mean). */
+  floorErr: number;
+  floorStatus: number;
+  floorBody: number;
+  examples: Partial<Record<SignalName, string[]>>;
+}
+
+function num(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0;
+}
+
+function clean(p: PairedCounts | undefined): PairedCounts {
+  const out = emptyPaired();
+  if (!p) return out;
+  for (const k of Object.keys(out) as (keyof PairedCounts)[]) {
+    // latDeltaSumUs may be negative: it is a sum of signed deltas.
+    const v = p[k];
+    out[k] = k === 'latDeltaSumUs' ? (Number.isFinite(v) ? v : 0) : num(v);
+  }
+  return out;
+}
+
+function stepSecond(
+  s: JudgeState,
+  second: number,
+  cells: CellStats[],
+  model: Model,
+  params: JudgeParams,
+): void {
+  if (s.firstSecond === null) s.firstSecond = second;
+  s.lastSecond = s.lastSecond === null ? second : Math.max(s.lastSecond, second);
+  const warm = second >= s.firstSecond + params.warmupSeconds;
+  const latWarm = second >= s.firstSecond + params.latencyWarmupSeconds;
+
+  const batches = new Map<string, Batch>();
+  let pairs = 0;
+  let primaryFailed = 0;
+  for (const cell of cells) {
+    const cand = clean(cell.candidate);
+    const base = clean(cell.baseline);
+    pairs += cand.pairs;
+    primaryFailed += cand.primaryFailed;
+    const f = floorFor(model, cell.key.endpoint);
+    const infl = Math.max(1, model.params.floorInflation);
+    const ep = cell.key.endpoint;
+    const seg = cell.key.segment;
+    for (const key of [scopeKey(ep, seg), scopeKey(ep, ALL), scopeKey(ALL, seg), scopeKey(ALL, ALL)]) {
+      let b = batches.get(key);
+      if (!b) {
+        b = {
+          cand: emptyPaired(),
+          base: emptyPaired(),
+          floorErr: 0,
+          floorStatus: 0,
+          floorBody: 0,
+          examples: {},
+        };
+        batches.set(key, b);
+      }
+      addPaired(b.cand, cand);
+      addPaired(b.base, base);
+      b.floorErr += cand.pairs * Math.min(1, f.discordantErrorRate * infl);
+      b.floorStatus += cand.pairs * Math.min(1, f.statusMismatchRate * infl);
+      b.floorBody += cand.pairs * (f.bodyMismatchRate >= 1 ? 1 : Math.min(1, f.bodyMismatchRate * infl));
+      mergeExamples(b.examples, cell.examples, params.examples);
+    }
+  }
+  s.health.push({ second, pairs, primaryFailed });
+  s.health = s.health.filter((h) => h.second > second - params.healthWindowSeconds);
+  const unhealthy = productionUnhealthy(s, params);
+
+  for (const key of [...batches.keys()].sort()) {
+    const b = batches.get(key)!;
+    const [endpoint, segment] = key.split('\u0000') as [string, string];
+    const scope = s.scopes[key] ?? addScope(s, params, model, endpoint, segment);
+    if (!scope || !warm) continue;
+    updateRateTests(scope, b, model, unhealthy);
+    if (!latWarm) {
+      b.cand.latShadowSlower = 0;
+      b.cand.latPrimarySlower = 0;
+      b.cand.tailShadowOnly = 0;
+      b.cand.tailPrimaryOnly = 0;
+      b.cand.latDeltaSumUs = 0;
+      b.cand.latPairs = 0;
+    }
+    addPaired(scope.cand, b.cand);
+    addPaired(scope.base, b.base);
+    scope.recent.push({ second, pairs: b.cand.pairs, primaryOnly: b.cand.errPrimaryOnly });
+    scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
+    mergeExamples(scope.examples, b.examples, params.examples);
+  }
+  if (warm && params.liveCandidateCluster) updateLive(s, cells, model, params.liveCandidateCluster);
+}
+
+/**
+ * The three rate tests of one scope for one second. Floors come from the
+ * model (inflated as training decided), raised by what the live run has
+ * already shown (the primary arm's own discordant failures, the baseline
+ * arm's mismatches: Diffy's idea of measuring noise with a second copy of
+ * production), all from counts before this second.
+ */
+function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: boolean): void {
+  const n = b.cand.pairs;
+  if (!(n > 0)) return;
+  const mix = model.params.rateMixture;
+  const n0 = Math.max(0, model.params.priorStrength);
+
+  // Errors against the floor: shadow-only failures vs the discordant rate production shows.
+  const floorErr = b.floorErr / n;
+  const blended = (scope.cand.errPrimaryOnly + floorErr * n0) / (scope.cand.pairs + n0 || 1);
+  const p0 = clamp(Math.max(floorErr, blended), MIN_RATE, 0.5);
+  scope.lastFloor.errors_rate = p0;
+  let kp = b.cand.errPrimaryOnly;
+  let nw = n;
+  for (const r of scope.recent) {
+    kp += r.primaryOnly;
+    nw += r.pairs;
+  }
+  if (unhealthy || clearlyAbove(kp, nw, p0)) scope.rateSkips += 1;
+  else scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
+  if (unhealthy) return;
+
+  const statusFloor = withBaseline(b.floorStatus / n, scope.base.statusMismatch, scope.base.pairs, n0);
+  scope.lastFloor.status_mismatch = statusFloor;
+  if (statusFloor < NOT_COMPARABLE) {
+    const p = Math.max(statusFloor, MIN_RATE);
+    scope.wealth.status_mismatch = rateBatchUpdate(
+      scope.wealth.status_mismatch,
+      b.cand.statusMismatch,
+      n,
+      p,
+      mix,
+    );
+  }
+  const bodyFloor = withBaseline(b.floorBody / n, scope.base.bodyMismatch, scope.base.pairs, n0);
+  scope.lastFloor.body_mismatch = bodyFloor;
+  const nb = n - b.cand.statusMismatch;
+  if (bodyFloor < NOT_COMPARABLE && nb > 0) {
+    const p = Math.max(bodyFloor, MIN_RATE);
+    scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
+  }
+}
+
+/** A floor raised to what the baseline arm shows, when a baseline runs (model floor as prior). */
+function withBaseline(floor: number, k: number, n: number, n0: number): number {
+  if (!(n > 0)) return floor;
+  const live = (k + floor * n0) / (n + n0);
+  return Math.max(floor, live);
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+/**
+ * Live (unpaired) evidence for weighted promotion: among failed live
+ * requests of a cell, how many did the candidate serve, against its traffic
+ * share p₀ in that cell and second. With equal failure rates the count is
+ * hypergeometric given the totals, which the binomial(F, p₀) dominates in
+ * convex order (Hoeffding 1963, "Probability inequalities for sums of
+ * bounded random variables", Thm. 4), so the rate test's factor still has
+ * expectation ≤ 1. The same for requests above the tail threshold.
+ */
+function updateLive(s: JudgeState, cells: CellStats[], model: Model, candidate: string): void {
+  const mix = model.params.rateMixture;
+  const L = s.live;
+  if (L.wealthErrors.length !== mix.length) L.wealthErrors = new Array<number>(mix.length).fill(0);
+  if (L.wealthTail.length !== mix.length) L.wealthTail = new Array<number>(mix.length).fill(0);
+  for (const cell of cells) {
+    let cR = 0;
+    let cF = 0;
+    let cT = 0;
+    let oR = 0;
+    let oF = 0;
+    let oT = 0;
+    for (const [cluster, c] of Object.entries(cell.live ?? {})) {
+      if (cluster === candidate) {
+        cR += num(c.requests);
+        cF += num(c.failed);
+        cT += num(c.overTail);
+      } else {
+        oR += num(c.requests);
+        oF += num(c.failed);
+        oT += num(c.overTail);
+      }
+    }
+    L.candRequests += cR;
+    L.candFailed += cF;
+    L.candOverTail += cT;
+    L.otherRequests += oR;
+    L.otherFailed += oF;
+    L.otherOverTail += oT;
+    if (!(cR > 0 && oR > 0)) continue;
+    const p0 = cR / (cR + oR);
+    L.wealthErrors = rateBatchUpdate(L.wealthErrors, Math.min(cF, cR), cF + oF, p0, mix);
+    L.wealthTail = rateBatchUpdate(L.wealthTail, Math.min(cT, cR), cT + oT, p0, mix);
+  }
+}
+
+/** Production is unhealthy when the primary arm's failure rate over the health window reaches the limit. */
+export function productionUnhealthy(s: JudgeState, params: JudgeParams): boolean {
+  let pairs = 0;
+  let failed = 0;
+  for (const h of s.health) {
+    pairs += h.pairs;
+    failed += h.primaryFailed;
+  }
+  return pairs >= 20 && failed / pairs >= params.unhealthyPrimaryErrorRate;
+}
+
+/** log E of one process in one scope. */
+export function processLogE(scope: ScopeState, proc: ProcessName, model: Model): number {
+  const c = scope.cand;
+  const sign = model.params.signMixture;
+  switch (proc) {
+    case 'errors_paired':
+      return logSignMixtureE(c.errShadowOnly, c.errPrimaryOnly, sign);
+    case 'latency_shift':
+      return logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign);
+    case 'latency_tail':
+      return logSignMixtureE(c.tailShadowOnly, c.tailPrimaryOnly, sign);
+    case 'errors_rate':
+    case 'status_mismatch':
+    case 'body_mismatch':
+      return logMixtureE(scope.wealth[proc], model.params.rateMixture);
+  }
+}
+
+/** One weighted term of the combined e-value: ln(w) + ln(E). */
+export interface Term {
+  scope: ScopeState | null;
+  proc: ProcessName | 'live_errors' | 'live_latency';
+  logW: number;
+  logE: number;
+}
+
+/** Every weighted term of E = Σ w·E (slots not yet handed out are left out: they add their weight × 1). */
+export function terms(s: JudgeState, model: Model, params: JudgeParams): Term[] {
+  const out: Term[] = [];
+  for (const scope of Object.values(s.scopes)) {
+    for (const proc of PROCESS_NAMES) {
+      const w = scope.weight * params.processShares[proc];
+      if (!(w > 0)) continue;
+      out.push({ scope, proc, logW: Math.log(w), logE: processLogE(scope, proc, model) });
+    }
+  }
+  if (params.liveCandidateCluster && params.liveShare > 0 && s.live.wealthErrors.length > 0) {
+    const mix = model.params.rateMixture;
+    out.push({
+      scope: null,
+      proc: 'live_errors',
+      logW: Math.log(params.liveShare * LIVE_ERRORS_SHARE),
+      logE: logMixtureE(s.live.wealthErrors, mix),
+    });
+    out.push({
+      scope: null,
+      proc: 'live_latency',
+      logW: Math.log(params.liveShare * LIVE_TAIL_SHARE),
+      logE: logMixtureE(s.live.wealthTail, mix),
+    });
+  }
+  return out;
+}
+
+/** log10 of E = Σ w·E over every slot (unused slots and live signals not yet seen count as E = 1). */
+export function combinedScore(s: JudgeState, model: Model, params: JudgeParams): number {
+  const ts = terms(s, model, params);
+  const logs = ts.map((t) => t.logW + t.logE);
+  let used = 0;
+  for (const t of ts) used += Math.exp(t.logW);
+  // The whole budget is 1: slots not handed out yet (and live signals not yet seen) sit at E = 1.
+  const rest = 1 - used;
+  if (rest > 1e-12) logs.push(Math.log(rest));
+  return logSumExp(logs) / Math.LN10;
+}
+
+function mergeExamples(
+  into: Partial<Record<SignalName, string[]>>,
+  from: Partial<Record<SignalName, string[]>> | undefined,
+  max: number,
+): void {
+  if (!from) return;
+  for (const [signal, ids] of Object.entries(from) as [SignalName, string[]][]) {
+    if (!Array.isArray(ids)) continue;
+    const t = (into[signal] ??= []);
+    for (const id of ids) if (t.length < max && typeof id === 'string') t.push(id);
+  }
+}
