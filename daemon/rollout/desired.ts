@@ -1,0 +1,123 @@
+/**
+ * The world a deployment state wants, as effects. Pure.
+ *
+ * Every transition's effects are {@link desiredEffects} of the new state, so
+ * re-running them (after a restart, or twice) converges on the same world:
+ * that is what makes effects idempotent. Alerts are emitted on entering a
+ * phase ({@link phaseAlert}), keyed per deployment and phase.
+ */
+import type { DeploymentState, Effect, RouteEffect } from './types.js';
+
+/** Live weights: the candidate's share and the previous version's rest, without zero entries. */
+export function weightsOf(s: DeploymentState): Record<string, number> {
+  const w: Record<string, number> = {};
+  if (s.candidateWeight < 100) w[s.previousVersion] = 100 - s.candidateWeight;
+  if (s.candidateWeight > 0) w[s.version] = s.candidateWeight;
+  return w;
+}
+
+function route(s: DeploymentState, mirror: RouteEffect['mirror']): RouteEffect {
+  return { kind: 'route', service: s.service, weights: weightsOf(s), mirror };
+}
+
+/** The idempotent effects that bring the world to what `s` describes, in the order they must run. */
+export function desiredEffects(s: DeploymentState): Effect[] {
+  const { service, version, previousVersion: previous, plan } = s;
+  const candidate = (replicas: number): Effect => ({
+    kind: 'provision',
+    service,
+    version,
+    pool: 'main',
+    replicas,
+  });
+  const baseline: Effect[] = plan.baseline
+    ? [{ kind: 'provision', service, version: previous, pool: 'baseline', replicas: plan.shadowReplicas }]
+    : [];
+  const noBaseline: Effect[] = plan.baseline
+    ? [{ kind: 'deprovision', service, version: previous, pool: 'baseline' }]
+    : [];
+  const noCandidate: Effect = { kind: 'deprovision', service, version, pool: 'main' };
+  const pausedOrLive: Effect = { kind: 'control', service, action: s.paused ? 'pause' : 'resume' };
+  const percentage: Effect = {
+    kind: 'control',
+    service,
+    action: 'percentage',
+    percentage: plan.shadowPercentage,
+  };
+
+  switch (s.phase) {
+    case 'provisioning':
+      return [route(s, null), candidate(plan.shadowReplicas), ...baseline];
+    case 'shadowing':
+      return [
+        candidate(plan.shadowReplicas),
+        ...baseline,
+        route(s, {
+          target: version,
+          baseline: plan.baseline ? previous : null,
+          percentage: plan.shadowPercentage,
+        }),
+        percentage,
+        pausedOrLive,
+      ];
+    case 'promoting':
+      // Capacity first: the candidate is scaled to production size before it takes live weight.
+      return [candidate(plan.productionReplicas), route(s, null), ...noBaseline];
+    case 'baking':
+      return [
+        candidate(plan.productionReplicas),
+        { kind: 'provision', service, version: previous, pool: 'main', replicas: plan.productionReplicas },
+        route(s, { target: previous, baseline: null, percentage: plan.shadowPercentage }),
+        percentage,
+        pausedOrLive,
+        ...noBaseline,
+      ];
+    case 'completed':
+      return [
+        route(s, null),
+        { kind: 'deprovision', service, version: previous, pool: 'main' },
+        ...noBaseline,
+      ];
+    case 'rolling_back':
+      // Mirroring stops first; the previous version is (re)scaled; weights follow its reported capacity.
+      return [
+        { kind: 'control', service, action: 'pause' },
+        route(s, null),
+        { kind: 'provision', service, version: previous, pool: 'main', replicas: plan.productionReplicas },
+      ];
+    case 'validating':
+    case 'rollback_failed':
+      return [{ kind: 'control', service, action: 'pause' }, route(s, null), noCandidate, ...noBaseline];
+    case 'rolled_back':
+    case 'aborted':
+      return [route(s, null), noCandidate, ...noBaseline, { kind: 'control', service, action: 'resume' }];
+  }
+}
+
+/** The alert sent on entering a phase, if that phase alerts. */
+export function phaseAlert(s: DeploymentState): Effect | null {
+  const base = { kind: 'alert' as const, service: s.service, deploymentId: s.id, key: `${s.id}:${s.phase}` };
+  const what = `${s.service} ${s.version} (replacing ${s.previousVersion})`;
+  switch (s.phase) {
+    case 'rolling_back':
+      return {
+        ...base,
+        severity: 'warning',
+        message: `${what}: rolling back: ${s.rollback?.reason ?? 'unknown'}`,
+      };
+    case 'rollback_failed':
+      return {
+        ...base,
+        severity: 'critical',
+        message: `${what}: rollback failed, holding: ${s.lastError ?? 'restored version failed validation'}`,
+      };
+    case 'rolled_back':
+      return { ...base, severity: 'info', message: `${what}: rolled back; ${s.previousVersion} validated` };
+    case 'completed':
+      return { ...base, severity: 'info', message: `${what}: promoted` };
+    case 'aborted':
+      return { ...base, severity: 'info', message: `${what}: aborted by an operator` };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { desiredEffects } from '../../../daemon/rollout/desired.js';
+import { MemoryDeploymentRepo } from '../../../daemon/rollout/memory-repo.js';
+import { RolloutRefusal, RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
+import { plan, T0 } from './fixtures.js';
+import { ManualClock, RecordingRunner } from './scheduler-fixtures.js';
+
+function setup(repo = new MemoryDeploymentRepo()) {
+  const clock = new ManualClock(T0);
+  const runner = new RecordingRunner();
+  const scheduler = new RolloutScheduler({ repo, runner, clock });
+  scheduler.start();
+  return { clock, runner, scheduler, repo };
+}
+
+const healthy = { verdict: 'healthy' as const, score: 0.1, threshold: 3, culprits: [], explanation: 'ok' };
+
+describe('rollout scheduler', () => {
+  test('runs a deployment to completion from timers, verdicts and provisioner reports', async () => {
+    const { clock, runner, scheduler, repo } = setup();
+    // Deploy: persisted in provisioning, provision effect runs, its report moves it to shadowing.
+    const d = scheduler.deploy({ service: 'checkout', version: 'v2', previousVersion: 'v1', plan: plan() });
+    assert.equal(repo.get(d.id)?.phase, 'provisioning');
+    await scheduler.idle();
+    assert.equal(repo.get(d.id)?.phase, 'shadowing');
+    assert.deepEqual(runner.kinds().slice(0, 2), ['route:{"v1":100}', 'provision:v2']);
+    // Healthy verdicts and the timers walk it through each step to completion.
+    for (const hold of [60_000, 30_000, 30_000, 30_000, 60_000]) {
+      scheduler.verdict('checkout', 'candidate', healthy);
+      clock.advance(hold);
+      await scheduler.idle();
+    }
+    assert.equal(repo.get(d.id)?.phase, 'completed');
+    assert.deepEqual(
+      repo.transitions(d.id).map((t) => `${t.from}→${t.to} ${t.event}`),
+      [
+        'provisioning→provisioning deploy',
+        'provisioning→shadowing provisioned',
+        'shadowing→promoting timer:shadow_end',
+        'promoting→promoting timer:step_end',
+        'promoting→promoting timer:step_end',
+        'promoting→baking timer:step_end',
+        'baking→completed timer:bake_end',
+      ],
+    );
+    assert.equal(clock.pending, 0, 'no timer left once final');
+  });
+
+  test('a deploy while another is in progress is refused and changes nothing', () => {
+    const { scheduler, repo } = setup();
+    scheduler.deploy({ service: 'checkout', version: 'v2', previousVersion: 'v1', plan: plan() });
+    assert.throws(
+      () => scheduler.deploy({ service: 'checkout', version: 'v3', previousVersion: 'v1', plan: plan() }),
+      (err: Error) =>
+        err instanceof RolloutRefusal && /already has deployment .* \(v2\) in provisioning/.test(err.message),
+    );
+    assert.equal(repo.list().length, 1);
+    assert.throws(
+      () => scheduler.deploy({ service: 'cart', version: 'v1', previousVersion: 'v1', plan: plan() }),
+      /already the version in production/,
+    );
+  });
+
+  test('commands are refused with the machine message and no state change; unknown services refused', async () => {
+    const { scheduler, repo } = setup();
+    assert.throws(() => scheduler.command('checkout', 'promote'), /checkout has no deployment/);
+    const d = scheduler.deploy({ service: 'checkout', version: 'v2', previousVersion: 'v1', plan: plan() });
+    const before = repo.get(d.id);
+    const r = scheduler.command('checkout', 'promote');
+    assert.match(r.refused ?? '', /still provisioning/);
+    assert.deepEqual(repo.get(d.id), before);
+    assert.equal(repo.transitions(d.id).length, 1);
+    assert.throws(
+      () => scheduler.dispatch('nope', { type: 'command', command: 'abort' }),
+      /unknown deployment 'nope'/,
+    );
+  });
+
+  test('a failing provision is fed back: the rest of its batch is skipped and the deployment rolls back', async () => {
+    const { runner, scheduler, repo } = setup();
+    runner.failProvision = 'v2';
+    const d = scheduler.deploy({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: 'v1',
+      plan: plan({ baseline: true }),
+    });
+    await scheduler.idle();
+    const s = repo.get(d.id)!;
+    // v1 reported full capacity at once: validating.
+    assert.equal(s.phase, 'validating');
+    assert.match(s.rollback?.reason ?? '', /provisioning failed: v2 exited with code 1/);
+    // The baseline provision after the failed candidate provision never ran.
+    assert.ok(!runner.ran.some(({ effect: e }) => e.kind === 'provision' && e.pool === 'baseline'));
+  });
+
+  test('a superseded batch skips its remaining effects; alerts still go out', async () => {
+    const { runner, scheduler, repo } = setup();
+    // The candidate's provision hangs; the baseline provision would come after it.
+    runner.holdProvision = 'v2';
+    const d = scheduler.deploy({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: 'v1',
+      plan: plan({ baseline: true }),
+    });
+    await new Promise((r) => setImmediate(r));
+    // The operator aborts meanwhile.
+    scheduler.command('checkout', 'abort');
+    runner.release();
+    await scheduler.idle();
+    assert.equal(repo.get(d.id)?.phase, 'aborted');
+    assert.deepEqual(runner.kinds(), [
+      'route:{"v1":100}',
+      'provision:v2',
+      // (the baseline provision of the first batch was skipped)
+      'route:{"v1":100}',
+      'deprovision:v2',
+      'deprovision:v1',
+      'control:resume',
+      'alert:',
+    ]);
+  });
+
+  test('after a restart, effects are re-issued and timers re-armed from persisted deadlines', async () => {
+    // A first daemon takes the deployment to step 2 of promotion, then dies.
+    const first = setup();
+    const d = first.scheduler.deploy({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: 'v1',
+      plan: plan(),
+    });
+    await first.scheduler.idle();
+    first.scheduler.command('checkout', 'promote');
+    first.scheduler.command('checkout', 'promote');
+    await first.scheduler.idle();
+    const persisted = first.repo.get(d.id)!;
+    assert.equal(persisted.candidateWeight, 50);
+    // A second daemon on the same repo, 10 s later.
+    const clock = new ManualClock(T0 + 10_000);
+    const runner = new RecordingRunner();
+    const second = new RolloutScheduler({ repo: first.repo, runner, clock });
+    second.start();
+    await second.idle();
+    // It re-issued exactly the desired effects of the persisted state.
+    assert.deepEqual(
+      runner.ran.map((r) => r.effect),
+      desiredEffects(persisted),
+    );
+    // Its timer is armed at the persisted deadline (30 s hold from T0): a healthy verdict then advances.
+    second.verdict('checkout', 'candidate', healthy);
+    clock.advance(persisted.deadline!.atMs - clock.now() - 1);
+    assert.equal(first.repo.get(d.id)?.candidateWeight, 50, 'not before its deadline');
+    clock.advance(1);
+    assert.equal(first.repo.get(d.id)?.candidateWeight, 100);
+  });
+
+  test('a deadline that passed while the daemon was down fires at once on restart', async () => {
+    const first = setup();
+    const d = first.scheduler.deploy({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: 'v1',
+      plan: plan(),
+    });
+    first.scheduler.command('checkout', 'rollback');
+    // Down for 10 minutes: past the 45 s capacity timeout.
+    const clock = new ManualClock(T0 + 600_000);
+    const second = new RolloutScheduler({
+      repo: first.repo,
+      runner: { run: async () => undefined },
+      clock,
+    });
+    second.start();
+    clock.advance(0);
+    assert.equal(first.repo.get(d.id)?.phase, 'rollback_failed');
+  });
+});
