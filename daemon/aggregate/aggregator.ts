@@ -1,0 +1,517 @@
+/**
+ * Turns pairs and live records into per-second {@link CellStats} (the judge's
+ * input) and per-minute latency histograms per endpoint and arm (the store's).
+ *
+ * Time: a cell belongs to the second of its primary request's start. A second
+ * S is *final* once the clock (`advance(nowUs)`) reaches the end of S plus
+ * `closeDelayUs` (at least the pairing TTL plus transport lateness); its
+ * cells are then handed to every `onSecond` listener, in ascending seconds,
+ * and nothing more is added to it: a record for a final second is counted as
+ * `late` and dropped; one more than `futureToleranceS` ahead of the open
+ * window is counted as `future` and dropped. Everything depends only on the
+ * order of calls and the times passed in, so a replay in virtual time gives
+ * the same cells as the live run.
+ *
+ * Memory: counters live in typed arrays of (series × ring of seconds), grown
+ * only when a new series appears (the registry caps series).
+ */
+
+import type { PairSink, PairView } from '../pairing/pairer.js';
+import type { HistogramArm, HistogramRow } from '../store/store.js';
+import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/decode.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import type { SeriesRegistry } from './series.js';
+import {
+  type AggregateOptions,
+  type CellStats,
+  DEFAULT_AGGREGATE_OPTIONS,
+  emptyPaired,
+  type LiveCounts,
+  type PairedCounts,
+  type SignalName,
+} from './stats.js';
+
+export interface AggregatorOptions extends AggregateOptions {
+  /** A second is final this long after it ends (≥ pairing TTL + batching delay). */
+  closeDelayUs: number;
+  /** Seconds ahead of the open window still accepted (clock skew between proxies and daemon). */
+  futureToleranceS: number;
+  /** Primary samples needed before an endpoint's tail threshold is used. */
+  minTailSamples: number;
+}
+
+export const DEFAULT_AGGREGATOR_OPTIONS: AggregatorOptions = {
+  ...DEFAULT_AGGREGATE_OPTIONS,
+  closeDelayUs: 12_000_000,
+  futureToleranceS: 10,
+  minTailSamples: 100,
+};
+
+/** One live (unmirrored) record, filled in place by the caller; read during `onLive` only. */
+export interface LiveRecord {
+  series: number;
+  /** Cluster id from the registry. */
+  cluster: number;
+  startUs: number;
+  latencyUs: number;
+  status: number;
+  flags: number;
+  idBuf: Uint8Array;
+  idOff: number;
+  idLen: number;
+}
+
+/** Called with the cells of one final second (possibly empty list is never sent). */
+export type SecondListener = (cells: CellStats[], second: number, nowUs: number) => void;
+/** Called with the histograms of one finished minute (only when someone listens). */
+export type MinuteListener = (rows: HistogramRow[], minute: number) => void;
+
+export interface AggregatorCounters {
+  pairs: number;
+  live: number;
+  late: number;
+  future: number;
+  cellsEmitted: number;
+}
+
+// PairedCounts fields in counter order; the typed-array layout follows it.
+const FIELDS = Object.keys(emptyPaired()) as (keyof PairedCounts)[];
+const NF = FIELDS.length;
+const F = Object.fromEntries(FIELDS.map((k, i) => [k, i])) as Record<keyof PairedCounts, number>;
+const PER_CELL = NF * 2; // candidate, then baseline
+const LIVE_FIELDS = 4; // requests, failed, overTail, latSumUs
+
+const ARMS: HistogramArm[] = ['primary', 'candidate', 'baseline', 'live'];
+const H_PRIMARY = 0;
+const H_CANDIDATE = 1;
+const H_BASELINE = 2;
+const H_LIVE = 3;
+
+/** The contract's definition of a failed arm. */
+export function isFailed(status: number, flags: number): boolean {
+  return status >= 500 || (status === 0 && (flags & 7) !== 0);
+}
+
+export class Aggregator implements PairSink {
+  readonly counters: AggregatorCounters = { pairs: 0, live: 0, late: 0, future: 0, cellsEmitted: 0 };
+  readonly options: AggregatorOptions;
+  private readonly ring: number;
+  private readonly closeDelayS: number;
+  /** Seconds < watermark are final. NaN until the first advance. */
+  private watermark = Number.NaN;
+  private seriesCap = 0;
+  private cells = new Float64Array(0);
+  private cellSecond = new Float64Array(0);
+  private readonly dirty: number[][];
+  private readonly examples = new Map<number, Partial<Record<SignalName, string[]>>>();
+  // Live: (series, cluster) → live id; per live id a ring of LIVE_FIELDS counters.
+  private readonly liveOf: number[][] = [];
+  private liveSeries: number[] = [];
+  private liveCluster: number[] = [];
+  private liveCap = 0;
+  private live = new Float64Array(0);
+  private liveSecond = new Float64Array(0);
+  private readonly liveDirty: number[][];
+  // Per endpoint: tail threshold and histograms (index endpoint * 4 + arm).
+  private tail = new Float64Array(0);
+  private tailDirty = new Uint8Array(0);
+  private readonly hists: (LatencyHistogram | undefined)[] = [];
+  private readonly histMinute: number[] = [];
+  private readonly prevPrimary: (LatencyHistogram | undefined)[] = [];
+  private readonly secondListeners: SecondListener[] = [];
+  private readonly minuteListeners: MinuteListener[] = [];
+
+  constructor(
+    private readonly registry: SeriesRegistry,
+    options: Partial<AggregatorOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_AGGREGATOR_OPTIONS, ...options };
+    this.closeDelayS = Math.ceil(this.options.closeDelayUs / 1e6);
+    this.ring = this.closeDelayS + 2 + this.options.futureToleranceS;
+    this.dirty = Array.from({ length: this.ring }, () => []);
+    this.liveDirty = Array.from({ length: this.ring }, () => []);
+  }
+
+  /** Subscribes to final seconds; returns the unsubscribe function. */
+  onSecond(fn: SecondListener): () => void {
+    this.secondListeners.push(fn);
+    return () => this.secondListeners.splice(this.secondListeners.indexOf(fn) >>> 0, 1);
+  }
+
+  /** Subscribes to finished minutes of histograms; returns the unsubscribe function. */
+  onMinute(fn: MinuteListener): () => void {
+    this.minuteListeners.push(fn);
+    return () => this.minuteListeners.splice(this.minuteListeners.indexOf(fn) >>> 0, 1);
+  }
+
+  /** The tail threshold in µs currently applied to an endpoint (Infinity while too few samples). */
+  tailThresholdUs(endpoint: number): number {
+    return endpoint < this.tail.length ? this.tail[endpoint]! : Number.POSITIVE_INFINITY;
+  }
+
+  /** The first second that is not final yet (NaN before the first advance). */
+  get openSecond(): number {
+    return this.watermark;
+  }
+
+  /** A pair from the pairer. */
+  onPair(v: PairView): void {
+    const sec = Math.floor(v.startUs / 1e6);
+    const cellIdx = this.cellFor(v.series, sec);
+    if (cellIdx < 0) return;
+    this.counters.pairs++;
+    const opts = this.options;
+    const base = cellIdx * PER_CELL + (v.shadowArm === ARM_BASELINE ? NF : 0);
+    const c = this.cells;
+    const pFailed = isFailed(v.pStatus, v.pFlags);
+    const sFailed = v.missing || isFailed(v.sStatus, v.sFlags);
+    const exampleSignals = v.shadowArm !== ARM_BASELINE;
+    c[base + F.pairs]!++;
+    if (pFailed) c[base + F.primaryFailed]!++;
+    if (sFailed) c[base + F.shadowFailed]!++;
+    if (v.missing) c[base + F.shadowMissing]!++;
+    if (sFailed && !pFailed) {
+      c[base + F.errShadowOnly]!++;
+      if (exampleSignals) this.example(cellIdx, 'errors', v);
+    } else if (pFailed && !sFailed) c[base + F.errPrimaryOnly]!++;
+    const ep = this.registry.endpointOf[v.series]!;
+    this.ensureEndpoint(ep);
+    const p = v.pLatencyUs;
+    if (v.shadowArm !== ARM_BASELINE) this.recordLatency(ep, H_PRIMARY, sec, v.pStatus, p);
+    if (v.missing) return;
+    const s = v.sLatencyUs;
+    this.recordLatency(ep, v.shadowArm === ARM_BASELINE ? H_BASELINE : H_CANDIDATE, sec, v.sStatus, s);
+    if (v.pStatus !== v.sStatus) {
+      c[base + F.statusMismatch]!++;
+      if (exampleSignals) this.example(cellIdx, 'status_mismatch', v);
+    } else if (
+      (v.pHashLo !== v.sHashLo || v.pHashHi !== v.sHashHi) &&
+      !((v.pFlags | v.sFlags) & FLAG_BODY_TRUNCATED)
+    ) {
+      c[base + F.bodyMismatch]!++;
+      if (exampleSignals) this.example(cellIdx, 'body_mismatch', v);
+    }
+    if (pFailed || sFailed) return;
+    c[base + F.latPairs]!++;
+    c[base + F.latDeltaSumUs]! += s - p;
+    if (s > p * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) {
+      c[base + F.latShadowSlower]!++;
+      if (exampleSignals) this.example(cellIdx, 'latency_shift', v);
+    } else if (p > s * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) c[base + F.latPrimarySlower]!++;
+    const thr = this.tail[ep]!;
+    const sOver = s > thr;
+    const pOver = p > thr;
+    if (sOver && !pOver) {
+      c[base + F.tailShadowOnly]!++;
+      if (exampleSignals) this.example(cellIdx, 'latency_tail', v);
+    } else if (pOver && !sOver) c[base + F.tailPrimaryOnly]!++;
+  }
+
+  /** A live (unmirrored) record. */
+  onLive(r: LiveRecord): void {
+    const sec = Math.floor(r.startUs / 1e6);
+    if (!this.accept(sec)) return;
+    this.ensureSeries(r.series);
+    this.counters.live++;
+    const id = this.liveId(r.series, r.cluster);
+    const slot = this.slotOf(sec);
+    const li = id * this.ring + slot;
+    if (this.liveSecond[li] !== sec) {
+      this.liveSecond[li] = sec;
+      this.liveDirty[slot]!.push(id);
+    }
+    const base = li * LIVE_FIELDS;
+    const l = this.live;
+    l[base]!++;
+    const ep = this.registry.endpointOf[r.series]!;
+    this.ensureEndpoint(ep);
+    const failed = isFailed(r.status, r.flags);
+    if (failed) {
+      l[base + 1]!++;
+      this.liveExample(r, sec, 'live_errors');
+    } else if (r.latencyUs > this.tail[ep]!) {
+      l[base + 2]!++;
+      this.liveExample(r, sec, 'live_latency');
+    }
+    l[base + 3]! += r.latencyUs;
+    this.recordLatency(ep, H_LIVE, sec, r.status, r.latencyUs);
+  }
+
+  /** Moves the clock to `nowUs` (monotonic; earlier times are ignored) and emits final seconds. */
+  advance(nowUs: number): void {
+    const target = Math.floor((nowUs - this.options.closeDelayUs) / 1e6);
+    if (Number.isNaN(this.watermark)) {
+      this.watermark = target;
+      return;
+    }
+    if (target <= this.watermark) return;
+    if (target - this.watermark > this.ring) {
+      // A jump past the whole ring: only the ring's seconds can hold data.
+      const end = this.watermark + this.ring;
+      for (let s = this.watermark; s < end; s++) this.finalize(s, nowUs);
+      this.flushHistograms(target);
+      this.watermark = target;
+      return;
+    }
+    for (let s = this.watermark; s < target; s++) this.finalize(s, nowUs);
+    this.watermark = target;
+  }
+
+  /** Finalizes every open second and minute (end of input). */
+  flush(nowUs: number): void {
+    if (Number.isNaN(this.watermark)) return;
+    const end = this.watermark + this.ring;
+    for (let s = this.watermark; s < end; s++) this.finalize(s, nowUs);
+    this.watermark = end;
+    this.flushHistograms(Number.POSITIVE_INFINITY);
+  }
+
+  private accept(sec: number): boolean {
+    const w = this.watermark;
+    if (Number.isNaN(w)) return false;
+    if (sec < w) {
+      this.counters.late++;
+      return false;
+    }
+    if (sec >= w + this.ring) {
+      this.counters.future++;
+      return false;
+    }
+    return true;
+  }
+
+  private slotOf(sec: number): number {
+    const r = sec % this.ring;
+    return r < 0 ? r + this.ring : r;
+  }
+
+  /** The cell index of (series, second), or -1 when the second is not open. */
+  private cellFor(series: number, sec: number): number {
+    if (!this.accept(sec)) return -1;
+    this.ensureSeries(series);
+    const slot = this.slotOf(sec);
+    const idx = series * this.ring + slot;
+    if (this.cellSecond[idx] !== sec) {
+      this.cellSecond[idx] = sec;
+      this.dirty[slot]!.push(series);
+    }
+    return idx;
+  }
+
+  private ensureSeries(series: number): void {
+    if (series < this.seriesCap) return;
+    const cap = Math.max(series + 1, this.seriesCap * 2, 16);
+    const cells = new Float64Array(cap * this.ring * PER_CELL);
+    cells.set(this.cells);
+    this.cells = cells;
+    const sec = new Float64Array(cap * this.ring).fill(Number.NaN);
+    sec.set(this.cellSecond);
+    this.cellSecond = sec;
+    this.seriesCap = cap;
+  }
+
+  private ensureEndpoint(ep: number): void {
+    if (ep < this.tail.length) return;
+    const t = new Float64Array(Math.max(ep + 1, this.tail.length * 2, 16)).fill(Number.POSITIVE_INFINITY);
+    t.set(this.tail);
+    this.tail = t;
+    const d = new Uint8Array(t.length);
+    d.set(this.tailDirty);
+    this.tailDirty = d;
+  }
+
+  private liveId(series: number, cluster: number): number {
+    const list = (this.liveOf[series] ??= []);
+    for (let i = 0; i < list.length; i += 2) if (list[i] === cluster) return list[i + 1]!;
+    const id = this.liveSeries.length;
+    this.liveSeries.push(series);
+    this.liveCluster.push(cluster);
+    list.push(cluster, id);
+    if (id >= this.liveCap) {
+      const cap = Math.max(16, this.liveCap * 2);
+      const l = new Float64Array(cap * this.ring * LIVE_FIELDS);
+      l.set(this.live);
+      this.live = l;
+      const s = new Float64Array(cap * this.ring).fill(Number.NaN);
+      s.set(this.liveSecond);
+      this.liveSecond = s;
+      this.liveCap = cap;
+    }
+    return id;
+  }
+
+  private example(cellIdx: number, signal: SignalName, v: PairView): void {
+    const max = this.options.examplesPerSignal;
+    if (max <= 0) return;
+    let ex = this.examples.get(cellIdx);
+    if (!ex) {
+      ex = {};
+      this.examples.set(cellIdx, ex);
+    }
+    const list = (ex[signal] ??= []);
+    if (list.length < max) list.push(v.requestId());
+  }
+
+  private liveExample(r: LiveRecord, sec: number, signal: SignalName): void {
+    const max = this.options.examplesPerSignal;
+    if (max <= 0) return;
+    const idx = this.cellFor(r.series, sec);
+    let ex = this.examples.get(idx);
+    if (!ex) {
+      ex = {};
+      this.examples.set(idx, ex);
+    }
+    const list = (ex[signal] ??= []);
+    if (list.length < max) {
+      list.push(Buffer.from(r.idBuf.buffer, r.idBuf.byteOffset + r.idOff, r.idLen).toString('hex'));
+    }
+  }
+
+  private recordLatency(ep: number, arm: number, sec: number, status: number, latencyUs: number): void {
+    if (status === 0) return;
+    const k = ep * 4 + arm;
+    const minute = Math.floor(sec / 60) * 60;
+    let h = this.hists[k];
+    if (!h) {
+      h = new LatencyHistogram();
+      this.hists[k] = h;
+      this.histMinute[k] = minute;
+    } else if (minute > this.histMinute[k]!) {
+      this.finishHistogram(k);
+      this.histMinute[k] = minute;
+    }
+    // NOTE: a value from an earlier minute (out-of-order by < closeDelay) lands in the current one.
+    h.record(latencyUs);
+    if (arm === H_PRIMARY) this.tailDirty[ep] = 1;
+  }
+
+  /** Emits and resets histogram k; for primary ones, keeps the finished minute for tail thresholds. */
+  private finishHistogram(k: number): HistogramRow | undefined {
+    const h = this.hists[k];
+    if (!h || h.total === 0) return undefined;
+    const ep = k >> 2;
+    const arm = k & 3;
+    let row: HistogramRow | undefined;
+    if (this.minuteListeners.length > 0) {
+      row = {
+        service: this.registry.endpointService[ep]!,
+        endpoint: this.registry.endpointName[ep]!,
+        arm: ARMS[arm]!,
+        minute: this.histMinute[k]!,
+        count: h.total,
+        encoded: h.encode(),
+      };
+      const rows = [row];
+      for (const fn of this.minuteListeners) fn(rows, row.minute);
+    }
+    if (arm === H_PRIMARY) {
+      const prev = this.prevPrimary[ep];
+      this.prevPrimary[ep] = h;
+      if (prev) prev.reset();
+      this.hists[k] = prev ?? new LatencyHistogram();
+      if (h.total >= this.options.minTailSamples) {
+        this.tail[ep] = h.valueAtQuantile(this.options.tailQuantile);
+        this.tailDirty[ep] = 0;
+      }
+    } else h.reset();
+    return row;
+  }
+
+  /** Finishes every histogram whose minute ends at or before `untilSecond`. */
+  private flushHistograms(untilSecond: number): void {
+    for (let k = 0; k < this.hists.length; k++) {
+      const m = this.histMinute[k];
+      if (m !== undefined && m + 60 <= untilSecond) this.finishHistogram(k);
+    }
+  }
+
+  private refreshTails(): void {
+    const min = this.options.minTailSamples;
+    for (let ep = 0; ep < this.tailDirty.length; ep++) {
+      if (!this.tailDirty[ep]) continue;
+      this.tailDirty[ep] = 0;
+      const prev = this.prevPrimary[ep];
+      if (prev && prev.total >= min) continue;
+      const cur = this.hists[ep * 4 + H_PRIMARY];
+      if (cur && cur.total >= min) this.tail[ep] = cur.valueAtQuantile(this.options.tailQuantile);
+    }
+  }
+
+  private finalize(sec: number, nowUs: number): void {
+    const slot = this.slotOf(sec);
+    const list = this.dirty[slot]!;
+    const liveList = this.liveDirty[slot]!;
+    const out: CellStats[] = [];
+    const byCell = new Map<number, CellStats>();
+    for (const series of list) {
+      const idx = series * this.ring + slot;
+      if (this.cellSecond[idx] !== sec) continue;
+      const cell = this.buildCell(series, idx, sec);
+      byCell.set(series, cell);
+      out.push(cell);
+    }
+    for (const id of liveList) {
+      const li = id * this.ring + slot;
+      if (this.liveSecond[li] !== sec) continue;
+      const series = this.liveSeries[id]!;
+      let cell = byCell.get(series);
+      if (!cell) {
+        cell = this.emptyCell(series, sec);
+        byCell.set(series, cell);
+        out.push(cell);
+      }
+      const base = li * LIVE_FIELDS;
+      const l = this.live;
+      const counts: LiveCounts = {
+        requests: l[base]!,
+        failed: l[base + 1]!,
+        overTail: l[base + 2]!,
+        latSumUs: l[base + 3]!,
+      };
+      l.fill(0, base, base + LIVE_FIELDS);
+      this.liveSecond[li] = Number.NaN;
+      cell.live[this.registry.clusterName[this.liveCluster[id]!]!] = counts;
+    }
+    list.length = 0;
+    liveList.length = 0;
+    if ((sec + 1) % 60 === 0) this.flushHistograms(sec + 1);
+    this.refreshTails();
+    if (out.length === 0) return;
+    this.counters.cellsEmitted += out.length;
+    for (const fn of this.secondListeners) fn(out, sec, nowUs);
+  }
+
+  private emptyCell(series: number, sec: number): CellStats {
+    const r = this.registry;
+    return {
+      key: {
+        service: r.serviceOf[series]!,
+        endpoint: r.endpointNameOf[series]!,
+        segment: r.segmentOf[series]!,
+        second: sec,
+      },
+      candidate: emptyPaired(),
+      baseline: emptyPaired(),
+      live: {},
+      examples: {},
+    };
+  }
+
+  private buildCell(series: number, idx: number, sec: number): CellStats {
+    const cell = this.emptyCell(series, sec);
+    const base = idx * PER_CELL;
+    const c = this.cells;
+    for (let f = 0; f < NF; f++) {
+      cell.candidate[FIELDS[f]!] = c[base + f]!;
+      cell.baseline[FIELDS[f]!] = c[base + NF + f]!;
+    }
+    c.fill(0, base, base + PER_CELL);
+    this.cellSecond[idx] = Number.NaN;
+    const ex = this.examples.get(idx);
+    if (ex) {
+      cell.examples = ex;
+      this.examples.delete(idx);
+    }
+    return cell;
+  }
+}
