@@ -1,0 +1,201 @@
+/**
+ * One instance of a `process` version: a child process with its own PORT,
+ * health-checked over HTTP, restarted with backoff when it exits on its own,
+ * its output scanned line by line for errors.
+ *
+ * The child runs in its own process group so that stopping it also stops
+ * what it started (`npm start` → node); only that group is signalled.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { logger } from '../log.js';
+import { CpuSampler, rssBytes } from './proc-stats.js';
+import type { InstanceStatus } from './provisioner.js';
+
+const log = logger('provision');
+
+export interface InstanceSpec {
+  command: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  host: string;
+  port: number;
+  healthPath: string;
+  errorPattern: RegExp;
+  /** When set, the instance's output is appended to this file. */
+  logFile?: string;
+}
+
+export interface InstanceTiming {
+  healthTimeoutMs: number;
+  restartBackoffMs: number;
+  maxBackoffMs: number;
+  graceMs: number;
+}
+
+const TAIL_LINES = 20;
+const WINDOW_MS = 60_000;
+
+export class ProcessInstance {
+  readonly index: number;
+  readonly spec: InstanceSpec;
+  readonly #timing: InstanceTiming;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #healthy = false;
+  #restarts = 0;
+  #errorLines = 0;
+  readonly #errorTimes: number[] = [];
+  readonly #tail: string[] = [];
+  readonly #cpu = new CpuSampler();
+  #cpuPercent: number | undefined;
+  #logStream: WriteStream | undefined;
+  #lastExit: string | undefined;
+
+  constructor(index: number, spec: InstanceSpec, timing: InstanceTiming) {
+    this.index = index;
+    this.spec = spec;
+    this.#timing = timing;
+    if (spec.logFile) this.#logStream = createWriteStream(spec.logFile, { flags: 'a' });
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** The last lines of output and how it last exited, for error messages. */
+  diagnosis(): string {
+    const exit = this.#lastExit ? `${this.#lastExit}; ` : '';
+    return `${exit}last output: ${this.#tail.slice(-3).join(' | ') || '(none)'}`;
+  }
+
+  start(): void {
+    const [program, ...args] = this.spec.command;
+    const child = spawn(program!, args, {
+      cwd: this.spec.cwd,
+      env: { ...process.env, ...this.spec.env, PORT: String(this.spec.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.#child = child;
+    this.#healthy = false;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.#onLine(line));
+    }
+    child.on('error', (err) => {
+      this.#lastExit = `could not start: ${err.message}`;
+    });
+    child.on('exit', (code, signal) => this.#onExit(child, code, signal));
+  }
+
+  /** One HTTP health check; updates `healthy`, and samples CPU. */
+  async check(now: number): Promise<boolean> {
+    const pid = this.#child?.pid;
+    if (pid !== undefined && this.#child?.exitCode === null) this.#cpuPercent = this.#cpu.sample(pid, now);
+    if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) {
+      this.#healthy = false;
+      return false;
+    }
+    const ok = await this.#probe();
+    this.#healthy = ok;
+    if (ok) this.#failures = 0;
+    return ok;
+  }
+
+  status(now: number): InstanceStatus {
+    while (this.#errorTimes.length > 0 && this.#errorTimes[0]! < now - WINDOW_MS) this.#errorTimes.shift();
+    const pid = this.pid;
+    const rss = pid === undefined ? undefined : rssBytes(pid);
+    return {
+      index: this.index,
+      endpoint: { host: this.spec.host, port: this.spec.port },
+      healthy: this.#healthy,
+      ...(pid === undefined ? {} : { pid }),
+      restarts: this.#restarts,
+      ...(this.#cpuPercent === undefined ? {} : { cpuPercent: Math.round(this.#cpuPercent * 10) / 10 }),
+      ...(rss === undefined ? {} : { rssBytes: rss }),
+      errorLines: this.#errorLines,
+      errorLinesPerMinute: this.#errorTimes.length,
+    };
+  }
+
+  /** SIGTERM to the process group, SIGKILL after the grace period; resolves when it has exited. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    this.#healthy = false;
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      signalGroup(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), this.#timing.graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    await new Promise<void>((resolve) => (this.#logStream ? this.#logStream.end(resolve) : resolve()));
+  }
+
+  #onLine(line: string): void {
+    this.#tail.push(line);
+    if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+    this.#logStream?.write(line + '\n');
+    if (this.spec.errorPattern.test(line)) {
+      this.#errorLines++;
+      this.#errorTimes.push(Date.now());
+      if (this.#errorTimes.length > 100_000) this.#errorTimes.shift();
+    }
+  }
+
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.#child) return;
+    this.#healthy = false;
+    this.#lastExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    if (this.#stopping) return;
+    const delay = Math.min(this.#timing.maxBackoffMs, this.#timing.restartBackoffMs * 2 ** this.#failures);
+    this.#failures++;
+    log.warn('instance exited; restarting', { port: this.spec.port, exit: this.#lastExit, delayMs: delay });
+    this.#restartTimer = setTimeout(() => {
+      if (this.#stopping) return;
+      this.#restarts++;
+      this.start();
+    }, delay);
+  }
+
+  #probe(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request(
+        {
+          host: this.spec.host,
+          port: this.spec.port,
+          path: this.spec.healthPath,
+          method: 'GET',
+          timeout: this.#timing.healthTimeoutMs,
+          headers: { 'user-agent': 'umbra-health' },
+        },
+        (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
