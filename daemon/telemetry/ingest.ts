@@ -1,0 +1,346 @@
+/**
+ * The path every received batch takes, live or replayed:
+ * decode → per-stream checks (dictionary, sequence, counters) → pairer (mirrored
+ * arms) or aggregator (live records). Knows nothing about gRPC or files: the
+ * caller hands it bytes, a stream id and the arrival time.
+ *
+ * Bad input never throws out of {@link Ingest.onBatch}: a malformed or
+ * oversized batch is dropped whole (nothing half-applied) and counted by
+ * reason; a bad record inside a good batch is skipped and counted.
+ */
+import type { Aggregator, LiveRecord } from '../aggregate/aggregator.js';
+import type { SeriesRegistry } from '../aggregate/series.js';
+import { logger, rateLimited } from '../log.js';
+import type { ArmRecord, Pairer } from '../pairing/pairer.js';
+import {
+  ARM_LIVE,
+  ARM_PRIMARY,
+  BatchColumns,
+  COUNTER_NAMES,
+  DEFAULT_DECODE_LIMITS,
+  DecodeError,
+  type DecodeLimits,
+  decodeBatch,
+} from './decode.js';
+
+const log = logger('telemetry');
+
+/** Per-stream state; a reconnect is a new stream (fresh dictionary, sequence from 1). */
+export interface StreamState {
+  id: number;
+  proxyId: string;
+  worker: number;
+  service: string;
+  lastSequence: number;
+  batches: number;
+  records: number;
+  /** Batches missing between received sequence numbers. */
+  gapBatches: number;
+  /** Arrival time minus the newest record's end in the last batch, µs. */
+  lagUs: number;
+  lastArrivalUs: number;
+  dict: Map<number, string>;
+  /** (endpoint id << 16 | segment id) → series id. */
+  seriesCache: Map<number, number>;
+  /** cluster dictionary id → registry cluster id. */
+  clusterCache: Map<number, number>;
+  /** Last cumulative filter counters (Counters message), to difference. */
+  filterCounters: Float64Array;
+}
+
+/** Cumulative ingest counts, by cause. */
+export interface IngestCounters {
+  batches: number;
+  records: number;
+  /** Batches refused, by reason (decode errors and protocol violations). */
+  batchesRefused: Record<string, number>;
+  /** Records skipped inside accepted batches, by reason. */
+  recordsSkipped: Record<string, number>;
+  /** Batches lost according to sequence gaps. */
+  sequenceGaps: number;
+  /** Sums of the filters' counter increments (mirrored, skipped_*, dropped_records, …). */
+  filter: Record<string, number>;
+}
+
+export interface IngestOptions {
+  limits: DecodeLimits;
+  /** Dictionary entries allowed per stream. */
+  maxDictPerStream: number;
+  /** Concurrent streams tracked; more are refused. */
+  maxStreams: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+  limits: DEFAULT_DECODE_LIMITS,
+  maxDictPerStream: 65_536,
+  maxStreams: 4_096,
+};
+
+export type BatchResult = { ok: true; service: string } | { ok: false; reason: string };
+
+const UNKNOWN = '(unknown)';
+
+export class Ingest {
+  readonly counters: IngestCounters = {
+    batches: 0,
+    records: 0,
+    batchesRefused: {},
+    recordsSkipped: {},
+    sequenceGaps: 0,
+    filter: Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])),
+  };
+  readonly streams = new Map<number, StreamState>();
+  private readonly cols = new BatchColumns(1024);
+  private readonly opts: IngestOptions;
+  private readonly arm: ArmRecord = {
+    series: 0,
+    h1: 0,
+    h2: 0,
+    arm: 0,
+    startUs: 0,
+    latencyUs: 0,
+    status: 0,
+    flags: 0,
+    hashLo: 0,
+    hashHi: 0,
+    idBuf: new Uint8Array(0),
+    idOff: 0,
+    idLen: 0,
+  };
+  private readonly liveRec: LiveRecord = {
+    series: 0,
+    cluster: 0,
+    startUs: 0,
+    latencyUs: 0,
+    status: 0,
+    flags: 0,
+    idBuf: new Uint8Array(0),
+    idOff: 0,
+    idLen: 0,
+  };
+  private readonly allowLog = rateLimited(10_000);
+
+  constructor(
+    readonly registry: SeriesRegistry,
+    readonly pairer: Pairer,
+    readonly aggregator: Aggregator,
+    options: Partial<IngestOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_INGEST_OPTIONS, ...options };
+  }
+
+  /** Moves time forward: retires expired pairs, then finalizes seconds. */
+  advance(nowUs: number): void {
+    this.pairer.advance(nowUs);
+    this.aggregator.advance(nowUs);
+  }
+
+  /** Opens a stream; false when too many are open (the caller refuses it). */
+  openStream(id: number): boolean {
+    if (this.streams.has(id)) return true;
+    if (this.streams.size >= this.opts.maxStreams) {
+      this.refuse('too_many_streams', id);
+      return false;
+    }
+    this.streams.set(id, {
+      id,
+      proxyId: '',
+      worker: 0,
+      service: '',
+      lastSequence: 0,
+      batches: 0,
+      records: 0,
+      gapBatches: 0,
+      lagUs: 0,
+      lastArrivalUs: 0,
+      dict: new Map(),
+      seriesCache: new Map(),
+      clusterCache: new Map(),
+      filterCounters: new Float64Array(COUNTER_NAMES.length),
+    });
+    return true;
+  }
+
+  closeStream(id: number): void {
+    this.streams.delete(id);
+  }
+
+  /** Processes one batch from stream `streamId` that arrived at `nowUs`. Never throws for bad input. */
+  onBatch(streamId: number, bytes: Uint8Array, nowUs: number): BatchResult {
+    this.advance(nowUs);
+    if (!this.streams.has(streamId) && !this.openStream(streamId)) {
+      return { ok: false, reason: 'too_many_streams' };
+    }
+    const st = this.streams.get(streamId)!;
+    const cols = this.cols;
+    try {
+      decodeBatch(bytes, cols, this.opts.limits);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return this.refuse(err.reason, streamId, err.message);
+    }
+    if (cols.schemaVersion > 1) return this.refuse('unsupported_schema', streamId, `${cols.schemaVersion}`);
+    if (cols.service === '') return this.refuse('no_service', streamId);
+    if (st.service !== '' && st.service !== cols.service) {
+      return this.refuse('service_changed', streamId, `${st.service} → ${cols.service}`);
+    }
+    if (cols.sequence !== 0 && cols.sequence <= st.lastSequence) {
+      return this.refuse('stale_sequence', streamId, `${cols.sequence} after ${st.lastSequence}`);
+    }
+    if (st.dict.size + cols.dictCount > this.opts.maxDictPerStream) {
+      return this.refuse('dictionary_full', streamId);
+    }
+    // Accepted: from here on, apply.
+    if (st.service === '') {
+      st.service = cols.service;
+      st.proxyId = cols.proxyId;
+      st.worker = cols.worker;
+    }
+    if (cols.sequence !== 0) {
+      if (st.lastSequence !== 0 && cols.sequence > st.lastSequence + 1) {
+        const gap = cols.sequence - st.lastSequence - 1;
+        st.gapBatches += gap;
+        this.counters.sequenceGaps += gap;
+      }
+      st.lastSequence = cols.sequence;
+    }
+    for (let i = 0; i < cols.dictCount; i++) {
+      const id = cols.dictIds[i]!;
+      const value = cols.dictValues[i]!;
+      if (st.dict.get(id) !== value) {
+        // A redefined id invalidates cached series built from it.
+        if (st.dict.has(id)) {
+          st.seriesCache.clear();
+          st.clusterCache.clear();
+        }
+        st.dict.set(id, value);
+      }
+    }
+    if (cols.hasCounters) this.applyFilterCounters(st, cols.counters);
+    this.counters.batches++;
+    st.batches++;
+    st.lastArrivalUs = nowUs;
+    this.dispatch(st, cols, nowUs);
+    return { ok: true, service: st.service };
+  }
+
+  private dispatch(st: StreamState, cols: BatchColumns, nowUs: number): void {
+    const n = cols.count;
+    const base = cols.baseTimeUs;
+    const arm = this.arm;
+    const live = this.liveRec;
+    arm.idBuf = cols.buf;
+    live.idBuf = cols.buf;
+    let newestEnd = 0;
+    let accepted = 0;
+    for (let i = 0; i < n; i++) {
+      const a = cols.arm[i]!;
+      if (a < ARM_PRIMARY || a > ARM_LIVE) {
+        this.skip('unknown_arm');
+        continue;
+      }
+      if (cols.idLen[i] === 0 && a !== ARM_LIVE) {
+        this.skip('no_request_id');
+        continue;
+      }
+      const series = this.seriesOf(st, cols.endpoint[i]!, cols.segment[i]!);
+      if (series < 0) {
+        this.skip('series_limit');
+        continue;
+      }
+      const startUs = base + cols.startDeltaUs[i]!;
+      const end = startUs + cols.latencyUs[i]!;
+      if (end > newestEnd) newestEnd = end;
+      accepted++;
+      if (a === ARM_LIVE) {
+        const cluster = this.clusterOf(st, cols.cluster[i]!);
+        if (cluster < 0) {
+          this.skip('cluster_limit');
+          continue;
+        }
+        live.series = series;
+        live.cluster = cluster;
+        live.startUs = startUs;
+        live.latencyUs = cols.latencyUs[i]!;
+        live.status = cols.status[i]!;
+        live.flags = cols.flags[i]!;
+        live.idOff = cols.idOff[i]!;
+        live.idLen = cols.idLen[i]!;
+        this.aggregator.onLive(live);
+        continue;
+      }
+      arm.series = series;
+      arm.h1 = cols.idH1[i]!;
+      arm.h2 = cols.idH2[i]!;
+      arm.arm = a;
+      arm.startUs = startUs;
+      arm.latencyUs = cols.latencyUs[i]!;
+      arm.status = cols.status[i]!;
+      arm.flags = cols.flags[i]!;
+      arm.hashLo = cols.hashLo[i]!;
+      arm.hashHi = cols.hashHi[i]!;
+      arm.idOff = cols.idOff[i]!;
+      arm.idLen = cols.idLen[i]!;
+      this.pairer.add(arm, nowUs);
+    }
+    this.counters.records += accepted;
+    st.records += accepted;
+    if (newestEnd > 0) st.lagUs = nowUs - newestEnd;
+  }
+
+  private seriesOf(st: StreamState, endpoint: number, segment: number): number {
+    const key = endpoint < 65_536 && segment < 65_536 ? endpoint * 65_536 + segment : -1;
+    if (key >= 0) {
+      const cached = st.seriesCache.get(key);
+      if (cached !== undefined) return cached;
+    }
+    const ep = endpoint === 0 ? UNKNOWN : (st.dict.get(endpoint) ?? UNKNOWN);
+    const seg = segment === 0 ? '' : (st.dict.get(segment) ?? UNKNOWN);
+    const id = this.registry.series(st.service, ep, seg);
+    if (key >= 0 && id >= 0 && st.seriesCache.size < 65_536) st.seriesCache.set(key, id);
+    return id;
+  }
+
+  private clusterOf(st: StreamState, cluster: number): number {
+    const cached = st.clusterCache.get(cluster);
+    if (cached !== undefined) return cached;
+    const name = cluster === 0 ? UNKNOWN : (st.dict.get(cluster) ?? UNKNOWN);
+    const id = this.registry.cluster(name);
+    if (id >= 0 && st.clusterCache.size < 65_536) st.clusterCache.set(cluster, id);
+    return id;
+  }
+
+  private applyFilterCounters(st: StreamState, now: Float64Array): void {
+    const prev = st.filterCounters;
+    for (let i = 0; i < COUNTER_NAMES.length; i++) {
+      const v = now[i]!;
+      // A smaller cumulative value means the filter restarted: count from zero.
+      const delta = v >= prev[i]! ? v - prev[i]! : v;
+      if (delta > 0) this.counters.filter[COUNTER_NAMES[i]!]! += delta;
+      prev[i] = v;
+    }
+  }
+
+  private skip(reason: string): void {
+    const s = this.counters.recordsSkipped;
+    s[reason] = (s[reason] ?? 0) + 1;
+  }
+
+  private refuse(reason: string, streamId: number, detail?: string): { ok: false; reason: string } {
+    const r = this.counters.batchesRefused;
+    r[reason] = (r[reason] ?? 0) + 1;
+    const suppressed = this.allowLog(reason);
+    if (suppressed >= 0) {
+      const st = this.streams.get(streamId);
+      log.warn('batch refused', {
+        reason,
+        detail,
+        stream: streamId,
+        proxy: st?.proxyId,
+        service: st?.service,
+        suppressedSinceLast: suppressed,
+      });
+    }
+    return { ok: false, reason };
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Builds the ingest → pairing → aggregation chain with consistent timing:
+ * the aggregator's close delay is never shorter than the pairing TTL plus a
+ * margin, so a shadow timeout always lands in a second that is still open.
+ * Used by the live daemon and by replay alike (same code, same results).
+ */
+import { Aggregator, type AggregatorOptions, DEFAULT_AGGREGATOR_OPTIONS } from '../aggregate/aggregator.js';
+import { SeriesRegistry } from '../aggregate/series.js';
+import { DEFAULT_PAIRER_OPTIONS, Pairer, type PairerOptions } from '../pairing/pairer.js';
+import { Ingest, type IngestOptions } from './ingest.js';
+
+export interface PipelineOptions {
+  pairing: Partial<PairerOptions>;
+  aggregate: Partial<AggregatorOptions>;
+  ingest: Partial<IngestOptions>;
+  /** Cap on service × endpoint × segment series. */
+  maxSeries: number;
+}
+
+/** Margin between the pairing TTL and the close of a second (batching, transport). */
+export const CLOSE_MARGIN_US = 2_000_000;
+
+export interface Pipeline {
+  registry: SeriesRegistry;
+  pairer: Pairer;
+  aggregator: Aggregator;
+  ingest: Ingest;
+}
+
+export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline {
+  const registry = new SeriesRegistry(options.maxSeries ?? 100_000);
+  const ttlUs = options.pairing?.ttlUs ?? DEFAULT_PAIRER_OPTIONS.ttlUs;
+  const closeDelayUs = Math.max(
+    options.aggregate?.closeDelayUs ?? DEFAULT_AGGREGATOR_OPTIONS.closeDelayUs,
+    ttlUs + CLOSE_MARGIN_US,
+  );
+  const aggregator = new Aggregator(registry, { ...options.aggregate, closeDelayUs });
+  const pairer = new Pairer(aggregator, options.pairing ?? {});
+  const ingest = new Ingest(registry, pairer, aggregator, options.ingest ?? {});
+  return { registry, pairer, aggregator, ingest };
+}
