@@ -1,0 +1,164 @@
+/**
+ * Header maps in the proxy-wasm serialized form (spec v0.2.1, "Serialization"):
+ * u32 count, then u32 key/value sizes per pair, then `key\0value\0` per pair,
+ * little-endian. Pure; used to build the mirrored copy's headers.
+ */
+
+/** Headers never copied to the mirror: hop-by-hop, or set by Envoy for the call. */
+const HOP_BY_HOP: string[] = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'content-length',
+];
+
+/** The mirror marker header. */
+export const SHADOW_HEADER = 'x-umbra-shadow';
+/** The request id header (Envoy generates one unless told not to). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+function keyIs(ptr: usize, size: u32, name: string): bool {
+  if (<i32>size !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    if (<i32>load<u8>(ptr + i) !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function keyIn(ptr: usize, size: u32, names: string[]): bool {
+  for (let i = 0; i < names.length; i++) {
+    if (keyIs(ptr, size, names[i])) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the mirrored copy's headers from the request's serialized pairs:
+ * drops `strip` headers (lower case), hop-by-hop headers, any incoming
+ * `x-umbra-shadow` and `x-request-id`, then adds `x-umbra-shadow: 1` and
+ * `x-request-id: <requestId>`. Answers null when `pairs` is malformed or
+ * lacks `:method`, `:path` or `:authority` (Envoy refuses such a callout).
+ */
+export function buildShadowHeaders(
+  pairs: ArrayBuffer,
+  strip: string[],
+  requestId: ArrayBuffer,
+): ArrayBuffer | null {
+  const base = changetype<usize>(pairs);
+  const total = <u32>pairs.byteLength;
+  if (total < 4) return null;
+  const count = load<u32>(base);
+  if (count > 10000 || count * 8 + 4 > total) return null;
+  // First pass: validate sizes and measure what is kept.
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  let keptCount: u32 = 0;
+  let keptBytes: usize = 0;
+  let required = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const ks = load<u32>(base + 4 + i * 8);
+    const vs = load<u32>(base + 8 + i * 8);
+    if (data + ks + vs + 2 > end) return null;
+    if (keep(data, ks, strip)) {
+      keptCount++;
+      keptBytes += ks + vs + 2;
+      if (keyIs(data, ks, ':method') || keyIs(data, ks, ':path') || keyIs(data, ks, ':authority')) required++;
+    }
+    data += ks + vs + 2;
+  }
+  if (required < 3) return null;
+  const idSize = <u32>requestId.byteLength;
+  const outCount = keptCount + 2;
+  const outSize: usize =
+    <usize>(outCount * 8 + 4) +
+    keptBytes +
+    <usize>(SHADOW_HEADER.length + 3) +
+    <usize>(REQUEST_ID_HEADER.length + 2) +
+    <usize>idSize;
+  const out = new ArrayBuffer(<i32>outSize);
+  const o = changetype<usize>(out);
+  store<u32>(o, outCount);
+  let sizes = o + 4;
+  let dst = o + 4 + outCount * 8;
+  data = base + 4 + count * 8;
+  for (let i: u32 = 0; i < count; i++) {
+    const ks = load<u32>(base + 4 + i * 8);
+    const vs = load<u32>(base + 8 + i * 8);
+    if (keep(data, ks, strip)) {
+      store<u32>(sizes, ks);
+      store<u32>(sizes + 4, vs);
+      sizes += 8;
+      memory.copy(dst, data, ks + vs + 2);
+      dst += ks + vs + 2;
+    }
+    data += ks + vs + 2;
+  }
+  dst = putPair(sizes, dst, SHADOW_HEADER, changetype<usize>(String.UTF8.encode('1')), 1);
+  putPair(sizes + 8, dst, REQUEST_ID_HEADER, changetype<usize>(requestId), idSize);
+  return out;
+}
+
+function keep(key: usize, ks: u32, strip: string[]): bool {
+  if (keyIn(key, ks, strip) || keyIn(key, ks, HOP_BY_HOP)) return false;
+  return !keyIs(key, ks, SHADOW_HEADER) && !keyIs(key, ks, REQUEST_ID_HEADER);
+}
+
+function putPair(sizeAt: usize, dst: usize, key: string, valuePtr: usize, valueSize: u32): usize {
+  const k = String.UTF8.encode(key);
+  const ks = <u32>k.byteLength;
+  store<u32>(sizeAt, ks);
+  store<u32>(sizeAt + 4, valueSize);
+  memory.copy(dst, changetype<usize>(k), ks);
+  store<u8>(dst + ks, 0);
+  memory.copy(dst + ks + 1, valuePtr, valueSize);
+  store<u8>(dst + ks + 1 + valueSize, 0);
+  return dst + ks + valueSize + 2;
+}
+
+/** Serializes pairs (test helper and fallback): keys[i] → values[i]. */
+export function serializePairs(keys: string[], values: string[]): ArrayBuffer {
+  let size: usize = 4 + <usize>keys.length * 8;
+  const ks: ArrayBuffer[] = [];
+  const vs: ArrayBuffer[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    ks.push(String.UTF8.encode(keys[i]));
+    vs.push(String.UTF8.encode(values[i]));
+    size += <usize>ks[i].byteLength + <usize>vs[i].byteLength + 2;
+  }
+  const out = new ArrayBuffer(<i32>size);
+  const o = changetype<usize>(out);
+  store<u32>(o, keys.length);
+  let dst = o + 4 + <usize>keys.length * 8;
+  for (let i = 0; i < keys.length; i++) {
+    const kl = <u32>ks[i].byteLength;
+    const vl = <u32>vs[i].byteLength;
+    store<u32>(o + 4 + i * 8, kl);
+    store<u32>(o + 8 + i * 8, vl);
+    memory.copy(dst, changetype<usize>(ks[i]), kl);
+    store<u8>(dst + kl, 0);
+    memory.copy(dst + kl + 1, changetype<usize>(vs[i]), vl);
+    store<u8>(dst + kl + 1 + vl, 0);
+    dst += kl + vl + 2;
+  }
+  return out;
+}
+
+/** Reads the value of `name` from serialized pairs as a string, or null. */
+export function findPair(pairs: ArrayBuffer, name: string): string | null {
+  const base = changetype<usize>(pairs);
+  if (pairs.byteLength < 4) return null;
+  const count = load<u32>(base);
+  if (count * 8 + 4 > <u32>pairs.byteLength) return null;
+  let data = base + 4 + count * 8;
+  for (let i: u32 = 0; i < count; i++) {
+    const ks = load<u32>(base + 4 + i * 8);
+    const vs = load<u32>(base + 8 + i * 8);
+    if (data + ks + vs + 2 > base + pairs.byteLength) return null;
+    if (keyIs(data, ks, name)) return String.UTF8.decodeUnsafe(data + ks + 1, vs);
+    data += ks + vs + 2;
+  }
+  return null;
+}

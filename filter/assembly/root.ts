@@ -1,0 +1,388 @@
+/**
+ * The plugin (root) context of one worker's VM: owns the configuration, the
+ * live mirroring state (percentage, pause) that control messages change, the
+ * shadow callouts in flight, the counters, and the telemetry stream.
+ *
+ * NOTE: HTTP and gRPC callouts belong to the root context even when a request
+ * starts them (proxy-wasm-cpp-host exports.cc: `root_context()`), and they are
+ * not cancelled when the request ends, so shadow calls outlive the request
+ * and their answers arrive here.
+ */
+import {
+  done,
+  getHeader,
+  getProperty,
+  httpCall,
+  LogLevel,
+  log,
+  MapType,
+  nowMicros,
+  randomBytes,
+  setTickPeriod,
+} from './abi/host';
+import { Config, Strategy } from './config';
+import { FNV_OFFSET, fnvBytes, fnvUpdate } from './fnv';
+import { Arm } from './generated/umbra/telemetry/v1/Arm';
+import { Metrics } from './metrics';
+import { Rng } from './rng';
+import {
+  findCookie,
+  methodAllowed,
+  normalisePath,
+  pathAllowed,
+  regionIndex,
+  segmentBucket,
+  segmentPoint,
+} from './sampling';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { classifyCallout, hashCalloutBody, ShadowCall } from './shadow';
+import { buf } from './strings';
+import { Counts, Dictionary, RecordBuffer } from './telemetry';
+import { TelemetryStream } from './telemetry-stream';
+
+const METHOD = buf(':method');
+const PATH = buf(':path');
+const CONTENT_LENGTH = buf('content-length');
+const COOKIE = buf('cookie');
+const STATUS = buf(':status');
+const ROUTE_NAME = buf('xds\0route_name');
+const ROUTE_NAME_OLD = buf('route_name');
+
+/** What a request's decision produced (see RootContext.decide). */
+export class Decision {
+  mirror: bool = false;
+  segment: u32 = 0;
+  arms: u32 = 0;
+}
+
+/** One root context per plugin per worker VM. */
+export class RootContext {
+  config: Config = new Config();
+  configured: bool = false;
+  /** Live share, from config then control messages (0..100). */
+  percentage: f64 = 0;
+  paused: bool = false;
+  counts: Counts = new Counts();
+  rng: Rng = new Rng(0);
+  /** Shadow calls reserved or outstanding (the maxShadowInFlight cap). */
+  inFlight: u32 = 0;
+  calls: Map<u32, ShadowCall> = new Map();
+  dict: Dictionary = new Dictionary();
+  buffer: RecordBuffer = new RecordBuffer(1);
+  metrics: Metrics | null = null;
+  stream: TelemetryStream | null = null;
+  draining: bool = false;
+  private candidate: ArrayBuffer = new ArrayBuffer(0);
+  private baseline: ArrayBuffer = new ArrayBuffer(0);
+  private segmentHeader: ArrayBuffer = new ArrayBuffer(0);
+  private regionHeader: ArrayBuffer = new ArrayBuffer(0);
+  private regionIds: u32[] = [];
+  private liveCountdown: u32 = 0;
+
+  constructor(public id: u32) {}
+
+  /** Applies a validated configuration (called from proxy_on_configure). */
+  configure(c: Config): void {
+    this.config = c;
+    this.percentage = c.shadowPercentage;
+    this.paused = false;
+    const seed = memory.data(8);
+    if (!randomBytes(seed, 8)) store<u64>(seed, <u64>nowMicros());
+    this.rng = new Rng(load<u64>(seed));
+    this.candidate = buf(c.candidateCluster);
+    this.baseline = buf(c.baselineCluster);
+    this.segmentHeader = buf(c.segmentHeader);
+    this.regionHeader = buf(c.regionHeader);
+    this.buffer = new RecordBuffer(<i32>c.bufferMaxRecords);
+    this.regionIds = [];
+    for (let i = 0; i < c.regions.length; i++) this.regionIds.push(this.dict.intern(c.regions[i]));
+    this.metrics = new Metrics(c.service);
+    this.stream =
+      c.telemetryCluster.length > 0 ? new TelemetryStream(this, <u32>(this.rng.next() >> 33) | 1) : null;
+    this.liveCountdown = c.liveSampleEvery;
+    this.configured = true;
+    setTickPeriod(c.flushIntervalMs);
+  }
+
+  /**
+   * Decides at request headers whether to mirror. Cheapest checks first; the
+   * first failing check names the counted reason: paused → (random) sampling
+   * → method → path → (user-segment/geographic) key and sampling → body size
+   * (content-length) → shadow_busy.
+   */
+  decide(out: Decision): void {
+    out.mirror = false;
+    out.segment = 0;
+    const c = this.config;
+    const pct = this.percentage;
+    if (this.paused) {
+      this.counts.skippedPaused++;
+      return;
+    }
+    if (c.mirroringStrategy === Strategy.Random && (pct <= 0 || this.rng.percent() >= pct)) {
+      this.counts.skippedSampling++;
+      return;
+    }
+    const method = getHeader(MapType.RequestHeaders, METHOD);
+    if (method === null || !methodAllowed(changetype<usize>(method), method.byteLength, c.methods)) {
+      this.counts.skippedMethod++;
+      return;
+    }
+    if (c.includePaths.length > 0 || c.excludePaths.length > 0) {
+      const path = getHeader(MapType.RequestHeaders, PATH);
+      if (
+        path === null ||
+        !pathAllowed(changetype<usize>(path), path.byteLength, c.includePaths, c.excludePaths)
+      ) {
+        this.counts.skippedPath++;
+        return;
+      }
+    }
+    if (c.mirroringStrategy === Strategy.UserSegment && !this.sampleSegment(out, pct)) return;
+    if (c.mirroringStrategy === Strategy.Geographic && !this.sampleRegion(out, pct)) return;
+    const length = getHeader(MapType.RequestHeaders, CONTENT_LENGTH);
+    if (length !== null && parseLength(length) > <i64>c.maxBodyBytes) {
+      this.counts.skippedBodySize++;
+      return;
+    }
+    const arms: u32 = this.baseline.byteLength > 0 ? 2 : 1;
+    if (this.inFlight + arms > c.maxShadowInFlight) {
+      this.counts.shadowBusy++;
+      return;
+    }
+    this.inFlight += arms;
+    out.arms = arms;
+    out.mirror = true;
+  }
+
+  private sampleSegment(out: Decision, pct: f64): bool {
+    const c = this.config;
+    let key: ArrayBuffer | null = null;
+    let keyPtr: usize = 0;
+    let keyLen: usize = 0;
+    if (this.segmentHeader.byteLength > 0) {
+      key = getHeader(MapType.RequestHeaders, this.segmentHeader);
+      if (key !== null && key.byteLength > 0) {
+        keyPtr = changetype<usize>(key);
+        keyLen = key.byteLength;
+      }
+    }
+    if (keyLen === 0 && c.segmentCookie.length > 0) {
+      key = getHeader(MapType.RequestHeaders, COOKIE);
+      if (key !== null) {
+        const found = findCookie(changetype<usize>(key), key.byteLength, c.segmentCookie);
+        if (found >= 0) {
+          keyPtr = changetype<usize>(key) + <usize>(found >> 32);
+          keyLen = <usize>(found & 0xffffffff);
+        }
+      }
+    }
+    if (keyLen === 0) {
+      this.counts.skippedNoSegment++;
+      return false;
+    }
+    if (segmentPoint(keyPtr, keyLen) >= pct) {
+      this.counts.skippedSampling++;
+      return false;
+    }
+    const bucket = segmentBucket(keyPtr, keyLen, c.segmentBuckets);
+    out.segment = this.dict.intern('bucket-' + bucket.toString());
+    return true;
+  }
+
+  private sampleRegion(out: Decision, pct: f64): bool {
+    const region = getHeader(MapType.RequestHeaders, this.regionHeader);
+    if (region === null || region.byteLength === 0) {
+      this.counts.skippedNoSegment++;
+      return false;
+    }
+    const idx = regionIndex(changetype<usize>(region), region.byteLength, this.config.regions);
+    if (idx < 0 || pct <= 0 || this.rng.percent() >= pct) {
+      this.counts.skippedSampling++;
+      return false;
+    }
+    out.segment = this.regionIds[idx];
+    return true;
+  }
+
+  /** Whether this non-mirrored request gets a live record (every Nth). */
+  sampleLive(): bool {
+    const every = this.config.liveSampleEvery;
+    if (every === 0) return false;
+    if (this.liveCountdown <= 1) {
+      this.liveCountdown = every;
+      return true;
+    }
+    this.liveCountdown--;
+    return false;
+  }
+
+  /** Gives back the in-flight slots reserved by {@link decide}. */
+  release(arms: u32): void {
+    this.inFlight = this.inFlight >= arms ? this.inFlight - arms : 0;
+    if (this.draining && this.inFlight === 0) this.finishDraining();
+  }
+
+  /**
+   * The endpoint id: the route name, or the normalised path when the route
+   * has none (read from the request headers, so call it while they exist).
+   */
+  endpointId(): u32 {
+    let name = getProperty(ROUTE_NAME);
+    if (name === null) name = getProperty(ROUTE_NAME_OLD);
+    if (name !== null && name.byteLength > 0) return this.internBytes(name, 0x52);
+    const path = getHeader(MapType.RequestHeaders, PATH);
+    if (path === null) return 0;
+    const h = fnvUpdate(FNV_OFFSET ^ 0x50, changetype<usize>(path), path.byteLength);
+    const cached = this.dict.cached(h);
+    if (cached !== 0) return cached;
+    const id = this.dict.intern(normalisePath(changetype<usize>(path), path.byteLength));
+    this.dict.remember(h, id);
+    return id;
+  }
+
+  /** Dictionary id of raw bytes, cached by hash (salted per kind). */
+  internBytes(bytes: ArrayBuffer, salt: u64): u32 {
+    const h = fnvBytes(bytes) ^ salt;
+    const cached = this.dict.cached(h);
+    if (cached !== 0) return cached;
+    const id = this.dict.intern(String.UTF8.decode(bytes));
+    this.dict.remember(h, id);
+    return id;
+  }
+
+  /**
+   * Sends the mirrored copy to the candidate (and baseline). Answers how many
+   * calls started; the reservation of the ones that did not start is given back.
+   */
+  dispatch(headers: ArrayBuffer, body: ArrayBuffer | null, bodyLen: u32, arms: u32, call: ShadowCall): u32 {
+    const bodyPtr: usize = body === null ? 0 : changetype<usize>(body);
+    const timeout = this.config.shadowTimeoutMs;
+    let started: u32 = 0;
+    const now = nowMicros();
+    const t1 = httpCall(this.candidate, headers, bodyPtr, bodyLen, timeout);
+    if (t1 !== 0) {
+      this.calls.set(t1, call.forArm(Arm.ARM_CANDIDATE, now));
+      started++;
+    } else this.counts.calloutFailures++;
+    if (arms > 1) {
+      const t2 = httpCall(this.baseline, headers, bodyPtr, bodyLen, timeout);
+      if (t2 !== 0) {
+        this.calls.set(t2, call.forArm(Arm.ARM_BASELINE, now));
+        started++;
+      } else this.counts.calloutFailures++;
+    }
+    if (started < arms) this.release(arms - started);
+    if (started > 0) this.counts.mirrored++;
+    return started;
+  }
+
+  /** A shadow call answered (or failed): one record for its arm. */
+  onHttpCallResponse(token: u32, headers: u32, bodySize: u32): void {
+    if (!this.calls.has(token)) return;
+    const call = this.calls.get(token);
+    this.calls.delete(token);
+    const end = nowMicros();
+    let status: u32 = 0;
+    let flags = call.flags;
+    let hash: u64 = 0;
+    if (headers === 0) {
+      // NOTE: Envoy reports every callout failure as "reset" with no headers
+      // (extensions/common/wasm/context.cc, onHttpCallFailure).
+      flags |= 2;
+    } else {
+      const s = getHeader(MapType.HttpCallResponseHeaders, STATUS);
+      status = s === null ? 0 : <u32>parseLength(s);
+      const local = classifyCallout(status, bodySize);
+      if (local !== 0) {
+        flags |= local;
+        status = 0;
+      }
+      hash = hashCalloutBody(bodySize, this.config.hashMaxBytes);
+      if (bodySize > this.config.hashMaxBytes) flags |= 8;
+    }
+    const r = this.buffer.next(call.startUs, this.counts);
+    r.requestId = call.requestId;
+    r.arm = call.arm;
+    r.endpoint = call.endpoint;
+    r.segment = call.segment;
+    r.latencyUs = clampLatency(end - call.sentUs);
+    r.status = status;
+    r.flags = flags;
+    r.responseBytes = headers === 0 ? 0 : <u64>bodySize;
+    r.bodyHash = <i64>hash;
+    this.afterRecord();
+    this.release(1);
+  }
+
+  /** Called after each record is added: flush when a batch is full. */
+  afterRecord(): void {
+    const s = this.stream;
+    if (s !== null && this.buffer.count >= <i32>this.config.batchMaxRecords) s.flush(false);
+  }
+
+  /** Timer: telemetry (reconnect, flush) and Envoy stats. */
+  onTick(): void {
+    if (!this.configured) return;
+    const s = this.stream;
+    let open = false;
+    if (s !== null) {
+      s.onTick();
+      open = s.isOpen();
+    }
+    const m = this.metrics;
+    if (m !== null) m.sync(this.counts, this.inFlight, <u32>this.buffer.count, open);
+  }
+
+  /** Plugin shutdown: flush; wait for shadow calls in flight (then proxy_done). */
+  onDone(): bool {
+    const s = this.stream;
+    if (s !== null) s.flush(true);
+    if (this.inFlight === 0) return true;
+    this.draining = true;
+    return false;
+  }
+
+  private finishDraining(): void {
+    this.draining = false;
+    const s = this.stream;
+    if (s !== null) s.flush(true);
+    log(LogLevel.Debug, 'umbra: shadow calls drained');
+    done();
+  }
+
+  /** Applies a control message (see telemetry.proto ControlKind). */
+  applyControl(kind: i32, percentage: f64): void {
+    if (kind === 1) {
+      const p = percentage < 0 ? 0 : percentage > 100 ? 100 : percentage;
+      this.percentage = p;
+      log(LogLevel.Info, 'umbra: control: shadowPercentage=' + p.toString());
+    } else if (kind === 2) {
+      this.paused = true;
+      log(LogLevel.Info, 'umbra: control: mirroring paused');
+    } else if (kind === 3) {
+      this.paused = false;
+      log(LogLevel.Info, 'umbra: control: mirroring resumed');
+    }
+  }
+}
+
+/** Parses an unsigned decimal header value; -1 when it is not one. */
+export function parseLength(v: ArrayBuffer): i64 {
+  const p = changetype<usize>(v);
+  const n = v.byteLength;
+  if (n === 0 || n > 18) return -1;
+  let x: i64 = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + i);
+    if (c < 0x30 || c > 0x39) return -1;
+    x = x * 10 + (c - 0x30);
+  }
+  return x;
+}
+
+/** µs to a u32 record field (saturates at about 71 minutes). */
+export function clampLatency(us: i64): u32 {
+  if (us < 0) return 0;
+  return us > 0xffffffff ? 0xffffffff : <u32>us;
+}

@@ -1,0 +1,295 @@
+/**
+ * One HTTP request through the filter (a stream context). It never changes
+ * or pauses the production request or response: every callback returns
+ * Continue, and the request body is copied as it passes.
+ *
+ * Latency, on every arm alike (telemetry.proto Record.latency_us): from the
+ * moment the request was complete at the filter (end of the request stream:
+ * headers with end_of_stream, the last body chunk, or trailers) to the end of
+ * the response stream (last response body chunk, headers with end_of_stream,
+ * or trailers) for the primary and live arms, and to the callout's answer
+ * (Envoy delivers it whole, at the end of the response stream) for the
+ * shadow arms, whose copy is sent at that same "request complete" moment.
+ */
+import {
+  BufferType,
+  borrowBuffer,
+  borrowedPtr,
+  getHeader,
+  getHeaderPairs,
+  getProperty,
+  MapType,
+  nowMicros,
+  randomBytes,
+  releaseBorrowed,
+} from './abi/host';
+import { FNV_OFFSET, fnvUpdate } from './fnv';
+import { Arm } from './generated/umbra/telemetry/v1/Arm';
+import { buildShadowHeaders } from './headers';
+import { idBytes, isUsableId, uuidV4 } from './request-id';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { clampLatency, Decision, parseLength, RootContext } from './root';
+import { ShadowCall } from './shadow';
+import { buf } from './strings';
+
+const REQUEST_ID = buf('x-request-id');
+const STATUS = buf(':status');
+const CLUSTER_NAME = buf('xds\0cluster_name');
+const CLUSTER_NAME_OLD = buf('cluster_name');
+const RESPONSE_FLAGS = buf('response\0flags');
+
+// Record.flags bits (telemetry.proto Flag).
+const FLAG_TIMEOUT: u32 = 1;
+const FLAG_RESET: u32 = 2;
+const FLAG_CONNECT_FAILURE: u32 = 4;
+const FLAG_BODY_TRUNCATED: u32 = 8;
+const FLAG_GENERATED_ID: u32 = 16;
+const FLAG_MIRROR_ABANDONED: u32 = 32;
+
+// Envoy's legacy response flag bits (StreamInfo CoreResponseFlag order), as
+// the `response.flags` attribute reports them.
+const RF_NO_HEALTHY_UPSTREAM: u64 = 0x2;
+const RF_UPSTREAM_TIMEOUT: u64 = 0x4;
+const RF_LOCAL_RESET: u64 = 0x8;
+const RF_REMOTE_RESET: u64 = 0x10;
+const RF_CONNECT_FAILURE: u64 = 0x20;
+const RF_CONNECTION_TERMINATION: u64 = 0x40;
+const RF_OVERFLOW: u64 = 0x80;
+
+const RANDOM_ID: usize = memory.data(16);
+
+/** Per-request state; created at context creation, dropped at delete. */
+export class StreamContext {
+  private decision: Decision = new Decision();
+  private mirror: bool = false;
+  private live: bool = false;
+  private finished: bool = false;
+  private requestDone: bool = false;
+  private responseDone: bool = false;
+  private startUs: i64 = 0;
+  private requestEndUs: i64 = 0;
+  private responseEndUs: i64 = 0;
+  private requestId: Uint8Array | null = null;
+  private idFlags: u32 = 0;
+  private shadowHeaders: ArrayBuffer | null = null;
+  private body: ArrayBuffer | null = null;
+  private bodyLen: u32 = 0;
+  private abandoned: bool = false;
+  private status: u32 = 0;
+  private responseBytes: u64 = 0;
+  private hash: u64 = FNV_OFFSET;
+  private hashed: u32 = 0;
+  private truncated: bool = false;
+  private endpoint: u32 = 0;
+
+  constructor(public root: RootContext) {}
+
+  onRequestHeaders(endOfStream: bool): void {
+    const root = this.root;
+    if (!root.configured) return;
+    root.counts.requests++;
+    this.startUs = nowMicros();
+    root.decide(this.decision);
+    this.mirror = this.decision.mirror;
+    if (this.mirror) {
+      this.readRequestId();
+      const pairs = getHeaderPairs(MapType.RequestHeaders);
+      const idText = this.idText;
+      this.shadowHeaders =
+        pairs === null || idText === null
+          ? null
+          : buildShadowHeaders(pairs, root.config.stripHeaders, idText);
+      if (this.shadowHeaders === null) this.abandon();
+      this.endpoint = root.endpointId();
+    } else if (root.sampleLive()) {
+      this.live = true;
+      this.readRequestId();
+    }
+    if (endOfStream) this.requestComplete(this.startUs);
+  }
+
+  private idText: ArrayBuffer | null = null;
+
+  private readRequestId(): void {
+    const id = getHeader(MapType.RequestHeaders, REQUEST_ID);
+    if (id !== null && isUsableId(id)) {
+      this.idText = id;
+    } else {
+      if (!randomBytes(RANDOM_ID, 16)) {
+        store<u64>(RANDOM_ID, this.root.rng.next());
+        store<u64>(RANDOM_ID + 8, this.root.rng.next());
+      }
+      const raw = new Uint8Array(16);
+      memory.copy(raw.dataStart, RANDOM_ID, 16);
+      this.idText = uuidV4(raw);
+      this.idFlags = FLAG_GENERATED_ID;
+    }
+    this.requestId = idBytes(changetype<ArrayBuffer>(this.idText));
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): void {
+    if (this.mirror && !this.abandoned && !this.requestDone && bodySize > 0) this.copyBody(bodySize);
+    if (endOfStream) this.requestComplete(nowMicros());
+  }
+
+  onRequestTrailers(): void {
+    this.requestComplete(nowMicros());
+  }
+
+  private copyBody(chunk: u32): void {
+    const max = this.root.config.maxBodyBytes;
+    if (<u64>this.bodyLen + <u64>chunk > <u64>max) {
+      this.root.counts.skippedBodySize++;
+      this.abandon();
+      return;
+    }
+    let body = this.body;
+    if (body === null || body.byteLength < <i32>(this.bodyLen + chunk)) {
+      let cap = body === null ? 16384 : body.byteLength * 2;
+      while (cap < <i32>(this.bodyLen + chunk)) cap *= 2;
+      if (cap > <i32>max) cap = <i32>max;
+      const grown = new ArrayBuffer(cap);
+      if (body !== null && this.bodyLen > 0)
+        memory.copy(changetype<usize>(grown), changetype<usize>(body), this.bodyLen);
+      body = grown;
+      this.body = grown;
+    }
+    const got = borrowBuffer(BufferType.HttpRequestBody, 0, chunk);
+    if (got > 0) {
+      memory.copy(changetype<usize>(body) + this.bodyLen, borrowedPtr(), got);
+      this.bodyLen += got;
+    }
+    releaseBorrowed();
+  }
+
+  /** Gives up the mirror of this request (the primary record says so). */
+  private abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.body = null;
+    this.shadowHeaders = null;
+    this.root.release(this.decision.arms);
+  }
+
+  private requestComplete(now: i64): void {
+    if (this.requestDone) return;
+    this.requestDone = true;
+    this.requestEndUs = now;
+    if (!this.mirror || this.abandoned) return;
+    const call = new ShadowCall();
+    call.requestId = changetype<Uint8Array>(this.requestId);
+    call.endpoint = this.endpoint;
+    call.segment = this.decision.segment;
+    call.startUs = this.startUs;
+    call.flags = this.idFlags;
+    const headers = changetype<ArrayBuffer>(this.shadowHeaders);
+    const started = this.root.dispatch(headers, this.body, this.bodyLen, this.decision.arms, call);
+    this.body = null;
+    this.shadowHeaders = null;
+    if (started === 0) this.abandoned = true;
+  }
+
+  onResponseHeaders(endOfStream: bool): void {
+    if (this.mirror || this.live) {
+      const s = getHeader(MapType.ResponseHeaders, STATUS);
+      this.status = s === null ? 0 : <u32>parseLength(s);
+    }
+    if (endOfStream) this.responseComplete();
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): void {
+    this.responseBytes += <u64>bodySize;
+    if (this.mirror && bodySize > 0) this.hashChunk(bodySize);
+    if (endOfStream) this.responseComplete();
+  }
+
+  onResponseTrailers(): void {
+    this.responseComplete();
+  }
+
+  private hashChunk(size: u32): void {
+    const max = this.root.config.hashMaxBytes;
+    if (this.hashed >= max) {
+      this.truncated = true;
+      return;
+    }
+    const want = max - this.hashed < size ? max - this.hashed : size;
+    if (want < size) this.truncated = true;
+    const got = borrowBuffer(BufferType.HttpResponseBody, 0, want);
+    if (got > 0) this.hash = fnvUpdate(this.hash, borrowedPtr(), got);
+    releaseBorrowed();
+    this.hashed += got;
+  }
+
+  private responseComplete(): void {
+    if (this.responseDone) return;
+    this.responseDone = true;
+    this.responseEndUs = nowMicros();
+  }
+
+  /** End of the stream (access-log phase): the primary or live record. */
+  onLog(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.mirror && !this.live) return;
+    const root = this.root;
+    let flags = this.idFlags;
+    if (!this.responseDone) {
+      this.responseEndUs = nowMicros();
+      flags |= FLAG_RESET;
+    }
+    if (this.status === 0 || this.status >= 500) flags |= this.responseFlags();
+    let status = this.status;
+    if ((flags & (FLAG_TIMEOUT | FLAG_RESET | FLAG_CONNECT_FAILURE)) !== 0) status = 0;
+    const from = this.requestDone ? this.requestEndUs : this.startUs;
+    const r = root.buffer.next(this.startUs, root.counts);
+    r.requestId = changetype<Uint8Array>(this.requestId);
+    r.status = status;
+    r.latencyUs = clampLatency(this.responseEndUs - from);
+    r.responseBytes = this.responseBytes;
+    r.cluster = this.clusterId();
+    if (this.mirror) {
+      if (this.abandoned) flags |= FLAG_MIRROR_ABANDONED;
+      if (this.truncated) flags |= FLAG_BODY_TRUNCATED;
+      r.arm = Arm.ARM_PRIMARY;
+      r.endpoint = this.endpoint;
+      r.segment = this.decision.segment;
+      r.bodyHash = <i64>this.hash;
+    } else {
+      r.arm = Arm.ARM_LIVE;
+      r.endpoint = root.endpointId();
+      r.bodyHash = 0;
+    }
+    r.flags = flags;
+    root.afterRecord();
+  }
+
+  /** Whether the stream was already accounted for (log phase seen). */
+  isFinished(): bool {
+    return this.finished;
+  }
+
+  /** Stream deleted before its log phase: give back what it reserved. */
+  onDelete(): void {
+    if (this.mirror && !this.requestDone && !this.abandoned) this.root.release(this.decision.arms);
+  }
+
+  private responseFlags(): u32 {
+    const v = getProperty(RESPONSE_FLAGS);
+    if (v === null || v.byteLength < 8) return 0;
+    const rf = load<u64>(changetype<usize>(v));
+    let flags: u32 = 0;
+    if ((rf & RF_UPSTREAM_TIMEOUT) !== 0) flags |= FLAG_TIMEOUT;
+    if ((rf & (RF_LOCAL_RESET | RF_REMOTE_RESET | RF_CONNECTION_TERMINATION)) !== 0) flags |= FLAG_RESET;
+    if ((rf & (RF_NO_HEALTHY_UPSTREAM | RF_CONNECT_FAILURE | RF_OVERFLOW)) !== 0)
+      flags |= FLAG_CONNECT_FAILURE;
+    return flags;
+  }
+
+  private clusterId(): u32 {
+    let name = getProperty(CLUSTER_NAME);
+    if (name === null) name = getProperty(CLUSTER_NAME_OLD);
+    if (name === null || name.byteLength === 0) return 0;
+    return this.root.internBytes(name, 0x43);
+  }
+}

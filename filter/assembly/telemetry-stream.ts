@@ -1,0 +1,180 @@
+/**
+ * The worker's long-lived gRPC bidi stream to the daemon
+ * (`umbra.telemetry.v1.Telemetry/Stream` on the telemetry cluster): sends
+ * batches, receives control messages, and reopens with backoff.
+ *
+ * NOTE: when the daemon is unreachable Envoy closes the stream (status 14,
+ * UNAVAILABLE) and nothing reopens it but the filter, so reconnects are driven
+ * from the root context's tick. NOTE: the "service" argument of
+ * proxy_grpc_stream may be a cluster name (Envoy wraps it in an envoy_grpc
+ * GrpcService).
+ */
+import {
+  BufferType,
+  getBufferBytes,
+  getProperty,
+  grpcCancel,
+  grpcSend,
+  grpcStream,
+  LogLevel,
+  log,
+  nowMicros,
+} from './abi/host';
+import { decodeControl } from './control';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { Control } from './generated/umbra/telemetry/v1/Control';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { RootContext } from './root';
+import { buf } from './strings';
+import { BatchMeta, batchSize, encodeBatch } from './telemetry';
+
+const SERVICE = buf('umbra.telemetry.v1.Telemetry');
+const METHOD = buf('Stream');
+const NODE_ID = buf('xds\0node\0id');
+const NODE_ID_OLD = buf('node\0id');
+/** Batches sent per flush at most (the rest waits for the next tick). */
+const MAX_BATCHES_PER_FLUSH = 64;
+/** A stream that stayed open this long resets the backoff. */
+const HEALTHY_AFTER_US: i64 = 5_000_000;
+
+/** One stream per root context; all calls come from the root context. */
+export class TelemetryStream {
+  private token: u32 = 0;
+  private cluster: ArrayBuffer;
+  private meta: BatchMeta = new BatchMeta();
+  private sequence: u64 = 0;
+  private lastControl: u64 = 0;
+  private openedUs: i64 = 0;
+  private nextAttemptUs: i64 = 0;
+  private backoffMs: u32;
+  private opened: u32 = 0;
+  private sentSinceTick: bool = false;
+  private loggedDown: bool = false;
+
+  constructor(
+    private root: RootContext,
+    worker: u32,
+  ) {
+    const c = root.config;
+    this.cluster = buf(c.telemetryCluster);
+    this.backoffMs = c.reconnectMinMs;
+    this.meta.worker = worker;
+    this.meta.service = c.service;
+    this.meta.proxyId = c.proxyId;
+    if (this.meta.proxyId.length === 0) {
+      let id = getProperty(NODE_ID);
+      if (id === null) id = getProperty(NODE_ID_OLD);
+      if (id !== null) this.meta.proxyId = String.UTF8.decode(id);
+    }
+  }
+
+  /** Whether a stream is currently open (as far as the filter knows). */
+  isOpen(): bool {
+    return this.token !== 0;
+  }
+
+  /** The stream token, to route gRPC callbacks. */
+  owns(token: u32): bool {
+    return token !== 0 && token === this.token;
+  }
+
+  /** Tick: reopen when due, reset backoff when healthy, flush or heartbeat. */
+  onTick(): void {
+    const now = nowMicros();
+    if (this.token === 0 && now >= this.nextAttemptUs) this.open(now);
+    if (this.token !== 0 && now - this.openedUs > HEALTHY_AFTER_US)
+      this.backoffMs = this.root.config.reconnectMinMs;
+    this.flush(true);
+    this.sentSinceTick = false;
+  }
+
+  private open(now: i64): void {
+    const t = grpcStream(this.cluster, SERVICE, METHOD);
+    if (t === 0) {
+      this.root.counts.calloutFailures++;
+      this.scheduleRetry(now);
+      return;
+    }
+    this.token = t;
+    this.sequence = 0;
+    this.lastControl = 0;
+    this.openedUs = now;
+    this.root.dict.resetStream();
+    if (this.opened > 0) this.root.counts.streamReconnects++;
+    this.opened++;
+    log(LogLevel.Debug, 'umbra: telemetry stream opened');
+  }
+
+  private scheduleRetry(now: i64): void {
+    const jitter = <i64>(this.root.rng.next() % (<u64>this.backoffMs / 2 + 1));
+    this.nextAttemptUs = now + (<i64>this.backoffMs + jitter) * 1000;
+    const doubled = this.backoffMs * 2;
+    this.backoffMs = min<u32>(doubled, this.root.config.reconnectMaxMs);
+  }
+
+  /**
+   * Sends buffered records in batches while the stream is open. With
+   * `heartbeat`, a batch is sent even with no records when nothing was sent
+   * since the last tick (it carries the counters).
+   */
+  flush(heartbeat: bool): void {
+    if (this.token === 0) return;
+    const max = <i32>this.root.config.batchMaxRecords;
+    const buffer = this.root.buffer;
+    for (let i = 0; i < MAX_BATCHES_PER_FLUSH; i++) {
+      if (buffer.count === 0 && (!heartbeat || this.sentSinceTick)) return;
+      const n = batchSize(buffer, max);
+      const bytes = encodeBatch(
+        this.meta,
+        this.sequence + 1,
+        nowMicros(),
+        this.root.counts,
+        buffer,
+        this.root.dict,
+        max,
+      );
+      if (!grpcSend(this.token, bytes.dataStart, <u32>bytes.length)) {
+        this.root.counts.calloutFailures++;
+        grpcCancel(this.token);
+        this.closed(14);
+        return;
+      }
+      this.sequence++;
+      buffer.shift(n);
+      this.sentSinceTick = true;
+      const m = this.root.metrics;
+      if (m !== null) {
+        m.batchesSent++;
+        m.recordsSent += <u64>n;
+      }
+      if (buffer.count === 0) return;
+    }
+  }
+
+  /** A control message arrived on the stream. */
+  onReceive(size: u32): void {
+    const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
+    if (bytes === null) return;
+    this.backoffMs = this.root.config.reconnectMinMs;
+    const decoded = decodeControl(changetype<usize>(bytes), bytes.byteLength);
+    if (decoded === null) {
+      log(LogLevel.Warn, 'umbra: ignored a malformed control message');
+      return;
+    }
+    const control = changetype<Control>(decoded);
+    if (control.sequence !== 0 && control.sequence <= this.lastControl) return;
+    this.lastControl = control.sequence;
+    this.root.applyControl(<i32>control.kind, control.shadowPercentage);
+  }
+
+  /** The stream closed (daemon gone, or Envoy gave up): reopen later. */
+  closed(status: u32): void {
+    if (this.token === 0) return;
+    this.token = 0;
+    if (!this.loggedDown || status !== 14) {
+      log(LogLevel.Warn, 'umbra: telemetry stream closed, will reconnect; grpc-status=' + status.toString());
+      this.loggedDown = status === 14;
+    }
+    this.scheduleRetry(nowMicros());
+  }
+}

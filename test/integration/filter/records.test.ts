@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { fnv1a64, startTelemetryServer, until } from './telemetry-server.js';
+
+test('mirrored requests reach the candidate marked, with the same id and without secrets; records arrive with the right fields', async (t) => {
+  // Arrange: stable and candidate answer differently; telemetry collects records.
+  const stable = await startUpstream(t, (r) => ({ body: `stable ${r.path}` }));
+  const candidate = await startUpstream(t, (r) => ({
+    status: r.path.includes('bad') ? 500 : 200,
+    body: `candidate!! ${r.path}`,
+  }));
+  const telemetry = await startTelemetryServer(t);
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    telemetryPort: telemetry.port,
+    routeName: 'catalog',
+    nodeId: 'edge-7',
+    filterConfig: { shadowPercentage: 100, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'records', args: FLUSH_LOG_ARGS });
+  const ids: string[] = Array.from({ length: 20 }, () => randomUUID());
+
+  // Act: 20 GETs (mirrored), 5 POSTs (writes: not mirrored by default).
+  const gets = await drive({
+    url: `http://127.0.0.1:${b.listenerPort}/items`,
+    requests: 20,
+    concurrency: 4,
+    path: (i) => (i % 5 === 0 ? `/items/bad/${i}` : `/items/${i}`),
+    headers: (i) => ({ 'x-request-id': ids[i]!, authorization: 'Bearer secret', cookie: 'session=abc' }),
+  });
+  const posts = await drive({
+    url: `http://127.0.0.1:${b.listenerPort}/orders`,
+    requests: 5,
+    method: 'POST',
+    body: 'order',
+  });
+  assert.equal(gets.statuses[200], 20);
+  assert.equal(posts.statuses[200], 5);
+  await until(() => candidate.hits >= 20, 10_000, 'candidate hits');
+  await until(() => telemetry.records.length >= 45, 10_000, 'records');
+
+  // Assert: the candidate saw each GET once, marked, same id, no secrets; no POST.
+  assert.equal(candidate.hits, 20);
+  for (const r of candidate.requests) {
+    assert.equal(r.method, 'GET');
+    assert.equal(r.headers['x-umbra-shadow'], '1');
+    assert.equal(r.headers.authorization, undefined);
+    assert.equal(r.headers.cookie, undefined);
+    assert.ok(ids.includes(String(r.headers['x-request-id'])), 'same x-request-id');
+  }
+  assert.equal(
+    stable.requests.filter((r) => r.headers['x-umbra-shadow']).length,
+    0,
+    'production is not marked',
+  );
+  const recs = telemetry.records;
+  for (const [i, id] of ids.entries()) {
+    const arms = recs.filter((r) => r.requestId === id);
+    const primary = arms.find((r) => r.arm === 'ARM_PRIMARY');
+    const shadow = arms.find((r) => r.arm === 'ARM_CANDIDATE');
+    assert.ok(primary && shadow, `both arms for ${id}`);
+    const path = i % 5 === 0 ? `/items/bad/${i}` : `/items/${i}`;
+    assert.equal(primary.status, 200);
+    assert.equal(shadow.status, i % 5 === 0 ? 500 : 200);
+    assert.equal(primary.responseBytes, Buffer.byteLength(`stable ${path}`));
+    assert.equal(shadow.responseBytes, Buffer.byteLength(`candidate!! ${path}`));
+    assert.equal(primary.bodyHash, fnv1a64(Buffer.from(`stable ${path}`)));
+    assert.equal(shadow.bodyHash, fnv1a64(Buffer.from(`candidate!! ${path}`)));
+    assert.equal(primary.endpoint, 'catalog');
+    assert.equal(shadow.endpoint, 'catalog');
+    assert.equal(primary.cluster, 'stable');
+    assert.equal(primary.startUs, shadow.startUs, 'arms share the start time');
+    assert.ok(primary.latencyUs > 0 && primary.latencyUs < 5_000_000);
+    assert.ok(shadow.latencyUs > 0 && shadow.latencyUs < 5_000_000);
+    assert.equal(primary.flags, 0);
+    assert.equal(shadow.flags, 0);
+    assert.ok(Math.abs(primary.startUs - Date.now() * 1000) < 60_000_000, 'start time is wall clock µs');
+  }
+  const live = recs.filter((r) => r.arm === 'ARM_LIVE');
+  assert.equal(live.length, 5, 'one live record per POST');
+  for (const r of live) {
+    assert.equal(r.cluster, 'stable');
+    assert.equal(r.status, 200);
+    assert.equal(r.endpoint, 'catalog');
+  }
+  const batch = telemetry.batches[0]!;
+  assert.equal(batch.proxyId, 'edge-7');
+  assert.equal(batch.service, 'shop');
+  assert.equal(batch.schemaVersion, 1);
+  await until(
+    () => telemetry.counters()['mirrored'] === 20 && telemetry.counters()['skippedMethod'] === 5,
+    5000,
+    'counters',
+  );
+  const counters = telemetry.counters();
+  assert.equal(counters['requests'], 25);
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 20);
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', (v) => v === 5);
+});
