@@ -1,0 +1,101 @@
+/**
+ * Scores one judged scenario and sums scores per kind into the scorecard.
+ */
+import type { Verdict } from '../../daemon/judge/types.js';
+import type { Kind, Scenario } from './generator.js';
+
+export interface RunScore {
+  kind: Kind;
+  rps: number;
+  /** Rolled back at or after the regression's onset. */
+  detected: boolean;
+  /** Rolled back a good version (A/A), or before the regression began. */
+  falseAlarm: boolean;
+  /** Seconds from onset to the rollback verdict. */
+  secondsToDetect: number | null;
+  /** The culprit names the right place (endpoint/segment) and signal family. */
+  culpritRight: boolean;
+}
+
+const FAMILY: Record<Kind, RegExp> = {
+  aa: /^$/,
+  error_step: /^(errors|status_mismatch)$/,
+  intermittent_errors: /^(errors|status_mismatch)$/,
+  latency_median: /^latency_/,
+  latency_tail: /^latency_/,
+  body_change: /^body_mismatch$/,
+  segment_only: /^(errors|status_mismatch|latency_shift|latency_tail)$/,
+  slow_leak: /^latency_/,
+};
+
+/** `rollbackSecond`: the second (from the start of the recording) of the first rollback verdict, or null. */
+export function scoreRun(s: Scenario, rollbackSecond: number | null, verdict: Verdict | null): RunScore {
+  const base = { kind: s.kind, rps: s.rps };
+  if (rollbackSecond === null || verdict === null) {
+    return { ...base, detected: false, falseAlarm: false, secondsToDetect: null, culpritRight: false };
+  }
+  const at = rollbackSecond + 1; // the verdict comes at the end of that second
+  const reg = s.regression;
+  if (!reg || at <= reg.onsetS) {
+    return { ...base, detected: false, falseAlarm: true, secondsToDetect: null, culpritRight: false };
+  }
+  const c = verdict.culprits[0];
+  let right = c !== undefined && FAMILY[s.kind].test(c.signal);
+  if (c && reg.endpoint !== undefined) right &&= c.endpoint === reg.endpoint;
+  if (c && reg.segment !== undefined) right &&= c.segment === reg.segment;
+  return {
+    ...base,
+    detected: true,
+    falseAlarm: false,
+    secondsToDetect: at - reg.onsetS,
+    culpritRight: right,
+  };
+}
+
+export interface KindSummary {
+  runs: number;
+  detected: number;
+  detection_rate: number;
+  false_alarms: number;
+  false_alarm_rate: number;
+  median_ttd_s: number | null;
+  culprit_rate: number | null;
+}
+
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function summarise(scores: RunScore[]): KindSummary {
+  const detected = scores.filter((x) => x.detected);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    runs: scores.length,
+    detected: detected.length,
+    detection_rate: round(scores.length ? detected.length / scores.length : 0),
+    false_alarms: scores.filter((x) => x.falseAlarm).length,
+    false_alarm_rate: round(scores.length ? scores.filter((x) => x.falseAlarm).length / scores.length : 0),
+    median_ttd_s: median(detected.map((x) => x.secondsToDetect!)),
+    culprit_rate: detected.length
+      ? round(detected.filter((x) => x.culpritRight).length / detected.length)
+      : null,
+  };
+}
+
+export function table(rows: [string, KindSummary][]): string {
+  const head = ['kind', 'runs', 'detected', 'false alarms', 'median TTD s', 'culprit named'];
+  const lines = rows.map(([name, k]) => [
+    name,
+    String(k.runs),
+    `${(k.detection_rate * 100).toFixed(1)} %`,
+    `${k.false_alarms} (${(k.false_alarm_rate * 100).toFixed(1)} %)`,
+    k.median_ttd_s === null ? '-' : k.median_ttd_s.toFixed(1),
+    k.culprit_rate === null ? '-' : `${(k.culprit_rate * 100).toFixed(0)} %`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}
