@@ -68,7 +68,19 @@ export type AdminConfig = z.infer<typeof AdminConfig>;
 export const DaemonConfig = z.strictObject({
   admin: AdminConfig.prefault({}),
   telemetry: z.strictObject({ listen: HostPort.default('127.0.0.1:7071'), tls: Tls.optional() }).prefault({}),
-  xds: z.strictObject({ listen: HostPort.default('127.0.0.1:7072'), tls: Tls.optional() }).prefault({}),
+  xds: z
+    .strictObject({
+      listen: HostPort.default('127.0.0.1:7072'),
+      tls: Tls.optional(),
+      /** Envoy node ids (`node.id` in their bootstrap) that get the services' configuration. */
+      nodes: z
+        .array(z.string().min(1))
+        .min(1, { error: 'must list at least one node id' })
+        .default(['umbra-edge']),
+    })
+    .prefault({}),
+  /** The compiled Umbra filter that Envoy loads (a path on the proxies' machine). */
+  filter: z.strictObject({ wasmPath: z.string().min(1).default('build/filter.wasm') }).prefault({}),
   store: z.strictObject({ path: z.string().min(1).default('.umbra/umbra.db') }).prefault({}),
   alerts: z
     .strictObject({
@@ -223,6 +235,8 @@ export const ServiceConfig = z.strictObject({
   name: name('service'),
   /** The version serving production now. */
   stable: name('version'),
+  /** Where Envoy accepts this service's traffic (each service has its own listener). */
+  listen: HostPort.default('127.0.0.1:10000'),
   provisioner: ProvisionerConfig,
   mirroring: Mirroring.prefault({}),
   judge: JudgeConfig.prefault({}),
@@ -260,9 +274,13 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
     issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
   }
   const seen = new Set<string>();
+  const listens = new Set<string>();
   cfg.services.forEach((s, i) => {
     if (seen.has(s.name)) issue(ctx, ['services', i, 'name'], `duplicate service '${s.name}'`);
     seen.add(s.name);
+    if (listens.has(s.listen))
+      issue(ctx, ['services', i, 'listen'], `${s.listen} is already used by another service`);
+    listens.add(s.listen);
     if (!(s.stable in s.provisioner.versions)) {
       issue(ctx, ['services', i, 'stable'], `'${s.stable}' is not in provisioner.versions`);
     }
