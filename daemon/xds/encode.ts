@@ -79,8 +79,28 @@ export function checkFields(type: protobuf.Type, obj: unknown, path = ''): strin
 /** Result of {@link encodeResource}: the bytes, or errors with paths. */
 export type EncodeResult = { ok: true; resource: AnyResource } | { ok: false; errors: string[] };
 
-/** Encodes one resource of `typeUrl` from its plain-object form. */
+/** Recently encoded resources by type and JSON text: unchanged resources are not re-checked. */
+const recent = new Map<string, AnyResource>();
+const RECENT_MAX = 4096;
+
+/**
+ * Encodes one resource of `typeUrl` from its plain-object form. Results are
+ * memoised by content (bounded), so re-rendering an unchanged resource costs
+ * one JSON.stringify.
+ */
 export function encodeResource(typeUrl: TypeUrl | string, obj: object): EncodeResult {
+  const key = `${typeUrl}\n${JSON.stringify(obj)}`;
+  const hit = recent.get(key);
+  if (hit) return { ok: true, resource: hit };
+  const result = encodeUncached(typeUrl, obj);
+  if (result.ok) {
+    if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
+    recent.set(key, result.resource);
+  }
+  return result;
+}
+
+function encodeUncached(typeUrl: string, obj: object): EncodeResult {
   const type = lookupType(typeUrl);
   if (!type) return { ok: false, errors: [`(root): unknown type ${typeUrl}`] };
   const errors = checkFields(type, obj);
