@@ -102,6 +102,8 @@ export class Aggregator implements PairSink {
   private seriesCap = 0;
   private cells = new Float64Array(0);
   private cellSecond = new Float64Array(0);
+  /** Candidate examples held per cell (to skip the map once full). */
+  private exampleCount = new Uint8Array(0);
   private readonly dirty: number[][];
   private readonly examples = new Map<number, Partial<Record<SignalName, string[]>>>();
   // Live: (series, cluster) → live id; per live id a ring of LIVE_FIELDS counters.
@@ -307,6 +309,9 @@ export class Aggregator implements PairSink {
     const sec = new Float64Array(cap * this.ring).fill(Number.NaN);
     sec.set(this.cellSecond);
     this.cellSecond = sec;
+    const exc = new Uint8Array(cap * this.ring);
+    exc.set(this.exampleCount);
+    this.exampleCount = exc;
     this.seriesCap = cap;
   }
 
@@ -342,14 +347,18 @@ export class Aggregator implements PairSink {
 
   private example(cellIdx: number, signal: SignalName, v: PairView): void {
     const max = this.options.examplesPerSignal;
-    if (max <= 0) return;
+    // Fast exit once the cell holds all the examples it can (5 candidate signals).
+    if (max <= 0 || this.exampleCount[cellIdx]! >= max * 5) return;
     let ex = this.examples.get(cellIdx);
     if (!ex) {
       ex = {};
       this.examples.set(cellIdx, ex);
     }
     const list = (ex[signal] ??= []);
-    if (list.length < max) list.push(v.requestId());
+    if (list.length < max) {
+      list.push(v.requestId());
+      this.exampleCount[cellIdx]!++;
+    }
   }
 
   private liveExample(r: LiveRecord, sec: number, signal: SignalName): void {
@@ -507,6 +516,7 @@ export class Aggregator implements PairSink {
     }
     c.fill(0, base, base + PER_CELL);
     this.cellSecond[idx] = Number.NaN;
+    this.exampleCount[idx] = 0;
     const ex = this.examples.get(idx);
     if (ex) {
       cell.examples = ex;

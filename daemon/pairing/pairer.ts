@@ -307,7 +307,12 @@ export class Pairer {
     this.arrived[s] = 0;
     this.done[s] = 0;
     const keep = Math.min(r.idLen, this.opts.idBytesKept);
-    this.idBytes.set(r.idBuf.subarray(r.idOff, r.idOff + keep), s * this.opts.idBytesKept);
+    // A byte loop: no subarray view allocated per request.
+    const src = r.idBuf;
+    const dst = this.idBytes;
+    const from = r.idOff;
+    const to = s * this.opts.idBytesKept;
+    for (let k = 0; k < keep; k++) dst[to + k] = src[from + k]!;
     this.idLen[s] = keep;
     const { table, mask } = this;
     let i = this.home(r.h1);

@@ -291,90 +291,159 @@ function readCounters(out: BatchColumns): void {
   end = outerEnd;
 }
 
+function badVarint(p: number): never {
+  throw new DecodeError('bad_varint', `varint longer than 10 bytes at byte ${p}`);
+}
+
+/**
+ * One Record, with everything in locals and varints inlined (the hot path:
+ * one call per record). Varints are accumulated as doubles, exact below 2^53;
+ * 32-bit fields are then truncated modulo 2^32 as protobuf does.
+ */
 function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
   const n = readVarint32();
   if (n > end - pos) truncated('record');
-  const outerEnd = end;
-  end = pos + n;
-  out.idOff[i] = 0;
-  out.idLen[i] = 0;
-  out.idH1[i] = 0;
-  out.idH2[i] = 0;
-  out.arm[i] = 0;
-  out.endpoint[i] = 0;
-  out.segment[i] = 0;
-  out.startDeltaUs[i] = 0;
-  out.latencyUs[i] = 0;
-  out.status[i] = 0;
-  out.flags[i] = 0;
-  out.responseBytes[i] = 0;
-  out.hashLo[i] = 0;
-  out.hashHi[i] = 0;
-  out.cluster[i] = 0;
-  while (pos < end) {
-    const tag = readVarint32();
+  const buf = b;
+  let p = pos;
+  const stop = p + n;
+  let idOff = 0;
+  let idLen = 0;
+  let h1 = 0;
+  let h2 = 0;
+  let arm = 0;
+  let endpoint = 0;
+  let segment = 0;
+  let start = 0;
+  let latency = 0;
+  let status = 0;
+  let flags = 0;
+  let bytes = 0;
+  let hLo = 0;
+  let hHi = 0;
+  let cluster = 0;
+  while (p < stop) {
+    // Tag (every known tag fits one byte; longer tags are unknown fields).
+    let c = buf[p++]!;
+    let tag = c & 0x7f;
+    if (c >= 0x80) {
+      let mul = 128;
+      for (let k = 1; ; k++) {
+        if (p >= stop) truncated('tag');
+        c = buf[p++]!;
+        tag += (c & 0x7f) * mul;
+        if (c < 0x80) break;
+        if (k >= 9) badVarint(p);
+        mul *= 128;
+      }
+      if (tag > 0xffffffff) throw new DecodeError('bad_tag', `tag out of range at byte ${p}`);
+    }
+    const wire = tag & 7;
+    if (tag < 8) throw new DecodeError('bad_tag', `field number 0 at byte ${p}`);
+    let v = 0;
+    if (wire === 0 || wire === 2) {
+      if (p >= stop) truncated('varint');
+      c = buf[p++]!;
+      v = c & 0x7f;
+      if (c >= 0x80) {
+        let mul = 128;
+        for (let k = 1; ; k++) {
+          if (p >= stop) truncated('varint');
+          c = buf[p++]!;
+          v += (c & 0x7f) * mul;
+          if (c < 0x80) break;
+          if (k >= 9) badVarint(p);
+          mul *= 128;
+        }
+      }
+    }
     switch (tag) {
       case (1 << 3) | 2: {
-        const len = readLength(limits.maxRequestIdBytes, 'request_id');
-        // Two hashes in one pass: FNV-1a and a multiply-xorshift, seeded with the length.
-        let h1 = 0x811c9dc5 ^ len;
-        let h2 = 0x9e3779b9 ^ Math.imul(len, 0x85ebca6b);
-        for (let k = pos, e = pos + len; k < e; k++) {
-          const c = b[k]!;
-          h1 = Math.imul(h1 ^ c, 0x01000193);
-          h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-          h2 ^= h2 >>> 15;
+        if (v > stop - p) truncated('request_id');
+        if (v > limits.maxRequestIdBytes) {
+          throw new DecodeError('oversized', `request_id of ${v} bytes exceeds ${limits.maxRequestIdBytes}`);
         }
-        out.idOff[i] = pos;
-        out.idLen[i] = len;
-        out.idH1[i] = h1;
-        out.idH2[i] = h2;
-        pos += len;
+        // Two hashes in one pass: FNV-1a and a multiply-xorshift, seeded with the length.
+        let x1 = 0x811c9dc5 ^ v;
+        let x2 = 0x9e3779b9 ^ Math.imul(v, 0x85ebca6b);
+        const e = p + v;
+        for (let k = p; k < e; k++) {
+          const ch = buf[k]!;
+          x1 = Math.imul(x1 ^ ch, 0x01000193);
+          x2 = Math.imul(x2 ^ ch, 0x5bd1e995);
+          x2 ^= x2 >>> 15;
+        }
+        idOff = p;
+        idLen = v;
+        h1 = x1;
+        h2 = x2;
+        p = e;
         break;
       }
       case (2 << 3) | 0:
-        out.arm[i] = readVarint32() & 0xff;
+        arm = (v % 4294967296) & 0xff;
         break;
       case (3 << 3) | 0:
-        out.endpoint[i] = readVarint32();
+        endpoint = v % 4294967296;
         break;
       case (4 << 3) | 0:
-        out.segment[i] = readVarint32();
+        segment = v % 4294967296;
         break;
-      case (5 << 3) | 0: {
-        // sint64, zigzag over 64 bits.
-        const lo = readVarint64();
-        const hi = hi32;
-        const mag = (hi >>> 1) * 4294967296 + (((lo >>> 1) | (hi << 31)) >>> 0);
-        out.startDeltaUs[i] = lo & 1 ? -mag - 1 : mag;
+      case (5 << 3) | 0:
+        // sint64 zigzag.
+        start = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
         break;
-      }
       case (6 << 3) | 0:
-        out.latencyUs[i] = readVarint32();
+        latency = v % 4294967296;
         break;
       case (7 << 3) | 0:
-        out.status[i] = readVarint32();
+        status = v % 4294967296;
         break;
       case (8 << 3) | 0:
-        out.flags[i] = readVarint32();
+        flags = v % 4294967296;
         break;
-      case (9 << 3) | 0: {
-        const lo = readVarint64();
-        out.responseBytes[i] = hi32 * 4294967296 + lo;
+      case (9 << 3) | 0:
+        bytes = v;
         break;
-      }
       case (10 << 3) | 1:
-        out.hashLo[i] = readFixed64() | 0;
-        out.hashHi[i] = hi32 | 0;
+        if (p + 8 > stop) truncated('fixed64');
+        hLo = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
+        hHi = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
+        p += 8;
         break;
       case (11 << 3) | 0:
-        out.cluster[i] = readVarint32();
+        cluster = v % 4294967296;
         break;
       default:
-        skip(tag & 7);
+        // Unknown field (or a known one with an unexpected wire type): skip it.
+        if (wire === 0) break;
+        if (wire === 2) {
+          if (v > stop - p) truncated('field');
+          p += v;
+        } else if (wire === 1) {
+          if (p + 8 > stop) truncated('fixed64');
+          p += 8;
+        } else if (wire === 5) {
+          if (p + 4 > stop) truncated('fixed32');
+          p += 4;
+        } else throw new DecodeError('bad_wire_type', `wire type ${wire} at byte ${p}`);
     }
   }
-  end = outerEnd;
+  pos = p;
+  out.idOff[i] = idOff;
+  out.idLen[i] = idLen;
+  out.idH1[i] = h1;
+  out.idH2[i] = h2;
+  out.arm[i] = arm;
+  out.endpoint[i] = endpoint;
+  out.segment[i] = segment;
+  out.startDeltaUs[i] = start;
+  out.latencyUs[i] = latency;
+  out.status[i] = status;
+  out.flags[i] = flags;
+  out.responseBytes[i] = bytes;
+  out.hashLo[i] = hLo;
+  out.hashHi[i] = hHi;
+  out.cluster[i] = cluster;
 }
 
 /**

@@ -40,8 +40,9 @@ export interface StreamState {
   lagUs: number;
   lastArrivalUs: number;
   dict: Map<number, string>;
-  /** (endpoint id << 16 | segment id) → series id. */
-  seriesCache: Map<number, number>;
+  /** Direct-mapped cache of (endpoint id, segment id) → series id: keys (-1 empty) and values. */
+  seriesKeys: Int32Array;
+  seriesVals: Int32Array;
   /** cluster dictionary id → registry cluster id. */
   clusterCache: Map<number, number>;
   /** Last cumulative filter counters (Counters message), to difference. */
@@ -79,6 +80,8 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
 export type BatchResult = { ok: true; service: string } | { ok: false; reason: string };
 
 const UNKNOWN = '(unknown)';
+/** Entries in each stream's direct-mapped series cache (a power of two). */
+const SERIES_CACHE = 1024;
 
 export class Ingest {
   readonly counters: IngestCounters = {
@@ -154,7 +157,8 @@ export class Ingest {
       lagUs: 0,
       lastArrivalUs: 0,
       dict: new Map(),
-      seriesCache: new Map(),
+      seriesKeys: new Int32Array(SERIES_CACHE).fill(-1),
+      seriesVals: new Int32Array(SERIES_CACHE),
       clusterCache: new Map(),
       filterCounters: new Float64Array(COUNTER_NAMES.length),
     });
@@ -210,7 +214,7 @@ export class Ingest {
       if (st.dict.get(id) !== value) {
         // A redefined id invalidates cached series built from it.
         if (st.dict.has(id)) {
-          st.seriesCache.clear();
+          st.seriesKeys.fill(-1);
           st.clusterCache.clear();
         }
         st.dict.set(id, value);
@@ -289,15 +293,18 @@ export class Ingest {
   }
 
   private seriesOf(st: StreamState, endpoint: number, segment: number): number {
-    const key = endpoint < 65_536 && segment < 65_536 ? endpoint * 65_536 + segment : -1;
-    if (key >= 0) {
-      const cached = st.seriesCache.get(key);
-      if (cached !== undefined) return cached;
-    }
+    // Dictionary ids below 2^15 make a unique non-negative 31-bit key.
+    const small = endpoint < 32_768 && segment < 32_768;
+    const key = small ? (endpoint << 16) | segment : -1;
+    const slot = small ? (Math.imul(key, 0x9e3779b1) >>> 22) & (SERIES_CACHE - 1) : 0;
+    if (small && st.seriesKeys[slot] === key) return st.seriesVals[slot]!;
     const ep = endpoint === 0 ? UNKNOWN : (st.dict.get(endpoint) ?? UNKNOWN);
     const seg = segment === 0 ? '' : (st.dict.get(segment) ?? UNKNOWN);
     const id = this.registry.series(st.service, ep, seg);
-    if (key >= 0 && id >= 0 && st.seriesCache.size < 65_536) st.seriesCache.set(key, id);
+    if (small && id >= 0) {
+      st.seriesKeys[slot] = key;
+      st.seriesVals[slot] = id;
+    }
     return id;
   }
 
