@@ -97,10 +97,10 @@ export function validateDesired(d: DesiredRouting): string[] {
   const endpointsOf = (name: string) => d.versions?.find((v) => v.name === name)?.endpoints ?? [];
   let total = 0;
   for (const [name, w] of Object.entries(d.weights ?? {})) {
-    if (!names.has(name)) errors.push(`weights.${name}: no such version`);
     if (!Number.isInteger(w) || w < 0) errors.push(`weights.${name}: must be a non-negative integer`);
     else total += w;
-    if (w > 0 && endpointsOf(name).length === 0) errors.push(`weights.${name}: version has no endpoints`);
+    if (!names.has(name)) errors.push(`weights.${name}: no such version`);
+    else if (w > 0 && endpointsOf(name).length === 0) errors.push(`weights.${name}: version has no endpoints`);
   }
   if (total <= 0) errors.push('weights: must give some version a positive weight');
   const m = d.mirror;

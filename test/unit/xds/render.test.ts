@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeResource } from '../../../daemon/xds/encode.js';
+import { type DesiredRouting, validateDesired } from '../../../daemon/xds/resources/desired.js';
+import { mergeResources, renderService } from '../../../daemon/xds/resources/render.js';
+import { createSnapshot, type Snapshot } from '../../../daemon/xds/snapshot.js';
+import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, type TypeUrl } from '../../../daemon/xds/type-urls.js';
+
+function desired(over: Partial<DesiredRouting> = {}): DesiredRouting {
+  return {
+    service: 'shop',
+    listener: { name: 'shop-in', port: 10000, address: '0.0.0.0' },
+    versions: [
+      { name: 'v1', endpoints: [{ address: '10.0.0.1', port: 8080 }] },
+      { name: 'v2', endpoints: [{ address: '10.0.0.2', port: 8080 }] },
+      { name: 'v1-baseline', endpoints: [{ address: '10.0.0.3', port: 8080 }] },
+    ],
+    weights: { v1: 100, v2: 0 },
+    mirror: { candidate: 'v2', baseline: 'v1-baseline', filterConfig: { shadowPercentage: 5 } },
+    telemetry: { address: '127.0.0.1', port: 7001 },
+    routeTimeoutMs: 2500,
+    ...over,
+  };
+}
+
+const FILTER = { filter: { wasmPath: '/opt/umbra/filter.wasm' } };
+
+function snap(d: DesiredRouting, options = {}): Snapshot {
+  const r = createSnapshot(renderService(d, options));
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.snapshot;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf trees are walked by field name in assertions
+function one(s: Snapshot, type: TypeUrl, name: string): Record<string, any> {
+  return decodeResource(s.types.get(type)!.items.get(name)!);
+}
+
+test('clusters are named <service>-<version>, plus the HTTP/2 telemetry cluster', () => {
+  const s = snap(desired());
+
+  assert.deepEqual(
+    [...s.types.get(CLUSTER_TYPE)!.items.keys()],
+    ['shop-v1', 'shop-v1-baseline', 'shop-v2', 'umbra-telemetry'],
+  );
+  const telemetry = one(s, CLUSTER_TYPE, 'umbra-telemetry');
+  assert.equal(telemetry['type'], 'STATIC');
+  const options =
+    telemetry['typed_extension_protocol_options']['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+  assert.deepEqual(options['explicit_http_config'], { http2_protocol_options: {} });
+  assert.equal(one(s, CLUSTER_TYPE, 'shop-v2')['type'], 'EDS');
+});
+
+test('the route splits by weight over the versions with a positive weight, with the timeout', () => {
+  const s = snap(desired({ weights: { v1: 90, v2: 10 } }));
+
+  const route = one(s, ROUTE_TYPE, 'shop-routes')['virtual_hosts'][0]['routes'][0]['route'];
+  assert.deepEqual(route['weighted_clusters']['clusters'], [
+    { name: 'shop-v1', weight: { value: 90 } },
+    { name: 'shop-v2', weight: { value: 10 } },
+  ]);
+  assert.deepEqual(route['timeout'], { seconds: 2, nanos: 500_000_000 });
+});
+
+test('the Umbra filter sits before the router with its configuration and the cluster names', () => {
+  const s = snap(desired(), FILTER);
+
+  const hcm = one(s, LISTENER_TYPE, 'shop-in')['filter_chains'][0]['filters'][0]['typed_config'];
+  const [umbra, router] = hcm['http_filters'];
+  const config = umbra['typed_config']['config'];
+  assert.equal(router['name'], 'envoy.filters.http.router');
+  assert.equal(config['vm_config']['runtime'], 'envoy.wasm.runtime.v8');
+  assert.deepEqual(config['vm_config']['code'], { local: { filename: '/opt/umbra/filter.wasm' } });
+  assert.equal(config['configuration']['@type'], 'type.googleapis.com/google.protobuf.StringValue');
+  assert.deepEqual(JSON.parse(config['configuration']['value']), {
+    shadowPercentage: 5,
+    service: 'shop',
+    candidateCluster: 'shop-v2',
+    baselineCluster: 'shop-v1-baseline',
+    telemetryCluster: 'umbra-telemetry',
+  });
+  assert.deepEqual(hcm['rds']['route_config_name'], 'shop-routes');
+});
+
+test('without the filter flag, or without a candidate, only the router is rendered', () => {
+  const noFlag = snap(desired());
+  const noCandidate = snap(desired({ mirror: { filterConfig: {} } }), FILTER);
+
+  for (const s of [noFlag, noCandidate]) {
+    const hcm = one(s, LISTENER_TYPE, 'shop-in')['filter_chains'][0]['filters'][0]['typed_config'];
+    assert.deepEqual(
+      hcm['http_filters'].map((f: { name: string }) => f.name),
+      ['envoy.filters.http.router'],
+    );
+  }
+});
+
+test('weight and endpoint changes leave the listener bytes unchanged', () => {
+  const base = snap(desired(), FILTER);
+  const moved = desired({ weights: { v2: 100 } });
+  moved.versions[0]!.endpoints = [{ address: '10.0.0.9', port: 9090 }];
+
+  const changed = snap(moved, FILTER);
+
+  assert.equal(changed.types.get(LISTENER_TYPE)!.version, base.types.get(LISTENER_TYPE)!.version);
+  assert.equal(changed.types.get(CLUSTER_TYPE)!.version, base.types.get(CLUSTER_TYPE)!.version);
+  assert.notEqual(changed.types.get(ROUTE_TYPE)!.version, base.types.get(ROUTE_TYPE)!.version);
+});
+
+test('for proxyless gRPC the listener is an API listener named after the service', () => {
+  const s = snap(desired(), { ...FILTER, proxy: 'grpc' });
+
+  const l = one(s, LISTENER_TYPE, 'shop');
+  assert.equal(l['address'], undefined);
+  assert.equal(l['api_listener']['api_listener']['http_filters'].length, 1);
+  assert.ok(!s.types.get(CLUSTER_TYPE)!.items.has('umbra-telemetry'));
+});
+
+test('services merge into one node, sharing the telemetry cluster once', () => {
+  const other = desired({ service: 'cart', listener: { name: 'cart-in', port: 10001, address: '0.0.0.0' } });
+
+  const merged = mergeResources([renderService(desired()), renderService(other)]);
+  const r = createSnapshot(merged);
+
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('; '));
+  assert.equal(merged.clusters!.filter((c) => (c as { name: string }).name === 'umbra-telemetry').length, 1);
+  assert.equal(merged.listeners!.length, 2);
+});
+
+test('invalid desired routing is reported with paths', () => {
+  const bad = desired({
+    service: 'shop!',
+    weights: { v1: 0, v9: 5, v2: -1 },
+    mirror: { candidate: 'v7', filterConfig: {} },
+  });
+  bad.versions[1]!.endpoints.push({ address: '10.0.0.5', port: 70000 });
+
+  assert.deepEqual(validateDesired(bad), [
+    'service: must match [A-Za-z0-9._-]+',
+    'versions[1].endpoints[1].port: must be 1..65535',
+    'weights.v9: no such version',
+    'weights.v2: must be a non-negative integer',
+    'mirror.candidate: no such version v7',
+  ]);
+  assert.deepEqual(validateDesired(desired()), []);
+  assert.deepEqual(validateDesired(desired({ weights: { v1: 0 } })), [
+    'weights: must give some version a positive weight',
+  ]);
+});
