@@ -100,7 +100,8 @@ export function validateDesired(d: DesiredRouting): string[] {
     if (!Number.isInteger(w) || w < 0) errors.push(`weights.${name}: must be a non-negative integer`);
     else total += w;
     if (!names.has(name)) errors.push(`weights.${name}: no such version`);
-    else if (w > 0 && endpointsOf(name).length === 0) errors.push(`weights.${name}: version has no endpoints`);
+    else if (w > 0 && endpointsOf(name).length === 0)
+      errors.push(`weights.${name}: version has no endpoints`);
   }
   if (total <= 0) errors.push('weights: must give some version a positive weight');
   const m = d.mirror;

@@ -32,7 +32,7 @@ test('the ADS bootstrap names the node, binds admin to loopback and gets LDS/CDS
 test('no placeholder is left behind, and an unknown one is an error', () => {
   assert.doesNotMatch(renderBootstrapText(VALUES), /\$\{/);
   assert.throws(
-    () => renderBootstrapText(VALUES, 'node: { id: ${NODE_NAME} }'),
+    () => renderBootstrapText(VALUES, 'node: { id: $' + '{NODE_NAME} }'),
     /unknown placeholder \$\{NODE_NAME\}/,
   );
 });
