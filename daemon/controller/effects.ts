@@ -1,0 +1,135 @@
+/**
+ * Carries out the rollout machine's effects: routing through xDS, pools
+ * through the provisioners, live filter settings through the telemetry
+ * control stream, and alerts through a webhook. Every effect is idempotent
+ * (see rollout/desired.ts), so re-running them after a restart is safe.
+ */
+import { logger } from '../log.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import type { EffectRunner } from '../rollout/ports.js';
+import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
+import type { RoutingTable } from './routing.js';
+
+const log = logger('effects');
+
+/** The live mirroring state of a service, as the filters should have it. */
+export interface MirrorControl {
+  paused: boolean;
+  percentage: number;
+}
+
+/** Sends control messages to every filter stream of a service (and to streams that connect later). */
+export interface ControlSink {
+  setControl(service: string, control: MirrorControl): void;
+}
+
+/** Posts an alert; resolves when delivered (or throws). */
+export type AlertSender = (webhook: string, body: Record<string, unknown>) => Promise<void>;
+
+export interface EffectRunnerOptions {
+  routing: RoutingTable;
+  provisioners: Map<string, Provisioner>;
+  control: ControlSink;
+  /** Webhook per service (service override, else the daemon's), if any. */
+  webhookFor: (service: string) => string | undefined;
+  sendAlert?: AlertSender;
+  alertTimeoutMs?: number;
+  provisionTimeoutMs?: number;
+}
+
+/** A JSON POST with a timeout; a non-2xx answer is an error. */
+export function httpAlertSender(timeoutMs: number): AlertSender {
+  return async (webhook, body) => {
+    const res = await fetch(webhook, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+  };
+}
+
+export class ControllerEffectRunner implements EffectRunner {
+  readonly #o: EffectRunnerOptions;
+  readonly #control = new Map<string, MirrorControl>();
+  readonly #sendAlert: AlertSender;
+
+  constructor(o: EffectRunnerOptions) {
+    this.#o = o;
+    this.#sendAlert = o.sendAlert ?? httpAlertSender(o.alertTimeoutMs ?? 5000);
+  }
+
+  /** The control state last asked for (paused at 0 % until a deployment says otherwise). */
+  control(service: string): MirrorControl {
+    return this.#control.get(service) ?? { paused: true, percentage: 0 };
+  }
+
+  async run(effect: Effect, deployment: DeploymentState): Promise<RolloutEventBody[] | undefined> {
+    switch (effect.kind) {
+      case 'route':
+        await this.#o.routing.apply(effect);
+        return undefined;
+      case 'provision': {
+        const prov = this.#provisioner(effect.service);
+        const status = await prov.ensure({ version: effect.version, pool: effect.pool }, effect.replicas, {
+          timeoutMs: this.#o.provisionTimeoutMs ?? deployment.plan.provisionTimeoutMs,
+        });
+        // New endpoints: the role clusters and weights may follow them.
+        await this.#o.routing.publish();
+        return [{ type: 'provisioned', version: effect.version, pool: effect.pool, ready: status.ready }];
+      }
+      case 'deprovision': {
+        const prov = this.#provisioner(effect.service);
+        await prov.stop({ version: effect.version, pool: effect.pool });
+        await this.#o.routing.publish();
+        return undefined;
+      }
+      case 'control': {
+        const now = this.control(effect.service);
+        const next: MirrorControl =
+          effect.action === 'percentage'
+            ? { ...now, percentage: effect.percentage }
+            : { ...now, paused: effect.action === 'pause' };
+        this.#control.set(effect.service, next);
+        this.#o.control.setControl(effect.service, next);
+        return undefined;
+      }
+      case 'alert': {
+        const line = {
+          service: effect.service,
+          deploymentId: effect.deploymentId,
+          key: effect.key,
+          severity: effect.severity,
+          message: effect.message,
+        };
+        if (effect.severity === 'info') log.info('alert', line);
+        else log.warn('alert', line);
+        const webhook = this.#o.webhookFor(effect.service);
+        if (!webhook) return undefined;
+        try {
+          await this.#sendAlert(webhook, {
+            ...line,
+            phase: deployment.phase,
+            version: deployment.version,
+            at: new Date().toISOString(),
+          });
+        } catch (err) {
+          // An unreachable webhook must not hold the rollout: logged, not fed back as a failure.
+          log.warn('alert webhook failed', {
+            service: effect.service,
+            webhook,
+            error: (err as Error).message,
+          });
+        }
+        return undefined;
+      }
+    }
+  }
+
+  #provisioner(service: string): Provisioner {
+    const p = this.#o.provisioners.get(service);
+    if (!p) throw new Error(`no provisioner for service '${service}'`);
+    return p;
+  }
+}

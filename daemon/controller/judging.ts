@@ -1,0 +1,393 @@
+/**
+ * The judging loop: every final second of cells goes to the judge of each
+ * service's deployment in progress, and each verdict goes to the rollout
+ * machine. Which comparison runs depends on the phase:
+ *
+ * | phase        | subject    | evidence                                                   |
+ * |--------------|------------|------------------------------------------------------------|
+ * | shadowing    | candidate  | paired: primary (stable) vs mirrored copy on the candidate |
+ * | promoting    | candidate  | live, unpaired: requests the candidate served vs the rest  |
+ * | baking       | candidate  | paired with arms swapped: the mirror is the old version    |
+ * | validating   | restored   | the restored version's live traffic vs its own history     |
+ *
+ * Each phase (and promotion step) starts a fresh e-process, so the anytime
+ * guarantee holds per phase. Cells are stored tagged with the deployment; a
+ * restarted daemon rebuilds a phase's evidence from them, so it resumes the
+ * same test rather than starting over.
+ */
+
+import type { ServiceEvidence } from '../admin/rollout-backend.js';
+import type { CellStats, PairedCounts } from '../aggregate/stats.js';
+import type { ServiceConfig } from '../config/schema.js';
+import {
+  DEFAULT_JUDGE_PARAMS,
+  initialJudgeState,
+  type JudgeParams,
+  type JudgeState,
+  judge,
+  type Verdict,
+} from '../judge/index.js';
+import {
+  DEFAULT_VALIDATION_PARAMS,
+  observeValidation,
+  startValidation,
+  type ValidationCounts,
+  type ValidationState,
+  validationVerdict,
+} from '../judge/validation.js';
+import { logger } from '../log.js';
+import { defaultModel, type Model, parseModel } from '../model/model.js';
+import type { RolloutScheduler } from '../rollout/scheduler.js';
+import type { DeploymentState } from '../rollout/types.js';
+import type { Store } from '../store/store.js';
+import { versionCluster } from '../xds/index.js';
+
+const log = logger('judging');
+
+/** Phases in which the judge runs. */
+const JUDGED = new Set(['shadowing', 'promoting', 'baking', 'validating']);
+/** A stored decision at least this often while the verdict does not change. */
+const DECISION_EVERY_MS = 10_000;
+/** History looked at for validation. */
+const HISTORY_SECONDS = 30 * 60;
+
+/** The primary and shadow arms exchanged: while baking the mirror runs the old version. */
+export function swapArms(p: PairedCounts): PairedCounts {
+  return {
+    ...p,
+    primaryFailed: p.shadowFailed,
+    shadowFailed: p.primaryFailed,
+    errShadowOnly: p.errPrimaryOnly,
+    errPrimaryOnly: p.errShadowOnly,
+    // A missing mirror (old version) is not evidence against the new one.
+    shadowMissing: 0,
+    latShadowSlower: p.latPrimarySlower,
+    latPrimarySlower: p.latShadowSlower,
+    tailShadowOnly: p.tailPrimaryOnly,
+    tailPrimaryOnly: p.tailShadowOnly,
+    latDeltaSumUs: -p.latDeltaSumUs,
+  };
+}
+
+function swapCell(c: CellStats): CellStats {
+  return { ...c, candidate: swapArms(c.candidate), baseline: swapArms(c.baseline) };
+}
+
+interface Run {
+  key: string;
+  deploymentId: string;
+  phase: string;
+  judge?: JudgeState;
+  validation?: ValidationState;
+  lastVerdict?: string;
+  lastDecisionAt: number;
+  lastDecisionId?: number;
+}
+
+export interface JudgingOptions {
+  services: ServiceConfig[];
+  scheduler: RolloutScheduler;
+  store: Store;
+  now?: () => number;
+}
+
+export class JudgingLoop {
+  readonly #o: JudgingOptions;
+  readonly #services: Map<string, ServiceConfig>;
+  readonly #runs = new Map<string, Run>();
+  readonly #evidence = new Map<string, ServiceEvidence>();
+  #model: Model = defaultModel();
+  #modelCheckedAt = 0;
+
+  constructor(o: JudgingOptions) {
+    this.#o = o;
+    this.#services = new Map(o.services.map((s) => [s.name, s]));
+  }
+
+  /** The judge's latest word on a service (for `umbra status`). */
+  evidence(service: string): ServiceEvidence | undefined {
+    return this.#evidence.get(service);
+  }
+
+  /** Handles one final second of cells (all services); wire to `Aggregator.onSecond`. */
+  onSecond(cells: CellStats[]): void {
+    const byService = new Map<string, CellStats[]>();
+    for (const c of cells) {
+      const list = byService.get(c.key.service);
+      if (list) list.push(c);
+      else byService.set(c.key.service, [c]);
+    }
+    this.#refreshModel();
+    for (const [service, list] of byService) {
+      const cfg = this.#services.get(service);
+      const d = this.#o.scheduler.latest(service);
+      const active = d && JUDGED.has(d.phase) ? d : undefined;
+      try {
+        this.#o.store.saveCells(list, d && !isFinal(d) ? d.id : null);
+      } catch (err) {
+        log.error('saving cells failed', { service, error: (err as Error).message });
+      }
+      if (!cfg || !active || active.paused) continue;
+      this.#judge(cfg, active, list);
+    }
+  }
+
+  #refreshModel(): void {
+    const now = this.#now();
+    if (now - this.#modelCheckedAt < 60_000 && this.#modelCheckedAt > 0) return;
+    this.#modelCheckedAt = now;
+    const row = this.#o.store.latestModel();
+    if (!row || row.version === this.#model.version) return;
+    const parsed = parseModel({ version: row.version, params: row.params, trainedOn: row.trainedOn });
+    if ('model' in parsed) {
+      this.#model = parsed.model;
+      log.info('judge model loaded', { version: row.version });
+    } else
+      log.warn('stored model invalid; keeping the previous one', {
+        version: row.version,
+        errors: parsed.errors,
+      });
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : Date.now();
+  }
+
+  #params(cfg: ServiceConfig, d: DeploymentState): JudgeParams {
+    return {
+      ...DEFAULT_JUDGE_PARAMS,
+      anomalyThreshold: cfg.judge.anomalyThreshold,
+      minPairs: cfg.judge.minSamples,
+      warmupSeconds: Math.round(cfg.judge.warmup / 1000),
+      latencyWarmupSeconds: Math.max(
+        Math.round(cfg.judge.warmup / 1000),
+        DEFAULT_JUDGE_PARAMS.latencyWarmupSeconds,
+      ),
+      ...(d.phase === 'promoting' ? { liveCandidateCluster: versionCluster(cfg.name, d.version) } : {}),
+    };
+  }
+
+  /** The run for this deployment's current phase; rebuilt from stored cells after a restart. */
+  #run(cfg: ServiceConfig, d: DeploymentState): Run {
+    const key = `${d.id}:${d.phase}:${d.stepIndex}`;
+    const existing = this.#runs.get(cfg.name);
+    if (existing?.key === key) return existing;
+    const run: Run = { key, deploymentId: d.id, phase: d.phase, lastDecisionAt: 0 };
+    const from = Math.floor(d.phaseStartedAt / 1000);
+    if (d.phase === 'validating') {
+      run.validation = startValidation(this.#history(cfg, d), {
+        ...DEFAULT_VALIDATION_PARAMS,
+        anomalyThreshold: cfg.judge.anomalyThreshold,
+      });
+    } else {
+      run.judge = initialJudgeState();
+    }
+    this.#runs.set(cfg.name, run);
+    // Resume: replay what this phase already stored (empty for a phase that just began).
+    const stored = this.#o.store
+      .listCells({
+        service: cfg.name,
+        fromSecond: from,
+        toSecond: Math.floor(this.#now() / 1000) + 1,
+        deploymentId: d.id,
+      })
+      .map((s) => s.cell);
+    if (stored.length > 0) {
+      log.info('resuming judgement from stored cells', {
+        service: cfg.name,
+        phase: d.phase,
+        seconds: stored.length,
+      });
+      this.#advance(cfg, d, run, stored);
+    }
+    return run;
+  }
+
+  /** The restored version's live counts over the history before the deployment. */
+  #history(cfg: ServiceConfig, d: DeploymentState): ValidationCounts {
+    const to = Math.floor(d.createdAt / 1000);
+    const cluster = versionCluster(cfg.name, d.previousVersion);
+    const out: ValidationCounts = { requests: 0, failed: 0, overTail: 0 };
+    for (const { cell } of this.#o.store.listCells({
+      service: cfg.name,
+      fromSecond: to - HISTORY_SECONDS,
+      toSecond: to,
+    })) {
+      const live = cell.live[cluster];
+      if (!live) continue;
+      out.requests += live.requests;
+      out.failed += live.failed;
+      out.overTail += live.overTail;
+    }
+    return out;
+  }
+
+  #advance(
+    cfg: ServiceConfig,
+    d: DeploymentState,
+    run: Run,
+    cells: CellStats[],
+  ): Verdict | ReturnType<typeof validationVerdict> {
+    if (run.validation) {
+      const cluster = versionCluster(cfg.name, d.previousVersion);
+      for (const c of cells) {
+        const live = c.live[cluster];
+        if (live) run.validation = observeValidation(run.validation, live);
+      }
+      return validationVerdict(run.validation, {
+        ...DEFAULT_VALIDATION_PARAMS,
+        anomalyThreshold: cfg.judge.anomalyThreshold,
+      });
+    }
+    const input = d.phase === 'baking' ? cells.map(swapCell) : cells;
+    const r = judge(run.judge!, input, this.#model, this.#params(cfg, d));
+    run.judge = r.state;
+    return r.verdict;
+  }
+
+  #judge(cfg: ServiceConfig, d: DeploymentState, cells: CellStats[]): void {
+    const run = this.#run(cfg, d);
+    const v = this.#advance(cfg, d, run, cells);
+    const now = this.#now();
+    if ('culprits' in v) this.#report(cfg, d, run, v, now);
+    else this.#reportValidation(cfg, d, run, v, now);
+  }
+
+  #report(cfg: ServiceConfig, d: DeploymentState, run: Run, v: Verdict, now: number): void {
+    const culprits = v.culprits.map((c) => `${c.endpoint}/${c.segment}/${c.signal}`);
+    const lead = v.explanation.signals[0];
+    const explanation = v.reason
+      ? v.reason
+      : lead
+        ? `${lead.name} on ${lead.endpoint}/${lead.segment}: effect ${lead.effectSize.toFixed(3)}, e-value ${lead.eValue.toPrecision(3)}, counts ${JSON.stringify(lead.counts)}`
+        : `no signal stands out over ${v.explanation.pairs} pairs`;
+    this.#evidence.set(cfg.name, {
+      verdict: v.verdict,
+      reason: v.reason,
+      score: v.score,
+      threshold: v.threshold,
+      culprits,
+      pairs: v.explanation.pairs,
+      evidence: v.explanation.signals.map((s) => ({
+        endpoint: s.endpoint,
+        segment: s.segment,
+        signal: s.name,
+        score: Math.log10(Math.max(s.eValue, 1e-300)),
+        effectSize: s.effectSize,
+        weight: s.weight,
+      })),
+      predictedSecondsToThreshold: v.explanation.predictedSecondsToThreshold,
+    });
+    const decisionId = this.#decide(
+      d,
+      run,
+      v.verdict,
+      v.score,
+      v.threshold,
+      v.modelVersion,
+      { ...v, phase: d.phase },
+      now,
+    );
+    this.#o.scheduler.verdict(cfg.name, 'candidate', {
+      verdict: v.verdict,
+      score: v.score,
+      threshold: v.threshold,
+      culprits,
+      explanation,
+      ...(decisionId === undefined ? {} : { decisionId }),
+    });
+  }
+
+  #reportValidation(
+    cfg: ServiceConfig,
+    d: DeploymentState,
+    run: Run,
+    v: ReturnType<typeof validationVerdict>,
+    now: number,
+  ): void {
+    const culprits = v.verdict === 'rollback' ? [`*/*/${v.signal}`] : [];
+    const seen = run.validation!.seen;
+    this.#evidence.set(cfg.name, {
+      verdict: v.verdict,
+      reason: v.verdict === 'insufficient' ? 'validation: not enough live traffic yet' : null,
+      score: v.score,
+      threshold: v.threshold,
+      culprits,
+      pairs: seen.requests,
+      evidence: [
+        {
+          endpoint: '*',
+          segment: '*',
+          signal: v.signal,
+          score: v.score,
+          effectSize: seen.requests ? seen.failed / seen.requests : 0,
+          weight: 0.5,
+        },
+      ],
+      predictedSecondsToThreshold: null,
+    });
+    const decisionId = this.#decide(
+      d,
+      run,
+      v.verdict,
+      v.score,
+      v.threshold,
+      null,
+      { phase: 'validating', ...v, seen, history: run.validation!.history },
+      now,
+    );
+    this.#o.scheduler.verdict(cfg.name, 'restored', {
+      verdict: v.verdict,
+      score: v.score,
+      threshold: v.threshold,
+      culprits,
+      explanation: v.explanation,
+      ...(decisionId === undefined ? {} : { decisionId }),
+    });
+  }
+
+  /** Stores a decision when the verdict changes, on a rollback, and every few seconds otherwise. */
+  #decide(
+    d: DeploymentState,
+    run: Run,
+    verdict: string,
+    score: number,
+    threshold: number,
+    modelVersion: number | null,
+    explanation: unknown,
+    now: number,
+  ): number | undefined {
+    if (
+      verdict === run.lastVerdict &&
+      verdict !== 'rollback' &&
+      now - run.lastDecisionAt < DECISION_EVERY_MS
+    ) {
+      return run.lastDecisionId;
+    }
+    const row = this.#o.store.recordDecision({
+      deploymentId: d.id,
+      service: d.service,
+      at: now,
+      verdict,
+      score: Number.isFinite(score) ? score : 0,
+      threshold,
+      modelVersion,
+      explanation,
+    });
+    run.lastVerdict = verdict;
+    run.lastDecisionAt = now;
+    run.lastDecisionId = row.id;
+    if (verdict === 'rollback')
+      log.warn('judge decided rollback', { service: d.service, deployment: d.id, decision: row.id, score });
+    return row.id;
+  }
+}
+
+function isFinal(d: DeploymentState): boolean {
+  return (
+    d.phase === 'completed' ||
+    d.phase === 'rolled_back' ||
+    d.phase === 'rollback_failed' ||
+    d.phase === 'aborted'
+  );
+}

@@ -1,0 +1,190 @@
+/**
+ * The routing table: what every service's traffic should do now, turned into
+ * one xDS snapshot per configured proxy node.
+ *
+ * The listener of a service never changes once rendered: the Umbra filter is
+ * always present and mirrors to two role clusters, `<service>-umbra-mirror`
+ * and `<service>-umbra-mirror-baseline`, whose *endpoints* follow the mirror
+ * target (the candidate while shadowing, the previous version while baking).
+ * Whether and how much the filter mirrors is steered over the telemetry
+ * control stream.
+ * NOTE: DESIGN §2: an LDS update drains the listener's connections, so live
+ * behaviour changes through EDS/RDS and the control stream, never LDS.
+ */
+import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
+import { logger } from '../log.js';
+import type { Endpoint, Provisioner } from '../provision/provisioner.js';
+import type { RouteEffect } from '../rollout/types.js';
+import {
+  CLUSTER_TYPE,
+  createSnapshot,
+  type DesiredRouting,
+  type DesiredVersion,
+  ENDPOINT_TYPE,
+  LISTENER_TYPE,
+  mergeResources,
+  ROUTE_TYPE,
+  renderService,
+  validateDesired,
+  type XdsServer,
+} from '../xds/index.js';
+
+const log = logger('routing');
+
+/** Pseudo-versions whose clusters the filter mirrors to. */
+export const MIRROR_VERSION = 'umbra-mirror';
+export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
+
+/** The routing a service has when no deployment says otherwise. */
+export interface ServiceRoute {
+  weights: Record<string, number>;
+  mirror: RouteEffect['mirror'];
+}
+
+/** Splits `host:port` (IPv6 in brackets). */
+export function splitHostPort(hostPort: string): { address: string; port: number } {
+  const i = hostPort.lastIndexOf(':');
+  return { address: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)) };
+}
+
+/** The filter's plugin configuration from the service's mirroring settings. */
+export function filterSettings(s: ServiceConfig): Record<string, unknown> {
+  const m = s.mirroring;
+  const out: Record<string, unknown> = {
+    // The filter starts silent; the daemon sets the share over the control stream.
+    shadowPercentage: 0,
+    mirroringStrategy: m.mirroringStrategy,
+    methods: m.methods,
+    includePaths: m.paths.include,
+    excludePaths: m.paths.exclude,
+    maxBodyBytes: m.maxBodyBytes,
+    stripHeaders: m.stripHeaders,
+    shadowTimeoutMs: m.timeout,
+  };
+  if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
+  if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
+  if (m.userSegment) out['segmentBuckets'] = m.userSegment.buckets;
+  if (m.geographic) {
+    out['regionHeader'] = m.geographic.header;
+    out['regions'] = m.geographic.regions;
+  }
+  return out;
+}
+
+export interface RoutingTableOptions {
+  config: UmbraConfig;
+  xds: XdsServer;
+  provisioners: Map<string, Provisioner>;
+  /** How long a publish waits for connected proxies to ACK. */
+  ackTimeoutMs?: number;
+}
+
+/** Thrown when a proxy refuses (NACKs) a published configuration. */
+export class RoutingRefused extends Error {}
+
+export class RoutingTable {
+  readonly #o: RoutingTableOptions;
+  readonly #routes = new Map<string, ServiceRoute>();
+  readonly #services: Map<string, ServiceConfig>;
+
+  constructor(o: RoutingTableOptions) {
+    this.#o = o;
+    this.#services = new Map(o.config.services.map((s) => [s.name, s]));
+  }
+
+  /** Sets a service's serving version with no deployment in progress. */
+  setServing(service: string, version: string): void {
+    this.#routes.set(service, { weights: { [version]: 100 }, mirror: null });
+  }
+
+  /** The routing a service has now. */
+  route(service: string): ServiceRoute | undefined {
+    return this.#routes.get(service);
+  }
+
+  /** Applies a route effect and publishes; resolves once connected proxies ACK. */
+  async apply(effect: RouteEffect): Promise<void> {
+    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+    await this.publish();
+  }
+
+  /** The desired routing of one service from its route and its pools' endpoints. */
+  desired(service: ServiceConfig): DesiredRouting {
+    const route = this.#routes.get(service.name) ?? { weights: { [service.stable]: 100 }, mirror: null };
+    const prov = this.#o.provisioners.get(service.name);
+    const endpointsOf = (version: string, pool: 'main' | 'baseline'): Endpoint[] =>
+      prov ? prov.endpoints({ version, pool }) : [];
+    const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
+    const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
+    const versions: DesiredVersion[] = serving.map((v) => ({
+      name: v,
+      endpoints: toDesired(endpointsOf(v, 'main')),
+    }));
+    // A mirror role with no endpoints of its own points at a serving version: the
+    // filter is paused or at 0 % then, but its clusters must stay valid.
+    const fallback = versions.find((v) => v.endpoints.length > 0)?.endpoints ?? [];
+    const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
+    versions.push({ name: MIRROR_VERSION, endpoints: target.length > 0 ? target : fallback });
+    const withBaseline = service.mirroring.baseline;
+    if (withBaseline) {
+      const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
+      versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base.length > 0 ? base : fallback });
+    }
+    const listen = splitHostPort(service.listen);
+    const telemetry = splitHostPort(this.#o.config.daemon.telemetry.listen);
+    // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
+    const weights: Record<string, number> = {};
+    for (const v of versions)
+      if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
+    return {
+      service: service.name,
+      listener: { name: `${service.name}-ingress`, address: listen.address, port: listen.port },
+      versions,
+      weights,
+      mirror: {
+        candidate: MIRROR_VERSION,
+        ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
+        filterConfig: filterSettings(service),
+      },
+      telemetry: { address: telemetry.address, port: telemetry.port },
+    };
+  }
+
+  /**
+   * Renders every service, checks it, and publishes it to every configured
+   * node; waits for the ACK of nodes that are connected. A service that
+   * cannot be rendered yet (no healthy endpoint at all) is left out.
+   */
+  async publish(): Promise<void> {
+    const parts = [];
+    for (const service of this.#services.values()) {
+      const d = this.desired(service);
+      const errors = validateDesired(d);
+      if (errors.length > 0) {
+        log.warn('service not routable yet', { service: service.name, errors });
+        continue;
+      }
+      parts.push(renderService(d, { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } }));
+    }
+    if (parts.length === 0) return;
+    const built = createSnapshot(mergeResources(parts));
+    if (!built.ok) throw new Error(`inconsistent configuration: ${built.errors.join('; ')}`);
+    const waits: Promise<void>[] = [];
+    for (const node of this.#o.config.daemon.xds.nodes) {
+      const versions = this.#o.xds.setSnapshot(node, built.snapshot);
+      if ((this.#o.xds.status(node)?.streams ?? 0) === 0) continue;
+      for (const [short, type] of [
+        ['CDS', CLUSTER_TYPE],
+        ['EDS', ENDPOINT_TYPE],
+        ['LDS', LISTENER_TYPE],
+        ['RDS', ROUTE_TYPE],
+      ] as const) {
+        const version = versions[short];
+        if (version) waits.push(this.#o.xds.waitForAck(node, type, version, this.#o.ackTimeoutMs ?? 10_000));
+      }
+    }
+    const results = await Promise.allSettled(waits);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw new RoutingRefused(String((failed.reason as Error)?.message ?? failed.reason));
+  }
+}
