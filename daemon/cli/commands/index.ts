@@ -4,9 +4,27 @@
  */
 import type { Command } from '../command.js';
 import { configCheckCommand } from './config-check.js';
+import { abortCommand, pauseCommand, promoteCommand, resumeCommand, rollbackCommand } from './control.js';
 import { daemonCommand } from './daemon.js';
+import { deployCommand } from './deploy.js';
 import { envoyCommand } from './envoy.js';
+import { explainCommand } from './explain.js';
+import { historyCommand } from './history.js';
+import { statusCommand } from './status.js';
 
 export function commands(): Command[] {
-  return [daemonCommand, envoyCommand, configCheckCommand];
+  return [
+    daemonCommand,
+    envoyCommand,
+    configCheckCommand,
+    statusCommand,
+    deployCommand,
+    promoteCommand,
+    rollbackCommand,
+    pauseCommand,
+    resumeCommand,
+    abortCommand,
+    historyCommand,
+    explainCommand,
+  ];
 }

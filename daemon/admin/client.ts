@@ -1,0 +1,112 @@
+/**
+ * A promise-based client of the admin API, used by the CLI. Errors come back
+ * as {@link AdminCallError} carrying the server's message and status code.
+ */
+import { readFileSync } from 'node:fs';
+import { type Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import type { CommandName } from '../rollout/types.js';
+import type { DecisionView, DeploymentView, HistoryEntryView, ServiceStatusView } from './port.js';
+import { adminService } from './proto.js';
+
+export interface AdminClientOptions {
+  /** host:port of the admin API. */
+  address: string;
+  token: string;
+  /** Use TLS, trusting this CA file (the system roots when empty string). */
+  tlsCaFile?: string;
+  /** Per-call deadline. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** A failed call: `code` is the gRPC status, `message` the server's words. */
+export class AdminCallError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Rpc = (
+  req: unknown,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res: unknown) => void,
+) => void;
+
+export class AdminClient {
+  readonly #client: Client;
+  readonly #token: string;
+  readonly #timeoutMs: number;
+  readonly #address: string;
+
+  constructor(opts: AdminClientOptions) {
+    const Ctor = adminService();
+    const creds =
+      opts.tlsCaFile === undefined
+        ? credentials.createInsecure()
+        : credentials.createSsl(opts.tlsCaFile ? readFileSync(opts.tlsCaFile) : null);
+    this.#client = new Ctor(opts.address, creds);
+    this.#token = opts.token;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#address = opts.address;
+  }
+
+  deploy(service: string, version: string): Promise<{ deployment: DeploymentView; message: string }> {
+    return this.#call('Deploy', { service, version });
+  }
+
+  async status(service?: string): Promise<{ services: ServiceStatusView[]; nowMs: number }> {
+    const r = await this.#call<{
+      services: (ServiceStatusView & { deployment?: DeploymentView | null })[];
+      nowMs: number;
+    }>('Status', { service: service ?? '' });
+    return { ...r, services: r.services.map((s) => ({ ...s, deployment: s.deployment ?? null })) };
+  }
+
+  command(
+    service: string,
+    command: CommandName,
+    reason?: string,
+  ): Promise<{ deployment: DeploymentView; message: string }> {
+    const rpc = command[0]!.toUpperCase() + command.slice(1);
+    return this.#call(rpc, { service, reason: reason ?? '' });
+  }
+
+  async history(service?: string, limit = 20): Promise<HistoryEntryView[]> {
+    const r = await this.#call<{ deployments: HistoryEntryView[] }>('History', {
+      service: service ?? '',
+      limit,
+    });
+    return r.deployments;
+  }
+
+  explain(decisionId: number): Promise<DecisionView> {
+    return this.#call('Explain', { decisionId });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  #call<T>(rpc: string, req: unknown): Promise<T> {
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${this.#token}`);
+    const fn = (this.#client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
+    return new Promise((resolve, reject) => {
+      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) => {
+        if (!err) return resolve(res as T);
+        if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
+          return reject(
+            new AdminCallError(
+              err.code,
+              `cannot reach the Umbra daemon at ${this.#address} (${err.details.replace(/\.?\s*Resolution note:.*$/, '')})`,
+            ),
+          );
+        }
+        reject(new AdminCallError(err.code, err.details || err.message));
+      });
+    });
+  }
+}

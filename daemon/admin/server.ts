@@ -1,0 +1,142 @@
+/**
+ * The admin gRPC server: token check, request validation, and the mapping of
+ * {@link AdminError}s to gRPC status codes. Everything else is the backend's.
+ * Binds to loopback unless told otherwise; TLS when given a certificate.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import type { Tls } from '../config/schema.js';
+import { logger } from '../log.js';
+import type { CommandName } from '../rollout/types.js';
+import type { AdminBackend } from './port.js';
+import { AdminError } from './port.js';
+import { adminServiceDefinition } from './proto.js';
+import { tokenMatches } from './token.js';
+
+const log = logger('admin');
+
+export interface AdminServerOptions {
+  backend: AdminBackend;
+  token: string;
+  /** host:port; port 0 picks a free one. Default 127.0.0.1:7070. */
+  listen?: string;
+  tls?: Tls;
+}
+
+export interface AdminServer {
+  /** The bound port. */
+  port: number;
+  close(): Promise<void>;
+}
+
+const CODES = {
+  invalid_argument: status.INVALID_ARGUMENT,
+  not_found: status.NOT_FOUND,
+  failed_precondition: status.FAILED_PRECONDITION,
+} as const;
+
+class Refusal extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function authorize(metadata: Metadata, token: string): void {
+  const values = metadata.get('authorization');
+  if (values.length === 0)
+    throw new Refusal(status.UNAUTHENTICATED, 'missing admin token (authorization: Bearer …)');
+  const m = /^Bearer\s+(\S+)$/i.exec(String(values[0]));
+  if (!m || !tokenMatches(m[1]!, token)) throw new Refusal(status.UNAUTHENTICATED, 'wrong admin token');
+}
+
+function required(req: Record<string, unknown>, field: string): string {
+  const v = req[field];
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new Refusal(status.INVALID_ARGUMENT, `${field} is required`);
+  return v.trim();
+}
+
+type Handler = (req: Record<string, unknown>) => unknown;
+
+/** Wraps a handler with auth and error mapping. */
+function unary(name: string, token: string, fn: Handler) {
+  return (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
+    try {
+      authorize(call.metadata, token);
+      cb(null, fn(call.request));
+    } catch (err) {
+      if (err instanceof Refusal) return cb({ code: err.code, details: err.message });
+      if (err instanceof AdminError) return cb({ code: CODES[err.code], details: err.message });
+      log.error('admin call failed', { rpc: name, error: err as Error });
+      cb({ code: status.INTERNAL, details: `internal error: ${(err as Error).message}` });
+    }
+  };
+}
+
+/** Starts the admin server; resolves once it listens. */
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+  const { backend, token } = opts;
+  if (!token) throw new Error('the admin server needs a token');
+  const server = new Server();
+  const command = (c: CommandName) => (req: Record<string, unknown>) => {
+    const reason = typeof req['reason'] === 'string' && req['reason'] ? req['reason'] : undefined;
+    return backend.command(required(req, 'service'), c, reason);
+  };
+  const handlers: Record<string, Handler> = {
+    Deploy: (req) => backend.deploy(required(req, 'service'), required(req, 'version')),
+    Status: (req) => ({
+      services: backend.status((req['service'] as string) || undefined).map((s) => ({
+        ...s,
+        deployment: s.deployment ?? undefined,
+      })),
+      nowMs: Date.now(),
+    }),
+    Promote: command('promote'),
+    Rollback: command('rollback'),
+    Pause: command('pause'),
+    Resume: command('resume'),
+    Abort: command('abort'),
+    History: (req) => ({
+      deployments: backend.history((req['service'] as string) || undefined, Number(req['limit']) || 20),
+    }),
+    Explain: (req) => {
+      const id = Number(req['decisionId']);
+      if (!Number.isInteger(id) || id <= 0)
+        throw new Refusal(status.INVALID_ARGUMENT, 'decision_id is required');
+      return backend.explain(id);
+    },
+  };
+  const impl: Record<string, ReturnType<typeof unary>> = {};
+  for (const [name, fn] of Object.entries(handlers)) impl[name] = unary(name, token, fn);
+  server.addService(adminServiceDefinition(), impl);
+
+  const credentials = opts.tls
+    ? ServerCredentials.createSsl(
+        opts.tls.clientCaFile ? readFileSync(opts.tls.clientCaFile) : null,
+        [{ cert_chain: readFileSync(opts.tls.certFile), private_key: readFileSync(opts.tls.keyFile) }],
+        Boolean(opts.tls.clientCaFile),
+      )
+    : ServerCredentials.createInsecure();
+  const listen = opts.listen ?? '127.0.0.1:7070';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  log.info('admin API listening', { listen, port, tls: Boolean(opts.tls) });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+      }),
+  };
+}
