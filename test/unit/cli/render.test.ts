@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServiceStatusView } from '../../../daemon/admin/port.js';
+import { view } from '../../../daemon/admin/rollout-backend.js';
+import { outputFlag, table } from '../../../daemon/cli/commands/output.js';
+import { phaseText, renderHistory, renderStatus } from '../../../daemon/cli/commands/render.js';
+import { step } from '../../../daemon/rollout/machine.js';
+import { ev, promotingAt, shadowing, T0 } from '../rollout/fixtures.js';
+
+const idle: ServiceStatusView = {
+  name: 'catalog',
+  stableVersion: 'v7',
+  deployment: null,
+  verdict: '',
+  verdictReason: '',
+  score: 0,
+  threshold: 3,
+  culprits: [],
+  pairs: 0,
+  evidence: [],
+  hasPrediction: false,
+  predictedSecondsToThreshold: 0,
+  pools: [],
+};
+
+test('-o accepts json and text only', () => {
+  assert.equal(outputFlag(undefined), false);
+  assert.equal(outputFlag('text'), false);
+  assert.equal(outputFlag('json'), true);
+  assert.throws(() => outputFlag('yaml'), /-o must be json or text \(got yaml\)/);
+});
+
+test('table pads every column but the last', () => {
+  assert.equal(
+    table([
+      ['A', 'BB', 'C'],
+      ['aaa', 'b', 'c'],
+    ]),
+    'A    BB  C\naaa  b   c',
+  );
+});
+
+test('phase text shows the step and a pause', () => {
+  assert.equal(phaseText(view(promotingAt(1).state)), 'promoting 2/3');
+  const paused = step(shadowing(), ev.command('pause', T0 + 2000)).state;
+  assert.equal(phaseText(view(paused)), 'shadowing (paused: operator pause)');
+});
+
+test('status of a service rolling back shows the reason and the culprits', () => {
+  const back = step(shadowing(), ev.verdict('rollback', T0 + 5000)).state;
+  const out = renderStatus(
+    [
+      {
+        ...idle,
+        name: 'checkout',
+        stableVersion: 'v1',
+        deployment: view(back),
+        verdict: 'rollback',
+        score: 3.4,
+        culprits: ['GET /pay eu-west errors'],
+      },
+      idle,
+    ],
+    T0 + 5000,
+  );
+  const lines = out.split('\n');
+  assert.match(
+    lines[1]!,
+    /^checkout\s+v1\s+v2\s+rolling_back\s+0%\s+3\.40\/3\s+rollback\s+-\s+capacity_timeout in 45s$/,
+  );
+  assert.match(lines[2]!, /^catalog\s+v7\s+-\s+idle\s+-\s+-\s+-\s+-\s+-$/);
+  assert.match(out, /checkout: rollback: judge: anomaly score 3\.40 ≥ 3 \(GET \/pay eu-west errors\)/);
+  assert.match(out, /checkout: culprits: GET \/pay eu-west errors/);
+});
+
+test('an empty history says so', () => {
+  assert.equal(renderHistory([]), 'no deployments');
+});
