@@ -1,4 +1,5 @@
 /** The xDS control plane: ADS server, snapshots, and the service renderer. */
+export { adsBootstrap, type BootstrapValues, renderBootstrapText } from './bootstrap.js';
 export { type AnyResource, decodeResource, encodeResource } from './encode.js';
 export type { DesiredEndpoint, DesiredMirror, DesiredRouting, DesiredVersion } from './resources/desired.js';
 export { validateDesired } from './resources/desired.js';

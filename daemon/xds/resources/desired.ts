@@ -98,7 +98,7 @@ export function validateDesired(d: DesiredRouting): string[] {
   let total = 0;
   for (const [name, w] of Object.entries(d.weights ?? {})) {
     if (!Number.isInteger(w) || w < 0) errors.push(`weights.${name}: must be a non-negative integer`);
-    else total += w;
+    else if (names.has(name)) total += w;
     if (!names.has(name)) errors.push(`weights.${name}: no such version`);
     else if (w > 0 && endpointsOf(name).length === 0)
       errors.push(`weights.${name}: version has no endpoints`);
