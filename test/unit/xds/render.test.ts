@@ -140,6 +140,7 @@ test('invalid desired routing is reported with paths', () => {
     'versions[1].endpoints[1].port: must be 1..65535',
     'weights.v9: no such version',
     'weights.v2: must be a non-negative integer',
+    'weights: must give some version a positive weight',
     'mirror.candidate: no such version v7',
   ]);
   assert.deepEqual(validateDesired(desired()), []);
