@@ -1,0 +1,268 @@
+/**
+ * `npm run demo`: Umbra end to end on this machine.
+ *
+ * Starts the daemon (which provisions the sample service's stable version as
+ * local processes and serves xDS), a real Envoy configured only over ADS, and
+ * a load generator. Then:
+ *   1. deploys v2, which fails 30 % of /cart requests from region eu under
+ *      load: Umbra shadows it, detects the regression, rolls back, validates v1;
+ *   2. deploys v3, a good version: Umbra shadows it and promotes it step by step.
+ * Prints progress and the timeline; the last line is one JSON object.
+ * `--keep` leaves everything running (Ctrl-C stops it); `umbra status` works
+ * from another terminal meanwhile (UMBRA_ADMIN and the token file are printed).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AdminClient } from '../daemon/admin/client.js';
+import type { ServiceStatusView } from '../daemon/admin/port.js';
+import { readAdminToken } from '../daemon/admin/token.js';
+import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
+import { adsBootstrap } from '../daemon/xds/bootstrap.js';
+import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenario.js';
+
+const root = projectRoot();
+const keep = process.argv.includes('--keep');
+const t0 = Date.now();
+const children: ChildProcess[] = [];
+
+function say(msg: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  console.log(`[${s}s] ${msg}`);
+}
+
+function fail(msg: string): never {
+  console.error(`demo: ${msg}`);
+  void shutdown().then(() => process.exit(1));
+  throw new Error(msg);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const srv = createServer();
+    srv.once('error', () => r(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => r(true)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function shutdown(): Promise<void> {
+  for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+  for (let i = 0; i < 60 && children.some((c) => c.exitCode === null && c.signalCode === null); i++)
+    await sleep(100);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+function spawnLogged(
+  name: string,
+  cmd: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const out = createWriteStream(logFile);
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  child.on('exit', (code, sig) => {
+    if (!stopping) say(`${name} exited (${code ?? sig}); see ${logFile}`);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = '';
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  return fail(`timed out waiting for ${what}${lastErr ? ` (${lastErr})` : ''}`);
+}
+
+function line(s: ServiceStatusView): string {
+  const d = s.deployment;
+  if (!d) return `${s.name}: serving ${s.stableVersion}`;
+  const w = `${d.previousVersion} ${100 - d.candidateWeight}% / ${d.version} ${d.candidateWeight}%`;
+  const pred = s.hasPrediction ? ` ~${Math.round(s.predictedSecondsToThreshold)}s to threshold` : '';
+  const culprits = s.culprits.length ? ` culprits ${s.culprits.join(',')}` : '';
+  return `${s.name} ${d.version} ${d.phase.padEnd(12)} traffic ${w}  score ${s.score.toFixed(2)}/${s.threshold} (${s.verdict}, ${s.pairs} samples)${culprits}${pred}`;
+}
+
+async function follow(
+  client: AdminClient,
+  until: (s: ServiceStatusView) => boolean,
+  timeoutMs: number,
+): Promise<ServiceStatusView> {
+  let last = '';
+  let lastAt = 0;
+  return waitFor('the deployment to finish', timeoutMs, async () => {
+    const { services } = await client.status('shop');
+    const s = services[0];
+    if (!s) return undefined;
+    const l = line(s);
+    if (l !== last && (Date.now() - lastAt > 2000 || l.split(' ')[2] !== last.split(' ')[2])) {
+      say(l);
+      last = l;
+      lastAt = Date.now();
+    }
+    return until(s) ? s : undefined;
+  });
+}
+
+async function main(): Promise<void> {
+  const envoy = requireEnvoy();
+  const wasm = join(root, 'build', 'filter.wasm');
+  const sample = join(root, 'dist', 'demo', 'sample-service.js');
+  const cli = join(root, 'bin', 'umbra.mjs');
+  for (const f of [wasm, sample]) if (!existsSync(f)) fail(`${f} is missing; run \`npm run build\` first`);
+  const ports: DemoPorts = { admin: 7070, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
+  for (const [name, port] of Object.entries(ports)) {
+    if (!(await portFree(port)))
+      fail(`port ${port} (${name}) is in use; stop what holds it (another demo?) and retry`);
+  }
+  const dir = join(root, '.umbra', 'demo');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const configPath = join(dir, 'umbra.yaml');
+  writeFileSync(
+    configPath,
+    demoConfig({ ports, dir, sampleCommand: [process.execPath, sample], wasmPath: wasm }),
+  );
+  say(`Envoy: ${envoy.version.replace(/^.*version: /, '')}`);
+
+  say('starting umbrad (it starts shop v1 as 2 local processes and serves xDS)');
+  spawnLogged('umbrad', process.execPath, [cli, 'daemon', '--config', configPath], join(dir, 'umbrad.log'));
+  const token = await waitFor('the admin token', 20_000, async () =>
+    existsSync(join(dir, 'admin.token')) ? readAdminToken(join(dir, 'admin.token')) : undefined,
+  );
+  const client = new AdminClient({ address: `127.0.0.1:${ports.admin}`, token });
+  await waitFor(
+    'the admin API',
+    30_000,
+    async () => (await client.status()).services.length > 0 || undefined,
+  );
+
+  say('starting Envoy (configured only over ADS by umbrad)');
+  const bootstrap = adsBootstrap({
+    nodeId: 'umbra-demo-edge',
+    xdsHost: '127.0.0.1',
+    xdsPort: ports.xds,
+    adminPort: ports.envoyAdmin,
+  });
+  writeFileSync(join(dir, 'envoy.json'), JSON.stringify(bootstrap));
+  spawnLogged(
+    'envoy',
+    envoy.path,
+    ['-c', join(dir, 'envoy.json'), '--concurrency', '1', '--disable-hot-restart', '--log-level', 'warn'],
+    join(dir, 'envoy.log'),
+  );
+  await waitFor('Envoy to serve shop v1', 60_000, async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.listener}/catalog`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return res.status === 200 ? true : undefined;
+  });
+  say(
+    `shop is live on http://127.0.0.1:${ports.listener}/ (try: curl -H 'x-region: eu' 127.0.0.1:${ports.listener}/cart)`,
+  );
+  say(
+    `from another terminal: UMBRA_ADMIN=127.0.0.1:${ports.admin} npx umbra status --token-file ${join(dir, 'admin.token')}`,
+  );
+
+  const load: LoadStats = { sent: 0, statuses: {}, errors: 0 };
+  const stopLoad = startLoad(ports.listener, 150, load);
+  say('load: ~150 requests/s, regions eu/us/ap, endpoints /cart /catalog /profile');
+  await sleep(5000);
+
+  // Scenario 1: a regression.
+  say('── scenario 1: deploy shop v2 (30 % 503s on /cart for region eu under load)');
+  await client.deploy('shop', 'v2');
+  const bad = await follow(
+    client,
+    (s) => ['rolled_back', 'rollback_failed', 'completed', 'aborted'].includes(s.deployment?.phase ?? ''),
+    240_000,
+  );
+  const history1 = await client.history('shop', 1);
+  const tr1 = history1[0]?.transitions ?? [];
+  const shadowAt = tr1.find((t) => t.to === 'shadowing')?.atMs;
+  const rollbackAt = tr1.find((t) => t.to === 'rolling_back')?.atMs;
+  const rollbackDecision = bad.deployment?.rollbackDecisionId ?? 0;
+  let culprits: string[] = [];
+  if (rollbackDecision > 0) {
+    const d = await client.explain(rollbackDecision);
+    say(`decision #${d.id}: ${d.summary}`);
+    const ex = JSON.parse(d.explanationJson || '{}') as {
+      culprits?: { endpoint: string; segment: string; signal: string }[];
+    };
+    culprits = (ex.culprits ?? []).map((c) => `${c.endpoint}/${c.segment}/${c.signal}`);
+  }
+
+  // Scenario 2: a good version.
+  say('── scenario 2: deploy shop v3 (a good version)');
+  await client.deploy('shop', 'v3');
+  const good = await follow(
+    client,
+    (s) =>
+      ['completed', 'rolling_back', 'rolled_back', 'rollback_failed', 'aborted'].includes(
+        s.deployment?.phase ?? '',
+      ),
+    240_000,
+  );
+  await stopLoad();
+
+  const history = await client.history('shop', 5);
+  console.log('\ntimeline:');
+  for (const entry of [...history].reverse()) {
+    for (const t of entry.transitions) {
+      console.log(
+        `  ${new Date(t.atMs).toISOString().slice(11, 23)}  ${entry.deployment.version}  ${t.from || '·'} → ${t.to}  (${t.event}) ${t.reason}`,
+      );
+    }
+  }
+  console.log(
+    `\nload: ${load.sent} responses, statuses ${JSON.stringify(load.statuses)}, client errors ${load.errors}`,
+  );
+  const result = {
+    demo: 'done',
+    regression: {
+      rolled_back: bad.deployment?.phase === 'rolled_back',
+      detect_s: shadowAt && rollbackAt ? Math.round((rollbackAt - shadowAt) / 100) / 10 : null,
+      culprits,
+      validated: bad.deployment?.phase === 'rolled_back',
+    },
+    good: { promoted: good.deployment?.phase === 'completed' },
+  };
+  if (keep) {
+    say('--keep: everything stays up; Ctrl-C stops it');
+    await new Promise<void>((r) => process.once('SIGINT', () => r()));
+  }
+  stopping = true;
+  await shutdown();
+  console.log(JSON.stringify(result));
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    if (keep) return;
+    stopping = true;
+    void shutdown().then(() => process.exit(130));
+  });
+}
+
+main().catch(async (err) => {
+  console.error(`demo: ${(err as Error).message}`);
+  stopping = true;
+  await shutdown();
+  process.exit(1);
+});
