@@ -1,19 +1,85 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadConfig, parseConfig } from '../../config/load.js';
+import { logger } from '../../log.js';
+import { openStore } from '../../store/sqlite.js';
+import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../umbrad.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+
+const log = logger('umbrad');
+
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i;
+
+function hostPortFlag(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !HOST_PORT.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) > 65535) {
+    throw new UsageError(`--${name} must be host:port, e.g. 127.0.0.1:9464 (got ${String(v)})`);
+  }
+  return v;
+}
 
 export const daemonCommand: Command = {
   path: ['daemon'],
   summary: 'Run the Umbra daemon (telemetry ingest, judge, rollouts, xDS, admin API)',
   usage: [
-    'Usage: umbra daemon [--config FILE]',
+    'Usage: umbra daemon [--config FILE] [--record FILE] [--telemetry HOST:PORT] [--metrics HOST:PORT|off]',
     '',
-    'Runs umbrad in the foreground until SIGINT/SIGTERM.',
+    'Runs umbrad in the foreground until SIGINT/SIGTERM: the telemetry server',
+    'for the Envoy filters, pairing and aggregation, the store, and /metrics.',
     '',
     'Flags:',
-    '  --config FILE   umbra.yaml (default ./umbra.yaml)',
+    '  --config FILE           umbra.yaml (default ./umbra.yaml; built-in defaults when absent)',
+    '  --record FILE           also write every received batch to FILE (read it with `umbra replay`)',
+    '  --telemetry HOST:PORT   override daemon.telemetry.listen',
+    '  --metrics HOST:PORT     Prometheus /metrics address (default 127.0.0.1:9464; `off` disables)',
   ].join('\n'),
   async run(argv) {
-    parseFlags(argv, { config: { type: 'string' } });
-    throw new Error('the daemon has no services wired in this build yet');
+    const { flags, positionals } = parseFlags(argv, {
+      config: { type: 'string' },
+      record: { type: 'string' },
+      telemetry: { type: 'string' },
+      metrics: { type: 'string' },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const configPath = flags['config'] as string | undefined;
+    const loaded =
+      configPath === undefined && !existsSync('umbra.yaml')
+        ? parseConfig('{}')
+        : loadConfig(configPath ?? 'umbra.yaml');
+    if (!loaded.ok) {
+      for (const e of loaded.errors) console.error(e);
+      return 1;
+    }
+    const config = loaded.config;
+    const metricsFlag = flags['metrics'] as string | undefined;
+    const metricsListen =
+      metricsFlag === 'off'
+        ? null
+        : (hostPortFlag(metricsFlag, 'metrics') ?? DEFAULT_PARTS_OPTIONS.metricsListen);
+    const telemetryListen = hostPortFlag(flags['telemetry'], 'telemetry');
+    const recordPath = flags['record'] as string | undefined;
+
+    const storePath = config.daemon.store.path;
+    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
+    const store = openStore(storePath);
+    const daemon = await startUmbrad(
+      { config, store },
+      defaultParts({
+        ...DEFAULT_PARTS_OPTIONS,
+        metricsListen,
+        ...(telemetryListen ? { telemetryListen } : {}),
+        ...(recordPath ? { recordPath } : {}),
+      }),
+    );
+    log.info('umbrad running', { services: config.services.map((s) => s.name), store: storePath });
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log.info('umbrad stopping', { signal });
+    await daemon.stop();
+    return 0;
   },
 };

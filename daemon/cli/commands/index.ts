@@ -10,6 +10,7 @@ import { deployCommand } from './deploy.js';
 import { envoyCommand } from './envoy.js';
 import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
+import { replayCommand } from './replay.js';
 import { statusCommand } from './status.js';
 
 export function commands(): Command[] {
@@ -26,5 +27,6 @@ export function commands(): Command[] {
     abortCommand,
     historyCommand,
     explainCommand,
+    replayCommand,
   ];
 }

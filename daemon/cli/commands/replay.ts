@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { type ReplayJudge, replay } from '../../replay/replay.js';
+import { intFlag, parseFlags } from '../args.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+
+/**
+ * The judge used by `umbra replay`, or undefined to print pairs only. Wiring
+ * the judge is this one function.
+ */
+export function replayJudge(): ReplayJudge | undefined {
+  return undefined;
+}
+
+export const replayCommand: Command = {
+  path: ['replay'],
+  summary: 'Replay recorded telemetry (or JSON lines) in virtual time and print the timeline',
+  usage: [
+    'Usage: umbra replay FILE [--ttl SECONDS] [--max-in-flight N]',
+    '',
+    'FILE is a recording written by `umbra daemon --record FILE`, or JSON lines,',
+    'one record per line (docs/replay-format.md). Records go through the same',
+    'ingest → pairing → aggregation path as in the daemon, in virtual time, as fast',
+    'as the CPU allows. Prints JSON lines: `pairs` per service and second, `verdict`',
+    '(when a judge is wired), `bad_line` for skipped input, and a final `summary`.',
+    '',
+    'Flags:',
+    '  --ttl SECONDS         pairing TTL (default 10)',
+    '  --max-in-flight N     pairing capacity (default 262144)',
+  ].join('\n'),
+  async run(argv) {
+    const { flags, positionals } = parseFlags(argv, {
+      ttl: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+    });
+    if (positionals.length !== 1) throw new UsageError('expects exactly one FILE');
+    const path = positionals[0]!;
+    if (!existsSync(path)) throw new UsageError(`${path}: no such file`);
+    const ttlS = intFlag(flags['ttl'], 'ttl', 1, 3600);
+    const maxInFlight = intFlag(flags['max-in-flight'], 'max-in-flight', 1, 50_000_000);
+    const out: string[] = [];
+    const flush = (): void => {
+      if (out.length === 0) return;
+      process.stdout.write(out.join('\n') + '\n');
+      out.length = 0;
+    };
+    const judge = replayJudge();
+    replay(path, {
+      pipeline: {
+        pairing: {
+          ...(ttlS !== undefined ? { ttlUs: ttlS * 1e6 } : {}),
+          ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+        },
+      },
+      ...(judge ? { judge } : {}),
+      emit(line) {
+        out.push(JSON.stringify(line));
+        if (out.length >= 512) flush();
+      },
+    });
+    flush();
+    return 0;
+  },
+};

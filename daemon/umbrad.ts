@@ -1,0 +1,151 @@
+/**
+ * umbrad: the daemon's composition. A daemon is a shared context (config,
+ * store, ingest pipeline, metrics, clock) plus an ordered list of parts;
+ * parts start in order and stop in reverse order. Adding a capability is one
+ * line in {@link defaultParts}:
+ *
+ *   export function defaultParts(o) {
+ *     return [
+ *       persistStatsPart(),
+ *       telemetryPart(o),
+ *       clockPart(),
+ *       metricsPart(o),
+ *       retentionPart(o),
+ *       // judgePart(o), rolloutPart(o), xdsPart(o), adminPart(o),
+ *     ];
+ *   }
+ *
+ * A part receives the context in `start` and may publish what it offers on
+ * it (the telemetry part sets `ctx.telemetry`, so later parts can send
+ * control messages). Parts never import each other.
+ */
+import type { CellStats } from './aggregate/stats.js';
+import type { UmbraConfig } from './config/schema.js';
+import { logger } from './log.js';
+import { metricsPart } from './metrics/part.js';
+import { MetricsRegistry } from './metrics/registry.js';
+import { persistStatsPart, retentionPart } from './store/part.js';
+import type { RetentionPolicy, Store } from './store/store.js';
+import { clockPart, telemetryPart } from './telemetry/part.js';
+import { createPipeline, type Pipeline, type PipelineOptions } from './telemetry/pipeline.js';
+import { type TelemetryServer, wallClockUs } from './telemetry/server.js';
+
+const log = logger('umbrad');
+
+/** Everything parts share. Mutable only where documented. */
+export interface UmbradContext {
+  readonly config: UmbraConfig;
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  readonly metrics: MetricsRegistry;
+  /** µs since the Unix epoch. */
+  readonly now: () => number;
+  /** Set by the telemetry part once it listens: control messages to the filters. */
+  telemetry?: TelemetryServer;
+  /** Subscribes to final per-second cells (all services); returns the unsubscribe function. */
+  onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
+}
+
+/** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */
+export interface DaemonPart {
+  readonly name: string;
+  start(ctx: UmbradContext): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface UmbradOptions {
+  config: UmbraConfig;
+  store: Store;
+  pipeline?: Partial<PipelineOptions>;
+  now?: () => number;
+}
+
+export interface Umbrad {
+  readonly context: UmbradContext;
+  /** Stops all parts in reverse order and closes the store; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Pairing TTL from the services' mirror timeouts (plus time for batching and transport). */
+export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
+  const longestTimeoutMs = Math.max(5_000, ...config.services.map((s) => s.mirroring.timeout));
+  return { pairing: { ttlUs: (longestTimeoutMs + 5_000) * 1000 } };
+}
+
+/** Builds the context and starts `parts` in order; on a failure stops what started and rethrows. */
+export async function startUmbrad(options: UmbradOptions, parts: DaemonPart[]): Promise<Umbrad> {
+  const pipeline = createPipeline(options.pipeline ?? pipelineOptionsFor(options.config));
+  const context: UmbradContext = {
+    config: options.config,
+    store: options.store,
+    pipeline,
+    metrics: new MetricsRegistry(),
+    now: options.now ?? wallClockUs,
+    onCells: (fn) => pipeline.aggregator.onSecond(fn),
+  };
+  const started: DaemonPart[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const p of [...started].reverse()) {
+        try {
+          await p.stop();
+          log.info('part stopped', { part: p.name });
+        } catch (err) {
+          log.error('part failed to stop', { part: p.name, error: err as Error });
+        }
+      }
+      options.store.close();
+    })();
+    return stopping;
+  };
+  for (const p of parts) {
+    try {
+      started.push(p);
+      await p.start(context);
+      log.info('part started', { part: p.name });
+    } catch (err) {
+      log.error('part failed to start', { part: p.name, error: err as Error });
+      await stop();
+      throw err;
+    }
+  }
+  return { context, stop };
+}
+
+/** Options of the parts `umbra daemon` runs. */
+export interface PartsOptions {
+  /** Overrides daemon.telemetry.listen (`host:port`). */
+  telemetryListen?: string;
+  /** `host:port` for /metrics; null disables it. */
+  metricsListen: string | null;
+  /** Writes every received batch to this file (`umbra replay` reads it). */
+  recordPath?: string;
+  retention: RetentionPolicy;
+  /** Clock tick of the pipeline (expiry, closing seconds), ms. */
+  tickMs: number;
+}
+
+export const DEFAULT_PARTS_OPTIONS: PartsOptions = {
+  metricsListen: '127.0.0.1:9464',
+  retention: { cellsDays: 30, histogramsDays: 30, decisionsDays: 365 },
+  tickMs: 250,
+};
+
+/** The parts of `umbra daemon`, in start order: one line per capability. */
+export function defaultParts(o: PartsOptions): DaemonPart[] {
+  return [
+    persistStatsPart(),
+    telemetryPart(o),
+    clockPart(o.tickMs),
+    metricsPart(o.metricsListen),
+    retentionPart(o.retention),
+  ];
+}
+
+/** `host:port` → its parts; an IPv6 host may be in brackets. */
+export function splitHostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  const host = v.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(v.slice(i + 1)) };
+}
