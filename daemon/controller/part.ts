@@ -1,0 +1,172 @@
+/**
+ * The controller as a daemon part: provisioners, the xDS server, the rollout
+ * scheduler with its effect runner, the judging loop and the admin API,
+ * started in that order over the shared context (see umbrad.ts).
+ *
+ * On start it brings every service's serving version up (the stable version,
+ * or the one the latest deployment left serving), publishes routing, and
+ * resumes any deployment in progress from the store.
+ */
+import { join } from 'node:path';
+import { RolloutAdminBackend } from '../admin/rollout-backend.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { ensureAdminToken } from '../admin/token.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { logger } from '../log.js';
+import { createProvisioner } from '../provision/factory.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import { productionReplicasOf } from '../rollout/plan.js';
+import { RolloutScheduler } from '../rollout/scheduler.js';
+import { storeDeploymentRepo } from '../rollout/store-repo.js';
+import type { DeploymentState } from '../rollout/types.js';
+import type { DaemonPart, UmbradContext } from '../umbrad.js';
+import { XdsServer } from '../xds/index.js';
+import { ControllerEffectRunner, type MirrorControl } from './effects.js';
+import { JudgingLoop } from './judging.js';
+import { RoutingTable, splitHostPort } from './routing.js';
+
+const log = logger('controller');
+
+/** The version a service serves when no deployment is in progress. */
+export function servingVersion(cfg: ServiceConfig, latest: DeploymentState | undefined): string {
+  if (!latest) return cfg.stable;
+  return latest.phase === 'completed' ? latest.version : latest.previousVersion;
+}
+
+export interface ControllerPartOptions {
+  /** Where instance logs go (default next to the store). */
+  logDir?: string;
+}
+
+export interface Controller {
+  scheduler: RolloutScheduler;
+  routing: RoutingTable;
+  judging: JudgingLoop;
+  xds: XdsServer;
+  provisioners: Map<string, Provisioner>;
+  adminPort: number;
+}
+
+export function controllerPart(
+  o: ControllerPartOptions = {},
+  onStarted?: (c: Controller) => void,
+): DaemonPart {
+  let xds: XdsServer | undefined;
+  let admin: AdminServer | undefined;
+  let scheduler: RolloutScheduler | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const provisioners = new Map<string, Provisioner>();
+  return {
+    name: 'controller',
+    async start(ctx: UmbradContext) {
+      const { config, store } = ctx;
+      const logDir = o.logDir ?? join(config.daemon.store.path, '..', 'instances');
+      for (const s of config.services) {
+        provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
+      }
+      const xdsListen = splitHostPort(config.daemon.xds.listen);
+      xds = await XdsServer.start({ host: xdsListen.address, port: xdsListen.port });
+      xds.on('nack', (n) =>
+        log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
+      );
+      const routing = new RoutingTable({ config, xds, provisioners });
+      const telemetry = ctx.telemetry;
+      const control = {
+        setControl(service: string, c: MirrorControl) {
+          if (!telemetry) return;
+          telemetry.setPercentage(service, c.percentage);
+          if (c.paused) telemetry.pause(service);
+          else telemetry.resume(service);
+        },
+      };
+      const webhookFor = (service: string) =>
+        config.services.find((s) => s.name === service)?.alerts.webhook ?? config.daemon.alerts.webhook;
+      const runner = new ControllerEffectRunner({
+        routing,
+        provisioners,
+        control,
+        webhookFor,
+        alertTimeoutMs: config.daemon.alerts.timeout,
+      });
+      const repo = storeDeploymentRepo(store);
+      scheduler = new RolloutScheduler({ repo, runner });
+      const judging = new JudgingLoop({ services: config.services, scheduler, store });
+      unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
+
+      // Serving versions first, so traffic flows before any deployment resumes.
+      const warmups: Promise<unknown>[] = [];
+      for (const s of config.services) {
+        const latest = repo.list({ service: s.name, limit: 1 })[0];
+        const version = servingVersion(s, latest);
+        const active =
+          latest && !['completed', 'rolled_back', 'rollback_failed', 'aborted'].includes(latest.phase);
+        if (!active) {
+          routing.setServing(s.name, version);
+          control.setControl(s.name, { paused: true, percentage: 0 });
+        }
+        const prov = provisioners.get(s.name)!;
+        warmups.push(
+          prov
+            .ensure({ version, pool: 'main' }, productionReplicasOf(s), {
+              timeoutMs: s.rollout.provisionTimeout,
+            })
+            .then(() => routing.publish())
+            .catch((err: Error) =>
+              log.error('serving version not ready', { service: s.name, version, error: err.message }),
+            ),
+        );
+      }
+      await Promise.all(warmups);
+      scheduler.start();
+
+      const token = process.env['UMBRA_ADMIN_TOKEN'] ?? ensureAdminToken(config.daemon.admin.tokenFile);
+      const backend = new RolloutAdminBackend({
+        services: config.services,
+        scheduler,
+        repo,
+        evidence: (s) => judging.evidence(s),
+        decision: (id) => {
+          const row = store.listDecisions({ limit: 10_000 }).find((d) => d.id === id);
+          if (!row) return undefined;
+          const ex = row.explanation as {
+            explanation?: { signals?: { name: string; endpoint: string; segment: string }[] };
+            reason?: string | null;
+          };
+          const lead = ex?.explanation?.signals?.[0];
+          return {
+            id: row.id,
+            deploymentId: row.deploymentId ?? '',
+            service: row.service,
+            atMs: row.at,
+            verdict: row.verdict,
+            score: row.score,
+            threshold: row.threshold,
+            modelVersion: row.modelVersion ?? 0,
+            explanationJson: JSON.stringify(row.explanation),
+            summary: `${row.verdict}: score ${row.score.toFixed(2)} vs threshold ${row.threshold}${lead ? `; leading signal ${lead.name} on ${lead.endpoint}/${lead.segment}` : ''}${ex?.reason ? `; ${ex.reason}` : ''}`,
+          };
+        },
+        pools: (s) => provisioners.get(s)?.status() ?? [],
+      });
+      admin = await startAdminServer({
+        backend,
+        token,
+        listen: config.daemon.admin.listen,
+        ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),
+      });
+      log.info('controller started', {
+        xds: xds.port,
+        admin: admin.port,
+        services: config.services.map((s) => s.name),
+      });
+      onStarted?.({ scheduler, routing, judging, xds, provisioners, adminPort: admin.port });
+    },
+    async stop() {
+      unsubscribe?.();
+      await admin?.close();
+      await scheduler?.stop();
+      await xds?.close();
+      for (const p of provisioners.values()) await p.close().catch(() => undefined);
+    },
+  };
+}
