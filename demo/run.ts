@@ -24,6 +24,8 @@ import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenari
 
 const root = projectRoot();
 const keep = process.argv.includes('--keep');
+/** `--ports auto` picks free ports (tests); the default uses the well-known ones so `umbra status` needs no flags. */
+const autoPorts = process.argv.includes('auto');
 const t0 = Date.now();
 const children: ChildProcess[] = [];
 
@@ -44,6 +46,27 @@ function portFree(port: number): Promise<boolean> {
     srv.once('error', () => r(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => r(true)));
   });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((r, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => r(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function freePorts(): Promise<DemoPorts> {
+  return {
+    admin: await freePort(),
+    telemetry: await freePort(),
+    xds: await freePort(),
+    envoyAdmin: await freePort(),
+    listener: await freePort(),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,12 +149,14 @@ async function main(): Promise<void> {
   const sample = join(root, 'dist', 'demo', 'sample-service.js');
   const cli = join(root, 'bin', 'umbra.mjs');
   for (const f of [wasm, sample]) if (!existsSync(f)) fail(`${f} is missing; run \`npm run build\` first`);
-  const ports: DemoPorts = { admin: 7070, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
+  const ports: DemoPorts = autoPorts
+    ? await freePorts()
+    : { admin: 7070, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
   for (const [name, port] of Object.entries(ports)) {
     if (!(await portFree(port)))
       fail(`port ${port} (${name}) is in use; stop what holds it (another demo?) and retry`);
   }
-  const dir = join(root, '.umbra', 'demo');
+  const dir = join(root, '.umbra', autoPorts ? `demo-${process.pid}` : 'demo');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const configPath = join(dir, 'umbra.yaml');
