@@ -45,6 +45,9 @@ const HostPort = z
   .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, { error: 'must be host:port, e.g. 127.0.0.1:7070' })
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, { error: 'port must be 1..65535' });
 
+/** Where alerts are POSTed. */
+const WebhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
 /** TLS for one listening port; absent means plaintext. */
 export const Tls = z.strictObject({
   certFile: z.string().min(1),
@@ -85,7 +88,7 @@ export const DaemonConfig = z.strictObject({
   alerts: z
     .strictObject({
       /** Receives a JSON POST on rollbacks and failed validations; none by default. */
-      webhook: z.url({ error: 'must be an http(s) URL' }).optional(),
+      webhook: WebhookUrl.optional(),
       timeout: duration('5s'),
     })
     .prefault({}),
@@ -242,7 +245,7 @@ export const ServiceConfig = z.strictObject({
   judge: JudgeConfig.prefault({}),
   rollout: RolloutConfig.prefault({}),
   /** Overrides daemon.alerts.webhook for this service. */
-  alerts: z.strictObject({ webhook: z.url({ error: 'must be an http(s) URL' }).optional() }).prefault({}),
+  alerts: z.strictObject({ webhook: WebhookUrl.optional() }).prefault({}),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 

@@ -47,7 +47,12 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
   const out = [table(rows)];
   for (const s of services) {
     const d = s.deployment;
-    if (d?.rollbackReason) out.push(`\n${s.name}: rollback: ${d.rollbackReason}`);
+    if (d?.rollbackReason) {
+      const why = d.rollbackDecisionId
+        ? ` (decision ${d.rollbackDecisionId}: umbra explain ${d.rollbackDecisionId})`
+        : '';
+      out.push(`\n${s.name}: rollback: ${d.rollbackReason}${why}`);
+    }
     if (d?.lastError) out.push(`${s.name}: last error: ${d.lastError}`);
     if (s.culprits.length) out.push(`${s.name}: culprits: ${s.culprits.join('; ')}`);
     if (s.evidence.length) {

@@ -69,7 +69,10 @@ test('status of a service rolling back shows the reason and the culprits', () =>
     /^checkout\s+v1\s+v2\s+rolling_back\s+0%\s+3\.40\/3\s+rollback\s+-\s+capacity_timeout in 45s$/,
   );
   assert.match(lines[2]!, /^catalog\s+v7\s+-\s+idle\s+-\s+-\s+-\s+-\s+-$/);
-  assert.match(out, /checkout: rollback: judge: anomaly score 3\.40 ≥ 3 \(GET \/pay eu-west errors\)/);
+  assert.match(
+    out,
+    /checkout: rollback: judge: anomaly score 3\.40 ≥ 3 \(GET \/pay eu-west errors\) \(decision 7: umbra explain 7\)/,
+  );
   assert.match(out, /checkout: culprits: GET \/pay eu-west errors/);
 });
 

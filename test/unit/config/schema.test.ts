@@ -124,6 +124,15 @@ describe('umbra.yaml schema', () => {
     );
   });
 
+  test('alert webhooks must be http(s) URLs', () => {
+    assert.deepEqual(errorsOf('daemon: { alerts: { webhook: "ftp://x/y" } }'), [
+      'daemon.alerts.webhook: must be an http(s) URL',
+    ]);
+    const r = parseConfig('daemon: { alerts: { webhook: "https://hooks.example.com/umbra", timeout: 2s } }');
+    assert.ok(r.ok);
+    assert.equal(r.config.daemon.alerts.timeout, 2000);
+  });
+
   test('an unknown provisioner kind is refused', () => {
     const errors = errorsOf(
       'services: [{ name: a, stable: v1, provisioner: { kind: kubernetes, versions: {} } }]',
