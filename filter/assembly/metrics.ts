@@ -5,7 +5,7 @@
  * Envoy. To keep host calls off the request path the root context syncs the
  * deltas once per tick.
  */
-import { defineMetric, incrementMetric, MetricType, recordMetric } from './abi/host';
+import { defineMetric, incrementMetric, MetricType } from './abi/host';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Counts } from './telemetry';
 
@@ -53,6 +53,9 @@ export class Metrics {
   batchesSent: u64 = 0;
   recordsSent: u64 = 0;
   private batchesSynced: u64 = 0;
+  private inFlightLast: u32 = 0;
+  private bufferedLast: u32 = 0;
+  private connectedLast: u32 = 0;
   private recordsSynced: u64 = 0;
 
   constructor(service: string) {
@@ -82,8 +85,15 @@ export class Metrics {
     this.batchesSynced = this.batchesSent;
     incrementMetric(this.recordsId, <i64>(this.recordsSent - this.recordsSynced));
     this.recordsSynced = this.recordsSent;
-    recordMetric(this.inFlightId, inFlight);
-    recordMetric(this.bufferedId, buffered);
-    recordMetric(this.connectedId, connected ? 1 : 0);
+    // NOTE: every VM of the plugin (the main thread's and each worker's)
+    // shares one Envoy gauge per name, so gauges move by deltas, never set.
+    this.inFlightLast = moveGauge(this.inFlightId, this.inFlightLast, inFlight);
+    this.bufferedLast = moveGauge(this.bufferedId, this.bufferedLast, buffered);
+    this.connectedLast = moveGauge(this.connectedId, this.connectedLast, connected ? 1 : 0);
   }
+}
+
+function moveGauge(id: u32, last: u32, now: u32): u32 {
+  if (now !== last) incrementMetric(id, <i64>now - <i64>last);
+  return now;
 }

@@ -95,6 +95,13 @@ export function onGrpcReceive(rootId: u32, token: u32, size: u32): void {
   if (s.owns(token)) s.onReceive(size);
 }
 
+export function onGrpcInitialMetadata(rootId: u32, token: u32): void {
+  if (!roots.has(rootId)) return;
+  const s = roots.get(rootId).stream;
+  if (s === null) return;
+  if (s.owns(token)) s.onInitialMetadata();
+}
+
 export function onGrpcClose(rootId: u32, token: u32, status: u32): void {
   if (!roots.has(rootId)) return;
   const s = roots.get(rootId).stream;

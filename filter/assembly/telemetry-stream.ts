@@ -36,6 +36,11 @@ const NODE_ID_OLD = buf('node\0id');
 const MAX_BATCHES_PER_FLUSH = 64;
 /** A stream that stayed open this long resets the backoff. */
 const HEALTHY_AFTER_US: i64 = 5_000_000;
+/**
+ * A stream that stayed open this long without closing is taken as connected
+ * even if the daemon sent no initial metadata yet.
+ */
+const CONFIRM_AFTER_US: i64 = 250_000;
 
 /** One stream per root context; all calls come from the root context. */
 export class TelemetryStream {
@@ -50,6 +55,16 @@ export class TelemetryStream {
   private opened: u32 = 0;
   private sentSinceTick: bool = false;
   private loggedDown: bool = false;
+  /**
+   * Whether the daemon is known to be there. NOTE: Envoy accepts sends on a
+   * stream whose connection has not been made yet and drops them when the
+   * connect fails, so records are held back until a tick finds the stream
+   * still open after the daemon answered (initial metadata) or after
+   * {@link CONFIRM_AFTER_US}.
+   */
+  private confirmed: bool = false;
+  /** Initial metadata arrived on the current stream. */
+  private answered: bool = false;
 
   constructor(
     private root: RootContext,
@@ -70,7 +85,7 @@ export class TelemetryStream {
 
   /** Whether a stream is currently open (as far as the filter knows). */
   isOpen(): bool {
-    return this.token !== 0;
+    return this.token !== 0 && this.confirmed;
   }
 
   /** The stream token, to route gRPC callbacks. */
@@ -81,9 +96,16 @@ export class TelemetryStream {
   /** Tick: reopen when due, reset backoff when healthy, flush or heartbeat. */
   onTick(): void {
     const now = nowMicros();
-    if (this.token === 0 && now >= this.nextAttemptUs) this.open(now);
-    if (this.token !== 0 && now - this.openedUs > HEALTHY_AFTER_US)
+    // The stream opens once this VM has seen traffic: Envoy also runs a root
+    // context on the main thread, which serves no requests.
+    if (this.token === 0 && now >= this.nextAttemptUs && this.root.counts.requests > 0) this.open(now);
+    if (this.token !== 0 && !this.confirmed && (this.answered || now - this.openedUs >= CONFIRM_AFTER_US)) {
+      this.confirmed = true;
+      this.loggedDown = false;
+    }
+    if (this.token !== 0 && now - this.openedUs > HEALTHY_AFTER_US) {
       this.backoffMs = this.root.config.reconnectMinMs;
+    }
     this.flush(true);
     this.sentSinceTick = false;
   }
@@ -96,6 +118,8 @@ export class TelemetryStream {
       return;
     }
     this.token = t;
+    this.confirmed = false;
+    this.answered = false;
     this.sequence = 0;
     this.lastControl = 0;
     this.openedUs = now;
@@ -118,7 +142,7 @@ export class TelemetryStream {
    * since the last tick (it carries the counters).
    */
   flush(heartbeat: bool): void {
-    if (this.token === 0) return;
+    if (this.token === 0 || !this.confirmed) return;
     const max = <i32>this.root.config.batchMaxRecords;
     const buffer = this.root.buffer;
     for (let i = 0; i < MAX_BATCHES_PER_FLUSH; i++) {
@@ -151,6 +175,15 @@ export class TelemetryStream {
     }
   }
 
+  /**
+   * The stream got initial metadata. NOTE: Envoy also calls this with an
+   * empty map just before closing a stream that failed to connect, so it
+   * only marks the stream; the next tick confirms it if it is still open.
+   */
+  onInitialMetadata(): void {
+    this.answered = true;
+  }
+
   /** A control message arrived on the stream. */
   onReceive(size: u32): void {
     const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
@@ -171,6 +204,7 @@ export class TelemetryStream {
   closed(status: u32): void {
     if (this.token === 0) return;
     this.token = 0;
+    this.confirmed = false;
     if (!this.loggedDown || status !== 14) {
       log(LogLevel.Warn, 'umbra: telemetry stream closed, will reconnect; grpc-status=' + status.toString());
       this.loggedDown = status === 14;

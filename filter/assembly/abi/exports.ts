@@ -84,7 +84,9 @@ export function proxy_on_http_call_response(
   plugin.onHttpCallResponse(rootId, token, headers, bodySize);
 }
 
-export function proxy_on_grpc_receive_initial_metadata(_rootId: u32, _token: u32, _headers: u32): void {}
+export function proxy_on_grpc_receive_initial_metadata(rootId: u32, token: u32, _headers: u32): void {
+  plugin.onGrpcInitialMetadata(rootId, token);
+}
 
 export function proxy_on_grpc_receive_trailing_metadata(_rootId: u32, _token: u32, _trailers: u32): void {}
 

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Behaviour, drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { fnv1a64, type SeenRecord, startTelemetryServer, until } from './telemetry-server.js';
+
+const FLAG_TIMEOUT = 1;
+const FLAG_RESET = 2;
+const FLAG_CONNECT_FAILURE = 4;
+const FLAG_BODY_TRUNCATED = 8;
+
+test('production bytes and status stay identical whatever the shadow does (slow, 5xx, reset, 10 MB, down)', async (t) => {
+  // Arrange: one Envoy mirroring everything; the candidate's behaviour changes per phase.
+  const production = Buffer.alloc(50_000);
+  for (let i = 0; i < production.length; i++) production[i] = (i * 31) % 256;
+  const stable = await startUpstream(
+    t,
+    (r): Behaviour => ({ status: r.path.endsWith('/404') ? 404 : 200, body: production }),
+  );
+  const candidate = await startUpstream(t, {});
+  const telemetry = await startTelemetryServer(t);
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    telemetryPort: telemetry.port,
+    filterConfig: {
+      shadowPercentage: 100,
+      telemetryCluster: 'umbra_telemetry',
+      flushIntervalMs: 100,
+      shadowTimeoutMs: 1500,
+    },
+  });
+  await startEnvoy(t, { config: b.config, name: 'shadow-failures', args: FLUSH_LOG_ARGS });
+  const phases: { name: string; behaviour: Behaviour | null; check: (shadow: SeenRecord) => void }[] = [
+    { name: 'healthy', behaviour: { body: 'fine' }, check: (s) => assert.equal(s.status, 200) },
+    {
+      name: 'slow-10s',
+      behaviour: { delayMs: 10_000, body: 'late' },
+      check: (s) => {
+        assert.equal(s.flags & FLAG_TIMEOUT, FLAG_TIMEOUT, 'timeout flag');
+        assert.equal(s.status, 0);
+        assert.ok(s.latencyUs >= 1_400_000 && s.latencyUs < 3_000_000, `latency ${s.latencyUs}`);
+      },
+    },
+    {
+      name: '5xx',
+      behaviour: { status: 503, body: 'down for maintenance' },
+      check: (s) => assert.equal(s.status, 503),
+    },
+    {
+      name: 'reset',
+      behaviour: { mode: 'reset' },
+      check: (s) => {
+        assert.notEqual(s.flags & (FLAG_RESET | FLAG_CONNECT_FAILURE), 0, `reset flags ${s.flags}`);
+        assert.equal(s.status, 0);
+      },
+    },
+    {
+      name: '10MB',
+      behaviour: { bodyBytes: 10 * 1024 * 1024 },
+      check: (s) => {
+        assert.equal(s.status, 200);
+        assert.equal(s.responseBytes, 10 * 1024 * 1024);
+        assert.equal(s.flags & FLAG_BODY_TRUNCATED, FLAG_BODY_TRUNCATED);
+        assert.equal(s.bodyHash, fnv1a64(Buffer.alloc(1024 * 1024, 'x')), 'hash of the first 1 MiB');
+      },
+    },
+    {
+      name: 'down',
+      behaviour: null,
+      check: (s) => {
+        assert.equal(s.flags & FLAG_CONNECT_FAILURE, FLAG_CONNECT_FAILURE, `flags ${s.flags}`);
+        assert.equal(s.status, 0);
+      },
+    },
+  ];
+
+  for (const phase of phases) {
+    if (phase.behaviour) candidate.setBehaviour(phase.behaviour);
+    else await candidate.close();
+    const base = telemetry.records.length;
+    // Act: production requests while the shadow misbehaves.
+    const res = await drive({
+      url: `http://127.0.0.1:${b.listenerPort}/p/${phase.name}`,
+      requests: 8,
+      concurrency: 2,
+      keepBodies: true,
+      path: (i) => (i % 4 === 3 ? `/p/${phase.name}/404` : `/p/${phase.name}`),
+    });
+    // Assert: production answers are exactly the stable ones, and quick.
+    assert.equal(res.errors, 0, phase.name);
+    assert.equal(res.statuses[200], 6, phase.name);
+    assert.equal(res.statuses[404], 2, phase.name);
+    for (const body of res.bodies ?? [])
+      assert.ok(body.equals(production), `${phase.name}: production body changed`);
+    const slowest = Math.max(...res.latenciesMs);
+    assert.ok(slowest < 1000, `${phase.name}: production waited for the shadow (${slowest} ms)`);
+    // The shadow's fate is recorded on its own arm.
+    await until(
+      () => telemetry.records.slice(base).filter((r) => r.arm === 'ARM_CANDIDATE').length >= 8,
+      15_000,
+      `${phase.name} shadow records`,
+    );
+    const recs = telemetry.records.slice(base);
+    for (const s of recs.filter((r) => r.arm === 'ARM_CANDIDATE')) phase.check(s);
+    for (const p of recs.filter((r) => r.arm === 'ARM_PRIMARY')) {
+      assert.equal(p.bodyHash, fnv1a64(production), `${phase.name}: primary hash`);
+      assert.equal(p.responseBytes, production.length);
+    }
+  }
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { startTelemetryServer, until } from './telemetry-server.js';
+
+test('control messages change the mirrored share and pause/resume within one tick, without a reload', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const candidate = await startUpstream(t, { body: 'ok' });
+  const telemetry = await startTelemetryServer(t);
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    telemetryPort: telemetry.port,
+    filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 200 },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'control', args: FLUSH_LOG_ARGS });
+  const url = `http://127.0.0.1:${b.listenerPort}/c`;
+  // The worker opens its stream once it has seen traffic.
+  await drive({ url, requests: 50 });
+  assert.equal(candidate.hits, 0, 'nothing mirrored at 0 %');
+  await until(() => telemetry.streams >= 1 && telemetry.records.length === 50, 10_000, 'stream open');
+
+  // 100 %: every request is mirrored once the message is in (one tick at most).
+  assert.ok(telemetry.control('CONTROL_SET_PERCENTAGE', 100) >= 1);
+  await new Promise((r) => setTimeout(r, 250));
+  await drive({ url, requests: 50 });
+  await until(() => candidate.hits === 50, 5000, 'mirrored at 100 %');
+
+  // Pause: nothing mirrored, counted as skipped_paused; live records continue.
+  telemetry.control('CONTROL_PAUSE');
+  await new Promise((r) => setTimeout(r, 250));
+  const liveBefore = telemetry.records.filter((r) => r.arm === 'ARM_LIVE').length;
+  await drive({ url, requests: 30 });
+  await until(
+    () => telemetry.records.filter((r) => r.arm === 'ARM_LIVE').length === liveBefore + 30,
+    5000,
+    'live',
+  );
+  assert.equal(candidate.hits, 50);
+
+  // Resume at the current percentage.
+  telemetry.control('CONTROL_RESUME');
+  await new Promise((r) => setTimeout(r, 250));
+  await drive({ url, requests: 20 });
+  await until(() => candidate.hits === 70, 5000, 'mirrored after resume');
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_paused', (v) => v === 30);
+  const listeners = await envoy.stat('listener_manager.lds_update_success');
+  assert.ok(listeners === undefined || listeners === 0, 'no listener reload');
+  assert.match(envoy.log(), /control: shadowPercentage=100/);
+});
+
+test('with the daemon down the buffer stays bounded (oldest dropped, counted) and the stream reconnects', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const telemetryPort = await freePort();
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: stable.port,
+    telemetryPort,
+    filterConfig: {
+      shadowPercentage: 0,
+      telemetryCluster: 'umbra_telemetry',
+      flushIntervalMs: 100,
+      batchMaxRecords: 100,
+      bufferMaxRecords: 300,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+    },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'daemon-down', args: FLUSH_LOG_ARGS });
+  const url = `http://127.0.0.1:${b.listenerPort}/d`;
+
+  // Daemon down: 1000 requests → 1000 live records into a 300-record buffer.
+  const res = await drive({ url, requests: 1000, concurrency: 8 });
+  assert.equal(res.statuses[200], 1000);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 1000);
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.buffered_records'), 300);
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.dropped_records'), 700);
+  await new Promise((r) => setTimeout(r, 1500)); // several failed reconnect attempts
+
+  // Daemon back on the same port: the stream comes back by itself and drains the buffer.
+  const telemetry = await startTelemetryServer(t, telemetryPort);
+  await until(() => telemetry.records.length >= 300, 10_000, 'buffered records delivered');
+  assert.equal(telemetry.records.length, 300, 'exactly the buffered (newest) records');
+  const seq = telemetry.batches.map((x) => Number(x.sequence));
+  assert.deepEqual(seq.slice(0, 3), [1, 2, 3], 'a new stream starts its sequence at 1');
+  await until(() => telemetry.counters()['droppedRecords'] === 700, 5000, 'dropped count reported');
+  assert.ok((telemetry.counters()['streamReconnects'] ?? 0) >= 1, 'reconnects counted');
+  await envoy.waitForStat('wasmcustom.umbra.shop.buffered_records', (v) => v === 0);
+  await envoy.waitForStat('wasmcustom.umbra.shop.stream_connected', (v) => v === 1);
+  // New traffic flows straight through.
+  await drive({ url, requests: 10 });
+  await until(() => telemetry.records.length === 310, 5000, 'new records');
+});
