@@ -44,6 +44,7 @@ export class ProcessProvisioner implements Provisioner {
   readonly #timing: InstanceTiming;
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
+  readonly #locks = new Map<string, Promise<void>>();
   #loop: NodeJS.Timeout | undefined;
   #checking = false;
   #closed = false;
@@ -82,6 +83,18 @@ export class ProcessProvisioner implements Provisioner {
     if (!Number.isInteger(replicas) || replicas < 0)
       throw new ProvisionError(`replicas must be a whole number ≥ 0`);
     const key = keyOf(ref);
+    // One resize at a time per pool: concurrent ensures must not both start the missing instances.
+    const pool = await this.#serial(key, () => this.#resize(key, ref, version, replicas));
+    this.#startLoop();
+    return this.#waitReady(pool, opts.timeoutMs ?? this.#opts.readyTimeoutMs);
+  }
+
+  async #resize(
+    key: string,
+    ref: PoolRef,
+    version: ProcessConfig['versions'][string],
+    replicas: number,
+  ): Promise<Pool> {
     const pool = this.#pools.get(key) ?? { ref: { ...ref }, desired: 0, instances: [] };
     this.#pools.set(key, pool);
     pool.desired = replicas;
@@ -120,16 +133,33 @@ export class ProcessProvisioner implements Provisioner {
       pool.instances.push(inst);
       log.info('instance started', { service: this.#opts.service, ...ref, index, port, pid: inst.pid });
     }
-    this.#startLoop();
-    return this.#waitReady(pool, opts.timeoutMs ?? this.#opts.readyTimeoutMs);
+    return pool;
   }
 
   async stop(ref: PoolRef): Promise<void> {
-    const pool = this.#pools.get(keyOf(ref));
-    if (!pool) return;
-    this.#pools.delete(keyOf(ref));
-    await Promise.all(pool.instances.map((i) => i.stop()));
-    log.info('pool stopped', { service: this.#opts.service, ...ref, instances: pool.instances.length });
+    const key = keyOf(ref);
+    await this.#serial(key, async () => {
+      const pool = this.#pools.get(key);
+      if (!pool) return;
+      this.#pools.delete(key);
+      await Promise.all(pool.instances.map((i) => i.stop()));
+      log.info('pool stopped', { service: this.#opts.service, ...ref, instances: pool.instances.length });
+    });
+  }
+
+  /** Runs `fn` after every earlier call for the same pool has finished. */
+  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(key, settled);
+    void settled.then(() => {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    });
+    return run;
   }
 
   endpoints(ref: PoolRef): Endpoint[] {

@@ -140,6 +140,20 @@ describe('process provisioner (real processes)', () => {
     );
   });
 
+  test('concurrent ensures of one pool start its instances once', async (t) => {
+    const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100 });
+    t.after(() => p.close());
+    const [a, b] = await Promise.all([
+      p.ensure(ref, 2, { timeoutMs: 15_000 }),
+      p.ensure(ref, 2, { timeoutMs: 15_000 }),
+    ]);
+    assert.equal(p.status()[0]!.instances.length, 2);
+    assert.deepEqual(
+      a.instances.map((i) => i.pid),
+      b.instances.map((i) => i.pid),
+    );
+  });
+
   test('the baseline pool is separate from the main pool of the same version', async (t) => {
     const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100 });
     t.after(() => p.close());
