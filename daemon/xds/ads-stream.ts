@@ -11,15 +11,37 @@
  * - A request carrying the last nonce is an ACK, or a NACK if it has
  *   `error_detail`; a NACKed version is not sent again.
  * - At most one response per type is in flight; types go out in the order
- *   CDS, EDS, LDS, RDS, and a type waits while an earlier type this client
- *   subscribes to is in flight, NACKed, or not yet at the snapshot's version,
- *   so a route never reaches a proxy before the clusters and endpoints it
- *   names.
+ *   CDS, EDS, LDS, RDS. Listeners and routes wait while the clusters or
+ *   endpoints this client subscribes to are in flight, NACKed, or not yet at
+ *   the snapshot's version, so a route never reaches a proxy before the
+ *   clusters and endpoints it names are warm.
+ * - Endpoints never wait for clusters. NOTE: seen on Envoy 1.40 over ADS: on
+ *   a CDS update that adds an EDS cluster, Envoy first re-subscribes EDS with
+ *   the new name and holds its CDS ACK until that cluster has its endpoints
+ *   (warming); making EDS wait for the CDS ACK would deadlock.
  * - Requests for unknown type URLs are logged and left unanswered.
  */
 import type { AnyResource } from './encode.js';
 import type { Snapshot } from './snapshot.js';
-import { isKnownType, PUSH_ORDER, SHORT_NAME, type TypeUrl, WILDCARD_TYPES } from './type-urls.js';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  isKnownType,
+  LISTENER_TYPE,
+  PUSH_ORDER,
+  ROUTE_TYPE,
+  SHORT_NAME,
+  type TypeUrl,
+  WILDCARD_TYPES,
+} from './type-urls.js';
+
+/** Types that must be settled on a stream before this type is sent (see the module comment). */
+const WAITS_FOR: Readonly<Record<TypeUrl, readonly TypeUrl[]>> = {
+  [CLUSTER_TYPE]: [],
+  [ENDPOINT_TYPE]: [],
+  [LISTENER_TYPE]: [CLUSTER_TYPE, ENDPOINT_TYPE],
+  [ROUTE_TYPE]: [CLUSTER_TYPE, ENDPOINT_TYPE],
+};
 
 /** A decoded DiscoveryRequest (proto-loader, keepCase, defaults off). */
 export interface DiscoveryRequest {
@@ -138,15 +160,19 @@ export class AdsStream {
     if (this.closed || this.nodeId === undefined) return;
     const snapshot = this.host.snapshot(this.nodeId);
     if (!snapshot) return;
+    const unsettled = new Set<TypeUrl>();
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
       if (!state) continue;
+      if (WAITS_FOR[typeUrl].some((t) => unsettled.has(t))) {
+        unsettled.add(typeUrl);
+        continue;
+      }
       const want = this.desired(snapshot, typeUrl, state);
       if (!this.upToDate(state, want) && !state.inFlight && !(state.nacked && sameSent(state, want))) {
         this.send(typeUrl, state, want);
       }
-      // Later types wait until this one has been accepted at the snapshot's version.
-      if (state.inFlight || state.nacked || !this.upToDate(state, want)) return;
+      if (state.inFlight || state.nacked || !this.upToDate(state, want)) unsettled.add(typeUrl);
     }
   }
 

@@ -113,3 +113,21 @@ test("an invalid cluster is NACKed with Envoy's reason and the previous configur
   assert.equal(fixed.lastNack, undefined);
   assert.deepEqual(fixed.acked, fixed.snapshot);
 });
+
+test('a new version and a route to it in one snapshot: Envoy never routes to a missing cluster', async (t) => {
+  const rig = await startRig(t);
+  const withoutV2 = rig.desired({ v1: 100 });
+  withoutV2.versions = withoutV2.versions.filter((v) => v.name !== 'v2');
+  await rig.publish(renderService(withoutV2));
+  assert.ok(!rig.xds.snapshot(rig.nodeId)!.types.get(CLUSTER_TYPE)!.items.has('shop-v2'));
+
+  const load = drive({ url: rig.url, requests: 100_000, durationMs: 1500, concurrency: 2 });
+  await new Promise((r) => setTimeout(r, 300));
+  const s = await rig.publish(renderService(rig.desired({ v2: 100 })));
+  const res = await load;
+
+  assert.ok(s.types.get(CLUSTER_TYPE)!.items.has('shop-v2'));
+  assert.equal(res.errors, 0);
+  assert.deepEqual(Object.keys(res.statuses), ['200'], JSON.stringify(res.statuses));
+  assert.ok(rig.v2.hits > 0, 'traffic moved to the new version');
+});

@@ -64,7 +64,7 @@ test('a node without a snapshot is held until one is published', async (t) => {
   ads.close();
 });
 
-test('clusters and endpoints go out, and are ACKed, before the listener and routes', async (t) => {
+test('clusters and endpoints go out first; the listener and routes only once both are ACKed', async (t) => {
   const { xds, client } = await setup(t);
   const ads = openAds(client, 'edge');
   // Subscribed in the reverse of the safe order, while the node has no snapshot.
@@ -75,21 +75,24 @@ test('clusters and endpoints go out, and are ACKed, before the listener and rout
   assert.equal(await ads.next(200), undefined);
 
   xds.setSnapshot('edge', snapshotOf(desired({ v1: 100 })));
-  const seen: string[] = [];
-  for (let i = 0; i < 4; i++) {
-    const r = await ads.next();
-    assert.ok(r, `response ${i}`);
-    seen.push(r.type_url);
-    assert.equal(await ads.next(150), undefined, `nothing else before ${r.type_url} is ACKed`);
-    const keep: Record<string, string[]> = {
-      [ROUTE_TYPE]: ['shop-routes'],
-      [ENDPOINT_TYPE]: ['shop-v1', 'shop-v2'],
-    };
-    ads.reply(r, keep[r.type_url] ?? []);
-  }
+  const cds = (await ads.next())!;
+  const eds = (await ads.next())!;
+  const early = await ads.next(150);
+  ads.reply(cds);
+  const afterCds = await ads.next(150);
+  ads.reply(eds, ['shop-v1', 'shop-v2']);
+  const lds = (await ads.next())!;
+  const rds = (await ads.next())!;
 
-  assert.deepEqual(seen, [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE]);
-  await xds.waitForAck('edge', ROUTE_TYPE, xds.snapshot('edge')!.types.get(ROUTE_TYPE)!.version, 2000);
+  assert.deepEqual(
+    [cds.type_url, eds.type_url, lds.type_url, rds.type_url],
+    [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE],
+  );
+  assert.equal(early, undefined, 'nothing more before clusters and endpoints are ACKed');
+  assert.equal(afterCds, undefined, 'the routes also wait for the endpoints');
+  ads.reply(lds);
+  ads.reply(rds, ['shop-routes']);
+  await xds.waitForAck('edge', ROUTE_TYPE, rds.version_info, 2000);
   const status = xds.status('edge')!;
   assert.deepEqual(status.acked, status.snapshot);
   ads.close();

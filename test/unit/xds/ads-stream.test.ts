@@ -80,21 +80,62 @@ test('an ADS request without a type URL ends the stream', () => {
   assert.throws(() => r.stream.handle({ node: { id: 'n' } }), /type_url is required/);
 });
 
-test('one response per type in flight, and each type waits for the earlier ones to be ACKed', () => {
+test('clusters and endpoints go out together; listener and routes wait until both are ACKed', () => {
   const r = rig(snapshot({ v1: 1 }));
   subscribeAll(r);
   assert.deepEqual(
     r.sent.map((s) => s.type_url),
-    [CLUSTER_TYPE],
+    [CLUSTER_TYPE, ENDPOINT_TYPE],
   );
+  r.ack(r.sent[0]!);
+  assert.equal(r.sent.length, 2, 'routes wait for the endpoints too');
 
-  ackAllInOrder(r, 0);
+  r.ack(r.sent[1]!, EDS_NAMES);
 
   assert.deepEqual(
     r.sent.map((s) => s.type_url),
     [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE],
   );
+  ackAllInOrder(r, 2);
   assert.equal(r.host.events.filter((e) => e.kind === 'ack').length, 4);
+});
+
+test('a new cluster: its endpoints are served while the CDS ACK is outstanding, routes only after', () => {
+  const r = rig(snapshot({ v1: 1 }));
+  subscribeAll(r);
+  ackAllInOrder(r, 0);
+  const edsBefore = r.sent.filter((s) => s.type_url === ENDPOINT_TYPE).at(-1)!;
+  const added = renderService({
+    service: 'shop',
+    listener: { name: 'shop', port: 10000, address: '127.0.0.1' },
+    versions: [
+      { name: 'v1', endpoints: [{ address: '127.0.0.1', port: 9001 }] },
+      { name: 'v2', endpoints: [{ address: '127.0.0.1', port: 9002 }] },
+      { name: 'v3', endpoints: [{ address: '127.0.0.1', port: 9003 }] },
+    ],
+    weights: { v3: 1 },
+  });
+  const built = createSnapshot(added);
+  assert.ok(built.ok);
+  r.host.current = built.snapshot;
+  const from = r.sent.length;
+
+  r.stream.pump();
+  const cds = r.sent[from]!;
+  // As Envoy does: re-subscribe EDS with the new name before ACKing CDS (warming).
+  const eds = r.sent[from + 1]!;
+  r.ack(eds, [...EDS_NAMES, 'shop-v3']);
+  const withV3 = r.sent.at(-1)!;
+  const routesEarly = r.sent.some((s, i) => i >= from && s.type_url === ROUTE_TYPE);
+  r.ack(withV3, [...EDS_NAMES, 'shop-v3']);
+  r.ack(cds);
+
+  assert.equal(cds.type_url, CLUSTER_TYPE);
+  assert.notEqual(eds.version_info, edsBefore.version_info);
+  assert.equal(withV3.type_url, ENDPOINT_TYPE);
+  assert.equal(withV3.resources.length, 3);
+  assert.equal(routesEarly, false);
+  assert.equal(r.sent.at(-1)!.type_url, ROUTE_TYPE);
 });
 
 test('a weight flip sends only the route configuration', () => {
