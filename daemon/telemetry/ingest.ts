@@ -333,7 +333,8 @@ export class Ingest {
     s[reason] = (s[reason] ?? 0) + 1;
   }
 
-  private refuse(reason: string, streamId: number, detail?: string): { ok: false; reason: string } {
+  /** Counts and logs (rate-limited) a refused batch; also for refusals seen by the transport. */
+  refuse(reason: string, streamId: number, detail?: string): { ok: false; reason: string } {
     const r = this.counters.batchesRefused;
     r[reason] = (r[reason] ?? 0) + 1;
     const suppressed = this.allowLog(reason);

@@ -39,7 +39,9 @@ export interface IngestTap {
 export interface TelemetryServerOptions {
   host: string;
   port: number;
-  /** Largest batch accepted by gRPC, bytes. */
+  /** Largest batch processed, bytes; a larger one is dropped and counted (`oversized`), the stream stays. */
+  maxBatchBytes: number;
+  /** Largest message gRPC reads at all (a stream sending more is ended with RESOURCE_EXHAUSTED). */
   maxMessageBytes: number;
   maxConsecutiveRefusals: number;
   tls?: { certFile: string; keyFile: string; clientCaFile?: string };
@@ -92,7 +94,12 @@ export async function startTelemetryServer(
   ingest: Ingest,
   options: Partial<TelemetryServerOptions> & { host: string; port: number },
 ): Promise<TelemetryServer> {
-  const o: TelemetryServerOptions = { maxMessageBytes: 8 << 20, maxConsecutiveRefusals: 10, ...options };
+  const o: TelemetryServerOptions = {
+    maxBatchBytes: 4 << 20,
+    maxMessageBytes: 16 << 20,
+    maxConsecutiveRefusals: 10,
+    ...options,
+  };
   const now = o.now ?? wallClockUs;
   const conns = new Map<number, Conn>();
   const controls = new Map<string, ControlState>();
@@ -137,7 +144,10 @@ export async function startTelemetryServer(
       o.tap?.batch(id, bytes, t);
       let res: ReturnType<Ingest['onBatch']>;
       try {
-        res = ingest.onBatch(id, bytes, t);
+        res =
+          bytes.length > o.maxBatchBytes
+            ? ingest.refuse('oversized', id, `${bytes.length} bytes > ${o.maxBatchBytes}`)
+            : ingest.onBatch(id, bytes, t);
       } catch (err) {
         // A bug, not bad input: keep the daemon up and the evidence.
         log.error('batch processing failed', { stream: id, error: err as Error });
@@ -165,8 +175,11 @@ export async function startTelemetryServer(
       close();
       call.end();
     });
-    call.on('error', (err) => {
-      log.debug('stream error', { stream: id, error: err });
+    call.on('error', (err: Partial<grpc.StatusObject>) => {
+      // NOTE: grpc-js ends the call with RESOURCE_EXHAUSTED itself when a message exceeds
+      // grpc.max_receive_message_length; the handler only sees this error.
+      if (err.code === grpc.status.RESOURCE_EXHAUSTED) ingest.refuse('oversized', id, err.details);
+      else log.debug('stream error', { stream: id, code: err.code, details: err.details });
       close();
     });
     call.on('cancelled', close);

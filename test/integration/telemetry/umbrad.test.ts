@@ -1,0 +1,152 @@
+/**
+ * The daemon as `umbra daemon` composes it: real gRPC telemetry, the clock,
+ * SQLite (in memory), /metrics over HTTP and the recorder; then the recording
+ * replayed gives the cells the daemon stored.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { CellStats } from '../../../daemon/aggregate/stats.js';
+import { parseConfig } from '../../../daemon/config/load.js';
+import { setLogLevel } from '../../../daemon/log.js';
+import { replay } from '../../../daemon/replay/replay.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
+import { freePorts } from '../../harness/index.js';
+
+setLogLevel('silent');
+
+const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
+
+async function until(
+  what: string,
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its recording replays to the same cells', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'umbrad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const [telemetryPort, metricsPort] = await freePorts(2);
+  const parsed = parseConfig('{}');
+  assert.ok(parsed.ok);
+  const store = openStore(':memory:');
+  const pipeline = {
+    pairing: { ttlUs: 1_000_000 },
+    aggregate: { closeDelayUs: 2_000_000, futureToleranceS: 2 },
+  };
+  const recordPath = join(dir, 'telemetry.rec');
+  const daemon = await startUmbrad(
+    { config: parsed.config, store, pipeline },
+    defaultParts({
+      ...DEFAULT_PARTS_OPTIONS,
+      telemetryListen: `127.0.0.1:${telemetryPort}`,
+      metricsListen: `127.0.0.1:${metricsPort}`,
+      recordPath,
+      tickMs: 100,
+    }),
+  );
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await daemon.stop();
+  });
+
+  // A filter-like client: one stream, a dictionary, then 40 requests with both arms.
+  const def = protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
+  };
+  const client = new pkg.umbra.telemetry.v1.Telemetry(
+    `127.0.0.1:${telemetryPort}`,
+    grpc.credentials.createInsecure(),
+  );
+  t.after(() => client.close());
+  const call = (client as unknown as { Stream(): grpc.ClientDuplexStream<object, object> }).Stream();
+  call.on('error', () => {});
+  const dict = [
+    { id: 1, value: 'GET /cart' },
+    { id: 2, value: 'eu' },
+  ];
+  for (let b = 0; b < 4; b++) {
+    const records = [];
+    for (let i = 0; i < 10; i++) {
+      const id = Buffer.from(`req-${b}-${i}`);
+      const failed = b === 3 && i < 5;
+      records.push({
+        requestId: id,
+        arm: ARM_PRIMARY,
+        endpoint: 1,
+        segment: 2,
+        latencyUs: 1000 + i,
+        status: 200,
+      });
+      if (!(b === 2 && i === 0)) {
+        records.push({
+          requestId: id,
+          arm: ARM_CANDIDATE,
+          endpoint: 1,
+          segment: 2,
+          latencyUs: 1100 + i,
+          status: failed ? 503 : 200,
+        });
+      }
+    }
+    call.write({
+      schemaVersion: 1,
+      proxyId: 'envoy-1',
+      service: 'checkout',
+      sequence: b + 1,
+      baseTimeUs: Date.now() * 1000,
+      dict: b === 0 ? dict : [],
+      records,
+    });
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const stored = (): CellStats[] =>
+    store.listCells({ service: 'checkout', fromSecond: 0, toSecond: 4e9 }).map((r) => r.cell);
+  await until('all pairs stored', () => stored().reduce((n, c) => n + c.candidate.pairs, 0) === 40);
+  const cells = stored();
+  const total = cells.reduce(
+    (a, c) => ({ err: a.err + c.candidate.errShadowOnly, missing: a.missing + c.candidate.shadowMissing }),
+    { err: 0, missing: 0 },
+  );
+  assert.deepEqual(
+    total,
+    { err: 6, missing: 1 },
+    '5 failed candidates and 1 timeout (counted as an error too)',
+  );
+  assert.equal(cells[0]!.key.endpoint, 'GET /cart');
+
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /^umbra_telemetry_records_total 79$/m);
+  assert.match(metrics, /^umbra_pairing_pairs_total 39$/m);
+  assert.match(metrics, /^umbra_pairing_shadow_timeouts_total 1$/m);
+  assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404);
+
+  call.end();
+  await daemon.stop();
+  stopped = true;
+
+  const replayed: CellStats[] = [];
+  const summary = replay(recordPath, {
+    pipeline,
+    emit: () => {},
+    judge: (c) => {
+      replayed.push(...c);
+      return [];
+    },
+  });
+  assert.equal(summary.records, 79);
+  assert.deepEqual(replayed, cells);
+});
