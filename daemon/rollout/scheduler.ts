@@ -204,6 +204,8 @@ export class RolloutScheduler {
 
   async #runBatch(state: DeploymentState, effects: Effect[], gen: number): Promise<void> {
     for (const effect of effects) {
+      // After stop() nothing new is started: a restart re-issues the desired effects anyway.
+      if (this.#stopped) return;
       if (effect.kind !== 'alert' && this.#generation.get(state.id) !== gen) continue;
       let events: RolloutEventBody[] | undefined;
       try {

@@ -177,4 +177,26 @@ describe('rollout scheduler', () => {
     clock.advance(0);
     assert.equal(first.repo.get(d.id)?.phase, 'rollback_failed');
   });
+
+  test('stop() clears timers, lets the running effect finish, starts nothing new, refuses events', async () => {
+    const { clock, runner, scheduler } = setup();
+    runner.holdProvision = 'v2';
+    const d = scheduler.deploy({
+      service: 'checkout',
+      version: 'v2',
+      previousVersion: 'v1',
+      plan: plan({ baseline: true }),
+    });
+    await new Promise((r) => setImmediate(r));
+    const stopped = scheduler.stop();
+    runner.release();
+    await stopped;
+    // The baseline provision queued after the held one never ran; no timer is left.
+    assert.deepEqual(runner.kinds(), ['route:{"v1":100}', 'provision:v2']);
+    assert.equal(clock.pending, 0);
+    assert.throws(
+      () => scheduler.dispatch(d.id, { type: 'command', command: 'abort' }),
+      /the rollout scheduler is stopped/,
+    );
+  });
 });
