@@ -110,7 +110,12 @@ export class XdsServer extends EventEmitter {
   /** Starts listening; resolves once bound. */
   static async start(options: XdsServerOptions): Promise<XdsServer> {
     const { adsService } = xdsProtos();
-    const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    const grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      // Find proxies that vanished without closing their connection.
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+    });
     const host = options.host ?? '127.0.0.1';
     const address = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
     const port = await new Promise<number>((resolve, reject) => {
@@ -250,6 +255,8 @@ export class XdsServer extends EventEmitter {
       stream.close();
       const node = stream.nodeId === undefined ? undefined : this.nodes.get(stream.nodeId);
       node?.streams.delete(stream);
+      // A node that never had a snapshot is forgotten with its last stream (ids are client-chosen).
+      if (node && node.streams.size === 0 && !node.snapshot) this.nodes.delete(stream.nodeId!);
       const pending = Object.entries(stream.describe())
         .filter(([, s]) => s.inFlight)
         .map(([t]) => t);

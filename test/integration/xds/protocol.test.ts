@@ -221,3 +221,18 @@ test('a client that disconnects mid-update is forgotten; later pushes and new cl
   assert.equal(xds.status('edge')!.streams, 1);
   fresh.close();
 });
+
+test('a node id without a snapshot is forgotten when its last stream closes', async (t) => {
+  const { xds, client } = await setup(t);
+  const ads = openAds(client, 'stranger');
+  ads.send({ type_url: CLUSTER_TYPE });
+  for (let i = 0; i < 50 && !xds.status('stranger'); i++) await new Promise((r) => setTimeout(r, 20));
+  const whileConnected = xds.status('stranger');
+
+  ads.cancel();
+  for (let i = 0; i < 50 && xds.status('stranger'); i++) await new Promise((r) => setTimeout(r, 20));
+
+  assert.equal(whileConnected?.streams, 1);
+  assert.equal(xds.status('stranger'), undefined);
+  assert.deepEqual(xds.nodeIds(), []);
+});
