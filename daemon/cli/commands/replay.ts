@@ -1,30 +1,31 @@
 import { existsSync } from 'node:fs';
+import { judgeHook } from '../../replay/judge-hook.js';
 import { type ReplayJudge, replay } from '../../replay/replay.js';
 import { intFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
-/**
- * The judge used by `umbra replay`, or undefined to print pairs only. Wiring
- * the judge is this one function.
- */
-export function replayJudge(): ReplayJudge | undefined {
-  return undefined;
+/** The judge used by `umbra replay` (built-in parameters and model, optional threshold). */
+export function replayJudge(anomalyThreshold?: number): ReplayJudge {
+  return judgeHook(anomalyThreshold !== undefined ? { params: { anomalyThreshold } } : {});
 }
 
 export const replayCommand: Command = {
   path: ['replay'],
   summary: 'Replay recorded telemetry (or JSON lines) in virtual time and print the timeline',
   usage: [
-    'Usage: umbra replay FILE [--ttl SECONDS] [--max-in-flight N]',
+    'Usage: umbra replay FILE [--threshold T] [--pairs-only] [--ttl SECONDS] [--max-in-flight N]',
     '',
     'FILE is a recording written by `umbra daemon --record FILE`, or JSON lines,',
     'one record per line (docs/replay-format.md). Records go through the same',
     'ingest → pairing → aggregation path as in the daemon, in virtual time, as fast',
     'as the CPU allows. Prints JSON lines: `pairs` per service and second, `verdict`',
-    '(when a judge is wired), `bad_line` for skipped input, and a final `summary`.',
+    'per service and second from the judge, `bad_line` for skipped input, and a final',
+    '`summary`.',
     '',
     'Flags:',
+    '  --threshold T         anomaly threshold t of the judge (P(false rollback) ≤ 10^-t)',
+    '  --pairs-only          do not run the judge',
     '  --ttl SECONDS         pairing TTL (default 10)',
     '  --max-in-flight N     pairing capacity (default 262144)',
   ].join('\n'),
@@ -32,6 +33,8 @@ export const replayCommand: Command = {
     const { flags, positionals } = parseFlags(argv, {
       ttl: { type: 'string' },
       'max-in-flight': { type: 'string' },
+      threshold: { type: 'string' },
+      'pairs-only': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('expects exactly one FILE');
     const path = positionals[0]!;
@@ -44,7 +47,14 @@ export const replayCommand: Command = {
       process.stdout.write(out.join('\n') + '\n');
       out.length = 0;
     };
-    const judge = replayJudge();
+    let threshold: number | undefined;
+    if (flags['threshold'] !== undefined) {
+      threshold = Number(flags['threshold']);
+      if (!(threshold >= 1 && threshold <= 12)) {
+        throw new UsageError(`--threshold must be a number from 1 to 12 (got ${String(flags['threshold'])})`);
+      }
+    }
+    const judge = flags['pairs-only'] ? undefined : replayJudge(threshold);
     replay(path, {
       pipeline: {
         pairing: {
