@@ -40,6 +40,8 @@ const { values } = parseArgs({
     write: { type: 'string' },
     threshold: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
+    verbose: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 
@@ -81,16 +83,44 @@ function judgeScenario(s: Scenario, model: Model): RunScore {
   const verdicts = judgeSeries(cells, model, params, true);
   const last = verdicts.at(-1);
   const rolled = last && last.verdict.verdict === 'rollback' ? last : null;
-  return scoreRun(s, rolled ? rolled.second : null, rolled ? rolled.verdict : null);
+  const score = scoreRun(s, rolled ? rolled.second : null, rolled ? rolled.verdict : null);
+  if (values.verbose && (score.falseAlarm || (s.regression && !score.culpritRight) || !score.detected)) {
+    const v = rolled?.verdict;
+    console.error(
+      JSON.stringify({
+        kind: s.kind,
+        rps: s.rps,
+        seed: s.seed,
+        falseAlarm: score.falseAlarm,
+        detected: score.detected,
+        second: rolled?.second,
+        regression: s.regression,
+        bursts: s.bursts,
+        cold: s.coldFactor,
+        culprits: v?.culprits,
+        signal: v?.explanation.signals[0],
+      }),
+    );
+  }
+  return score;
 }
 
+/**
+ * The service's history, as the store would hold it: four A/A runs of five
+ * minutes, and two past regressions (a 5xx step and a latency shift, of
+ * random sizes) that were rolled back.
+ */
 function train(profile: ServiceProfile, seed: number): Model {
   if (values.untrained) return defaultModel();
   const runs: HistoryRun[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 4; i++) {
     const s = makeScenario('aa', profile, 100, seed * 1000 + i);
-    s.durationS = 120;
-    runs.push({ source: `history-${seed}-${i}`, cells: cellsFromRecords(generate(s)) });
+    s.durationS = 300;
+    runs.push({ source: `history-${seed}-aa-${i}`, cells: cellsFromRecords(generate(s)) });
+  }
+  for (const kind of ['error_step', 'latency_median'] as const) {
+    const s = makeScenario(kind, profile, 100, seed * 1000 + 77);
+    runs.push({ source: `history-${seed}-${kind}`, cells: cellsFromRecords(generate(s)), regression: true });
   }
   return trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params });
 }
@@ -105,6 +135,7 @@ const goalErrors: RunScore[] = [];
 const goalLatency: RunScore[] = [];
 let seed = seed0 * 1_000_000;
 for (const kind of KINDS) {
+  if (values.only && values.only !== kind) continue;
   for (const rps of RATES) {
     for (let i = 0; i < RUNS_PER_RATE[kind]; i++) {
       seed++;

@@ -111,7 +111,7 @@ export function randomProfile(seed: number, service = 'shop'): ServiceProfile {
     share: logBetween(r, 0.5, 4),
     medianUs: Math.round(logBetween(r, 1000, 80000)),
     sigma: between(r, 0.2, 0.6),
-    baseErrorRate: logBetween(r, 0.0003, 0.003),
+    baseErrorRate: logBetween(r, 0.0001, 0.002),
     dynamicBody: r() < 0.25,
     bodyVariants: 1 + Math.floor(r() * 50),
   }));

@@ -6,7 +6,7 @@
  */
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
-import { processLogE, type Term, terms } from './judge.js';
+import { processLogE, statusChanges, type Term, terms } from './judge.js';
 import { ALL } from './scopes.js';
 import type {
   Culprit,
@@ -197,8 +197,13 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
     {
       ...base,
       name: 'status_mismatch',
-      counts: { pairs: c.pairs, mismatches: c.statusMismatch, floor: scope.lastFloor.status_mismatch },
-      effectSize: rate(c.statusMismatch, c.pairs) - scope.lastFloor.status_mismatch,
+      counts: {
+        pairs: c.pairs,
+        mismatches: c.statusMismatch,
+        changesBesideFailures: statusChanges(c),
+        floor: scope.lastFloor.status_mismatch,
+      },
+      effectSize: rate(statusChanges(c), c.pairs) - scope.lastFloor.status_mismatch,
       eValue: e('status_mismatch'),
       weight: scope.weight * share.status_mismatch,
     },

@@ -192,13 +192,13 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
   else scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
   if (unhealthy) return;
 
-  const statusFloor = withBaseline(b.floorStatus / n, scope.base.statusMismatch, scope.base.pairs, n0);
+  const statusFloor = withBaseline(b.floorStatus / n, statusChanges(scope.base), scope.base.pairs, n0);
   scope.lastFloor.status_mismatch = statusFloor;
   if (statusFloor < NOT_COMPARABLE) {
     const p = Math.max(statusFloor, MIN_RATE);
     scope.wealth.status_mismatch = rateBatchUpdate(
       scope.wealth.status_mismatch,
-      b.cand.statusMismatch,
+      statusChanges(b.cand),
       n,
       p,
       mix,
@@ -211,6 +211,16 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
     const p = Math.max(bodyFloor, MIN_RATE);
     scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
   }
+}
+
+/**
+ * Status mismatches other than failures (200 vs 404, 200 vs 302, …): a
+ * pair where exactly one arm failed always has differing statuses, and is
+ * the errors signal's business, so it is not counted twice (and bursts of
+ * shared-dependency failures do not leak into this test).
+ */
+export function statusChanges(p: PairedCounts): number {
+  return Math.max(0, p.statusMismatch - p.errShadowOnly - p.errPrimaryOnly);
 }
 
 /** A floor raised to what the baseline arm shows, when a baseline runs (model floor as prior). */

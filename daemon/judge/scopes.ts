@@ -14,6 +14,11 @@
  * supermartingales with Σ w = 1 (Vovk & Wang, "E-values: calibration,
  * combination and applications", Annals of Statistics 49 (2021): a weighted
  * average of e-values is an e-value).
+ *
+ * When the model was trained on the service's history it knows its
+ * endpoints: each known endpoint then has its own slot of
+ * share × (1 − overflow) / K, fixed by the model before the run, and
+ * endpoints history never saw take the overflow slots in order of arrival.
  */
 import { emptyPaired } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
@@ -41,6 +46,23 @@ export function slotWeight(params: JudgeParams, kind: ScopeKind, index: number):
   if (index < n) return (share * (1 - overflow)) / n;
   const j = index - n;
   return (share * overflow) / ((j + 1) * (j + 2));
+}
+
+/**
+ * Weight of an endpoint when the model knows K endpoints: a known one gets
+ * share × (1 − overflow) / K; the j-th unknown one (0-based) the overflow
+ * sequence share × overflow / ((j+1)(j+2)).
+ */
+export function knownEndpointWeight(
+  params: JudgeParams,
+  known: number,
+  isKnown: boolean,
+  unknownIndex: number,
+): number {
+  const share = params.scopeShares.endpoint * pairedShare(params);
+  const overflow = Math.min(Math.max(params.overflowShare, 0), 1);
+  if (isKnown) return (share * (1 - overflow)) / known;
+  return (share * overflow) / ((unknownIndex + 1) * (unknownIndex + 2));
 }
 
 /** Part of the budget for paired signals (the rest goes to live signals when they are judged). */
@@ -83,8 +105,12 @@ export function addScope(
   const kind = scopeKindOf(endpoint, segment);
   if (kind === 'cell' && Object.keys(state.scopes).length >= params.maxScopes) return undefined;
   let weight: number;
+  const known = Object.keys(model.params.floors).length;
   if (kind === 'service') weight = slotWeight(params, kind, 0);
-  else {
+  else if (kind === 'endpoint' && known > 0) {
+    weight = knownEndpointWeight(params, known, endpoint in model.params.floors, state.slotsUsed.endpoint);
+    if (!(endpoint in model.params.floors)) state.slotsUsed.endpoint += 1;
+  } else {
     weight = slotWeight(params, kind, state.slotsUsed[kind]);
     state.slotsUsed[kind] += 1;
   }

@@ -15,7 +15,7 @@ export interface NoiseFloor {
   discordantErrorRate: number;
   /** Per-pair failure rate of the primary arm. */
   primaryErrorRate: number;
-  /** Per-pair rate of differing statuses in A/A. */
+  /** Per-pair rate of differing statuses in A/A, not counting pairs where exactly one arm failed. */
   statusMismatchRate: number;
   /** Per-pair rate of differing bodies (same status) in A/A; 1 means "bodies are not comparable". */
   bodyMismatchRate: number;

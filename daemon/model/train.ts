@@ -6,6 +6,8 @@
  * correlated errors break the independence the rate tests assume). Pure.
  */
 import type { CellStats } from '../aggregate/stats.js';
+import { clearlyAbove } from '../judge/evalue.js';
+import { statusChanges } from '../judge/judge.js';
 import { judgeSeries } from '../judge/series.js';
 import type { JudgeParams } from '../judge/types.js';
 import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from './model.js';
@@ -49,15 +51,25 @@ function emptySums(): Sums {
   return { pairs: 0, discordant: 0, primaryFailed: 0, status: 0, body: 0, bodyPairs: 0 };
 }
 
+/**
+ * Upper 95 % confidence bound of a rate from k events in n trials (Poisson
+ * approximation; k = 0 gives the "rule of three", 3/n). A floor is a null
+ * the candidate is held to, so history's uncertainty must go against
+ * detection, not for it.
+ */
+export function upperRate(k: number, n: number): number {
+  if (!(n > 0)) return 1;
+  return Math.min(1, (k + 1.645 * Math.sqrt(k + 1) + 1.4) / n);
+}
+
 function floorOf(s: Sums): NoiseFloor {
   const n = s.pairs;
-  // Half-count smoothing keeps a floor above zero when history saw no event.
   return {
     pairs: n,
-    discordantErrorRate: (s.discordant / 2 + 0.5) / (n + 1),
-    primaryErrorRate: (s.primaryFailed + 0.5) / (n + 1),
-    statusMismatchRate: (s.status + 0.5) / (n + 1),
-    bodyMismatchRate: (s.body + 0.5) / (s.bodyPairs + 1),
+    discordantErrorRate: upperRate(s.discordant / 2, n),
+    primaryErrorRate: upperRate(s.primaryFailed, n),
+    statusMismatchRate: upperRate(s.status, n),
+    bodyMismatchRate: upperRate(s.body, s.bodyPairs),
   };
 }
 
@@ -70,6 +82,39 @@ function afterWarmup(cells: CellStats[], warmupSeconds: number): CellStats[] {
 }
 
 /**
+ * The quiet seconds of a run: after warm-up, and without a burst of
+ * discordant errors (both directions) clearly above the run's own rate —
+ * the seconds in which the judge's error-rate test runs (it stands aside
+ * while the primary arm is noisy), so those are what its floor must
+ * describe. Two passes, so a burst does not hide behind its own mean.
+ */
+export function quietCells(cells: CellStats[], warmupSeconds: number): CellStats[] {
+  const warm = afterWarmup(cells, warmupSeconds);
+  const perSecond = new Map<number, { k: number; n: number }>();
+  for (const c of warm) {
+    const x = perSecond.get(c.key.second) ?? { k: 0, n: 0 };
+    perSecond.set(c.key.second, x);
+    x.k += c.candidate.errShadowOnly + c.candidate.errPrimaryOnly;
+    x.n += c.candidate.pairs;
+  }
+  let loud = new Set<number>();
+  for (let pass = 0; pass < 2; pass++) {
+    let k = 0;
+    let n = 0;
+    for (const [sec, x] of perSecond) {
+      if (loud.has(sec)) continue;
+      k += x.k;
+      n += x.n;
+    }
+    const rate = n > 0 ? k / n : 0;
+    const next = new Set<number>();
+    for (const [sec, x] of perSecond) if (clearlyAbove(x.k, x.n, rate)) next.add(sec);
+    loud = next;
+  }
+  return warm.filter((c) => !loud.has(c.key.second));
+}
+
+/**
  * Index of dispersion (variance / mean) of per-second discordant error counts
  * per endpoint, pooled: 1 for independent errors, larger when they come in bursts.
  */
@@ -78,7 +123,7 @@ export function dispersion(runs: HistoryRun[], warmupSeconds: number): number {
   let den = 0;
   for (const run of runs) {
     const perEndpoint = new Map<string, Map<number, number>>();
-    for (const c of afterWarmup(run.cells, warmupSeconds)) {
+    for (const c of quietCells(run.cells, warmupSeconds)) {
       const m = perEndpoint.get(c.key.endpoint) ?? new Map<number, number>();
       perEndpoint.set(c.key.endpoint, m);
       m.set(
@@ -107,7 +152,7 @@ export function learnFloors(
   const per = new Map<string, Sums>();
   const all = emptySums();
   for (const run of runs) {
-    for (const c of afterWarmup(run.cells, warmupSeconds)) {
+    for (const c of quietCells(run.cells, warmupSeconds)) {
       const s = per.get(c.key.endpoint) ?? emptySums();
       per.set(c.key.endpoint, s);
       for (const t of [s, all]) {
@@ -116,7 +161,7 @@ export function learnFloors(
           t.pairs += p.pairs;
           t.discordant += p.errShadowOnly + p.errPrimaryOnly;
           t.primaryFailed += p.primaryFailed;
-          t.status += p.statusMismatch;
+          t.status += statusChanges(p);
           t.body += p.bodyMismatch;
           t.bodyPairs += p.pairs - p.statusMismatch;
         }
