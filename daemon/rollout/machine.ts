@@ -14,18 +14,22 @@
  *  - Commands not valid in a phase are refused with a message and change nothing.
  *  - A final phase never moves again (never flap).
  */
-import { desiredEffects, phaseAlert } from './desired.js';
-import type { Phase } from './phases.js';
-import { FORWARD_PHASES, isTerminal } from './phases.js';
-import type {
-  DeploymentState,
-  Effect,
-  RolloutEvent,
-  RolloutPlan,
-  StepResult,
-  TimerName,
-  VerdictRecord,
-} from './types.js';
+import { onCommand } from './commands.js';
+import { desiredEffects } from './desired.js';
+import { FORWARD_PHASES } from './phases.js';
+import {
+  advance,
+  enter,
+  holdMs,
+  quiet,
+  same,
+  timer,
+  toRollbackFailed,
+  toRollingBack,
+  toShadowing,
+  update,
+} from './transitions.js';
+import type { DeploymentState, RolloutEvent, RolloutPlan, StepResult, VerdictRecord } from './types.js';
 
 type Ev<T extends RolloutEvent['type']> = Extract<RolloutEvent, { type: T }>;
 
@@ -79,123 +83,6 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
     case 'effect_failed':
       return onEffectFailed(state, event);
   }
-}
-
-// ── building results ─────────────────────────────────────────────────────────
-
-const same = (state: DeploymentState): StepResult => ({ state, effects: [] });
-const refuse = (state: DeploymentState, message: string): StepResult => ({
-  state,
-  effects: [],
-  refused: message,
-});
-
-/** A change of data with no effects and no audit entry (e.g. a verdict recorded). */
-function quiet(state: DeploymentState, at: number, patch: Partial<DeploymentState>): StepResult {
-  return { state: { ...state, ...patch, updatedAt: at }, effects: [] };
-}
-
-/** A change that re-asserts the desired world (weights, pause), with an audit reason. */
-function update(
-  state: DeploymentState,
-  at: number,
-  patch: Partial<DeploymentState>,
-  reason: string,
-): StepResult {
-  const next = { ...state, ...patch, updatedAt: at };
-  return { state: next, effects: desiredEffects(next), reason };
-}
-
-/** Entering a phase (or a new promotion step): fresh hold, verdicts and extensions; phase alert. */
-function enter(
-  state: DeploymentState,
-  phase: Phase,
-  at: number,
-  patch: Partial<DeploymentState>,
-  reason: string,
-): StepResult {
-  const next: DeploymentState = {
-    ...state,
-    deadline: null,
-    ...patch,
-    phase,
-    phaseStartedAt: at,
-    extensions: 0,
-    lastVerdict: null,
-    updatedAt: at,
-  };
-  const effects: Effect[] = desiredEffects(next);
-  const alert = phase !== state.phase ? phaseAlert(next) : null;
-  if (alert) effects.push(alert);
-  return { state: next, effects, reason };
-}
-
-const timer = (name: TimerName, at: number, ms: number) => ({ timer: name, atMs: at + ms });
-
-// ── phase entries ────────────────────────────────────────────────────────────
-
-function toShadowing(s: DeploymentState, at: number, reason: string): StepResult {
-  return enter(s, 'shadowing', at, { deadline: timer('shadow_end', at, s.plan.shadowDurationMs) }, reason);
-}
-
-function toStep(s: DeploymentState, index: number, at: number, reason: string): StepResult {
-  const st = s.plan.steps[index]!;
-  return enter(
-    s,
-    'promoting',
-    at,
-    { stepIndex: index, candidateWeight: st.weight, deadline: timer('step_end', at, st.holdMs) },
-    `${reason}: candidate at ${st.weight}% (step ${index + 1}/${s.plan.steps.length})`,
-  );
-}
-
-function toBaking(s: DeploymentState, at: number, reason: string): StepResult {
-  return enter(
-    s,
-    'baking',
-    at,
-    { candidateWeight: 100, deadline: timer('bake_end', at, s.plan.bakeMs) },
-    reason,
-  );
-}
-
-/** Promote by one stage: shadowing → first step → … → last step → baking → completed. */
-function advance(s: DeploymentState, at: number, reason: string): StepResult {
-  if (s.phase === 'shadowing') return toStep(s, 0, at, reason);
-  if (s.phase === 'promoting') {
-    const next = s.stepIndex + 1;
-    return next < s.plan.steps.length ? toStep(s, next, at, reason) : toBaking(s, at, reason);
-  }
-  return enter(s, 'completed', at, { candidateWeight: 100, paused: null }, reason);
-}
-
-function toRollingBack(s: DeploymentState, at: number, reason: string, decisionId?: number): StepResult {
-  const rollback = {
-    reason,
-    from: s.phase,
-    readyReplicas: 0,
-    ...(decisionId === undefined ? {} : { decisionId }),
-  };
-  return enter(
-    s,
-    'rolling_back',
-    at,
-    { rollback, paused: null, deadline: timer('capacity_timeout', at, s.plan.capacityTimeoutMs) },
-    `rolling back: ${reason}`,
-  );
-}
-
-function toRollbackFailed(s: DeploymentState, at: number, why: string): StepResult {
-  return enter(s, 'rollback_failed', at, { candidateWeight: 0, lastError: why }, `rollback failed: ${why}`);
-}
-
-/** The hold length of the current phase/step (for extensions and auto-pause). */
-function holdMs(s: DeploymentState): number | null {
-  if (s.phase === 'shadowing') return s.plan.shadowDurationMs;
-  if (s.phase === 'promoting') return s.plan.steps[s.stepIndex]!.holdMs;
-  if (s.phase === 'baking') return s.plan.bakeMs;
-  if (s.phase === 'provisioning') return s.plan.provisionTimeoutMs;
-  return null;
 }
 
 // ── events ───────────────────────────────────────────────────────────────────
@@ -347,73 +234,4 @@ function onEffectFailed(s: DeploymentState, e: Ev<'effect_failed'>): StepResult 
     return r;
   }
   return quiet(s, e.at, { lastError: error });
-}
-
-// ── commands ─────────────────────────────────────────────────────────────────
-
-function finalRefusal(s: DeploymentState, what: string): string {
-  return `deployment ${s.id} of ${s.service} is ${s.phase}; nothing to ${what}`;
-}
-
-function onCommand(s: DeploymentState, e: Ev<'command'>): StepResult {
-  const by = e.reason ? `operator ${e.command} (${e.reason})` : `operator ${e.command}`;
-  const rollingBack = s.phase === 'rolling_back' || s.phase === 'validating';
-  if (isTerminal(s.phase)) {
-    if (e.command === 'rollback' && s.phase === 'completed') {
-      return refuse(s, `deployment ${s.id} is completed; deploy ${s.previousVersion} to go back`);
-    }
-    return refuse(s, finalRefusal(s, e.command));
-  }
-  switch (e.command) {
-    case 'promote':
-      if (rollingBack) return refuse(s, `${s.service} is ${s.phase}; a rollback cannot be promoted`);
-      if (s.paused) return refuse(s, `${s.service} is paused (${s.paused.reason}); resume it first`);
-      if (s.phase === 'provisioning')
-        return refuse(s, `${s.service} ${s.version} is still provisioning; nothing to promote yet`);
-      return advance(s, e.at, by);
-    case 'rollback':
-      if (rollingBack) return refuse(s, `${s.service} is already ${s.phase}`);
-      return toRollingBack(s, e.at, by);
-    case 'pause': {
-      if (rollingBack) return refuse(s, `${s.service} is ${s.phase}; a rollback cannot be paused`);
-      if (s.paused) return refuse(s, `${s.service} is already paused`);
-      const remainingMs = s.deadline ? Math.max(0, s.deadline.atMs - e.at) : null;
-      return update(
-        s,
-        e.at,
-        { deadline: null, paused: { at: e.at, reason: by, remainingMs, auto: false } },
-        `paused: ${by}`,
-      );
-    }
-    case 'resume':
-      return resume(s, e.at, by);
-    case 'abort':
-      if (rollingBack) return refuse(s, `${s.service} is ${s.phase}; a rollback cannot be aborted`);
-      return enter(s, 'aborted', e.at, { candidateWeight: 0, paused: null }, by);
-  }
-}
-
-function resume(s: DeploymentState, at: number, by: string): StepResult {
-  if (!s.paused) return refuse(s, `${s.service} is not paused`);
-  if (s.phase === 'provisioning' && s.ready.candidate && s.ready.baseline) {
-    return toShadowing({ ...s, paused: null }, at, `${by}: candidate ready`);
-  }
-  // After an automatic pause the hold starts afresh; after a manual one the remaining time is kept.
-  const remaining = s.paused.auto ? holdMs(s) : s.paused.remainingMs;
-  const name = timerOf(s.phase);
-  const deadline = remaining === null || name === null ? null : timer(name, at, remaining);
-  return update(
-    s,
-    at,
-    { paused: null, deadline, extensions: s.paused.auto ? 0 : s.extensions },
-    `resumed: ${by}`,
-  );
-}
-
-function timerOf(phase: Phase): TimerName | null {
-  if (phase === 'provisioning') return 'provision_timeout';
-  if (phase === 'shadowing') return 'shadow_end';
-  if (phase === 'promoting') return 'step_end';
-  if (phase === 'baking') return 'bake_end';
-  return null;
 }
