@@ -185,10 +185,18 @@ export class XdsServer extends EventEmitter {
 
   /**
    * Resolves when `nodeId` has ACKed `version` of `typeUrl` (immediately if it
-   * already has); rejects on a NACK of that version or after `timeoutMs`.
+   * already has); rejects on a NACK of that version (also one already
+   * received) or after `timeoutMs`.
    */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void> {
-    if (this.nodes.get(nodeId)?.acked.get(typeUrl) === version) return Promise.resolve();
+    const node = this.nodes.get(nodeId);
+    if (node?.acked.get(typeUrl) === version) return Promise.resolve();
+    const nack = node?.lastNack;
+    if (nack && nack.typeUrl === typeUrl && nack.version === version) {
+      return Promise.reject(
+        new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${nack.message}`),
+      );
+    }
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);

@@ -125,6 +125,10 @@ test('a NACK is recorded with its detail and reported, the version is not re-sen
   const nacked = once(xds, 'nack') as Promise<[NackRecord]>;
   ads.reply(first, [], 'cluster shop-v1: no such thing');
   const [nack] = await nacked;
+  const waited = xds.waitForAck('edge', CLUSTER_TYPE, first.version_info, 1000).then(
+    () => 'acked',
+    (e: Error) => e.message,
+  );
   const resent = await ads.next(300);
   xds.setSnapshot('edge', snapshotOf(desired({ v1: 100 }, true)));
   const fixed = (await ads.next())!;
@@ -136,6 +140,7 @@ test('a NACK is recorded with its detail and reported, the version is not re-sen
   assert.equal(nack.typeUrl, CLUSTER_TYPE);
   assert.equal(nack.version, first.version_info);
   assert.equal(nack.message, 'cluster shop-v1: no such thing');
+  assert.match(await waited, /NACKed by edge: cluster shop-v1/);
   assert.equal(resent, undefined);
   assert.notEqual(fixed.version_info, first.version_info);
   assert.equal(ack.version, fixed.version_info);
