@@ -70,7 +70,10 @@ export type StreamEvent =
 
 /** The stream's view of its server: where snapshots come from, where events go. */
 export interface StreamHost {
-  snapshot(nodeId: string): Snapshot | undefined;
+  /** Called once, when the first request has named the node (before anything is sent). */
+  opened(stream: AdsStream): void;
+  /** The snapshot this stream should converge on now. */
+  snapshot(stream: AdsStream): Snapshot | undefined;
   report(stream: AdsStream, event: StreamEvent): void;
 }
 
@@ -111,6 +114,7 @@ export class AdsStream {
     if (this.nodeId === undefined) {
       if (!nodeId) throw new StreamProtocolError('the first request on a stream must carry node.id');
       this.nodeId = nodeId;
+      this.host.opened(this);
     }
     const typeUrl = req.type_url ?? '';
     // NOTE: xDS protocol, ADS: type_url is required on every request of an aggregated stream.
@@ -158,7 +162,7 @@ export class AdsStream {
   /** Pushes whatever the node's current snapshot requires, in order. Safe to call any time. */
   pump(): void {
     if (this.closed || this.nodeId === undefined) return;
-    const snapshot = this.host.snapshot(this.nodeId);
+    const snapshot = this.host.snapshot(this);
     if (!snapshot) return;
     const unsettled = new Set<TypeUrl>();
     for (const typeUrl of PUSH_ORDER) {

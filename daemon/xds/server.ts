@@ -85,6 +85,10 @@ interface NodeState {
   streams: Set<AdsStream>;
   acked: Map<TypeUrl, string>;
   lastNack?: NackRecord;
+  /** The current snapshot was NACKed; streams opened since get {@link NodeState.lastGood}. */
+  rejected: boolean;
+  /** Streams held on the last good snapshot until a new one is set. */
+  pinned: Set<AdsStream>;
 }
 
 function versionsOf(snapshot: Snapshot | undefined): Record<string, string> {
@@ -146,6 +150,8 @@ export class XdsServer extends EventEmitter {
   setSnapshot(nodeId: string, snapshot: Snapshot): Record<string, string> {
     const node = this.node(nodeId);
     node.snapshot = snapshot;
+    node.rejected = false;
+    node.pinned.clear();
     const versions = versionsOf(snapshot);
     log.debug('snapshot set', { nodeId, versions, streams: node.streams.size });
     for (const stream of node.streams) stream.pump();
@@ -241,7 +247,7 @@ export class XdsServer extends EventEmitter {
   private node(nodeId: string): NodeState {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      node = { streams: new Set(), acked: new Map() };
+      node = { streams: new Set(), acked: new Map(), rejected: false, pinned: new Set() };
       this.nodes.set(nodeId, node);
     }
     return node;
@@ -250,7 +256,11 @@ export class XdsServer extends EventEmitter {
   private serveStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
     let ended = false;
     const host = {
-      snapshot: (nodeId: string) => this.nodes.get(nodeId)?.snapshot,
+      opened: (s: AdsStream) => this.attach(s),
+      snapshot: (s: AdsStream) => {
+        const node = this.nodes.get(s.nodeId!);
+        return node?.pinned.has(s) ? node.lastGood : node?.snapshot;
+      },
       report: (s: AdsStream, e: StreamEvent) => this.onStreamEvent(s, e),
     };
     const stream = new AdsStream(host, (response) => {
@@ -263,6 +273,7 @@ export class XdsServer extends EventEmitter {
       stream.close();
       const node = stream.nodeId === undefined ? undefined : this.nodes.get(stream.nodeId);
       node?.streams.delete(stream);
+      node?.pinned.delete(stream);
       // A node that never had a snapshot is forgotten with its last stream (ids are client-chosen).
       if (node && node.streams.size === 0 && !node.snapshot) this.nodes.delete(stream.nodeId!);
       const pending = Object.entries(stream.describe())
@@ -271,7 +282,6 @@ export class XdsServer extends EventEmitter {
       log.info('ads stream closed', { nodeId: stream.nodeId, stream: stream.id, reason, inFlight: pending });
     };
     call.on('data', (req: DiscoveryRequest) => {
-      const known = stream.nodeId !== undefined;
       try {
         stream.handle(req);
       } catch (err) {
@@ -282,7 +292,6 @@ export class XdsServer extends EventEmitter {
         call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
         return;
       }
-      if (!known && stream.nodeId !== undefined) this.attach(stream);
     });
     call.on('end', () => {
       finish('client ended');
@@ -299,6 +308,16 @@ export class XdsServer extends EventEmitter {
     node.streams.add(stream);
     log.info('ads stream opened', { nodeId, stream: stream.id, streams: node.streams.size });
     if (!node.snapshot) log.info('node has no snapshot yet; holding its requests', { nodeId });
+    // NOTE: a proxy that (re)starts while the current snapshot stands NACKed would
+    // otherwise receive only what was refused and serve nothing at all.
+    if (node.rejected && node.lastGood) {
+      node.pinned.add(stream);
+      log.warn('current snapshot was refused; serving the last good one to a new stream', {
+        nodeId,
+        stream: stream.id,
+        lastGood: versionsOf(node.lastGood),
+      });
+    }
   }
 
   private onStreamEvent(stream: AdsStream, e: StreamEvent): void {
@@ -307,7 +326,8 @@ export class XdsServer extends EventEmitter {
       case 'ack': {
         const node = this.node(nodeId);
         node.acked.set(e.typeUrl, e.version);
-        if (node.lastNack?.typeUrl === e.typeUrl) node.lastNack = undefined;
+        const current = node.snapshot?.types.get(e.typeUrl)?.version;
+        if (node.lastNack?.typeUrl === e.typeUrl && e.version === current) node.lastNack = undefined;
         if (node.snapshot && isFullyAcked(node)) node.lastGood = node.snapshot;
         log.debug('ack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, stream: stream.id });
         this.emit('ack', {
@@ -330,7 +350,9 @@ export class XdsServer extends EventEmitter {
           message: e.message,
           at: new Date().toISOString(),
         };
-        this.node(nodeId).lastNack = record;
+        const node = this.node(nodeId);
+        node.lastNack = record;
+        if (node.snapshot?.types.get(e.typeUrl)?.version === e.version) node.rejected = true;
         log.warn('nack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, detail: e.message });
         this.emit('nack', record);
         return;

@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import type { NackRecord } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive } from '../../harness/index.js';
+import { drive, freePort, startEnvoy } from '../../harness/index.js';
 import { mustSnapshot, startRig } from './fixture.js';
 
 test('Envoy ACKs the first snapshot of every type and serves the service it describes', async (t) => {
@@ -130,4 +131,34 @@ test('a new version and a route to it in one snapshot: Envoy never routes to a m
   assert.equal(res.errors, 0);
   assert.deepEqual(Object.keys(res.statuses), ['200'], JSON.stringify(res.statuses));
   assert.ok(rig.v2.hits > 0, 'traffic moved to the new version');
+});
+
+test('an Envoy that starts while the current snapshot stands NACKed gets the last good one', async (t) => {
+  const rig = await startRig(t);
+  const good = rig.xds.status(rig.nodeId)!.acked;
+  const input = renderService(rig.desired({ v2: 100 }));
+  (input.clusters![0] as Record<string, unknown>)['connect_timeout'] = { seconds: -1 };
+  const nacked = once(rig.xds, 'nack');
+  rig.xds.setSnapshot(rig.nodeId, mustSnapshot(input));
+  await nacked;
+
+  await rig.envoy.stop();
+  const restarted = await startEnvoy(t, {
+    name: 'xds-restart',
+    config: adsBootstrap({
+      nodeId: rig.nodeId,
+      xdsHost: '127.0.0.1',
+      xdsPort: rig.xds.port,
+      adminPort: await freePort(),
+    }),
+    concurrency: 1,
+  });
+  const res = await drive({ url: rig.url, requests: 20, concurrency: 2 });
+  const status = rig.xds.status(rig.nodeId)!;
+
+  assert.ok(restarted.pid > 0);
+  assert.deepEqual(res.statuses, { 200: 20 });
+  assert.equal(rig.v1.hits, 20, 'served by the last good routes');
+  assert.deepEqual(status.acked, good);
+  assert.equal(status.lastNack?.typeUrl, CLUSTER_TYPE, 'the refusal stays on record');
 });

@@ -35,7 +35,7 @@ function rig(initial: Snapshot | undefined) {
   const host = { current: initial, events: [] as StreamEvent[] };
   const sent: DiscoveryResponse[] = [];
   const stream = new AdsStream(
-    { snapshot: () => host.current, report: (_s, e) => host.events.push(e) },
+    { opened: () => {}, snapshot: () => host.current, report: (_s, e) => host.events.push(e) },
     (r) => sent.push(r),
   );
   const ack = (r: DiscoveryResponse, names: string[] = [], error?: string) =>
