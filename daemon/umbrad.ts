@@ -21,6 +21,7 @@
  */
 import type { CellStats } from './aggregate/stats.js';
 import type { UmbraConfig } from './config/schema.js';
+import { controllerPart } from './controller/part.js';
 import { logger } from './log.js';
 import { metricsPart } from './metrics/part.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -66,10 +67,17 @@ export interface Umbrad {
   stop(): Promise<void>;
 }
 
-/** Pairing TTL from the services' mirror timeouts (plus time for batching and transport). */
+/**
+ * Timing from the services' mirror timeouts. The pairing TTL (from a
+ * request's first arm) covers the shadow's timeout plus batching and
+ * transport; a second closes once every request that started in it has had
+ * its first arm arrive (after up to a timeout's worth of latency) and its TTL
+ * run out, so shadow timeouts are never late.
+ */
 export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
   const longestTimeoutMs = Math.max(5_000, ...config.services.map((s) => s.mirroring.timeout));
-  return { pairing: { ttlUs: (longestTimeoutMs + 5_000) * 1000 } };
+  const ttlUs = (longestTimeoutMs + 5_000) * 1000;
+  return { pairing: { ttlUs }, aggregate: { closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 3_000_000 } };
 }
 
 /** Builds the context and starts `parts` in order; on a failure stops what started and rethrows. */
@@ -140,6 +148,7 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
     clockPart(o.tickMs),
     metricsPart(o.metricsListen),
     retentionPart(o.retention),
+    controllerPart(),
   ];
 }
 

@@ -38,6 +38,10 @@ export interface AggregatorOptions extends AggregateOptions {
   futureToleranceS: number;
   /** Primary samples needed before an endpoint's tail threshold is used. */
   minTailSamples: number;
+  /** Series × cluster combinations tracked for live records; beyond, records are counted and dropped. */
+  maxLiveSeries: number;
+  /** Endpoints with latency histograms (10 KB per arm); beyond, no histogram (tail thresholds off). */
+  maxHistogramEndpoints: number;
 }
 
 export const DEFAULT_AGGREGATOR_OPTIONS: AggregatorOptions = {
@@ -45,6 +49,8 @@ export const DEFAULT_AGGREGATOR_OPTIONS: AggregatorOptions = {
   closeDelayUs: 12_000_000,
   futureToleranceS: 10,
   minTailSamples: 100,
+  maxLiveSeries: 100_000,
+  maxHistogramEndpoints: 5_000,
 };
 
 /** One live (unmirrored) record, filled in place by the caller; read during `onLive` only. */
@@ -72,6 +78,8 @@ export interface AggregatorCounters {
   late: number;
   future: number;
   cellsEmitted: number;
+  /** Live records dropped because maxLiveSeries was reached. */
+  liveOverflow: number;
 }
 
 // PairedCounts fields in counter order; the typed-array layout follows it.
@@ -93,7 +101,14 @@ export function isFailed(status: number, flags: number): boolean {
 }
 
 export class Aggregator implements PairSink {
-  readonly counters: AggregatorCounters = { pairs: 0, live: 0, late: 0, future: 0, cellsEmitted: 0 };
+  readonly counters: AggregatorCounters = {
+    pairs: 0,
+    live: 0,
+    late: 0,
+    future: 0,
+    cellsEmitted: 0,
+    liveOverflow: 0,
+  };
   readonly options: AggregatorOptions;
   private readonly ring: number;
   private readonly closeDelayS: number;
@@ -214,8 +229,12 @@ export class Aggregator implements PairSink {
     const sec = Math.floor(r.startUs / 1e6);
     if (!this.accept(sec)) return;
     this.ensureSeries(r.series);
-    this.counters.live++;
     const id = this.liveId(r.series, r.cluster);
+    if (id < 0) {
+      this.counters.liveOverflow++;
+      return;
+    }
+    this.counters.live++;
     const slot = this.slotOf(sec);
     const li = id * this.ring + slot;
     if (this.liveSecond[li] !== sec) {
@@ -328,6 +347,7 @@ export class Aggregator implements PairSink {
   private liveId(series: number, cluster: number): number {
     const list = (this.liveOf[series] ??= []);
     for (let i = 0; i < list.length; i += 2) if (list[i] === cluster) return list[i + 1]!;
+    if (this.liveSeries.length >= this.options.maxLiveSeries) return -1;
     const id = this.liveSeries.length;
     this.liveSeries.push(series);
     this.liveCluster.push(cluster);
@@ -377,7 +397,7 @@ export class Aggregator implements PairSink {
   }
 
   private recordLatency(ep: number, arm: number, sec: number, status: number, latencyUs: number): void {
-    if (status === 0) return;
+    if (status === 0 || ep >= this.options.maxHistogramEndpoints) return;
     const k = ep * 4 + arm;
     const minute = Math.floor(sec / 60) * 60;
     let h = this.hists[k];

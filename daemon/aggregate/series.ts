@@ -25,7 +25,7 @@ export class SeriesRegistry {
   private readonly clusterIds = new Map<string, number>();
 
   constructor(
-    readonly maxSeries = 100_000,
+    readonly maxSeries = 20_000,
     readonly maxClusters = 10_000,
   ) {}
 

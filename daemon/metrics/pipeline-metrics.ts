@@ -114,6 +114,12 @@ export function pipelineCollector(p: Pipeline): Collector {
         'counter',
         ac.future,
       ),
+      single(
+        'umbra_aggregate_live_overflow_total',
+        'Live records dropped: too many series × cluster combinations.',
+        'counter',
+        ac.liveOverflow,
+      ),
       single('umbra_aggregate_cells_total', 'Per-second cells emitted.', 'counter', ac.cellsEmitted),
       single(
         'umbra_aggregate_series',

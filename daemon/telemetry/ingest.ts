@@ -40,6 +40,8 @@ export interface StreamState {
   lagUs: number;
   lastArrivalUs: number;
   dict: Map<number, string>;
+  /** Characters held in `dict` values (bounded by maxDictBytesPerStream). */
+  dictBytes: number;
   /** Direct-mapped cache of (endpoint id, segment id) → series id: keys (-1 empty) and values. */
   seriesKeys: Int32Array;
   seriesVals: Int32Array;
@@ -67,14 +69,17 @@ export interface IngestOptions {
   limits: DecodeLimits;
   /** Dictionary entries allowed per stream. */
   maxDictPerStream: number;
+  /** Bytes of dictionary strings allowed per stream. */
+  maxDictBytesPerStream: number;
   /** Concurrent streams tracked; more are refused. */
   maxStreams: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   limits: DEFAULT_DECODE_LIMITS,
-  maxDictPerStream: 65_536,
-  maxStreams: 4_096,
+  maxDictPerStream: 16_384,
+  maxDictBytesPerStream: 1 << 20,
+  maxStreams: 1_024,
 };
 
 export type BatchResult = { ok: true; service: string } | { ok: false; reason: string };
@@ -157,6 +162,7 @@ export class Ingest {
       lagUs: 0,
       lastArrivalUs: 0,
       dict: new Map(),
+      dictBytes: 0,
       seriesKeys: new Int32Array(SERIES_CACHE).fill(-1),
       seriesVals: new Int32Array(SERIES_CACHE),
       clusterCache: new Map(),
@@ -191,7 +197,12 @@ export class Ingest {
     if (cols.sequence !== 0 && cols.sequence <= st.lastSequence) {
       return this.refuse('stale_sequence', streamId, `${cols.sequence} after ${st.lastSequence}`);
     }
-    if (st.dict.size + cols.dictCount > this.opts.maxDictPerStream) {
+    let addedBytes = 0;
+    for (let i = 0; i < cols.dictCount; i++) addedBytes += cols.dictValues[i]!.length;
+    if (
+      st.dict.size + cols.dictCount > this.opts.maxDictPerStream ||
+      st.dictBytes + addedBytes > this.opts.maxDictBytesPerStream
+    ) {
       return this.refuse('dictionary_full', streamId);
     }
     // Accepted: from here on, apply.
@@ -217,6 +228,7 @@ export class Ingest {
           st.seriesKeys.fill(-1);
           st.clusterCache.clear();
         }
+        st.dictBytes += value.length - (st.dict.get(id)?.length ?? 0);
         st.dict.set(id, value);
       }
     }

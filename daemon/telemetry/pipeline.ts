@@ -28,7 +28,7 @@ export interface Pipeline {
 }
 
 export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline {
-  const registry = new SeriesRegistry(options.maxSeries ?? 100_000);
+  const registry = new SeriesRegistry(options.maxSeries ?? 20_000);
   const ttlUs = options.pairing?.ttlUs ?? DEFAULT_PAIRER_OPTIONS.ttlUs;
   const closeDelayUs = Math.max(
     options.aggregate?.closeDelayUs ?? DEFAULT_AGGREGATOR_OPTIONS.closeDelayUs,
