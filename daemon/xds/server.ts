@@ -12,7 +12,9 @@
  * {@link XdsServer.setSnapshot}. A node without a snapshot is held: its
  * requests stay open until one is set (NOTE: xDS protocol, the server answers
  * when it has something to say). A NACK leaves the proxy on its previous good
- * configuration; the rejected version is recorded and not re-sent.
+ * configuration; the rejected version is recorded and not re-sent, and a
+ * proxy connecting while it stands is served the last good snapshot.
+ * Per-node bookkeeping lives in nodes.ts, per-stream protocol in ads-stream.ts.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
@@ -24,8 +26,12 @@ import {
   type StreamEvent,
   StreamProtocolError,
 } from './ads-stream.js';
+import { type AckEvent, type NackRecord, type NodeStatus, NodeTable, versionsOf } from './nodes.js';
 import { xdsProtos } from './protos.js';
 import type { Snapshot } from './snapshot.js';
+
+export type { AckEvent, NackRecord, NodeStatus } from './nodes.js';
+
 import { SHORT_NAME, type TypeUrl } from './type-urls.js';
 
 const log = logger('xds');
@@ -40,67 +46,9 @@ export interface XdsServerOptions {
   credentials?: grpc.ServerCredentials;
 }
 
-/** One accepted response. */
-export interface AckEvent {
-  nodeId: string;
-  typeUrl: TypeUrl;
-  version: string;
-  nonce: string;
-  streamId: number;
-}
-
-/** One rejected response, with the proxy's own explanation. */
-export interface NackRecord {
-  nodeId: string;
-  typeUrl: TypeUrl;
-  /** The version the proxy refused. */
-  version: string;
-  nonce: string;
-  streamId: number;
-  /** google.rpc.Status from the request's `error_detail`. */
-  code: number;
-  message: string;
-  /** ISO time the NACK arrived. */
-  at: string;
-}
-
-/** What the server knows about one node. A fresh copy on every call. */
-export interface NodeStatus {
-  nodeId: string;
-  /** Connected ADS streams for this node id. */
-  streams: number;
-  /** Versions of the current snapshot by short type name (`CDS`…), empty when none is set. */
-  snapshot: Record<string, string>;
-  /** Last version ACKed per short type name, by any stream of the node. */
-  acked: Record<string, string>;
-  /** The most recent NACK, until a later ACK of the same type clears it. */
-  lastNack?: NackRecord;
-  /** Versions of the last snapshot the node ACKed in full. */
-  lastGood?: Record<string, string>;
-}
-
-interface NodeState {
-  snapshot?: Snapshot;
-  lastGood?: Snapshot;
-  streams: Set<AdsStream>;
-  acked: Map<TypeUrl, string>;
-  lastNack?: NackRecord;
-  /** The current snapshot was NACKed; streams opened since get {@link NodeState.lastGood}. */
-  rejected: boolean;
-  /** Streams held on the last good snapshot until a new one is set. */
-  pinned: Set<AdsStream>;
-}
-
-function versionsOf(snapshot: Snapshot | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!snapshot) return out;
-  for (const [t, r] of snapshot.types) out[SHORT_NAME[t]] = r.version;
-  return out;
-}
-
 /** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
 export class XdsServer extends EventEmitter {
-  private readonly nodes = new Map<string, NodeState>();
+  private readonly nodes = new NodeTable();
   private readonly allowLog = rateLimited(10_000);
 
   private constructor(
@@ -148,45 +96,31 @@ export class XdsServer extends EventEmitter {
    * `createSnapshot` (which refuses inconsistent ones). Returns its versions.
    */
   setSnapshot(nodeId: string, snapshot: Snapshot): Record<string, string> {
-    const node = this.node(nodeId);
-    node.snapshot = snapshot;
-    node.rejected = false;
-    node.pinned.clear();
+    const streams = this.nodes.publish(nodeId, snapshot);
     const versions = versionsOf(snapshot);
-    log.debug('snapshot set', { nodeId, versions, streams: node.streams.size });
-    for (const stream of node.streams) stream.pump();
+    log.debug('snapshot set', { nodeId, versions, streams: streams.size });
+    for (const stream of streams) stream.pump();
     return versions;
   }
 
   /** The snapshot currently published for a node, if any. */
   snapshot(nodeId: string): Snapshot | undefined {
-    return this.nodes.get(nodeId)?.snapshot;
+    return this.nodes.current(nodeId);
   }
 
   /** The last snapshot the node ACKed in full (what its proxies run after a NACK). */
   lastGoodSnapshot(nodeId: string): Snapshot | undefined {
-    return this.nodes.get(nodeId)?.lastGood;
+    return this.nodes.lastGood(nodeId);
   }
 
-  /** Status of one node, or undefined if it never connected and has no snapshot. */
+  /** Status of one node, or undefined if it is neither connected nor has a snapshot. */
   status(nodeId: string): NodeStatus | undefined {
-    const node = this.nodes.get(nodeId);
-    if (!node) return undefined;
-    const acked: Record<string, string> = {};
-    for (const [t, v] of node.acked) acked[SHORT_NAME[t]] = v;
-    return {
-      nodeId,
-      streams: node.streams.size,
-      snapshot: versionsOf(node.snapshot),
-      acked,
-      ...(node.lastNack ? { lastNack: { ...node.lastNack } } : {}),
-      ...(node.lastGood ? { lastGood: versionsOf(node.lastGood) } : {}),
-    };
+    return this.nodes.status(nodeId);
   }
 
   /** Node ids known to the server (connected or with a snapshot). */
   nodeIds(): string[] {
-    return [...this.nodes.keys()];
+    return this.nodes.ids();
   }
 
   /**
@@ -195,9 +129,8 @@ export class XdsServer extends EventEmitter {
    * received) or after `timeoutMs`.
    */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void> {
-    const node = this.nodes.get(nodeId);
-    if (node?.acked.get(typeUrl) === version) return Promise.resolve();
-    const nack = node?.lastNack;
+    if (this.nodes.ackedVersion(nodeId, typeUrl) === version) return Promise.resolve();
+    const nack = this.nodes.lastNack(nodeId);
     if (nack && nack.typeUrl === typeUrl && nack.version === version) {
       return Promise.reject(
         new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${nack.message}`),
@@ -231,7 +164,7 @@ export class XdsServer extends EventEmitter {
 
   /** Stops accepting streams and ends the open ones. */
   async close(): Promise<void> {
-    for (const node of this.nodes.values()) for (const s of node.streams) s.close();
+    for (const s of this.nodes.streams()) s.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.grpcServer.forceShutdown();
@@ -244,23 +177,11 @@ export class XdsServer extends EventEmitter {
     });
   }
 
-  private node(nodeId: string): NodeState {
-    let node = this.nodes.get(nodeId);
-    if (!node) {
-      node = { streams: new Set(), acked: new Map(), rejected: false, pinned: new Set() };
-      this.nodes.set(nodeId, node);
-    }
-    return node;
-  }
-
   private serveStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
     let ended = false;
     const host = {
       opened: (s: AdsStream) => this.attach(s),
-      snapshot: (s: AdsStream) => {
-        const node = this.nodes.get(s.nodeId!);
-        return node?.pinned.has(s) ? node.lastGood : node?.snapshot;
-      },
+      snapshot: (s: AdsStream) => this.nodes.snapshotFor(s),
       report: (s: AdsStream, e: StreamEvent) => this.onStreamEvent(s, e),
     };
     const stream = new AdsStream(host, (response) => {
@@ -271,11 +192,7 @@ export class XdsServer extends EventEmitter {
       if (ended) return;
       ended = true;
       stream.close();
-      const node = stream.nodeId === undefined ? undefined : this.nodes.get(stream.nodeId);
-      node?.streams.delete(stream);
-      node?.pinned.delete(stream);
-      // A node that never had a snapshot is forgotten with its last stream (ids are client-chosen).
-      if (node && node.streams.size === 0 && !node.snapshot) this.nodes.delete(stream.nodeId!);
+      this.nodes.close(stream);
       const pending = Object.entries(stream.describe())
         .filter(([, s]) => s.inFlight)
         .map(([t]) => t);
@@ -304,18 +221,14 @@ export class XdsServer extends EventEmitter {
 
   private attach(stream: AdsStream): void {
     const nodeId = stream.nodeId!;
-    const node = this.node(nodeId);
-    node.streams.add(stream);
-    log.info('ads stream opened', { nodeId, stream: stream.id, streams: node.streams.size });
-    if (!node.snapshot) log.info('node has no snapshot yet; holding its requests', { nodeId });
-    // NOTE: a proxy that (re)starts while the current snapshot stands NACKed would
-    // otherwise receive only what was refused and serve nothing at all.
-    if (node.rejected && node.lastGood) {
-      node.pinned.add(stream);
+    const { pinned, hasSnapshot } = this.nodes.open(stream);
+    log.info('ads stream opened', { nodeId, stream: stream.id });
+    if (!hasSnapshot) log.info('node has no snapshot yet; holding its requests', { nodeId });
+    if (pinned) {
       log.warn('current snapshot was refused; serving the last good one to a new stream', {
         nodeId,
         stream: stream.id,
-        lastGood: versionsOf(node.lastGood),
+        lastGood: versionsOf(this.nodes.lastGood(nodeId)),
       });
     }
   }
@@ -324,19 +237,16 @@ export class XdsServer extends EventEmitter {
     const nodeId = stream.nodeId ?? '';
     switch (e.kind) {
       case 'ack': {
-        const node = this.node(nodeId);
-        node.acked.set(e.typeUrl, e.version);
-        const current = node.snapshot?.types.get(e.typeUrl)?.version;
-        if (node.lastNack?.typeUrl === e.typeUrl && e.version === current) node.lastNack = undefined;
-        if (node.snapshot && isFullyAcked(node)) node.lastGood = node.snapshot;
-        log.debug('ack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, stream: stream.id });
-        this.emit('ack', {
+        const ack: AckEvent = {
           nodeId,
           typeUrl: e.typeUrl,
           version: e.version,
           nonce: e.nonce,
           streamId: stream.id,
-        });
+        };
+        this.nodes.ack(ack);
+        log.debug('ack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, stream: stream.id });
+        this.emit('ack', ack);
         return;
       }
       case 'nack': {
@@ -350,9 +260,7 @@ export class XdsServer extends EventEmitter {
           message: e.message,
           at: new Date().toISOString(),
         };
-        const node = this.node(nodeId);
-        node.lastNack = record;
-        if (node.snapshot?.types.get(e.typeUrl)?.version === e.version) node.rejected = true;
+        this.nodes.nack(record);
         log.warn('nack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, detail: e.message });
         this.emit('nack', record);
         return;
@@ -373,11 +281,4 @@ export class XdsServer extends EventEmitter {
         return;
     }
   }
-}
-
-function isFullyAcked(node: NodeState): boolean {
-  for (const [t, r] of node.snapshot!.types) {
-    if (r.items.size > 0 && node.acked.get(t) !== r.version) return false;
-  }
-  return true;
 }
