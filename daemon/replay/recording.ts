@@ -4,7 +4,8 @@
  *
  *   header  8 bytes  "UMBRAREC"
  *           4 bytes  format version, uint32 LE (1)
- *   frames  1 byte   kind: 1 = batch, 2 = stream opened, 3 = stream closed
+ *   frames  1 byte   kind: 1 = batch, 2 = stream opened, 3 = stream closed,
+ *                    4 = metadata (JSON: the pipeline's timing options; first frame)
  *           4 bytes  stream id, uint32 LE (per daemon run; a reconnect is a new id)
  *           8 bytes  arrival time, Unix µs, float64 LE
  *           4 bytes  payload length, uint32 LE (0 unless kind = 1)
@@ -23,6 +24,32 @@ export const HEADER_BYTES = 12;
 export const FRAME_BATCH = 1;
 export const FRAME_OPEN = 2;
 export const FRAME_CLOSE = 3;
+export const FRAME_META = 4;
+
+/** What the metadata frame says: enough to replay with the daemon's exact settings. */
+export interface RecordingMeta {
+  /** Effective pipeline options of the recording daemon (see createPipeline). */
+  pipeline?: Record<string, unknown>;
+}
+
+/** The metadata of a recording, when its first frame is one (else undefined). */
+export function readRecordingMeta(path: string): RecordingMeta | undefined {
+  let meta: RecordingMeta | undefined;
+  let first = true;
+  try {
+    readRecording(path, (f) => {
+      if (first && f.kind === FRAME_META)
+        meta = JSON.parse(Buffer.from(f.payload).toString('utf8')) as RecordingMeta;
+      first = false;
+      throw STOP;
+    });
+  } catch (err) {
+    if (err !== STOP) throw err;
+  }
+  return meta;
+}
+
+const STOP = new Error('stop');
 
 export interface Frame {
   kind: number;

@@ -14,7 +14,14 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { CellStats, SignalName } from '../aggregate/stats.js';
 import { createPipeline, type Pipeline, type PipelineOptions } from '../telemetry/pipeline.js';
 import { JsonLinesSource } from './jsonl.js';
-import { FRAME_BATCH, FRAME_CLOSE, FRAME_OPEN, isRecording, readRecording } from './recording.js';
+import {
+  FRAME_BATCH,
+  FRAME_CLOSE,
+  FRAME_OPEN,
+  isRecording,
+  readRecording,
+  readRecordingMeta,
+} from './recording.js';
 
 /** What the judge hook returns per decision (the judge's Verdict plus its service). */
 export interface ReplayVerdict {
@@ -56,6 +63,9 @@ export interface ReplaySummary {
   first_rollback_t_us: number | null;
   virtual_duration_us: number;
   truncated: boolean;
+  /** The pairing TTL and the close delay of seconds used (a recording's own, unless overridden). */
+  ttl_us: number;
+  close_delay_us: number;
   wall_ms: number;
 }
 
@@ -96,9 +106,18 @@ function forEachLine(path: string, fn: (line: string, no: number) => void): void
 /** Replays `path` (recording or JSON lines); returns the summary (also emitted last). */
 export function replay(path: string, opts: ReplayOptions): ReplaySummary {
   const started = performance.now();
-  const p: Pipeline = createPipeline(opts.pipeline);
-  const { ingest, pairer, aggregator } = p;
   const recording = isRecording(firstBytes(path, 8));
+  // A recording carries the daemon's pipeline options; explicit options override them.
+  const recorded = recording
+    ? (readRecordingMeta(path)?.pipeline as Partial<PipelineOptions> | undefined)
+    : undefined;
+  const p: Pipeline = createPipeline({
+    ...recorded,
+    ...opts.pipeline,
+    pairing: { ...recorded?.pairing, ...opts.pipeline?.pairing },
+    aggregate: { ...recorded?.aggregate, ...opts.pipeline?.aggregate },
+  });
+  const { ingest, pairer, aggregator } = p;
   let origin = recording ? Number.NaN : 0;
   let lastUs = 0;
   let seconds = 0;
@@ -198,6 +217,8 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
     first_rollback_t_us: firstRollback,
     virtual_duration_us: lastUs - origin,
     truncated,
+    ttl_us: p.options.pairing.ttlUs,
+    close_delay_us: p.options.aggregate.closeDelayUs,
     wall_ms: Math.round(performance.now() - started),
   };
   opts.emit(summary as unknown as Record<string, unknown>);

@@ -3,7 +3,7 @@
  * optional recorder, and the pipeline clock.
  */
 import { logger } from '../log.js';
-import { FRAME_BATCH, FRAME_CLOSE, FRAME_OPEN, RecordingWriter } from '../replay/recording.js';
+import { FRAME_BATCH, FRAME_CLOSE, FRAME_META, FRAME_OPEN, RecordingWriter } from '../replay/recording.js';
 import type { DaemonPart, UmbradContext } from '../umbrad.js';
 import { splitHostPort } from '../umbrad.js';
 import { type IngestTap, startTelemetryServer } from './server.js';
@@ -31,6 +31,8 @@ export function telemetryPart(o: TelemetryPartOptions): DaemonPart {
       if (o.recordPath) {
         const w = new RecordingWriter(o.recordPath);
         writer = w;
+        // The pipeline's timing goes first, so a replay uses exactly the daemon's settings.
+        w.write(FRAME_META, 0, ctx.now(), Buffer.from(JSON.stringify({ pipeline: ctx.pipeline.options })));
         let failed = false;
         const guard = (fn: () => void): void => {
           if (failed) return;

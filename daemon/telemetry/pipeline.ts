@@ -21,6 +21,8 @@ export interface PipelineOptions {
 export const CLOSE_MARGIN_US = 2_000_000;
 
 export interface Pipeline {
+  /** The effective options (defaults filled in), e.g. for a recording's metadata. */
+  options: { pairing: PairerOptions; aggregate: AggregatorOptions };
   registry: SeriesRegistry;
   pairer: Pairer;
   aggregator: Aggregator;
@@ -37,5 +39,14 @@ export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline
   const aggregator = new Aggregator(registry, { ...options.aggregate, closeDelayUs });
   const pairer = new Pairer(aggregator, options.pairing ?? {});
   const ingest = new Ingest(registry, pairer, aggregator, options.ingest ?? {});
-  return { registry, pairer, aggregator, ingest };
+  return {
+    options: {
+      pairing: { ...DEFAULT_PAIRER_OPTIONS, ...options.pairing },
+      aggregate: { ...aggregator.options },
+    },
+    registry,
+    pairer,
+    aggregator,
+    ingest,
+  };
 }

@@ -139,8 +139,8 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   stopped = true;
 
   const replayed: CellStats[] = [];
+  // No options: the recording's metadata carries the daemon's timing.
   const summary = replay(recordPath, {
-    pipeline,
     emit: () => {},
     judge: (c) => {
       replayed.push(...c);
@@ -148,5 +148,7 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
     },
   });
   assert.equal(summary.records, 79);
+  assert.equal(summary.ttl_us, 1_000_000);
+  assert.equal(summary.close_delay_us, 3_000_000);
   assert.deepEqual(replayed, cells);
 });
