@@ -9,17 +9,22 @@
  *   npm run bench:judge -- --quick            a smaller suite
  *   npm run bench:judge -- --untrained        judge with the built-in model
  *   npm run bench:judge -- --write DIR        also write each scenario as JSON lines
+ *   npm run bench:judge -- --replay           reduce recordings through the daemon's replay path
  *
  * Recordings are reduced to cells in-process with the same definitions as
- * the aggregator (daemon/model/history.ts).
+ * the aggregator (daemon/model/history.ts), or, with --replay, through the
+ * daemon's own replay path (slower: JSON parsing and pairing in virtual time).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CellStats } from '../daemon/aggregate/stats.js';
 import { judgeSeries } from '../daemon/judge/series.js';
 import { DEFAULT_JUDGE_PARAMS, type JudgeParams } from '../daemon/judge/types.js';
-import { cellsFromRecords } from '../daemon/model/history.js';
+import { cellsFromRecords, type ReplayRecord } from '../daemon/model/history.js';
 import { defaultModel, type Model } from '../daemon/model/model.js';
+import { cellsFromFile } from '../daemon/model/sources.js';
 import { DEFAULT_TRAIN_OPTIONS, type HistoryRun, trainModel } from '../daemon/model/train.js';
 import {
   generate,
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
     only: { type: 'string' },
+    replay: { type: 'boolean', default: false },
   },
 });
 
@@ -73,13 +79,28 @@ const RUNS_PER_RATE: Record<Kind, number> = quick
     };
 const GOAL_RUNS = quick ? 8 : 25;
 
-function judgeScenario(s: Scenario, model: Model): RunScore {
-  const records = generate(s);
+/**
+ * Cells of a recording: by default reduced in-process (daemon/model/history.ts);
+ * with --replay, written as JSON lines and replayed through the daemon's own
+ * ingest → pairing → aggregation path (daemon/replay), as `umbra replay` does.
+ */
+function cellsOf(name: string, records: ReplayRecord[]): CellStats[] {
   if (values.write) {
     mkdirSync(values.write, { recursive: true });
-    writeFileSync(join(values.write, `${s.kind}-${s.rps}rps-${s.seed}.jsonl`), `${toJsonLines(records)}\n`);
+    writeFileSync(join(values.write, `${name}.jsonl`), `${toJsonLines(records)}\n`);
   }
-  const cells = cellsFromRecords(records);
+  if (!values.replay) return cellsFromRecords(records);
+  const path = join(tmpdir(), `umbra-bench-judge-${process.pid}.jsonl`);
+  writeFileSync(path, `${toJsonLines(records)}\n`);
+  try {
+    return cellsFromFile(path).cells;
+  } finally {
+    unlinkSync(path);
+  }
+}
+
+function judgeScenario(s: Scenario, model: Model): RunScore {
+  const cells = cellsOf(`${s.kind}-${s.rps}rps-${s.seed}`, generate(s));
   const verdicts = judgeSeries(cells, model, params, true);
   const last = verdicts.at(-1);
   const rolled = last && last.verdict.verdict === 'rollback' ? last : null;
@@ -116,11 +137,15 @@ function train(profile: ServiceProfile, seed: number): Model {
   for (let i = 0; i < 4; i++) {
     const s = makeScenario('aa', profile, 100, seed * 1000 + i);
     s.durationS = 300;
-    runs.push({ source: `history-${seed}-aa-${i}`, cells: cellsFromRecords(generate(s)) });
+    runs.push({ source: `history-${seed}-aa-${i}`, cells: cellsOf(`history-${seed}-aa-${i}`, generate(s)) });
   }
   for (const kind of ['error_step', 'latency_median'] as const) {
     const s = makeScenario(kind, profile, 100, seed * 1000 + 77);
-    runs.push({ source: `history-${seed}-${kind}`, cells: cellsFromRecords(generate(s)), regression: true });
+    runs.push({
+      source: `history-${seed}-${kind}`,
+      cells: cellsOf(`history-${seed}-${kind}`, generate(s)),
+      regression: true,
+    });
   }
   return trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params });
 }

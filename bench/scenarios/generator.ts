@@ -295,12 +295,15 @@ export function generate(s: Scenario): ReplayRecord[] {
       ) {
         bodyC = hash(`${body}-v2`);
       }
+      // The copy is dispatched once the request is complete: a few hundred µs after the primary starts.
       const tUs = Math.round(t * 1e6);
       out.push(record(s, requestId, 'primary', ep.name, seg, tUs, pf, lp, bodyP));
-      out.push(record(s, requestId, 'candidate', ep.name, seg, tUs + Math.round(lp), cf, lc, bodyC));
+      out.push(
+        record(s, requestId, 'candidate', ep.name, seg, tUs + 200 + Math.round(r() * 300), cf, lc, bodyC),
+      );
     }
   }
-  return out;
+  return out.sort((a, b) => a.t_us - b.t_us);
 }
 
 function record(
@@ -309,21 +312,23 @@ function record(
   arm: 'primary' | 'candidate',
   endpoint: string,
   segment: string,
-  tUs: number,
+  startUs: number,
   failed: boolean,
   latencyUs: number,
   body: string,
 ): ReplayRecord {
   const timeout = latencyUs > s.timeoutUs;
+  const latency = Math.round(Math.min(latencyUs, s.timeoutUs));
   return {
-    t_us: tUs,
+    t_us: startUs + latency,
+    start_us: startUs,
     service: s.profile.service,
     request_id: requestId,
     arm,
     endpoint,
     segment,
     status: timeout ? 0 : failed ? 503 : 200,
-    latency_us: Math.round(Math.min(latencyUs, s.timeoutUs)),
+    latency_us: latency,
     body_hash: failed || timeout ? '' : body,
     flags: timeout ? ['timeout'] : [],
   };
@@ -335,6 +340,7 @@ export function toJsonLines(records: readonly ReplayRecord[]): string {
     .map((x) =>
       JSON.stringify({
         t_us: x.t_us,
+        start_us: x.start_us,
         proxy: 'envoy-1',
         worker: 0,
         service: x.service,
@@ -345,7 +351,8 @@ export function toJsonLines(records: readonly ReplayRecord[]): string {
         status: x.status,
         latency_us: x.latency_us,
         bytes: x.status === 200 ? 800 : 0,
-        body_hash: x.body_hash,
+        // A failed arm has no body: the field is left out.
+        ...(x.body_hash ? { body_hash: x.body_hash } : {}),
         flags: x.flags,
       }),
     )

@@ -4,7 +4,7 @@
  * with the aggregate contract's definitions. Pure: callers read the files.
  *
  * Line format (unknown fields ignored):
- *   {"t_us":1234567,"proxy":"envoy-1","worker":0,"service":"checkout",
+ *   {"t_us":1234567,"start_us":1229267,"proxy":"envoy-1","worker":0,"service":"checkout",
  *    "request_id":"…","arm":"primary"|"candidate"|"baseline",
  *    "endpoint":"GET /cart","segment":"eu","status":200,"latency_us":5300,
  *    "bytes":812,"body_hash":"9f2c…","flags":["timeout"]}
@@ -25,7 +25,10 @@ import {
 export type Arm = 'primary' | 'candidate' | 'baseline';
 
 export interface ReplayRecord {
+  /** When the record arrived (the end of that arm's response), µs from the start of the file. */
   t_us: number;
+  /** When the request started (default t_us − latency_us); cells are by the primary's start. */
+  start_us: number;
   service: string;
   request_id: string;
   arm: Arm;
@@ -68,9 +71,14 @@ export function parseRecordLine(line: string): { record: ReplayRecord } | { erro
   const flags = Array.isArray(o['flags'])
     ? (o['flags'] as unknown[]).filter((f): f is string => typeof f === 'string')
     : [];
+  const start =
+    typeof o['start_us'] === 'number'
+      ? (o['start_us'] as number)
+      : (o['t_us'] as number) - (o['latency_us'] as number);
   return {
     record: {
       t_us: o['t_us'] as number,
+      start_us: start,
       service: o['service'] as string,
       request_id: o['request_id'] as string,
       arm,
@@ -122,7 +130,7 @@ function quantile(sorted: number[], q: number): number {
 }
 
 export interface CellsOptions extends AggregateOptions {
-  /** Added to floor(t_us / 1e6) to make cell seconds (0: seconds from the start of the file). */
+  /** Added to floor(start_us / 1e6) to make cell seconds (0: seconds from the start of the file). */
   baseSecond: number;
   /** Primary samples per endpoint needed before tail exceedances are counted. */
   minTailSamples: number;
@@ -158,7 +166,7 @@ export function cellsFromRecords(
   const list = [...groups.values()].filter(
     (g): g is Group & { primary: ReplayRecord } => g.primary !== undefined,
   );
-  list.sort((a, b) => a.primary.t_us - b.primary.t_us);
+  list.sort((a, b) => a.primary.start_us - b.primary.start_us);
 
   const cells = new Map<string, CellStats>();
   const tails = new Map<string, { recent: number[]; threshold: number }>();
@@ -166,7 +174,7 @@ export function cellsFromRecords(
   let pendingPrimary: { endpoint: string; latency: number }[] = [];
   for (const g of list) {
     const p = g.primary;
-    const sec = Math.floor(p.t_us / 1e6) + opts.baseSecond;
+    const sec = Math.floor(p.start_us / 1e6) + opts.baseSecond;
     if (sec !== second) {
       refreshTails(tails, pendingPrimary, opts);
       pendingPrimary = [];

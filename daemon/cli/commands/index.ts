@@ -10,6 +10,7 @@ import { deployCommand } from './deploy.js';
 import { envoyCommand } from './envoy.js';
 import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
+import { modelTrainCommand } from './model-train.js';
 import { replayCommand } from './replay.js';
 import { statusCommand } from './status.js';
 
@@ -28,5 +29,6 @@ export function commands(): Command[] {
     historyCommand,
     explainCommand,
     replayCommand,
+    modelTrainCommand,
   ];
 }
