@@ -29,6 +29,8 @@ import {
   ARM_CANDIDATE,
   ARM_LIVE,
   ARM_PRIMARY,
+  BatchColumns,
+  decodeBatch,
   FLAG_TIMEOUT,
 } from '../daemon/telemetry/decode.js';
 import { encodeBatch, type RecordInput } from '../daemon/telemetry/encode.js';
@@ -304,6 +306,20 @@ function referenceLoop(streams: Template[][], seconds: number): number {
   return Math.round(records / (ns / 1e9));
 }
 
+/** Decode alone over the same batches, for a breakdown of where the time goes. */
+function decodeOnly(streams: Template[][], seconds: number): number {
+  const cols = new BatchColumns(1024);
+  let records = 0;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(seconds * 1e9));
+  for (let b = 0; ; b++) {
+    const tpl = streams[b % STREAMS]![Math.floor(b / STREAMS) % TEMPLATES]!;
+    records += decodeBatch(tpl.bytes, cols).count;
+    if ((b & 15) === 0 && process.hrtime.bigint() > deadline) break;
+  }
+  return Math.round(records / (Number(process.hrtime.bigint() - start) / 1e9));
+}
+
 function runOnce(totalRecords: number): Record<string, number> {
   setLogLevel('warn');
   const streams = Array.from({ length: STREAMS }, (_, s) => templatesFor(s));
@@ -345,9 +361,11 @@ function runOnce(totalRecords: number): Record<string, number> {
   const ns = Number(process.hrtime.bigint() - start);
   const records = p.ingest.counters.records;
   const reference = referenceLoop(streams, 2);
+  const decode = decodeOnly(streams, 1);
   return {
     records,
     reference_records_per_s: reference,
+    decode_only_records_per_s: decode,
     seconds: ns / 1e9,
     records_per_s: Math.round(records / (ns / 1e9)),
     patch_ns_per_record: Math.round((patchNs / records) * 10) / 10,
