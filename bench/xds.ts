@@ -5,6 +5,8 @@
  *    flip renders and publishes the other version at weight 100 and times
  *    (a) until Envoy ACKs the route configuration and (b) until the first
  *    response from the new version arrives. FLIPS flips (default 200).
+ *    For reference, the same flips through a watched route file (Envoy's own
+ *    fastest path, no control plane): rename to first new-version response.
  * 2. Fan-out: 1,000 light ADS clients (another process, 10 connections),
  *    one node id each; one flip is published to every node and timed until
  *    the last ACK. ROUNDS rounds (default 5); the median is reported.
@@ -23,6 +25,8 @@ import { type AckEvent, XdsServer } from '../daemon/xds/server.js';
 import { createSnapshot, type Snapshot } from '../daemon/xds/snapshot.js';
 import { ROUTE_TYPE } from '../daemon/xds/type-urls.js';
 import { freePort, quantile, startEnvoy } from '../test/harness/index.js';
+import { fileFlipBench } from './xds-file-baseline.js';
+import { now, startTraffic } from './xds-traffic-driver.js';
 
 const FLIPS = Number(process.env['XDS_BENCH_FLIPS'] ?? 200);
 const FANOUT = Number(process.env['XDS_BENCH_FANOUT'] ?? 1000);
@@ -40,41 +44,6 @@ function must(input: ReturnType<typeof renderService>): Snapshot {
 
 function fmt(v: number): number {
   return Math.round(v * 100) / 100;
-}
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** The traffic child (bench/xds-traffic.ts): upstreams, load, and first-response times. */
-async function startTraffic() {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./xds-traffic.ts', import.meta.url))],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const waiters: Array<(words: string[]) => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => waiters.shift()?.(l.split(' ')));
-  const nextLine = () => new Promise<string[]>((resolve) => waiters.push(resolve));
-  const [, p1, p2] = await nextLine();
-  return {
-    ports: [Number(p1), Number(p2)] as const,
-    load(url: string) {
-      child.stdin!.write(`load ${url}\n`);
-    },
-    /** Resolves with the time of the first response from `version` at or after `since`. */
-    expect(version: string, since: number): Promise<number> {
-      const line = nextLine();
-      child.stdin!.write(`expect ${version} ${since}\n`);
-      return line.then((w) => Number(w[2]));
-    },
-    async stop() {
-      child.stdin!.end();
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
 }
 
 async function flipBench(xds: XdsServer) {
@@ -220,6 +189,11 @@ async function main(): Promise<void> {
         `missed ${flip.missed}; ` +
         `render+snapshot p50 ${fmt(flip.renderP50)} ms p99 ${fmt(flip.renderP99)} ms`,
     );
+    const file = await fileFlipBench(FLIPS);
+    console.log(
+      `file flip (${file.length} flips, same Envoy setup): rename to first new-version response ` +
+        `p50 ${fmt(quantile(file, 0.5))} ms p99 ${fmt(quantile(file, 0.99))} ms`,
+    );
     const fan = await fanoutBench(xds);
     const sorted = [...fan.rounds].sort((a, b) => a - b);
     console.log(
@@ -234,6 +208,8 @@ async function main(): Promise<void> {
         flip_to_ack_p50_ms: fmt(flip.ackP50),
         flip_to_traffic_p50_ms: fmt(flip.trafficP50),
         fanout_1000_last_ack_max_ms: fmt(sorted[sorted.length - 1]!),
+        file_flip_to_traffic_p50_ms: fmt(quantile(file, 0.5)),
+        file_flip_to_traffic_p99_ms: fmt(quantile(file, 0.99)),
       }),
     );
   } finally {
