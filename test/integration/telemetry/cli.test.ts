@@ -32,9 +32,18 @@ async function until(
 test('umbra daemon records what it receives and umbra replay reads it back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [telemetryPort, metricsPort] = await freePorts(2);
+  const [telemetryPort, metricsPort, xdsPort, adminPort] = await freePorts(4);
   const config = join(dir, 'umbra.yaml');
-  writeFileSync(config, `daemon:\n  store:\n    path: ${join(dir, 'umbra.db')}\n`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      daemon: {
+        store: { path: join(dir, 'umbra.db') },
+        xds: { listen: `127.0.0.1:${xdsPort}` },
+        admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
+      },
+    }),
+  );
   const rec = join(dir, 'telemetry.rec');
   const daemon: ChildProcess = spawn(
     CLI[0],

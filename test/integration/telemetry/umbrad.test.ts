@@ -38,8 +38,17 @@ async function until(
 test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its recording replays to the same cells', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbrad-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [telemetryPort, metricsPort] = await freePorts(2);
-  const parsed = parseConfig('{}');
+  const [telemetryPort, metricsPort, xdsPort, adminPort] = await freePorts(4);
+  // Every part of the real daemon runs: give the xDS and admin servers free ports and a private token.
+  const parsed = parseConfig(
+    JSON.stringify({
+      daemon: {
+        xds: { listen: `127.0.0.1:${xdsPort}` },
+        admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
+        store: { path: join(dir, 'umbra.db') },
+      },
+    }),
+  );
   assert.ok(parsed.ok);
   const store = openStore(':memory:');
   const pipeline = {
