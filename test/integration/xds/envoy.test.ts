@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
-import type { NackRecord } from '../../../daemon/xds/server.js';
+import { type NackRecord, type NodeStatus, XdsServer } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startEnvoy } from '../../harness/index.js';
+import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
 import { mustSnapshot, startRig } from './fixture.js';
 
 test('Envoy ACKs the first snapshot of every type and serves the service it describes', async (t) => {
@@ -161,4 +162,39 @@ test('an Envoy that starts while the current snapshot stands NACKed gets the las
   assert.equal(rig.v1.hits, 20, 'served by the last good routes');
   assert.deepEqual(status.acked, good);
   assert.equal(status.lastNack?.typeUrl, CLUSTER_TYPE, 'the refusal stays on record');
+});
+
+test('an Envoy whose node id has no snapshot yet waits, connected, and comes up once one is published', async (t) => {
+  const xds = await XdsServer.start({ port: 0 });
+  t.after(() => xds.close());
+  const up = await startUpstream(t, { body: 'v1' });
+  const listenerPort = await freePort();
+  const nodeId = `late-${listenerPort}`;
+  const desired: DesiredRouting = {
+    service: 'shop',
+    listener: { name: 'shop', port: listenerPort, address: '127.0.0.1' },
+    versions: [{ name: 'v1', endpoints: [{ address: '127.0.0.1', port: up.port }] }],
+    weights: { v1: 100 },
+  };
+  let whileWaiting: NodeStatus | undefined;
+  const publishLater = (async () => {
+    for (let i = 0; i < 100 && !xds.status(nodeId); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    whileWaiting = xds.status(nodeId);
+    xds.setSnapshot(nodeId, mustSnapshot(renderService(desired)));
+  })();
+
+  const envoy = await startEnvoy(t, {
+    name: 'xds-late',
+    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort: await freePort() }),
+    concurrency: 1,
+  });
+  await publishLater;
+  const res = await drive({ url: `http://127.0.0.1:${listenerPort}/`, requests: 10, concurrency: 1 });
+
+  assert.ok(envoy.pid > 0);
+  assert.equal(whileWaiting?.streams, 1);
+  assert.deepEqual(whileWaiting?.acked, {});
+  assert.deepEqual(res.statuses, { 200: 10 });
+  assert.equal(up.hits, 10);
 });
