@@ -17,8 +17,8 @@
  *   clusters and endpoints it names are warm.
  * - Endpoints never wait for clusters. NOTE: seen on Envoy 1.40 over ADS: on
  *   a CDS update that adds an EDS cluster, Envoy first re-subscribes EDS with
- *   the new name and holds its CDS ACK until that cluster has its endpoints
- *   (warming); making EDS wait for the CDS ACK would deadlock.
+ *   the new name and sends its CDS ACK only after the next EDS response has
+ *   arrived; making EDS wait for the CDS ACK deadlocked (no ACK in 10 s).
  * - Requests for unknown type URLs are logged and left unanswered.
  */
 import type { AnyResource } from './encode.js';
