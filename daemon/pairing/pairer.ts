@@ -19,7 +19,11 @@
  */
 import { ARM_BASELINE, ARM_CANDIDATE, ARM_PRIMARY, FLAG_MIRROR_ABANDONED } from '../telemetry/decode.js';
 
-/** One arm's record, filled in place by the caller (reused; read during `add` only). */
+/**
+ * One arm's record, filled in place by the caller (reused; read during `add`
+ * only). The pairer keeps status and flags in 16 bits each (all defined flags
+ * fit).
+ */
 export interface ArmRecord {
   series: number;
   /** The request id's two 32-bit hashes. */
@@ -110,6 +114,22 @@ const BIT_PRIMARY = 1;
 const BIT_CANDIDATE = 2;
 const BIT_BASELINE = 4;
 
+// Slot layout: one record of STRIDE 32-bit words per slot, so a lookup touches
+// one or two cache lines instead of one per field (the pairer is bound by
+// memory latency, not arithmetic).
+const STRIDE = 20;
+const W_H1 = 0;
+const W_H2 = 1;
+const W_SERIES = 2;
+/** arrived bits | done bits << 4 | kept id length << 8 */
+const W_STATE = 3;
+/** float64 words 4-5 and 6-7 (8-byte aligned: STRIDE is even). */
+const F_DEADLINE = 2;
+const F_START = 3;
+const F_STRIDE = STRIDE / 2;
+/** Per arm (primary, candidate, baseline) 4 words: status | flags << 16, latency, hash lo, hash hi. */
+const W_ARMS = 8;
+
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -128,25 +148,16 @@ export class Pairer {
     abandoned: 0,
   };
   private readonly opts: PairerOptions;
+  private readonly ttlUs: number;
+  private readonly idKeep: number;
   private readonly cap: number;
   private readonly bits: number;
   private readonly mask: number;
+  /** Open addressing, linear probing: [2i] = slot + 1 (0 empty), [2i + 1] = h1 of that slot. */
   private readonly table: Int32Array;
-  private readonly kh1: Int32Array;
-  private readonly kh2: Int32Array;
-  private readonly series: Int32Array;
-  private readonly deadline: Float64Array;
-  private readonly startUs: Float64Array;
-  private readonly arrived: Uint8Array;
-  private readonly done: Uint8Array;
-  // Per slot × arm (index slot * 3 + arm - 1).
-  private readonly status: Uint16Array;
-  private readonly flags: Uint32Array;
-  private readonly lat: Uint32Array;
-  private readonly hLo: Int32Array;
-  private readonly hHi: Int32Array;
+  private readonly w: Int32Array;
+  private readonly f: Float64Array;
   private readonly idBytes: Uint8Array;
-  private readonly idLen: Uint8Array;
   private baselineUntil = new Float64Array(64);
   private head = 0;
   private tail = 0;
@@ -157,26 +168,18 @@ export class Pairer {
     options: Partial<PairerOptions> = {},
   ) {
     this.opts = { ...DEFAULT_PAIRER_OPTIONS, ...options };
+    this.ttlUs = this.opts.ttlUs;
+    this.idKeep = Math.min(255, Math.max(0, this.opts.idBytesKept));
     const c = Math.max(1, Math.floor(this.opts.maxInFlight));
     this.cap = c;
     const size = nextPow2(c * 2);
     this.bits = Math.log2(size);
     this.mask = size - 1;
-    this.table = new Int32Array(size);
-    this.kh1 = new Int32Array(c);
-    this.kh2 = new Int32Array(c);
-    this.series = new Int32Array(c);
-    this.deadline = new Float64Array(c);
-    this.startUs = new Float64Array(c);
-    this.arrived = new Uint8Array(c);
-    this.done = new Uint8Array(c);
-    this.status = new Uint16Array(c * 3);
-    this.flags = new Uint32Array(c * 3);
-    this.lat = new Uint32Array(c * 3);
-    this.hLo = new Int32Array(c * 3);
-    this.hHi = new Int32Array(c * 3);
-    this.idBytes = new Uint8Array(c * this.opts.idBytesKept);
-    this.idLen = new Uint8Array(c);
+    this.table = new Int32Array(size * 2);
+    const buf = new ArrayBuffer(c * STRIDE * 4);
+    this.w = new Int32Array(buf);
+    this.f = new Float64Array(buf);
+    this.idBytes = new Uint8Array(c * this.idKeep);
     const self = this;
     this.view = {
       slot: 0,
@@ -214,10 +217,10 @@ export class Pairer {
    * pairs. Call before each batch with its arrival time, and on a timer.
    */
   advance(nowUs: number): void {
-    const { deadline, cap } = this;
+    const { f, cap } = this;
     while (this.tail < this.head) {
       const s = this.tail % cap;
-      if (deadline[s]! > nowUs) return;
+      if (f[s * F_STRIDE + F_DEADLINE]! > nowUs) return;
       this.retire(s, false);
       this.tail++;
     }
@@ -230,31 +233,33 @@ export class Pairer {
     this.counters.records++;
     let s = this.lookup(r.h1, r.h2);
     if (s < 0) s = this.allocate(r, nowUs);
+    const w = this.w;
+    const base = s * STRIDE;
     const bit = 1 << (arm - 1);
-    const arrived = this.arrived[s]!;
-    if (arrived & bit) {
+    const state = w[base + W_STATE]!;
+    if (state & bit) {
       this.counters.duplicates++;
       return;
     }
-    const k = s * 3 + arm - 1;
-    this.status[k] = r.status;
-    this.flags[k] = r.flags;
-    this.lat[k] = r.latencyUs;
-    this.hLo[k] = r.hashLo;
-    this.hHi[k] = r.hashHi;
-    this.arrived[s] = arrived | bit;
+    const k = base + W_ARMS + (arm - 1) * 4;
+    w[k] = (r.status & 0xffff) | (r.flags << 16);
+    w[k + 1] = r.latencyUs;
+    w[k + 2] = r.hashLo;
+    w[k + 3] = r.hashHi;
+    const next = state | bit;
     if (arm === ARM_PRIMARY) {
-      this.startUs[s] = r.startUs;
+      this.f[s * F_STRIDE + F_START] = r.startUs;
       if (r.flags & FLAG_MIRROR_ABANDONED) {
         this.counters.abandoned++;
-        this.done[s] = BIT_CANDIDATE | BIT_BASELINE;
+        w[base + W_STATE] = next | ((BIT_CANDIDATE | BIT_BASELINE) << 4);
         return;
       }
     } else if (arm === ARM_BASELINE) {
       this.markBaseline(r.series, nowUs);
     }
-    if (!((arrived | bit) & BIT_PRIMARY)) return;
-    const ready = this.arrived[s]! & ~this.done[s]!;
+    w[base + W_STATE] = next;
+    if (!(next & BIT_PRIMARY)) return;
+    const ready = next & 7 & ~(next >> 4);
     if (ready & BIT_CANDIDATE) this.emit(s, ARM_CANDIDATE, false);
     if (ready & BIT_BASELINE) this.emit(s, ARM_BASELINE, false);
   }
@@ -281,13 +286,12 @@ export class Pairer {
   }
 
   private lookup(h1: number, h2: number): number {
-    const { table, kh1, kh2, mask } = this;
+    const { table, w, mask } = this;
     let i = this.home(h1);
     for (;;) {
-      const e = table[i]!;
+      const e = table[2 * i]!;
       if (e === 0) return -1;
-      const s = e - 1;
-      if (kh1[s] === h1 && kh2[s] === h2) return s;
+      if (table[2 * i + 1] === h1 && w[(e - 1) * STRIDE + W_H2] === h2) return e - 1;
       i = (i + 1) & mask;
     }
   }
@@ -299,51 +303,55 @@ export class Pairer {
     }
     const s = this.head % this.cap;
     this.head++;
-    this.kh1[s] = r.h1;
-    this.kh2[s] = r.h2;
-    this.series[s] = r.series;
-    this.deadline[s] = nowUs + this.opts.ttlUs;
-    this.startUs[s] = 0;
-    this.arrived[s] = 0;
-    this.done[s] = 0;
-    const keep = Math.min(r.idLen, this.opts.idBytesKept);
+    const w = this.w;
+    const base = s * STRIDE;
+    const keep = r.idLen < this.idKeep ? r.idLen : this.idKeep;
+    w[base + W_H1] = r.h1;
+    w[base + W_H2] = r.h2;
+    w[base + W_SERIES] = r.series;
+    w[base + W_STATE] = keep << 8;
+    this.f[s * F_STRIDE + F_DEADLINE] = nowUs + this.ttlUs;
+    this.f[s * F_STRIDE + F_START] = 0;
     // A byte loop: no subarray view allocated per request.
     const src = r.idBuf;
     const dst = this.idBytes;
     const from = r.idOff;
-    const to = s * this.opts.idBytesKept;
+    const to = s * this.idKeep;
     for (let k = 0; k < keep; k++) dst[to + k] = src[from + k]!;
-    this.idLen[s] = keep;
     const { table, mask } = this;
     let i = this.home(r.h1);
-    while (table[i] !== 0) i = (i + 1) & mask;
-    table[i] = s + 1;
+    while (table[2 * i] !== 0) i = (i + 1) & mask;
+    table[2 * i] = s + 1;
+    table[2 * i + 1] = r.h1;
     return s;
   }
 
   /** Removes slot `s` from the index (backward-shift deletion for linear probing). */
   private unindex(s: number): void {
-    const { table, mask, kh1 } = this;
-    let i = this.home(kh1[s]!);
-    while (table[i] !== s + 1) i = (i + 1) & mask;
+    const { table, mask } = this;
+    let i = this.home(this.w[s * STRIDE + W_H1]!);
+    while (table[2 * i] !== s + 1) i = (i + 1) & mask;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const e = table[j]!;
+      const e = table[2 * j]!;
       if (e === 0) break;
-      const k = this.home(kh1[e - 1]!);
+      const k = this.home(table[2 * j + 1]!);
       const stays = i <= j ? i < k && k <= j : i < k || k <= j;
       if (stays) continue;
-      table[i] = e;
+      table[2 * i] = e;
+      table[2 * i + 1] = table[2 * j + 1]!;
       i = j;
     }
-    table[i] = 0;
+    table[2 * i] = 0;
   }
 
   private retire(s: number, evicted: boolean): void {
     this.unindex(s);
-    const arrived = this.arrived[s]!;
-    const done = this.done[s]!;
+    const base = s * STRIDE;
+    const state = this.w[base + W_STATE]!;
+    const arrived = state & 7;
+    const done = (state >> 4) & 7;
     const c = this.counters;
     if (evicted) c.evicted++;
     if (!(arrived & BIT_PRIMARY)) {
@@ -351,8 +359,8 @@ export class Pairer {
       if (evicted) c.evictedIncomplete++;
       return;
     }
-    const createdUs = this.deadline[s]! - this.opts.ttlUs;
-    const series = this.series[s]!;
+    const createdUs = this.f[s * F_STRIDE + F_DEADLINE]! - this.ttlUs;
+    const series = this.w[base + W_SERIES]!;
     const wantBaseline = series < this.baselineUntil.length && this.baselineUntil[series]! > createdUs;
     const missCandidate = !(done & BIT_CANDIDATE);
     const missBaseline = wantBaseline && !(done & BIT_BASELINE);
@@ -367,18 +375,20 @@ export class Pairer {
 
   private emit(s: number, shadowArm: number, missing: boolean): void {
     const v = this.view;
-    const p = s * 3;
-    const k = p + shadowArm - 1;
+    const w = this.w;
+    const base = s * STRIDE;
+    const p = base + W_ARMS;
     v.slot = s;
-    v.series = this.series[s]!;
-    v.startUs = this.startUs[s]!;
+    v.series = w[base + W_SERIES]!;
+    v.startUs = this.f[s * F_STRIDE + F_START]!;
     v.shadowArm = shadowArm;
     v.missing = missing;
-    v.pStatus = this.status[p]!;
-    v.pFlags = this.flags[p]!;
-    v.pLatencyUs = this.lat[p]!;
-    v.pHashLo = this.hLo[p]!;
-    v.pHashHi = this.hHi[p]!;
+    const pw = w[p]!;
+    v.pStatus = pw & 0xffff;
+    v.pFlags = pw >>> 16;
+    v.pLatencyUs = w[p + 1]! >>> 0;
+    v.pHashLo = w[p + 2]!;
+    v.pHashHi = w[p + 3]!;
     if (missing) {
       v.sStatus = 0;
       v.sFlags = 0;
@@ -387,20 +397,22 @@ export class Pairer {
       v.sHashHi = 0;
       this.counters.shadowTimeouts++;
     } else {
-      v.sStatus = this.status[k]!;
-      v.sFlags = this.flags[k]!;
-      v.sLatencyUs = this.lat[k]!;
-      v.sHashLo = this.hLo[k]!;
-      v.sHashHi = this.hHi[k]!;
+      const k = p + (shadowArm - 1) * 4;
+      const sw = w[k]!;
+      v.sStatus = sw & 0xffff;
+      v.sFlags = sw >>> 16;
+      v.sLatencyUs = w[k + 1]! >>> 0;
+      v.sHashLo = w[k + 2]!;
+      v.sHashHi = w[k + 3]!;
       this.counters.pairs++;
     }
-    this.done[s] = this.done[s]! | (1 << (shadowArm - 1));
+    w[base + W_STATE] = w[base + W_STATE]! | (1 << (shadowArm - 1 + 4));
     this.sink.onPair(v);
   }
 
   private formatId(s: number): string {
-    const n = this.idLen[s]!;
-    const off = s * this.opts.idBytesKept;
+    const n = (this.w[s * STRIDE + W_STATE]! >> 8) & 0xff;
+    const off = s * this.idKeep;
     return formatRequestId(this.idBytes.subarray(off, off + n));
   }
 }
