@@ -305,7 +305,7 @@ export class Pairer {
     this.head++;
     const w = this.w;
     const base = s * STRIDE;
-    const keep = r.idLen < this.idKeep ? r.idLen : this.idKeep;
+    const keep = Math.min(r.idLen, this.idKeep);
     w[base + W_H1] = r.h1;
     w[base + W_H2] = r.h2;
     w[base + W_SERIES] = r.series;
