@@ -75,9 +75,10 @@ export interface Umbrad {
  * run out, so shadow timeouts are never late.
  */
 export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
-  const longestTimeoutMs = Math.max(5_000, ...config.services.map((s) => s.mirroring.timeout));
-  const ttlUs = (longestTimeoutMs + 5_000) * 1000;
-  return { pairing: { ttlUs }, aggregate: { closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 3_000_000 } };
+  const longestTimeoutMs = Math.max(500, ...config.services.map((s) => s.mirroring.timeout));
+  // Batching: the filter flushes at least every second (flushIntervalMs), plus transport.
+  const ttlUs = (longestTimeoutMs + 2_000) * 1000;
+  return { pairing: { ttlUs }, aggregate: { closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 1_000_000 } };
 }
 
 /** Builds the context and starts `parts` in order; on a failure stops what started and rethrows. */

@@ -167,7 +167,12 @@ async function main(): Promise<void> {
   say(`Envoy: ${envoy.version.replace(/^.*version: /, '')}`);
 
   say('starting umbrad (it starts shop v1 as 2 local processes and serves xDS)');
-  spawnLogged('umbrad', process.execPath, [cli, 'daemon', '--config', configPath], join(dir, 'umbrad.log'));
+  spawnLogged(
+    'umbrad',
+    process.execPath,
+    [cli, 'daemon', '--config', configPath, ...(autoPorts ? ['--metrics', 'off'] : [])],
+    join(dir, 'umbrad.log'),
+  );
   const token = await waitFor('the admin token', 20_000, async () =>
     existsSync(join(dir, 'admin.token')) ? readAdminToken(join(dir, 'admin.token')) : undefined,
   );

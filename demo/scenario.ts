@@ -43,8 +43,9 @@ services:
         v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3 } }
     mirroring:
       shadowPercentage: 50
-      mirroringStrategy: random
-      timeout: 2s
+      mirroringStrategy: geographic
+      geographic: { header: x-region, regions: [eu, us, ap] }
+      timeout: 1s
     judge:
       anomalyThreshold: 2
       minSamples: 100

@@ -11,8 +11,9 @@
  * | validating   | restored   | the restored version's live traffic vs its own history     |
  *
  * Each phase (and promotion step) starts a fresh e-process, so the anytime
- * guarantee holds per phase. Cells are stored tagged with the deployment; a
- * restarted daemon rebuilds a phase's evidence from them, so it resumes the
+ * guarantee holds per phase. Every final second is stored (store/part.ts); a
+ * restarted daemon rebuilds the phase's evidence from the cells stored since
+ * the phase began (one deployment per service at a time), so it resumes the
  * same test rather than starting over.
  */
 
@@ -122,13 +123,12 @@ export class JudgingLoop {
       const cfg = this.#services.get(service);
       const d = this.#o.scheduler.latest(service);
       const active = d && JUDGED.has(d.phase) ? d : undefined;
-      try {
-        this.#o.store.saveCells(list, d && !isFinal(d) ? d.id : null);
-      } catch (err) {
-        log.error('saving cells failed', { service, error: (err as Error).message });
-      }
       if (!cfg || !active || active.paused) continue;
-      this.#judge(cfg, active, list);
+      // A second closes several seconds after it ends (pairing TTL): cells
+      // of seconds before this phase began describe another phase's traffic.
+      const first = Math.floor(active.phaseStartedAt / 1000) + 1;
+      const mine = list.filter((c) => c.key.second >= first);
+      if (mine.length > 0) this.#judge(cfg, active, mine);
     }
   }
 
@@ -173,7 +173,7 @@ export class JudgingLoop {
     const existing = this.#runs.get(cfg.name);
     if (existing?.key === key) return existing;
     const run: Run = { key, deploymentId: d.id, phase: d.phase, lastDecisionAt: 0 };
-    const from = Math.floor(d.phaseStartedAt / 1000);
+    const from = Math.floor(d.phaseStartedAt / 1000) + 1;
     if (d.phase === 'validating') {
       run.validation = startValidation(this.#history(cfg, d), {
         ...DEFAULT_VALIDATION_PARAMS,
@@ -381,13 +381,4 @@ export class JudgingLoop {
       log.warn('judge decided rollback', { service: d.service, deployment: d.id, decision: row.id, score });
     return row.id;
   }
-}
-
-function isFinal(d: DeploymentState): boolean {
-  return (
-    d.phase === 'completed' ||
-    d.phase === 'rolled_back' ||
-    d.phase === 'rollback_failed' ||
-    d.phase === 'aborted'
-  );
 }

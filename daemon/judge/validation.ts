@@ -31,10 +31,10 @@ export interface ValidationParams {
   floor: number;
   /** Null failure rate when there is no history at all. */
   noHistoryFailureRate: number;
-  /** Null tail rate when there is no history (the tail threshold is a primary quantile). */
-  noHistoryTailRate: number;
   /** Requests of history needed before it is trusted. */
   minHistory: number;
+  /** Multiplicative tolerance over the historical tail rate (coarser: the threshold drifts). */
+  tailRatio: number;
 }
 
 export const DEFAULT_VALIDATION_PARAMS: ValidationParams = {
@@ -43,8 +43,8 @@ export const DEFAULT_VALIDATION_PARAMS: ValidationParams = {
   slack: 0.005,
   floor: 0.002,
   noHistoryFailureRate: 0.05,
-  noHistoryTailRate: 0.05,
   minHistory: 200,
+  tailRatio: 3,
 };
 
 const MULTIPLIERS = [1.5, 2, 3, 5, 10];
@@ -52,6 +52,7 @@ const MULTIPLIERS = [1.5, 2, 3, 5, 10];
 /** Running evidence; plain data (persistable). */
 export interface ValidationState {
   p0Failure: number;
+  /** Null tail rate; NaN when history has no comparable tail measurement (the tail is not tested). */
   p0Tail: number;
   /** log wealth per alternative, per signal. */
   logFailure: number[];
@@ -80,9 +81,15 @@ export function startValidation(
   p: ValidationParams = DEFAULT_VALIDATION_PARAMS,
 ): ValidationState {
   const n = history.requests;
+  // The tail threshold is the primary's recent quantile and moves with it: a
+  // history without any tail exceedance was measured before a threshold
+  // existed, and is no yardstick for the tail.
+  const tailComparable = n >= p.minHistory && history.overTail > 0;
   return {
     p0Failure: nullRate(n > 0 ? history.failed / n : 0, n, p, p.noHistoryFailureRate),
-    p0Tail: nullRate(n > 0 ? history.overTail / n : 0, n, p, p.noHistoryTailRate),
+    p0Tail: tailComparable
+      ? Math.min(0.5, Math.max(p.tailRatio * (history.overTail / n), p.floor))
+      : Number.NaN,
     logFailure: MULTIPLIERS.map(() => 0),
     logTail: MULTIPLIERS.map(() => 0),
     seen: { requests: 0, failed: 0, overTail: 0 },
@@ -111,7 +118,7 @@ export function observeValidation(s: ValidationState, c: ValidationCounts): Vali
   return {
     ...s,
     logFailure: update(s.logFailure, s.p0Failure, failed, c.requests),
-    logTail: update(s.logTail, s.p0Tail, over, c.requests),
+    logTail: Number.isNaN(s.p0Tail) ? s.logTail : update(s.logTail, s.p0Tail, over, c.requests),
     seen: {
       requests: s.seen.requests + c.requests,
       failed: s.seen.failed + failed,
@@ -137,6 +144,7 @@ export function validationVerdict(
     signal === 'live_errors'
       ? `failures ${s.seen.failed}/${n} (${rate(s.seen.failed)}%) vs allowed ${(100 * s.p0Failure).toFixed(2)}% from ${s.history.requests} historical requests`
       : `tail ${s.seen.overTail}/${n} (${rate(s.seen.overTail)}%) vs allowed ${(100 * s.p0Tail).toFixed(2)}% from ${s.history.requests} historical requests`;
+  // (the tail line is only chosen when the tail is tested: eTail stays 1 otherwise)
   let verdict: ValidationVerdict['verdict'] = 'healthy';
   if (score >= p.anomalyThreshold) verdict = 'rollback';
   else if (n < minRequests) verdict = 'insufficient';

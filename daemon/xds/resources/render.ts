@@ -168,7 +168,9 @@ function routeResource(d: DesiredRouting): object {
         domains: ['*'],
         routes: [
           {
-            name: d.service,
+            // NOTE: unnamed on purpose: the Umbra filter reports a named route as
+            // the endpoint, and one catch-all route would make every request one
+            // endpoint; unnamed, it reports the normalised path.
             match: { prefix: '/' },
             route: { weighted_clusters: { clusters }, timeout: duration(d.routeTimeoutMs ?? 15_000) },
           },

@@ -62,7 +62,20 @@ test('no traffic is insufficient, never a rollback', () => {
   assert.equal(v.score, 0);
 });
 
-test('without history the null rate is the configured default', () => {
+test('without history the null rate is the configured default and the tail is not tested', () => {
   const s = startValidation({ requests: 10, failed: 5, overTail: 0 });
   assert.equal(s.p0Failure, DEFAULT_VALIDATION_PARAMS.noHistoryFailureRate);
+  // Arrange: every request over the tail threshold, none failed.
+  let t = s;
+  for (let i = 0; i < 30; i++) t = observeValidation(t, { requests: 50, failed: 0, overTail: 50 });
+  // Assert: no comparable tail history, so no tail evidence at all.
+  assert.notEqual(validationVerdict(t, DEFAULT_VALIDATION_PARAMS).verdict, 'rollback');
+});
+
+test('a tail far heavier than history fails validation when history measured the tail', () => {
+  let s = startValidation({ requests: 10_000, failed: 0, overTail: 100 });
+  for (let i = 0; i < 20; i++) s = observeValidation(s, { requests: 50, failed: 0, overTail: 10 });
+  const v = validationVerdict(s, DEFAULT_VALIDATION_PARAMS);
+  assert.equal(v.verdict, 'rollback');
+  assert.equal(v.signal, 'live_latency');
 });
