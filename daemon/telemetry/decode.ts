@@ -291,6 +291,9 @@ function readCounters(out: BatchColumns): void {
   end = outerEnd;
 }
 
+/** Wire type of each Record field 1..11 (index 0 unused). */
+const RECORD_WIRE = Uint8Array.from([255, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+
 function badVarint(p: number): never {
   throw new DecodeError('bad_varint', `varint longer than 10 bytes at byte ${p}`);
 }
@@ -356,8 +359,10 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
         }
       }
     }
-    switch (tag) {
-      case (1 << 3) | 2: {
+    // Dense field numbers let V8 dispatch with a jump table; a wrong wire type is an unknown field.
+    const field = tag >>> 3;
+    switch (field <= 11 && RECORD_WIRE[field] === wire ? field : 0) {
+      case 1: {
         if (v > stop - p) truncated('request_id');
         if (v > limits.maxRequestIdBytes) {
           throw new DecodeError('oversized', `request_id of ${v} bytes exceeds ${limits.maxRequestIdBytes}`);
@@ -379,38 +384,38 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
         p = e;
         break;
       }
-      case (2 << 3) | 0:
+      case 2:
         arm = (v % 4294967296) & 0xff;
         break;
-      case (3 << 3) | 0:
+      case 3:
         endpoint = v % 4294967296;
         break;
-      case (4 << 3) | 0:
+      case 4:
         segment = v % 4294967296;
         break;
-      case (5 << 3) | 0:
+      case 5:
         // sint64 zigzag.
         start = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
         break;
-      case (6 << 3) | 0:
+      case 6:
         latency = v % 4294967296;
         break;
-      case (7 << 3) | 0:
+      case 7:
         status = v % 4294967296;
         break;
-      case (8 << 3) | 0:
+      case 8:
         flags = v % 4294967296;
         break;
-      case (9 << 3) | 0:
+      case 9:
         bytes = v;
         break;
-      case (10 << 3) | 1:
+      case 10:
         if (p + 8 > stop) truncated('fixed64');
         hLo = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
         hHi = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
         p += 8;
         break;
-      case (11 << 3) | 0:
+      case 11:
         cluster = v % 4294967296;
         break;
       default:
