@@ -26,7 +26,7 @@ export const replayCommand: Command = {
     'Flags:',
     '  --threshold T         anomaly threshold t of the judge (P(false rollback) ≤ 10^-t)',
     '  --pairs-only          do not run the judge',
-    '  --ttl SECONDS         pairing TTL (default 10)',
+    "  --ttl SECONDS         pairing TTL (default: the recording daemon's, else 10)",
     '  --max-in-flight N     pairing capacity (default 262144)',
   ].join('\n'),
   async run(argv) {
