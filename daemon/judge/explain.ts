@@ -165,6 +165,7 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
         shadowMissing: c.shadowMissing,
         floor: scope.lastFloor.errors_rate,
         skippedSeconds: scope.rateSkips,
+        floorFromLiveOnly: scope.floorContradicted ? 1 : 0,
       },
       effectSize: rate(c.shadowFailed - c.primaryFailed, c.pairs),
       eValue:

@@ -74,7 +74,27 @@ interface Batch {
   floorErr: number;
   floorStatus: number;
   floorBody: number;
+  /** Live (unmirrored) production requests and failures, and Σ requests × primary error floor. */
+  liveRequests: number;
+  liveFailed: number;
+  floorLive: number;
   examples: Partial<Record<SignalName, string[]>>;
+}
+
+/** Live requests served by production (every cluster but the candidate's). */
+function productionLive(
+  cell: CellStats,
+  candidate: string | undefined,
+): { requests: number; failed: number } {
+  let requests = 0;
+  let failed = 0;
+  for (const [cluster, c] of Object.entries(cell.live ?? {})) {
+    if (cluster === candidate) continue;
+    const r = num(c?.requests);
+    requests += r;
+    failed += Math.min(num(c?.failed), r);
+  }
+  return { requests, failed };
 }
 
 function num(x: unknown): number {
@@ -110,6 +130,7 @@ function stepSecond(
   for (const cell of cells) {
     const cand = clean(cell.candidate);
     const base = clean(cell.baseline);
+    const prod = productionLive(cell, params.liveCandidateCluster);
     pairs += cand.pairs;
     primaryFailed += cand.primaryFailed;
     const f = floorFor(model, cell.key.endpoint);
@@ -125,6 +146,9 @@ function stepSecond(
           floorErr: 0,
           floorStatus: 0,
           floorBody: 0,
+          liveRequests: 0,
+          liveFailed: 0,
+          floorLive: 0,
           examples: {},
         };
         batches.set(key, b);
@@ -134,6 +158,9 @@ function stepSecond(
       b.floorErr += cand.pairs * Math.min(1, f.discordantErrorRate * infl);
       b.floorStatus += cand.pairs * Math.min(1, f.statusMismatchRate * infl);
       b.floorBody += cand.pairs * (f.bodyMismatchRate >= 1 ? 1 : Math.min(1, f.bodyMismatchRate * infl));
+      b.liveRequests += prod.requests;
+      b.liveFailed += prod.failed;
+      b.floorLive += prod.requests * Math.min(1, f.primaryErrorRate * infl);
       mergeExamples(b.examples, cell.examples, params.examples);
     }
   }
@@ -179,8 +206,15 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
 
   // Errors against the floor: shadow-only failures vs the discordant rate production shows.
   const floorErr = b.floorErr / n;
-  const blended = (scope.cand.errPrimaryOnly + floorErr * n0) / (scope.cand.pairs + n0 || 1);
-  const p0 = clamp(Math.max(floorErr, blended), MIN_RATE, 0.5);
+  checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix);
+  let p0: number;
+  if (scope.floorContradicted) {
+    // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
+    p0 = Math.max(floorErr, upperRate(scope.cand.errPrimaryOnly, scope.cand.pairs));
+  } else {
+    p0 = Math.max(floorErr, (scope.cand.errPrimaryOnly + floorErr * n0) / (scope.cand.pairs + n0 || 1));
+  }
+  p0 = clamp(p0, MIN_RATE, 0.5);
   scope.lastFloor.errors_rate = p0;
   let kp = b.cand.errPrimaryOnly;
   let nw = n;
@@ -211,6 +245,46 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
     const p = Math.max(bodyFloor, MIN_RATE);
     scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
   }
+}
+
+/** log of the e-value at which the primary arm is taken to contradict the learned floor. */
+const FLOOR_CHECK_LOG = Math.log(3);
+
+/**
+ * Is production's own failure rate what history says? Two checks: the live
+ * (unmirrored) production requests against the learned primary error rate —
+ * usually many times the mirrored sample, so a wrong floor shows there long
+ * before the candidate's few failures can exploit it — and the primary-only
+ * stream of the pairs, which under the null is a copy of the shadow-only
+ * stream, against the discordant floor. Once it reaches
+ * {@link FLOOR_CHECK_LOG} the floor is contradicted for this scope (for
+ * good): evidence the error-rate test gathered against it is dropped
+ * (capped at E = 1) and from then on only the live primary arm sets the
+ * floor. This keeps the trained test honest when history is wrong.
+ */
+function checkFloor(scope: ScopeState, b: Batch, floor: number, mix: Model['params']['rateMixture']): void {
+  if (scope.floorContradicted) return;
+  scope.floorCheck = rateBatchUpdate(scope.floorCheck, b.cand.errPrimaryOnly, b.cand.pairs, floor, mix);
+  if (b.liveRequests > 0) {
+    const liveFloor = clamp(b.floorLive / b.liveRequests, MIN_RATE, 0.5);
+    scope.floorCheckLive = rateBatchUpdate(
+      scope.floorCheckLive,
+      b.liveFailed,
+      b.liveRequests,
+      liveFloor,
+      mix,
+    );
+  }
+  if (Math.max(logMixtureE(scope.floorCheck, mix), logMixtureE(scope.floorCheckLive, mix)) < FLOOR_CHECK_LOG)
+    return;
+  scope.floorContradicted = true;
+  scope.wealth.errors_rate = scope.wealth.errors_rate.map((w) => Math.min(w, 0));
+}
+
+/** Upper 95 % bound of a rate from k events in n trials (Poisson approximation; 3/n at k = 0). */
+export function upperRate(k: number, n: number): number {
+  if (!(n > 0)) return 1;
+  return Math.min(1, (k + 1.645 * Math.sqrt(k + 1) + 1.4) / n);
 }
 
 /**

@@ -108,6 +108,12 @@ export interface ScopeState {
   wealth: { errors_rate: number[]; status_mismatch: number[]; body_mismatch: number[] };
   /** Last seconds' pairs and primary-only failures (for the noise screen), oldest first. */
   recent: { second: number; pairs: number; primaryOnly: number }[];
+  /** log wealth of the primary arm's own discordant failures tested against the learned floor. */
+  floorCheck: number[];
+  /** log wealth of production's live (unmirrored) failures tested against the learned primary error rate. */
+  floorCheckLive: number[];
+  /** The primary arm showed the learned error floor to be wrong here; the live arm sets it from then on. */
+  floorContradicted: boolean;
   /** Seconds in which the error-rate test stood aside because the primary arm was noisy. */
   rateSkips: number;
   /** The floors last used (for explanations). */

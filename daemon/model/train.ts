@@ -7,7 +7,7 @@
  */
 import type { CellStats } from '../aggregate/stats.js';
 import { clearlyAbove } from '../judge/evalue.js';
-import { statusChanges } from '../judge/judge.js';
+import { statusChanges, upperRate } from '../judge/judge.js';
 import { judgeSeries } from '../judge/series.js';
 import type { JudgeParams } from '../judge/types.js';
 import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from './model.js';
@@ -52,16 +52,10 @@ function emptySums(): Sums {
 }
 
 /**
- * Upper 95 % confidence bound of a rate from k events in n trials (Poisson
- * approximation; k = 0 gives the "rule of three", 3/n). A floor is a null
- * the candidate is held to, so history's uncertainty must go against
+ * Floors are upper 95 % bounds of history's rates (upperRate): a floor is a
+ * null the candidate is held to, so history's uncertainty must go against
  * detection, not for it.
  */
-export function upperRate(k: number, n: number): number {
-  if (!(n > 0)) return 1;
-  return Math.min(1, (k + 1.645 * Math.sqrt(k + 1) + 1.4) / n);
-}
-
 function floorOf(s: Sums): NoiseFloor {
   const n = s.pairs;
   return {

@@ -116,6 +116,53 @@ describe('judge: validity on A/A', () => {
   });
 });
 
+describe('judge: validity when history is wrong', () => {
+  it('keeps A/A false rollbacks under 1 in 100 when production fails 12× more than the trained floor says (live production traffic 10× the mirrored share)', () => {
+    const model = defaultModel();
+    const floor = {
+      pairs: 100_000,
+      discordantErrorRate: 0.0004,
+      primaryErrorRate: 0.0004,
+      statusMismatchRate: 0.0002,
+      bodyMismatchRate: 0.0002,
+    };
+    model.params.floors = { 'GET /a': floor, 'GET /b': floor };
+    model.params.priorStrength = 5000;
+    const specs = [
+      spec({ endpoint: 'GET /a', pairsPerSecond: 70, liveFactor: 10, primary: { errorRate: 0.005 } }),
+      spec({ endpoint: 'GET /b', pairsPerSecond: 30, liveFactor: 10, primary: { errorRate: 0.005 } }),
+    ];
+    let rollbacks = 0;
+    const runs = 120;
+    for (let i = 0; i < runs; i++) {
+      const { verdicts } = run(specs, 60, 5000 + i, model);
+      if (firstRollback(verdicts) >= 0) rollbacks++;
+    }
+    assert.ok(rollbacks <= 1, `rollbacks ${rollbacks}/${runs}`);
+  });
+
+  it('still detects +3 % errors after the floor was found wrong', () => {
+    const model = defaultModel();
+    model.params.floors = {
+      'GET /a': {
+        pairs: 1e5,
+        discordantErrorRate: 0.0004,
+        primaryErrorRate: 0.0004,
+        statusMismatchRate: 0,
+        bodyMismatchRate: 0,
+      },
+    };
+    const { verdicts, state } = run(
+      [spec({ primary: { errorRate: 0.005 }, shadow: { errorRate: 0.035 } })],
+      60,
+      77,
+      model,
+    );
+    assert.ok(firstRollback(verdicts) >= 0);
+    assert.ok(Object.values(state.scopes).some((s) => s.floorContradicted) || firstRollback(verdicts) < 10);
+  });
+});
+
 describe('judge: power and culprits', () => {
   it('rolls back a +3 % 5xx step within seconds and names errors', () => {
     const { verdicts } = run([spec({ shadow: { errorRate: 0.032 } })], 30, 2);

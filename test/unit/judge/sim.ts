@@ -38,6 +38,8 @@ export interface CellSpec {
   medianUs: number;
   /** Log-normal sigma of per-arm latency noise. */
   sigma: number;
+  /** Unmirrored production requests per mirrored one (reported as live counts of cluster `stable`). */
+  liveFactor: number;
 }
 
 const SAME: ArmSpec = { errorRate: 0.002, latencyFactor: 1, bodyChangeRate: 0 };
@@ -56,6 +58,7 @@ export function spec(over: SpecInput = {}): CellSpec {
     shadow: { ...SAME, ...over.primary, ...over.shadow },
     medianUs: over.medianUs ?? 3000,
     sigma: over.sigma ?? 0.3,
+    liveFactor: over.liveFactor ?? 0,
   };
 }
 
@@ -87,11 +90,17 @@ export function simulateCell(r: () => number, s: CellSpec, second: number, servi
     c.latDeltaSumUs += ls - lp;
     c.latPairs++;
   }
+  const liveRequests = Math.round(s.pairsPerSecond * s.liveFactor);
+  let liveFailed = 0;
+  for (let i = 0; i < liveRequests; i++) if (r() < s.primary.errorRate) liveFailed++;
   return {
     key: { service, endpoint: s.endpoint, segment: s.segment, second },
     candidate: c,
     baseline: emptyPaired(),
-    live: {},
+    live:
+      liveRequests > 0
+        ? { stable: { requests: liveRequests, failed: liveFailed, overTail: 0, latSumUs: 0 } }
+        : {},
     examples: examples.length > 0 ? { errors: examples } : {},
   };
 }
