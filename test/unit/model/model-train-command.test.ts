@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { generate, makeScenario, randomProfile, toJsonLines } from '../../../bench/scenarios/generator.js';
+import { UsageError } from '../../../daemon/cli/command.js';
+import { modelTrainCommand } from '../../../daemon/cli/commands/model-train.js';
+import { parseModel } from '../../../daemon/model/model.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
+
+function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  return fn().finally(() => {
+    console.log = log;
+  });
+}
+
+describe('umbra model train', () => {
+  it('trains on recorded files through the replay path and stores a new model version', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-model-train-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const profile = randomProfile(5, 'shop');
+    const files: string[] = [];
+    for (const [name, kind] of [
+      ['aa', 'aa'],
+      ['reg', 'error_step'],
+    ] as const) {
+      const s = makeScenario(kind, profile, 50, 11);
+      s.durationS = 40;
+      const path = join(dir, `${name}.jsonl`);
+      writeFileSync(path, `${toJsonLines(generate(s))}\n`);
+      files.push(path);
+    }
+    const db = join(dir, 'umbra.db');
+    const out = join(dir, 'model.json');
+    const code = await quietly(() =>
+      modelTrainCommand.run(['--from', files[0]!, '--regression', files[1]!, '--store', db, '--out', out]),
+    );
+    assert.equal(code, 0);
+    const store = openStore(db);
+    try {
+      const row = store.latestModel();
+      assert.equal(row?.version, 1);
+      const parsed = parseModel({ version: row!.version, params: row!.params, trainedOn: row!.trainedOn });
+      assert.ok('model' in parsed);
+      assert.equal(parsed.model.trainedOn?.healthyRuns, 1);
+      assert.equal(parsed.model.trainedOn?.regressionRuns, 1);
+      assert.deepEqual(
+        Object.keys(parsed.model.params.floors).sort(),
+        profile.endpoints.map((e) => e.name).sort(),
+      );
+    } finally {
+      store.close();
+    }
+    const written = parseModel(JSON.parse(readFileSync(out, 'utf8')));
+    assert.ok('model' in written && written.model.version === 1);
+  });
+
+  it('refuses to run without history, and names missing files', async () => {
+    await assert.rejects(() => modelTrainCommand.run([]), UsageError);
+    await assert.rejects(() => modelTrainCommand.run(['--from', '/nonexistent/x.jsonl']), /no such file/);
+    await assert.rejects(
+      () => modelTrainCommand.run(['--from', '/dev/null', '--threshold', '40']),
+      /--threshold/,
+    );
+  });
+});
