@@ -16,7 +16,7 @@
  * only when a new series appears (the registry caps series).
  */
 
-import type { PairSink, PairView } from '../pairing/pairer.js';
+import { formatRequestId, type PairSink, type PairView } from '../pairing/pairer.js';
 import type { HistogramArm, HistogramRow } from '../store/store.js';
 import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/decode.js';
 import { LatencyHistogram } from './latency-histogram.js';
@@ -392,7 +392,7 @@ export class Aggregator implements PairSink {
     }
     const list = (ex[signal] ??= []);
     if (list.length < max) {
-      list.push(Buffer.from(r.idBuf.buffer, r.idBuf.byteOffset + r.idOff, r.idLen).toString('hex'));
+      list.push(formatRequestId(r.idBuf.subarray(r.idOff, r.idOff + r.idLen)));
     }
   }
 
