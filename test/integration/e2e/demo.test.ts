@@ -1,0 +1,57 @@
+/**
+ * Both rollout scenarios end to end, exactly as `npm run demo` runs them:
+ * real Envoy configured only over ADS, umbrad, the sample service's versions
+ * as local processes, and live load. A regression confined to one endpoint in
+ * one region must be rolled back and named; a good version must be promoted.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+
+test('demo: v2 regression is rolled back and validated, v3 is promoted', { timeout: 600_000 }, async () => {
+  const root = projectRoot();
+  const run = join(root, 'dist', 'demo', 'run.js');
+  assert.ok(existsSync(run), 'dist/demo/run.js missing: run `npm run build` first');
+  const child = spawn(process.execPath, [run, '--ports', 'auto'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGTERM'), 540_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  const lines = out.trim().split('\n');
+  const last = lines[lines.length - 1] ?? '';
+  assert.equal(code, 0, `demo failed:\n${out.slice(-4000)}`);
+  const result = JSON.parse(last) as {
+    demo: string;
+    regression: { rolled_back: boolean; detect_s: number; culprits: string[]; validated: boolean };
+    good: { promoted: boolean };
+  };
+  assert.equal(result.demo, 'done');
+  assert.equal(result.regression.rolled_back, true, out.slice(-4000));
+  assert.equal(result.regression.validated, true);
+  // The regression is 503s on GET /cart for region eu only: the culprit must say so.
+  assert.ok(
+    result.regression.culprits.some((c) => c.includes('/cart') && c.includes('eu') && c.includes('errors')),
+    `culprits ${JSON.stringify(result.regression.culprits)}`,
+  );
+  assert.equal(result.good.promoted, true, out.slice(-4000));
+  // Users never saw the regression: the load generator only got 200s.
+  const load = /statuses (\{[^}]*\})/.exec(out);
+  assert.ok(load, 'load summary missing');
+  assert.deepEqual(Object.keys(JSON.parse(load[1]!)), ['200']);
+});
