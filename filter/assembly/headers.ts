@@ -162,3 +162,26 @@ export function findPair(pairs: ArrayBuffer, name: string): string | null {
   }
   return null;
 }
+
+/**
+ * Where header `name` (lower case) is in serialized pairs: its value's offset
+ * from the buffer start and length packed as (offset << 32 | length), or -1.
+ * The first occurrence wins (as Envoy's proxy_get_header_map_value answers).
+ */
+export function pairOffset(pairs: ArrayBuffer, name: string): i64 {
+  const base = changetype<usize>(pairs);
+  const total = <u32>pairs.byteLength;
+  if (total < 4) return -1;
+  const count = load<u32>(base);
+  if (count > 10000 || count * 8 + 4 > total) return -1;
+  let data = base + 4 + count * 8;
+  const end = base + total;
+  for (let i: u32 = 0; i < count; i++) {
+    const ks = load<u32>(base + 4 + i * 8);
+    const vs = load<u32>(base + 8 + i * 8);
+    if (data + ks + vs + 2 > end) return -1;
+    if (keyIs(data, ks, name)) return ((<i64>(data + ks + 1 - base)) << 32) | <i64>vs;
+    data += ks + vs + 2;
+  }
+  return -1;
+}

@@ -12,6 +12,22 @@ export const FILTER_VERSION = '0.2.0';
 
 const roots = new Map<u32, RootContext>();
 const streams = new Map<u32, StreamContext>();
+// The last stream looked up: a request's callbacks usually come in a row.
+let lastId: u32 = 0;
+let lastStream: StreamContext | null = null;
+
+function stream(id: u32): StreamContext | null {
+  if (id === lastId && lastStream !== null) return lastStream;
+  if (!streams.has(id)) return null;
+  const s = streams.get(id);
+  lastId = id;
+  lastStream = s;
+  return s;
+}
+
+// Finished stream contexts kept for reuse (fewer allocations per request).
+const pool: StreamContext[] = [];
+const POOL_MAX = 1024;
 
 export function onContextCreate(contextId: u32, parentId: u32): void {
   if (parentId === 0) {
@@ -19,7 +35,15 @@ export function onContextCreate(contextId: u32, parentId: u32): void {
     return;
   }
   if (!roots.has(parentId)) return;
-  streams.set(contextId, new StreamContext(roots.get(parentId)));
+  const root = roots.get(parentId);
+  let s: StreamContext;
+  if (pool.length > 0) {
+    s = pool.pop();
+    s.reset(root);
+  } else {
+    s = new StreamContext(root);
+  }
+  streams.set(contextId, s);
 }
 
 export function onConfigure(rootId: u32, configSize: u32): bool {
@@ -47,41 +71,51 @@ export function onDone(contextId: u32): bool {
 }
 
 export function onLog(contextId: u32): void {
-  if (streams.has(contextId)) streams.get(contextId).onLog();
+  const s = stream(contextId);
+  if (s !== null) s.onLog();
 }
 
 export function onDelete(contextId: u32): void {
-  if (streams.has(contextId)) {
-    const s = streams.get(contextId);
+  const s = stream(contextId);
+  if (s !== null) {
     if (!s.isFinished()) s.onDelete();
     streams.delete(contextId);
+    if (pool.length < POOL_MAX) pool.push(s);
+    lastId = 0;
+    lastStream = null;
     return;
   }
   roots.delete(contextId);
 }
 
 export function onRequestHeaders(contextId: u32, _headers: u32, endOfStream: bool): void {
-  if (streams.has(contextId)) streams.get(contextId).onRequestHeaders(endOfStream);
+  const s = stream(contextId);
+  if (s !== null) s.onRequestHeaders(endOfStream);
 }
 
 export function onRequestBody(contextId: u32, bodySize: u32, endOfStream: bool): void {
-  if (streams.has(contextId)) streams.get(contextId).onRequestBody(bodySize, endOfStream);
+  const s = stream(contextId);
+  if (s !== null) s.onRequestBody(bodySize, endOfStream);
 }
 
 export function onRequestTrailers(contextId: u32): void {
-  if (streams.has(contextId)) streams.get(contextId).onRequestTrailers();
+  const s = stream(contextId);
+  if (s !== null) s.onRequestTrailers();
 }
 
 export function onResponseHeaders(contextId: u32, _headers: u32, endOfStream: bool): void {
-  if (streams.has(contextId)) streams.get(contextId).onResponseHeaders(endOfStream);
+  const s = stream(contextId);
+  if (s !== null) s.onResponseHeaders(endOfStream);
 }
 
 export function onResponseBody(contextId: u32, bodySize: u32, endOfStream: bool): void {
-  if (streams.has(contextId)) streams.get(contextId).onResponseBody(bodySize, endOfStream);
+  const s = stream(contextId);
+  if (s !== null) s.onResponseBody(bodySize, endOfStream);
 }
 
 export function onResponseTrailers(contextId: u32): void {
-  if (streams.has(contextId)) streams.get(contextId).onResponseTrailers();
+  const s = stream(contextId);
+  if (s !== null) s.onResponseTrailers();
 }
 
 export function onHttpCallResponse(rootId: u32, token: u32, headers: u32, bodySize: u32): void {

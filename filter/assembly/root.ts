@@ -11,6 +11,7 @@
 import {
   done,
   getHeader,
+  getHeaderPairs,
   getProperty,
   httpCall,
   LogLevel,
@@ -23,6 +24,7 @@ import {
 import { Config, Strategy } from './config';
 import { FNV_OFFSET, fnvBytes, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
+import { pairOffset } from './headers';
 import { Metrics } from './metrics';
 import { Rng } from './rng';
 import {
@@ -40,17 +42,17 @@ import { buf } from './strings';
 import { Counts, Dictionary, RecordBuffer } from './telemetry';
 import { TelemetryStream } from './telemetry-stream';
 
-const METHOD = buf(':method');
 const PATH = buf(':path');
-const CONTENT_LENGTH = buf('content-length');
-const COOKIE = buf('cookie');
 const STATUS = buf(':status');
+// NOTE: Envoy 1.40 serves route, cluster and node as CEL `xds.*` attributes
+// (the older bare `route_name`/`cluster_name`/`node` properties are gone).
 const ROUTE_NAME = buf('xds\0route_name');
-const ROUTE_NAME_OLD = buf('route_name');
 
 /** What a request's decision produced (see RootContext.decide). */
 export class Decision {
   mirror: bool = false;
+  /** The request headers (serialized pairs) when mirrored. */
+  pairs: ArrayBuffer | null = null;
   segment: u32 = 0;
   arms: u32 = 0;
 }
@@ -74,8 +76,6 @@ export class RootContext {
   draining: bool = false;
   private candidate: ArrayBuffer = new ArrayBuffer(0);
   private baseline: ArrayBuffer = new ArrayBuffer(0);
-  private segmentHeader: ArrayBuffer = new ArrayBuffer(0);
-  private regionHeader: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
   private liveCountdown: u32 = 0;
 
@@ -91,8 +91,6 @@ export class RootContext {
     this.rng = new Rng(load<u64>(seed));
     this.candidate = buf(c.candidateCluster);
     this.baseline = buf(c.baselineCluster);
-    this.segmentHeader = buf(c.segmentHeader);
-    this.regionHeader = buf(c.regionHeader);
     this.buffer = new RecordBuffer(<i32>c.bufferMaxRecords);
     this.regionIds = [];
     for (let i = 0; i < c.regions.length; i++) this.regionIds.push(this.dict.intern(c.regions[i]));
@@ -113,6 +111,7 @@ export class RootContext {
   decide(out: Decision): void {
     out.mirror = false;
     out.segment = 0;
+    out.pairs = null;
     const c = this.config;
     const pct = this.percentage;
     if (this.paused) {
@@ -123,25 +122,36 @@ export class RootContext {
       this.counts.skippedSampling++;
       return;
     }
-    const method = getHeader(MapType.RequestHeaders, METHOD);
-    if (method === null || !methodAllowed(changetype<usize>(method), method.byteLength, c.methods)) {
+    // One host call for all request headers: the checks below and the
+    // mirrored copy all read from it.
+    const pairs = getHeaderPairs(MapType.RequestHeaders);
+    if (pairs === null) {
+      this.counts.calloutFailures++;
+      return;
+    }
+    const base = changetype<usize>(pairs);
+    const method = pairOffset(pairs, ':method');
+    if (method < 0 || !methodAllowed(base + <usize>(method >> 32), <usize>(method & 0xffffffff), c.methods)) {
       this.counts.skippedMethod++;
       return;
     }
     if (c.includePaths.length > 0 || c.excludePaths.length > 0) {
-      const path = getHeader(MapType.RequestHeaders, PATH);
+      const path = pairOffset(pairs, ':path');
       if (
-        path === null ||
-        !pathAllowed(changetype<usize>(path), path.byteLength, c.includePaths, c.excludePaths)
+        path < 0 ||
+        !pathAllowed(base + <usize>(path >> 32), <usize>(path & 0xffffffff), c.includePaths, c.excludePaths)
       ) {
         this.counts.skippedPath++;
         return;
       }
     }
-    if (c.mirroringStrategy === Strategy.UserSegment && !this.sampleSegment(out, pct)) return;
-    if (c.mirroringStrategy === Strategy.Geographic && !this.sampleRegion(out, pct)) return;
-    const length = getHeader(MapType.RequestHeaders, CONTENT_LENGTH);
-    if (length !== null && parseLength(length) > <i64>c.maxBodyBytes) {
+    if (c.mirroringStrategy === Strategy.UserSegment && !this.sampleSegment(out, pct, pairs)) return;
+    if (c.mirroringStrategy === Strategy.Geographic && !this.sampleRegion(out, pct, pairs)) return;
+    const length = pairOffset(pairs, 'content-length');
+    if (
+      length >= 0 &&
+      parseDecimal(base + <usize>(length >> 32), <u32>(length & 0xffffffff)) > <i64>c.maxBodyBytes
+    ) {
       this.counts.skippedBodySize++;
       return;
     }
@@ -152,27 +162,29 @@ export class RootContext {
     }
     this.inFlight += arms;
     out.arms = arms;
+    out.pairs = pairs;
     out.mirror = true;
   }
 
-  private sampleSegment(out: Decision, pct: f64): bool {
+  private sampleSegment(out: Decision, pct: f64, pairs: ArrayBuffer): bool {
     const c = this.config;
-    let key: ArrayBuffer | null = null;
+    const base = changetype<usize>(pairs);
     let keyPtr: usize = 0;
     let keyLen: usize = 0;
-    if (this.segmentHeader.byteLength > 0) {
-      key = getHeader(MapType.RequestHeaders, this.segmentHeader);
-      if (key !== null && key.byteLength > 0) {
-        keyPtr = changetype<usize>(key);
-        keyLen = key.byteLength;
+    if (c.segmentHeader.length > 0) {
+      const h = pairOffset(pairs, c.segmentHeader);
+      if (h >= 0) {
+        keyPtr = base + <usize>(h >> 32);
+        keyLen = <usize>(h & 0xffffffff);
       }
     }
     if (keyLen === 0 && c.segmentCookie.length > 0) {
-      key = getHeader(MapType.RequestHeaders, COOKIE);
-      if (key !== null) {
-        const found = findCookie(changetype<usize>(key), key.byteLength, c.segmentCookie);
+      const h = pairOffset(pairs, 'cookie');
+      if (h >= 0) {
+        const cookies = base + <usize>(h >> 32);
+        const found = findCookie(cookies, <usize>(h & 0xffffffff), c.segmentCookie);
         if (found >= 0) {
-          keyPtr = changetype<usize>(key) + <usize>(found >> 32);
+          keyPtr = cookies + <usize>(found >> 32);
           keyLen = <usize>(found & 0xffffffff);
         }
       }
@@ -190,13 +202,17 @@ export class RootContext {
     return true;
   }
 
-  private sampleRegion(out: Decision, pct: f64): bool {
-    const region = getHeader(MapType.RequestHeaders, this.regionHeader);
-    if (region === null || region.byteLength === 0) {
+  private sampleRegion(out: Decision, pct: f64, pairs: ArrayBuffer): bool {
+    const h = pairOffset(pairs, this.config.regionHeader);
+    if (h < 0 || (h & 0xffffffff) === 0) {
       this.counts.skippedNoSegment++;
       return false;
     }
-    const idx = regionIndex(changetype<usize>(region), region.byteLength, this.config.regions);
+    const idx = regionIndex(
+      changetype<usize>(pairs) + <usize>(h >> 32),
+      <usize>(h & 0xffffffff),
+      this.config.regions,
+    );
     if (idx < 0 || pct <= 0 || this.rng.percent() >= pct) {
       this.counts.skippedSampling++;
       return false;
@@ -228,8 +244,7 @@ export class RootContext {
    * has none (read from the request headers, so call it while they exist).
    */
   endpointId(): u32 {
-    let name = getProperty(ROUTE_NAME);
-    if (name === null) name = getProperty(ROUTE_NAME_OLD);
+    const name = getProperty(ROUTE_NAME);
     if (name !== null && name.byteLength > 0) return this.internBytes(name, 0x52);
     const path = getHeader(MapType.RequestHeaders, PATH);
     if (path === null) return 0;
@@ -369,11 +384,14 @@ export class RootContext {
 
 /** Parses an unsigned decimal header value; -1 when it is not one. */
 export function parseLength(v: ArrayBuffer): i64 {
-  const p = changetype<usize>(v);
-  const n = v.byteLength;
+  return parseDecimal(changetype<usize>(v), <u32>v.byteLength);
+}
+
+/** Parses `n` bytes at `p` as an unsigned decimal; -1 when they are not one. */
+export function parseDecimal(p: usize, n: u32): i64 {
   if (n === 0 || n > 18) return -1;
   let x: i64 = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i: u32 = 0; i < n; i++) {
     const c = <i32>load<u8>(p + i);
     if (c < 0x30 || c > 0x39) return -1;
     x = x * 10 + (c - 0x30);

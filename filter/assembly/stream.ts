@@ -16,7 +16,6 @@ import {
   borrowBuffer,
   borrowedPtr,
   getHeader,
-  getHeaderPairs,
   getProperty,
   MapType,
   nowMicros,
@@ -25,7 +24,7 @@ import {
 } from './abi/host';
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
-import { buildShadowHeaders } from './headers';
+import { buildShadowHeaders, pairOffset } from './headers';
 import { idBytes, isUsableId, uuidV4 } from './request-id';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { clampLatency, Decision, parseLength, RootContext } from './root';
@@ -35,7 +34,6 @@ import { buf } from './strings';
 const REQUEST_ID = buf('x-request-id');
 const STATUS = buf(':status');
 const CLUSTER_NAME = buf('xds\0cluster_name');
-const CLUSTER_NAME_OLD = buf('cluster_name');
 const RESPONSE_FLAGS = buf('response\0flags');
 
 // Record.flags bits (telemetry.proto Flag).
@@ -81,8 +79,38 @@ export class StreamContext {
   private hashed: u32 = 0;
   private truncated: bool = false;
   private endpoint: u32 = 0;
+  private idText: ArrayBuffer | null = null;
 
   constructor(public root: RootContext) {}
+
+  /** Makes a pooled context new again for another request of `root`. */
+  reset(root: RootContext): void {
+    this.root = root;
+    this.mirror = false;
+    this.live = false;
+    this.finished = false;
+    this.requestDone = false;
+    this.responseDone = false;
+    this.startUs = 0;
+    this.requestEndUs = 0;
+    this.responseEndUs = 0;
+    this.requestId = null;
+    this.idText = null;
+    this.idFlags = 0;
+    this.shadowHeaders = null;
+    this.body = null;
+    this.bodyLen = 0;
+    this.abandoned = false;
+    this.status = 0;
+    this.responseBytes = 0;
+    this.hash = FNV_OFFSET;
+    this.hashed = 0;
+    this.truncated = false;
+    this.endpoint = 0;
+    this.decision.mirror = false;
+    this.decision.segment = 0;
+    this.decision.arms = 0;
+  }
 
   onRequestHeaders(endOfStream: bool): void {
     const root = this.root;
@@ -92,13 +120,12 @@ export class StreamContext {
     root.decide(this.decision);
     this.mirror = this.decision.mirror;
     if (this.mirror) {
-      this.readRequestId();
-      const pairs = getHeaderPairs(MapType.RequestHeaders);
-      const idText = this.idText;
-      this.shadowHeaders =
-        pairs === null || idText === null
-          ? null
-          : buildShadowHeaders(pairs, root.config.stripHeaders, idText);
+      const pairs = changetype<ArrayBuffer>(this.decision.pairs);
+      this.decision.pairs = null;
+      const id = pairOffset(pairs, 'x-request-id');
+      this.takeRequestId(id < 0 ? null : pairs, id);
+      const idText = changetype<ArrayBuffer>(this.idText);
+      this.shadowHeaders = buildShadowHeaders(pairs, root.config.stripHeaders, idText);
       if (this.shadowHeaders === null) this.abandon();
       this.endpoint = root.endpointId();
     } else if (root.sampleLive()) {
@@ -108,23 +135,36 @@ export class StreamContext {
     if (endOfStream) this.requestComplete(this.startUs);
   }
 
-  private idText: ArrayBuffer | null = null;
-
   private readRequestId(): void {
     const id = getHeader(MapType.RequestHeaders, REQUEST_ID);
-    if (id !== null && isUsableId(id)) {
-      this.idText = id;
-    } else {
+    this.takeRequestId(id, id === null ? -1 : <i64>id.byteLength);
+  }
+
+  /**
+   * Uses the request id found in `from` at `at` (packed offset << 32 |
+   * length, or just a length from offset 0), or generates one when it is
+   * missing or malformed.
+   */
+  private takeRequestId(from: ArrayBuffer | null, at: i64): void {
+    let text: ArrayBuffer | null = null;
+    if (from !== null && at >= 0) {
+      const len = <i32>(at & 0xffffffff);
+      const off = <i32>(at >> 32);
+      const found = off === 0 && len === from.byteLength ? from : from.slice(off, off + len);
+      if (isUsableId(found)) text = found;
+    }
+    if (text === null) {
       if (!randomBytes(RANDOM_ID, 16)) {
         store<u64>(RANDOM_ID, this.root.rng.next());
         store<u64>(RANDOM_ID + 8, this.root.rng.next());
       }
       const raw = new Uint8Array(16);
       memory.copy(raw.dataStart, RANDOM_ID, 16);
-      this.idText = uuidV4(raw);
+      text = uuidV4(raw);
       this.idFlags = FLAG_GENERATED_ID;
     }
-    this.requestId = idBytes(changetype<ArrayBuffer>(this.idText));
+    this.idText = text;
+    this.requestId = idBytes(changetype<ArrayBuffer>(text));
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): void {
@@ -287,8 +327,7 @@ export class StreamContext {
   }
 
   private clusterId(): u32 {
-    let name = getProperty(CLUSTER_NAME);
-    if (name === null) name = getProperty(CLUSTER_NAME_OLD);
+    const name = getProperty(CLUSTER_NAME);
     if (name === null || name.byteLength === 0) return 0;
     return this.root.internBytes(name, 0x43);
   }

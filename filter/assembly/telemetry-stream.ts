@@ -5,9 +5,14 @@
  *
  * NOTE: when the daemon is unreachable Envoy closes the stream (status 14,
  * UNAVAILABLE) and nothing reopens it but the filter, so reconnects are driven
- * from the root context's tick. NOTE: the "service" argument of
- * proxy_grpc_stream may be a cluster name (Envoy wraps it in an envoy_grpc
- * GrpcService).
+ * from the root context's tick.
+ *
+ * NOTE: the "service" argument of proxy_grpc_stream may be a cluster name,
+ * but Envoy 1.40 first tries to parse it as a serialized GrpcService: a name
+ * whose bytes happen to parse (`umbra-telemetry` does, as three fixed32
+ * fields) yields a GrpcService with no target and Envoy aborts with "panic:
+ * unset oneof" (async_client_manager_impl.cc). So the filter always sends a
+ * serialized GrpcService { envoy_grpc { cluster_name } }.
  */
 import {
   BufferType,
@@ -28,10 +33,32 @@ import { RootContext } from './root';
 import { buf } from './strings';
 import { BatchMeta, batchSize, encodeBatch } from './telemetry';
 
+/** Appends a protobuf varint. */
+function varint(out: u8[], v: u32): void {
+  while (v >= 0x80) {
+    out.push(<u8>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push(<u8>v);
+}
+
+/** `envoy.config.core.v3.GrpcService { envoy_grpc (1) { cluster_name (1) } }`, serialized. */
+export function grpcServiceFor(cluster: string): ArrayBuffer {
+  const name = Uint8Array.wrap(buf(cluster));
+  const inner: u8[] = [0x0a];
+  varint(inner, <u32>name.length);
+  for (let i = 0; i < name.length; i++) inner.push(name[i]);
+  const outer: u8[] = [0x0a];
+  varint(outer, <u32>inner.length);
+  for (let i = 0; i < inner.length; i++) outer.push(inner[i]);
+  const out = new Uint8Array(outer.length);
+  for (let i = 0; i < outer.length; i++) out[i] = outer[i];
+  return out.buffer;
+}
+
 const SERVICE = buf('umbra.telemetry.v1.Telemetry');
 const METHOD = buf('Stream');
 const NODE_ID = buf('xds\0node\0id');
-const NODE_ID_OLD = buf('node\0id');
 /** Batches sent per flush at most (the rest waits for the next tick). */
 const MAX_BATCHES_PER_FLUSH = 64;
 /** A stream that stayed open this long resets the backoff. */
@@ -71,14 +98,13 @@ export class TelemetryStream {
     worker: u32,
   ) {
     const c = root.config;
-    this.cluster = buf(c.telemetryCluster);
+    this.cluster = grpcServiceFor(c.telemetryCluster);
     this.backoffMs = c.reconnectMinMs;
     this.meta.worker = worker;
     this.meta.service = c.service;
     this.meta.proxyId = c.proxyId;
     if (this.meta.proxyId.length === 0) {
-      let id = getProperty(NODE_ID);
-      if (id === null) id = getProperty(NODE_ID_OLD);
+      const id = getProperty(NODE_ID);
       if (id !== null) this.meta.proxyId = String.UTF8.decode(id);
     }
   }

@@ -1,0 +1,370 @@
+/**
+ * Benchmark of the Umbra filter against Envoy alone and Envoy's native
+ * mirroring, side by side in one run on loopback.
+ *
+ * Each scenario is its own Envoy (concurrency 1) in front of a second Envoy
+ * that answers instantly (direct response); load comes from wrk (a separate
+ * process). Rounds alternate through the scenarios so drift hits all alike;
+ * each figure is the median over rounds. Envoy's CPU time comes from
+ * /proc/<pid>/stat, its memory from /proc/<pid>/status (VmRSS).
+ *
+ *   npm run bench:filter                    (3 rounds of 5 s)
+ *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
+ *
+ * The last line is one JSON object (see `summary` below).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { projectRoot } from '../daemon/platform/envoy-binary.js';
+import {
+  adminBlock,
+  freePort,
+  httpListener,
+  simpleRoute,
+  startEnvoy,
+  staticBootstrap,
+  staticCluster,
+  wasmHttpFilter,
+} from '../test/harness/index.js';
+
+const ROUNDS = Number(process.env['UMBRA_BENCH_ROUNDS'] ?? 3);
+const SECONDS = Number(process.env['UMBRA_BENCH_SECONDS'] ?? 5);
+const CONNECTIONS = Number(process.env['UMBRA_BENCH_CONNECTIONS'] ?? 16);
+const WARMUP_SECONDS = 1;
+
+type Shadow = 'healthy' | 'slow' | 'dead';
+interface Scenario {
+  name: string;
+  filterPct?: number;
+  /** Extra plugin configuration (diagnostic scenarios). */
+  extra?: Record<string, unknown>;
+  native?: boolean;
+  shadow: Shadow;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'no-filter', shadow: 'healthy' },
+  { name: 'filter-0%', filterPct: 0, shadow: 'healthy' },
+  { name: 'filter-10%', filterPct: 10, shadow: 'healthy' },
+  { name: 'filter-100%', filterPct: 100, shadow: 'healthy' },
+  { name: 'native-100%', native: true, shadow: 'healthy' },
+  { name: 'filter-100%-slow', filterPct: 100, shadow: 'slow' },
+  { name: 'native-100%-slow', native: true, shadow: 'slow' },
+  { name: 'filter-100%-dead', filterPct: 100, shadow: 'dead' },
+  { name: 'native-100%-dead', native: true, shadow: 'dead' },
+];
+
+/** Diagnostic scenarios, run only when named in UMBRA_BENCH_ONLY. */
+const DIAGNOSTIC: Scenario[] = [
+  { name: 'filter-0%-no-live', filterPct: 0, shadow: 'healthy', extra: { liveSampleEvery: 0 } },
+  { name: 'filter-0%-no-telemetry', filterPct: 0, shadow: 'healthy', extra: { telemetryCluster: '' } },
+];
+
+/** UMBRA_BENCH_ONLY=name,name runs just those scenarios (no summary line). */
+const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
+const SELECTED = ONLY.length ? [...SCENARIOS, ...DIAGNOSTIC].filter((s) => ONLY.includes(s.name)) : SCENARIOS;
+
+interface Run {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  cpuMsPer1k: number;
+  rssMb: number;
+}
+
+function ensureWrk(): string {
+  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+  if (found) return found;
+  console.log('bench: wrk not found; installing it with apt-get (Debian package "wrk")');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const run = (args: string[]): void => {
+    const r = spawnSync(sudo.length ? 'sudo' : args[0]!, sudo.length ? args : args.slice(1), {
+      stdio: 'inherit',
+    });
+    if (r.status !== 0)
+      throw new Error(`bench: "${args.join(' ')}" failed; install wrk by hand (apt-get install wrk)`);
+  };
+  run(['apt-get', 'update', '-qq']);
+  run(['apt-get', 'install', '-y', '-qq', 'wrk']);
+  return spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim() || 'wrk';
+}
+
+function toMs(v: string, unit: string): number {
+  const n = Number(v);
+  if (unit === 'us') return n / 1000;
+  if (unit === 's') return n * 1000;
+  if (unit === 'm') return n * 60_000;
+  return n;
+}
+
+function wrk(
+  bin: string,
+  url: string,
+  seconds: number,
+): { rps: number; p50: number; p99: number; requests: number; errors: number } {
+  const out = execFileSync(bin, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    return m ? toMs(m[1]!, m[2]!) : Number.NaN;
+  };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, p50: pct('50'), p99: pct('99'), requests, errors };
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** A gRPC sink for the telemetry stream that only counts bytes (no decoding). */
+async function startSink(): Promise<{ port: number; batches: () => number; close: () => void }> {
+  const server = new grpc.Server();
+  let batches = 0;
+  const identity = (b: Buffer): Buffer => b;
+  server.addService(
+    {
+      Stream: {
+        path: '/umbra.telemetry.v1.Telemetry/Stream',
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
+    {
+      Stream(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+        call.sendMetadata(new grpc.Metadata());
+        call.on('data', () => {
+          batches++;
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => {});
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  return { port, batches: () => batches, close: () => server.forceShutdown() };
+}
+
+const DIRECT = { status: 200, body: { inline_string: 'ok' } };
+
+function directListener(name: string, port: number, delay?: string): object {
+  const filters: object[] = [];
+  if (delay) {
+    filters.push({
+      name: 'envoy.filters.http.fault',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+        delay: { fixed_delay: delay, percentage: { numerator: 100, denominator: 'HUNDRED' } },
+      },
+    });
+  }
+  return httpListener({
+    name,
+    port,
+    statPrefix: name,
+    routes: [{ match: { prefix: '/' }, direct_response: DIRECT }],
+    httpFilters: filters,
+  });
+}
+
+async function main(): Promise<void> {
+  const wasm = process.env['UMBRA_BENCH_WASM'] ?? join(projectRoot(), 'build', 'filter.wasm');
+  if (!existsSync(wasm)) throw new Error(`bench: ${wasm} is missing; run \`npm run build:filter\` first`);
+  const wrkBin = ensureWrk();
+  const [stablePort, candidatePort, slowPort, deadPort, upstreamAdmin] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const upstream = await startEnvoy(undefined, {
+    name: 'bench-upstream',
+    concurrency: 1,
+    logLevel: 'warn',
+    config: {
+      admin: adminBlock(upstreamAdmin!),
+      static_resources: {
+        listeners: [
+          directListener('stable', stablePort!),
+          directListener('candidate', candidatePort!),
+          directListener('slow', slowPort!, '10s'),
+        ],
+        clusters: [],
+      },
+    },
+  });
+  const sink = await startSink();
+  const shadowPort: Record<Shadow, number> = { healthy: candidatePort!, slow: slowPort!, dead: deadPort! };
+  const results = new Map<string, Run[]>();
+  console.log(
+    `bench: ${ROUNDS} rounds × ${SELECTED.length} scenarios, ${SECONDS} s each, wrk -t1 -c${CONNECTIONS}, Envoy --concurrency 1`,
+  );
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const s of SELECTED) {
+        const run = await runScenario(s, wrkBin, stablePort!, shadowPort[s.shadow], sink.port, wasm);
+        const list = results.get(s.name) ?? [];
+        list.push(run);
+        results.set(s.name, list);
+        console.log(
+          `round ${round} ${s.name.padEnd(18)} ${run.rps.toFixed(0).padStart(7)} rps  p50 ${run.p50Ms.toFixed(3)} ms  p99 ${run.p99Ms.toFixed(3)} ms  cpu ${run.cpuMsPer1k.toFixed(1)} ms/1k req  rss ${run.rssMb.toFixed(1)} MB  errors ${run.errors}`,
+        );
+      }
+    }
+  } finally {
+    await upstream.stop();
+    sink.close();
+  }
+  const med = (name: string, f: (r: Run) => number): number => median((results.get(name) ?? []).map(f));
+  console.log('\nmedians:');
+  console.log('scenario             rps     p50 ms   p99 ms   cpu ms/1k req  rss MB');
+  for (const s of SELECTED) {
+    console.log(
+      `${s.name.padEnd(18)} ${med(s.name, (r) => r.rps)
+        .toFixed(0)
+        .padStart(7)}  ${med(s.name, (r) => r.p50Ms)
+        .toFixed(3)
+        .padStart(7)}  ${med(s.name, (r) => r.p99Ms)
+        .toFixed(3)
+        .padStart(7)}  ${med(s.name, (r) => r.cpuMsPer1k)
+        .toFixed(2)
+        .padStart(12)}  ${med(s.name, (r) => r.rssMb)
+        .toFixed(1)
+        .padStart(6)}`,
+    );
+  }
+  if (ONLY.length) return;
+  const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+  const summary = {
+    bench: 'filter',
+    throughput_ratio_0pct: round3(med('filter-0%', (r) => r.rps) / med('no-filter', (r) => r.rps)),
+    cpu_ratio_100pct_vs_native: round3(
+      med('filter-100%', (r) => r.cpuMsPer1k) / med('native-100%', (r) => r.cpuMsPer1k),
+    ),
+    added_cpu_us_per_request_0pct: round3(
+      med('filter-0%', (r) => r.cpuMsPer1k) - med('no-filter', (r) => r.cpuMsPer1k),
+    ),
+    p99_ratio_slow_shadow: round3(
+      med('filter-100%-slow', (r) => r.p99Ms) / med('filter-100%', (r) => r.p99Ms),
+    ),
+    p99_ratio_dead_shadow: round3(
+      med('filter-100%-dead', (r) => r.p99Ms) / med('filter-100%', (r) => r.p99Ms),
+    ),
+    native_p99_ratio_slow_shadow: round3(
+      med('native-100%-slow', (r) => r.p99Ms) / med('native-100%', (r) => r.p99Ms),
+    ),
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    telemetry_batches: sink.batches(),
+  };
+  console.log(
+    `goals: throughput_ratio_0pct >= 0.95, cpu_ratio_100pct_vs_native <= 1.10, p99 ratios (slow/dead shadow) <= 1.05`,
+  );
+  console.log(JSON.stringify(summary));
+}
+
+async function runScenario(
+  s: Scenario,
+  wrkBin: string,
+  stablePort: number,
+  shadowPort: number,
+  sinkPort: number,
+  wasm: string,
+): Promise<Run> {
+  const listenerPort = await freePort();
+  const adminPort = await freePort();
+  const filters =
+    s.filterPct === undefined
+      ? []
+      : [
+          wasmHttpFilter({
+            wasmPath: wasm,
+            failOpen: true,
+            configuration: {
+              service: 'bench',
+              candidateCluster: 'candidate',
+              shadowPercentage: s.filterPct,
+              telemetryCluster: 'umbra_telemetry',
+              ...s.extra,
+            },
+          }),
+        ];
+  const config = staticBootstrap({
+    adminPort,
+    listeners: [
+      httpListener({
+        port: listenerPort,
+        routes: [simpleRoute({ cluster: 'stable', ...(s.native ? { mirrorCluster: 'candidate' } : {}) })],
+        httpFilters: filters,
+      }),
+    ],
+    clusters: [
+      staticCluster({ name: 'stable', port: stablePort }),
+      staticCluster({ name: 'candidate', port: shadowPort }),
+      staticCluster({ name: 'umbra_telemetry', port: sinkPort, http2: true }),
+    ],
+  });
+  const envoy = await startEnvoy(undefined, {
+    config,
+    name: `bench-${s.name}`,
+    concurrency: 1,
+    logLevel: 'warn',
+  });
+  try {
+    const url = `http://127.0.0.1:${listenerPort}/bench`;
+    wrk(wrkBin, url, WARMUP_SECONDS);
+    const cpu0 = cpuMs(envoy.pid);
+    const r = wrk(wrkBin, url, SECONDS);
+    const cpu1 = cpuMs(envoy.pid);
+    return {
+      rps: r.rps,
+      p50Ms: r.p50,
+      p99Ms: r.p99,
+      requests: r.requests,
+      errors: r.errors,
+      cpuMsPer1k: r.requests > 0 ? ((cpu1 - cpu0) * 1000) / r.requests : Number.NaN,
+      rssMb: rssMb(envoy.pid),
+    };
+  } finally {
+    await envoy.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
