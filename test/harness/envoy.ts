@@ -39,6 +39,7 @@ export interface EnvoyProcess {
   stats(): Promise<Record<string, number>>;
   stat(name: string): Promise<number | undefined>;
   waitForStat(name: string, pred: (v: number) => boolean, timeoutMs?: number): Promise<number>;
+  // biome-ignore lint/suspicious/noExplicitAny: Envoy's config dump is free-form JSON that tests walk.
   configDump(query?: string): Promise<any>;
   admin(path: string, method?: 'GET' | 'POST'): Promise<string>;
   log(): string;
@@ -46,7 +47,8 @@ export interface EnvoyProcess {
 }
 
 function adminPortOf(config: object): number {
-  const port = (config as any)?.admin?.address?.socket_address?.port_value;
+  const port = (config as { admin?: { address?: { socket_address?: { port_value?: unknown } } } }).admin
+    ?.address?.socket_address?.port_value;
   if (typeof port !== 'number')
     throw new Error('startEnvoy: the bootstrap needs admin.address.socket_address.port_value');
   return port;
