@@ -74,6 +74,8 @@ interface Batch {
   floorErr: number;
   floorStatus: number;
   floorBody: number;
+  /** Σ pairs × primary error floor. */
+  floorPrimary: number;
   /** Live (unmirrored) production requests and failures, and Σ requests × primary error floor. */
   liveRequests: number;
   liveFailed: number;
@@ -146,6 +148,7 @@ function stepSecond(
           floorErr: 0,
           floorStatus: 0,
           floorBody: 0,
+          floorPrimary: 0,
           liveRequests: 0,
           liveFailed: 0,
           floorLive: 0,
@@ -158,6 +161,7 @@ function stepSecond(
       b.floorErr += cand.pairs * Math.min(1, f.discordantErrorRate * infl);
       b.floorStatus += cand.pairs * Math.min(1, f.statusMismatchRate * infl);
       b.floorBody += cand.pairs * (f.bodyMismatchRate >= 1 ? 1 : Math.min(1, f.bodyMismatchRate * infl));
+      b.floorPrimary += cand.pairs * Math.min(1, f.primaryErrorRate * infl);
       b.liveRequests += prod.requests;
       b.liveFailed += prod.failed;
       b.floorLive += prod.requests * Math.min(1, f.primaryErrorRate * infl);
@@ -184,7 +188,12 @@ function stepSecond(
     }
     addPaired(scope.cand, b.cand);
     addPaired(scope.base, b.base);
-    scope.recent.push({ second, pairs: b.cand.pairs, primaryOnly: b.cand.errPrimaryOnly });
+    scope.recent.push({
+      second,
+      pairs: b.cand.pairs,
+      primaryOnly: b.cand.errPrimaryOnly,
+      primaryFailed: b.cand.primaryFailed,
+    });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
   }
@@ -216,13 +225,18 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
   }
   p0 = clamp(p0, MIN_RATE, 0.5);
   scope.lastFloor.errors_rate = p0;
+  // Shared-dependency bursts fail the primary too (mostly both arms at once): while the primary
+  // arm's failures, or its discordant ones, are clearly above their floors, the test stands aside.
   let kp = b.cand.errPrimaryOnly;
+  let kf = b.cand.primaryFailed;
   let nw = n;
   for (const r of scope.recent) {
     kp += r.primaryOnly;
+    kf += r.primaryFailed;
     nw += r.pairs;
   }
-  if (unhealthy || clearlyAbove(kp, nw, p0)) scope.rateSkips += 1;
+  const primaryFloor = clamp(Math.max(b.floorPrimary / n, floorErr), MIN_RATE, 0.5);
+  if (unhealthy || clearlyAbove(kp, nw, p0) || clearlyAbove(kf, nw, primaryFloor)) scope.rateSkips += 1;
   else scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
   if (unhealthy) return;
 

@@ -106,8 +106,8 @@ export interface ScopeState {
   base: PairedCounts;
   /** log wealth per mixture atom of the rate tests. */
   wealth: { errors_rate: number[]; status_mismatch: number[]; body_mismatch: number[] };
-  /** Last seconds' pairs and primary-only failures (for the noise screen), oldest first. */
-  recent: { second: number; pairs: number; primaryOnly: number }[];
+  /** Last seconds' pairs and primary failures (for the noise screen), oldest first. */
+  recent: { second: number; pairs: number; primaryOnly: number; primaryFailed: number }[];
   /** log wealth of the primary arm's own discordant failures tested against the learned floor. */
   floorCheck: number[];
   /** log wealth of production's live (unmirrored) failures tested against the learned primary error rate. */
