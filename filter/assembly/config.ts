@@ -58,6 +58,13 @@ export class Config {
   shadowTimeoutMs: u32 = 5000;
   /** Shadow calls in flight per worker; over it a request counts as shadow_busy. */
   maxShadowInFlight: u32 = 64;
+  /**
+   * Consecutive failed shadow calls (timeout, reset, connect failure) after
+   * which mirroring rests for breakerCooldownMs (counted as shadow_busy);
+   * 0 disables.
+   */
+  breakerFailures: u32 = 16;
+  breakerCooldownMs: u32 = 1000;
   /** Response bytes hashed per arm; longer bodies set FLAG_BODY_TRUNCATED. */
   hashMaxBytes: u32 = 1048576;
   /** HTTP/2 cluster of the telemetry daemon; empty disables the stream. */
@@ -100,6 +107,8 @@ const KNOWN: string[] = [
   'stripHeaders',
   'shadowTimeoutMs',
   'maxShadowInFlight',
+  'breakerFailures',
+  'breakerCooldownMs',
   'hashMaxBytes',
   'telemetryCluster',
   'batchMaxRecords',
@@ -219,6 +228,8 @@ export function parseConfig(text: string): ConfigResult {
   c.stripHeaders = r.strings('stripHeaders', c.stripHeaders, true, false);
   c.shadowTimeoutMs = r.int('shadowTimeoutMs', c.shadowTimeoutMs, 1, 600000);
   c.maxShadowInFlight = r.int('maxShadowInFlight', c.maxShadowInFlight, 1, 100000);
+  c.breakerFailures = r.int('breakerFailures', c.breakerFailures, 0, 1000000);
+  c.breakerCooldownMs = r.int('breakerCooldownMs', c.breakerCooldownMs, 1, 600000);
   c.hashMaxBytes = r.int('hashMaxBytes', c.hashMaxBytes, 0, 1 << 30);
   c.telemetryCluster = r.str('telemetryCluster', '', false);
   c.batchMaxRecords = r.int('batchMaxRecords', c.batchMaxRecords, 1, 65536);
@@ -284,6 +295,8 @@ export function describeConfig(c: Config): string {
     c.shadowTimeoutMs.toString() +
     ' maxShadowInFlight=' +
     c.maxShadowInFlight.toString() +
+    ' breakerFailures=' +
+    c.breakerFailures.toString() +
     ' telemetryCluster=' +
     (c.telemetryCluster.length > 0 ? c.telemetryCluster : '-') +
     ' batchMaxRecords=' +

@@ -78,6 +78,9 @@ export class RootContext {
   private baseline: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
   private liveCountdown: u32 = 0;
+  /** Failed shadow calls in a row, and until when mirroring rests. */
+  private failuresInRow: u32 = 0;
+  private restUntilUs: i64 = 0;
 
   constructor(public id: u32) {}
 
@@ -106,9 +109,10 @@ export class RootContext {
    * Decides at request headers whether to mirror. Cheapest checks first; the
    * first failing check names the counted reason: paused → (random) sampling
    * → method → path → (user-segment/geographic) key and sampling → body size
-   * (content-length) → shadow_busy.
+   * (content-length) → shadow_busy (in-flight cap, or resting after
+   * breakerFailures failed shadow calls in a row).
    */
-  decide(out: Decision): void {
+  decide(out: Decision, now: i64): void {
     out.mirror = false;
     out.segment = 0;
     out.pairs = null;
@@ -156,7 +160,7 @@ export class RootContext {
       return;
     }
     const arms: u32 = this.baseline.byteLength > 0 ? 2 : 1;
-    if (this.inFlight + arms > c.maxShadowInFlight) {
+    if (this.inFlight + arms > c.maxShadowInFlight || now < this.restUntilUs) {
       this.counts.shadowBusy++;
       return;
     }
@@ -243,15 +247,26 @@ export class RootContext {
    * The endpoint id: the route name, or the normalised path when the route
    * has none (read from the request headers, so call it while they exist).
    */
-  endpointId(): u32 {
+  endpointId(pairs: ArrayBuffer | null = null): u32 {
     const name = getProperty(ROUTE_NAME);
     if (name !== null && name.byteLength > 0) return this.internBytes(name, 0x52);
-    const path = getHeader(MapType.RequestHeaders, PATH);
-    if (path === null) return 0;
-    const h = fnvUpdate(FNV_OFFSET ^ 0x50, changetype<usize>(path), path.byteLength);
+    let ptr: usize = 0;
+    let len: usize = 0;
+    if (pairs !== null) {
+      const at = pairOffset(pairs, ':path');
+      if (at < 0) return 0;
+      ptr = changetype<usize>(pairs) + <usize>(at >> 32);
+      len = <usize>(at & 0xffffffff);
+    } else {
+      const path = getHeader(MapType.RequestHeaders, PATH);
+      if (path === null) return 0;
+      ptr = changetype<usize>(path);
+      len = path.byteLength;
+    }
+    const h = fnvUpdate(FNV_OFFSET ^ 0x50, ptr, len);
     const cached = this.dict.cached(h);
     if (cached !== 0) return cached;
-    const id = this.dict.intern(normalisePath(changetype<usize>(path), path.byteLength));
+    const id = this.dict.intern(normalisePath(ptr, len));
     this.dict.remember(h, id);
     return id;
   }
@@ -267,14 +282,21 @@ export class RootContext {
   }
 
   /**
-   * Sends the mirrored copy to the candidate (and baseline). Answers how many
-   * calls started; the reservation of the ones that did not start is given back.
+   * Sends the mirrored copy to the candidate (and baseline) at `now` (the
+   * moment the request was complete). Answers how many calls started; the
+   * reservation of the ones that did not start is given back.
    */
-  dispatch(headers: ArrayBuffer, body: ArrayBuffer | null, bodyLen: u32, arms: u32, call: ShadowCall): u32 {
+  dispatch(
+    headers: ArrayBuffer,
+    body: ArrayBuffer | null,
+    bodyLen: u32,
+    arms: u32,
+    call: ShadowCall,
+    now: i64,
+  ): u32 {
     const bodyPtr: usize = body === null ? 0 : changetype<usize>(body);
     const timeout = this.config.shadowTimeoutMs;
     let started: u32 = 0;
-    const now = nowMicros();
     const t1 = httpCall(this.candidate, headers, bodyPtr, bodyLen, timeout);
     if (t1 !== 0) {
       this.calls.set(t1, call.forArm(Arm.ARM_CANDIDATE, now));
@@ -310,12 +332,16 @@ export class RootContext {
       status = s === null ? 0 : <u32>parseLength(s);
       const local = classifyCallout(status, bodySize);
       if (local !== 0) {
+        // Envoy's own answer, not the shadow's: no status, no body.
         flags |= local;
         status = 0;
+        bodySize = 0;
+      } else {
+        hash = hashCalloutBody(bodySize, this.config.hashMaxBytes);
+        if (bodySize > this.config.hashMaxBytes) flags |= 8;
       }
-      hash = hashCalloutBody(bodySize, this.config.hashMaxBytes);
-      if (bodySize > this.config.hashMaxBytes) flags |= 8;
     }
+    this.noteOutcome((flags & 7) !== 0, end);
     const r = this.buffer.next(call.startUs, this.counts);
     r.requestId = call.requestId;
     r.arm = call.arm;
@@ -328,6 +354,25 @@ export class RootContext {
     r.bodyHash = <i64>hash;
     this.afterRecord();
     this.release(1);
+  }
+
+  /**
+   * Shadow circuit breaker: after breakerFailures failed calls in a row
+   * (timeout, reset, connect failure) mirroring rests for breakerCooldownMs,
+   * so a dead or hanging shadow costs Envoy almost nothing; the calls made
+   * after the rest probe it again.
+   */
+  private noteOutcome(failed: bool, now: i64): void {
+    const limit = this.config.breakerFailures;
+    if (!failed || limit === 0) {
+      this.failuresInRow = 0;
+      return;
+    }
+    this.failuresInRow++;
+    if (this.failuresInRow < limit) return;
+    this.failuresInRow = 0;
+    this.restUntilUs = now + <i64>this.config.breakerCooldownMs * 1000;
+    log(LogLevel.Debug, 'umbra: shadow failing, mirroring rests');
   }
 
   /** Called after each record is added: flush when a batch is full. */

@@ -117,7 +117,7 @@ export class StreamContext {
     if (!root.configured) return;
     root.counts.requests++;
     this.startUs = nowMicros();
-    root.decide(this.decision);
+    root.decide(this.decision, this.startUs);
     this.mirror = this.decision.mirror;
     if (this.mirror) {
       const pairs = changetype<ArrayBuffer>(this.decision.pairs);
@@ -127,7 +127,7 @@ export class StreamContext {
       const idText = changetype<ArrayBuffer>(this.idText);
       this.shadowHeaders = buildShadowHeaders(pairs, root.config.stripHeaders, idText);
       if (this.shadowHeaders === null) this.abandon();
-      this.endpoint = root.endpointId();
+      this.endpoint = root.endpointId(pairs);
     } else if (root.sampleLive()) {
       this.live = true;
       this.readRequestId();
@@ -223,7 +223,7 @@ export class StreamContext {
     call.startUs = this.startUs;
     call.flags = this.idFlags;
     const headers = changetype<ArrayBuffer>(this.shadowHeaders);
-    const started = this.root.dispatch(headers, this.body, this.bodyLen, this.decision.arms, call);
+    const started = this.root.dispatch(headers, this.body, this.bodyLen, this.decision.arms, call, now);
     this.body = null;
     this.shadowHeaders = null;
     if (started === 0) this.abandoned = true;

@@ -109,3 +109,39 @@ test('production bytes and status stay identical whatever the shadow does (slow,
     }
   }
 });
+
+test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes again after the cooldown', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const dead = await startUpstream(t, {});
+  await dead.close();
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: dead.port,
+    filterConfig: {
+      shadowPercentage: 100,
+      breakerFailures: 5,
+      breakerCooldownMs: 1500,
+      flushIntervalMs: 100,
+    },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'breaker', args: FLUSH_LOG_ARGS });
+  const url = `http://127.0.0.1:${b.listenerPort}/x`;
+  // One request at a time, paced so each shadow call has failed before the next.
+  const paced = async (n: number): Promise<number> => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const r = await drive({ url, requests: 1 });
+      ok += r.statuses[200] ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    return ok;
+  };
+  assert.equal(await paced(40), 40);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 40);
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.mirrored'), 5, 'mirroring stopped after 5 failures');
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.shadow_busy'), 35);
+  await new Promise((r) => setTimeout(r, 1600));
+  assert.equal(await paced(10), 10);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 50);
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.mirrored'), 10, 'probed again after the cooldown');
+});

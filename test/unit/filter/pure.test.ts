@@ -106,6 +106,7 @@ describe('configuration', () => {
       'stripHeaders=authorization,cookie,proxy-authorization',
       'shadowTimeoutMs=5000',
       'maxShadowInFlight=64',
+      'breakerFailures=16',
       'batchMaxRecords=256',
       'flushIntervalMs=1000',
       'bufferMaxRecords=8192',
@@ -148,6 +149,7 @@ describe('configuration', () => {
       [cfg({ baselineCluster: 'candidate' }), 'baselineCluster: must differ from candidateCluster'],
       [cfg({ batchMaxRecords: 100, bufferMaxRecords: 50 }), 'bufferMaxRecords: must be >= batchMaxRecords'],
       [cfg({ shadowPercent: 5 }), 'shadowPercent: unknown field'],
+      [cfg({ breakerCooldownMs: 0 }), 'breakerCooldownMs: must be an integer in 1..600000'],
     ];
     for (const [text, expected] of cases) assert.equal(pure.configError(text), expected, text);
   });
