@@ -15,6 +15,13 @@
  * generating anything during the timed loop. The patching is timed too and
  * reported separately (`patch_ns_per_record`).
  *
+ * Also reported: `reference_records_per_s`, the loop the goal is stated
+ * against (protobufjs decode + a Map keyed by the hex id + one HDR record)
+ * measured in the same process, so a loaded machine can be told from a slow
+ * path; `decode_only_records_per_s`; and `heap_after_gc_mb`, the live heap
+ * after a full collection (typed arrays of the pairer and aggregator are
+ * allocated up front, outside it), which stays flat as the run grows.
+ *
  * The last line is one JSON object:
  *   {"bench":"ingest","records_per_s":…,"peak_rss_mb":…}
  */
@@ -362,6 +369,10 @@ function runOnce(totalRecords: number): Record<string, number> {
   const records = p.ingest.counters.records;
   // Peak memory of the ingest run itself, before the comparison loops allocate their own.
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  // Live heap after a full collection (children run with --expose-gc): flat when nothing leaks.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapAfterGcMb = gc ? Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10 : -1;
   const reference = referenceLoop(streams, 2);
   const decode = decodeOnly(streams, 1);
   return {
@@ -379,6 +390,7 @@ function runOnce(totalRecords: number): Record<string, number> {
     cells,
     refused: Object.values(p.ingest.counters.batchesRefused).reduce((a, b) => a + b, 0),
     peak_rss_mb: peakRssMb,
+    heap_after_gc_mb: heapAfterGcMb,
   };
 }
 
@@ -434,10 +446,14 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const results: Record<string, number>[] = [];
   for (const n of [big / 10, big]) {
-    const c = spawnSync(process.execPath, ['--import', 'tsx', self, '--records', String(n), '--child'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const c = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', self, '--records', String(n), '--child'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const line = c.stdout.trim().split('\n').pop() ?? '';
     console.log(line);
     if (c.status !== 0) throw new Error(`bench child failed with status ${c.status}`);
@@ -450,6 +466,8 @@ async function main(): Promise<void> {
       records_per_s: large['records_per_s'],
       peak_rss_mb: large['peak_rss_mb'],
       peak_rss_mb_at_tenth: small['peak_rss_mb'],
+      heap_after_gc_mb: large['heap_after_gc_mb'],
+      heap_after_gc_mb_at_tenth: small['heap_after_gc_mb'],
       records: large['records'],
     }),
   );
