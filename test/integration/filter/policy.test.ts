@@ -189,3 +189,31 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
     JSON.stringify(Object.entries(stats).filter(([k]) => k.includes('umbra'))),
   );
 });
+
+test('oversized headers and many headers are mirrored without harming the VM or production', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const candidate = await startUpstream(t, { body: 'ok' });
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'big-headers', args: FLUSH_LOG_ARGS });
+  const big = 'v'.repeat(12 * 1024); // Node's HTTP server (the upstream) refuses more than 16 KiB of headers
+  const many: Record<string, string> = {};
+  for (let i = 0; i < 90; i++) many[`x-h${i}`] = `value-${i}`;
+  const res = await drive({
+    url: `http://127.0.0.1:${b.listenerPort}/h`,
+    requests: 20,
+    concurrency: 2,
+    headers: (i): Record<string, string> => (i % 2 === 0 ? { 'x-big': big } : many),
+  });
+  assert.equal(res.statuses[200], 20);
+  await until(() => candidate.hits === 20, 5000, 'candidate hits');
+  assert.ok(candidate.requests.filter((r) => r.headers['x-big'] === big).length === 10);
+  assert.ok(candidate.requests.filter((r) => r.headers['x-h89'] === 'value-89').length === 10);
+  // The VM is still healthy: later requests are still mirrored.
+  await drive({ url: `http://127.0.0.1:${b.listenerPort}/h`, requests: 5 });
+  await until(() => candidate.hits === 25, 5000, 'candidate hits after');
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 25);
+});
