@@ -7,9 +7,11 @@
  * This is the I/O side of training; train.ts stays pure.
  */
 import type { CellStats } from '../aggregate/stats.js';
+import type { JudgeParams } from '../judge/types.js';
 import { replay } from '../replay/replay.js';
 import type { Store } from '../store/store.js';
-import type { HistoryRun } from './train.js';
+import { defaultModel, type Model } from './model.js';
+import { DEFAULT_TRAIN_OPTIONS, type HistoryRun, trainModel } from './train.js';
 
 /** Phases that mean the deployment was judged bad. */
 const REGRESSION_PHASES = new Set(['rolling_back', 'validating', 'rolled_back', 'rollback_failed']);
@@ -96,4 +98,19 @@ function byService(cells: CellStats[]): Map<string, CellStats[]> {
     else m.set(c.key.service, [c]);
   }
   return m;
+}
+
+/**
+ * A model trained on recorded files, for `umbra replay --history FILE… FILE`:
+ * train on the history first, then replay the last file with the result
+ * (compare with and without to measure what training is worth).
+ */
+export function modelFromHistoryFiles(
+  paths: string[],
+  params: JudgeParams,
+  regressions: string[] = [],
+): Model {
+  const { runs } = historyFromFiles(paths, regressions);
+  if (runs.length === 0) return defaultModel();
+  return trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params });
 }

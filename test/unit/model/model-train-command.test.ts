@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import { generate, makeScenario, randomProfile, toJsonLines } from '../../../bench/scenarios/generator.js';
 import { UsageError } from '../../../daemon/cli/command.js';
 import { modelTrainCommand } from '../../../daemon/cli/commands/model-train.js';
-import { parseModel } from '../../../daemon/model/model.js';
+import { DEFAULT_JUDGE_PARAMS } from '../../../daemon/judge/types.js';
+import { defaultModel, parseModel } from '../../../daemon/model/model.js';
+import { modelFromHistoryFiles } from '../../../daemon/model/sources.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 
 function quietly<T>(fn: () => Promise<T>): Promise<T> {
@@ -56,6 +58,19 @@ describe('umbra model train', () => {
     }
     const written = parseModel(JSON.parse(readFileSync(out, 'utf8')));
     assert.ok('model' in written && written.model.version === 1);
+  });
+
+  it('trains from files for replay --history, and falls back to the defaults without history', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-model-history-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const profile = randomProfile(6, 'shop');
+    const s = makeScenario('aa', profile, 50, 12);
+    s.durationS = 30;
+    const path = join(dir, 'aa.jsonl');
+    writeFileSync(path, `${toJsonLines(generate(s))}\n`);
+    const model = modelFromHistoryFiles([path], DEFAULT_JUDGE_PARAMS);
+    assert.deepEqual(Object.keys(model.params.floors).sort(), profile.endpoints.map((e) => e.name).sort());
+    assert.deepEqual(modelFromHistoryFiles([], DEFAULT_JUDGE_PARAMS), defaultModel());
   });
 
   it('refuses to run without history, and names missing files', async () => {
