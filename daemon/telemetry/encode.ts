@@ -38,21 +38,25 @@ export interface BatchInput {
 
 const enc = new TextEncoder();
 
-/** A growable byte writer. */
+/** A growable byte writer; `reset()` reuses its buffer. */
 class Writer {
-  buf = new Uint8Array(256);
+  buf: Uint8Array;
   len = 0;
+
+  constructor(size = 256) {
+    this.buf = new Uint8Array(size);
+  }
+
+  reset(): this {
+    this.len = 0;
+    return this;
+  }
 
   private room(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const b = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
-  }
-
-  byte(v: number): void {
-    this.room(1);
-    this.buf[this.len++] = v;
   }
 
   /** A non-negative integer up to 2^53 as a varint. */
@@ -67,6 +71,13 @@ class Writer {
 
   tag(field: number, wire: number): void {
     this.varint(field * 8 + wire);
+  }
+
+  /** A varint field, omitted when 0 or undefined (proto3 default). */
+  uint(field: number, v: number | undefined): void {
+    if (!v) return;
+    this.tag(field, 0);
+    this.varint(v);
   }
 
   fixed32(v: number): void {
@@ -85,6 +96,19 @@ class Writer {
     this.len += v.length;
   }
 
+  /** A string field, omitted when empty. */
+  str(field: number, v: string | undefined): void {
+    if (!v) return;
+    this.tag(field, 2);
+    this.bytes(enc.encode(v));
+  }
+
+  /** Appends `inner`'s bytes as a length-delimited field. */
+  message(field: number, inner: Writer): void {
+    this.tag(field, 2);
+    this.bytes(inner.buf.subarray(0, inner.len));
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
@@ -94,86 +118,59 @@ function zigzag(v: number): number {
   return v >= 0 ? v * 2 : -v * 2 - 1;
 }
 
-function record(r: RecordInput): Uint8Array {
-  const w = new Writer();
+// Scratch writer for nested messages (encodeBatch is synchronous, not re-entrant).
+const inner = new Writer(1024);
+
+function writeRecord(w: Writer, r: RecordInput): void {
   if (r.requestId.length > 0) {
     w.tag(1, 2);
     w.bytes(r.requestId);
   }
-  const vint = (field: number, v: number | undefined): void => {
-    if (!v) return;
-    w.tag(field, 0);
-    w.varint(v);
-  };
-  vint(2, r.arm);
-  vint(3, r.endpoint);
-  vint(4, r.segment);
+  w.uint(2, r.arm);
+  w.uint(3, r.endpoint);
+  w.uint(4, r.segment);
   if (r.startDeltaUs) {
     w.tag(5, 0);
     w.varint(zigzag(r.startDeltaUs));
   }
-  vint(6, r.latencyUs);
-  vint(7, r.status);
-  vint(8, r.flags);
-  vint(9, r.responseBytes);
+  w.uint(6, r.latencyUs);
+  w.uint(7, r.status);
+  w.uint(8, r.flags);
+  w.uint(9, r.responseBytes);
   if (r.hashLo || r.hashHi) {
     w.tag(10, 1);
     w.fixed32(r.hashLo ?? 0);
     w.fixed32(r.hashHi ?? 0);
   }
-  vint(11, r.cluster);
-  return w.finish();
+  w.uint(11, r.cluster);
 }
 
 /** Serializes a batch. */
 export function encodeBatch(b: BatchInput): Uint8Array {
-  const w = new Writer();
-  const vint = (field: number, v: number | undefined): void => {
-    if (!v) return;
-    w.tag(field, 0);
-    w.varint(v);
-  };
-  const str = (field: number, v: string | undefined): void => {
-    if (!v) return;
-    w.tag(field, 2);
-    w.bytes(enc.encode(v));
-  };
-  vint(1, b.schemaVersion ?? 1);
-  str(2, b.proxyId);
-  vint(3, b.worker);
-  str(4, b.service);
-  vint(5, b.sequence);
+  const w = new Writer(64 + 48 * (b.records?.length ?? 0));
+  w.uint(1, b.schemaVersion ?? 1);
+  w.str(2, b.proxyId);
+  w.uint(3, b.worker);
+  w.str(4, b.service);
+  w.uint(5, b.sequence);
   if (b.baseTimeUs) {
     w.tag(6, 1);
     w.fixed32(b.baseTimeUs % 4294967296);
     w.fixed32(Math.floor(b.baseTimeUs / 4294967296));
   }
   for (const d of b.dict ?? []) {
-    const e = new Writer();
-    if (d.id) {
-      e.tag(1, 0);
-      e.varint(d.id);
-    }
-    if (d.value) {
-      e.tag(2, 2);
-      e.bytes(enc.encode(d.value));
-    }
-    w.tag(7, 2);
-    w.bytes(e.finish());
+    inner.reset().uint(1, d.id);
+    inner.str(2, d.value);
+    w.message(7, inner);
   }
   if (b.counters) {
-    const c = new Writer();
-    b.counters.forEach((v, i) => {
-      if (!v) return;
-      c.tag(i + 1, 0);
-      c.varint(v);
-    });
-    w.tag(8, 2);
-    w.bytes(c.finish());
+    inner.reset();
+    for (let i = 0; i < b.counters.length; i++) inner.uint(i + 1, b.counters[i]);
+    w.message(8, inner);
   }
   for (const r of b.records ?? []) {
-    w.tag(9, 2);
-    w.bytes(record(r));
+    writeRecord(inner.reset(), r);
+    w.message(9, inner);
   }
   return w.finish();
 }
