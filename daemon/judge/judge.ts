@@ -57,13 +57,14 @@ export function judge(
     if (list) list.push(c);
     else bySecond.set(c.key.second, [c]);
   }
+  let score: number | undefined;
   for (const second of [...bySecond.keys()].sort((a, b) => a - b)) {
     stepSecond(s, second, bySecond.get(second)!, model, params);
-    const score = combinedScore(s, model, params);
+    score = combinedScore(s, model, params);
     s.scores.push({ second, score });
     if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
   }
-  const score = combinedScore(s, model, params);
+  score ??= combinedScore(s, model, params);
   return { state: s, verdict: buildVerdict(s, score, model, params, productionUnhealthy(s, params)) };
 }
 
