@@ -112,7 +112,7 @@ export class RootContext {
    * (content-length) → shadow_busy (in-flight cap, or resting after
    * breakerFailures failed shadow calls in a row).
    */
-  decide(out: Decision, now: i64): void {
+  decide(out: Decision): void {
     out.mirror = false;
     out.segment = 0;
     out.pairs = null;
@@ -160,7 +160,7 @@ export class RootContext {
       return;
     }
     const arms: u32 = this.baseline.byteLength > 0 ? 2 : 1;
-    if (this.inFlight + arms > c.maxShadowInFlight || now < this.restUntilUs) {
+    if (this.inFlight + arms > c.maxShadowInFlight || this.resting()) {
       this.counts.shadowBusy++;
       return;
     }
@@ -354,6 +354,14 @@ export class RootContext {
     r.bodyHash = <i64>hash;
     this.afterRecord();
     this.release(1);
+  }
+
+  /** Whether the breaker holds mirroring back (reads the clock only then). */
+  private resting(): bool {
+    if (this.restUntilUs === 0) return false;
+    if (nowMicros() < this.restUntilUs) return true;
+    this.restUntilUs = 0;
+    return false;
   }
 
   /**

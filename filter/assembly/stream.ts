@@ -116,10 +116,11 @@ export class StreamContext {
     const root = this.root;
     if (!root.configured) return;
     root.counts.requests++;
-    this.startUs = nowMicros();
-    root.decide(this.decision, this.startUs);
+    root.decide(this.decision);
     this.mirror = this.decision.mirror;
+    // The clock is read only for requests that get a record.
     if (this.mirror) {
+      this.startUs = nowMicros();
       const pairs = changetype<ArrayBuffer>(this.decision.pairs);
       this.decision.pairs = null;
       const id = pairOffset(pairs, 'x-request-id');
@@ -130,6 +131,7 @@ export class StreamContext {
       this.endpoint = root.endpointId(pairs);
     } else if (root.sampleLive()) {
       this.live = true;
+      this.startUs = nowMicros();
       this.readRequestId();
     }
     if (endOfStream) this.requestComplete(this.startUs);
@@ -169,11 +171,11 @@ export class StreamContext {
 
   onRequestBody(bodySize: u32, endOfStream: bool): void {
     if (this.mirror && !this.abandoned && !this.requestDone && bodySize > 0) this.copyBody(bodySize);
-    if (endOfStream) this.requestComplete(nowMicros());
+    if (endOfStream) this.requestComplete(this.mirror || this.live ? nowMicros() : 0);
   }
 
   onRequestTrailers(): void {
-    this.requestComplete(nowMicros());
+    this.requestComplete(this.mirror || this.live ? nowMicros() : 0);
   }
 
   private copyBody(chunk: u32): void {
@@ -264,7 +266,7 @@ export class StreamContext {
   private responseComplete(): void {
     if (this.responseDone) return;
     this.responseDone = true;
-    this.responseEndUs = nowMicros();
+    if (this.mirror || this.live) this.responseEndUs = nowMicros();
   }
 
   /** End of the stream (access-log phase): the primary or live record. */

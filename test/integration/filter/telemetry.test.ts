@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, waitForLog } from './fixture.js';
 import { startTelemetryServer, until } from './telemetry-server.js';
 
 test('control messages change the mirrored share and pause/resume within one tick, without a reload', async (t) => {
@@ -23,13 +23,13 @@ test('control messages change the mirrored share and pause/resume within one tic
 
   // 100 %: every request is mirrored once the message is in (one tick at most).
   assert.ok(telemetry.control('CONTROL_SET_PERCENTAGE', 100) >= 1);
-  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(await waitForLog(envoy.log, /control: shadowPercentage=100/), 'percentage applied');
   await drive({ url, requests: 50 });
   await until(() => candidate.hits === 50, 5000, 'mirrored at 100 %');
 
   // Pause: nothing mirrored, counted as skipped_paused; live records continue.
   telemetry.control('CONTROL_PAUSE');
-  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(await waitForLog(envoy.log, /control: mirroring paused/), 'pause applied');
   const liveBefore = telemetry.records.filter((r) => r.arm === 'ARM_LIVE').length;
   await drive({ url, requests: 30 });
   await until(
@@ -41,13 +41,12 @@ test('control messages change the mirrored share and pause/resume within one tic
 
   // Resume at the current percentage.
   telemetry.control('CONTROL_RESUME');
-  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(await waitForLog(envoy.log, /control: mirroring resumed/), 'resume applied');
   await drive({ url, requests: 20 });
   await until(() => candidate.hits === 70, 5000, 'mirrored after resume');
   await envoy.waitForStat('wasmcustom.umbra.shop.skipped_paused', (v) => v === 30);
   const listeners = await envoy.stat('listener_manager.lds_update_success');
   assert.ok(listeners === undefined || listeners === 0, 'no listener reload');
-  assert.match(envoy.log(), /control: shadowPercentage=100/);
 });
 
 test('with the daemon down the buffer stays bounded (oldest dropped, counted) and the stream reconnects', async (t) => {
