@@ -43,7 +43,7 @@ export interface UmbradContext {
   readonly now: () => number;
   /** Set by the telemetry part once it listens: control messages to the filters. */
   telemetry?: TelemetryServer;
-  /** Subscribes to final per-second cells (all services); returns the unsubscribe function. */
+  /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */
   onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
 }
 

@@ -67,7 +67,11 @@ export interface LiveRecord {
   idLen: number;
 }
 
-/** Called with the cells of one final second (possibly empty list is never sent). */
+/**
+ * Called with the cells of one final second (never an empty list), in
+ * ascending seconds. Every listener gets the same objects: read them, copy
+ * what you keep, never mutate them.
+ */
 export type SecondListener = (cells: CellStats[], second: number, nowUs: number) => void;
 /** Called with the histograms of one finished minute (only when someone listens). */
 export type MinuteListener = (rows: HistogramRow[], minute: number) => void;
