@@ -309,7 +309,9 @@ export function upperRate(k: number, n: number): number {
  * shared-dependency failures do not leak into this test).
  */
 export function statusChanges(p: PairedCounts): number {
-  return Math.max(0, p.statusMismatch - p.errShadowOnly - p.errPrimaryOnly);
+  // A pair whose shadow never arrived has no status to compare (not in statusMismatch).
+  const discordantWithStatus = Math.max(0, p.errShadowOnly - p.shadowMissing) + p.errPrimaryOnly;
+  return Math.max(0, p.statusMismatch - discordantWithStatus);
 }
 
 /** A floor raised to what the baseline arm shows, when a baseline runs (model floor as prior). */

@@ -9,6 +9,7 @@ import {
   judge,
   type Verdict,
 } from '../../../daemon/judge/index.js';
+import { statusChanges } from '../../../daemon/judge/judge.js';
 import { slotWeight } from '../../../daemon/judge/scopes.js';
 import { defaultModel, type Model } from '../../../daemon/model/model.js';
 import { type CellSpec, rng, simulateCell, spec } from './sim.js';
@@ -264,5 +265,16 @@ describe('judge: state', () => {
       assert.ok(sum <= DEFAULT_JUDGE_PARAMS.scopeShares[kind] + 1e-12);
       assert.ok(sum >= DEFAULT_JUDGE_PARAMS.scopeShares[kind] * 0.99);
     }
+  });
+});
+
+describe('judge: status changes', () => {
+  it('counts status mismatches other than failures, and no status for a missing shadow', () => {
+    const p = emptyPaired();
+    p.statusMismatch = 7; // 3 discordant failures with a status, 4 changes such as 200 vs 404
+    p.errShadowOnly = 4; // one of them: the shadow never arrived
+    p.shadowMissing = 1;
+    p.errPrimaryOnly = 0;
+    assert.equal(statusChanges(p), 4);
   });
 });
