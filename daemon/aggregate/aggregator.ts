@@ -99,6 +99,17 @@ const H_CANDIDATE = 1;
 const H_BASELINE = 2;
 const H_LIVE = 3;
 
+/** Per-cell example counter slot of each signal. */
+const SIGNAL_SLOT: Record<SignalName, number> = {
+  errors: 0,
+  latency_shift: 1,
+  latency_tail: 2,
+  status_mismatch: 3,
+  body_mismatch: 4,
+  live_errors: 5,
+  live_latency: 6,
+};
+
 /** The contract's definition of a failed arm. */
 export function isFailed(status: number, flags: number): boolean {
   return status >= 500 || (status === 0 && (flags & 7) !== 0);
@@ -121,7 +132,7 @@ export class Aggregator implements PairSink {
   private seriesCap = 0;
   private cells = new Float64Array(0);
   private cellSecond = new Float64Array(0);
-  /** Candidate examples held per cell (to skip the map once full). */
+  /** Examples held per cell and signal (index cell * 8 + SIGNAL_SLOT), to skip the map once full. */
   private exampleCount = new Uint8Array(0);
   private readonly dirty: number[][];
   private readonly examples = new Map<number, Partial<Record<SignalName, string[]>>>();
@@ -332,7 +343,7 @@ export class Aggregator implements PairSink {
     const sec = new Float64Array(cap * this.ring).fill(Number.NaN);
     sec.set(this.cellSecond);
     this.cellSecond = sec;
-    const exc = new Uint8Array(cap * this.ring);
+    const exc = new Uint8Array(cap * this.ring * 8);
     exc.set(this.exampleCount);
     this.exampleCount = exc;
     this.seriesCap = cap;
@@ -369,35 +380,32 @@ export class Aggregator implements PairSink {
     return id;
   }
 
-  private example(cellIdx: number, signal: SignalName, v: PairView): void {
-    const max = this.options.examplesPerSignal;
-    // Fast exit once the cell holds all the examples it can (5 candidate signals).
-    if (max <= 0 || this.exampleCount[cellIdx]! >= max * 5) return;
-    let ex = this.examples.get(cellIdx);
-    if (!ex) {
-      ex = {};
-      this.examples.set(cellIdx, ex);
-    }
-    const list = (ex[signal] ??= []);
-    if (list.length < max) {
-      list.push(v.requestId());
-      this.exampleCount[cellIdx]!++;
-    }
+  /** Whether cell `idx` still takes an example for `signal` (counts it if so). */
+  private wantsExample(idx: number, signal: SignalName): boolean {
+    const k = idx * 8 + SIGNAL_SLOT[signal];
+    const held = this.exampleCount[k]!;
+    if (held >= this.options.examplesPerSignal || held === 255) return false;
+    this.exampleCount[k]!++;
+    return true;
   }
 
-  private liveExample(r: LiveRecord, sec: number, signal: SignalName): void {
-    const max = this.options.examplesPerSignal;
-    if (max <= 0) return;
-    const idx = this.cellFor(r.series, sec);
+  private addExample(idx: number, signal: SignalName, id: string): void {
     let ex = this.examples.get(idx);
     if (!ex) {
       ex = {};
       this.examples.set(idx, ex);
     }
-    const list = (ex[signal] ??= []);
-    if (list.length < max) {
-      list.push(formatRequestId(r.idBuf.subarray(r.idOff, r.idOff + r.idLen)));
-    }
+    (ex[signal] ??= []).push(id);
+  }
+
+  private example(cellIdx: number, signal: SignalName, v: PairView): void {
+    if (this.wantsExample(cellIdx, signal)) this.addExample(cellIdx, signal, v.requestId());
+  }
+
+  private liveExample(r: LiveRecord, sec: number, signal: SignalName): void {
+    const idx = this.cellFor(r.series, sec);
+    if (idx < 0 || !this.wantsExample(idx, signal)) return;
+    this.addExample(idx, signal, formatRequestId(r.idBuf.subarray(r.idOff, r.idOff + r.idLen)));
   }
 
   private recordLatency(ep: number, arm: number, sec: number, status: number, latencyUs: number): void {
@@ -540,7 +548,7 @@ export class Aggregator implements PairSink {
     }
     c.fill(0, base, base + PER_CELL);
     this.cellSecond[idx] = Number.NaN;
-    this.exampleCount[idx] = 0;
+    this.exampleCount.fill(0, idx * 8, idx * 8 + 8);
     const ex = this.examples.get(idx);
     if (ex) {
       cell.examples = ex;
