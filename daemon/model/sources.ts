@@ -114,3 +114,22 @@ export function modelFromHistoryFiles(
   if (runs.length === 0) return defaultModel();
   return trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params });
 }
+
+/**
+ * Trains on the store's finished deployments and saves the result as a new
+ * model version; the daemon's scheduled training calls this. Returns the new
+ * model, or null when the store holds no paired history yet (nothing saved).
+ */
+export function trainFromStore(
+  store: Store,
+  params: JudgeParams,
+  nowMs: number,
+  opts: { service?: string; limit?: number } = {},
+): Model | null {
+  const runs = historyFromStore(store, opts);
+  if (runs.length === 0) return null;
+  const previous = store.latestModel()?.version ?? 0;
+  const model = trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params, version: previous + 1 });
+  const row = store.saveModel({ createdAt: nowMs, params: model.params, trainedOn: model.trainedOn });
+  return { ...model, version: row.version };
+}

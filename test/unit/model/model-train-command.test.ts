@@ -7,8 +7,9 @@ import { generate, makeScenario, randomProfile, toJsonLines } from '../../../ben
 import { UsageError } from '../../../daemon/cli/command.js';
 import { modelTrainCommand } from '../../../daemon/cli/commands/model-train.js';
 import { DEFAULT_JUDGE_PARAMS } from '../../../daemon/judge/types.js';
+import { cellsFromRecords, DEFAULT_CELLS_OPTIONS } from '../../../daemon/model/history.js';
 import { defaultModel, parseModel } from '../../../daemon/model/model.js';
-import { modelFromHistoryFiles } from '../../../daemon/model/sources.js';
+import { modelFromHistoryFiles, trainFromStore } from '../../../daemon/model/sources.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 
 function quietly<T>(fn: () => Promise<T>): Promise<T> {
@@ -80,5 +81,48 @@ describe('umbra model train', () => {
       () => modelTrainCommand.run(['--from', '/dev/null', '--threshold', '40']),
       /--threshold/,
     );
+  });
+});
+
+describe('training from the store', () => {
+  it('learns from completed and rolled-back deployments and saves a new version', () => {
+    const store = openStore(':memory:');
+    try {
+      assert.equal(trainFromStore(store, DEFAULT_JUDGE_PARAMS, 1), null);
+      const profile = randomProfile(8, 'shop');
+      const t0 = 1_700_000_000;
+      const deployments = [
+        ['good', 'aa', 'completed'],
+        ['bad', 'error_step', 'rolled_back'],
+        ['running', 'aa', 'shadowing'],
+      ] as const;
+      // Deployments follow each other in time (the store keys cells by service, endpoint, segment and second).
+      deployments.forEach(([id, kind, phase], i) => {
+        const from = t0 + 100 * i;
+        const s = makeScenario(kind, profile, 50, 30 + i);
+        s.durationS = 20;
+        const cells = cellsFromRecords(generate(s), { ...DEFAULT_CELLS_OPTIONS, baseSecond: from });
+        store.createDeployment({
+          id,
+          service: 'shop',
+          version: id,
+          previousVersion: null,
+          phase,
+          phaseData: {},
+          createdAt: from * 1000,
+          updatedAt: (from + 30) * 1000,
+        });
+        store.saveCells(cells, id);
+      });
+      const model = trainFromStore(store, DEFAULT_JUDGE_PARAMS, 2);
+      assert.ok(model);
+      assert.equal(model.version, 1);
+      assert.equal(model.trainedOn?.healthyRuns, 1);
+      assert.equal(model.trainedOn?.regressionRuns, 1);
+      assert.deepEqual(model.trainedOn?.sources.sort(), ['deployment:bad', 'deployment:good']);
+      assert.equal(store.latestModel()?.version, 1);
+    } finally {
+      store.close();
+    }
   });
 });
