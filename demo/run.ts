@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     `from another terminal: UMBRA_ADMIN=127.0.0.1:${ports.admin} npx umbra status --token-file ${join(dir, 'admin.token')}`,
   );
 
-  const load: LoadStats = { sent: 0, statuses: {}, errors: 0 };
+  const load: LoadStats = { sent: 0, statuses: {}, errors: 0, failures: [] };
   const stopLoad = startLoad(ports.listener, 150, load);
   say('load: ~150 requests/s, regions eu/us/ap, endpoints /cart /catalog /profile');
   await sleep(5000);

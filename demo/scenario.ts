@@ -67,6 +67,8 @@ export interface LoadStats {
   sent: number;
   statuses: Record<number, number>;
   errors: number;
+  /** The first non-200 answers users got (at most 20), for the timeline. */
+  failures: { at: number; status: number; path: string; version: string }[];
 }
 
 /**
@@ -96,6 +98,15 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
         res.on('end', () => {
           inFlight--;
           stats.sent++;
+          if (res.statusCode !== 200 && stats.failures.length < 20) {
+            const version = String(res.headers['x-version'] ?? res.headers['server'] ?? '?');
+            stats.failures.push({
+              at: Date.now(),
+              status: res.statusCode ?? 0,
+              path: PATHS[i % PATHS.length]!,
+              version,
+            });
+          }
           stats.statuses[res.statusCode ?? 0] = (stats.statuses[res.statusCode ?? 0] ?? 0) + 1;
         });
       },

@@ -35,7 +35,14 @@ export interface EffectRunnerOptions {
   sendAlert?: AlertSender;
   alertTimeoutMs?: number;
   provisionTimeoutMs?: number;
+  /**
+   * Time between routing away from a pool and stopping it: the proxies' workers
+   * apply an ACKed route a moment after the ACK, and requests in flight finish.
+   */
+  drainMs?: number;
 }
+
+const DEFAULT_DRAIN_MS = 3000;
 
 /** A JSON POST with a timeout; a non-2xx answer is an error. */
 export function httpAlertSender(timeoutMs: number): AlertSender {
@@ -81,6 +88,11 @@ export class ControllerEffectRunner implements EffectRunner {
       }
       case 'deprovision': {
         const prov = this.#provisioner(effect.service);
+        if (prov.endpoints({ version: effect.version, pool: effect.pool }).length === 0) return undefined;
+        // Route away first (the machine's route effect did; publishing again is
+        // idempotent), let in-flight requests drain, then stop the instances.
+        await this.#o.routing.publish();
+        await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DEFAULT_DRAIN_MS));
         await prov.stop({ version: effect.version, pool: effect.pool });
         await this.#o.routing.publish();
         return undefined;

@@ -53,5 +53,9 @@ test('demo: v2 regression is rolled back and validated, v3 is promoted', { timeo
   // Users never saw the regression: the load generator only got 200s.
   const load = /statuses (\{[^}]*\})/.exec(out);
   assert.ok(load, 'load summary missing');
-  assert.deepEqual(Object.keys(JSON.parse(load[1]!)), ['200']);
+  assert.deepEqual(
+    Object.keys(JSON.parse(load[1]!)),
+    ['200'],
+    `users saw errors: ${load[0]}\n${out.slice(-3000)}`,
+  );
 });
