@@ -6,7 +6,8 @@
  */
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
-import { processLogE, statusChanges, type Term, terms } from './judge.js';
+import { logMixtureE } from './evalue.js';
+import { LIVE_ERRORS_SHARE, LIVE_TAIL_SHARE, processLogE, statusChanges, type Term, terms } from './judge.js';
 import { ALL } from './scopes.js';
 import type {
   Culprit,
@@ -44,13 +45,14 @@ export function buildVerdict(
   let reason: string | null = null;
   if (s.firstSecond === null || s.lastSecond === null) reason = 'no data yet';
   else if (s.lastSecond < s.firstSecond + params.warmupSeconds) reason = 'warm-up';
-  else if (pairs < params.minPairs) reason = `minimum sample: ${pairs} of ${params.minPairs} pairs`;
-  else if (unhealthy) reason = 'production unhealthy: primary failure rate above the limit, not judging';
+  else if (pairs + liveSample(s, params) < params.minPairs) {
+    reason = `minimum sample: ${pairs} of ${params.minPairs} pairs`;
+  } else if (unhealthy) reason = 'production unhealthy: primary failure rate above the limit, not judging';
 
   const rollback = reason === null && Number.isFinite(score) && score >= t;
   const culprits = rollback ? findCulprits(all, s, model, t) : [];
   const focus = culprits.length > 0 ? scopeOf(s, culprits[0]!) : (lead?.scope ?? service ?? null);
-  const signals = focus ? explainScope(focus, model, params) : [];
+  const signals = [...(focus ? explainScope(focus, model, params) : []), ...explainLive(s, model, params)];
   const leadSignal: SignalName | undefined =
     culprits[0]?.signal ?? (lead?.scope ? PROCESS_SIGNAL[lead.proc as ProcessName] : undefined);
   const examples = focus && leadSignal ? (focus.examples[leadSignal] ?? []).slice(0, params.examples) : [];
@@ -68,6 +70,46 @@ export function buildVerdict(
       predictedSecondsToThreshold: predictSeconds(s, score, t),
     },
   };
+}
+
+/** Live requests the candidate served, when live signals are judged (they count toward the minimum sample). */
+function liveSample(s: JudgeState, params: JudgeParams): number {
+  return params.liveCandidateCluster ? s.live.candRequests : 0;
+}
+
+/** The live (unpaired) signals, when judged: candidate vs the rest of production. */
+function explainLive(s: JudgeState, model: Model, params: JudgeParams): SignalExplanation[] {
+  if (!params.liveCandidateCluster || s.live.wealthErrors.length === 0) return [];
+  const L = s.live;
+  const mix = model.params.rateMixture;
+  const rate = (k: number, n: number) => (n > 0 ? k / n : 0);
+  const base = { endpoint: ALL, segment: ALL };
+  const counts = {
+    candidateRequests: L.candRequests,
+    otherRequests: L.otherRequests,
+    candidateFailed: L.candFailed,
+    otherFailed: L.otherFailed,
+    candidateOverTail: L.candOverTail,
+    otherOverTail: L.otherOverTail,
+  };
+  return [
+    {
+      ...base,
+      name: 'live_errors',
+      counts,
+      effectSize: rate(L.candFailed, L.candRequests) - rate(L.otherFailed, L.otherRequests),
+      eValue: Math.exp(Math.min(logMixtureE(L.wealthErrors, mix), 700)),
+      weight: params.liveShare * LIVE_ERRORS_SHARE,
+    },
+    {
+      ...base,
+      name: 'live_latency',
+      counts,
+      effectSize: rate(L.candOverTail, L.candRequests) - rate(L.otherOverTail, L.otherRequests),
+      eValue: Math.exp(Math.min(logMixtureE(L.wealthTail, mix), 700)),
+      weight: params.liveShare * LIVE_TAIL_SHARE,
+    },
+  ];
 }
 
 function scopeOf(s: JudgeState, c: Culprit): ScopeState | null {

@@ -26,8 +26,8 @@ import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from '
 import { PROCESS_NAMES } from './types.js';
 
 /** Live signals' split of the live share. */
-const LIVE_ERRORS_SHARE = 0.7;
-const LIVE_TAIL_SHARE = 0.3;
+export const LIVE_ERRORS_SHARE = 0.7;
+export const LIVE_TAIL_SHARE = 0.3;
 /** A floor at or above this means the signal is not comparable (e.g. dynamic bodies): not tested. */
 const NOT_COMPARABLE = 0.97;
 const MIN_RATE = 1e-4;

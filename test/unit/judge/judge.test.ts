@@ -278,3 +278,54 @@ describe('judge: status changes', () => {
     assert.equal(statusChanges(p), 4);
   });
 });
+
+describe('judge: live signals during promotion', () => {
+  function liveCells(r: () => number, second: number, candFail: number, otherFail: number): CellStats[] {
+    const counts = (n: number, p: number) => {
+      let failed = 0;
+      for (let i = 0; i < n; i++) if (r() < p) failed++;
+      return { requests: n, failed, overTail: 0, latSumUs: 0 };
+    };
+    return [
+      {
+        key: { service: 'svc', endpoint: 'GET /a', segment: 'eu', second },
+        candidate: emptyPaired(),
+        baseline: emptyPaired(),
+        live: { 'svc-v2': counts(40, candFail), 'svc-v1': counts(160, otherFail) },
+        examples: {},
+      },
+    ];
+  }
+  const params = { ...DEFAULT_JUDGE_PARAMS, liveCandidateCluster: 'svc-v2' };
+
+  it('rolls back a candidate that fails more than its traffic share explains, with no mirrored pairs', () => {
+    const r = rng(40);
+    let state = initialJudgeState();
+    let verdict: Verdict | undefined;
+    for (let t = 0; t < 30 && verdict?.verdict !== 'rollback'; t++) {
+      ({ state, verdict } = judge(state, liveCells(r, T0 + t, 0.05, 0.002), defaultModel(), params));
+    }
+    assert.equal(verdict!.verdict, 'rollback');
+    assert.equal(verdict!.culprits[0]!.signal, 'live_errors');
+    assert.ok(
+      verdict!.explanation.signals.some((s) => s.name === 'live_errors' && s.counts['candidateFailed']! > 0),
+    );
+  });
+
+  it('keeps a candidate that fails like the rest', () => {
+    let rollbacks = 0;
+    for (let i = 0; i < 60; i++) {
+      const r = rng(500 + i);
+      let state = initialJudgeState();
+      for (let t = 0; t < 60; t++) {
+        const out = judge(state, liveCells(r, T0 + t, 0.01, 0.01), defaultModel(), params);
+        state = out.state;
+        if (out.verdict.verdict === 'rollback') {
+          rollbacks++;
+          break;
+        }
+      }
+    }
+    assert.ok(rollbacks <= 1, `rollbacks ${rollbacks}/60`);
+  });
+});
