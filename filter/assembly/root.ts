@@ -9,7 +9,6 @@
  * and their answers arrive here.
  */
 import {
-  done,
   getHeader,
   getHeaderPairs,
   getProperty,
@@ -73,7 +72,6 @@ export class RootContext {
   buffer: RecordBuffer = new RecordBuffer(1);
   metrics: Metrics | null = null;
   stream: TelemetryStream | null = null;
-  draining: bool = false;
   private candidate: ArrayBuffer = new ArrayBuffer(0);
   private baseline: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
@@ -240,7 +238,6 @@ export class RootContext {
   /** Gives back the in-flight slots reserved by {@link decide}. */
   release(arms: u32): void {
     this.inFlight = this.inFlight >= arms ? this.inFlight - arms : 0;
-    if (this.draining && this.inFlight === 0) this.finishDraining();
   }
 
   /**
@@ -400,23 +397,6 @@ export class RootContext {
     }
     const m = this.metrics;
     if (m !== null) m.sync(this.counts, this.inFlight, <u32>this.buffer.count, open);
-  }
-
-  /** Plugin shutdown: flush; wait for shadow calls in flight (then proxy_done). */
-  onDone(): bool {
-    const s = this.stream;
-    if (s !== null) s.flush(true);
-    if (this.inFlight === 0) return true;
-    this.draining = true;
-    return false;
-  }
-
-  private finishDraining(): void {
-    this.draining = false;
-    const s = this.stream;
-    if (s !== null) s.flush(true);
-    log(LogLevel.Debug, 'umbra: shadow calls drained');
-    done();
   }
 
   /** Applies a control message (see telemetry.proto ControlKind). */

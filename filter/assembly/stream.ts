@@ -269,10 +269,17 @@ export class StreamContext {
     if (this.mirror || this.live) this.responseEndUs = nowMicros();
   }
 
-  /** End of the stream (access-log phase): the primary or live record. */
-  onLog(): void {
+  /**
+   * End of the stream: gives back a mirror reservation the request never
+   * used (it did not complete), then writes the primary or live record.
+   */
+  finish(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.mirror && !this.requestDone && !this.abandoned) {
+      this.abandoned = true;
+      this.root.release(this.decision.arms);
+    }
     if (!this.mirror && !this.live) return;
     const root = this.root;
     let flags = this.idFlags;
@@ -304,16 +311,6 @@ export class StreamContext {
     }
     r.flags = flags;
     root.afterRecord();
-  }
-
-  /** Whether the stream was already accounted for (log phase seen). */
-  isFinished(): bool {
-    return this.finished;
-  }
-
-  /** Stream deleted before its log phase: give back what it reserved. */
-  onDelete(): void {
-    if (this.mirror && !this.requestDone && !this.abandoned) this.root.release(this.decision.arms);
   }
 
   private responseFlags(): u32 {

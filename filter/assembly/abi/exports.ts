@@ -5,6 +5,12 @@
  * NOTE: with ABI 0.2.x Envoy ignores StopIteration from the headers callbacks
  * (allow_on_headers_stop_iteration defaults to false); the filter always
  * answers Continue anyway: production is never paused.
+ *
+ * NOTE: `proxy_on_log` and `proxy_on_done` are deliberately not exported
+ * (every callback is optional, spec v0.2.1): Envoy then skips two VM entries
+ * per request; records are written from `proxy_on_delete`. Without
+ * `proxy_on_done` a plugin being removed drops its shadow calls in flight
+ * and at most one tick of unsent records.
  */
 import * as plugin from '../plugin';
 
@@ -30,14 +36,6 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
 
 export function proxy_on_tick(rootId: u32): void {
   plugin.onTick(rootId);
-}
-
-export function proxy_on_done(contextId: u32): bool {
-  return plugin.onDone(contextId);
-}
-
-export function proxy_on_log(contextId: u32): void {
-  plugin.onLog(contextId);
 }
 
 export function proxy_on_delete(contextId: u32): void {

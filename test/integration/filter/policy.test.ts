@@ -217,3 +217,36 @@ test('oversized headers and many headers are mirrored without harming the VM or 
   await until(() => candidate.hits === 25, 5000, 'candidate hits after');
   await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 25);
 });
+
+test('a request aborted before it completes gives its in-flight slot back', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const candidate = await startUpstream(t, { body: 'ok' });
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    filterConfig: {
+      shadowPercentage: 100,
+      methods: ['GET', 'POST'],
+      maxShadowInFlight: 1,
+      flushIntervalMs: 100,
+    },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'aborted', args: FLUSH_LOG_ARGS });
+  // A POST that sends part of its body, then the client goes away.
+  await new Promise<void>((resolve) => {
+    const req = request(`http://127.0.0.1:${b.listenerPort}/upload`, { method: 'POST' });
+    req.on('error', () => resolve());
+    req.write(Buffer.alloc(1000, 1));
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, 200);
+  });
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 1);
+  await new Promise((r) => setTimeout(r, 300));
+  // The single slot is free again: the next request is mirrored.
+  await drive({ url: `http://127.0.0.1:${b.listenerPort}/after`, requests: 1 });
+  await until(() => candidate.hits === 1, 5000, 'mirrored after the abort');
+  assert.equal(candidate.requests[0]!.path, '/after');
+  assert.equal((await envoy.stat('wasmcustom.umbra.shop.shadow_busy')) ?? 0, 0);
+});
