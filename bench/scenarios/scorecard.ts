@@ -69,6 +69,10 @@ export function median(xs: number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+function roundOrNull(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 100) / 100;
+}
+
 export function summarise(scores: RunScore[]): KindSummary {
   const detected = scores.filter((x) => x.detected);
   const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -78,7 +82,7 @@ export function summarise(scores: RunScore[]): KindSummary {
     detection_rate: round(scores.length ? detected.length / scores.length : 0),
     false_alarms: scores.filter((x) => x.falseAlarm).length,
     false_alarm_rate: round(scores.length ? scores.filter((x) => x.falseAlarm).length / scores.length : 0),
-    median_ttd_s: median(detected.map((x) => x.secondsToDetect!)),
+    median_ttd_s: roundOrNull(median(detected.map((x) => x.secondsToDetect!))),
     culprit_rate: detected.length
       ? round(detected.filter((x) => x.culpritRight).length / detected.length)
       : null,
