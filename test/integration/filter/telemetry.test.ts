@@ -79,13 +79,15 @@ test('with the daemon down the buffer stays bounded (oldest dropped, counted) an
 
   // Daemon back on the same port: the stream comes back by itself and drains the buffer.
   const telemetry = await startTelemetryServer(t, telemetryPort);
-  await until(() => telemetry.records.length >= 300, 10_000, 'buffered records delivered');
-  assert.equal(telemetry.records.length, 300, 'exactly the buffered (newest) records');
+  await envoy.waitForStat('wasmcustom.umbra.shop.buffered_records', (v) => v === 0, 15_000);
+  await until(() => telemetry.records.length >= 300, 5000, 'buffered records delivered');
+  // Exactly the buffered (newest) records: nothing was sent into the void
+  // while the daemon was down.
+  assert.equal(telemetry.records.length, 300);
   const seq = telemetry.batches.map((x) => Number(x.sequence));
   assert.deepEqual(seq.slice(0, 3), [1, 2, 3], 'a new stream starts its sequence at 1');
   await until(() => telemetry.counters()['droppedRecords'] === 700, 5000, 'dropped count reported');
   assert.ok((telemetry.counters()['streamReconnects'] ?? 0) >= 1, 'reconnects counted');
-  await envoy.waitForStat('wasmcustom.umbra.shop.buffered_records', (v) => v === 0);
   await envoy.waitForStat('wasmcustom.umbra.shop.stream_connected', (v) => v === 1);
   // New traffic flows straight through.
   await drive({ url, requests: 10 });
