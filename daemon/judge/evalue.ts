@@ -54,6 +54,38 @@ export function logSignMixtureE(up: number, down: number, mixture: readonly Mixt
   return terms.length === 0 ? 0 : logSumExp(terms);
 }
 
+/**
+ * The sign test with a margin: H0 is P(up | discordant) ≤ p0 (p0 ≥ ½), i.e.
+ * the shadow is worse at most (p0 / (1 − p0)) times as often as production.
+ * Each mixture atom x ∈ (½, 1) is mapped to the alternative
+ * p = p0 + (1 − p0)(2x − 1) ∈ (p0, 1); the likelihood ratio
+ * (p/p0)^up ((1−p)/(1−p0))^down is a test supermartingale under every
+ * p' ≤ p0, so the mixture is an e-process for H0 (same argument as above).
+ * Used where exact exchangeability of the arms is too strict a null: two
+ * processes of the same code differ slightly (warm caches, load), and a test
+ * of "never worse at all" would eventually flag a harmless difference.
+ *
+ * @returns log E.
+ */
+export function logSignMarginE(
+  up: number,
+  down: number,
+  mixture: readonly MixtureAtom[],
+  p0: number,
+): number {
+  if (p0 <= 0.5) return logSignMixtureE(up, down, mixture);
+  if (!(up > 0) && !(down > 0)) return 0;
+  const u = Math.max(up, 0);
+  const d = Math.max(down, 0);
+  const terms: number[] = [];
+  for (const a of mixture) {
+    if (!(a.w > 0)) continue;
+    const p = Math.min(0.999, p0 + (1 - p0) * (2 * a.x - 1));
+    terms.push(Math.log(a.w) + u * Math.log(p / p0) + d * Math.log((1 - p) / (1 - p0)));
+  }
+  return terms.length === 0 ? 0 : logSumExp(terms);
+}
+
 /** An alternative rate whose odds are `multiplier` times the odds of `p0`. */
 export function oddsShift(p0: number, multiplier: number): number {
   const odds = (p0 / (1 - p0)) * multiplier;

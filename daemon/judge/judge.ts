@@ -19,7 +19,14 @@ import {
   type SignalName,
 } from '../aggregate/stats.js';
 import { floorFor, type Model } from '../model/model.js';
-import { clearlyAbove, logMixtureE, logSignMixtureE, logSumExp, rateBatchUpdate } from './evalue.js';
+import {
+  clearlyAbove,
+  logMixtureE,
+  logSignMarginE,
+  logSignMixtureE,
+  logSumExp,
+  rateBatchUpdate,
+} from './evalue.js';
 import { buildVerdict } from './explain.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
@@ -32,6 +39,11 @@ export const LIVE_TAIL_SHARE = 0.3;
 const NOT_COMPARABLE = 0.97;
 const MIN_RATE = 1e-4;
 const SCORE_HISTORY = 30;
+/**
+ * Tail test null: the shadow alone above the tail threshold in at most this
+ * share of the pairs where exactly one arm is (0.6: 1.5× as often as production).
+ */
+const TAIL_NULL_SHARE = 0.6;
 
 /**
  * Runs the judge over new cells and decides. Degenerate input (no cells,
@@ -391,7 +403,8 @@ export function processLogE(scope: ScopeState, proc: ProcessName, model: Model):
     case 'latency_shift':
       return logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign);
     case 'latency_tail':
-      return logSignMixtureE(c.tailShadowOnly, c.tailPrimaryOnly, sign);
+      // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
+      return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);
     case 'errors_rate':
     case 'status_mismatch':
     case 'body_mismatch':

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import test, { describe, it } from 'node:test';
 import {
   logMixtureE,
+  logSignMarginE,
   logSignMixtureE,
   logSumExp,
   oddsShift,
@@ -132,4 +133,33 @@ describe('rate test against a floor', () => {
     assert.ok(oddsShift(0.9, 64) < 1);
     assert.ok(Math.abs(oddsShift(0.5, 3) - 0.75) < 1e-12);
   });
+});
+
+test('the sign test with a margin stays valid at the margin and still finds large shifts', () => {
+  const mixture = [0.55, 0.6, 0.7, 0.8, 0.9].map((x) => ({ x, w: 0.2 }));
+  let seed = 7;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  // Arrange: 300 runs of 400 discordant pairs exactly at the null share (0.6).
+  let alarms = 0;
+  for (let run = 0; run < 300; run++) {
+    let up = 0;
+    let down = 0;
+    let alarmed = false;
+    for (let i = 0; i < 400; i++) {
+      if (rnd() < 0.6) up++;
+      else down++;
+      if (!alarmed && logSignMarginE(up, down, mixture, 0.6) >= Math.log(100)) alarmed = true;
+    }
+    if (alarmed) alarms++;
+  }
+  // Assert: checked after every pair, at most 1 % (t = 2), with sampling slack.
+  assert.ok(alarms <= 6, `false alarms ${alarms}/300`);
+  // A shadow alone over the tail 4× as often as production (share 0.8) is found.
+  assert.ok(logSignMarginE(160, 40, mixture, 0.6) > Math.log(100));
+  // A small shift (share 0.55) is not flagged at all with the margin, though it would be without.
+  assert.ok(logSignMarginE(1100, 900, mixture, 0.6) < 0);
+  assert.ok(logSignMixtureE(1100, 900, mixture) > Math.log(100));
 });
