@@ -1,20 +1,26 @@
 import { existsSync } from 'node:fs';
+import { DEFAULT_JUDGE_PARAMS } from '../../judge/index.js';
+import type { Model } from '../../model/model.js';
+import { modelFromHistoryFiles } from '../../model/sources.js';
 import { judgeHook } from '../../replay/judge-hook.js';
 import { type ReplayJudge, replay } from '../../replay/replay.js';
 import { intFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
-/** The judge used by `umbra replay` (built-in parameters and model, optional threshold). */
-export function replayJudge(anomalyThreshold?: number): ReplayJudge {
-  return judgeHook(anomalyThreshold !== undefined ? { params: { anomalyThreshold } } : {});
+/** The judge used by `umbra replay` (built-in parameters, the default or a given model, optional threshold). */
+export function replayJudge(anomalyThreshold?: number, model?: Model): ReplayJudge {
+  return judgeHook({
+    ...(anomalyThreshold !== undefined ? { params: { anomalyThreshold } } : {}),
+    ...(model ? { model } : {}),
+  });
 }
 
 export const replayCommand: Command = {
   path: ['replay'],
   summary: 'Replay recorded telemetry (or JSON lines) in virtual time and print the timeline',
   usage: [
-    'Usage: umbra replay FILE [--threshold T] [--pairs-only] [--ttl SECONDS] [--max-in-flight N]',
+    'Usage: umbra replay [--history FILE]... FILE [--threshold T] [--pairs-only] [--ttl SECONDS] [--max-in-flight N]',
     '',
     'FILE is a recording written by `umbra daemon --record FILE`, or JSON lines,',
     'one record per line (docs/replay-format.md). Records go through the same',
@@ -26,6 +32,8 @@ export const replayCommand: Command = {
     'Flags:',
     '  --threshold T         anomaly threshold t of the judge (P(false rollback) ≤ 10^-t)',
     '  --pairs-only          do not run the judge',
+    '  --history FILE        train the judge on this recorded history first (repeatable;',
+    '                        A/A or healthy runs), then replay FILE with the trained model',
     "  --ttl SECONDS         pairing TTL (default: the recording daemon's, else 10)",
     '  --max-in-flight N     pairing capacity (default 262144)',
   ].join('\n'),
@@ -35,6 +43,7 @@ export const replayCommand: Command = {
       'max-in-flight': { type: 'string' },
       threshold: { type: 'string' },
       'pairs-only': { type: 'boolean' },
+      history: { type: 'string', multiple: true },
     });
     if (positionals.length !== 1) throw new UsageError('expects exactly one FILE');
     const path = positionals[0]!;
@@ -54,7 +63,19 @@ export const replayCommand: Command = {
         throw new UsageError(`--threshold must be a number from 1 to 12 (got ${String(flags['threshold'])})`);
       }
     }
-    const judge = flags['pairs-only'] ? undefined : replayJudge(threshold);
+    const history = (flags['history'] as string[] | undefined) ?? [];
+    for (const h of history) if (!existsSync(h)) throw new UsageError(`--history ${h}: no such file`);
+    const model =
+      history.length > 0
+        ? modelFromHistoryFiles(history, {
+            ...DEFAULT_JUDGE_PARAMS,
+            ...(threshold ? { anomalyThreshold: threshold } : {}),
+          })
+        : undefined;
+    if (model) {
+      out.push(JSON.stringify({ type: 'model', version: model.version, trainedOn: model.trainedOn }));
+    }
+    const judge = flags['pairs-only'] ? undefined : replayJudge(threshold, model);
     replay(path, {
       pipeline: {
         pairing: {
