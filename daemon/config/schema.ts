@@ -82,6 +82,8 @@ export const DaemonConfig = z.strictObject({
         .default(['umbra-edge']),
     })
     .prefault({}),
+  /** Scheduled training of the judge on the store's finished deployments (`umbra model train` by hand). */
+  training: z.strictObject({ enabled: z.boolean().default(true), every: duration('6h') }).prefault({}),
   /** The compiled Umbra filter that Envoy loads (a path on the proxies' machine). */
   filter: z.strictObject({ wasmPath: z.string().min(1).default('build/filter.wasm') }).prefault({}),
   store: z.strictObject({ path: z.string().min(1).default('.umbra/umbra.db') }).prefault({}),

@@ -12,7 +12,9 @@ import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
 import type { ServiceConfig } from '../config/schema.js';
+import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
+import { trainFromStore } from '../model/sources.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { productionReplicasOf } from '../rollout/plan.js';
@@ -55,6 +57,7 @@ export function controllerPart(
   let admin: AdminServer | undefined;
   let scheduler: RolloutScheduler | undefined;
   let unsubscribe: (() => void) | undefined;
+  let trainTimer: NodeJS.Timeout | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -154,6 +157,18 @@ export function controllerPart(
         listen: config.daemon.admin.listen,
         ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),
       });
+      if (config.daemon.training.enabled) {
+        // The judging loop picks a new model version up within a minute.
+        trainTimer = setInterval(() => {
+          try {
+            const m = trainFromStore(store, DEFAULT_JUDGE_PARAMS, Date.now(), { limit: 200 });
+            if (m) log.info('judge model trained', { version: m.version, trainedOn: m.trainedOn });
+          } catch (err) {
+            log.error('scheduled training failed', { error: (err as Error).message });
+          }
+        }, config.daemon.training.every);
+        trainTimer.unref();
+      }
       log.info('controller started', {
         xds: xds.port,
         admin: admin.port,
@@ -162,6 +177,7 @@ export function controllerPart(
       onStarted?.({ scheduler, routing, judging, xds, provisioners, adminPort: admin.port });
     },
     async stop() {
+      if (trainTimer) clearInterval(trainTimer);
       unsubscribe?.();
       await admin?.close();
       await scheduler?.stop();
