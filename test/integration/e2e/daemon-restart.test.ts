@@ -32,7 +32,8 @@ function startDaemon(t: TestContext, config: string): ChildProcess {
   });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if ((t as { passed?: boolean }).passed === false) console.error(`--- umbrad stderr ---\n${err.slice(-4000)}`);
+    if ((t as { passed?: boolean }).passed === false)
+      console.error(`--- umbrad stderr ---\n${err.slice(-4000)}`);
   });
   return child;
 }
