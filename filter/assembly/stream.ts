@@ -133,6 +133,8 @@ export class StreamContext {
       this.live = true;
       this.startUs = nowMicros();
       this.readRequestId();
+      // The request headers are readable only now, not when the record is written.
+      this.endpoint = root.endpointId();
     }
     if (endOfStream) this.requestComplete(this.startUs);
   }
@@ -306,7 +308,7 @@ export class StreamContext {
       r.bodyHash = <i64>this.hash;
     } else {
       r.arm = Arm.ARM_LIVE;
-      r.endpoint = root.endpointId();
+      r.endpoint = this.endpoint;
       r.bodyHash = 0;
     }
     r.flags = flags;
