@@ -129,7 +129,7 @@ export function controllerPart(
         repo,
         evidence: (s) => judging.evidence(s),
         decision: (id) => {
-          const row = store.listDecisions({ limit: 10_000 }).find((d) => d.id === id);
+          const row = store.getDecision(id);
           if (!row) return undefined;
           const ex = row.explanation as {
             explanation?: { signals?: { name: string; endpoint: string; segment: string }[] };

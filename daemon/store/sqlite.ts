@@ -306,6 +306,11 @@ export function openStore(path: string): Store {
       return (db.prepare(sql).all(...args) as DecisionDb[]).map(decisionFrom);
     },
 
+    getDecision(id) {
+      const row = db.prepare('SELECT * FROM decisions WHERE id = ?').get(id) as DecisionDb | undefined;
+      return row ? decisionFrom(row) : undefined;
+    },
+
     saveCells(cells, deploymentId = null) {
       if (cells.length > 0) saveCells(cells, deploymentId ?? null);
     },

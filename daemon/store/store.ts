@@ -125,6 +125,8 @@ export interface DeploymentStore {
 export interface DecisionStore {
   /** Returns the stored row with its id. */
   recordDecision(d: Omit<DecisionRow, 'id'>): DecisionRow;
+  /** One decision by id (`umbra explain`). */
+  getDecision(id: number): DecisionRow | undefined;
   /** Newest first. */
   listDecisions(filter?: { deploymentId?: string; service?: string; limit?: number }): DecisionRow[];
 }

@@ -159,6 +159,8 @@ test('decisions keep their explanation and list newest first', () => {
   assert.deepEqual(s.listDecisions({ limit: 1 })[0]!.explanation, {
     signals: [{ signal: 'errors', count: 9 }],
   });
+  assert.deepEqual(s.getDecision(b.id), b);
+  assert.equal(s.getDecision(b.id + 100), undefined);
   s.close();
 });
 
