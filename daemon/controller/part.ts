@@ -7,7 +7,7 @@
  * or the one the latest deployment left serving), publishes routing, and
  * resumes any deployment in progress from the store.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
@@ -63,7 +63,7 @@ export function controllerPart(
     name: 'controller',
     async start(ctx: UmbradContext) {
       const { config, store } = ctx;
-      const logDir = o.logDir ?? join(config.daemon.store.path, '..', 'instances');
+      const logDir = resolve(o.logDir ?? join(config.daemon.store.path, '..', 'instances'));
       for (const s of config.services) {
         provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
       }

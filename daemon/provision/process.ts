@@ -14,6 +14,7 @@ import { logger } from '../log.js';
 import { type InstanceTiming, ProcessInstance } from './process-instance.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
 import { ProvisionError } from './provisioner.js';
+import { reapOrphans } from './reap.js';
 
 const log = logger('provision');
 
@@ -66,7 +67,12 @@ export class ProcessProvisioner implements Provisioner {
       ...opts.timing,
     };
     this.#pattern = new RegExp(config.errorPattern);
-    if (opts.logDir) mkdirSync(opts.logDir, { recursive: true });
+    if (opts.logDir) {
+      mkdirSync(opts.logDir, { recursive: true });
+      const reaped = reapOrphans(opts.logDir, opts.service);
+      if (reaped.length > 0)
+        log.warn('stopped instances a previous daemon left running', { service: opts.service, pids: reaped });
+    }
   }
 
   versions(): string[] {
@@ -109,6 +115,7 @@ export class ProcessProvisioner implements Provisioner {
           env: {
             ...version.env,
             UMBRA_SERVICE: this.#opts.service,
+            ...(this.#opts.logDir ? { UMBRA_OWNER: this.#opts.logDir } : {}),
             UMBRA_VERSION: ref.version,
             UMBRA_POOL: ref.pool,
             UMBRA_INSTANCE: String(index),

@@ -166,4 +166,25 @@ describe('process provisioner (real processes)', () => {
     await p.stop({ version: 'v1', pool: 'baseline' });
     assert.equal(p.endpoints(ref).length, 1);
   });
+
+  test('a restarted daemon stops the instances its killed predecessor left running', async () => {
+    // Arrange: a provisioner's instances, and another service's, in the same directory; then the
+    // first one's owner "dies" without stopping them.
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-reap-'));
+    const first = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+    const other = new ProcessProvisioner(config(), { service: 'payments', healthIntervalMs: 100, logDir });
+    const pids = (await first.ensure(ref, 2, { timeoutMs: 15_000 })).instances.map((i) => i.pid!);
+    const otherPid = (await other.ensure(ref, 1, { timeoutMs: 15_000 })).instances[0]!.pid!;
+    assert.ok(pids.every(alive));
+
+    // Act: a new provisioner for the same service and directory (the restarted daemon).
+    const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+
+    // Assert: the orphans are gone; the other service's instance is untouched.
+    await until(() => pids.every((p) => !alive(p)), 5000, 'orphans reaped');
+    assert.ok(alive(otherPid));
+    await second.close();
+    await first.close();
+    await other.close();
+  });
 });
