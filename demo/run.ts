@@ -34,9 +34,8 @@ function say(msg: string): void {
   console.log(`[${s}s] ${msg}`);
 }
 
+/** Ends the demo with a message; main's catch stops everything and exits 1. */
 function fail(msg: string): never {
-  console.error(`demo: ${msg}`);
-  void shutdown().then(() => process.exit(1));
   throw new Error(msg);
 }
 
@@ -71,11 +70,22 @@ async function freePorts(): Promise<DemoPorts> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function shutdown(): Promise<void> {
-  for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
-  for (let i = 0; i < 60 && children.some((c) => c.exitCode === null && c.signalCode === null); i++)
-    await sleep(100);
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+let stopped: Promise<void> | undefined;
+
+/**
+ * Stops what the demo started, newest first, once. umbrad gets time to stop
+ * the service instances it runs (it drains and stops each pool) before SIGKILL.
+ */
+function shutdown(): Promise<void> {
+  stopped ??= (async () => {
+    for (const c of [...children].reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill('SIGTERM');
+      for (let i = 0; i < 200 && c.exitCode === null && c.signalCode === null; i++) await sleep(100);
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }
+  })();
+  return stopped;
 }
 
 function spawnLogged(
