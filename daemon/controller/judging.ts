@@ -17,6 +17,7 @@
  * same test rather than starting over.
  */
 
+import { evidenceFromVerdict } from '../admin/evidence.js';
 import type { ServiceEvidence } from '../admin/rollout-backend.js';
 import type { CellStats, PairedCounts } from '../aggregate/stats.js';
 import type { ServiceConfig } from '../config/schema.js';
@@ -38,8 +39,9 @@ import {
 } from '../judge/validation.js';
 import { logger } from '../log.js';
 import { defaultModel, type Model, parseModel } from '../model/model.js';
+import { verdictEvent } from '../rollout/judge-verdict.js';
 import type { RolloutScheduler } from '../rollout/scheduler.js';
-import type { DeploymentState } from '../rollout/types.js';
+import type { DeploymentState, RolloutEventBody } from '../rollout/types.js';
 import type { Store } from '../store/store.js';
 import { versionCluster } from '../xds/index.js';
 
@@ -254,30 +256,7 @@ export class JudgingLoop {
   }
 
   #report(cfg: ServiceConfig, d: DeploymentState, run: Run, v: Verdict, now: number): void {
-    const culprits = v.culprits.map((c) => `${c.endpoint}/${c.segment}/${c.signal}`);
-    const lead = v.explanation.signals[0];
-    const explanation = v.reason
-      ? v.reason
-      : lead
-        ? `${lead.name} on ${lead.endpoint}/${lead.segment}: effect ${lead.effectSize.toFixed(3)}, e-value ${lead.eValue.toPrecision(3)}, counts ${JSON.stringify(lead.counts)}`
-        : `no signal stands out over ${v.explanation.pairs} pairs`;
-    this.#evidence.set(cfg.name, {
-      verdict: v.verdict,
-      reason: v.reason,
-      score: v.score,
-      threshold: v.threshold,
-      culprits,
-      pairs: v.explanation.pairs,
-      evidence: v.explanation.signals.map((s) => ({
-        endpoint: s.endpoint,
-        segment: s.segment,
-        signal: s.name,
-        score: Math.log10(Math.max(s.eValue, 1e-300)),
-        effectSize: s.effectSize,
-        weight: s.weight,
-      })),
-      predictedSecondsToThreshold: v.explanation.predictedSecondsToThreshold,
-    });
+    this.#evidence.set(cfg.name, evidenceFromVerdict(v));
     const decisionId = this.#decide(
       d,
       run,
@@ -288,14 +267,14 @@ export class JudgingLoop {
       { ...v, phase: d.phase },
       now,
     );
-    this.#o.scheduler.verdict(cfg.name, 'candidate', {
-      verdict: v.verdict,
-      score: v.score,
-      threshold: v.threshold,
-      culprits,
-      explanation,
-      ...(decisionId === undefined ? {} : { decisionId }),
-    });
+    this.#tell(cfg.name, verdictEvent(v, 'candidate', decisionId));
+  }
+
+  /** Hands a verdict event to the service's deployment in progress. */
+  #tell(service: string, event: RolloutEventBody): void {
+    if (event.type !== 'verdict') return;
+    const { type: _type, subject, ...verdict } = event;
+    this.#o.scheduler.verdict(service, subject, verdict);
   }
 
   #reportValidation(

@@ -21,11 +21,11 @@ import { productionReplicasOf } from '../rollout/plan.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { DeploymentState } from '../rollout/types.js';
-import type { DaemonPart, UmbradContext } from '../umbrad.js';
+import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js';
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
-import { RoutingTable, splitHostPort } from './routing.js';
+import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
 
@@ -68,7 +68,7 @@ export function controllerPart(
         provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
       }
       const xdsListen = splitHostPort(config.daemon.xds.listen);
-      xds = await XdsServer.start({ host: xdsListen.address, port: xdsListen.port });
+      xds = await XdsServer.start({ host: xdsListen.host, port: xdsListen.port });
       xds.on('nack', (n) =>
         log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
       );

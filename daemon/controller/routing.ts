@@ -15,19 +15,18 @@ import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
+import { splitHostPort } from '../umbrad.js';
 import {
   CLUSTER_TYPE,
-  createSnapshot,
   type DesiredRouting,
   type DesiredVersion,
   ENDPOINT_TYPE,
   LISTENER_TYPE,
-  mergeResources,
   ROUTE_TYPE,
-  renderService,
   validateDesired,
   type XdsServer,
 } from '../xds/index.js';
+import { publishServices } from '../xds/publish.js';
 
 const log = logger('routing');
 
@@ -39,12 +38,6 @@ export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
 export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
-}
-
-/** Splits `host:port` (IPv6 in brackets). */
-export function splitHostPort(hostPort: string): { address: string; port: number } {
-  const i = hostPort.lastIndexOf(':');
-  return { address: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)) };
 }
 
 /** The filter's plugin configuration from the service's mirroring settings. */
@@ -138,7 +131,7 @@ export class RoutingTable {
       if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
     return {
       service: service.name,
-      listener: { name: `${service.name}-ingress`, address: listen.address, port: listen.port },
+      listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
       versions,
       weights,
       mirror: {
@@ -146,7 +139,7 @@ export class RoutingTable {
         ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
         filterConfig: filterSettings(service),
       },
-      telemetry: { address: telemetry.address, port: telemetry.port },
+      telemetry: { address: telemetry.host, port: telemetry.port },
     };
   }
 
@@ -156,22 +149,20 @@ export class RoutingTable {
    * cannot be rendered yet (no healthy endpoint at all) is left out.
    */
   async publish(): Promise<void> {
-    const parts = [];
+    const routable: DesiredRouting[] = [];
     for (const service of this.#services.values()) {
       const d = this.desired(service);
       const errors = validateDesired(d);
-      if (errors.length > 0) {
-        log.warn('service not routable yet', { service: service.name, errors });
-        continue;
-      }
-      parts.push(renderService(d, { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } }));
+      if (errors.length > 0) log.warn('service not routable yet', { service: service.name, errors });
+      else routable.push(d);
     }
-    if (parts.length === 0) return;
-    const built = createSnapshot(mergeResources(parts));
-    if (!built.ok) throw new Error(`inconsistent configuration: ${built.errors.join('; ')}`);
+    if (routable.length === 0) return;
+    const options = { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } };
     const waits: Promise<void>[] = [];
     for (const node of this.#o.config.daemon.xds.nodes) {
-      const versions = this.#o.xds.setSnapshot(node, built.snapshot);
+      const published = publishServices(this.#o.xds, node, routable, options);
+      if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
+      const versions = published.versions;
       if ((this.#o.xds.status(node)?.streams ?? 0) === 0) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],
