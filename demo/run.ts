@@ -270,6 +270,11 @@ async function main(): Promise<void> {
       );
     }
   }
+  for (const f of load.failures) {
+    console.log(
+      `  ${new Date(f.at).toISOString().slice(11, 23)}  a user got ${f.status} for ${f.path} (x-version: ${f.version})`,
+    );
+  }
   console.log(
     `\nload: ${load.sent} responses, statuses ${JSON.stringify(load.statuses)}, client errors ${load.errors}`,
   );
