@@ -9,19 +9,21 @@
  * and their answers arrive here.
  */
 import {
-  getHeader,
+  borrowedPtr,
+  borrowHeader,
+  borrowProperty,
   getHeaderPairs,
-  getProperty,
   httpCall,
   LogLevel,
   log,
   MapType,
   nowMicros,
   randomBytes,
+  releaseBorrowed,
   setTickPeriod,
 } from './abi/host';
 import { Config, Strategy } from './config';
-import { FNV_OFFSET, fnvBytes, fnvUpdate } from './fnv';
+import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
 import { pairOffset } from './headers';
 import { Metrics } from './metrics';
@@ -245,21 +247,26 @@ export class RootContext {
    * has none (read from the request headers, so call it while they exist).
    */
   endpointId(pairs: ArrayBuffer | null = null): u32 {
-    const name = getProperty(ROUTE_NAME);
-    if (name !== null && name.byteLength > 0) return this.internBytes(name, 0x52);
-    let ptr: usize = 0;
-    let len: usize = 0;
+    const named = borrowProperty(ROUTE_NAME);
+    if (named > 0) {
+      const id = this.internAt(borrowedPtr(), <usize>named, 0x52);
+      releaseBorrowed();
+      return id;
+    }
+    releaseBorrowed();
     if (pairs !== null) {
       const at = pairOffset(pairs, ':path');
       if (at < 0) return 0;
-      ptr = changetype<usize>(pairs) + <usize>(at >> 32);
-      len = <usize>(at & 0xffffffff);
-    } else {
-      const path = getHeader(MapType.RequestHeaders, PATH);
-      if (path === null) return 0;
-      ptr = changetype<usize>(path);
-      len = path.byteLength;
+      return this.pathId(changetype<usize>(pairs) + <usize>(at >> 32), <usize>(at & 0xffffffff));
     }
+    const n = borrowHeader(MapType.RequestHeaders, PATH);
+    const id = n < 0 ? 0 : this.pathId(borrowedPtr(), <usize>n);
+    releaseBorrowed();
+    return id;
+  }
+
+  /** Dictionary id of a path's normalised form, cached by the raw bytes' hash. */
+  private pathId(ptr: usize, len: usize): u32 {
     const h = fnvUpdate(FNV_OFFSET ^ 0x50, ptr, len);
     const cached = this.dict.cached(h);
     if (cached !== 0) return cached;
@@ -268,12 +275,15 @@ export class RootContext {
     return id;
   }
 
-  /** Dictionary id of raw bytes, cached by hash (salted per kind). */
-  internBytes(bytes: ArrayBuffer, salt: u64): u32 {
-    const h = fnvBytes(bytes) ^ salt;
+  /**
+   * Dictionary id of `len` raw bytes at `ptr`, cached by their hash (salted
+   * per kind): the common case builds no string and allocates nothing.
+   */
+  internAt(ptr: usize, len: usize, salt: u64): u32 {
+    const h = fnvUpdate(FNV_OFFSET, ptr, len) ^ salt;
     const cached = this.dict.cached(h);
     if (cached !== 0) return cached;
-    const id = this.dict.intern(String.UTF8.decode(bytes));
+    const id = this.dict.intern(String.UTF8.decodeUnsafe(ptr, len));
     this.dict.remember(h, id);
     return id;
   }
@@ -325,8 +335,7 @@ export class RootContext {
       // (extensions/common/wasm/context.cc, onHttpCallFailure).
       flags |= 2;
     } else {
-      const s = getHeader(MapType.HttpCallResponseHeaders, STATUS);
-      status = s === null ? 0 : <u32>parseLength(s);
+      status = readStatus(MapType.HttpCallResponseHeaders);
       const local = classifyCallout(status, bodySize);
       if (local !== 0) {
         // Envoy's own answer, not the shadow's: no status, no body.
@@ -415,9 +424,12 @@ export class RootContext {
   }
 }
 
-/** Parses an unsigned decimal header value; -1 when it is not one. */
-export function parseLength(v: ArrayBuffer): i64 {
-  return parseDecimal(changetype<usize>(v), <u32>v.byteLength);
+/** The `:status` of a header map (0 when absent or not a number). */
+export function readStatus(map: MapType): u32 {
+  const n = borrowHeader(map, STATUS);
+  const v = n < 0 ? -1 : parseDecimal(borrowedPtr(), <u32>n);
+  releaseBorrowed();
+  return v < 0 ? 0 : <u32>v;
 }
 
 /** Parses `n` bytes at `p` as an unsigned decimal; -1 when they are not one. */

@@ -15,8 +15,7 @@ import {
   BufferType,
   borrowBuffer,
   borrowedPtr,
-  getHeader,
-  getProperty,
+  borrowProperty,
   MapType,
   nowMicros,
   randomBytes,
@@ -27,12 +26,10 @@ import { Arm } from './generated/umbra/telemetry/v1/Arm';
 import { buildShadowHeaders, pairOffset } from './headers';
 import { idBytes, isUsableId, uuidV4 } from './request-id';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
-import { clampLatency, Decision, parseLength, RootContext } from './root';
+import { clampLatency, Decision, RootContext, readStatus } from './root';
 import { ShadowCall } from './shadow';
 import { buf } from './strings';
 
-const REQUEST_ID = buf('x-request-id');
-const STATUS = buf(':status');
 const CLUSTER_NAME = buf('xds\0cluster_name');
 const RESPONSE_FLAGS = buf('response\0flags');
 
@@ -55,6 +52,7 @@ const RF_CONNECTION_TERMINATION: u64 = 0x40;
 const RF_OVERFLOW: u64 = 0x80;
 
 const RANDOM_ID: usize = memory.data(16);
+const NO_ID = new Uint8Array(0);
 
 /** Per-request state; created at context creation, dropped at delete. */
 export class StreamContext {
@@ -130,18 +128,14 @@ export class StreamContext {
       if (this.shadowHeaders === null) this.abandon();
       this.endpoint = root.endpointId(pairs);
     } else if (root.sampleLive()) {
+      // A live record is never paired: it carries no request id, which saves
+      // a header read per request.
       this.live = true;
       this.startUs = nowMicros();
-      this.readRequestId();
       // The request headers are readable only now, not when the record is written.
       this.endpoint = root.endpointId();
     }
     if (endOfStream) this.requestComplete(this.startUs);
-  }
-
-  private readRequestId(): void {
-    const id = getHeader(MapType.RequestHeaders, REQUEST_ID);
-    this.takeRequestId(id, id === null ? -1 : <i64>id.byteLength);
   }
 
   /**
@@ -234,10 +228,7 @@ export class StreamContext {
   }
 
   onResponseHeaders(endOfStream: bool): void {
-    if (this.mirror || this.live) {
-      const s = getHeader(MapType.ResponseHeaders, STATUS);
-      this.status = s === null ? 0 : <u32>parseLength(s);
-    }
+    if (this.mirror || this.live) this.status = readStatus(MapType.ResponseHeaders);
     if (endOfStream) this.responseComplete();
   }
 
@@ -294,7 +285,8 @@ export class StreamContext {
     if ((flags & (FLAG_TIMEOUT | FLAG_RESET | FLAG_CONNECT_FAILURE)) !== 0) status = 0;
     const from = this.requestDone ? this.requestEndUs : this.startUs;
     const r = root.buffer.next(this.startUs, root.counts);
-    r.requestId = changetype<Uint8Array>(this.requestId);
+    const id = this.requestId;
+    r.requestId = id === null ? NO_ID : id;
     r.status = status;
     r.latencyUs = clampLatency(this.responseEndUs - from);
     r.responseBytes = this.responseBytes;
@@ -316,9 +308,9 @@ export class StreamContext {
   }
 
   private responseFlags(): u32 {
-    const v = getProperty(RESPONSE_FLAGS);
-    if (v === null || v.byteLength < 8) return 0;
-    const rf = load<u64>(changetype<usize>(v));
+    const n = borrowProperty(RESPONSE_FLAGS);
+    const rf: u64 = n >= 8 ? load<u64>(borrowedPtr()) : 0;
+    releaseBorrowed();
     let flags: u32 = 0;
     if ((rf & RF_UPSTREAM_TIMEOUT) !== 0) flags |= FLAG_TIMEOUT;
     if ((rf & (RF_LOCAL_RESET | RF_REMOTE_RESET | RF_CONNECTION_TERMINATION)) !== 0) flags |= FLAG_RESET;
@@ -328,8 +320,9 @@ export class StreamContext {
   }
 
   private clusterId(): u32 {
-    const name = getProperty(CLUSTER_NAME);
-    if (name === null || name.byteLength === 0) return 0;
-    return this.root.internBytes(name, 0x43);
+    const n = borrowProperty(CLUSTER_NAME);
+    const id = n > 0 ? this.root.internAt(borrowedPtr(), <usize>n, 0x43) : 0;
+    releaseBorrowed();
+    return id;
   }
 }

@@ -176,12 +176,41 @@ export function borrowBuffer(type: BufferType, start: u32, maxSize: u32): u32 {
   return load<u32>(RET_B);
 }
 
-/** Address of the bytes of the last {@link borrowBuffer}. */
+/**
+ * Reads a header value like {@link borrowBuffer} (no copy, no allocation of
+ * ours): answers its size, or -1 when the header is absent or unreadable.
+ */
+export function borrowHeader(map: MapType, key: ArrayBuffer): i32 {
+  releaseBorrowed();
+  clearReturn();
+  const s = env.proxy_get_header_map_value(<u32>map, changetype<usize>(key), key.byteLength, RET_A, RET_B);
+  if (s !== Status.Ok) {
+    if (s !== Status.NotFound) failOnce(CallKind.Header, 'proxy_get_header_map_value', s);
+    return -1;
+  }
+  borrowed = load<usize>(RET_A);
+  return <i32>load<u32>(RET_B);
+}
+
+/** Reads a property like {@link borrowHeader}: its size, or -1 when absent. */
+export function borrowProperty(path: ArrayBuffer): i32 {
+  releaseBorrowed();
+  clearReturn();
+  const s = env.proxy_get_property(changetype<usize>(path), path.byteLength, RET_A, RET_B);
+  if (s !== Status.Ok) {
+    if (s !== Status.NotFound) failOnce(CallKind.Property, 'proxy_get_property', s);
+    return -1;
+  }
+  borrowed = load<usize>(RET_A);
+  return <i32>load<u32>(RET_B);
+}
+
+/** Address of the bytes of the last borrow (buffer, header or property). */
 export function borrowedPtr(): usize {
   return borrowed;
 }
 
-/** Frees the bytes of the last {@link borrowBuffer}. */
+/** Frees the bytes of the last borrow. */
 export function releaseBorrowed(): void {
   if (borrowed !== 0) heap.free(borrowed);
   borrowed = 0;
