@@ -143,6 +143,8 @@ export class BatchColumns {
 
 // Decoder state: module-level for speed; decodeBatch is not re-entrant.
 let b: Uint8Array = new Uint8Array(0);
+/** The same bytes as `b`, for reading 32-bit words. */
+let bView = new DataView(b.buffer);
 let pos = 0;
 let end = 0;
 // High 32 bits of the last readVarint64 / readFixed64 (low bits are returned).
@@ -299,6 +301,36 @@ function badVarint(p: number): never {
 }
 
 /**
+ * A varint of at most 4 bytes (a value below 2^28) at `p`, wholly before
+ * `stop`: returns value * 8 + its length in bytes (an int32), or -1 when it
+ * is longer or runs past `stop` (the caller then takes the general path).
+ */
+function shortVarint(buf: Uint8Array, p: number, stop: number): number {
+  if (p + 4 <= stop) {
+    let c = buf[p]!;
+    if (c < 0x80) return (c << 3) | 1;
+    let v = c & 0x7f;
+    c = buf[p + 1]!;
+    v |= (c & 0x7f) << 7;
+    if (c < 0x80) return (v << 3) | 2;
+    c = buf[p + 2]!;
+    v |= (c & 0x7f) << 14;
+    if (c < 0x80) return (v << 3) | 3;
+    c = buf[p + 3]!;
+    if (c >= 0x80) return -1;
+    return ((v | (c << 21)) << 3) | 4;
+  }
+  // Near the end of the record: byte by byte.
+  let v = 0;
+  for (let k = 0; k < 4 && p + k < stop; k++) {
+    const c = buf[p + k]!;
+    v |= (c & 0x7f) << (7 * k);
+    if (c < 0x80) return (v << 3) | (k + 1);
+  }
+  return -1;
+}
+
+/**
  * One Record, with everything in locals and varints inlined (the hot path:
  * one call per record). Varints are accumulated as doubles, exact below 2^53;
  * 32-bit fields are then truncated modulo 2^32 as protobuf does.
@@ -307,6 +339,7 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
   const n = readVarint32();
   if (n > end - pos) truncated('record');
   const buf = b;
+  const view = bView;
   let p = pos;
   const stop = p + n;
   let idOff = 0;
@@ -324,6 +357,97 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
   let hLo = 0;
   let hHi = 0;
   let cluster = 0;
+  // Fast path: the filter (like every protobuf encoder) writes fields in
+  // ascending number with one-byte tags, and most values fit 4 varint bytes.
+  // Read them in that order with predictable branches; anything else (a field
+  // out of order, an unknown field, a long value, a bad length) leaves the
+  // rest of the record to the general loop below, which starts where this
+  // stopped, so fields are still applied in byte order (last one wins).
+  // A field that does not fit the fast path leaves `p` on its tag, which no
+  // later check matches.
+  let r = 0;
+  if (p < stop && buf[p] === 0x0a) {
+    r = shortVarint(buf, p + 1, stop);
+    const len = r >>> 3;
+    const from = p + 1 + (r & 7);
+    if (r >= 0 && len <= stop - from && len <= limits.maxRequestIdBytes) {
+      h1 = hashWords(view, from, len);
+      h2 = hashH2;
+      idOff = from;
+      idLen = len;
+      p = from + len;
+    }
+  }
+  if (p < stop && buf[p] === 0x10) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      arm = (r >>> 3) & 0xff;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x18) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      endpoint = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x20) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      segment = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x28) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      // sint64 zigzag of a value below 2^28.
+      const z = r >>> 3;
+      start = (z >>> 1) ^ -(z & 1);
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x30) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      latency = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x38) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      status = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x40) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      flags = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x48) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      bytes = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p + 9 <= stop && buf[p] === 0x51) {
+    hLo = view.getInt32(p + 1, true);
+    hHi = view.getInt32(p + 5, true);
+    p += 9;
+  }
+  if (p < stop && buf[p] === 0x58) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      cluster = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
   while (p < stop) {
     // Tag (every known tag fits one byte; longer tags are unknown fields).
     let c = buf[p++]!;
@@ -367,8 +491,8 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
         if (v > limits.maxRequestIdBytes) {
           throw new DecodeError('oversized', `request_id of ${v} bytes exceeds ${limits.maxRequestIdBytes}`);
         }
-        h1 = hashRequestId(buf, p, v);
-        h2 = lastIdH2;
+        h1 = hashWords(view, p, v);
+        h2 = hashH2;
         const e = p + v;
         idOff = p;
         idLen = v;
@@ -376,26 +500,27 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
         break;
       }
       case 2:
-        arm = (v % 4294967296) & 0xff;
+        arm = (v >>> 0) & 0xff;
         break;
       case 3:
-        endpoint = v % 4294967296;
+        // ToUint32: v modulo 2^32, as protobuf truncates 32-bit fields (no float modulo).
+        endpoint = v >>> 0;
         break;
       case 4:
-        segment = v % 4294967296;
+        segment = v >>> 0;
         break;
       case 5:
         // sint64 zigzag.
         start = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
         break;
       case 6:
-        latency = v % 4294967296;
+        latency = v >>> 0;
         break;
       case 7:
-        status = v % 4294967296;
+        status = v >>> 0;
         break;
       case 8:
-        flags = v % 4294967296;
+        flags = v >>> 0;
         break;
       case 9:
         bytes = v;
@@ -407,7 +532,7 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
         p += 8;
         break;
       case 11:
-        cluster = v % 4294967296;
+        cluster = v >>> 0;
         break;
       default:
         // Unknown field (or a known one with an unexpected wire type): skip it.
@@ -452,6 +577,7 @@ export function decodeBatch(
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
 ): BatchColumns {
   b = input;
+  bView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   pos = 0;
   end = input.length;
   out.buf = input;
@@ -540,27 +666,37 @@ function fmix32(h: number): number {
  * The request-id hash (two independent 32-bit hashes, 64 bits in all): four
  * bytes per step with two different multiply-xorshift rounds, the tail byte
  * by byte, both seeded with the length and finished with murmur3's fmix32.
- * Returns h1 and leaves h2 in {@link lastIdH2}. The decoder calls it for
- * every record; JSON-lines replay and tests call it too.
+ * Returns h1 and leaves h2 in {@link lastIdH2}. The decoder hashes every
+ * record's id with the same function; JSON-lines replay and tests call this.
  */
 export function hashRequestId(bytes: Uint8Array, off = 0, len = bytes.length - off): number {
+  const h1 = hashWords(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), off, len);
+  lastIdH2 = hashH2;
+  return h1;
+}
+
+/** Second result of {@link hashWords}. */
+let hashH2 = 0;
+
+/** The hash of {@link hashRequestId} over view[off .. off + len), reading whole words. */
+function hashWords(view: DataView, off: number, len: number): number {
   let h1 = 0x811c9dc5 ^ len;
   let h2 = 0x9e3779b9 ^ Math.imul(len, 0x85ebca6b);
   let k = off;
   const e = off + len;
   for (const e4 = off + (len & ~3); k < e4; k += 4) {
-    const w = bytes[k]! | (bytes[k + 1]! << 8) | (bytes[k + 2]! << 16) | (bytes[k + 3]! << 24);
+    const w = view.getInt32(k, true);
     h1 = Math.imul(h1 ^ w, 0x01000193);
     h1 ^= h1 >>> 15;
     h2 = Math.imul(h2 ^ w, 0x5bd1e995);
     h2 ^= h2 >>> 13;
   }
   for (; k < e; k++) {
-    const c = bytes[k]!;
+    const c = view.getUint8(k);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
-  lastIdH2 = fmix32(h2);
+  hashH2 = fmix32(h2);
   return fmix32(h1);
 }
