@@ -8,6 +8,13 @@
  *   are created and retired in arrival order; a slot is retired when its TTL
  *   has passed (measured from its first arm's arrival), or evicted as the
  *   oldest when the ring is full.
+ * - The index is a table of hash buckets, each the head of a chain of the
+ *   requests hashed there, newest first, linked through the slots by
+ *   allocation number. Retiring is oldest first, so a retired request is
+ *   always at the old end of its chain: a walk stops at the first request
+ *   older than the ring's tail, and retiring touches no index memory at all
+ *   (the index is the pairer's only random access; each cold cache line
+ *   costs more than the rest of the work on a record).
  * - A pair (primary + one shadow arm) is emitted as soon as both are present.
  *   When a slot expires with its primary but without the candidate, a
  *   *missing* candidate pair is emitted (a shadow timeout); the same for the
@@ -42,6 +49,24 @@ export interface ArmRecord {
   idBuf: Uint8Array;
   idOff: number;
   idLen: number;
+}
+
+/**
+ * Records as decoded columns (the telemetry decoder's BatchColumns fits):
+ * request id hashes and bytes, arm, and the measured fields, by index.
+ */
+export interface ArmColumns {
+  buf: Uint8Array;
+  idOff: Int32Array;
+  idLen: Int32Array;
+  idH1: Int32Array;
+  idH2: Int32Array;
+  arm: Uint8Array;
+  latencyUs: Uint32Array;
+  status: Uint32Array;
+  flags: Uint32Array;
+  hashLo: Int32Array;
+  hashHi: Int32Array;
 }
 
 /**
@@ -123,10 +148,11 @@ const W_H2 = 1;
 const W_SERIES = 2;
 /** arrived bits | done bits << 4 | kept id length << 8 */
 const W_STATE = 3;
-/** float64 words 4-5 and 6-7 (8-byte aligned: STRIDE is even). */
-const F_DEADLINE = 2;
-const F_START = 3;
+/** float64 words 4-5 (8-byte aligned: STRIDE is even). */
+const F_START = 2;
 const F_STRIDE = STRIDE / 2;
+/** The next older request in the same bucket: its allocation number + 1, modulo 2^32 (0: none). */
+const W_NEXT = 6;
 /** Per arm (primary, candidate, baseline) 4 words: status | flags << 16, latency, hash lo, hash hi. */
 const W_ARMS = 8;
 
@@ -152,15 +178,25 @@ export class Pairer {
   private readonly idKeep: number;
   private readonly cap: number;
   private readonly bits: number;
-  private readonly mask: number;
-  /** Open addressing, linear probing: [2i] = slot + 1 (0 empty), [2i + 1] = h1 of that slot. */
-  private readonly table: Int32Array;
+  /** Per bucket: allocation number + 1 (modulo 2^32) of the newest request hashed there; 0 none. */
+  private readonly buckets: Int32Array;
   private readonly w: Int32Array;
   private readonly f: Float64Array;
+  /** Per slot: when its TTL ends (read in ring order only, so kept apart from the slots). */
+  private readonly deadline: Float64Array;
   private readonly idBytes: Uint8Array;
+  /** The same bytes as idBytes, for copying request ids a word at a time. */
+  private readonly idView: DataView;
+  /** The last request-id buffer seen, and a view of it. */
+  private idSrc: Uint8Array = new Uint8Array(0);
+  private idSrcView = new DataView(this.idSrc.buffer);
   private baselineUntil = new Float64Array(64);
+  /** Requests allocated and retired since the start; the live ones are [tail, head). */
   private head = 0;
   private tail = 0;
+  /** Ring positions of head and tail. */
+  private headSlot = 0;
+  private tailSlot = 0;
   private readonly view: PairView & { slot: number };
 
   constructor(
@@ -172,14 +208,16 @@ export class Pairer {
     this.idKeep = Math.min(255, Math.max(0, this.opts.idBytesKept));
     const c = Math.max(1, Math.floor(this.opts.maxInFlight));
     this.cap = c;
+    // Twice as many buckets as slots: chains average at most half a request.
     const size = nextPow2(c * 2);
     this.bits = Math.log2(size);
-    this.mask = size - 1;
-    this.table = new Int32Array(size * 2);
+    this.buckets = new Int32Array(size);
     const buf = new ArrayBuffer(c * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
+    this.deadline = new Float64Array(c);
     this.idBytes = new Uint8Array(c * this.idKeep);
+    this.idView = new DataView(this.idBytes.buffer);
     const self = this;
     this.view = {
       slot: 0,
@@ -217,22 +255,79 @@ export class Pairer {
    * pairs. Call before each batch with its arrival time, and on a timer.
    */
   advance(nowUs: number): void {
-    const { f, cap } = this;
+    const deadline = this.deadline;
     while (this.tail < this.head) {
-      const s = this.tail % cap;
-      if (f[s * F_STRIDE + F_DEADLINE]! > nowUs) return;
+      const s = this.tailSlot;
+      if (deadline[s]! > nowUs) return;
       this.retire(s, false);
-      this.tail++;
+      this.dropTail();
     }
   }
 
   /** Adds one primary/candidate/baseline record arriving at `nowUs`. */
   add(r: ArmRecord, nowUs: number): void {
-    const arm = r.arm;
+    this.put(
+      r.series,
+      r.h1,
+      r.h2,
+      r.arm,
+      r.startUs,
+      r.latencyUs,
+      r.status,
+      r.flags,
+      r.hashLo,
+      r.hashHi,
+      r.idBuf,
+      r.idOff,
+      r.idLen,
+      nowUs,
+    );
+  }
+
+  /**
+   * Adds record `i` of decoded columns (the same as {@link add} without
+   * copying into an {@link ArmRecord}); `series` and `startUs` come from the
+   * caller, everything else from the columns.
+   */
+  addColumn(c: ArmColumns, i: number, series: number, startUs: number, nowUs: number): void {
+    this.put(
+      series,
+      c.idH1[i]!,
+      c.idH2[i]!,
+      c.arm[i]!,
+      startUs,
+      c.latencyUs[i]!,
+      c.status[i]!,
+      c.flags[i]!,
+      c.hashLo[i]!,
+      c.hashHi[i]!,
+      c.buf,
+      c.idOff[i]!,
+      c.idLen[i]!,
+      nowUs,
+    );
+  }
+
+  private put(
+    series: number,
+    h1: number,
+    h2: number,
+    arm: number,
+    startUs: number,
+    latencyUs: number,
+    status: number,
+    flags: number,
+    hashLo: number,
+    hashHi: number,
+    idBuf: Uint8Array,
+    idOff: number,
+    idLen: number,
+    nowUs: number,
+  ): void {
     if (arm < ARM_PRIMARY || arm > ARM_BASELINE) return;
     this.counters.records++;
-    let s = this.lookup(r.h1, r.h2);
-    if (s < 0) s = this.allocate(r, nowUs);
+    let s = this.lookup(h1, h2);
+    if (s < 0) s = this.allocate(series, h1, h2, idBuf, idOff, idLen, nowUs);
     const w = this.w;
     const base = s * STRIDE;
     const bit = 1 << (arm - 1);
@@ -242,20 +337,20 @@ export class Pairer {
       return;
     }
     const k = base + W_ARMS + (arm - 1) * 4;
-    w[k] = (r.status & 0xffff) | (r.flags << 16);
-    w[k + 1] = r.latencyUs;
-    w[k + 2] = r.hashLo;
-    w[k + 3] = r.hashHi;
+    w[k] = (status & 0xffff) | (flags << 16);
+    w[k + 1] = latencyUs;
+    w[k + 2] = hashLo;
+    w[k + 3] = hashHi;
     const next = state | bit;
     if (arm === ARM_PRIMARY) {
-      this.f[s * F_STRIDE + F_START] = r.startUs;
-      if (r.flags & FLAG_MIRROR_ABANDONED) {
+      this.f[s * F_STRIDE + F_START] = startUs;
+      if (flags & FLAG_MIRROR_ABANDONED) {
         this.counters.abandoned++;
         w[base + W_STATE] = next | ((BIT_CANDIDATE | BIT_BASELINE) << 4);
         return;
       }
     } else if (arm === ARM_BASELINE) {
-      this.markBaseline(r.series, nowUs);
+      this.markBaseline(series, nowUs);
     }
     w[base + W_STATE] = next;
     if (!(next & BIT_PRIMARY)) return;
@@ -267,9 +362,15 @@ export class Pairer {
   /** Retires every slot now (end of a replay): incomplete ones count as timeouts. */
   flush(): void {
     while (this.tail < this.head) {
-      this.retire(this.tail % this.cap, false);
-      this.tail++;
+      this.retire(this.tailSlot, false);
+      this.dropTail();
     }
+  }
+
+  /** Forgets the oldest slot (after `retire`): it leaves every chain by being older than the tail. */
+  private dropTail(): void {
+    this.tail++;
+    this.tailSlot = this.tailSlot + 1 === this.cap ? 0 : this.tailSlot + 1;
   }
 
   private markBaseline(series: number, nowUs: number): void {
@@ -281,73 +382,93 @@ export class Pairer {
     this.baselineUntil[series] = nowUs + this.opts.baselineWindowUs;
   }
 
-  private home(h1: number): number {
+  private bucket(h1: number): number {
     return Math.imul(h1, 0x9e3779b1) >>> (32 - this.bits);
   }
 
-  private lookup(h1: number, h2: number): number {
-    const { table, w, mask } = this;
-    let i = this.home(h1);
-    for (;;) {
-      const e = table[2 * i]!;
-      if (e === 0) return -1;
-      if (table[2 * i + 1] === h1 && w[(e - 1) * STRIDE + W_H2] === h2) return e - 1;
-      i = (i + 1) & mask;
-    }
+  /**
+   * How many allocations ago the request with link `link` (allocation
+   * number + 1, modulo 2^32) was made: 0 for the newest. A live request is
+   * less than `inFlight` ago; anything else is retired (or a stale link).
+   */
+  private age(link: number): number {
+    return (this.head - link) >>> 0;
   }
 
-  private allocate(r: ArmRecord, nowUs: number): number {
-    if (this.head - this.tail >= this.cap) {
-      this.retire(this.tail % this.cap, true);
-      this.tail++;
+  /** The ring position of the request made `age` allocations ago. */
+  private slotAt(age: number): number {
+    const s = this.headSlot - 1 - age;
+    return s < 0 ? s + this.cap : s;
+  }
+
+  private lookup(h1: number, h2: number): number {
+    const w = this.w;
+    const live = this.head - this.tail;
+    let link = this.buckets[this.bucket(h1)]!;
+    let prevAge = -1;
+    while (link !== 0) {
+      const age = this.age(link);
+      // Ages grow along a chain; the first retired request ends it (all after it are older).
+      if (age >= live || age <= prevAge) return -1;
+      const s = this.slotAt(age);
+      const base = s * STRIDE;
+      if (w[base + W_H1] === h1 && w[base + W_H2] === h2) return s;
+      link = w[base + W_NEXT]!;
+      prevAge = age;
     }
-    const s = this.head % this.cap;
+    return -1;
+  }
+
+  private allocate(
+    series: number,
+    h1: number,
+    h2: number,
+    idBuf: Uint8Array,
+    idOff: number,
+    idLen: number,
+    nowUs: number,
+  ): number {
+    if (this.head - this.tail >= this.cap) {
+      this.retire(this.tailSlot, true);
+      this.dropTail();
+    }
+    const b = this.bucket(h1);
+    const first = this.buckets[b]!;
+    // Link the bucket's newest request only while it is live, so no link outlives its target by more than the ring.
+    const next = first !== 0 && this.age(first) < this.head - this.tail ? first : 0;
+    const s = this.headSlot;
+    this.headSlot = s + 1 === this.cap ? 0 : s + 1;
     this.head++;
+    this.buckets[b] = this.head | 0;
     const w = this.w;
     const base = s * STRIDE;
-    const keep = Math.min(r.idLen, this.idKeep);
-    w[base + W_H1] = r.h1;
-    w[base + W_H2] = r.h2;
-    w[base + W_SERIES] = r.series;
+    const keep = Math.min(idLen, this.idKeep);
+    w[base + W_H1] = h1;
+    w[base + W_H2] = h2;
+    w[base + W_SERIES] = series;
     w[base + W_STATE] = keep << 8;
-    this.f[s * F_STRIDE + F_DEADLINE] = nowUs + this.ttlUs;
+    w[base + W_NEXT] = next;
+    this.deadline[s] = nowUs + this.ttlUs;
     this.f[s * F_STRIDE + F_START] = 0;
-    // A byte loop: no subarray view allocated per request.
-    const src = r.idBuf;
-    const dst = this.idBytes;
-    const from = r.idOff;
-    const to = s * this.idKeep;
-    for (let k = 0; k < keep; k++) dst[to + k] = src[from + k]!;
-    const { table, mask } = this;
-    let i = this.home(r.h1);
-    while (table[2 * i] !== 0) i = (i + 1) & mask;
-    table[2 * i] = s + 1;
-    table[2 * i + 1] = r.h1;
+    this.keepId(s, idBuf, idOff, keep);
     return s;
   }
 
-  /** Removes slot `s` from the index (backward-shift deletion for linear probing). */
-  private unindex(s: number): void {
-    const { table, mask } = this;
-    let i = this.home(this.w[s * STRIDE + W_H1]!);
-    while (table[2 * i] !== s + 1) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const e = table[2 * j]!;
-      if (e === 0) break;
-      const k = this.home(table[2 * j + 1]!);
-      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
-      if (stays) continue;
-      table[2 * i] = e;
-      table[2 * i + 1] = table[2 * j + 1]!;
-      i = j;
+  /** Copies the first `keep` id bytes into slot `s`'s share of idBytes, a word at a time. */
+  private keepId(s: number, src: Uint8Array, from: number, keep: number): void {
+    if (src !== this.idSrc) {
+      this.idSrc = src;
+      this.idSrcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
     }
-    table[2 * i] = 0;
+    const sv = this.idSrcView;
+    const dv = this.idView;
+    const to = s * this.idKeep;
+    let k = 0;
+    for (; k + 4 <= keep; k += 4) dv.setInt32(to + k, sv.getInt32(from + k, true), true);
+    for (; k < keep; k++) dv.setUint8(to + k, sv.getUint8(from + k));
   }
 
   private retire(s: number, evicted: boolean): void {
-    this.unindex(s);
     const base = s * STRIDE;
     const state = this.w[base + W_STATE]!;
     const arrived = state & 7;
@@ -359,7 +480,7 @@ export class Pairer {
       if (evicted) c.evictedIncomplete++;
       return;
     }
-    const createdUs = this.f[s * F_STRIDE + F_DEADLINE]! - this.ttlUs;
+    const createdUs = this.deadline[s]! - this.ttlUs;
     const series = this.w[base + W_SERIES]!;
     const wantBaseline = series < this.baselineUntil.length && this.baselineUntil[series]! > createdUs;
     const missCandidate = !(done & BIT_CANDIDATE);

@@ -11,7 +11,7 @@
 import type { Aggregator, LiveRecord } from '../aggregate/aggregator.js';
 import type { SeriesRegistry } from '../aggregate/series.js';
 import { logger, rateLimited } from '../log.js';
-import type { ArmRecord, Pairer } from '../pairing/pairer.js';
+import type { Pairer } from '../pairing/pairer.js';
 import {
   ARM_LIVE,
   ARM_PRIMARY,
@@ -100,21 +100,6 @@ export class Ingest {
   readonly streams = new Map<number, StreamState>();
   private readonly cols = new BatchColumns(1024);
   private readonly opts: IngestOptions;
-  private readonly arm: ArmRecord = {
-    series: 0,
-    h1: 0,
-    h2: 0,
-    arm: 0,
-    startUs: 0,
-    latencyUs: 0,
-    status: 0,
-    flags: 0,
-    hashLo: 0,
-    hashHi: 0,
-    idBuf: new Uint8Array(0),
-    idOff: 0,
-    idLen: 0,
-  };
   private readonly liveRec: LiveRecord = {
     series: 0,
     cluster: 0,
@@ -243,9 +228,7 @@ export class Ingest {
   private dispatch(st: StreamState, cols: BatchColumns, nowUs: number): void {
     const n = cols.count;
     const base = cols.baseTimeUs;
-    const arm = this.arm;
     const live = this.liveRec;
-    arm.idBuf = cols.buf;
     live.idBuf = cols.buf;
     let newestEnd = 0;
     let accepted = 0;
@@ -285,19 +268,7 @@ export class Ingest {
         this.aggregator.onLive(live);
         continue;
       }
-      arm.series = series;
-      arm.h1 = cols.idH1[i]!;
-      arm.h2 = cols.idH2[i]!;
-      arm.arm = a;
-      arm.startUs = startUs;
-      arm.latencyUs = cols.latencyUs[i]!;
-      arm.status = cols.status[i]!;
-      arm.flags = cols.flags[i]!;
-      arm.hashLo = cols.hashLo[i]!;
-      arm.hashHi = cols.hashHi[i]!;
-      arm.idOff = cols.idOff[i]!;
-      arm.idLen = cols.idLen[i]!;
-      this.pairer.add(arm, nowUs);
+      this.pairer.addColumn(cols, i, series, startUs, nowUs);
     }
     this.counters.records += accepted;
     st.records += accepted;
