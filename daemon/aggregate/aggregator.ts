@@ -317,8 +317,9 @@ export class Aggregator implements PairSink {
   }
 
   private slotOf(sec: number): number {
-    const r = sec % this.ring;
-    return r < 0 ? r + this.ring : r;
+    // Not `sec % ring`: seconds are doubles to V8, and a float modulo is a C call.
+    // The floor is exact here (integer seconds, a small ring).
+    return sec - Math.floor(sec / this.ring) * this.ring;
   }
 
   /** The cell index of (series, second), or -1 when the second is not open. */
