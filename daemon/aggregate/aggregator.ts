@@ -109,6 +109,11 @@ const SIGNAL_SLOT: Record<SignalName, number> = {
   live_errors: 5,
   live_latency: 6,
 };
+const SIGNAL_OF_SLOT = Object.keys(SIGNAL_SLOT) as SignalName[];
+/** An example's header in an example arena: cell index (4 bytes), signal slot (1), id length (2). */
+const EX_HEADER = 7;
+/** Room reserved before copying a pair's id (the pairer keeps at most 255 bytes). */
+const EX_PAIR_ROOM = EX_HEADER + 255;
 
 /** The contract's definition of a failed arm. */
 export function isFailed(status: number, flags: number): boolean {
@@ -132,10 +137,18 @@ export class Aggregator implements PairSink {
   private seriesCap = 0;
   private cells = new Float64Array(0);
   private cellSecond = new Float64Array(0);
-  /** Examples held per cell and signal (index cell * 8 + SIGNAL_SLOT), to skip the map once full. */
+  /** Examples held per cell and signal (index cell * 8 + SIGNAL_SLOT), to stop at the cap with one read. */
   private exampleCount = new Uint8Array(0);
   private readonly dirty: number[][];
-  private readonly examples = new Map<number, Partial<Record<SignalName, string[]>>>();
+  /**
+   * Per ring slot: the example ids of that second's cells, as bytes appended
+   * in arrival order (see EX_HEADER); turned into strings when the second is
+   * final. Strings made per example instead would live for the whole close
+   * delay, and such survivors are what makes a garbage-collected heap grow
+   * with the length of a run.
+   */
+  private readonly exArena: Uint8Array[];
+  private readonly exUsed: Int32Array;
   // Live: (series, cluster) → live id; per live id a ring of LIVE_FIELDS counters.
   private readonly liveOf: number[][] = [];
   private liveSeries: number[] = [];
@@ -162,6 +175,8 @@ export class Aggregator implements PairSink {
     this.ring = this.closeDelayS + 2 + this.options.futureToleranceS;
     this.dirty = Array.from({ length: this.ring }, () => []);
     this.liveDirty = Array.from({ length: this.ring }, () => []);
+    this.exArena = Array.from({ length: this.ring }, () => new Uint8Array(1024));
+    this.exUsed = new Int32Array(this.ring);
   }
 
   /** Subscribes to final seconds; returns the unsubscribe function. */
@@ -390,23 +405,64 @@ export class Aggregator implements PairSink {
     return true;
   }
 
-  private addExample(idx: number, signal: SignalName, id: string): void {
-    let ex = this.examples.get(idx);
-    if (!ex) {
-      ex = {};
-      this.examples.set(idx, ex);
+  /** Reserves `room` bytes in `slot`'s example arena and writes an example header; returns where the id goes. */
+  private exampleAt(slot: number, idx: number, signal: SignalName, room: number): number {
+    let arena = this.exArena[slot]!;
+    const at = this.exUsed[slot]!;
+    if (at + room > arena.length) {
+      const grown = new Uint8Array(Math.max(arena.length * 2, at + room));
+      grown.set(arena.subarray(0, at));
+      arena = grown;
+      this.exArena[slot] = arena;
     }
-    (ex[signal] ??= []).push(id);
+    arena[at] = idx & 0xff;
+    arena[at + 1] = (idx >>> 8) & 0xff;
+    arena[at + 2] = (idx >>> 16) & 0xff;
+    arena[at + 3] = (idx >>> 24) & 0xff;
+    arena[at + 4] = SIGNAL_SLOT[signal];
+    return at;
+  }
+
+  /** Completes the example begun at `at` with an id of `len` bytes (already copied behind the header). */
+  private exampleDone(slot: number, at: number, len: number): void {
+    const arena = this.exArena[slot]!;
+    arena[at + 5] = len & 0xff;
+    arena[at + 6] = len >>> 8;
+    this.exUsed[slot] = at + EX_HEADER + len;
   }
 
   private example(cellIdx: number, signal: SignalName, v: PairView): void {
-    if (this.wantsExample(cellIdx, signal)) this.addExample(cellIdx, signal, v.requestId());
+    if (!this.wantsExample(cellIdx, signal)) return;
+    const slot = this.slotOf(this.cellSecond[cellIdx]!);
+    const at = this.exampleAt(slot, cellIdx, signal, EX_PAIR_ROOM);
+    const len = Math.min(255, v.copyRequestId(this.exArena[slot]!, at + EX_HEADER));
+    this.exampleDone(slot, at, len);
   }
 
   private liveExample(r: LiveRecord, sec: number, signal: SignalName): void {
     const idx = this.cellFor(r.series, sec);
     if (idx < 0 || !this.wantsExample(idx, signal)) return;
-    this.addExample(idx, signal, formatRequestId(r.idBuf.subarray(r.idOff, r.idOff + r.idLen)));
+    const slot = this.slotOf(sec);
+    const len = Math.min(0xffff, r.idLen);
+    const at = this.exampleAt(slot, idx, signal, EX_HEADER + len);
+    this.exArena[slot]!.set(r.idBuf.subarray(r.idOff, r.idOff + len), at + EX_HEADER);
+    this.exampleDone(slot, at, len);
+  }
+
+  /** Hands the examples held for ring slot `slot` to their cells (by series), as strings, and empties the arena. */
+  private attachExamples(slot: number, byCell: Map<number, CellStats>): void {
+    const arena = this.exArena[slot]!;
+    const used = this.exUsed[slot]!;
+    for (let p = 0; p < used; ) {
+      const idx = (arena[p]! | (arena[p + 1]! << 8) | (arena[p + 2]! << 16) | (arena[p + 3]! << 24)) >>> 0;
+      const signal = SIGNAL_OF_SLOT[arena[p + 4]!]!;
+      const len = arena[p + 5]! | (arena[p + 6]! << 8);
+      const from = p + EX_HEADER;
+      p = from + len;
+      const cell = byCell.get((idx - slot) / this.ring);
+      if (cell) (cell.examples[signal] ??= []).push(formatRequestId(arena.subarray(from, from + len)));
+    }
+    this.exUsed[slot] = 0;
   }
 
   private recordLatency(ep: number, arm: number, sec: number, status: number, latencyUs: number): void {
@@ -514,6 +570,7 @@ export class Aggregator implements PairSink {
       this.liveSecond[li] = Number.NaN;
       cell.live[this.registry.clusterName[this.liveCluster[id]!]!] = counts;
     }
+    this.attachExamples(slot, byCell);
     list.length = 0;
     liveList.length = 0;
     if ((sec + 1) % 60 === 0) this.flushHistograms(sec + 1);
@@ -550,11 +607,6 @@ export class Aggregator implements PairSink {
     c.fill(0, base, base + PER_CELL);
     this.cellSecond[idx] = Number.NaN;
     this.exampleCount.fill(0, idx * 8, idx * 8 + 8);
-    const ex = this.examples.get(idx);
-    if (ex) {
-      cell.examples = ex;
-      this.examples.delete(idx);
-    }
     return cell;
   }
 }

@@ -93,6 +93,11 @@ export interface PairView {
   sHashHi: number;
   /** The request id as text (a UUID, printable text, or hex). Allocates: call only for examples. */
   requestId(): string;
+  /**
+   * Copies the request id bytes kept (at most 255) into `dst` at `at` and
+   * returns how many; `dst` must have room for 255. Allocates nothing.
+   */
+  copyRequestId(dst: Uint8Array, at: number): number;
 }
 
 export interface PairSink {
@@ -237,6 +242,9 @@ export class Pairer {
       sHashHi: 0,
       requestId() {
         return self.formatId(this.slot);
+      },
+      copyRequestId(dst: Uint8Array, at: number) {
+        return self.copyId(this.slot, dst, at);
       },
     };
   }
@@ -529,6 +537,14 @@ export class Pairer {
     }
     w[base + W_STATE] = w[base + W_STATE]! | (1 << (shadowArm - 1 + 4));
     this.sink.onPair(v);
+  }
+
+  private copyId(s: number, dst: Uint8Array, at: number): number {
+    const n = (this.w[s * STRIDE + W_STATE]! >> 8) & 0xff;
+    const src = this.idBytes;
+    const off = s * this.idKeep;
+    for (let k = 0; k < n; k++) dst[at + k] = src[off + k]!;
+    return n;
   }
 
   private formatId(s: number): string {

@@ -48,6 +48,11 @@ function setup(opts: ConstructorParameters<typeof Aggregator>[1] = {}) {
       sHashLo: 1,
       sHashHi: 1,
       requestId: () => id,
+      copyRequestId: (dst, at) => {
+        const bytes = Buffer.from(id);
+        dst.set(bytes, at);
+        return bytes.length;
+      },
       ...p,
     });
   };
