@@ -10,7 +10,7 @@
  *   oldest when the ring is full.
  * - The index is a table of hash buckets, each the head of a chain of the
  *   requests hashed there, newest first, linked through the slots by
- *   allocation number. Retiring is oldest first, so a retired request is
+ *   allocation number (with a tag of the hash, so most misses read no slot). Retiring is oldest first, so a retired request is
  *   always at the old end of its chain: a walk stops at the first request
  *   older than the ring's tail, and retiring touches no index memory at all
  *   (the index is the pairer's only random access; each cold cache line
@@ -156,8 +156,18 @@ const W_STATE = 3;
 /** float64 words 4-5 (8-byte aligned: STRIDE is even). */
 const F_START = 2;
 const F_STRIDE = STRIDE / 2;
-/** The next older request in the same bucket: its allocation number + 1, modulo 2^32 (0: none). */
+/** The index entry of the next older request in the same bucket (0: none); see ENTRY_VALID. */
 const W_NEXT = 6;
+
+// An index entry (a bucket head, or a slot's W_NEXT) is one int32:
+//   bit 0 valid, bit 1 "had a live successor when written", then the
+//   request's allocation number modulo 2^linkBits, then a tag of its h2.
+// The tag lets a walk skip a request without reading its slot (a cold cache
+// line); the successor bit lets it stop there.
+const ENTRY_VALID = 1;
+const ENTRY_HAS_NEXT = 2;
+/** maxInFlight above this leaves too few bits for links and tags. */
+const MAX_CAPACITY = 2 ** 26;
 /** Per arm (primary, candidate, baseline) 4 words: status | flags << 16, latency, hash lo, hash hi. */
 const W_ARMS = 8;
 
@@ -183,8 +193,13 @@ export class Pairer {
   private readonly idKeep: number;
   private readonly cap: number;
   private readonly bits: number;
-  /** Per bucket: allocation number + 1 (modulo 2^32) of the newest request hashed there; 0 none. */
+  private readonly linkBits: number;
+  private readonly linkMask: number;
+  private readonly tagMask: number;
+  /** Per bucket: the index entry of the newest request hashed there (0: none). */
   private readonly buckets: Int32Array;
+  /** Allocation number of the newest request, modulo 2^linkBits. */
+  private lastLink: number;
   private readonly w: Int32Array;
   private readonly f: Float64Array;
   /** Per slot: when its TTL ends (read in ring order only, so kept apart from the slots). */
@@ -212,11 +227,19 @@ export class Pairer {
     this.ttlUs = this.opts.ttlUs;
     this.idKeep = Math.min(255, Math.max(0, this.opts.idBytesKept));
     const c = Math.max(1, Math.floor(this.opts.maxInFlight));
+    if (c > MAX_CAPACITY) throw new Error(`maxInFlight ${c} exceeds ${MAX_CAPACITY}`);
     this.cap = c;
     // Twice as many buckets as slots: chains average at most half a request.
     const size = nextPow2(c * 2);
     this.bits = Math.log2(size);
     this.buckets = new Int32Array(size);
+    // Links must tell live requests (ages < cap) from retired ones up to 2 caps
+    // old; 2^5 times the bucket count also makes a never-rewritten bucket head
+    // practically never look live again. The rest of the word is the tag.
+    this.linkBits = Math.min(28, this.bits + 5);
+    this.linkMask = 2 ** this.linkBits - 1;
+    this.tagMask = 2 ** (30 - this.linkBits) - 1;
+    this.lastLink = this.linkMask;
     const buf = new ArrayBuffer(c * STRIDE * 4);
     this.w = new Int32Array(buf);
     this.f = new Float64Array(buf);
@@ -395,12 +418,12 @@ export class Pairer {
   }
 
   /**
-   * How many allocations ago the request with link `link` (allocation
-   * number + 1, modulo 2^32) was made: 0 for the newest. A live request is
-   * less than `inFlight` ago; anything else is retired (or a stale link).
+   * How many allocations ago the request of index entry `e` was made: 0 for
+   * the newest. A live request is less than `inFlight` ago; anything else is
+   * retired.
    */
-  private age(link: number): number {
-    return (this.head - link) >>> 0;
+  private age(e: number): number {
+    return (this.lastLink - (e >>> 2)) & this.linkMask;
   }
 
   /** The ring position of the request made `age` allocations ago. */
@@ -412,16 +435,18 @@ export class Pairer {
   private lookup(h1: number, h2: number): number {
     const w = this.w;
     const live = this.head - this.tail;
-    let link = this.buckets[this.bucket(h1)]!;
+    const tag = h2 & this.tagMask;
+    const tagShift = this.linkBits + 2;
+    let e = this.buckets[this.bucket(h1)]!;
     let prevAge = -1;
-    while (link !== 0) {
-      const age = this.age(link);
+    while (e & ENTRY_VALID) {
+      const age = this.age(e);
       // Ages grow along a chain; the first retired request ends it (all after it are older).
       if (age >= live || age <= prevAge) return -1;
-      const s = this.slotAt(age);
-      const base = s * STRIDE;
-      if (w[base + W_H1] === h1 && w[base + W_H2] === h2) return s;
-      link = w[base + W_NEXT]!;
+      const base = this.slotAt(age) * STRIDE;
+      if (e >>> tagShift === tag && w[base + W_H1] === h1 && w[base + W_H2] === h2) return base / STRIDE;
+      if (!(e & ENTRY_HAS_NEXT)) return -1;
+      e = w[base + W_NEXT]!;
       prevAge = age;
     }
     return -1;
@@ -443,11 +468,16 @@ export class Pairer {
     const b = this.bucket(h1);
     const first = this.buckets[b]!;
     // Link the bucket's newest request only while it is live, so no link outlives its target by more than the ring.
-    const next = first !== 0 && this.age(first) < this.head - this.tail ? first : 0;
+    const next = first & ENTRY_VALID && this.age(first) < this.head - this.tail ? first : 0;
     const s = this.headSlot;
     this.headSlot = s + 1 === this.cap ? 0 : s + 1;
     this.head++;
-    this.buckets[b] = this.head | 0;
+    this.lastLink = (this.lastLink + 1) & this.linkMask;
+    this.buckets[b] =
+      ENTRY_VALID |
+      (next !== 0 ? ENTRY_HAS_NEXT : 0) |
+      (this.lastLink << 2) |
+      ((h2 & this.tagMask) << (this.linkBits + 2));
     const w = this.w;
     const base = s * STRIDE;
     const keep = Math.min(idLen, this.idKeep);

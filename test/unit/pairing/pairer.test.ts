@@ -195,61 +195,66 @@ test('the index stays consistent under heavy churn (hash table deletions)', () =
   assert.equal(pairer.inFlight, 0);
 });
 
-test('requests sharing a hash bucket pair like a plain map would, through expiry and eviction', () => {
-  // Every id gets the same h1 (one bucket, one long chain) and its own h2; a
-  // straightforward model (a Map in arrival order) says what must happen.
-  const cap = 16;
-  const ttl = 50;
-  const { pairer, seen, rec } = harness({ maxInFlight: cap, ttlUs: ttl });
-  const model = new Map<string, { created: number; arrived: number; done: boolean }>();
-  const expected: [string, boolean][] = [];
-  let duplicates = 0;
-  let evicted = 0;
-  let x = 7;
-  const rnd = (n: number): number => {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return (x >>> 8) % n;
-  };
-  let t = 0;
-  for (let i = 0; i < 20_000; i++) {
-    t += rnd(3);
-    for (const [id, m] of model) {
-      if (m.created + ttl > t) break;
-      if (m.arrived & 1 && !m.done) expected.push([id, true]);
-      model.delete(id);
-    }
-    pairer.advance(t);
-    const n = rnd(60);
-    const id = `q${i - n}`;
-    const arm = rnd(2) === 0 ? ARM_PRIMARY : ARM_CANDIDATE;
-    const bit = arm === ARM_PRIMARY ? 1 : 2;
-    let m = model.get(id);
-    if (!m) {
-      if (model.size >= cap) {
-        model.delete(model.keys().next().value as string);
-        evicted++;
+for (const [what, h2Of] of [
+  ['distinct tags', (k: number) => k],
+  ['equal tags', (k: number) => k * 2 ** 20],
+] as const) {
+  test(`requests sharing a hash bucket pair like a plain map would, through expiry and eviction (${what})`, () => {
+    // Every id gets the same h1 (one bucket, one long chain) and its own h2; a
+    // straightforward model (a Map in arrival order) says what must happen.
+    const cap = 16;
+    const ttl = 50;
+    const { pairer, seen, rec } = harness({ maxInFlight: cap, ttlUs: ttl });
+    const model = new Map<string, { created: number; arrived: number; done: boolean }>();
+    const expected: [string, boolean][] = [];
+    let duplicates = 0;
+    let evicted = 0;
+    let x = 7;
+    const rnd = (n: number): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    let t = 0;
+    for (let i = 0; i < 20_000; i++) {
+      t += rnd(3);
+      for (const [id, m] of model) {
+        if (m.created + ttl > t) break;
+        if (m.arrived & 1 && !m.done) expected.push([id, true]);
+        model.delete(id);
       }
-      m = { created: t, arrived: 0, done: false };
-      model.set(id, m);
-    }
-    if (m.arrived & bit) duplicates++;
-    else {
-      m.arrived |= bit;
-      if (m.arrived === 3) {
-        m.done = true;
-        expected.push([id, false]);
+      pairer.advance(t);
+      const n = rnd(60);
+      const id = `q${i - n}`;
+      const arm = rnd(2) === 0 ? ARM_PRIMARY : ARM_CANDIDATE;
+      const bit = arm === ARM_PRIMARY ? 1 : 2;
+      let m = model.get(id);
+      if (!m) {
+        if (model.size >= cap) {
+          model.delete(model.keys().next().value as string);
+          evicted++;
+        }
+        m = { created: t, arrived: 0, done: false };
+        model.set(id, m);
       }
+      if (m.arrived & bit) duplicates++;
+      else {
+        m.arrived |= bit;
+        if (m.arrived === 3) {
+          m.done = true;
+          expected.push([id, false]);
+        }
+      }
+      pairer.add(rec(id, arm, { h1: 42, h2: h2Of(i - n) | 0 }), t);
     }
-    pairer.add(rec(id, arm, { h1: 42, h2: i - n }), t);
-  }
-  assert.deepEqual(
-    seen.map((s) => [s.id, s.missing]),
-    expected,
-  );
-  assert.equal(pairer.counters.duplicates, duplicates);
-  assert.equal(pairer.counters.evicted, evicted);
-  assert.ok(evicted > 100 && expected.length > 1000, 'the run exercises eviction and pairing');
-});
+    assert.deepEqual(
+      seen.map((s) => [s.id, s.missing]),
+      expected,
+    );
+    assert.equal(pairer.counters.duplicates, duplicates);
+    assert.equal(pairer.counters.evicted, evicted);
+    assert.ok(evicted > 100 && expected.length > 1000, 'the run exercises eviction and pairing');
+  });
+}
 
 test('request ids format as UUID, text or hex', () => {
   const uuid = Buffer.from('9f2c8e0a1b2c4d5e8f90a1b2c3d4e5f6', 'hex');
