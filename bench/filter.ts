@@ -8,6 +8,15 @@
  * each figure is the median over rounds. Envoy's CPU time comes from
  * /proc/<pid>/stat, its memory from /proc/<pid>/status (VmRSS).
  *
+ * With two or more CPUs the Envoy under test is pinned to the last one and
+ * everything else (wrk, the upstream Envoy, this process and its telemetry
+ * sink) to the others, so the Envoy under test is what saturates and the
+ * load generator never competes with it for a core.
+ *
+ * `empty-filter` runs a Wasm filter that exports the same callbacks as
+ * Umbra's and does nothing (filter/bench/empty.ts, built here): the cost of
+ * Envoy's Wasm plumbing alone, the floor under any Wasm filter.
+ *
  *   npm run bench:filter                    (3 rounds of 5 s)
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *
@@ -15,6 +24,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { projectRoot } from '../daemon/platform/envoy-binary.js';
@@ -41,11 +51,14 @@ interface Scenario {
   /** Extra plugin configuration (diagnostic scenarios). */
   extra?: Record<string, unknown>;
   native?: boolean;
+  /** Runs the empty filter (filter/bench/empty.ts) instead of Umbra's. */
+  empty?: boolean;
   shadow: Shadow;
 }
 
 const SCENARIOS: Scenario[] = [
   { name: 'no-filter', shadow: 'healthy' },
+  { name: 'empty-filter', filterPct: 0, empty: true, shadow: 'healthy' },
   { name: 'filter-0%', filterPct: 0, shadow: 'healthy' },
   { name: 'filter-10%', filterPct: 10, shadow: 'healthy' },
   { name: 'filter-100%', filterPct: 100, shadow: 'healthy' },
@@ -61,6 +74,9 @@ const DIAGNOSTIC: Scenario[] = [
   { name: 'filter-0%-no-live', filterPct: 0, shadow: 'healthy', extra: { liveSampleEvery: 0 } },
   { name: 'filter-0%-no-telemetry', filterPct: 0, shadow: 'healthy', extra: { telemetryCluster: '' } },
 ];
+
+/** UMBRA_BENCH_EXTRA='{"batchMaxRecords":16}' adds plugin configuration to every filter scenario. */
+const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<string, unknown>;
 
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (no summary line). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
@@ -93,6 +109,32 @@ function ensureWrk(): string {
   return spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim() || 'wrk';
 }
 
+const CPUS = cpus().length;
+/** The CPU of the Envoy under test, and the ones for everything else. */
+const PIN = CPUS >= 2 ? { test: String(CPUS - 1), rest: CPUS === 2 ? '0' : `0-${CPUS - 2}` } : null;
+
+/** Pins every thread of `pid` to `cpuList` (best effort: taskset may be missing). */
+function pin(pid: number, cpuList: string): void {
+  spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+}
+
+/** Builds the empty filter (see the header) next to the real one. */
+function buildEmptyFilter(): string {
+  const root = projectRoot();
+  const out = join(root, 'build', 'bench-empty-filter.wasm');
+  const asc = join(root, 'node_modules', '.bin', 'asc');
+  const config = join(root, 'filter', 'bench', 'asconfig.json');
+  const r = spawnSync(
+    asc,
+    [join(root, 'filter', 'bench', 'empty.ts'), '--config', config, '--target', 'release', '-o', out],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`bench: building the empty filter failed: ${r.stderr}`);
+  return out;
+}
+
 function toMs(v: string, unit: string): number {
   const n = Number(v);
   if (unit === 'us') return n / 1000;
@@ -106,7 +148,9 @@ function wrk(
   url: string,
   seconds: number,
 ): { rps: number; p50: number; p99: number; requests: number; errors: number } {
-  const out = execFileSync(bin, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
+  const [file, argv] = PIN ? ['taskset', ['-c', PIN.rest, bin, ...args]] : [bin, args];
+  const out = execFileSync(file, argv, {
     encoding: 'utf8',
     timeout: (seconds + 30) * 1000,
   });
@@ -204,6 +248,8 @@ async function main(): Promise<void> {
   const wasm = process.env['UMBRA_BENCH_WASM'] ?? join(projectRoot(), 'build', 'filter.wasm');
   if (!existsSync(wasm)) throw new Error(`bench: ${wasm} is missing; run \`npm run build:filter\` first`);
   const wrkBin = ensureWrk();
+  const empty = buildEmptyFilter();
+  if (PIN) pin(process.pid, PIN.rest);
   const [stablePort, candidatePort, slowPort, deadPort, upstreamAdmin] = [
     await freePort(),
     await freePort(),
@@ -227,16 +273,24 @@ async function main(): Promise<void> {
       },
     },
   });
+  if (PIN) pin(upstream.pid, PIN.rest);
   const sink = await startSink();
   const shadowPort: Record<Shadow, number> = { healthy: candidatePort!, slow: slowPort!, dead: deadPort! };
   const results = new Map<string, Run[]>();
   console.log(
-    `bench: ${ROUNDS} rounds × ${SELECTED.length} scenarios, ${SECONDS} s each, wrk -t1 -c${CONNECTIONS}, Envoy --concurrency 1`,
+    `bench: ${ROUNDS} rounds × ${SELECTED.length} scenarios, ${SECONDS} s each, wrk -t1 -c${CONNECTIONS}, Envoy --concurrency 1${PIN ? ` on CPU ${PIN.test}, the rest on CPU ${PIN.rest}` : ''}`,
   );
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const s of SELECTED) {
-        const run = await runScenario(s, wrkBin, stablePort!, shadowPort[s.shadow], sink.port, wasm);
+        const run = await runScenario(
+          s,
+          wrkBin,
+          stablePort!,
+          shadowPort[s.shadow],
+          sink.port,
+          s.empty ? empty : wasm,
+        );
         const list = results.get(s.name) ?? [];
         list.push(run);
         results.set(s.name, list);
@@ -284,6 +338,10 @@ async function main(): Promise<void> {
     p99_ratio_dead_shadow: round3(
       med('filter-100%-dead', (r) => r.p99Ms) / med('filter-100%', (r) => r.p99Ms),
     ),
+    empty_filter_throughput_ratio: round3(med('empty-filter', (r) => r.rps) / med('no-filter', (r) => r.rps)),
+    empty_filter_added_cpu_us_per_request: round3(
+      med('empty-filter', (r) => r.cpuMsPer1k) - med('no-filter', (r) => r.cpuMsPer1k),
+    ),
     native_p99_ratio_slow_shadow: round3(
       med('native-100%-slow', (r) => r.p99Ms) / med('native-100%', (r) => r.p99Ms),
     ),
@@ -319,6 +377,7 @@ async function runScenario(
               candidateCluster: 'candidate',
               shadowPercentage: s.filterPct,
               telemetryCluster: 'umbra_telemetry',
+              ...EXTRA,
               ...s.extra,
             },
           }),
@@ -344,6 +403,7 @@ async function runScenario(
     concurrency: 1,
     logLevel: 'warn',
   });
+  if (PIN) pin(envoy.pid, PIN.test);
   try {
     const url = `http://127.0.0.1:${listenerPort}/bench`;
     wrk(wrkBin, url, WARMUP_SECONDS);
