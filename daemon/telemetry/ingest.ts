@@ -230,6 +230,7 @@ export class Ingest {
     const base = cols.baseTimeUs;
     const live = this.liveRec;
     live.idBuf = cols.buf;
+    this.pairer.prefetch(cols, n);
     let newestEnd = 0;
     let accepted = 0;
     for (let i = 0; i < n; i++) {
