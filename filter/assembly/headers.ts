@@ -28,31 +28,77 @@ function keyIs(ptr: usize, size: u32, name: string): bool {
   return true;
 }
 
-function keyIn(ptr: usize, size: u32, names: string[]): bool {
-  for (let i = 0; i < names.length; i++) {
-    if (keyIs(ptr, size, names[i])) return true;
+const MAX_NAME = 64;
+
+/**
+ * A set of lower-case header names, bucketed by length, so a lookup is one
+ * bucket and a byte comparison or two (no string walks per header).
+ */
+export class HeaderSet {
+  private byLength: Array<ArrayBuffer[]> = new Array<ArrayBuffer[]>(MAX_NAME + 1);
+
+  constructor(names: string[]) {
+    for (let i = 0; i <= MAX_NAME; i++) this.byLength[i] = [];
+    for (let i = 0; i < names.length; i++) {
+      const b = String.UTF8.encode(names[i]);
+      if (b.byteLength > 0 && b.byteLength <= MAX_NAME) this.byLength[b.byteLength].push(b);
+    }
   }
-  return false;
+
+  has(ptr: usize, size: u32): bool {
+    if (size === 0 || size > <u32>MAX_NAME) return false;
+    const bucket = this.byLength[size];
+    for (let i = 0; i < bucket.length; i++) {
+      if (memory.compare(ptr, changetype<usize>(bucket[i]), size) === 0) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * The headers a mirrored copy never carries: `strip` (lower case), the
+ * hop-by-hop ones, and any incoming `x-umbra-shadow` and `x-request-id`
+ * (both are set afresh). Built once per configuration.
+ */
+export function shadowDropSet(strip: string[]): HeaderSet {
+  const names = HOP_BY_HOP.concat(strip);
+  names.push(SHADOW_HEADER);
+  names.push(REQUEST_ID_HEADER);
+  return new HeaderSet(names);
+}
+
+const SHADOW_KEY = String.UTF8.encode(SHADOW_HEADER);
+const REQUEST_ID_KEY = String.UTF8.encode(REQUEST_ID_HEADER);
+const ONE = String.UTF8.encode('1');
+// Which pairs are kept, decided once per pair (requests rarely have more).
+const KEPT_MAX: u32 = 256;
+const kept = new StaticArray<u8>(KEPT_MAX);
+
+/** Whether a kept key is one a callout needs (`:method`, `:path`, `:authority`). */
+function isRequired(ptr: usize, size: u32): bool {
+  if (size < 5 || load<u8>(ptr) !== 0x3a) return false;
+  return keyIs(ptr, size, ':method') || keyIs(ptr, size, ':path') || keyIs(ptr, size, ':authority');
 }
 
 /**
  * Builds the mirrored copy's headers from the request's serialized pairs:
- * drops `strip` headers (lower case), hop-by-hop headers, any incoming
- * `x-umbra-shadow` and `x-request-id`, then adds `x-umbra-shadow: 1` and
- * `x-request-id: <requestId>`. Answers null when `pairs` is malformed or
- * lacks `:method`, `:path` or `:authority` (Envoy refuses such a callout).
+ * drops the headers in `drop` (see {@link shadowDropSet}), then adds
+ * `x-umbra-shadow: 1` and `x-request-id: <the idSize bytes at idPtr>`.
+ * Answers null when `pairs` is malformed or lacks `:method`, `:path` or
+ * `:authority` (Envoy refuses such a callout).
  */
 export function buildShadowHeaders(
   pairs: ArrayBuffer,
-  strip: string[],
-  requestId: ArrayBuffer,
+  drop: HeaderSet,
+  idPtr: usize,
+  idSize: u32,
 ): ArrayBuffer | null {
   const base = changetype<usize>(pairs);
   const total = <u32>pairs.byteLength;
   if (total < 4) return null;
   const count = load<u32>(base);
   if (count > 10000 || count * 8 + 4 > total) return null;
-  // First pass: validate sizes and measure what is kept.
+  // First pass: validate sizes, decide and measure what is kept.
   let data = base + 4 + count * 8;
   const end = base + total;
   let keptCount: u32 = 0;
@@ -62,21 +108,22 @@ export function buildShadowHeaders(
     const ks = load<u32>(base + 4 + i * 8);
     const vs = load<u32>(base + 8 + i * 8);
     if (data + ks + vs + 2 > end) return null;
-    if (keep(data, ks, strip)) {
+    const keep = !drop.has(data, ks);
+    if (i < KEPT_MAX) unchecked((kept[i] = keep ? 1 : 0));
+    if (keep) {
       keptCount++;
       keptBytes += ks + vs + 2;
-      if (keyIs(data, ks, ':method') || keyIs(data, ks, ':path') || keyIs(data, ks, ':authority')) required++;
+      if (isRequired(data, ks)) required++;
     }
     data += ks + vs + 2;
   }
   if (required < 3) return null;
-  const idSize = <u32>requestId.byteLength;
   const outCount = keptCount + 2;
   const outSize: usize =
     <usize>(outCount * 8 + 4) +
     keptBytes +
-    <usize>(SHADOW_HEADER.length + 3) +
-    <usize>(REQUEST_ID_HEADER.length + 2) +
+    <usize>(SHADOW_KEY.byteLength + 3) +
+    <usize>(REQUEST_ID_KEY.byteLength + 2) +
     <usize>idSize;
   const out = new ArrayBuffer(<i32>outSize);
   const o = changetype<usize>(out);
@@ -87,7 +134,8 @@ export function buildShadowHeaders(
   for (let i: u32 = 0; i < count; i++) {
     const ks = load<u32>(base + 4 + i * 8);
     const vs = load<u32>(base + 8 + i * 8);
-    if (keep(data, ks, strip)) {
+    const keep = i < KEPT_MAX ? unchecked(kept[i]) !== 0 : !drop.has(data, ks);
+    if (keep) {
       store<u32>(sizes, ks);
       store<u32>(sizes + 4, vs);
       sizes += 8;
@@ -96,22 +144,16 @@ export function buildShadowHeaders(
     }
     data += ks + vs + 2;
   }
-  dst = putPair(sizes, dst, SHADOW_HEADER, changetype<usize>(String.UTF8.encode('1')), 1);
-  putPair(sizes + 8, dst, REQUEST_ID_HEADER, changetype<usize>(requestId), idSize);
+  dst = putPair(sizes, dst, SHADOW_KEY, changetype<usize>(ONE), 1);
+  putPair(sizes + 8, dst, REQUEST_ID_KEY, idPtr, idSize);
   return out;
 }
 
-function keep(key: usize, ks: u32, strip: string[]): bool {
-  if (keyIn(key, ks, strip) || keyIn(key, ks, HOP_BY_HOP)) return false;
-  return !keyIs(key, ks, SHADOW_HEADER) && !keyIs(key, ks, REQUEST_ID_HEADER);
-}
-
-function putPair(sizeAt: usize, dst: usize, key: string, valuePtr: usize, valueSize: u32): usize {
-  const k = String.UTF8.encode(key);
-  const ks = <u32>k.byteLength;
+function putPair(sizeAt: usize, dst: usize, key: ArrayBuffer, valuePtr: usize, valueSize: u32): usize {
+  const ks = <u32>key.byteLength;
   store<u32>(sizeAt, ks);
   store<u32>(sizeAt + 4, valueSize);
-  memory.copy(dst, changetype<usize>(k), ks);
+  memory.copy(dst, changetype<usize>(key), ks);
   store<u8>(dst + ks, 0);
   memory.copy(dst + ks + 1, valuePtr, valueSize);
   store<u8>(dst + ks + 1 + valueSize, 0);

@@ -19,10 +19,13 @@ function hexValue(c: u8): i32 {
 
 /** Whether a header value can serve as a request id (printable ASCII, 1..128 bytes). */
 export function isUsableId(id: ArrayBuffer): bool {
-  const n = id.byteLength;
-  if (n === 0 || n > MAX_HEADER_ID) return false;
-  const p = changetype<usize>(id);
-  for (let i = 0; i < n; i++) {
+  return isUsableIdAt(changetype<usize>(id), <u32>id.byteLength);
+}
+
+/** {@link isUsableId} for `n` bytes at `p`. */
+export function isUsableIdAt(p: usize, n: u32): bool {
+  if (n === 0 || n > <u32>MAX_HEADER_ID) return false;
+  for (let i: u32 = 0; i < n; i++) {
     const c = load<u8>(p + i);
     if (c < 0x21 || c > 0x7e) return false;
   }
@@ -31,8 +34,12 @@ export function isUsableId(id: ArrayBuffer): bool {
 
 /** The record form of an id: 16 bytes for a canonical UUID, else its first 64 bytes. */
 export function idBytes(id: ArrayBuffer): Uint8Array {
-  const p = changetype<usize>(id);
-  if (id.byteLength === 36) {
+  return idBytesAt(changetype<usize>(id), <u32>id.byteLength);
+}
+
+/** {@link idBytes} for `size` bytes at `p`. */
+export function idBytesAt(p: usize, size: u32): Uint8Array {
+  if (size === 36) {
     const out = new Uint8Array(16);
     let j = 0;
     let ok = true;
@@ -50,7 +57,7 @@ export function idBytes(id: ArrayBuffer): Uint8Array {
     }
     if (ok && j === 16) return out;
   }
-  const n = min<i32>(id.byteLength, MAX_ID_BYTES);
+  const n = min<i32>(<i32>size, MAX_ID_BYTES);
   const out = new Uint8Array(n);
   memory.copy(out.dataStart, p, n);
   return out;

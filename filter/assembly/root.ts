@@ -25,7 +25,8 @@ import {
 import { Config, Strategy } from './config';
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
-import { pairOffset } from './headers';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { HeaderSet, pairOffset, shadowDropSet } from './headers';
 import { Metrics } from './metrics';
 import { Rng } from './rng';
 import {
@@ -37,7 +38,6 @@ import {
   segmentBucket,
   segmentPoint,
 } from './sampling';
-// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { classifyCallout, hashCalloutBody, ShadowCall } from './shadow';
 import { buf } from './strings';
 import { Counts, Dictionary, RecordBuffer } from './telemetry';
@@ -74,6 +74,10 @@ export class RootContext {
   buffer: RecordBuffer = new RecordBuffer(1);
   metrics: Metrics | null = null;
   stream: TelemetryStream | null = null;
+  /** Headers a mirrored copy never carries (from config.stripHeaders). */
+  drop: HeaderSet = shadowDropSet([]);
+  /** Reused for every dispatch: the shadow calls copy what they keep. */
+  callTemplate: ShadowCall = new ShadowCall();
   private candidate: ArrayBuffer = new ArrayBuffer(0);
   private baseline: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
@@ -92,6 +96,7 @@ export class RootContext {
     const seed = memory.data(8);
     if (!randomBytes(seed, 8)) store<u64>(seed, <u64>nowMicros());
     this.rng = new Rng(load<u64>(seed));
+    this.drop = shadowDropSet(c.stripHeaders);
     this.candidate = buf(c.candidateCluster);
     this.baseline = buf(c.baselineCluster);
     this.buffer = new RecordBuffer(<i32>c.bufferMaxRecords);

@@ -10,11 +10,13 @@ import { buf } from './strings';
 
 const SERVICE_TIME = buf('x-envoy-upstream-service-time');
 const CHUNK: u32 = 65536;
+// Shared by calls until a request id is set (saves an allocation per call).
+const NO_ID = new Uint8Array(0);
 
 /** A mirrored copy in flight, keyed by its callout token in the root context. */
 export class ShadowCall {
   arm: Arm = Arm.ARM_UNSPECIFIED;
-  requestId: Uint8Array = new Uint8Array(0);
+  requestId: Uint8Array = NO_ID;
   endpoint: u32 = 0;
   segment: u32 = 0;
   /** When the production request started (µs, wall clock). */

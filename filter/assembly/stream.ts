@@ -24,10 +24,9 @@ import {
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
 import { buildShadowHeaders, pairOffset } from './headers';
-import { idBytes, isUsableId, uuidV4 } from './request-id';
+import { idBytesAt, isUsableIdAt, uuidV4 } from './request-id';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { clampLatency, Decision, RootContext, readStatus } from './root';
-import { ShadowCall } from './shadow';
 import { buf } from './strings';
 
 const CLUSTER_NAME = buf('xds\0cluster_name');
@@ -77,7 +76,6 @@ export class StreamContext {
   private hashed: u32 = 0;
   private truncated: bool = false;
   private endpoint: u32 = 0;
-  private idText: ArrayBuffer | null = null;
 
   constructor(public root: RootContext) {}
 
@@ -93,7 +91,6 @@ export class StreamContext {
     this.requestEndUs = 0;
     this.responseEndUs = 0;
     this.requestId = null;
-    this.idText = null;
     this.idFlags = 0;
     this.shadowHeaders = null;
     this.body = null;
@@ -122,9 +119,20 @@ export class StreamContext {
       const pairs = changetype<ArrayBuffer>(this.decision.pairs);
       this.decision.pairs = null;
       const id = pairOffset(pairs, 'x-request-id');
-      this.takeRequestId(id < 0 ? null : pairs, id);
-      const idText = changetype<ArrayBuffer>(this.idText);
-      this.shadowHeaders = buildShadowHeaders(pairs, root.config.stripHeaders, idText);
+      const idAt: usize = id < 0 ? 0 : changetype<usize>(pairs) + <usize>(id >> 32);
+      const idLen = id < 0 ? 0 : <u32>(id & 0xffffffff);
+      if (id >= 0 && isUsableIdAt(idAt, idLen)) {
+        this.requestId = idBytesAt(idAt, idLen);
+        this.shadowHeaders = buildShadowHeaders(pairs, root.drop, idAt, idLen);
+      } else {
+        const text = this.generateRequestId();
+        this.shadowHeaders = buildShadowHeaders(
+          pairs,
+          root.drop,
+          changetype<usize>(text),
+          <u32>text.byteLength,
+        );
+      }
       if (this.shadowHeaders === null) this.abandon();
       this.endpoint = root.endpointId(pairs);
     } else if (root.sampleLive()) {
@@ -138,31 +146,18 @@ export class StreamContext {
     if (endOfStream) this.requestComplete(this.startUs);
   }
 
-  /**
-   * Uses the request id found in `from` at `at` (packed offset << 32 |
-   * length, or just a length from offset 0), or generates one when it is
-   * missing or malformed.
-   */
-  private takeRequestId(from: ArrayBuffer | null, at: i64): void {
-    let text: ArrayBuffer | null = null;
-    if (from !== null && at >= 0) {
-      const len = <i32>(at & 0xffffffff);
-      const off = <i32>(at >> 32);
-      const found = off === 0 && len === from.byteLength ? from : from.slice(off, off + len);
-      if (isUsableId(found)) text = found;
+  /** Makes up a request id (a UUID v4) when the request's is missing or malformed. */
+  private generateRequestId(): ArrayBuffer {
+    if (!randomBytes(RANDOM_ID, 16)) {
+      store<u64>(RANDOM_ID, this.root.rng.next());
+      store<u64>(RANDOM_ID + 8, this.root.rng.next());
     }
-    if (text === null) {
-      if (!randomBytes(RANDOM_ID, 16)) {
-        store<u64>(RANDOM_ID, this.root.rng.next());
-        store<u64>(RANDOM_ID + 8, this.root.rng.next());
-      }
-      const raw = new Uint8Array(16);
-      memory.copy(raw.dataStart, RANDOM_ID, 16);
-      text = uuidV4(raw);
-      this.idFlags = FLAG_GENERATED_ID;
-    }
-    this.idText = text;
-    this.requestId = idBytes(changetype<ArrayBuffer>(text));
+    const raw = new Uint8Array(16);
+    memory.copy(raw.dataStart, RANDOM_ID, 16);
+    const text = uuidV4(raw);
+    this.idFlags = FLAG_GENERATED_ID;
+    this.requestId = idBytesAt(changetype<usize>(text), <u32>text.byteLength);
+    return text;
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): void {
@@ -214,7 +209,7 @@ export class StreamContext {
     this.requestDone = true;
     this.requestEndUs = now;
     if (!this.mirror || this.abandoned) return;
-    const call = new ShadowCall();
+    const call = this.root.callTemplate;
     call.requestId = changetype<Uint8Array>(this.requestId);
     call.endpoint = this.endpoint;
     call.segment = this.decision.segment;

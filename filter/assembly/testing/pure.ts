@@ -10,7 +10,7 @@ import { decodeControl } from '../control';
 import { FNV_OFFSET, fnvUpdate } from '../fnv';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Arm } from '../generated/umbra/telemetry/v1/Arm';
-import { buildShadowHeaders, findPair, serializePairs } from '../headers';
+import { buildShadowHeaders, findPair, serializePairs, shadowDropSet } from '../headers';
 import { idBytes, isUsableId, uuidV4 } from '../request-id';
 import { Rng } from '../rng';
 import {
@@ -104,7 +104,13 @@ export function newUuid(seed: u64): string {
 /** Shadow headers for `keys`/`values` (joined by '\n'), as "k: v" lines, or 'null'. */
 export function shadowHeaders(keys: string, values: string, strip: string, id: string): string {
   const pairs = serializePairs(keys.split('\n'), values.split('\n'));
-  const out = buildShadowHeaders(pairs, strip.split(','), String.UTF8.encode(id));
+  const idBuf = String.UTF8.encode(id);
+  const out = buildShadowHeaders(
+    pairs,
+    shadowDropSet(strip.split(',')),
+    changetype<usize>(idBuf),
+    <u32>idBuf.byteLength,
+  );
   if (out === null) return 'null';
   const o = changetype<ArrayBuffer>(out);
   const names = [
