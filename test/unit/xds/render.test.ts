@@ -49,6 +49,13 @@ test('clusters are named <service>-<version>, plus the HTTP/2 telemetry cluster'
     telemetry['typed_extension_protocol_options']['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
   assert.deepEqual(options['explicit_http_config'], { http2_protocol_options: {} });
   assert.equal(one(s, CLUSTER_TYPE, 'shop-v2')['type'], 'EDS');
+  // Envoy closes idle HTTP/1.1 upstream connections before a typical
+  // upstream keep-alive (5 s) would: no reset race on a reused connection.
+  const v2 = one(s, CLUSTER_TYPE, 'shop-v2')['typed_extension_protocol_options'][
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions'
+  ];
+  assert.deepEqual(v2['common_http_protocol_options'], { idle_timeout: { seconds: 4 } });
+  assert.deepEqual(v2['explicit_http_config'], { http_protocol_options: {} });
 });
 
 test('the route splits by weight over the versions with a positive weight, with the timeout', () => {
