@@ -11,6 +11,8 @@
  * only after a successful decode.
  */
 
+import { decodeRecordRun, lastRunCount, loadBatch } from './decode-wasm.js';
+
 /** Why a batch was refused; `reason` is a fixed token for metrics. */
 export class DecodeError extends Error {
   constructor(
@@ -591,7 +593,18 @@ export function decodeBatch(
   out.hasCounters = false;
   out.counters.fill(0);
   out.count = 0;
+  const fast = loadBatch(input);
   while (pos < end) {
+    // A run of records (tag 0x4a: field 9, length-delimited) goes to the WebAssembly fast path,
+    // which decodes what it can; whatever it declines is read below like any other field.
+    if (fast && b[pos] === 0x4a) {
+      const stop = decodeRecordRun(out, pos, end, out.count, limits.maxRequestIdBytes, limits.maxRecords);
+      if (stop !== pos) {
+        pos = stop;
+        out.count = lastRunCount;
+        continue;
+      }
+    }
     const tag = readVarint32();
     const field = tag >>> 3;
     const wire = tag & 7;

@@ -12,6 +12,7 @@ import {
   hashRequestId,
   lastIdH2,
 } from '../../../daemon/telemetry/decode.js';
+import { setWasmDecoding } from '../../../daemon/telemetry/decode-wasm.js';
 import { encodeBatch } from '../../../daemon/telemetry/encode.js';
 
 const root = protobuf.loadSync(
@@ -193,4 +194,89 @@ test('random garbage only ever yields DecodeError or a (meaningless) batch', () 
       assert.ok(e instanceof DecodeError, `unexpected ${String(e)}`);
     }
   }
+});
+
+test('the WebAssembly fast path decodes exactly what the JavaScript decoder does', () => {
+  // Records in the usual shape (some with large values the fast path declines),
+  // records with fields out of order, repeated or unknown, and truncated batches.
+  let x = 99;
+  const rnd = (n: number): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return (x >>> 4) % n;
+  };
+  const varint = (out: number[], v: number): void => {
+    while (v >= 0x80) {
+      out.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+  };
+  const big = [0, 1, 127, 128, 300, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 32 + 5, 2 ** 40];
+  const value = (): number => (rnd(4) === 0 ? big[rnd(big.length)]! : rnd(20_000));
+  const record = (): number[] => {
+    const fields: number[][] = [];
+    const id = Array.from({ length: rnd(4) === 0 ? rnd(40) : 16 }, () => rnd(256));
+    fields.push([0x0a, id.length, ...id]);
+    for (const field of [2, 3, 4, 5, 6, 7, 8, 9, 11]) {
+      if (rnd(8) === 0) continue;
+      const f = [field << 3];
+      varint(f, value());
+      fields.push(f);
+    }
+    if (rnd(8) !== 0) fields.splice(9, 0, [0x51, ...Array.from({ length: 8 }, () => rnd(256))]);
+    if (rnd(6) === 0) fields.push([15 << 3, rnd(100)]); // unknown field
+    if (rnd(6) === 0) fields.push([3 << 3, rnd(50)]); // repeated: last wins
+    if (rnd(6) === 0) fields.reverse();
+    return fields.flat();
+  };
+  const batch = (): Uint8Array => {
+    const out: number[] = [0x22, 1, 0x73]; // service "s"
+    const n = rnd(50);
+    for (let i = 0; i < n; i++) {
+      const r = record();
+      out.push(0x4a);
+      varint(out, r.length);
+      out.push(...r);
+      if (rnd(20) === 0) out.push(0x08, 1); // a header field between records
+    }
+    const bytes = Uint8Array.from(out);
+    return rnd(10) === 0 ? bytes.subarray(0, rnd(bytes.length)) : bytes;
+  };
+  const columns = [
+    'idOff',
+    'idLen',
+    'idH1',
+    'idH2',
+    'arm',
+    'endpoint',
+    'segment',
+    'startDeltaUs',
+    'latencyUs',
+    'status',
+    'flags',
+    'responseBytes',
+    'hashLo',
+    'hashHi',
+    'cluster',
+  ] as const;
+  const decodeBoth = (bytes: Uint8Array, wasm: boolean): unknown => {
+    setWasmDecoding(wasm);
+    try {
+      const c = decodeBatch(bytes, new BatchColumns(4));
+      return Object.fromEntries(columns.map((k) => [k, [...c[k].subarray(0, c.count)]]));
+    } catch (err) {
+      return (err as DecodeError).message;
+    } finally {
+      setWasmDecoding(true);
+    }
+  };
+  let fastRecords = 0;
+  for (let i = 0; i < 300; i++) {
+    const bytes = batch();
+    const viaJs = decodeBoth(bytes, false);
+    const viaWasm = decodeBoth(bytes, true);
+    assert.deepEqual(viaWasm, viaJs, `batch ${i}`);
+    if (typeof viaJs === 'object') fastRecords += (viaJs as { arm: number[] }).arm.length;
+  }
+  assert.ok(fastRecords > 1000, 'the batches hold enough records');
 });
