@@ -20,7 +20,9 @@
  * measured in the same process, so a loaded machine can be told from a slow
  * path; `decode_only_records_per_s`; and `heap_after_gc_mb`, the live heap
  * after a full collection (typed arrays of the pairer and aggregator are
- * allocated up front, outside it), which stays flat as the run grows.
+ * allocated up front, outside it), which stays flat as the run grows; and
+ * `cpu_records_per_s`, the same count over the process's CPU time, which
+ * moves less than wall time when other work shares the machine.
  *
  * The last line is one JSON object:
  *   {"bench":"ingest","records_per_s":…,"peak_rss_mb":…}

@@ -113,7 +113,7 @@ export interface PairSink {
 export interface PairerOptions {
   /** How long a request waits for its other arms, from its first arm's arrival. */
   ttlUs: number;
-  /** Slots allocated up front; the oldest is evicted when all are in use. */
+  /** Slots allocated up front; the oldest is evicted when all are in use. At most 2^26. */
   maxInFlight: number;
   /** A series "has a baseline" while baseline records arrived within this window. */
   baselineWindowUs: number;
