@@ -62,6 +62,9 @@ export interface ArmRecord {
  * request id hashes and bytes, arm, and the measured fields, by index.
  */
 export interface ArmColumns {
+  /** Start times are baseTimeUs + startDeltaUs[i]. */
+  baseTimeUs: number;
+  startDeltaUs: Float64Array;
   buf: Uint8Array;
   idOff: Int32Array;
   idLen: Int32Array;
@@ -216,8 +219,11 @@ export class Pairer {
   /** The last request-id buffer seen, and a view of it. */
   private idSrc: Uint8Array = new Uint8Array(0);
   private idSrcView = new DataView(this.idSrc.buffer);
-  /** Where prefetch leaves what it read (so the reads are not optimized away). */
+  /** Where beginColumns leaves what it read (so the reads are not optimized away). */
   private readonly touched = new Int32Array(1);
+  /** Arrival time and start time of the record being added (fields, not arguments: see addColumn). */
+  private nowUs = 0;
+  private startUs = 0;
   private baselineUntil = new Float64Array(64);
   /** Requests allocated and retired since the start; the live ones are [tail, head). */
   private head = 0;
@@ -305,12 +311,13 @@ export class Pairer {
 
   /** Adds one primary/candidate/baseline record arriving at `nowUs`. */
   add(r: ArmRecord, nowUs: number): void {
+    this.nowUs = nowUs;
+    this.startUs = r.startUs;
     this.put(
       r.series,
       r.h1,
       r.h2,
       r.arm,
-      r.startUs,
       r.latencyUs,
       r.status,
       r.flags,
@@ -319,41 +326,18 @@ export class Pairer {
       r.idBuf,
       r.idOff,
       r.idLen,
-      nowUs,
     );
   }
 
   /**
-   * Adds record `i` of decoded columns (the same as {@link add} without
-   * copying into an {@link ArmRecord}); `series` and `startUs` come from the
-   * caller, everything else from the columns.
+   * Starts a batch of decoded columns arriving at `nowUs`, for
+   * {@link addColumn}; also reads the index buckets that records `0 .. n`
+   * will look up, all in one tight loop, so their cache misses (one per new
+   * request, the pairer's main cost) overlap instead of stalling `addColumn`
+   * one by one.
    */
-  addColumn(c: ArmColumns, i: number, series: number, startUs: number, nowUs: number): void {
-    this.put(
-      series,
-      c.idH1[i]!,
-      c.idH2[i]!,
-      c.arm[i]!,
-      startUs,
-      c.latencyUs[i]!,
-      c.status[i]!,
-      c.flags[i]!,
-      c.hashLo[i]!,
-      c.hashHi[i]!,
-      c.buf,
-      c.idOff[i]!,
-      c.idLen[i]!,
-      nowUs,
-    );
-  }
-
-  /**
-   * Reads the index buckets that records `0 .. n` of `c` will look up, all
-   * in one tight loop, so their cache misses (one per new request, the
-   * pairer's main cost) overlap instead of stalling `addColumn` one by one.
-   * Changes nothing; calling it before a batch is optional.
-   */
-  prefetch(c: ArmColumns, n: number): void {
+  beginColumns(c: ArmColumns, n: number, nowUs: number): void {
+    this.nowUs = nowUs;
     const buckets = this.buckets;
     const shift = 32 - this.bits;
     const h1s = c.idH1;
@@ -367,12 +351,35 @@ export class Pairer {
     this.touched[0] = acc;
   }
 
+  /**
+   * Adds record `i` of the columns passed to {@link beginColumns} (the same
+   * as {@link add} without copying into an {@link ArmRecord}); `series` comes
+   * from the caller, everything else from the columns. No floating-point
+   * value crosses a call here: V8 would box each one on the heap.
+   */
+  addColumn(c: ArmColumns, i: number, series: number): void {
+    this.startUs = c.baseTimeUs + c.startDeltaUs[i]!;
+    this.put(
+      series,
+      c.idH1[i]!,
+      c.idH2[i]!,
+      c.arm[i]!,
+      c.latencyUs[i]!,
+      c.status[i]!,
+      c.flags[i]!,
+      c.hashLo[i]!,
+      c.hashHi[i]!,
+      c.buf,
+      c.idOff[i]!,
+      c.idLen[i]!,
+    );
+  }
+
   private put(
     series: number,
     h1: number,
     h2: number,
     arm: number,
-    startUs: number,
     latencyUs: number,
     status: number,
     flags: number,
@@ -381,12 +388,11 @@ export class Pairer {
     idBuf: Uint8Array,
     idOff: number,
     idLen: number,
-    nowUs: number,
   ): void {
     if (arm < ARM_PRIMARY || arm > ARM_BASELINE) return;
     this.counters.records++;
     let s = this.lookup(h1, h2);
-    if (s < 0) s = this.allocate(series, h1, h2, idBuf, idOff, idLen, nowUs);
+    if (s < 0) s = this.allocate(series, h1, h2, idBuf, idOff, idLen);
     const w = this.w;
     const base = s * STRIDE;
     const bit = 1 << (arm - 1);
@@ -402,14 +408,14 @@ export class Pairer {
     w[k + 3] = hashHi;
     const next = state | bit;
     if (arm === ARM_PRIMARY) {
-      this.f[s * F_STRIDE + F_START] = startUs;
+      this.f[s * F_STRIDE + F_START] = this.startUs;
       if (flags & FLAG_MIRROR_ABANDONED) {
         this.counters.abandoned++;
         w[base + W_STATE] = next | ((BIT_CANDIDATE | BIT_BASELINE) << 4);
         return;
       }
     } else if (arm === ARM_BASELINE) {
-      this.markBaseline(series, nowUs);
+      this.markBaseline(series, this.nowUs);
     }
     w[base + W_STATE] = next;
     if (!(next & BIT_PRIMARY)) return;
@@ -487,7 +493,6 @@ export class Pairer {
     idBuf: Uint8Array,
     idOff: number,
     idLen: number,
-    nowUs: number,
   ): number {
     if (this.head - this.tail >= this.cap) {
       this.retire(this.tailSlot, true);
@@ -514,7 +519,7 @@ export class Pairer {
     w[base + W_SERIES] = series;
     w[base + W_STATE] = keep << 8;
     w[base + W_NEXT] = next;
-    this.deadline[s] = nowUs + this.ttlUs;
+    this.deadline[s] = this.nowUs + this.ttlUs;
     this.f[s * F_STRIDE + F_START] = 0;
     this.keepId(s, idBuf, idOff, keep);
     return s;

@@ -230,7 +230,7 @@ export class Ingest {
     const base = cols.baseTimeUs;
     const live = this.liveRec;
     live.idBuf = cols.buf;
-    this.pairer.prefetch(cols, n);
+    this.pairer.beginColumns(cols, n, nowUs);
     let newestEnd = 0;
     let accepted = 0;
     for (let i = 0; i < n; i++) {
@@ -269,7 +269,7 @@ export class Ingest {
         this.aggregator.onLive(live);
         continue;
       }
-      this.pairer.addColumn(cols, i, series, startUs, nowUs);
+      this.pairer.addColumn(cols, i, series);
     }
     this.counters.records += accepted;
     st.records += accepted;
