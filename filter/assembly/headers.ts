@@ -32,24 +32,26 @@ const MAX_NAME = 64;
 
 /**
  * A set of lower-case header names, bucketed by length, so a lookup is one
- * bucket and a byte comparison or two (no string walks per header).
+ * bucket and a byte comparison or two (no string walks per header). Names
+ * longer than 64 bytes share the last bucket.
  */
 export class HeaderSet {
-  private byLength: Array<ArrayBuffer[]> = new Array<ArrayBuffer[]>(MAX_NAME + 1);
+  private byLength: Array<ArrayBuffer[]> = new Array<ArrayBuffer[]>(MAX_NAME + 2);
 
   constructor(names: string[]) {
-    for (let i = 0; i <= MAX_NAME; i++) this.byLength[i] = [];
+    for (let i = 0; i <= MAX_NAME + 1; i++) this.byLength[i] = [];
     for (let i = 0; i < names.length; i++) {
       const b = String.UTF8.encode(names[i]);
-      if (b.byteLength > 0 && b.byteLength <= MAX_NAME) this.byLength[b.byteLength].push(b);
+      if (b.byteLength > 0) this.byLength[min<i32>(b.byteLength, MAX_NAME + 1)].push(b);
     }
   }
 
   has(ptr: usize, size: u32): bool {
-    if (size === 0 || size > <u32>MAX_NAME) return false;
-    const bucket = this.byLength[size];
+    if (size === 0) return false;
+    const bucket = this.byLength[<i32>min<u32>(size, MAX_NAME + 1)];
     for (let i = 0; i < bucket.length; i++) {
-      if (memory.compare(ptr, changetype<usize>(bucket[i]), size) === 0) return true;
+      const name = bucket[i];
+      if (<u32>name.byteLength === size && memory.compare(ptr, changetype<usize>(name), size) === 0) return true;
     }
     return false;
   }

@@ -274,6 +274,21 @@ describe('request ids and shadow headers', () => {
       'null',
       'no :authority',
     );
+    // Names are matched whole, whatever their length: a 70-byte secret header
+    // is stripped, one of the same length that differs by a byte is kept, and
+    // so is a name as long as a stripped one ('accept' next to 'cookie').
+    const long = `x-secret-${'a'.repeat(61)}`;
+    const near = `x-secret-${'a'.repeat(60)}b`;
+    const headers = (extra: string): string =>
+      pure.shadowHeaders(
+        [':method', ':path', ':authority', 'accept', 'cookie', extra].join('\n'),
+        ['GET', '/', 'shop', '*/*', 'c=1', 's'].join('\n'),
+        `cookie,${long}`,
+        'id',
+      );
+    assert.match(headers(long), /count: 6$/, 'the long secret header is stripped');
+    assert.match(headers(near), /count: 7$/, 'a name differing in its last byte is kept');
+    assert.doesNotMatch(headers(near), /cookie/);
   });
 });
 
