@@ -51,7 +51,8 @@ export class HeaderSet {
     const bucket = this.byLength[<i32>min<u32>(size, MAX_NAME + 1)];
     for (let i = 0; i < bucket.length; i++) {
       const name = bucket[i];
-      if (<u32>name.byteLength === size && memory.compare(ptr, changetype<usize>(name), size) === 0) return true;
+      if (<u32>name.byteLength === size && memory.compare(ptr, changetype<usize>(name), size) === 0)
+        return true;
     }
     return false;
   }
