@@ -13,9 +13,11 @@
  * sink) to the others, so the Envoy under test is what saturates and the
  * load generator never competes with it for a core.
  *
- * `empty-filter` runs a Wasm filter that exports the same callbacks as
- * Umbra's and does nothing (filter/bench/empty.ts, built here): the cost of
- * Envoy's Wasm plumbing alone, the floor under any Wasm filter.
+ * Two reference filters, built here from filter/bench/, run beside Umbra's:
+ * `empty-filter` exports the same callbacks and does nothing (the cost of
+ * Envoy's Wasm plumbing alone, the floor under any Wasm filter), and
+ * `minimal-mirror-100%` only copies each request's headers to the candidate
+ * with one proxy_http_call (the least a mirroring Wasm filter must do).
  *
  *   npm run bench:filter                    (3 rounds of 5 s)
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
@@ -51,18 +53,19 @@ interface Scenario {
   /** Extra plugin configuration (diagnostic scenarios). */
   extra?: Record<string, unknown>;
   native?: boolean;
-  /** Runs the empty filter (filter/bench/empty.ts) instead of Umbra's. */
-  empty?: boolean;
+  /** Runs a reference filter from filter/bench/ instead of Umbra's. */
+  reference?: 'empty' | 'minimal-mirror';
   shadow: Shadow;
 }
 
 const SCENARIOS: Scenario[] = [
   { name: 'no-filter', shadow: 'healthy' },
-  { name: 'empty-filter', filterPct: 0, empty: true, shadow: 'healthy' },
+  { name: 'empty-filter', filterPct: 0, reference: 'empty', shadow: 'healthy' },
   { name: 'filter-0%', filterPct: 0, shadow: 'healthy' },
   { name: 'filter-10%', filterPct: 10, shadow: 'healthy' },
   { name: 'filter-100%', filterPct: 100, shadow: 'healthy' },
   { name: 'native-100%', native: true, shadow: 'healthy' },
+  { name: 'minimal-mirror-100%', filterPct: 100, reference: 'minimal-mirror', shadow: 'healthy' },
   { name: 'filter-100%-slow', filterPct: 100, shadow: 'slow' },
   { name: 'native-100%-slow', native: true, shadow: 'slow' },
   { name: 'filter-100%-dead', filterPct: 100, shadow: 'dead' },
@@ -118,20 +121,17 @@ function pin(pid: number, cpuList: string): void {
   spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
 }
 
-/** Builds the empty filter (see the header) next to the real one. */
-function buildEmptyFilter(): string {
+/** Builds a reference filter (see the header) next to the real one. */
+function buildReferenceFilter(name: 'empty' | 'minimal-mirror'): string {
   const root = projectRoot();
-  const out = join(root, 'build', 'bench-empty-filter.wasm');
+  const out = join(root, 'build', `bench-${name}.wasm`);
   const asc = join(root, 'node_modules', '.bin', 'asc');
   const config = join(root, 'filter', 'bench', 'asconfig.json');
-  const r = spawnSync(
-    asc,
-    [join(root, 'filter', 'bench', 'empty.ts'), '--config', config, '--target', 'release', '-o', out],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new Error(`bench: building the empty filter failed: ${r.stderr}`);
+  const source = join(root, 'filter', 'bench', `${name}.ts`);
+  const r = spawnSync(asc, [source, '--config', config, '--target', 'release', '-o', out], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`bench: building the ${name} filter failed: ${r.stderr}`);
   return out;
 }
 
@@ -248,7 +248,10 @@ async function main(): Promise<void> {
   const wasm = process.env['UMBRA_BENCH_WASM'] ?? join(projectRoot(), 'build', 'filter.wasm');
   if (!existsSync(wasm)) throw new Error(`bench: ${wasm} is missing; run \`npm run build:filter\` first`);
   const wrkBin = ensureWrk();
-  const empty = buildEmptyFilter();
+  const references = {
+    empty: buildReferenceFilter('empty'),
+    'minimal-mirror': buildReferenceFilter('minimal-mirror'),
+  };
   if (PIN) pin(process.pid, PIN.rest);
   const [stablePort, candidatePort, slowPort, deadPort, upstreamAdmin] = [
     await freePort(),
@@ -289,7 +292,7 @@ async function main(): Promise<void> {
           stablePort!,
           shadowPort[s.shadow],
           sink.port,
-          s.empty ? empty : wasm,
+          s.reference ? references[s.reference] : wasm,
         );
         const list = results.get(s.name) ?? [];
         list.push(run);
@@ -341,6 +344,9 @@ async function main(): Promise<void> {
     empty_filter_throughput_ratio: round3(med('empty-filter', (r) => r.rps) / med('no-filter', (r) => r.rps)),
     empty_filter_added_cpu_us_per_request: round3(
       med('empty-filter', (r) => r.cpuMsPer1k) - med('no-filter', (r) => r.cpuMsPer1k),
+    ),
+    minimal_mirror_cpu_ratio_100pct_vs_native: round3(
+      med('minimal-mirror-100%', (r) => r.cpuMsPer1k) / med('native-100%', (r) => r.cpuMsPer1k),
     ),
     native_p99_ratio_slow_shadow: round3(
       med('native-100%-slow', (r) => r.p99Ms) / med('native-100%', (r) => r.p99Ms),
