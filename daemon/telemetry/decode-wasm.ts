@@ -48,23 +48,8 @@ interface FastPath {
   bytes: Uint8Array;
   inCap: number;
   maxRecords: number;
-  cols: {
-    idOff: Int32Array;
-    idLen: Int32Array;
-    idH1: Int32Array;
-    idH2: Int32Array;
-    arm: Uint8Array;
-    endpoint: Uint32Array;
-    segment: Uint32Array;
-    startDeltaUs: Float64Array;
-    latencyUs: Uint32Array;
-    status: Uint32Array;
-    flags: Uint32Array;
-    responseBytes: Float64Array;
-    hashLo: Int32Array;
-    hashHi: Int32Array;
-    cluster: Uint32Array;
-  };
+  /** Views of the module's column memory, one per RecordColumns field. */
+  cols: Omit<RecordColumns, 'grow'>;
 }
 
 let fast: FastPath | null | undefined;
