@@ -5,44 +5,27 @@
  * telemetry: the least any Wasm filter that mirrors must do, so the benchmark
  * can show, in the same run, where Umbra's filter stands between it and
  * Envoy's native mirroring. Built by the benchmark itself; not part of the
- * product. (The same callbacks as the real filter are exported.)
+ * product. Every other callback is the empty filter's.
  */
-@external('env', 'proxy_get_header_map_pairs')
-declare function proxy_get_header_map_pairs(mapType: u32, returnData: usize, returnSize: usize): u32;
+import { proxy_get_header_map_pairs, proxy_http_call } from '../assembly/abi/env';
 
-@external('env', 'proxy_http_call')
-declare function proxy_http_call(
-  upstreamPtr: usize,
-  upstreamSize: usize,
-  headersPtr: usize,
-  headersSize: usize,
-  bodyPtr: usize,
-  bodySize: usize,
-  trailersPtr: usize,
-  trailersSize: usize,
-  timeoutMs: u32,
-  returnToken: usize,
-): u32;
+export {
+  proxy_abi_version_0_2_1,
+  proxy_on_configure,
+  proxy_on_context_create,
+  proxy_on_delete,
+  proxy_on_memory_allocate,
+  proxy_on_request_body,
+  proxy_on_request_trailers,
+  proxy_on_response_body,
+  proxy_on_response_headers,
+  proxy_on_response_trailers,
+  proxy_on_vm_start,
+} from './empty';
 
 const RET_A: usize = memory.data(8);
 const RET_B: usize = memory.data(8);
 const CANDIDATE = String.UTF8.encode('candidate');
-
-export function proxy_abi_version_0_2_1(): void {}
-
-export function proxy_on_memory_allocate(size: usize): usize {
-  return heap.alloc(size);
-}
-
-export function proxy_on_vm_start(_rootId: u32, _vmConfigSize: u32): bool {
-  return true;
-}
-
-export function proxy_on_configure(_rootId: u32, _configSize: u32): bool {
-  return true;
-}
-
-export function proxy_on_context_create(_contextId: u32, _parentId: u32): void {}
 
 export function proxy_on_request_headers(_contextId: u32, _headers: u32, _endOfStream: bool): u32 {
   store<usize>(RET_A, 0);
@@ -64,26 +47,6 @@ export function proxy_on_request_headers(_contextId: u32, _headers: u32, _endOfS
   return 0;
 }
 
-export function proxy_on_request_body(_contextId: u32, _bodySize: u32, _endOfStream: bool): u32 {
-  return 0;
-}
-
-export function proxy_on_request_trailers(_contextId: u32, _trailers: u32): u32 {
-  return 0;
-}
-
-export function proxy_on_response_headers(_contextId: u32, _headers: u32, _endOfStream: bool): u32 {
-  return 0;
-}
-
-export function proxy_on_response_body(_contextId: u32, _bodySize: u32, _endOfStream: bool): u32 {
-  return 0;
-}
-
-export function proxy_on_response_trailers(_contextId: u32, _trailers: u32): u32 {
-  return 0;
-}
-
 export function proxy_on_http_call_response(
   _rootId: u32,
   _token: u32,
@@ -91,5 +54,3 @@ export function proxy_on_http_call_response(
   _bodySize: u32,
   _trailers: u32,
 ): void {}
-
-export function proxy_on_delete(_contextId: u32): void {}
