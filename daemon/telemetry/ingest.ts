@@ -82,7 +82,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   maxStreams: 1_024,
 };
 
-export type BatchResult = { ok: true; service: string } | { ok: false; reason: string };
+export type BatchResult = { ok: true; service: string; sequence: number } | { ok: false; reason: string };
 
 const UNKNOWN = '(unknown)';
 /** Entries in each stream's direct-mapped series cache (a power of two). */
@@ -222,7 +222,7 @@ export class Ingest {
     st.batches++;
     st.lastArrivalUs = nowUs;
     this.dispatch(st, cols, nowUs);
-    return { ok: true, service: st.service };
+    return { ok: true, service: st.service, sequence: cols.sequence };
   }
 
   private dispatch(st: StreamState, cols: BatchColumns, nowUs: number): void {

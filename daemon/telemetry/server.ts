@@ -22,6 +22,7 @@ const log = logger('telemetry');
 export const CONTROL_SET_PERCENTAGE = 1;
 export const CONTROL_PAUSE = 2;
 export const CONTROL_RESUME = 3;
+export const CONTROL_ACK = 4;
 
 /** What the daemon wants a service's filters to do; replayed to streams that connect later. */
 export interface ControlState {
@@ -112,6 +113,16 @@ export async function startTelemetryServer(
       log.warn('control send failed', { stream: c.id, error: err as Error });
     }
   };
+  // Flow control (telemetry.proto CONTROL_ACK): every handled batch is
+  // acknowledged, so a filter never has more than its maxUnackedBatches in
+  // flight towards a daemon that falls behind.
+  const ack = (c: Conn, sequence: number): void => {
+    try {
+      c.call.write({ sequence: 0, kind: CONTROL_ACK, ackedSequence: sequence });
+    } catch (err) {
+      log.warn('control send failed', { stream: c.id, error: err as Error });
+    }
+  };
   const replayControl = (c: Conn): void => {
     const st = controls.get(c.service);
     if (!st) return;
@@ -155,6 +166,7 @@ export async function startTelemetryServer(
       }
       if (res.ok) {
         conn.refusedInARow = 0;
+        if (res.sequence !== 0) ack(conn, res.sequence);
         if (conn.service === '') {
           conn.service = res.service;
           log.info('stream identified', { stream: id, service: res.service, peer: call.getPeer() });

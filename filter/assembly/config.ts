@@ -75,6 +75,11 @@ export class Config {
   flushIntervalMs: u32 = 1000;
   /** Records kept while the daemon is unreachable; oldest dropped beyond. */
   bufferMaxRecords: u32 = 8192;
+  /**
+   * Batches sent beyond the daemon's last ack (telemetry.proto CONTROL_ACK)
+   * at most; the rest wait in the buffer. Applies once a stream saw an ack.
+   */
+  maxUnackedBatches: u32 = 64;
   /** One live record per this many non-mirrored requests; 0 disables. */
   liveSampleEvery: u32 = 1;
   /** Reconnect backoff bounds. */
@@ -114,6 +119,7 @@ const KNOWN: string[] = [
   'batchMaxRecords',
   'flushIntervalMs',
   'bufferMaxRecords',
+  'maxUnackedBatches',
   'liveSampleEvery',
   'reconnectMinMs',
   'reconnectMaxMs',
@@ -235,6 +241,7 @@ export function parseConfig(text: string): ConfigResult {
   c.batchMaxRecords = r.int('batchMaxRecords', c.batchMaxRecords, 1, 65536);
   c.flushIntervalMs = r.int('flushIntervalMs', c.flushIntervalMs, 10, 600000);
   c.bufferMaxRecords = r.int('bufferMaxRecords', c.bufferMaxRecords, 1, 1 << 20);
+  c.maxUnackedBatches = r.int('maxUnackedBatches', c.maxUnackedBatches, 1, 65536);
   c.liveSampleEvery = r.int('liveSampleEvery', c.liveSampleEvery, 0, 1 << 30);
   c.reconnectMinMs = r.int('reconnectMinMs', c.reconnectMinMs, 10, 600000);
   c.reconnectMaxMs = r.int('reconnectMaxMs', c.reconnectMaxMs, 10, 3600000);
@@ -305,6 +312,8 @@ export function describeConfig(c: Config): string {
     c.flushIntervalMs.toString() +
     ' bufferMaxRecords=' +
     c.bufferMaxRecords.toString() +
+    ' maxUnackedBatches=' +
+    c.maxUnackedBatches.toString() +
     ' liveSampleEvery=' +
     c.liveSampleEvery.toString()
   );

@@ -48,6 +48,7 @@ export function decodeControl(p: usize, n: i32): Control | null {
       const v = c.varint();
       if (field === 1) out.sequence = v;
       else if (field === 2) out.kind = <i32>v;
+      else if (field === 4) out.ackedSequence = v;
     } else if (wire === 1) {
       if (c.pos + 8 > n) {
         c.ok = false;

@@ -28,6 +28,7 @@ import {
 import { decodeControl } from './control';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Control } from './generated/umbra/telemetry/v1/Control';
+import { ControlKind } from './generated/umbra/telemetry/v1/ControlKind';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { RootContext } from './root';
 import { buf } from './strings';
@@ -76,6 +77,10 @@ export class TelemetryStream {
   private meta: BatchMeta = new BatchMeta();
   private sequence: u64 = 0;
   private lastControl: u64 = 0;
+  /** The daemon's last ack on this stream (flow control; see config.maxUnackedBatches). */
+  private acked: u64 = 0;
+  /** Whether this stream's daemon acks at all (older daemons do not). */
+  private ackSeen: bool = false;
   private openedUs: i64 = 0;
   private nextAttemptUs: i64 = 0;
   private backoffMs: u32;
@@ -148,6 +153,8 @@ export class TelemetryStream {
     this.answered = false;
     this.sequence = 0;
     this.lastControl = 0;
+    this.acked = 0;
+    this.ackSeen = false;
     this.openedUs = now;
     this.root.dict.resetStream();
     if (this.opened > 0) this.root.counts.streamReconnects++;
@@ -173,6 +180,10 @@ export class TelemetryStream {
     const buffer = this.root.buffer;
     for (let i = 0; i < MAX_BATCHES_PER_FLUSH; i++) {
       if (buffer.count === 0 && (!heartbeat || this.sentSinceTick)) return;
+      // Flow control: the daemon is behind; the records wait in the bounded buffer.
+      if (this.ackSeen && this.sequence >= this.acked + <u64>this.root.config.maxUnackedBatches) {
+        return;
+      }
       const n = batchSize(buffer, max);
       const bytes = encodeBatch(
         this.meta,
@@ -221,6 +232,12 @@ export class TelemetryStream {
       return;
     }
     const control = changetype<Control>(decoded);
+    if (control.kind === ControlKind.CONTROL_ACK) {
+      this.acked = max<u64>(this.acked, control.ackedSequence);
+      this.ackSeen = true;
+      this.flush(false);
+      return;
+    }
     if (control.sequence !== 0 && control.sequence <= this.lastControl) return;
     this.lastControl = control.sequence;
     this.root.applyControl(<i32>control.kind, control.shadowPercentage);

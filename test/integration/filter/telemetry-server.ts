@@ -62,6 +62,8 @@ export interface TelemetryServer {
   streams: number;
   /** Sends a Control to every open stream; answers how many got it. */
   control(kind: 'CONTROL_SET_PERCENTAGE' | 'CONTROL_PAUSE' | 'CONTROL_RESUME', pct?: number): number;
+  /** Acknowledges batches up to `sequence` on every open stream (CONTROL_ACK). */
+  ack(sequence: number): number;
   /** The latest counters seen (any worker), as numbers. */
   counters(): Record<string, number>;
   close(): Promise<void>;
@@ -100,6 +102,10 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
         n++;
       }
       return n;
+    },
+    ack(sequence) {
+      for (const call of calls) call.write({ sequence: 0, kind: 'CONTROL_ACK', ackedSequence: sequence });
+      return calls.size;
     },
     counters() {
       const out: Record<string, number> = {};

@@ -94,3 +94,47 @@ test('with the daemon down the buffer stays bounded (oldest dropped, counted) an
   await drive({ url, requests: 10 });
   await until(() => telemetry.records.length === 310, 5000, 'new records');
 });
+
+test('a daemon that falls behind holds the filter to maxUnackedBatches beyond its last ack', async (t) => {
+  const stable = await startUpstream(t, { body: 'ok' });
+  const telemetry = await startTelemetryServer(t);
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: stable.port,
+    telemetryPort: telemetry.port,
+    filterConfig: {
+      shadowPercentage: 0,
+      telemetryCluster: 'umbra_telemetry',
+      flushIntervalMs: 100,
+      batchMaxRecords: 10,
+      bufferMaxRecords: 100,
+      maxUnackedBatches: 3,
+    },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'daemon-behind', args: FLUSH_LOG_ARGS });
+  const url = `http://127.0.0.1:${b.listenerPort}/d`;
+  const maxSeq = (): number => Math.max(0, ...telemetry.batches.map((x) => Number(x.sequence)));
+
+  // No ack seen yet (an older daemon never acks): nothing is held back.
+  await drive({ url, requests: 50, concurrency: 4 });
+  await until(() => telemetry.records.length === 50, 5000, 'records before any ack');
+
+  // The daemon acks what it has, then falls silent.
+  const acked = maxSeq();
+  assert.equal(telemetry.ack(acked), 1);
+  await drive({ url, requests: 300, concurrency: 4 });
+  await envoy.waitForStat('wasmcustom.umbra.shop.dropped_records', (v) => v > 0, 5000);
+  await new Promise((r) => setTimeout(r, 1000)); // ten ticks: ample time to overrun, were it allowed
+  assert.ok(maxSeq() <= acked + 3, `sent up to ${maxSeq()} with ${acked} acked and 3 allowed`);
+  assert.ok(telemetry.records.length <= 50 + 30, `${telemetry.records.length} records got through`);
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.buffered_records'), 100, 'the rest waits, bounded');
+
+  // The daemon catches up: the buffer drains.
+  telemetry.ack(maxSeq());
+  await until(() => maxSeq() > acked + 3, 5000, 'sending resumes after the ack');
+  for (let i = 0; i < 50 && ((await envoy.stat('wasmcustom.umbra.shop.buffered_records')) ?? 0) > 0; i++) {
+    telemetry.ack(maxSeq());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await envoy.stat('wasmcustom.umbra.shop.buffered_records'), 0);
+});

@@ -12,6 +12,7 @@ import { setLogLevel } from '../../../daemon/log.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import {
+  CONTROL_ACK,
   CONTROL_PAUSE,
   CONTROL_SET_PERCENTAGE,
   startTelemetryServer,
@@ -70,14 +71,18 @@ async function setup(
     const c = client(server.port);
     clients.push(c);
     const call = c.Stream();
+    // Ordered controls, and acks (CONTROL_ACK) apart.
     const controls: Record<string, unknown>[] = [];
+    const acks: number[] = [];
     let status: grpc.StatusObject | undefined;
-    call.on('data', (m: Record<string, unknown>) => controls.push(m));
+    call.on('data', (m: Record<string, unknown>) =>
+      m['kind'] === CONTROL_ACK ? acks.push(Number(m['ackedSequence'])) : controls.push(m),
+    );
     call.on('error', () => {});
     call.on('status', (s: grpc.StatusObject) => {
       status = s;
     });
-    return { call, controls, status: () => status };
+    return { call, controls, acks, status: () => status };
   };
   return { p, server, open };
 }
@@ -110,6 +115,18 @@ test('batches encoded by protobufjs are decoded, paired and counted', async (t) 
   assert.equal(p.ingest.streams.size, 1);
   s.call.end();
   await until('the stream to close', () => p.ingest.streams.size === 0);
+});
+
+test('every handled batch is acknowledged on its stream (flow control); a refused one is not', async (t) => {
+  const { open } = await setup(t);
+  const s = open();
+  s.call.write(batch(1, []));
+  s.call.write(batch(2, []));
+  s.call.write({ ...batch(2, []), service: 'checkout' }); // stale sequence: refused
+  s.call.write(batch(5, []));
+  await until('acks', () => s.acks.length === 3);
+  assert.deepEqual(s.acks, [1, 2, 5]);
+  assert.equal(s.controls.length, 0, 'acks carry no ordered control');
 });
 
 test('control messages reach every stream of the service, and streams that connect later', async (t) => {

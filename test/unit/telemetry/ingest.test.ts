@@ -66,7 +66,7 @@ test('a batch flows to pairs and live counts; dictionary names the cell', () => 
     ),
     BASE + 10_000,
   );
-  assert.deepEqual(r1, { ok: true, service: 'checkout' });
+  assert.deepEqual(r1, { ok: true, service: 'checkout', sequence: 1 });
   // Second batch uses the dictionary sent before.
   ingest.onBatch(
     7,

@@ -16,6 +16,9 @@ export class Control {
 
     writer.uint32(25);
     writer.double(message.shadowPercentage);
+
+    writer.uint32(32);
+    writer.uint64(message.ackedSequence);
   }
 
   static decode(reader: Reader, length: i32): Control {
@@ -37,6 +40,10 @@ export class Control {
           message.shadowPercentage = reader.double();
           break;
 
+        case 4:
+          message.ackedSequence = reader.uint64();
+          break;
+
         default:
           reader.skipType(tag & 7);
           break;
@@ -49,14 +56,17 @@ export class Control {
   sequence: u64;
   kind: ControlKind;
   shadowPercentage: f64;
+  ackedSequence: u64;
 
   constructor(
     sequence: u64 = 0,
     kind: ControlKind = 0,
-    shadowPercentage: f64 = 0.0
+    shadowPercentage: f64 = 0.0,
+    ackedSequence: u64 = 0
   ) {
     this.sequence = sequence;
     this.kind = kind;
     this.shadowPercentage = shadowPercentage;
+    this.ackedSequence = ackedSequence;
   }
 }

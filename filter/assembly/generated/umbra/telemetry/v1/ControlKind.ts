@@ -8,4 +8,5 @@ export enum ControlKind {
   CONTROL_SET_PERCENTAGE = 1,
   CONTROL_PAUSE = 2,
   CONTROL_RESUME = 3,
+  CONTROL_ACK = 4,
 }
