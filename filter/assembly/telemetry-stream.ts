@@ -81,6 +81,8 @@ export class TelemetryStream {
   private acked: u64 = 0;
   /** Whether this stream's daemon acks at all (older daemons do not). */
   private ackSeen: bool = false;
+  /** The last flush stopped for want of an ack. */
+  private holding: bool = false;
   private openedUs: i64 = 0;
   private nextAttemptUs: i64 = 0;
   private backoffMs: u32;
@@ -155,6 +157,7 @@ export class TelemetryStream {
     this.lastControl = 0;
     this.acked = 0;
     this.ackSeen = false;
+    this.holding = false;
     this.openedUs = now;
     this.root.dict.resetStream();
     if (this.opened > 0) this.root.counts.streamReconnects++;
@@ -181,9 +184,8 @@ export class TelemetryStream {
     for (let i = 0; i < MAX_BATCHES_PER_FLUSH; i++) {
       if (buffer.count === 0 && (!heartbeat || this.sentSinceTick)) return;
       // Flow control: the daemon is behind; the records wait in the bounded buffer.
-      if (this.ackSeen && this.sequence >= this.acked + <u64>this.root.config.maxUnackedBatches) {
-        return;
-      }
+      this.holding = this.ackSeen && this.sequence >= this.acked + <u64>this.root.config.maxUnackedBatches;
+      if (this.holding) return;
       const n = batchSize(buffer, max);
       const bytes = encodeBatch(
         this.meta,
@@ -235,7 +237,9 @@ export class TelemetryStream {
     if (control.kind === ControlKind.CONTROL_ACK) {
       this.acked = max<u64>(this.acked, control.ackedSequence);
       this.ackSeen = true;
-      this.flush(false);
+      // Only a stream that was holding back sends at once; otherwise acks
+      // must not turn batching into one small batch per ack.
+      if (this.holding) this.flush(false);
       return;
     }
     if (control.sequence !== 0 && control.sequence <= this.lastControl) return;
