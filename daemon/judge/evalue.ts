@@ -43,15 +43,7 @@ export function logSumExp(xs: readonly number[]): number {
  * @returns log E.
  */
 export function logSignMixtureE(up: number, down: number, mixture: readonly MixtureAtom[]): number {
-  if (!(up > 0) && !(down > 0)) return 0;
-  const u = Math.max(up, 0);
-  const d = Math.max(down, 0);
-  const terms: number[] = [];
-  for (const a of mixture) {
-    if (!(a.w > 0)) continue;
-    terms.push(Math.log(a.w) + u * Math.log(2 * a.x) + d * Math.log(2 * (1 - a.x)));
-  }
-  return terms.length === 0 ? 0 : logSumExp(terms);
+  return logSignRatioMixture(up, down, mixture, 0.5, (x) => x);
 }
 
 /**
@@ -74,13 +66,28 @@ export function logSignMarginE(
   p0: number,
 ): number {
   if (p0 <= 0.5) return logSignMixtureE(up, down, mixture);
+  return logSignRatioMixture(up, down, mixture, p0, (x) => Math.min(0.999, p0 + (1 - p0) * (2 * x - 1)));
+}
+
+/**
+ * log Σ w · (p/p0)^up ((1−p)/(1−p0))^down over the mixture atoms, each atom's
+ * x mapped to its alternative p by `alternative` (the ratio shared by the
+ * sign tests above; for p0 = ½ it is (2x)^up (2(1−x))^down).
+ */
+function logSignRatioMixture(
+  up: number,
+  down: number,
+  mixture: readonly MixtureAtom[],
+  p0: number,
+  alternative: (x: number) => number,
+): number {
   if (!(up > 0) && !(down > 0)) return 0;
   const u = Math.max(up, 0);
   const d = Math.max(down, 0);
   const terms: number[] = [];
   for (const a of mixture) {
     if (!(a.w > 0)) continue;
-    const p = Math.min(0.999, p0 + (1 - p0) * (2 * a.x - 1));
+    const p = alternative(a.x);
     terms.push(Math.log(a.w) + u * Math.log(p / p0) + d * Math.log((1 - p) / (1 - p0)));
   }
   return terms.length === 0 ? 0 : logSumExp(terms);
