@@ -14,6 +14,8 @@ try {
   // Compiled from a copy in a scratch directory: the filter's asconfig.json at the root does not apply.
   copyFileSync(src, join(dir, 'records.ts'));
   const asc = resolve('node_modules/.bin/asc');
+  // AssemblyScript's allocator-only runtime (`stub`): the module allocates nothing; its columns sit at
+  // fixed offsets in a fixed 200-page memory.
   const args = ['records.ts', '-O3', '--runtime', 'stub', '--noAssert'];
   args.push('--initialMemory', '200', '--maximumMemory', '200', '-o', 'records.wasm');
   execFileSync(asc, args, { cwd: dir, stdio: 'inherit' });
