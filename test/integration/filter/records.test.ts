@@ -101,3 +101,42 @@ test('mirrored requests reach the candidate marked, with the same id and without
   await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 20);
   await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', (v) => v === 5);
 });
+
+test('live records of a route without a name carry the normalised path, cluster and status', async (t) => {
+  // Arrange: an unnamed route; nothing mirrored, every request gets a live record.
+  const stable = await startUpstream(t, (r) => ({
+    status: r.path.startsWith('/gone') ? 404 : 200,
+    body: 'ok',
+  }));
+  const telemetry = await startTelemetryServer(t);
+  const b = await filterBootstrap({
+    stablePort: stable.port,
+    telemetryPort: telemetry.port,
+    filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
+
+  // Act: ids in the path are normalised away; the query is dropped.
+  const res = await drive({
+    url: `http://127.0.0.1:${b.listenerPort}/`,
+    requests: 6,
+    concurrency: 2,
+    path: (i) => (i < 4 ? `/users/${1000 + i}/orders?page=${i}` : `/gone/${i}`),
+  });
+  assert.equal(res.statuses[200], 4);
+  assert.equal(res.statuses[404], 2);
+  await until(() => telemetry.records.length >= 6, 10_000, 'records');
+
+  // Assert
+  const live = telemetry.records.filter((r) => r.arm === 'ARM_LIVE');
+  assert.equal(live.length, 6);
+  const byEndpoint = (e: string) => live.filter((r) => r.endpoint === e);
+  assert.equal(byEndpoint('/users/:id/orders').length, 4, JSON.stringify(live.map((r) => r.endpoint)));
+  assert.equal(byEndpoint('/gone/:id').length, 2);
+  for (const r of live) {
+    assert.equal(r.cluster, 'stable');
+    assert.equal(r.status, r.endpoint === '/gone/:id' ? 404 : 200);
+    assert.ok(r.latencyUs > 0 && r.latencyUs < 5_000_000);
+    assert.equal(r.flags, 0);
+  }
+});
