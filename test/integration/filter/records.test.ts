@@ -114,7 +114,7 @@ test('live records of a route without a name carry the normalised path, cluster 
     telemetryPort: telemetry.port,
     filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
+  await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
 
   // Act: ids in the path are normalised away; the query is dropped.
   const res = await drive({
