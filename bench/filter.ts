@@ -21,6 +21,7 @@
  *
  *   npm run bench:filter                    (3 rounds of 5 s)
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
+ *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
  *
  * The last line is one JSON object (see `summary` below).
  */
@@ -55,6 +56,8 @@ interface Scenario {
   native?: boolean;
   /** Runs a reference filter from filter/bench/ instead of Umbra's. */
   reference?: 'empty' | 'minimal-mirror';
+  /** Runs this build of the filter instead of build/filter.wasm (UMBRA_BENCH_VARIANTS). */
+  wasm?: string;
   shadow: Shadow;
 }
 
@@ -83,7 +86,25 @@ const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<str
 
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (no summary line). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
-const SELECTED = ONLY.length ? [...SCENARIOS, ...DIAGNOSTIC].filter((s) => ONLY.includes(s.name)) : SCENARIOS;
+/**
+ * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at
+ * 0 % and 100 % in the same rounds (e.g. a change against the current build).
+ */
+const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
+  .split(',')
+  .filter(Boolean)
+  .flatMap((spec) => {
+    const [name, wasm] = spec.split('=');
+    if (!name || !wasm) throw new Error(`bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm`);
+    return [
+      { name: `${name}-0%`, filterPct: 0, shadow: 'healthy', wasm },
+      { name: `${name}-100%`, filterPct: 100, shadow: 'healthy', wasm },
+    ] satisfies Scenario[];
+  });
+const SELECTED = [
+  ...(ONLY.length ? [...SCENARIOS, ...DIAGNOSTIC].filter((s) => ONLY.includes(s.name)) : SCENARIOS),
+  ...VARIANTS.filter((v) => !ONLY.length || ONLY.includes(v.name) || ONLY.includes('variants')),
+];
 
 interface Run {
   rps: number;
@@ -292,7 +313,7 @@ async function main(): Promise<void> {
           stablePort!,
           shadowPort[s.shadow],
           sink.port,
-          s.reference ? references[s.reference] : wasm,
+          s.reference ? references[s.reference] : (s.wasm ?? wasm),
         );
         const list = results.get(s.name) ?? [];
         list.push(run);
