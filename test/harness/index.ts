@@ -3,4 +3,5 @@ export * from './bootstrap.js';
 export * from './envoy.js';
 export * from './load.js';
 export * from './ports.js';
+export * from './tls.js';
 export * from './upstream.js';

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
 import { adminService } from '../../../daemon/admin/proto.js';
+import { makeTestPki, skipWithoutOpenssl, TEST_SERVER_NAME } from '../../harness/index.js';
 import { DECISION, EVIDENCE, startAdmin, TOKEN } from './setup.js';
 
 /** Asserts that `p` fails with this gRPC status and a message matching `re`. */
@@ -198,40 +195,16 @@ test('the right token is accepted', async (t) => {
   assert.equal((await right.status()).services.length, 2);
 });
 
-test('TLS is one option away: a client trusting the CA connects, a plaintext one does not', async (t) => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    t.skip('openssl is not installed: cannot make a test certificate');
-    return;
-  }
-  // A self-signed certificate for 127.0.0.1.
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-admin-tls-'));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-    ].concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']),
-    { stdio: 'ignore' },
-  );
-  const { address } = await startAdmin(t, { tls: { certFile, keyFile } });
+test('TLS is one option away: a client trusting the CA connects, a plaintext one does not', {
+  skip: skipWithoutOpenssl(),
+}, async (t) => {
+  const pki = makeTestPki(t);
+  const { address } = await startAdmin(t, { tls: pki.server });
   // The certificate names localhost (a TLS server name may not be an IP address: RFC 6066 §3).
   const secure = new AdminClient({
-    address: address.replace('127.0.0.1', 'localhost'),
+    address: address.replace('127.0.0.1', TEST_SERVER_NAME),
     token: TOKEN,
-    tlsCaFile: certFile,
+    tlsCaFile: pki.ca.certFile,
   });
   const plain = new AdminClient({ address, token: TOKEN, timeoutMs: 2000 });
   t.after(() => {
