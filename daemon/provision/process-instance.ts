@@ -5,12 +5,17 @@
  *
  * The child runs in its own process group so that stopping it also stops
  * what it started (`npm start` → node); only that group is signalled.
+ *
+ * With a log file, the child writes to that file itself and the daemon reads
+ * it back (log-tail.ts): the child never holds a pipe to the daemon, so it
+ * outlives a daemon that dies. Without one, its output comes through pipes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
+import { LogTail } from './log-tail.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { InstanceStatus } from './provisioner.js';
 
@@ -24,7 +29,7 @@ export interface InstanceSpec {
   port: number;
   healthPath: string;
   errorPattern: RegExp;
-  /** When set, the instance's output is appended to this file. */
+  /** When set, the instance appends its output to this file itself. */
   logFile?: string;
 }
 
@@ -53,14 +58,15 @@ export class ProcessInstance {
   readonly #tail: string[] = [];
   readonly #cpu = new CpuSampler();
   #cpuPercent: number | undefined;
-  #logStream: WriteStream | undefined;
+  readonly #logTail: LogTail | undefined;
   #lastExit: string | undefined;
 
   constructor(index: number, spec: InstanceSpec, timing: InstanceTiming) {
     this.index = index;
     this.spec = spec;
     this.#timing = timing;
-    if (spec.logFile) this.#logStream = createWriteStream(spec.logFile, { flags: 'a' });
+    // Follows the file from its current end: earlier runs' lines are not this instance's.
+    if (spec.logFile) this.#logTail = new LogTail(spec.logFile);
   }
 
   get healthy(): boolean {
@@ -79,12 +85,19 @@ export class ProcessInstance {
 
   start(): void {
     const [program, ...args] = this.spec.command;
-    const child = spawn(program!, args, {
-      cwd: this.spec.cwd,
-      env: { ...process.env, ...this.spec.env, PORT: String(this.spec.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const out = this.spec.logFile ? openLog(this.spec.logFile) : undefined;
+    let child: ChildProcess;
+    try {
+      child = spawn(program!, args, {
+        cwd: this.spec.cwd,
+        env: { ...process.env, ...this.spec.env, PORT: String(this.spec.port) },
+        stdio: out === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', out, out],
+        detached: true,
+      });
+    } finally {
+      // The child has its own copy of the descriptor once spawned.
+      if (out !== undefined) closeSync(out);
+    }
     this.#child = child;
     this.#healthy = false;
     for (const stream of [child.stdout, child.stderr]) {
@@ -98,6 +111,7 @@ export class ProcessInstance {
 
   /** One HTTP health check; updates `healthy`, and samples CPU. */
   async check(now: number): Promise<boolean> {
+    this.#readLog();
     const pid = this.#child?.pid;
     if (pid !== undefined && this.#child?.exitCode === null) this.#cpuPercent = this.#cpu.sample(pid, now);
     if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) {
@@ -140,13 +154,16 @@ export class ProcessInstance {
       await exited;
       clearTimeout(timer);
     }
-    await new Promise<void>((resolve) => (this.#logStream ? this.#logStream.end(resolve) : resolve()));
+    this.#readLog();
+  }
+
+  #readLog(): void {
+    if (this.#logTail) for (const line of this.#logTail.read()) this.#onLine(line);
   }
 
   #onLine(line: string): void {
     this.#tail.push(line);
     if (this.#tail.length > TAIL_LINES) this.#tail.shift();
-    this.#logStream?.write(line + '\n');
     if (this.spec.errorPattern.test(line)) {
       this.#errorLines++;
       this.#errorTimes.push(Date.now());
@@ -189,6 +206,19 @@ export class ProcessInstance {
       req.on('error', () => resolve(false));
       req.end();
     });
+  }
+}
+
+/** An append-only descriptor for the child's stdout and stderr; undefined (pipes instead) if it cannot be opened. */
+function openLog(path: string): number | undefined {
+  try {
+    return openSync(path, 'a');
+  } catch (err) {
+    log.warn('cannot open instance log; reading output through pipes', {
+      path,
+      error: (err as Error).message,
+    });
+    return undefined;
   }
 }
 

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ProcessProvisioner as ProcessConfig } from '../../../daemon/config/schema.js';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { ProcessProvisioner } from '../../../daemon/provision/process.js';
+import type { PoolName, PoolStatus } from '../../../daemon/provision/provisioner.js';
 
 const SERVER = fileURLToPath(new URL('./fixtures/tiny-server.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('./fixtures/provisioner-child.ts', import.meta.url));
 
 function config(over: Partial<ProcessConfig> = {}): ProcessConfig {
   return {
@@ -36,6 +40,68 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Alive and not a zombie (an orphan's zombie lingers until init reaps it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A provisioner in a Node process of its own (fixtures/provisioner-child.ts), standing in for a
+ * daemon that a test SIGKILLs. Resolves with the status of its pools once they are ready.
+ * Whatever it started is killed when the test ends.
+ */
+async function daemonChild(
+  t: TestContext,
+  args: {
+    service: string;
+    logDir: string;
+    config: ProcessConfig;
+    pools: { version: string; pool: PoolName; replicas: number }[];
+  },
+): Promise<{ kill: () => Promise<void>; pools: PoolStatus[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(args)], {
+    cwd: projectRoot(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, UMBRA_LOG_LEVEL: 'warn' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const pids: number[] = [];
+  t.after(() => {
+    child.kill('SIGKILL');
+    for (const pid of pids.filter(running)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  });
+  const end = Date.now() + 60_000;
+  while (!out.includes('\n') && child.exitCode === null && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.ok(out.includes('\n'), `the provisioner child reported no pools: ${err.slice(-2000)}`);
+  const { pools } = JSON.parse(out) as { pools: PoolStatus[] };
+  pids.push(...pools.flatMap((p) => p.instances.map((i) => i.pid!)));
+  return {
+    pools,
+    // SIGKILL this process only, as a crash would: its instances lead process groups of their own.
+    kill: async () => {
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      assert.equal(child.signalCode, 'SIGKILL');
+    },
+  };
 }
 
 /** Polls `pred` every 50 ms for at most `ms`. */
@@ -68,12 +134,15 @@ describe('process provisioner (real processes)', () => {
       (await p.ensure(ref, 2)).instances.map((i) => i.pid),
       pids,
     );
-    // Output goes to a per-instance log file.
+    // Output goes to a per-instance log file, and its error lines are counted from there.
     await until(
       () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('listening on'),
       5000,
       'log',
     );
+    await get(eps[0]!.port, '/error?n=3');
+    await until(() => p.status()[0]!.instances[0]!.errorLines === 3, 5000, 'error lines from the log file');
+    assert.equal(p.status()[0]!.instances[1]!.errorLines, 0);
     // Scale down to 1: instance 1 is stopped.
     await p.ensure(ref, 1);
     assert.equal(alive(pids[1]!), false);
@@ -165,6 +234,35 @@ describe('process provisioner (real processes)', () => {
     );
     await p.stop({ version: 'v1', pool: 'baseline' });
     assert.equal(p.endpoints(ref).length, 1);
+  });
+
+  test('an instance outlives its SIGKILLed daemon, and goes on writing its log', async (t) => {
+    // Arrange: a daemon with one instance.
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-orphan-'));
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: config(),
+      pools: [{ ...ref, replicas: 1 }],
+    });
+    const { pid, endpoint } = daemon.pools[0]!.instances[0]!;
+
+    // Act: the daemon dies; then the instance writes output a few times (a write to a pipe
+    // whose reader has gone fails, and the next one kills a Node process with EPIPE).
+    await daemon.kill();
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await get(endpoint.port, '/error?n=2'), 'logged');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // Assert: it is still there, still serving, and its lines reached its log file.
+    assert.equal(await get(endpoint.port, '/'), 'v1 0');
+    assert.ok(running(pid!));
+    await until(
+      () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('INFO handled'),
+      5000,
+      'the line in the log file',
+    );
   });
 
   test('a restarted daemon stops the instances its killed predecessor left running', async () => {
