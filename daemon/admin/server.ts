@@ -3,16 +3,9 @@
  * {@link AdminError}s to gRPC status codes. Everything else is the backend's.
  * Binds to loopback unless told otherwise; TLS when given a certificate.
  */
-import { readFileSync } from 'node:fs';
-import {
-  type Metadata,
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  type sendUnaryData,
-  status,
-} from '@grpc/grpc-js';
+import { type Metadata, Server, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { Tls } from '../config/schema.js';
+import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import type { CommandName } from '../rollout/types.js';
 import type { AdminBackend } from './port.js';
@@ -27,6 +20,7 @@ export interface AdminServerOptions {
   token: string;
   /** host:port; port 0 picks a free one. Default 127.0.0.1:7070. */
   listen?: string;
+  /** `daemon.admin.tls`: plaintext when absent; a file that cannot be used throws TlsFilesError. */
   tls?: Tls;
 }
 
@@ -120,13 +114,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   for (const [name, fn] of Object.entries(handlers)) impl[name] = unary(name, token, fn);
   server.addService(adminServiceDefinition(), impl);
 
-  const credentials = opts.tls
-    ? ServerCredentials.createSsl(
-        opts.tls.clientCaFile ? readFileSync(opts.tls.clientCaFile) : null,
-        [{ cert_chain: readFileSync(opts.tls.certFile), private_key: readFileSync(opts.tls.keyFile) }],
-        Boolean(opts.tls.clientCaFile),
-      )
-    : ServerCredentials.createInsecure();
+  const credentials = serverCredentials(opts.tls, 'daemon.admin.tls');
   const listen = opts.listen ?? '127.0.0.1:7070';
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),

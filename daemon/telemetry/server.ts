@@ -10,9 +10,10 @@
  * ended with INVALID_ARGUMENT; a stream beyond the stream cap is ended with
  * RESOURCE_EXHAUSTED. Nothing a client sends can throw out of a handler.
  */
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { Tls } from '../config/schema.js';
+import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import { projectRoot } from '../platform/envoy-binary.js';
 import type { Ingest } from './ingest.js';
@@ -45,7 +46,8 @@ export interface TelemetryServerOptions {
   /** Largest message gRPC reads at all (a stream sending more is ended with RESOURCE_EXHAUSTED). */
   maxMessageBytes: number;
   maxConsecutiveRefusals: number;
-  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  /** `daemon.telemetry.tls`: plaintext when absent; a file that cannot be used throws TlsFilesError. */
+  tls?: Tls;
   tap?: IngestTap;
   /** µs clock (virtual in tests). */
   now?: () => number;
@@ -203,13 +205,7 @@ export async function startTelemetryServer(
     'grpc.keepalive_permit_without_calls': 1,
   });
   server.addService(loadService(), { Stream: handler });
-  const creds = o.tls
-    ? grpc.ServerCredentials.createSsl(
-        o.tls.clientCaFile ? readFileSync(o.tls.clientCaFile) : null,
-        [{ private_key: readFileSync(o.tls.keyFile), cert_chain: readFileSync(o.tls.certFile) }],
-        o.tls.clientCaFile !== undefined,
-      )
-    : grpc.ServerCredentials.createInsecure();
+  const creds = serverCredentials(o.tls, 'daemon.telemetry.tls');
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`, creds, (err, p) =>
       err ? reject(err) : resolve(p),

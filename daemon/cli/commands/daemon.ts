@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig, parseConfig } from '../../config/load.js';
+import { checkDaemonTls } from '../../config/tls.js';
 import { logger } from '../../log.js';
 import { openStore } from '../../store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../umbrad.js';
@@ -56,6 +57,12 @@ export const daemonCommand: Command = {
       return 1;
     }
     const config = loaded.config;
+    // The certificate files are checked before anything starts, so a bad path is one clear line.
+    const tlsErrors = checkDaemonTls(config.daemon);
+    if (tlsErrors.length > 0) {
+      for (const e of tlsErrors) console.error(e);
+      return 1;
+    }
     const metricsFlag = flags['metrics'] as string | undefined;
     const metricsListen =
       metricsFlag === 'off'
