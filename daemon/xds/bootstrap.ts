@@ -1,12 +1,15 @@
 /**
  * The Envoy bootstrap for an ADS-only proxy (envoy/bootstrap.yaml), with its
  * placeholders filled in. The YAML file is the single source: this module
- * only substitutes and parses it.
+ * only substitutes and parses it, and adds TLS towards the daemon when asked
+ * (the same transport socket docs/config.md shows for a hand-written bootstrap).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { projectRoot } from '../platform/envoy-binary.js';
+import { XDS_CLUSTER } from './resources/names.js';
+import { type UpstreamTls, upstreamTlsSocket, validateUpstreamTls } from './resources/tls.js';
 
 /** Values for the template's placeholders. */
 export interface BootstrapValues {
@@ -16,6 +19,8 @@ export interface BootstrapValues {
   xdsHost: string;
   xdsPort: number;
   adminPort: number;
+  /** Reach the xDS server over TLS (its `daemon.xds.tls`); plaintext when absent. */
+  tls?: UpstreamTls;
 }
 
 /** Path of the template inside the checkout. */
@@ -44,5 +49,15 @@ export function renderBootstrapText(
 
 /** The bootstrap as an object (what Envoy reads from `-c bootstrap.json`). */
 export function adsBootstrap(v: BootstrapValues): Record<string, unknown> {
-  return parse(renderBootstrapText(v)) as Record<string, unknown>;
+  const bootstrap = parse(renderBootstrapText(v)) as {
+    static_resources: { clusters: Record<string, unknown>[] };
+  };
+  if (v.tls) {
+    const errors = validateUpstreamTls(v.tls, 'tls');
+    if (errors.length > 0) throw new Error(`adsBootstrap: ${errors.join('; ')}`);
+    const xds = bootstrap.static_resources.clusters.find((c) => c['name'] === XDS_CLUSTER);
+    if (!xds) throw new Error(`envoy/bootstrap.yaml: no cluster named ${XDS_CLUSTER}`);
+    xds['transport_socket'] = upstreamTlsSocket(v.tls);
+  }
+  return bootstrap;
 }

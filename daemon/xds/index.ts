@@ -1,7 +1,13 @@
 /** The xDS control plane: ADS server, snapshots, and the service renderer. */
 export { adsBootstrap, type BootstrapValues, renderBootstrapText } from './bootstrap.js';
 export { type AnyResource, decodeResource, encodeResource } from './encode.js';
-export type { DesiredEndpoint, DesiredMirror, DesiredRouting, DesiredVersion } from './resources/desired.js';
+export type {
+  DesiredEndpoint,
+  DesiredMirror,
+  DesiredRouting,
+  DesiredTelemetry,
+  DesiredVersion,
+} from './resources/desired.js';
 export { validateDesired } from './resources/desired.js';
 export { routeConfigName, TELEMETRY_CLUSTER, versionCluster, XDS_CLUSTER } from './resources/names.js';
 export {
@@ -10,6 +16,11 @@ export {
   type RenderOptions,
   renderService,
 } from './resources/render.js';
+export {
+  type UpstreamTls,
+  upstreamTlsSocket,
+  validateUpstreamTls,
+} from './resources/tls.js';
 export {
   type AckEvent,
   type NackRecord,

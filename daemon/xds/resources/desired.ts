@@ -6,12 +6,19 @@
  * Produced fresh for every change (treat as immutable). Validate with
  * {@link validateDesired} at the edge; the renderer assumes a valid value.
  */
+import { type UpstreamTls, validateUpstreamTls } from './tls.js';
 
 /** One upstream address of a version. */
 export interface DesiredEndpoint {
   /** IP address or host name. */
   address: string;
   port: number;
+}
+
+/** The daemon's telemetry ingest as the proxy reaches it. */
+export interface DesiredTelemetry extends DesiredEndpoint {
+  /** TLS towards it (the daemon's `daemon.telemetry.tls`); plaintext when absent. */
+  tls?: UpstreamTls;
 }
 
 /** One deployed version of the service and where it runs. */
@@ -52,7 +59,7 @@ export interface DesiredRouting {
   weights: Record<string, number>;
   mirror?: DesiredMirror;
   /** The daemon's telemetry ingest (gRPC, HTTP/2); cluster `umbra-telemetry`. */
-  telemetry?: DesiredEndpoint;
+  telemetry?: DesiredTelemetry;
   /** Per-route timeout for user requests (default 15000). */
   routeTimeoutMs?: number;
   /** Speak HTTP/2 to the versions' upstreams (e.g. gRPC services). Default HTTP/1.1. */
@@ -119,6 +126,7 @@ export function validateDesired(d: DesiredRouting): string[] {
     }
   }
   if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
+  if (d.telemetry?.tls) errors.push(...validateUpstreamTls(d.telemetry.tls, 'telemetry.tls'));
   const t = d.routeTimeoutMs;
   if (t !== undefined && (!Number.isInteger(t) || t < 1))
     errors.push('routeTimeoutMs: must be a positive integer');

@@ -7,13 +7,15 @@
  *   It names the route configuration, never clusters or weights.
  * - RDS: one virtual host, one route with weighted clusters and the timeout.
  * - CDS: one EDS cluster per version (`<service>-<version>`), plus the
- *   telemetry cluster `umbra-telemetry` (static, HTTP/2).
+ *   telemetry cluster `umbra-telemetry` (static, HTTP/2, TLS when the
+ *   desired telemetry says so).
  * - EDS: one load assignment per version.
  */
 import { isIP } from 'node:net';
 import type { SnapshotInput } from '../snapshot.js';
-import type { DesiredEndpoint, DesiredRouting } from './desired.js';
+import type { DesiredEndpoint, DesiredRouting, DesiredTelemetry } from './desired.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
+import { upstreamTlsSocket } from './tls.js';
 
 const HCM_TYPE =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -96,13 +98,14 @@ function versionClusterResource(name: string, http2: boolean): object {
   };
 }
 
-function telemetryClusterResource(t: DesiredEndpoint): object {
+function telemetryClusterResource(t: DesiredTelemetry): object {
   return {
     name: TELEMETRY_CLUSTER,
     type: isIP(t.address) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: duration(1000),
     typed_extension_protocol_options: http2Options(),
-    load_assignment: loadAssignment(TELEMETRY_CLUSTER, [t]),
+    load_assignment: loadAssignment(TELEMETRY_CLUSTER, [{ address: t.address, port: t.port }]),
+    ...(t.tls ? { transport_socket: upstreamTlsSocket(t.tls) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adsBootstrap, renderBootstrapText } from '../../../daemon/xds/bootstrap.js';
+import { upstreamTlsSocket } from '../../../daemon/xds/resources/tls.js';
 
 const VALUES = { nodeId: 'edge-1', xdsHost: '127.0.0.1', xdsPort: 18000, adminPort: 9901 };
 
@@ -41,4 +42,21 @@ test('a node id that needs quoting in YAML survives', () => {
   const b = adsBootstrap({ ...VALUES, nodeId: 'edge: #1' }) as { node: { id: string } };
 
   assert.equal(b.node.id, 'edge: #1');
+});
+
+test("with TLS the xDS cluster trusts the given CA and checks the daemon's name", () => {
+  const tls = { caFile: '/etc/envoy/umbra-ca.pem', serverName: 'umbrad.internal' };
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed YAML tree walked by field name
+  const b = adsBootstrap({ ...VALUES, tls }) as Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const plain = adsBootstrap(VALUES) as Record<string, any>;
+
+  const xds = b['static_resources']['clusters'][0];
+  assert.equal(xds['transport_socket']['typed_config']['sni'], 'umbrad.internal');
+  assert.deepEqual(xds['transport_socket'], upstreamTlsSocket(tls));
+  assert.equal(plain['static_resources']['clusters'][0]['transport_socket'], undefined);
+  assert.throws(
+    () => adsBootstrap({ ...VALUES, tls: { ...tls, certFile: 'c.pem' } }),
+    /tls\.keyFile: certFile and keyFile go together/,
+  );
 });

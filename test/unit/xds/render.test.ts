@@ -58,6 +58,46 @@ test('clusters are named <service>-<version>, plus the HTTP/2 telemetry cluster'
   assert.deepEqual(v2['explicit_http_config'], { http_protocol_options: {} });
 });
 
+test("with TLS the telemetry cluster checks the daemon's CA and name, and can show a client certificate", () => {
+  const caFile = '/etc/envoy/umbra-ca.pem';
+  const tls = { caFile, serverName: 'umbrad.internal' };
+  const mutual = { ...tls, certFile: '/etc/envoy/client.pem', keyFile: '/etc/envoy/client.key' };
+
+  const socketOf = (d: DesiredRouting) => one(snap(d), CLUSTER_TYPE, 'umbra-telemetry')['transport_socket'];
+  const plain = socketOf(desired());
+  const server = socketOf(desired({ telemetry: { address: '127.0.0.1', port: 7001, tls } }));
+  const client = socketOf(desired({ telemetry: { address: '127.0.0.1', port: 7001, tls: mutual } }));
+
+  assert.equal(plain, undefined);
+  assert.equal(server['name'], 'envoy.transport_sockets.tls');
+  const context = server['typed_config'];
+  assert.equal(
+    context['@type'],
+    'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  );
+  assert.equal(context['sni'], 'umbrad.internal');
+  assert.deepEqual(context['common_tls_context'], {
+    validation_context: {
+      trusted_ca: { filename: caFile },
+      match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'umbrad.internal' } }],
+    },
+  });
+  assert.deepEqual(client['typed_config']['common_tls_context']['tls_certificates'], [
+    {
+      certificate_chain: { filename: '/etc/envoy/client.pem' },
+      private_key: { filename: '/etc/envoy/client.key' },
+    },
+  ]);
+  assert.deepEqual(
+    validateDesired(
+      desired({
+        telemetry: { address: '127.0.0.1', port: 7001, tls: { ...tls, serverName: '', keyFile: 'k' } },
+      }),
+    ),
+    ['telemetry.tls.serverName: required', 'telemetry.tls.certFile: certFile and keyFile go together'],
+  );
+});
+
 test('the route splits by weight over the versions with a positive weight, with the timeout', () => {
   const s = snap(desired({ weights: { v1: 90, v2: 10 } }));
 
