@@ -12,6 +12,7 @@
  * Cross-field rules (stable version exists, steps end at 100, …) live in
  * {@link UmbraConfig}'s refinements and report paths like the field rules.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -57,6 +58,33 @@ export const Tls = z.strictObject({
 });
 export type Tls = z.infer<typeof Tls>;
 
+/** A DNS name; a TLS server name may not be an IP address (RFC 6066 §3). */
+const ServerName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, {
+    error: 'must be a DNS name, e.g. umbrad.internal',
+  })
+  .refine((v) => isIP(v) === 0, { error: 'must be a DNS name: a TLS server name may not be an IP address' });
+
+/**
+ * How the proxies reach a daemon port over TLS, for the clusters Umbra sends
+ * them over xDS. Every path is on the proxies' machines, not the daemon's.
+ */
+export const ProxyTls = z.strictObject({
+  /** The CA that signed the daemon's certificate. */
+  caFile: z.string().min(1),
+  /** A DNS name in the daemon's certificate: sent as SNI and required in the certificate. */
+  serverName: ServerName,
+  /** The proxies' client certificate and key; required when the daemon sets clientCaFile. */
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+});
+export type ProxyTls = z.infer<typeof ProxyTls>;
+
+/** TLS of the telemetry port, plus how the proxies Umbra configures reach it. */
+export const TelemetryTls = Tls.extend({ proxy: ProxyTls.optional() });
+export type TelemetryTls = z.infer<typeof TelemetryTls>;
+
 export const AdminConfig = z.strictObject({
   /** Loopback by default: the admin API steers production traffic. */
   listen: HostPort.default('127.0.0.1:7070'),
@@ -70,7 +98,9 @@ export type AdminConfig = z.infer<typeof AdminConfig>;
 
 export const DaemonConfig = z.strictObject({
   admin: AdminConfig.prefault({}),
-  telemetry: z.strictObject({ listen: HostPort.default('127.0.0.1:7071'), tls: Tls.optional() }).prefault({}),
+  telemetry: z
+    .strictObject({ listen: HostPort.default('127.0.0.1:7071'), tls: TelemetryTls.optional() })
+    .prefault({}),
   xds: z
     .strictObject({
       listen: HostPort.default('127.0.0.1:7072'),
@@ -278,6 +308,7 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
   if (!isLoopback(admin.listen) && !admin.tls && !admin.insecure) {
     issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
   }
+  telemetryTlsChecks(cfg.daemon.telemetry.tls, cfg.services.length > 0, ctx);
   const seen = new Set<string>();
   const listens = new Set<string>();
   cfg.services.forEach((s, i) => {
@@ -323,6 +354,39 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
       );
     }
   });
+}
+
+/**
+ * The proxies reach the telemetry port through the `umbra-telemetry` cluster
+ * Umbra sends them: with TLS on that port, the cluster needs TLS too, or every
+ * filter's stream fails.
+ */
+function telemetryTlsChecks(tls: TelemetryTls | undefined, hasServices: boolean, ctx: Ctx): void {
+  if (!tls) return;
+  const at = ['daemon', 'telemetry', 'tls', 'proxy'];
+  const proxy = tls.proxy;
+  if (!proxy) {
+    if (hasServices)
+      issue(
+        ctx,
+        at,
+        'required with services: how their proxies reach the telemetry port (caFile, serverName)',
+      );
+    return;
+  }
+  if ((proxy.certFile === undefined) !== (proxy.keyFile === undefined)) {
+    issue(
+      ctx,
+      [...at, proxy.certFile === undefined ? 'certFile' : 'keyFile'],
+      'certFile and keyFile go together',
+    );
+  } else if (tls.clientCaFile && proxy.certFile === undefined) {
+    issue(
+      ctx,
+      [...at, 'certFile'],
+      'required when clientCaFile is set: the telemetry port asks the proxies for one',
+    );
+  }
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */

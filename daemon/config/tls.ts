@@ -93,17 +93,29 @@ export function readTlsFiles(tls: Tls, at: string): TlsFilesResult {
   return { ok: true, material: { certChain, privateKey, ...(clientCa ? { clientCa } : {}) } };
 }
 
-/** Every problem with the files of the daemon's tls blocks; empty when all are usable (or absent). */
+/**
+ * Every problem with the files of the daemon's tls blocks; empty when all are
+ * usable (or absent). For the telemetry port it also checks that the name the
+ * proxies will ask for (`tls.proxy.serverName`) is in the certificate, since
+ * Envoy refuses a certificate without it.
+ */
 export function checkDaemonTls(daemon: DaemonConfig): string[] {
-  const blocks: [string, Tls | undefined][] = [
-    ['daemon.admin.tls', daemon.admin.tls],
-    ['daemon.telemetry.tls', daemon.telemetry.tls],
-    ['daemon.xds.tls', daemon.xds.tls],
+  const blocks: [string, Tls | undefined, string | undefined][] = [
+    ['daemon.admin.tls', daemon.admin.tls, undefined],
+    ['daemon.telemetry.tls', daemon.telemetry.tls, daemon.telemetry.tls?.proxy?.serverName],
+    ['daemon.xds.tls', daemon.xds.tls, undefined],
   ];
-  return blocks.flatMap(([at, tls]) => {
+  return blocks.flatMap(([at, tls, serverName]) => {
     if (!tls) return [];
     const r = readTlsFiles(tls, at);
-    return r.ok ? [] : r.errors;
+    if (!r.ok) return r.errors;
+    if (serverName === undefined) return [];
+    const leaf = new X509Certificate(r.material.certChain);
+    // NOTE: Envoy matches subject alternative names only, never the CN.
+    if (leaf.checkHost(serverName, { subject: 'never' }) !== undefined) return [];
+    return [
+      `${at}.proxy.serverName: ${JSON.stringify(serverName)} is not a DNS name of the certificate in certFile (${leaf.subjectAltName ?? 'it has no subject alternative names'})`,
+    ];
   });
 }
 

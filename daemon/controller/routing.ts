@@ -125,6 +125,7 @@ export class RoutingTable {
     }
     const listen = splitHostPort(service.listen);
     const telemetry = splitHostPort(this.#o.config.daemon.telemetry.listen);
+    const proxyTls = this.#o.config.daemon.telemetry.tls?.proxy;
     // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
     const weights: Record<string, number> = {};
     for (const v of versions)
@@ -139,7 +140,7 @@ export class RoutingTable {
         ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
         filterConfig: filterSettings(service),
       },
-      telemetry: { address: telemetry.host, port: telemetry.port },
+      telemetry: { address: telemetry.host, port: telemetry.port, ...(proxyTls ? { tls: proxyTls } : {}) },
     };
   }
 

@@ -124,6 +124,49 @@ describe('umbra.yaml schema', () => {
     );
   });
 
+  test('telemetry TLS with services says how their proxies reach it', () => {
+    const tls = 'certFile: t.pem, keyFile: t.key';
+    const withServices = (telemetryTls: string) =>
+      [`daemon: { telemetry: { tls: { ${telemetryTls} } } }`, 'services:', ...SERVICE].join('\n');
+
+    assert.deepEqual(errorsOf(withServices(tls)), [
+      'daemon.telemetry.tls.proxy: required with services: how their proxies reach the telemetry port (caFile, serverName)',
+    ]);
+    assert.ok(
+      parseConfig(`daemon: { telemetry: { tls: { ${tls} } } }`).ok,
+      'no services, no proxies to tell',
+    );
+    const r = parseConfig(
+      withServices(`${tls}, proxy: { caFile: /etc/envoy/ca.pem, serverName: umbrad.internal }`),
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.config.daemon.telemetry.tls?.proxy, {
+      caFile: '/etc/envoy/ca.pem',
+      serverName: 'umbrad.internal',
+    });
+  });
+
+  test("the proxies' TLS names a DNS server name, and a client certificate when one is required", () => {
+    const proxyErrors = (tls: string) =>
+      errorsOf(`daemon: { telemetry: { tls: { certFile: t.pem, keyFile: t.key, ${tls} } } }`);
+
+    assert.deepEqual(proxyErrors('proxy: { caFile: ca.pem, serverName: 127.0.0.1 }'), [
+      'daemon.telemetry.tls.proxy.serverName: must be a DNS name: a TLS server name may not be an IP address',
+    ]);
+    assert.deepEqual(proxyErrors('proxy: { caFile: ca.pem, serverName: "umbrad:7071" }'), [
+      'daemon.telemetry.tls.proxy.serverName: must be a DNS name, e.g. umbrad.internal',
+    ]);
+    assert.deepEqual(proxyErrors('proxy: { caFile: ca.pem, serverName: umbrad, certFile: c.pem }'), [
+      'daemon.telemetry.tls.proxy.keyFile: certFile and keyFile go together',
+    ]);
+    assert.deepEqual(proxyErrors('clientCaFile: ca.pem, proxy: { caFile: ca.pem, serverName: umbrad }'), [
+      'daemon.telemetry.tls.proxy.certFile: required when clientCaFile is set: the telemetry port asks the proxies for one',
+    ]);
+    assert.deepEqual(proxyErrors('proxy: { caFile: ca.pem, serverName: umbrad, sni: x }'), [
+      'daemon.telemetry.tls.proxy.sni: unknown setting',
+    ]);
+  });
+
   test('alert webhooks must be http(s) URLs', () => {
     assert.deepEqual(errorsOf('daemon: { alerts: { webhook: "ftp://x/y" } }'), [
       'daemon.alerts.webhook: must be an http(s) URL',

@@ -95,6 +95,26 @@ describe('the files of a tls block', { skip: skipWithoutOpenssl() }, () => {
     assert.deepEqual(checkDaemonTls(none.config.daemon), []);
   });
 
+  test('the name the proxies ask the telemetry port for must be in its certificate', (t) => {
+    const pki = makeTestPki(t);
+    const daemonWith = (serverName: string) => {
+      const parsed = parseConfig(
+        JSON.stringify({
+          daemon: {
+            telemetry: { tls: { ...pki.server, proxy: { caFile: '/etc/envoy/ca.pem', serverName } } },
+          },
+        }),
+      );
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
+      return parsed.config.daemon;
+    };
+
+    assert.deepEqual(checkDaemonTls(daemonWith('localhost')), []);
+    assert.deepEqual(checkDaemonTls(daemonWith('umbrad.internal')), [
+      'daemon.telemetry.tls.proxy.serverName: "umbrad.internal" is not a DNS name of the certificate in certFile (DNS:localhost, IP Address:127.0.0.1)',
+    ]);
+  });
+
   test('server credentials are plaintext without a block, and refuse unusable files by name', (t) => {
     const pki = makeTestPki(t);
 
