@@ -3,6 +3,7 @@
  * They return plain JSON objects (Envoy accepts a JSON bootstrap file).
  */
 import { resolve } from 'node:path';
+import { type UpstreamTls, upstreamTlsSocket } from '../../daemon/xds/resources/tls.js';
 
 const HCM =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -113,6 +114,8 @@ export interface ClusterOptions {
   /** Upstream speaks HTTP/2 (gRPC). */
   http2?: boolean;
   connectTimeoutMs?: number;
+  /** Reach the upstream over TLS (the socket Umbra renders for its own clusters). */
+  tls?: UpstreamTls;
 }
 
 export function staticCluster(o: ClusterOptions): object {
@@ -143,6 +146,7 @@ export function staticCluster(o: ClusterOptions): object {
       },
     };
   }
+  if (o.tls) cluster['transport_socket'] = upstreamTlsSocket(o.tls);
   return cluster;
 }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
 import {
   freePort,
   httpListener,
@@ -28,6 +29,8 @@ export interface FilterSetup {
   baselinePort?: number;
   /** Port of the telemetry gRPC server (HTTP/2 cluster `umbra_telemetry`). */
   telemetryPort?: number;
+  /** Reach the telemetry server over TLS. */
+  telemetryTls?: UpstreamTls;
   /** Plugin configuration; `service` and `candidateCluster` are filled in when absent. */
   filterConfig: Record<string, unknown>;
   routeName?: string;
@@ -51,7 +54,14 @@ export async function filterBootstrap(s: FilterSetup): Promise<FilterBootstrap> 
     clusters.push(staticCluster({ name: 'candidate', port: s.candidatePort }));
   if (s.baselinePort !== undefined) clusters.push(staticCluster({ name: 'baseline', port: s.baselinePort }));
   if (s.telemetryPort !== undefined) {
-    clusters.push(staticCluster({ name: 'umbra_telemetry', port: s.telemetryPort, http2: true }));
+    clusters.push(
+      staticCluster({
+        name: 'umbra_telemetry',
+        port: s.telemetryPort,
+        http2: true,
+        ...(s.telemetryTls ? { tls: s.telemetryTls } : {}),
+      }),
+    );
   }
   const configuration = { service: 'shop', candidateCluster: 'candidate', ...s.filterConfig };
   const listener = httpListener({
