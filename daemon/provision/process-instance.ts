@@ -9,12 +9,18 @@
  * With a log file, the child writes to that file itself and the daemon reads
  * it back (log-tail.ts): the child never holds a pipe to the daemon, so it
  * outlives a daemon that dies. Without one, its output comes through pipes.
+ *
+ * An instance may also be adopted: a process a previous daemon started
+ * (adopt.ts). It is checked, measured and stopped like a child, but its exit
+ * cannot be observed, so each health check looks it up in /proc; once it has
+ * gone it is replaced by a child of ours, as a child that exits is restarted.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
+import { isRunning, type ProcessIdentity, stopProcess } from './adopt.js';
 import { LogTail } from './log-tail.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { InstanceStatus } from './provisioner.js';
@@ -48,6 +54,8 @@ export class ProcessInstance {
   readonly spec: InstanceSpec;
   readonly #timing: InstanceTiming;
   #child: ChildProcess | undefined;
+  /** A process a previous daemon started, while it runs; never set together with a live #child. */
+  #adopted: ProcessIdentity | undefined;
   #stopping = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -74,7 +82,7 @@ export class ProcessInstance {
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#adopted?.pid ?? this.#child?.pid;
   }
 
   /** The last lines of output and how it last exited, for error messages. */
@@ -109,15 +117,27 @@ export class ProcessInstance {
     child.on('exit', (code, signal) => this.#onExit(child, code, signal));
   }
 
+  /** Takes over a running process that a previous daemon started as this instance (instead of `start`). */
+  adopt(id: ProcessIdentity): void {
+    this.#adopted = id;
+    this.#healthy = false;
+  }
+
   /** One HTTP health check; updates `healthy`, and samples CPU. */
   async check(now: number): Promise<boolean> {
     this.#readLog();
-    const pid = this.#child?.pid;
-    if (pid !== undefined && this.#child?.exitCode === null) this.#cpuPercent = this.#cpu.sample(pid, now);
-    if (!this.#child || this.#child.exitCode !== null || this.#child.signalCode !== null) {
+    if (this.#adopted && !isRunning(this.#adopted)) this.#onAdoptedGone();
+    const child = this.#child;
+    const pid = this.#adopted
+      ? this.#adopted.pid
+      : child && child.exitCode === null && child.signalCode === null
+        ? child.pid
+        : undefined;
+    if (pid === undefined) {
       this.#healthy = false;
       return false;
     }
+    this.#cpuPercent = this.#cpu.sample(pid, now);
     const ok = await this.#probe();
     this.#healthy = ok;
     if (ok) this.#failures = 0;
@@ -141,7 +161,10 @@ export class ProcessInstance {
     };
   }
 
-  /** SIGTERM to the process group, SIGKILL after the grace period; resolves when it has exited. */
+  /**
+   * SIGTERM to the process group, SIGKILL after the grace period; resolves when it has exited
+   * (for an adopted process: when it has gone from /proc, or a while after SIGKILL at most).
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
@@ -154,7 +177,18 @@ export class ProcessInstance {
       await exited;
       clearTimeout(timer);
     }
+    const adopted = this.#adopted;
+    if (adopted && !(await stopProcess(adopted, true, this.#timing.graceMs)))
+      log.warn('adopted instance still running after SIGKILL', { port: this.spec.port, pid: adopted.pid });
     this.#readLog();
+  }
+
+  #onAdoptedGone(): void {
+    this.#adopted = undefined;
+    this.#healthy = false;
+    // Not our child: nobody tells us how it ended.
+    this.#lastExit = 'the adopted process exited';
+    if (!this.#stopping) this.#restartLater();
   }
 
   #readLog(): void {
@@ -175,7 +209,10 @@ export class ProcessInstance {
     if (child !== this.#child) return;
     this.#healthy = false;
     this.#lastExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    if (this.#stopping) return;
+    if (!this.#stopping) this.#restartLater();
+  }
+
+  #restartLater(): void {
     const delay = Math.min(this.#timing.maxBackoffMs, this.#timing.restartBackoffMs * 2 ** this.#failures);
     this.#failures++;
     log.warn('instance exited; restarting', { port: this.spec.port, exit: this.#lastExit, delayMs: delay });

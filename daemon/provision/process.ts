@@ -5,16 +5,20 @@
  * loopback ports it picks. A background loop health-checks every instance
  * over HTTP and samples its CPU; instances that exit are restarted with
  * backoff by the instance itself (process-instance.ts).
+ *
+ * With a log directory, a new provisioner adopts the instances that a daemon
+ * which died left running (adopt.ts): production keeps being served by the
+ * same processes across a daemon crash. Those it cannot adopt are stopped.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { ProcessProvisioner as ProcessConfig } from '../config/schema.js';
+import type { ProcessProvisioner as ProcessConfig, ProcessVersion } from '../config/schema.js';
 import { logger } from '../log.js';
-import { type InstanceTiming, ProcessInstance } from './process-instance.js';
+import { findLeftovers, planAdoption, specHash, stopProcess } from './adopt.js';
+import { type InstanceSpec, type InstanceTiming, ProcessInstance } from './process-instance.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
 import { ProvisionError } from './provisioner.js';
-import { reapOrphans } from './reap.js';
 
 const log = logger('provision');
 
@@ -35,6 +39,7 @@ export interface ProcessOptions {
 interface Pool {
   ref: PoolRef;
   desired: number;
+  /** Sorted by index; indices are unique but need not be contiguous after an adoption. */
   instances: ProcessInstance[];
 }
 
@@ -46,6 +51,8 @@ export class ProcessProvisioner implements Provisioner {
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
   readonly #locks = new Map<string, Promise<void>>();
+  /** Stops of leftovers that could not be adopted; `close` waits for them. */
+  readonly #leftoverStops: Promise<unknown>[] = [];
   #loop: NodeJS.Timeout | undefined;
   #checking = false;
   #closed = false;
@@ -69,10 +76,53 @@ export class ProcessProvisioner implements Provisioner {
     this.#pattern = new RegExp(config.errorPattern);
     if (opts.logDir) {
       mkdirSync(opts.logDir, { recursive: true });
-      const reaped = reapOrphans(opts.logDir, opts.service);
-      if (reaped.length > 0)
-        log.warn('stopped instances a previous daemon left running', { service: opts.service, pids: reaped });
+      this.#adoptLeftovers(opts.logDir);
     }
+  }
+
+  /** Takes over the instances a dead predecessor left running; stops those that do not fit the config. */
+  #adoptLeftovers(owner: string): void {
+    const service = this.#opts.service;
+    const { adopt, stop } = planAdoption(findLeftovers(owner, service), this.#config.versions);
+    for (const s of stop) {
+      log.warn('stopping an instance a previous daemon left running', {
+        service,
+        version: s.env['UMBRA_VERSION'],
+        pool: s.env['UMBRA_POOL'],
+        index: s.env['UMBRA_INSTANCE'],
+        port: s.env['PORT'],
+        pid: s.id.pid,
+        reason: s.reason,
+      });
+      const stopped = stopProcess(s.id, s.group, this.#timing.graceMs).then((gone) => {
+        if (!gone) log.warn('leftover instance still running after SIGKILL', { service, pid: s.id.pid });
+      });
+      this.#leftoverStops.push(stopped);
+    }
+    for (const a of adopt) {
+      const key = keyOf(a.ref);
+      const pool = this.#pools.get(key) ?? { ref: a.ref, desired: 0, instances: [] };
+      this.#pools.set(key, pool);
+      const inst = new ProcessInstance(
+        a.index,
+        this.#spec(a.ref, this.#config.versions[a.ref.version]!, a.index, a.port),
+        this.#timing,
+      );
+      inst.adopt(a.id);
+      pool.instances.push(inst);
+      pool.desired++;
+    }
+    for (const pool of this.#pools.values()) {
+      pool.instances.sort((x, y) => x.index - y.index);
+      log.info('adopted the instances a previous daemon left running', {
+        service,
+        ...pool.ref,
+        pids: pool.instances.map((i) => i.pid),
+        ports: pool.instances.map((i) => i.spec.port),
+      });
+    }
+    // Their deaths are noticed (and they are replaced) by the health loop, ensured or not.
+    if (this.#pools.size > 0) this.#startLoop();
   }
 
   versions(): string[] {
@@ -104,43 +154,43 @@ export class ProcessProvisioner implements Provisioner {
     const pool = this.#pools.get(key) ?? { ref: { ...ref }, desired: 0, instances: [] };
     this.#pools.set(key, pool);
     pool.desired = replicas;
+    // The highest indices go first; new instances take the lowest free ones.
     while (pool.instances.length > replicas) await pool.instances.pop()!.stop();
     while (pool.instances.length < replicas) {
-      const index = pool.instances.length;
+      const index = lowestFreeIndex(pool.instances);
       const port = await this.#opts.allocatePort();
-      const inst = new ProcessInstance(
-        index,
-        {
-          command: version.command,
-          env: {
-            ...version.env,
-            UMBRA_SERVICE: this.#opts.service,
-            ...(this.#opts.logDir ? { UMBRA_OWNER: this.#opts.logDir } : {}),
-            UMBRA_VERSION: ref.version,
-            UMBRA_POOL: ref.pool,
-            UMBRA_INSTANCE: String(index),
-          },
-          ...(version.cwd ? { cwd: version.cwd } : {}),
-          host: this.#opts.host,
-          port,
-          healthPath: this.#config.healthPath,
-          errorPattern: this.#pattern,
-          ...(this.#opts.logDir
-            ? {
-                logFile: join(
-                  this.#opts.logDir,
-                  `${this.#opts.service}-${ref.version}-${ref.pool}-${index}.log`,
-                ),
-              }
-            : {}),
-        },
-        this.#timing,
-      );
+      const inst = new ProcessInstance(index, this.#spec(ref, version, index, port), this.#timing);
       inst.start();
       pool.instances.push(inst);
+      pool.instances.sort((x, y) => x.index - y.index);
       log.info('instance started', { service: this.#opts.service, ...ref, index, port, pid: inst.pid });
     }
     return pool;
+  }
+
+  /** How instance `index` of a pool runs; what `UMBRA_*` it carries is what adopt.ts reads back. */
+  #spec(ref: PoolRef, version: ProcessVersion, index: number, port: number): InstanceSpec {
+    const logDir = this.#opts.logDir;
+    return {
+      command: version.command,
+      env: {
+        ...version.env,
+        UMBRA_SERVICE: this.#opts.service,
+        ...(logDir ? { UMBRA_OWNER: logDir } : {}),
+        UMBRA_VERSION: ref.version,
+        UMBRA_POOL: ref.pool,
+        UMBRA_INSTANCE: String(index),
+        UMBRA_SPEC: specHash(version),
+      },
+      ...(version.cwd ? { cwd: version.cwd } : {}),
+      host: this.#opts.host,
+      port,
+      healthPath: this.#config.healthPath,
+      errorPattern: this.#pattern,
+      ...(logDir
+        ? { logFile: join(logDir, `${this.#opts.service}-${ref.version}-${ref.pool}-${index}.log`) }
+        : {}),
+    };
   }
 
   async stop(ref: PoolRef): Promise<void> {
@@ -186,7 +236,7 @@ export class ProcessProvisioner implements Provisioner {
     clearInterval(this.#loop);
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.flatMap((p) => p.instances.map((i) => i.stop())));
+    await Promise.all([...pools.flatMap((p) => p.instances.map((i) => i.stop())), ...this.#leftoverStops]);
   }
 
   #startLoop(): void {
@@ -223,6 +273,13 @@ export class ProcessProvisioner implements Provisioner {
         (sick ? `; instance ${sick.index} on port ${sick.spec.port}: ${sick.diagnosis()}` : ''),
     );
   }
+}
+
+function lowestFreeIndex(instances: readonly ProcessInstance[]): number {
+  const used = new Set(instances.map((i) => i.index));
+  let i = 0;
+  while (used.has(i)) i++;
+  return i;
 }
 
 function keyOf(ref: PoolRef): string {

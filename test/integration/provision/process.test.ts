@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ProcessProvisioner as ProcessConfig } from '../../../daemon/config/schema.js';
+import { setLogSink } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { ProcessProvisioner } from '../../../daemon/provision/process.js';
 import type { PoolName, PoolStatus } from '../../../daemon/provision/provisioner.js';
@@ -29,7 +30,7 @@ function config(over: Partial<ProcessConfig> = {}): ProcessConfig {
 }
 
 async function get(port: number, path: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(10_000) });
   return res.text();
 }
 
@@ -102,6 +103,44 @@ async function daemonChild(
       assert.equal(child.signalCode, 'SIGKILL');
     },
   };
+}
+
+/** Calls every port in turn until stopped (bounded), recording each call that fails. */
+function keepCalling(ports: number[]): { stop: () => Promise<{ ok: number; failures: string[] }> } {
+  let stopped = false;
+  let ok = 0;
+  const failures: string[] = [];
+  const done = (async () => {
+    for (let i = 0; i < 20_000 && !stopped; i++) {
+      const port = ports[i % ports.length]!;
+      try {
+        await get(port, '/');
+        ok++;
+      } catch (e) {
+        failures.push(`${port}: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+      return { ok, failures };
+    },
+  };
+}
+
+/** The provisioner's log lines, as objects, from now until the test ends. */
+function captureLogs(t: TestContext): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  const previous = setLogSink((line) => {
+    previous(line);
+    const obj = JSON.parse(line) as Record<string, unknown>;
+    if (obj['module'] === 'provision') lines.push(obj);
+  });
+  t.after(() => setLogSink(previous));
+  return lines;
 }
 
 /** Polls `pred` every 50 ms for at most `ms`. */
@@ -265,24 +304,213 @@ describe('process provisioner (real processes)', () => {
     );
   });
 
-  test('a restarted daemon stops the instances its killed predecessor left running', async () => {
-    // Arrange: a provisioner's instances, and another service's, in the same directory; then the
-    // first one's owner "dies" without stopping them.
-    const logDir = mkdtempSync(join(tmpdir(), 'umbra-reap-'));
-    const first = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
-    const other = new ProcessProvisioner(config(), { service: 'payments', healthIntervalMs: 100, logDir });
-    const pids = (await first.ensure(ref, 2, { timeoutMs: 15_000 })).instances.map((i) => i.pid!);
-    const otherPid = (await other.ensure(ref, 1, { timeoutMs: 15_000 })).instances[0]!.pid!;
-    assert.ok(pids.every(alive));
+  test('a restarted daemon adopts the instances its SIGKILLed predecessor left running', async (t) => {
+    // Arrange: a daemon with two instances, and a client that keeps calling both.
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-adopt-'));
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: config(),
+      pools: [{ ...ref, replicas: 2 }],
+    });
+    const before = daemon.pools[0]!.instances;
+    const ports = before.map((i) => i.endpoint.port);
+    const client = keepCalling(ports);
+    t.after(() => client.stop());
+    const lines = captureLogs(t);
 
-    // Act: a new provisioner for the same service and directory (the restarted daemon).
+    // Act: the daemon dies; a new one starts with the same directory and config.
+    await daemon.kill();
     const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+    t.after(() => second.close());
+    const st = await second.ensure(ref, 2, { timeoutMs: 15_000 });
 
-    // Assert: the orphans are gone; the other service's instance is untouched.
-    await until(() => pids.every((p) => !alive(p)), 5000, 'orphans reaped');
-    assert.ok(alive(otherPid));
+    // Assert: the same processes on the same ports, ready, never restarted; one log line says so.
+    assert.equal(st.ready, 2);
+    assert.deepEqual(
+      st.instances.map((i) => [i.index, i.pid, i.endpoint.port, i.restarts]),
+      before.map((i) => [i.index, i.pid, i.endpoint.port, 0]),
+    );
+    assert.deepEqual(
+      second.endpoints(ref).map((e) => e.port),
+      ports,
+    );
+    const adopted = lines.filter((l) => l.msg === 'adopted the instances a previous daemon left running');
+    assert.deepEqual(adopted, [
+      {
+        ...adopted[0],
+        service: 'checkout',
+        version: 'v1',
+        pool: 'main',
+        pids: before.map((i) => i.pid),
+        ports,
+      },
+    ]);
+    // They are measured and their error lines counted, like instances it started.
+    await get(ports[0]!, '/error?n=2');
+    await until(
+      () => second.status()[0]!.instances[0]!.errorLines === 2,
+      5000,
+      'error lines of an adopted instance',
+    );
+    assert.ok((second.status()[0]!.instances[0]!.rssBytes ?? 0) > 10 * 1024 * 1024);
+    // Growing the pool starts only the difference, on the next index.
+    const grown = await second.ensure(ref, 3, { timeoutMs: 15_000 });
+    assert.deepEqual(
+      grown.instances.map((i) => [i.index, i.pid]),
+      [...before.map((i) => [i.index, i.pid]), [2, grown.instances[2]!.pid]],
+    );
+    assert.equal(await get(grown.instances[2]!.endpoint.port, '/'), 'v1 2');
+    // The client never missed an answer.
+    const calls = await client.stop();
+    assert.ok(calls.ok > 0, 'the client made calls');
+    assert.deepEqual(calls.failures, []);
+    assert.ok(before.every((i) => running(i.pid!)));
+  });
+
+  test('an adopted instance that dies is replaced on the same port', async (t) => {
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-adopt-'));
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: config(),
+      pools: [{ ...ref, replicas: 1 }],
+    });
+    const { pid, endpoint } = daemon.pools[0]!.instances[0]!;
+    await daemon.kill();
+    const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+    t.after(() => second.close());
+    await second.ensure(ref, 1, { timeoutMs: 15_000 });
+
+    // Act: the adopted process dies (it is not our child: no exit event tells us).
+    process.kill(pid!, 'SIGKILL');
+
+    // Assert: a new process of ours, healthy on the same port, counted as a restart.
+    await until(
+      () => second.status()[0]!.instances[0]!.healthy && second.status()[0]!.instances[0]!.pid !== pid,
+      10_000,
+      'the replacement',
+    );
+    const inst = second.status()[0]!.instances[0]!;
+    assert.equal(inst.endpoint.port, endpoint.port);
+    assert.equal(inst.restarts, 1);
+    assert.equal(await get(endpoint.port, '/'), 'v1 0');
+    assert.equal(running(pid!), false);
+  });
+
+  test('resize, stop and close stop adopted instances', async (t) => {
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-adopt-'));
+    const baseline = { version: 'v1', pool: 'baseline' as const };
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: config(),
+      pools: [
+        { ...ref, replicas: 2 },
+        { ...baseline, replicas: 1 },
+      ],
+    });
+    const [main0, main1] = daemon.pools[0]!.instances.map((i) => i.pid!);
+    const base0 = daemon.pools[1]!.instances[0]!.pid!;
+    await daemon.kill();
+    const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+    t.after(() => second.close());
+
+    // Shrinking stops the highest index; stop stops a pool; close stops the rest.
+    await second.ensure(ref, 1, { timeoutMs: 15_000 });
+    assert.equal(running(main1!), false);
+    assert.deepEqual(
+      second
+        .status()
+        .find((s) => s.pool === 'main')!
+        .instances.map((i) => i.pid),
+      [main0],
+    );
+    await second.stop(ref);
+    assert.equal(running(main0!), false);
+    assert.ok(running(base0));
     await second.close();
-    await first.close();
-    await other.close();
+    assert.equal(running(base0), false);
+  });
+
+  test('after a gap in the adopted indices, new instances fill it', async (t) => {
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-adopt-'));
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: config(),
+      pools: [{ ...ref, replicas: 3 }],
+    });
+    const pids = daemon.pools[0]!.instances.map((i) => i.pid!);
+    await daemon.kill();
+    // Instance 1 dies while no daemon runs.
+    process.kill(-pids[1]!, 'SIGKILL');
+    await until(() => !running(pids[1]!), 5000, 'instance 1 to go');
+    const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
+    t.after(() => second.close());
+    assert.deepEqual(
+      second.status()[0]!.instances.map((i) => [i.index, i.pid]),
+      [
+        [0, pids[0]],
+        [2, pids[2]],
+      ],
+    );
+
+    const st = await second.ensure(ref, 3, { timeoutMs: 15_000 });
+    assert.deepEqual(
+      st.instances.map((i) => i.index),
+      [0, 1, 2],
+    );
+    assert.deepEqual([st.instances[0]!.pid, st.instances[2]!.pid], [pids[0], pids[2]]);
+    assert.equal(await get(st.instances[1]!.endpoint.port, '/'), 'v1 1');
+  });
+
+  test("leftovers of a removed version or a changed command are stopped; another service's are untouched", async (t) => {
+    // Arrange: a daemon running v1, v0 and v2; another service's instance in the same directory.
+    const logDir = mkdtempSync(join(tmpdir(), 'umbra-adopt-'));
+    const flavoured = (flavour: string) => ({
+      command: [process.execPath, SERVER],
+      env: { FLAVOUR: flavour },
+    });
+    const old = config({
+      versions: { v0: flavoured('a'), v1: flavoured('a'), v2: flavoured('a') },
+    });
+    const daemon = await daemonChild(t, {
+      service: 'checkout',
+      logDir,
+      config: old,
+      pools: ['v0', 'v1', 'v2'].map((version) => ({ version, pool: 'main' as const, replicas: 1 })),
+    });
+    const [v0, v1, v2] = daemon.pools.map((p) => p.instances[0]!.pid!);
+    const other = new ProcessProvisioner(config(), { service: 'payments', healthIntervalMs: 100, logDir });
+    t.after(() => other.close());
+    const otherPid = (await other.ensure(ref, 1, { timeoutMs: 15_000 })).instances[0]!.pid!;
+    const lines = captureLogs(t);
+
+    // Act: the daemon dies and comes back with v0 removed and v2's environment changed.
+    await daemon.kill();
+    const second = new ProcessProvisioner(config({ versions: { v1: flavoured('a'), v2: flavoured('b') } }), {
+      service: 'checkout',
+      healthIntervalMs: 100,
+      logDir,
+    });
+    t.after(() => second.close());
+
+    // Assert: v1 is adopted; v0 and v2 are stopped, with the reason logged; payments is untouched.
+    assert.deepEqual(
+      second.status().map((s) => [s.version, s.instances.map((i) => i.pid)]),
+      [['v1', [v1]]],
+    );
+    await until(() => !running(v0!) && !running(v2!), 10_000, 'the leftovers to stop');
+    assert.ok(running(v1!));
+    assert.ok(running(otherPid));
+    const reasons = lines
+      .filter((l) => l.msg === 'stopping an instance a previous daemon left running')
+      .map((l) => [l.version, l.pid, l.reason])
+      .sort();
+    assert.deepEqual(reasons, [
+      ['v0', v0, "version 'v0' is no longer configured"],
+      ['v2', v2, "the version's command, env or cwd changed since it started"],
+    ]);
   });
 });
