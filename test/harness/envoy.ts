@@ -27,6 +27,12 @@ export interface EnvoyOptions {
   /** e.g. `wasm:debug,ext_proc:info` */
   componentLogLevel?: string;
   readyTimeoutMs?: number;
+  /**
+   * Wait until Envoy is ready (default). False: return once its admin port
+   * answers, for an Envoy that is meant to stay initialising (e.g. it can
+   * never reach its xDS server).
+   */
+  waitForReady?: boolean;
   /** Extra command-line arguments. */
   args?: string[];
 }
@@ -184,7 +190,7 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
     }
     try {
       const res = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return proc;
+      if (res.status === 200 || o.waitForReady === false) return proc;
     } catch {
       // admin not listening yet
     }

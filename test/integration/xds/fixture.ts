@@ -1,10 +1,13 @@
 /**
  * A real Envoy fed by a real XdsServer through envoy/bootstrap.yaml, with
- * two sample upstreams (v1, v2) behind one service.
+ * two sample upstreams (v1, v2) behind one service; over TLS when asked.
  */
+import type { Tls } from '../../../daemon/config/schema.js';
+import { serverCredentials } from '../../../daemon/config/tls.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
+import type { DesiredRouting, DesiredTelemetry } from '../../../daemon/xds/resources/desired.js';
 import { type RenderOptions, renderService } from '../../../daemon/xds/resources/render.js';
+import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
 import { XdsServer } from '../../../daemon/xds/server.js';
 import { createSnapshot, type Snapshot, type SnapshotInput } from '../../../daemon/xds/snapshot.js';
 import { PUSH_ORDER } from '../../../daemon/xds/type-urls.js';
@@ -45,11 +48,19 @@ export async function waitAllAcked(xds: XdsServer, nodeId: string, snapshot: Sna
   }
 }
 
-export async function startRig(
-  t: Cleanup,
-  opts: { render?: RenderOptions; mirror?: DesiredRouting['mirror'] } = {},
-): Promise<EnvoyRig> {
-  const xds = await XdsServer.start({ port: 0 });
+export interface RigOptions {
+  render?: RenderOptions;
+  mirror?: DesiredRouting['mirror'];
+  telemetry?: DesiredTelemetry;
+  /** The xDS server's TLS (as `daemon.xds.tls`) and how Envoy reaches it. */
+  tls?: { server: Tls; envoy: UpstreamTls };
+}
+
+export async function startRig(t: Cleanup, opts: RigOptions = {}): Promise<EnvoyRig> {
+  const xds = await XdsServer.start({
+    port: 0,
+    ...(opts.tls ? { credentials: serverCredentials(opts.tls.server, 'daemon.xds.tls') } : {}),
+  });
   t.after(() => xds.close());
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
@@ -64,6 +75,7 @@ export async function startRig(
     ],
     weights,
     ...(opts.mirror ? { mirror: opts.mirror } : {}),
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     routeTimeoutMs: 5000,
   });
   const first = mustSnapshot(renderService(desired({ v1: 100 }), opts.render));
@@ -71,7 +83,13 @@ export async function startRig(
   const adminPort = await freePort();
   const envoy = await startEnvoy(t, {
     name: 'xds',
-    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort }),
+    config: adsBootstrap({
+      nodeId,
+      xdsHost: '127.0.0.1',
+      xdsPort: xds.port,
+      adminPort,
+      ...(opts.tls ? { tls: opts.tls.envoy } : {}),
+    }),
     concurrency: 1,
   });
   await waitAllAcked(xds, nodeId, first);
