@@ -12,6 +12,7 @@ import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
 import type { ServiceConfig } from '../config/schema.js';
+import { serverCredentials } from '../config/tls.js';
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
 import { trainFromStore } from '../model/sources.js';
@@ -68,7 +69,11 @@ export function controllerPart(
         provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
       }
       const xdsListen = splitHostPort(config.daemon.xds.listen);
-      xds = await XdsServer.start({ host: xdsListen.host, port: xdsListen.port });
+      xds = await XdsServer.start({
+        host: xdsListen.host,
+        port: xdsListen.port,
+        credentials: serverCredentials(config.daemon.xds.tls, 'daemon.xds.tls'),
+      });
       xds.on('nack', (n) =>
         log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
       );
@@ -171,6 +176,7 @@ export function controllerPart(
       }
       log.info('controller started', {
         xds: xds.port,
+        xdsTls: Boolean(config.daemon.xds.tls),
         admin: admin.port,
         services: config.services.map((s) => s.name),
       });

@@ -4,54 +4,15 @@
  * Envoy reconnects and keeps serving, and manual commands go on working.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-
-const TOKEN = 'restart-e2e-token';
-
-function startDaemon(t: TestContext, config: string): ChildProcess {
-  const cli = join(projectRoot(), 'daemon', 'cli', 'dev.ts');
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', cli, 'daemon', '--config', config, '--metrics', 'off'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, UMBRA_ADMIN_TOKEN: TOKEN, UMBRA_LOG_LEVEL: 'warn' },
-    },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    if (err.length < 100_000) err += d.toString();
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if ((t as { passed?: boolean }).passed === false)
-      console.error(`--- umbrad stderr ---\n${err.slice(-4000)}`);
-  });
-  return child;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} ${last}`);
-}
+import { startDaemon, TOKEN, until } from './daemon.js';
 
 test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands still work', {
   timeout: 180_000,

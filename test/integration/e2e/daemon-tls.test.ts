@@ -1,0 +1,122 @@
+/**
+ * The real daemon (`umbra daemon`) with TLS on all three ports, as a user
+ * configures it in umbra.yaml: the admin API and the xDS server over TLS,
+ * the telemetry port over mutual TLS. A real Envoy bootstrapped over TLS gets
+ * the service, and the telemetry cluster the daemon sends it reaches the
+ * telemetry port with its client certificate: the deployment's mirrored
+ * records arrive and pair.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import {
+  drive,
+  freePorts,
+  makeTestPki,
+  skipWithoutOpenssl,
+  startEnvoy,
+  startUpstream,
+  TEST_SERVER_NAME,
+} from '../../harness/index.js';
+import { startDaemon, TOKEN, until } from './daemon.js';
+
+test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end to end', {
+  skip: skipWithoutOpenssl(),
+  timeout: 180_000,
+}, async (t) => {
+  // Arrange: certificates, two versions, the config, the daemon, and Envoy over TLS.
+  const pki = makeTestPki(t);
+  const v1 = await startUpstream(t, { body: 'v1' });
+  const v2 = await startUpstream(t, { body: 'v2' });
+  const [admin, telemetry, xds, metrics, envoyAdmin, listen] = await freePorts(6);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-tls-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const server = `certFile: ${pki.server.certFile}, keyFile: ${pki.server.keyFile}`;
+  const config = join(dir, 'umbra.yaml');
+  // 30 %: a static version has one endpoint, and shadowing needs ⌈2 replicas × 0.3 × 1.5⌉ = 1 ready.
+  writeFileSync(
+    config,
+    `daemon:
+  admin: { listen: 127.0.0.1:${admin}, tls: { ${server} } }
+  telemetry:
+    listen: 127.0.0.1:${telemetry}
+    tls:
+      certFile: ${pki.server.certFile}
+      keyFile: ${pki.server.keyFile}
+      clientCaFile: ${pki.ca.certFile}
+      proxy:
+        caFile: ${pki.ca.certFile}
+        serverName: ${TEST_SERVER_NAME}
+        certFile: ${pki.client.certFile}
+        keyFile: ${pki.client.keyFile}
+  xds: { listen: 127.0.0.1:${xds}, nodes: [tls-edge], tls: { ${server} } }
+  store: { path: ${dir}/umbra.db }
+  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
+services:
+  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: static
+      versions:
+        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
+        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
+    mirroring: { shadowPercentage: 30 }
+    rollout: { shadowDuration: 10m }
+`,
+  );
+  startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
+  const client = new AdminClient({
+    address: `${TEST_SERVER_NAME}:${admin}`,
+    token: TOKEN,
+    tlsCaFile: pki.ca.certFile,
+    timeoutMs: 3000,
+  });
+  const plaintext = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
+  t.after(() => {
+    client.close();
+    plaintext.close();
+  });
+  await until('the admin API over TLS', async () =>
+    (await client.status()).services.length === 1 ? true : undefined,
+  );
+  const envoy = await startEnvoy(t, {
+    name: 'tls-e2e',
+    config: adsBootstrap({
+      nodeId: 'tls-edge',
+      xdsHost: '127.0.0.1',
+      xdsPort: xds!,
+      adminPort: envoyAdmin!,
+      tls: { caFile: pki.ca.certFile, serverName: TEST_SERVER_NAME },
+    }),
+  });
+  const url = `http://127.0.0.1:${listen}/`;
+  await until('Envoy serving v1', async () =>
+    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
+  );
+
+  // Act: shadow v2 (the filter hears it over the telemetry stream), then send traffic.
+  await client.deploy('shop', 'v2');
+  await until('shadowing', async () =>
+    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  );
+  const pairs = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    return Number(/^umbra_pairing_pairs_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  await until('mirrored pairs at the daemon', async () => {
+    await drive({ url, requests: 10, concurrency: 2 });
+    return (await pairs()) >= 5 ? true : undefined;
+  });
+
+  // Assert: both of Envoy's connections to the daemon are TLS; plaintext admin is refused.
+  assert.ok(v2.hits >= 5, `the candidate got ${v2.hits} mirrored requests`);
+  assert.ok((await envoy.stat('cluster.umbra-xds.ssl.handshake'))! >= 1);
+  assert.ok((await envoy.stat('cluster.umbra-telemetry.ssl.handshake'))! >= 1);
+  await assert.rejects(plaintext.status(), AdminCallError);
+});
