@@ -84,7 +84,15 @@ export class ControllerEffectRunner implements EffectRunner {
         });
         // New endpoints: the role clusters and weights may follow them.
         await this.#o.routing.publish();
-        return [{ type: 'provisioned', version: effect.version, pool: effect.pool, ready: status.ready }];
+        return [
+          {
+            type: 'provisioned',
+            version: effect.version,
+            pool: effect.pool,
+            ready: status.ready,
+            desired: status.desired,
+          },
+        ];
       }
       case 'deprovision': {
         const prov = this.#provisioner(effect.service);

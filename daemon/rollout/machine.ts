@@ -170,12 +170,22 @@ function onVerdict(s: DeploymentState, e: Ev<'verdict'>): StepResult {
   return { ...r, state: { ...r.state, lastVerdict: record } };
 }
 
+/**
+ * Replicas a shadow pool needs ready: the plan's size, or every replica the
+ * pool can have when the provisioner cannot make it that large (a static
+ * version has its configured endpoints, whatever the plan asks for).
+ */
+function neededReady(s: DeploymentState, e: Ev<'provisioned'>): number {
+  const can = e.desired ?? s.plan.shadowReplicas;
+  return Math.max(1, Math.min(s.plan.shadowReplicas, can));
+}
+
 function onProvisioned(s: DeploymentState, e: Ev<'provisioned'>): StepResult {
   if (s.phase === 'provisioning') {
     const ready = { ...s.ready };
-    if (e.version === s.version && e.pool === 'main' && e.ready >= s.plan.shadowReplicas)
-      ready.candidate = true;
-    else if (e.version === s.previousVersion && e.pool === 'baseline' && e.ready >= s.plan.shadowReplicas) {
+    const needed = neededReady(s, e);
+    if (e.version === s.version && e.pool === 'main' && e.ready >= needed) ready.candidate = true;
+    else if (e.version === s.previousVersion && e.pool === 'baseline' && e.ready >= needed) {
       ready.baseline = true;
     } else return same(s);
     if (ready.candidate && ready.baseline && !s.paused)
@@ -184,7 +194,8 @@ function onProvisioned(s: DeploymentState, e: Ev<'provisioned'>): StepResult {
   }
   if (s.phase !== 'rolling_back' || e.version !== s.previousVersion || e.pool !== 'main') return same(s);
   // Shift back at the pace of the previous version's capacity; never back toward the candidate.
-  const share = Math.min(100, Math.floor((100 * e.ready) / s.plan.productionReplicas));
+  const full = Math.max(1, Math.min(s.plan.productionReplicas, e.desired ?? s.plan.productionReplicas));
+  const share = Math.min(100, Math.floor((100 * e.ready) / full));
   const candidateWeight = Math.min(s.candidateWeight, 100 - share);
   const rollback = { ...s.rollback!, readyReplicas: e.ready };
   if (candidateWeight === 0) {

@@ -44,7 +44,15 @@ export class ProvisioningRunner implements EffectRunner {
         effect.replicas,
         this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs },
       );
-      return [{ type: 'provisioned', version: effect.version, pool: effect.pool, ready: st.ready }];
+      return [
+        {
+          type: 'provisioned',
+          version: effect.version,
+          pool: effect.pool,
+          ready: st.ready,
+          desired: st.desired,
+        },
+      ];
     } catch (err) {
       const ready = p.status().find((s) => s.version === ref.version && s.pool === ref.pool)?.ready ?? 0;
       const failed: RolloutEventBody = {

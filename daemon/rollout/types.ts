@@ -102,8 +102,12 @@ export type RolloutEventBody =
   | { type: 'timer'; timer: TimerName }
   /** A judge verdict; ignored when its subject is not the one this phase judges. */
   | ({ type: 'verdict'; subject: VerdictSubject } & Omit<VerdictRecord, 'at'>)
-  /** A pool has `ready` healthy replicas (reported by the provisioner, possibly several times). */
-  | { type: 'provisioned'; version: string; pool: Pool; ready: number }
+  /**
+   * A pool has `ready` healthy replicas (reported by the provisioner, possibly
+   * several times) of the `desired` it can have: fewer than asked for when
+   * its size is fixed (a static version's endpoints).
+   */
+  | { type: 'provisioned'; version: string; pool: Pool; ready: number; desired?: number }
   /** An effect could not be carried out. */
   | { type: 'effect_failed'; effect: Effect['kind']; error: string }
   /** An operator command (CLI or admin API). */

@@ -57,12 +57,14 @@ export const ev = {
     ready: number,
     at: number,
     pool: 'main' | 'baseline' = 'main',
+    desired?: number,
   ): RolloutEvent => ({
     type: 'provisioned',
     version,
     pool,
     ready,
     at,
+    ...(desired === undefined ? {} : { desired }),
   }),
   verdict: (
     verdict: 'rollback' | 'healthy' | 'insufficient',

@@ -401,3 +401,33 @@ describe('rollout machine: persistence and restart', () => {
     assert.deepEqual(s, copy);
   });
 });
+
+describe('rollout machine: pools of a fixed size (a static version has its configured endpoints)', () => {
+  test('shadowing starts when every replica a fixed-size pool can have is ready, not before', () => {
+    // The plan wants 3 shadow replicas; the static candidate has 2 endpoints.
+    const s = started({ shadowReplicas: 3 });
+    const one = step(s, ev.provisioned('v2', 1, T0 + 1000, 'main', 2));
+    assert.equal(one.state.phase, 'provisioning', '1 of the 2 it can have');
+    const both = step(s, ev.provisioned('v2', 2, T0 + 1000, 'main', 2));
+    assert.equal(both.state.phase, 'shadowing');
+    // A pool that can grow (desired = the plan's size) still needs all 3.
+    const growing = step(s, ev.provisioned('v2', 2, T0 + 1000, 'main', 3));
+    assert.equal(growing.state.phase, 'provisioning');
+    // Events without a size (stored by an older daemon) keep the plan's rule.
+    assert.equal(step(s, ev.provisioned('v2', 2, T0 + 1000)).state.phase, 'provisioning');
+    assert.equal(step(s, ev.provisioned('v2', 3, T0 + 1000)).state.phase, 'shadowing');
+  });
+
+  test('a rollback completes when every replica the restored fixed-size pool has is ready', () => {
+    // At 50 %, rollback; v1 is static with 2 endpoints although the plan says 4.
+    const { state, at } = promotingAt(1);
+    let r = step(state, ev.verdict('rollback', at + 5000));
+    r = step(r.state, ev.provisioned('v1', 1, at + 6000, 'main', 2));
+    assert.equal(r.state.phase, 'rolling_back');
+    assert.equal(r.state.candidateWeight, 50, 'half its capacity: v1 may take its 50 % back, no more');
+    assert.equal(routeOf(r.effects), undefined);
+    r = step(r.state, ev.provisioned('v1', 2, at + 7000, 'main', 2));
+    assert.equal(r.state.phase, 'validating');
+    assert.deepEqual(routeOf(r.effects)?.weights, { v1: 100 });
+  });
+});
