@@ -38,7 +38,7 @@ test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const server = `certFile: ${pki.server.certFile}, keyFile: ${pki.server.keyFile}`;
   const config = join(dir, 'umbra.yaml');
-  // 30 %: a static version has one endpoint, and shadowing needs ⌈2 replicas × 0.3 × 1.5⌉ = 1 ready.
+  // 100 %: the plan asks for ⌈1 × 1.0 × 1.5⌉ = 2 shadow replicas; the static candidate has its one endpoint.
   writeFileSync(
     config,
     `daemon:
@@ -66,7 +66,7 @@ services:
       versions:
         v1: { endpoints: ['127.0.0.1:${v1.port}'] }
         v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    mirroring: { shadowPercentage: 30 }
+    mirroring: { shadowPercentage: 100 }
     rollout: { shadowDuration: 10m }
 `,
   );
