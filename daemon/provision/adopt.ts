@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ProcessVersion } from '../config/schema.js';
+import { statFields } from './proc-stats.js';
 import type { PoolName, PoolRef } from './provisioner.js';
 
 /** A process told apart from later ones that reuse its pid. */
@@ -60,15 +61,9 @@ export function specHash(v: ProcessVersion): string {
 
 /** State, process group and start time of a process from /proc/PID/stat; undefined if gone. */
 export function readStat(pid: number): { state: string; pgid: number; startTime: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // NOTE: proc(5): field 2 (comm) is parenthesised and may hold spaces; after the last ')'
-  // come field 3 (state), 4 (ppid), 5 (pgrp) … 22 (starttime).
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // Field 3 (state), 5 (pgrp), 22 (starttime).
+  const rest = statFields(pid);
+  if (rest === undefined) return undefined;
   const pgid = Number(rest[2]);
   const startTime = Number(rest[19]);
   if (!rest[0] || !Number.isInteger(pgid) || !Number.isInteger(startTime)) return undefined;

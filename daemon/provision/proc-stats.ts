@@ -19,17 +19,25 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU time of a process in seconds, from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number | undefined {
+/**
+ * The fields of /proc/PID/stat from field 3 (state) on: element i is field
+ * i + 3. Undefined when the process has gone (or there is no /proc).
+ */
+export function statFields(pid: number): string[] | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return undefined;
   }
-  // NOTE: proc(5): field 2 (comm) is parenthesised and may contain spaces; fields after
-  // the last ')' start at field 3 (state). utime and stime are fields 14 and 15.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // NOTE: proc(5): field 2 (comm) is parenthesised and may contain spaces.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User + system CPU time of a process in seconds, from /proc/PID/stat (fields 14 and 15). */
+export function cpuSeconds(pid: number): number | undefined {
+  const rest = statFields(pid);
+  if (rest === undefined) return undefined;
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
