@@ -8,7 +8,8 @@
  * target (the candidate while shadowing, the previous version while baking).
  * Whether and how much the filter mirrors is steered over the telemetry
  * control stream.
- * NOTE: DESIGN §2: an LDS update drains the listener's connections, so live
+ * NOTE: an LDS update drains the listener's connections (seen on Envoy 1.40;
+ * Envoy's listener docs: a changed listener is drained and replaced), so live
  * behaviour changes through EDS/RDS and the control stream, never LDS.
  */
 import type { ServiceConfig, UmbraConfig } from '../config/schema.js';

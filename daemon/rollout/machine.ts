@@ -217,7 +217,7 @@ function onEffectFailed(s: DeploymentState, e: Ev<'effect_failed'>): StepResult 
   if (e.effect === 'provision')
     return toRollingBack({ ...s, lastError: error }, e.at, `provisioning failed: ${e.error}`);
   if (e.effect === 'route' && !s.paused) {
-    // NOTE: DESIGN §4 "xDS": a NACK holds the rollout and is reported.
+    // A NACK holds the rollout and is reported; it is never read as a verdict.
     const reason = `routing refused: ${e.error}`;
     const r = update(
       s,

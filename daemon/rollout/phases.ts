@@ -1,5 +1,5 @@
 /**
- * The phases of a deployment (DESIGN §4 "The deployment state machine"):
+ * The phases of a deployment (docs/cli.md lists what each allows):
  *
  * ```
  * provisioning ─► shadowing ─► promoting ─► baking ─► completed
