@@ -72,7 +72,7 @@ export const daemonCommand: Command = {
     const recordPath = flags['record'] as string | undefined;
 
     const storePath = config.daemon.store.path;
-    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
+    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true, mode: 0o700 });
     const store = openStore(storePath);
     const daemon = await startUmbrad(
       { config, store },
