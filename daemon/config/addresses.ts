@@ -82,3 +82,20 @@ export function endpointClashes(
   }
   return out;
 }
+
+/**
+ * For a failed bind (grpc-js: `… EADDRINUSE: address already in use
+ * 127.0.0.1:7071]`; Node's net: `code: 'EADDRINUSE', port`), the line that
+ * names the setting: `daemon.telemetry.listen 127.0.0.1:7071 is in use`.
+ * Undefined when the error is no port clash or names no known address.
+ */
+export function addressInUse(err: unknown, addresses: NamedAddress[]): string | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  const message = String(e?.message ?? '');
+  if (e?.code !== 'EADDRINUSE' && !message.includes('EADDRINUSE')) return undefined;
+  const inMessage = /EADDRINUSE[^\]]*?((?:\[[^\]]+\]|[^\s\]]+):(\d+))/.exec(message)?.[1];
+  const failed = inMessage ?? (e.port !== undefined ? `${e.address ?? '0.0.0.0'}:${e.port}` : undefined);
+  if (failed === undefined) return undefined;
+  const hit = addresses.find((a) => addressesClash(a.hostPort, failed));
+  return hit ? `${formatPath(hit.at)} ${hit.hostPort} is in use` : undefined;
+}
