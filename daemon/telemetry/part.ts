@@ -51,6 +51,11 @@ export function telemetryPart(o: TelemetryPartOptions): DaemonPart {
         flushTimer = setInterval(() => guard(() => w.flush()), 1000);
         log.info('recording telemetry', { path: o.recordPath });
       }
+      // Only the proxies the daemon configures over xDS, for the services it configures them for.
+      ctx.pipeline.ingest.accept = {
+        proxies: new Set(ctx.config.daemon.xds.nodes),
+        services: new Set(ctx.config.services.map((s) => s.name)),
+      };
       server = await startTelemetryServer(ctx.pipeline.ingest, {
         host,
         port,

@@ -39,9 +39,17 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
     JSON.stringify({
       daemon: {
         store: { path: join(dir, 'umbra.db') },
-        xds: { listen: `127.0.0.1:${xdsPort}` },
+        // The daemon accepts records only from the proxies and for the services it configures.
+        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
         admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
       },
+      services: [
+        {
+          name: 'checkout',
+          stable: 'v1',
+          provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
+        },
+      ],
     }),
   );
   const rec = join(dir, 'telemetry.rec');

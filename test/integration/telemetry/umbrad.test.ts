@@ -43,10 +43,18 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   const parsed = parseConfig(
     JSON.stringify({
       daemon: {
-        xds: { listen: `127.0.0.1:${xdsPort}` },
+        // The daemon accepts records only from the proxies and for the services it configures.
+        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
         admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
         store: { path: join(dir, 'umbra.db') },
       },
+      services: [
+        {
+          name: 'checkout',
+          stable: 'v1',
+          provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
+        },
+      ],
     }),
   );
   assert.ok(parsed.ok);

@@ -1,0 +1,132 @@
+/**
+ * Telemetry is not an open door: against the daemon's telemetry part over
+ * real gRPC, a batch from a proxy the daemon did not configure, or naming a
+ * service it did not configure that proxy for, is refused and counted; and
+ * one batch naming 21,000 junk series cannot fill the shared series registry
+ * and blind the judge to the real proxy's records.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../../daemon/config/load.js';
+import { setLogLevel } from '../../../daemon/log.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { telemetryPart } from '../../../daemon/telemetry/part.js';
+import { startUmbrad } from '../../../daemon/umbrad.js';
+import { openStream, telemetryClient, until } from './grpc-client.js';
+
+setLogLevel('silent');
+
+const CONFIG = [
+  'daemon:',
+  '  telemetry: { listen: "127.0.0.1:0" }',
+  '  xds: { nodes: [edge-1] }',
+  'services:',
+  '  - name: checkout',
+  '    stable: v1',
+  '    provisioner: { kind: static, versions: { v1: { endpoints: ["127.0.0.1:9001"] } } }',
+].join('\n');
+
+async function daemon(t: import('node:test').TestContext) {
+  const loaded = parseConfig(CONFIG);
+  assert.ok(loaded.ok);
+  const d = await startUmbrad(
+    { config: loaded.config, store: openStore(':memory:'), pipeline: { maxSeries: 20_000 } },
+    [telemetryPart({})],
+  );
+  const client = telemetryClient(d.context.telemetry!.port);
+  t.after(async () => {
+    client.close();
+    await d.stop();
+  });
+  return { p: d.context.pipeline, client };
+}
+
+const batch = (o: {
+  proxyId?: string;
+  service?: string;
+  seq: number;
+  records?: Record<string, unknown>[];
+  dict?: Record<string, unknown>[];
+}) => ({
+  schemaVersion: 1,
+  proxyId: o.proxyId ?? 'edge-1',
+  worker: 0,
+  service: o.service ?? 'checkout',
+  sequence: o.seq,
+  baseTimeUs: Date.now() * 1000,
+  dict: o.dict ?? [],
+  records: o.records ?? [],
+});
+
+const pair = (id: string, endpoint: number, segment: number) => [
+  { requestId: Buffer.from(id), arm: ARM_PRIMARY, endpoint, segment, status: 200, latencyUs: 100 },
+  { requestId: Buffer.from(id), arm: ARM_CANDIDATE, endpoint, segment, status: 503, latencyUs: 90 },
+];
+
+test('a proxy the daemon did not configure, or a service it did not configure it for, is refused and counted', async (t) => {
+  const { p, client } = await daemon(t);
+  const dict = [{ id: 1, value: 'GET /cart' }];
+
+  const stranger = openStream(client);
+  stranger.call.write(batch({ proxyId: 'forger', seq: 1, records: pair('a', 1, 0), dict }));
+  const otherService = openStream(client);
+  otherService.call.write(batch({ service: 'payments', seq: 1, records: pair('b', 1, 0), dict }));
+  await until(
+    'both refusals',
+    () =>
+      p.ingest.counters.batchesRefused['unknown_proxy'] === 1 &&
+      p.ingest.counters.batchesRefused['unknown_service'] === 1,
+  );
+  assert.equal(p.ingest.counters.records, 0, 'nothing of theirs reached pairing');
+  assert.deepEqual(stranger.acks, [], 'a refused batch is not acknowledged');
+
+  const real = openStream(client);
+  real.call.write(batch({ seq: 1, records: pair('c', 1, 0), dict }));
+  await until('the configured proxy’s pair', () => p.pairer.counters.pairs === 1);
+  assert.deepEqual(real.acks, [1]);
+
+  // A stream may not change its proxy id once it has one.
+  real.call.write(batch({ proxyId: 'edge-2', seq: 2 }));
+  await until('proxy_changed', () => p.ingest.counters.batchesRefused['proxy_changed'] === 1);
+});
+
+test('one batch of 21,000 junk series cannot blind the judge to the real proxy’s records', async (t) => {
+  const { p, client } = await daemon(t);
+  // 150 endpoints × 140 segments = 21,000 series, more than the registry's 20,000.
+  const dict: Record<string, unknown>[] = [];
+  for (let e = 1; e <= 150; e++) dict.push({ id: e, value: `GET /junk/${e}` });
+  for (let s = 0; s < 140; s++) dict.push({ id: 1000 + s, value: `seg-${s}` });
+  const records: Record<string, unknown>[] = [];
+  for (let e = 1; e <= 150; e++) {
+    for (let s = 0; s < 140; s++) {
+      records.push({
+        requestId: Buffer.from(`j${e}-${s}`),
+        arm: ARM_PRIMARY,
+        endpoint: e,
+        segment: 1000 + s,
+      });
+    }
+  }
+  const junk = openStream(client);
+  junk.call.write(batch({ seq: 1, records, dict }));
+  await until('the junk batch', () => junk.acks.length === 1, 15_000);
+  const skipped = p.ingest.counters.recordsSkipped;
+  assert.equal(p.registry.seriesCount, 2_048, 'one stream adds at most its share of series');
+  assert.equal(skipped['stream_series_limit'], 21_000 - 2_048, 'the excess is refused and counted');
+
+  const real = openStream(client);
+  real.call.write(
+    batch({
+      seq: 1,
+      records: pair('r1', 1, 2),
+      dict: [
+        { id: 1, value: 'GET /cart' },
+        { id: 2, value: 'eu' },
+      ],
+    }),
+  );
+  await until('the real pair', () => p.pairer.counters.pairs === 1);
+  assert.ok(p.registry.knownSeries('checkout', 'GET /cart', 'eu') >= 0, 'the real series exists');
+  assert.equal(skipped['series_limit'], undefined, 'the registry never filled');
+});
