@@ -13,6 +13,7 @@
  * {@link UmbraConfig}'s refinements and report paths like the field rules.
  */
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -123,6 +124,14 @@ export const DaemonConfig = z.strictObject({
       tls: TelemetryTls.optional(),
       /** Allows a non-loopback listen address without mutual TLS (anyone who reaches it can forge records). */
       insecure: z.boolean().default(false),
+      /**
+       * Streams must present the token in this file (created with a random
+       * token when missing; by default `telemetry.token` beside the store);
+       * the daemon hands it to the filters it configures over xDS.
+       * `requireToken: false` accepts any stream.
+       */
+      tokenFile: z.string().min(1).optional(),
+      requireToken: z.boolean().default(true),
     })
     .prefault({}),
   xds: z
@@ -472,6 +481,13 @@ function staticEndpoints(services: ServiceConfig[]): NamedAddress[] {
     }
   });
   return out;
+}
+
+/** Where the telemetry token lives: `daemon.telemetry.tokenFile`, else beside the store. */
+export function telemetryTokenFile(daemon: DaemonConfig): string {
+  if (daemon.telemetry.tokenFile !== undefined) return daemon.telemetry.tokenFile;
+  const store = daemon.store.path;
+  return store === ':memory:' ? '.umbra/telemetry.token' : join(dirname(store), 'telemetry.token');
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */

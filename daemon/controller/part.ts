@@ -77,8 +77,13 @@ export function controllerPart(
       xds.on('nack', (n) =>
         log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
       );
-      const routing = new RoutingTable({ config, xds, provisioners });
       const telemetry = ctx.telemetry;
+      const routing = new RoutingTable({
+        config,
+        xds,
+        provisioners,
+        ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
+      });
       const control = {
         setControl(service: string, c: MirrorControl) {
           if (!telemetry) return;

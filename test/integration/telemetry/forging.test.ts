@@ -1,34 +1,42 @@
 /**
  * Telemetry is not an open door: against the daemon's telemetry part over
- * real gRPC, a batch from a proxy the daemon did not configure, or naming a
+ * real gRPC, a stream without the daemon's telemetry token is refused before
+ * anything it sends is read; a batch from a proxy the daemon did not configure, or naming a
  * service it did not configure that proxy for, is refused and counted; and
  * one batch naming 21,000 junk series cannot fill the shared series registry
  * and blind the judge to the real proxy's records.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { telemetryPart } from '../../../daemon/telemetry/part.js';
+import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { startUmbrad } from '../../../daemon/umbrad.js';
 import { openStream, telemetryClient, until } from './grpc-client.js';
 
 setLogLevel('silent');
 
-const CONFIG = [
-  'daemon:',
-  '  telemetry: { listen: "127.0.0.1:0" }',
-  '  xds: { nodes: [edge-1] }',
-  'services:',
-  '  - name: checkout',
-  '    stable: v1',
-  '    provisioner: { kind: static, versions: { v1: { endpoints: ["127.0.0.1:9001"] } } }',
-].join('\n');
+const config = (dir: string) =>
+  [
+    'daemon:',
+    `  telemetry: { listen: "127.0.0.1:0", tokenFile: ${JSON.stringify(join(dir, 'telemetry.token'))} }`,
+    '  xds: { nodes: [edge-1] }',
+    'services:',
+    '  - name: checkout',
+    '    stable: v1',
+    '    provisioner: { kind: static, versions: { v1: { endpoints: ["127.0.0.1:9001"] } } }',
+  ].join('\n');
 
 async function daemon(t: import('node:test').TestContext) {
-  const loaded = parseConfig(CONFIG);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-forging-'));
+  const loaded = parseConfig(config(dir));
   assert.ok(loaded.ok);
   const d = await startUmbrad(
     { config: loaded.config, store: openStore(':memory:'), pipeline: { maxSeries: 20_000 } },
@@ -38,8 +46,16 @@ async function daemon(t: import('node:test').TestContext) {
   t.after(async () => {
     client.close();
     await d.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
-  return { p: d.context.pipeline, client };
+  const token = readFileSync(join(dir, 'telemetry.token'), 'utf8').trim();
+  /** A stream that presents `presented` (by default the daemon's token, as its filters do). */
+  const open = (presented: string | null = token) => {
+    const metadata = new grpc.Metadata();
+    if (presented !== null) metadata.set(TOKEN_METADATA, presented);
+    return openStream(client, metadata);
+  };
+  return { p: d.context.pipeline, open };
 }
 
 const batch = (o: {
@@ -65,12 +81,12 @@ const pair = (id: string, endpoint: number, segment: number) => [
 ];
 
 test('a proxy the daemon did not configure, or a service it did not configure it for, is refused and counted', async (t) => {
-  const { p, client } = await daemon(t);
+  const { p, open } = await daemon(t);
   const dict = [{ id: 1, value: 'GET /cart' }];
 
-  const stranger = openStream(client);
+  const stranger = open();
   stranger.call.write(batch({ proxyId: 'forger', seq: 1, records: pair('a', 1, 0), dict }));
-  const otherService = openStream(client);
+  const otherService = open();
   otherService.call.write(batch({ service: 'payments', seq: 1, records: pair('b', 1, 0), dict }));
   await until(
     'both refusals',
@@ -81,7 +97,7 @@ test('a proxy the daemon did not configure, or a service it did not configure it
   assert.equal(p.ingest.counters.records, 0, 'nothing of theirs reached pairing');
   assert.deepEqual(stranger.acks, [], 'a refused batch is not acknowledged');
 
-  const real = openStream(client);
+  const real = open();
   real.call.write(batch({ seq: 1, records: pair('c', 1, 0), dict }));
   await until('the configured proxy’s pair', () => p.pairer.counters.pairs === 1);
   assert.deepEqual(real.acks, [1]);
@@ -92,7 +108,7 @@ test('a proxy the daemon did not configure, or a service it did not configure it
 });
 
 test('one batch of 21,000 junk series cannot blind the judge to the real proxy’s records', async (t) => {
-  const { p, client } = await daemon(t);
+  const { p, open } = await daemon(t);
   // 150 endpoints × 140 segments = 21,000 series, more than the registry's 20,000.
   const dict: Record<string, unknown>[] = [];
   for (let e = 1; e <= 150; e++) dict.push({ id: e, value: `GET /junk/${e}` });
@@ -108,14 +124,14 @@ test('one batch of 21,000 junk series cannot blind the judge to the real proxy�
       });
     }
   }
-  const junk = openStream(client);
+  const junk = open();
   junk.call.write(batch({ seq: 1, records, dict }));
   await until('the junk batch', () => junk.acks.length === 1, 15_000);
   const skipped = p.ingest.counters.recordsSkipped;
   assert.equal(p.registry.seriesCount, 2_048, 'one stream adds at most its share of series');
   assert.equal(skipped['stream_series_limit'], 21_000 - 2_048, 'the excess is refused and counted');
 
-  const real = openStream(client);
+  const real = open();
   real.call.write(
     batch({
       seq: 1,
@@ -129,4 +145,27 @@ test('one batch of 21,000 junk series cannot blind the judge to the real proxy�
   await until('the real pair', () => p.pairer.counters.pairs === 1);
   assert.ok(p.registry.knownSeries('checkout', 'GET /cart', 'eu') >= 0, 'the real series exists');
   assert.equal(skipped['series_limit'], undefined, 'the registry never filled');
+});
+
+test('a stream without the daemon’s telemetry token, or with a wrong one, is refused and counted; its pairs never count', async (t) => {
+  const { p, open } = await daemon(t);
+  const dict = [{ id: 1, value: 'GET /cart' }];
+  const forged: Record<string, unknown>[] = [];
+  for (let i = 0; i < 30; i++) forged.push(...pair(`f${i}`, 1, 0));
+
+  const anonymous = open(null);
+  anonymous.call.write(batch({ seq: 1, records: forged, dict }));
+  const guessed = open('not-the-token');
+  guessed.call.write(batch({ seq: 1, records: forged, dict }));
+  await until('both streams ended', () => anonymous.status() !== undefined && guessed.status() !== undefined);
+
+  assert.equal(anonymous.status()!.code, grpc.status.UNAUTHENTICATED);
+  assert.equal(guessed.status()!.code, grpc.status.UNAUTHENTICATED);
+  assert.equal(p.ingest.counters.batchesRefused['unauthenticated'], 2);
+  assert.equal(p.ingest.counters.batches, 0);
+  assert.equal(p.pairer.counters.pairs, 0, 'no forged pair reached the judge');
+
+  const filter = open();
+  filter.call.write(batch({ seq: 1, records: pair('real', 1, 0), dict }));
+  await until('the filter’s pair', () => p.pairer.counters.pairs === 1);
 });
