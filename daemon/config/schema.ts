@@ -140,6 +140,12 @@ export const DaemonConfig = z.strictObject({
       tls: Tls.optional(),
       /** Allows a non-loopback listen address without mutual TLS (anyone who reaches it gets the configuration). */
       insecure: z.boolean().default(false),
+      /**
+       * When set, proxies must present the token in this file (created with a
+       * random token when missing) as `x-umbra-xds-token` initial metadata of
+       * their ADS stream (the bootstrap's `initial_metadata`). Unset: no token.
+       */
+      tokenFile: z.string().min(1).optional(),
       /** Envoy node ids (`node.id` in their bootstrap) that get the services' configuration. */
       nodes: z
         .array(z.string().min(1))

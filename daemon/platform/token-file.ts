@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Metadata } from '@grpc/grpc-js';
 
 /** Reads the token file, creating it (mode 0600, in 0700 directories) with a fresh random token when missing. */
 export function ensureTokenFile(path: string, what: string): string {
@@ -43,4 +44,10 @@ export function tokenMatches(presented: string, expected: string): boolean {
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/** True when gRPC initial metadata carries exactly one `key` equal to `token`. */
+export function presentsToken(metadata: Metadata, key: string, token: string): boolean {
+  const presented = metadata.get(key);
+  return presented.length === 1 && typeof presented[0] === 'string' && tokenMatches(presented[0], token);
 }

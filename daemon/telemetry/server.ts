@@ -16,7 +16,7 @@ import type { Tls } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import { projectRoot } from '../platform/envoy-binary.js';
-import { tokenMatches } from '../platform/token-file.js';
+import { presentsToken } from '../platform/token-file.js';
 import type { Ingest } from './ingest.js';
 
 const log = logger('telemetry');
@@ -94,11 +94,6 @@ export function wallClockUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-function presentsToken(call: Call, token: string): boolean {
-  const presented = call.metadata.get(TOKEN_METADATA);
-  return presented.length === 1 && typeof presented[0] === 'string' && tokenMatches(presented[0], token);
-}
-
 function loadService(): grpc.ServiceDefinition {
   const def = protoLoader.loadSync(`${projectRoot()}/proto/umbra/telemetry/v1/telemetry.proto`, {
     longs: Number,
@@ -164,7 +159,7 @@ export async function startTelemetryServer(
       ingest.closeStream(id);
       o.tap?.closed(id, now());
     };
-    if (o.token !== undefined && !presentsToken(call, o.token)) {
+    if (o.token !== undefined && !presentsToken(call.metadata, TOKEN_METADATA, o.token)) {
       ingest.refuse('unauthenticated', id, call.getPeer());
       call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'telemetry token missing or wrong' });
       closed = true;
