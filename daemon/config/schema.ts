@@ -446,22 +446,32 @@ function telemetryTlsChecks(tls: TelemetryTls | undefined, hasServices: boolean,
  */
 function mutualTlsChecks(daemon: DaemonConfig, ctx: Ctx): void {
   for (const key of ['telemetry', 'xds'] as const) {
-    const port = daemon[key];
-    if (isLoopback(port.listen) || port.insecure) continue;
-    if (!port.tls) {
-      issue(
-        ctx,
-        ['daemon', key, 'listen'],
-        'a non-loopback address needs tls with clientCaFile (mutual TLS), or insecure: true',
-      );
-    } else if (!port.tls.clientCaFile) {
-      issue(
-        ctx,
-        ['daemon', key, 'tls', 'clientCaFile'],
-        'required on a non-loopback address: only proxies with a client certificate may connect (or insecure: true)',
-      );
-    }
+    const problem = openPortProblem(daemon[key], daemon[key].listen);
+    if (problem) issue(ctx, ['daemon', key, ...problem.at], problem.message);
   }
+}
+
+/**
+ * Why `listen` (the port's own, or a command-line override) would be open to
+ * the network: non-loopback without mutual TLS and without `insecure: true`.
+ */
+export function openPortProblem(
+  port: { tls?: Tls | undefined; insecure: boolean },
+  listen: string,
+): { at: string[]; message: string } | undefined {
+  if (isLoopback(listen) || port.insecure) return undefined;
+  if (!port.tls)
+    return {
+      at: ['listen'],
+      message: 'a non-loopback address needs tls with clientCaFile (mutual TLS), or insecure: true',
+    };
+  if (!port.tls.clientCaFile)
+    return {
+      at: ['tls', 'clientCaFile'],
+      message:
+        'required on a non-loopback address: only proxies with a client certificate may connect (or insecure: true)',
+    };
+  return undefined;
 }
 
 /** Every address the daemon binds, then every service's listener, in order: a clash names the later one. */

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addressInUse } from '../../config/addresses.js';
 import { loadConfig, parseConfig } from '../../config/load.js';
+import { openPortProblem } from '../../config/schema.js';
 import { checkDaemonTls } from '../../config/tls.js';
 import { logger } from '../../log.js';
 import { openStore } from '../../store/sqlite.js';
@@ -70,6 +71,14 @@ export const daemonCommand: Command = {
         ? null
         : (hostPortFlag(metricsFlag, 'metrics') ?? DEFAULT_PARTS_OPTIONS.metricsListen);
     const telemetryListen = hostPortFlag(flags['telemetry'], 'telemetry');
+    // The override obeys the rule its setting does: off loopback only with mutual TLS.
+    const open = telemetryListen && openPortProblem(config.daemon.telemetry, telemetryListen);
+    if (open) {
+      console.error(
+        `--telemetry ${telemetryListen}: ${open.message} (daemon.telemetry.${open.at.join('.')})`,
+      );
+      return 1;
+    }
     const recordPath = flags['record'] as string | undefined;
 
     const storePath = config.daemon.store.path;

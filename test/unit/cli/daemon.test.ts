@@ -69,3 +69,23 @@ test('umbra daemon names the setting whose port is in use, and exits 1', async (
     assert.equal(r.stderr.split('\n').at(-1), `${setting} ${host}:${port} is in use`);
   }
 });
+
+test('umbra daemon --telemetry off loopback without mutual TLS is refused like the setting', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-daemon-open-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = join(dir, 'umbra.db');
+  const config = join(dir, 'umbra.yaml');
+  writeFileSync(config, `daemon: { store: { path: ${JSON.stringify(store)} } }\n`);
+
+  const r = await runCaptured(
+    ['daemon', '--config', config, '--metrics', 'off', '--telemetry', '0.0.0.0:7071'],
+    [daemonCommand],
+  );
+
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    '--telemetry 0.0.0.0:7071: a non-loopback address needs tls with clientCaFile (mutual TLS), or insecure: true (daemon.telemetry.listen)',
+  );
+  assert.equal(existsSync(store), false, 'nothing started');
+});
