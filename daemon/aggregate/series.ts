@@ -57,6 +57,11 @@ export class SeriesRegistry {
     return this.seriesIds.get(`${service}\u0000${endpoint}\u0000${segment}`) ?? -1;
   }
 
+  /** The id of a known cluster name, or -1; never adds one. */
+  knownCluster(name: string): number {
+    return this.clusterIds.get(name) ?? -1;
+  }
+
   /** The id of a cluster name, or -1 when the cap is reached. */
   cluster(name: string): number {
     const known = this.clusterIds.get(name);

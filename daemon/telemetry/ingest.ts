@@ -51,6 +51,8 @@ export interface StreamState {
   filterCounters: Float64Array;
   /** Series this stream added to the shared registry (bounded by maxNewSeriesPerStream). */
   newSeries: number;
+  /** Cluster names this stream added to the shared registry (bounded by maxNewClustersPerStream). */
+  newClusters: number;
 }
 
 /** Cumulative ingest counts, by cause. */
@@ -83,6 +85,8 @@ export interface IngestOptions {
   maxNewSeriesPerStream: number;
   /** The same over every stream naming one proxy id, for the daemon's lifetime (`proxy_series_limit`). */
   maxNewSeriesPerProxy: number;
+  /** Upstream cluster names (live records) one stream may add to the shared registry (`stream_cluster_limit`). */
+  maxNewClustersPerStream: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -92,6 +96,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   maxStreams: 1_024,
   maxNewSeriesPerStream: 2_048,
   maxNewSeriesPerProxy: 8_192,
+  maxNewClustersPerStream: 256,
 };
 
 export type BatchResult = { ok: true; service: string; sequence: number } | { ok: false; reason: string };
@@ -176,6 +181,7 @@ export class Ingest {
       clusterCache: new Map(),
       filterCounters: new Float64Array(COUNTER_NAMES.length),
       newSeries: 0,
+      newClusters: 0,
     });
     return true;
   }
@@ -289,7 +295,7 @@ export class Ingest {
       if (a === ARM_LIVE) {
         const cluster = this.clusterOf(st, cols.cluster[i]!);
         if (cluster < 0) {
-          this.skip('cluster_limit');
+          this.skip(cluster === -2 ? 'stream_cluster_limit' : 'cluster_limit');
           continue;
         }
         live.series = series;
@@ -350,7 +356,13 @@ export class Ingest {
     const cached = st.clusterCache.get(cluster);
     if (cached !== undefined) return cached;
     const name = cluster === 0 ? UNKNOWN : (st.dict.get(cluster) ?? UNKNOWN);
-    const id = this.registry.cluster(name);
+    // Like series: a stream adds at most its share of names to the shared registry (-2 beyond).
+    let id = this.registry.knownCluster(name);
+    if (id < 0) {
+      if (st.newClusters >= this.opts.maxNewClustersPerStream) return -2;
+      id = this.registry.cluster(name);
+      if (id >= 0) st.newClusters++;
+    }
     if (id >= 0 && st.clusterCache.size < 65_536) st.clusterCache.set(cluster, id);
     return id;
   }

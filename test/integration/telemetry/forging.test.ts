@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { telemetryPart } from '../../../daemon/telemetry/part.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { startUmbrad } from '../../../daemon/umbrad.js';
@@ -168,4 +168,34 @@ test('a stream without the daemon’s telemetry token, or with a wrong one, is r
   const filter = open();
   filter.call.write(batch({ seq: 1, records: pair('real', 1, 0), dict }));
   await until('the filter’s pair', () => p.pairer.counters.pairs === 1);
+});
+
+test('junk upstream cluster names from one stream cannot fill the cluster registry for live records', async (t) => {
+  const { p, open } = await daemon(t);
+  // 3 batches × 3,500 names = 10,500, more than the registry's 10,000 clusters.
+  const junk = open();
+  for (let b = 0; b < 3; b++) {
+    const dict: Record<string, unknown>[] = [];
+    const records: Record<string, unknown>[] = [];
+    for (let i = 1; i <= 3_500; i++) {
+      dict.push({ id: b * 3_500 + i, value: `junk-cluster-${b}-${i}` });
+      records.push({ arm: ARM_LIVE, cluster: b * 3_500 + i, status: 200, latencyUs: 10 });
+    }
+    junk.call.write(batch({ seq: b + 1, records, dict }));
+  }
+  await until('the junk batches', () => junk.acks.length === 3, 15_000);
+  assert.equal(p.registry.clusterName.length, 256, 'one stream adds at most its share of cluster names');
+  assert.equal(p.ingest.counters.recordsSkipped['stream_cluster_limit'], 10_500 - 256);
+
+  const real = open();
+  real.call.write(
+    batch({
+      seq: 1,
+      records: [{ arm: ARM_LIVE, cluster: 1, status: 200, latencyUs: 10 }],
+      dict: [{ id: 1, value: 'shop-v1' }],
+    }),
+  );
+  await until('the real live record', () => real.acks.length === 1);
+  assert.ok(p.registry.knownCluster('shop-v1') >= 0, 'the real cluster is known');
+  assert.equal(p.ingest.counters.recordsSkipped['cluster_limit'], undefined, 'the registry never filled');
 });
