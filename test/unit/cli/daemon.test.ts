@@ -68,6 +68,24 @@ test('umbra daemon names the setting whose port is in use, and exits 1', async (
     const host = setting === 'daemon.xds.listen' ? '127.0.0.1' : 'localhost';
     assert.equal(r.stderr.split('\n').at(-1), `${setting} ${host}:${port} is in use`);
   }
+
+  // The same for the --metrics flag (a plain HTTP server, not gRPC).
+  writeFileSync(
+    config,
+    [
+      'daemon:',
+      `  store: { path: ${JSON.stringify(join(dir, 'umbra.db'))} }`,
+      `  admin: { listen: "127.0.0.1:0", tokenFile: ${JSON.stringify(join(dir, 'admin.token'))} }`,
+      '  telemetry: { listen: "127.0.0.1:0" }',
+      '  xds: { listen: "127.0.0.1:0" }',
+    ].join('\n'),
+  );
+  const r = await runCaptured(
+    ['daemon', '--config', config, '--metrics', `127.0.0.1:${port}`],
+    [daemonCommand],
+  );
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.split('\n').at(-1), `--metrics 127.0.0.1:${port} is in use`);
 });
 
 test('umbra daemon --telemetry off loopback without mutual TLS is refused like the setting', async (t) => {
