@@ -14,6 +14,8 @@
  * when it has something to say). A NACK leaves the proxy on its previous good
  * configuration; the rejected version is recorded and not re-sent, and a
  * proxy connecting while it stands is served the last good snapshot.
+ * Access: with `nodes`, a stream naming another node id is refused; with
+ * `token`, a stream without it. Both before anything is sent.
  * Per-node bookkeeping lives in nodes.ts, per-stream protocol in ads-stream.ts.
  */
 import { EventEmitter } from 'node:events';
@@ -237,7 +239,7 @@ export class XdsServer extends EventEmitter {
         finish('unknown node');
         call.emit('error', {
           code: grpc.status.PERMISSION_DENIED,
-          details: `node id ${JSON.stringify(named)} is not one of daemon.xds.nodes`,
+          details: `node id ${JSON.stringify(named)} is not served here`,
         });
         return;
       }
@@ -263,7 +265,7 @@ export class XdsServer extends EventEmitter {
 
   private refuse(msg: string, fields: Record<string, unknown>): void {
     const suppressed = this.allowLog(msg);
-    if (suppressed >= 0) log.warn(`ads stream refused: ${msg}`, { ...fields, suppressed });
+    if (suppressed >= 0) log.warn('ads stream refused', { reason: msg, ...fields, suppressed });
   }
 
   private attach(stream: AdsStream): void {
