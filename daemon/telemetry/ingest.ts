@@ -49,9 +49,9 @@ export interface StreamState {
   clusterCache: Map<number, number>;
   /** Last cumulative filter counters (Counters message), to difference. */
   filterCounters: Float64Array;
-  /** Series this stream added to the shared registry (bounded by maxNewSeriesPerStream). */
+  /** Series this stream added to the shared registry (bounded by seriesSharePerStream). */
   newSeries: number;
-  /** Cluster names this stream added to the shared registry (bounded by maxNewClustersPerStream). */
+  /** Cluster names this stream added to the shared registry (bounded by clusterSharePerStream). */
   newClusters: number;
 }
 
@@ -78,15 +78,15 @@ export interface IngestOptions {
   /** Concurrent streams tracked; more are refused. */
   maxStreams: number;
   /**
-   * Series (service × endpoint × segment) one stream may add to the shared
-   * registry; beyond it, records of new series are skipped (`stream_series_limit`).
-   * Series that already exist are never refused.
+   * Share (0..1) of the registry's series (service × endpoint × segment) one
+   * stream may add; beyond it, records of new series are skipped
+   * (`stream_series_limit`). Series that already exist are never refused.
    */
-  maxNewSeriesPerStream: number;
+  seriesSharePerStream: number;
   /** The same over every stream naming one proxy id, for the daemon's lifetime (`proxy_series_limit`). */
-  maxNewSeriesPerProxy: number;
-  /** Upstream cluster names (live records) one stream may add to the shared registry (`stream_cluster_limit`). */
-  maxNewClustersPerStream: number;
+  seriesSharePerProxy: number;
+  /** Share of the registry's upstream cluster names (live records) one stream may add (`stream_cluster_limit`). */
+  clusterSharePerStream: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -94,9 +94,9 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   maxDictPerStream: 16_384,
   maxDictBytesPerStream: 1 << 20,
   maxStreams: 1_024,
-  maxNewSeriesPerStream: 2_048,
-  maxNewSeriesPerProxy: 8_192,
-  maxNewClustersPerStream: 256,
+  seriesSharePerStream: 0.25,
+  seriesSharePerProxy: 0.5,
+  clusterSharePerStream: 0.25,
 };
 
 export type BatchResult = { ok: true; service: string; sequence: number } | { ok: false; reason: string };
@@ -138,8 +138,10 @@ export class Ingest {
    * listens; unset (replay, tests) accepts every proxy and service.
    */
   accept: { proxies: ReadonlySet<string>; services: ReadonlySet<string> } | undefined;
-  /** Series added per proxy id (maxNewSeriesPerProxy). */
+  /** Series added per proxy id (seriesSharePerProxy); at most one entry per series. */
   private readonly newSeriesByProxy = new Map<string, number>();
+  /** The shares as counts of the registry's caps. */
+  private readonly caps: { seriesPerStream: number; seriesPerProxy: number; clustersPerStream: number };
 
   constructor(
     readonly registry: SeriesRegistry,
@@ -148,6 +150,11 @@ export class Ingest {
     options: Partial<IngestOptions> = {},
   ) {
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...options };
+    this.caps = {
+      seriesPerStream: Math.ceil(registry.maxSeries * this.opts.seriesSharePerStream),
+      seriesPerProxy: Math.ceil(registry.maxSeries * this.opts.seriesSharePerProxy),
+      clustersPerStream: Math.ceil(registry.maxClusters * this.opts.clusterSharePerStream),
+    };
   }
 
   /** Moves time forward: retires expired pairs, then finalizes seconds. */
@@ -341,13 +348,12 @@ export class Ingest {
   private newSeriesAllowed(st: StreamState, ep: string, seg: string): number {
     const known = this.registry.knownSeries(st.service, ep, seg);
     if (known >= 0) return known;
-    if (st.newSeries >= this.opts.maxNewSeriesPerStream) return -2;
+    if (st.newSeries >= this.caps.seriesPerStream) return -2;
     const byProxy = this.newSeriesByProxy.get(st.proxyId) ?? 0;
-    if (byProxy >= this.opts.maxNewSeriesPerProxy) return -3;
+    if (byProxy >= this.caps.seriesPerProxy) return -3;
     const id = this.registry.series(st.service, ep, seg);
     if (id < 0) return -1;
     st.newSeries++;
-    // Bounded: with `accept`, by the configured proxies; without, by what one process is fed.
     this.newSeriesByProxy.set(st.proxyId, byProxy + 1);
     return id;
   }
@@ -359,7 +365,7 @@ export class Ingest {
     // Like series: a stream adds at most its share of names to the shared registry (-2 beyond).
     let id = this.registry.knownCluster(name);
     if (id < 0) {
-      if (st.newClusters >= this.opts.maxNewClustersPerStream) return -2;
+      if (st.newClusters >= this.caps.clustersPerStream) return -2;
       id = this.registry.cluster(name);
       if (id >= 0) st.newClusters++;
     }

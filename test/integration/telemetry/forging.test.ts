@@ -27,7 +27,7 @@ const config = (dir: string) =>
   [
     'daemon:',
     `  telemetry: { listen: "127.0.0.1:0", tokenFile: ${JSON.stringify(join(dir, 'telemetry.token'))} }`,
-    '  xds: { nodes: [edge-1] }',
+    '  xds: { nodes: [edge-1, edge-2] }',
     'services:',
     '  - name: checkout',
     '    stable: v1',
@@ -128,8 +128,8 @@ test('one batch of 21,000 junk series cannot blind the judge to the real proxy�
   junk.call.write(batch({ seq: 1, records, dict }));
   await until('the junk batch', () => junk.acks.length === 1, 15_000);
   const skipped = p.ingest.counters.recordsSkipped;
-  assert.equal(p.registry.seriesCount, 2_048, 'one stream adds at most its share of series');
-  assert.equal(skipped['stream_series_limit'], 21_000 - 2_048, 'the excess is refused and counted');
+  assert.equal(p.registry.seriesCount, 5_000, 'one stream adds at most its share (a quarter) of series');
+  assert.equal(skipped['stream_series_limit'], 21_000 - 5_000, 'the excess is refused and counted');
 
   const real = open();
   real.call.write(
@@ -184,8 +184,12 @@ test('junk upstream cluster names from one stream cannot fill the cluster regist
     junk.call.write(batch({ seq: b + 1, records, dict }));
   }
   await until('the junk batches', () => junk.acks.length === 3, 15_000);
-  assert.equal(p.registry.clusterName.length, 256, 'one stream adds at most its share of cluster names');
-  assert.equal(p.ingest.counters.recordsSkipped['stream_cluster_limit'], 10_500 - 256);
+  assert.equal(
+    p.registry.clusterName.length,
+    2_500,
+    'one stream adds at most its share (a quarter) of cluster names',
+  );
+  assert.equal(p.ingest.counters.recordsSkipped['stream_cluster_limit'], 10_500 - 2_500);
 
   const real = open();
   real.call.write(
@@ -198,4 +202,39 @@ test('junk upstream cluster names from one stream cannot fill the cluster regist
   await until('the real live record', () => real.acks.length === 1);
   assert.ok(p.registry.knownCluster('shop-v1') >= 0, 'the real cluster is known');
   assert.equal(p.ingest.counters.recordsSkipped['cluster_limit'], undefined, 'the registry never filled');
+});
+
+test('streams that reconnect cannot add more than their proxy’s share; other proxies keep theirs', async (t) => {
+  const { p, open } = await daemon(t);
+  /** 6,000 new series (60 endpoints × 100 segments) named `tag`, from `proxyId`. */
+  const flood = (proxyId: string, tag: string) => {
+    const dict: Record<string, unknown>[] = [];
+    const records: Record<string, unknown>[] = [];
+    for (let e = 1; e <= 60; e++) dict.push({ id: e, value: `GET /${tag}/${e}` });
+    for (let s = 0; s < 100; s++) dict.push({ id: 1000 + s, value: `seg-${s}` });
+    for (let e = 1; e <= 60; e++)
+      for (let s = 0; s < 100; s++)
+        records.push({
+          requestId: Buffer.from(`${tag}${e}-${s}`),
+          arm: ARM_PRIMARY,
+          endpoint: e,
+          segment: 1000 + s,
+        });
+    const stream = open();
+    stream.call.write(batch({ proxyId, seq: 1, records, dict }));
+    return stream;
+  };
+
+  for (const tag of ['a', 'b', 'c']) {
+    const s = flood('edge-1', tag);
+    await until(`flood ${tag}`, () => s.acks.length === 1, 15_000);
+  }
+  const skipped = p.ingest.counters.recordsSkipped;
+  assert.equal(p.registry.seriesCount, 10_000, 'one proxy id adds at most half of the registry');
+  assert.equal(skipped['stream_series_limit'], 2 * 1_000, 'each of the first two streams hit its own share');
+  assert.equal(skipped['proxy_series_limit'], 6_000, 'the third found its proxy’s share used up');
+
+  const other = flood('edge-2', 'd');
+  await until('the other proxy', () => other.acks.length === 1, 15_000);
+  assert.equal(p.registry.seriesCount, 15_000, 'another proxy still adds its stream’s share');
 });
