@@ -3,10 +3,11 @@
  * the owner's only. The database file is created 0600 before SQLite opens it
  * (SQLite gives its -wal and -shm files the database file's mode), the
  * directories created for it are 0700, and files an older umbra left
- * readable by others are tightened (logged once each).
+ * readable by others, and a `.umbra` directory holding the store, are
+ * tightened (logged once each).
  */
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { logger } from '../log.js';
 
 const log = logger('store');
@@ -15,6 +16,8 @@ const log = logger('store');
 export function preparePrivateDatabase(path: string): void {
   const dir = dirname(path);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The default state directory (store, instance logs, tokens) is the daemon's own; any other directory may be shared.
+  else if (basename(dir) === '.umbra') tighten(dir);
   // 'wx' never truncates: a file created meanwhile by another opener is left as it is.
   if (!existsSync(path)) {
     try {
@@ -35,7 +38,7 @@ function tighten(file: string): void {
   }
   if ((mode & 0o077) === 0) return;
   chmodSync(file, mode & 0o700);
-  log.warn('store file was readable by others; made private', {
+  log.warn('store path was open to others; made private', {
     file,
     was: mode.toString(8),
     now: (mode & 0o700).toString(8),
