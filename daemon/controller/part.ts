@@ -16,6 +16,7 @@ import { serverCredentials } from '../config/tls.js';
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
 import { trainFromStore } from '../model/sources.js';
+import { ensureTokenFile } from '../platform/token-file.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { productionReplicasOf } from '../rollout/plan.js';
@@ -73,12 +74,22 @@ export function controllerPart(
         host: xdsListen.host,
         port: xdsListen.port,
         credentials: serverCredentials(config.daemon.xds.tls, 'daemon.xds.tls'),
+        // Configuration only for the node ids configured (matched exactly), and only with the token when one is set.
+        nodes: new Set(config.daemon.xds.nodes),
+        ...(config.daemon.xds.tokenFile
+          ? { token: ensureTokenFile(config.daemon.xds.tokenFile, 'xds token') }
+          : {}),
       });
       xds.on('nack', (n) =>
         log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
       );
-      const routing = new RoutingTable({ config, xds, provisioners });
       const telemetry = ctx.telemetry;
+      const routing = new RoutingTable({
+        config,
+        xds,
+        provisioners,
+        ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
+      });
       const control = {
         setControl(service: string, c: MirrorControl) {
           if (!telemetry) return;

@@ -71,6 +71,8 @@ export interface RoutingTableOptions {
   provisioners: Map<string, Provisioner>;
   /** How long a publish waits for connected proxies to ACK. */
   ackTimeoutMs?: number;
+  /** The token the filters present on their telemetry streams, when the telemetry server requires one. */
+  telemetryToken?: string;
 }
 
 /** Thrown when a proxy refuses (NACKs) a published configuration. */
@@ -141,7 +143,12 @@ export class RoutingTable {
         ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
         filterConfig: filterSettings(service),
       },
-      telemetry: { address: telemetry.host, port: telemetry.port, ...(proxyTls ? { tls: proxyTls } : {}) },
+      telemetry: {
+        address: telemetry.host,
+        port: telemetry.port,
+        ...(proxyTls ? { tls: proxyTls } : {}),
+        ...(this.#o.telemetryToken ? { token: this.#o.telemetryToken } : {}),
+      },
     };
   }
 

@@ -14,11 +14,14 @@
  * when it has something to say). A NACK leaves the proxy on its previous good
  * configuration; the rejected version is recorded and not re-sent, and a
  * proxy connecting while it stands is served the last good snapshot.
+ * Access: with `nodes`, a stream naming another node id is refused; with
+ * `token`, a stream without it. Both before anything is sent.
  * Per-node bookkeeping lives in nodes.ts, per-stream protocol in ads-stream.ts.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { logger, rateLimited } from '../log.js';
+import { presentsToken } from '../platform/token-file.js';
 import {
   AdsStream,
   type DiscoveryRequest,
@@ -44,17 +47,36 @@ export interface XdsServerOptions {
   host?: string;
   /** Server credentials (default insecure; TLS is one block away). */
   credentials?: grpc.ServerCredentials;
+  /**
+   * The node ids served, matched exactly against the first request's
+   * `node.id`; a stream naming another is ended with PERMISSION_DENIED before
+   * anything is sent (counted in {@link XdsServer.refused}). Absent: any node
+   * (one without a snapshot is held until it has one).
+   */
+  nodes?: ReadonlySet<string>;
+  /**
+   * When set, a stream must present it as initial metadata
+   * ({@link XDS_TOKEN_METADATA}); one that does not is ended with
+   * UNAUTHENTICATED before its first request is read.
+   */
+  token?: string;
 }
+
+/** The initial metadata key carrying the xDS token (Envoy: the ADS GrpcService's `initial_metadata`). */
+export const XDS_TOKEN_METADATA = 'x-umbra-xds-token';
 
 /** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
 export class XdsServer extends EventEmitter {
   private readonly nodes = new NodeTable();
   private readonly allowLog = rateLimited(10_000);
+  /** Streams refused before anything was sent: without the token, or naming a node not served. */
+  readonly refused = { unauthenticated: 0, unknownNode: 0 };
 
   private constructor(
     private readonly grpcServer: grpc.Server,
     /** The bound port. */
     readonly port: number,
+    private readonly access: Pick<XdsServerOptions, 'nodes' | 'token'> = {},
   ) {
     super();
   }
@@ -77,7 +99,10 @@ export class XdsServer extends EventEmitter {
         (err, p) => (err ? reject(err) : resolve(p)),
       );
     });
-    const server = new XdsServer(grpcServer, port);
+    const server = new XdsServer(grpcServer, port, {
+      ...(options.nodes ? { nodes: options.nodes } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+    });
     grpcServer.addService(adsService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
         server.serveStream(call),
@@ -179,6 +204,13 @@ export class XdsServer extends EventEmitter {
 
   private serveStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
     let ended = false;
+    const { token, nodes } = this.access;
+    if (token !== undefined && !presentsToken(call.metadata, XDS_TOKEN_METADATA, token)) {
+      this.refused.unauthenticated++;
+      this.refuse('xds token missing or wrong', { peer: call.getPeer() });
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'xds token missing or wrong' });
+      return;
+    }
     const host = {
       opened: (s: AdsStream) => this.attach(s),
       snapshot: (s: AdsStream) => this.nodes.snapshotFor(s),
@@ -199,6 +231,18 @@ export class XdsServer extends EventEmitter {
       log.info('ads stream closed', { nodeId: stream.nodeId, stream: stream.id, reason, inFlight: pending });
     };
     call.on('data', (req: DiscoveryRequest) => {
+      if (ended) return;
+      const named = req.node?.id;
+      if (nodes && stream.nodeId === undefined && named && !nodes.has(named)) {
+        this.refused.unknownNode++;
+        this.refuse('node id not served', { nodeId: named, peer: call.getPeer() });
+        finish('unknown node');
+        call.emit('error', {
+          code: grpc.status.PERMISSION_DENIED,
+          details: `node id ${JSON.stringify(named)} is not served here`,
+        });
+        return;
+      }
       try {
         stream.handle(req);
       } catch (err) {
@@ -217,6 +261,11 @@ export class XdsServer extends EventEmitter {
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err) => finish(`error: ${err.message}`));
     call.on('close', () => finish('closed'));
+  }
+
+  private refuse(msg: string, fields: Record<string, unknown>): void {
+    const suppressed = this.allowLog(msg);
+    if (suppressed >= 0) log.warn('ads stream refused', { reason: msg, ...fields, suppressed });
   }
 
   private attach(stream: AdsStream): void {

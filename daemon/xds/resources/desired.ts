@@ -19,6 +19,8 @@ export interface DesiredEndpoint {
 export interface DesiredTelemetry extends DesiredEndpoint {
   /** TLS towards it (the daemon's `daemon.telemetry.tls`); plaintext when absent. */
   tls?: UpstreamTls;
+  /** The token the filter presents on its telemetry stream (`telemetryToken`); none when absent. */
+  token?: string;
 }
 
 /** One deployed version of the service and where it runs. */
