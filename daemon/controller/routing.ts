@@ -113,15 +113,14 @@ export class RoutingTable {
       name: v,
       endpoints: toDesired(endpointsOf(v, 'main')),
     }));
-    // A mirror role with no endpoints of its own points at a serving version: the
-    // filter is paused or at 0 % then, but its clusters must stay valid.
-    const fallback = versions.find((v) => v.endpoints.length > 0)?.endpoints ?? [];
+    // Without a mirror the role clusters have no endpoints: a filter that still
+    // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
     const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
-    versions.push({ name: MIRROR_VERSION, endpoints: target.length > 0 ? target : fallback });
+    versions.push({ name: MIRROR_VERSION, endpoints: target });
     const withBaseline = service.mirroring.baseline;
     if (withBaseline) {
       const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
-      versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base.length > 0 ? base : fallback });
+      versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
     }
     const listen = splitHostPort(service.listen);
     const telemetry = splitHostPort(this.#o.config.daemon.telemetry.listen);
