@@ -115,35 +115,47 @@ export class ControllerEffectRunner implements EffectRunner {
         this.#o.control.setControl(effect.service, next);
         return undefined;
       }
-      case 'alert': {
-        const line = {
-          service: effect.service,
-          deploymentId: effect.deploymentId,
-          key: effect.key,
-          severity: effect.severity,
-          message: effect.message,
-        };
-        if (effect.severity === 'info') log.info('alert', line);
-        else log.warn('alert', line);
-        const webhook = this.#o.webhookFor(effect.service);
-        if (!webhook) return undefined;
-        try {
-          await this.#sendAlert(webhook, {
-            ...line,
-            phase: deployment.phase,
-            version: deployment.version,
-            at: new Date().toISOString(),
-          });
-        } catch (err) {
-          // An unreachable webhook must not hold the rollout: logged, not fed back as a failure.
-          log.warn('alert webhook failed', {
-            service: effect.service,
-            webhook,
-            error: (err as Error).message,
-          });
-        }
+      case 'alert':
+        await this.alert(effect, { phase: deployment.phase, version: deployment.version });
         return undefined;
-      }
+    }
+  }
+
+  /**
+   * Logs an alert and posts it to the service's webhook, if any. Also used
+   * outside a deployment (a proxy refusing a service's configuration while
+   * none is in progress). Never throws: an unreachable webhook must not hold
+   * anything up.
+   */
+  async alert(
+    effect: Extract<Effect, { kind: 'alert' }>,
+    about: { phase: string; version: string },
+  ): Promise<void> {
+    const line = {
+      service: effect.service,
+      deploymentId: effect.deploymentId,
+      key: effect.key,
+      severity: effect.severity,
+      message: effect.message,
+    };
+    if (effect.severity === 'info') log.info('alert', line);
+    else log.warn('alert', line);
+    const webhook = this.#o.webhookFor(effect.service);
+    if (!webhook) return;
+    try {
+      await this.#sendAlert(webhook, {
+        ...line,
+        phase: about.phase,
+        version: about.version,
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      // An unreachable webhook must not hold the rollout: logged, not fed back as a failure.
+      log.warn('alert webhook failed', {
+        service: effect.service,
+        webhook,
+        error: (err as Error).message,
+      });
     }
   }
 

@@ -26,6 +26,8 @@ import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
+import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
+import { ProxyRefusals } from './refusals.js';
 import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
@@ -59,6 +61,8 @@ export function controllerPart(
   let scheduler: RolloutScheduler | undefined;
   let unsubscribe: (() => void) | undefined;
   let trainTimer: NodeJS.Timeout | undefined;
+  let stopRefusals: (() => void) | undefined;
+  let offMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -74,9 +78,7 @@ export function controllerPart(
         port: xdsListen.port,
         credentials: serverCredentials(config.daemon.xds.tls, 'daemon.xds.tls'),
       });
-      xds.on('nack', (n) =>
-        log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
-      );
+      const refusals = new ProxyRefusals(config.services);
       const routing = new RoutingTable({ config, xds, provisioners });
       const telemetry = ctx.telemetry;
       const control = {
@@ -97,7 +99,23 @@ export function controllerPart(
         alertTimeoutMs: config.daemon.alerts.timeout,
       });
       const repo = storeDeploymentRepo(store);
-      scheduler = new RolloutScheduler({ repo, runner });
+      const servingNow = (service: string): string => {
+        const cfg = config.services.find((c) => c.name === service)!;
+        return servingVersion(cfg, repo.list({ service, limit: 1 })[0]);
+      };
+      stopRefusals = feedRefusals({
+        xds,
+        refusals,
+        runner,
+        scheduler: () => scheduler,
+        serving: servingNow,
+      });
+      offMetrics = ctx.metrics.register(() => refusals.metrics());
+      scheduler = new RolloutScheduler({
+        repo,
+        runner,
+        standing: (service) => refusals.standing(service).map(rejectedEvent),
+      });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
       unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
 
@@ -126,6 +144,12 @@ export function controllerPart(
       }
       await Promise.all(warmups);
       scheduler.start();
+      // Refusals that arrived while the serving versions came up hold what resumed.
+      holdOnStanding(
+        config.services.map((s) => s.name),
+        refusals,
+        scheduler,
+      );
 
       const token = process.env['UMBRA_ADMIN_TOKEN'] ?? ensureAdminToken(config.daemon.admin.tokenFile);
       const backend = new RolloutAdminBackend({
@@ -155,6 +179,7 @@ export function controllerPart(
           };
         },
         pools: (s) => provisioners.get(s)?.status() ?? [],
+        refusals: (s) => refusals.standing(s),
       });
       admin = await startAdminServer({
         backend,
@@ -185,6 +210,8 @@ export function controllerPart(
     async stop() {
       if (trainTimer) clearInterval(trainTimer);
       unsubscribe?.();
+      stopRefusals?.();
+      offMetrics?.();
       await admin?.close();
       await scheduler?.stop();
       await xds?.close();

@@ -24,6 +24,7 @@ import {
   LISTENER_TYPE,
   ROUTE_TYPE,
   validateDesired,
+  XdsNackError,
   type XdsServer,
 } from '../xds/index.js';
 import { publishServices } from '../xds/publish.js';
@@ -72,7 +73,7 @@ export interface RoutingTableOptions {
   ackTimeoutMs?: number;
 }
 
-/** Thrown when a proxy refuses (NACKs) a published configuration. */
+/** Thrown when connected proxies do not answer a published configuration in time. */
 export class RoutingRefused extends Error {}
 
 export class RoutingTable {
@@ -95,7 +96,7 @@ export class RoutingTable {
     return this.#routes.get(service);
   }
 
-  /** Applies a route effect and publishes; resolves once connected proxies ACK. */
+  /** Applies a route effect and publishes; resolves once connected proxies ACK (or NACK: see publish). */
   async apply(effect: RouteEffect): Promise<void> {
     this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
     await this.publish();
@@ -175,7 +176,12 @@ export class RoutingTable {
       }
     }
     const results = await Promise.allSettled(waits);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A NACK is not this publish's failure: it is attributed to the version the proxy refused and
+    // acts through the xDS server's `nack` event (refusal-feed.ts), so a later push, or the
+    // provisioning that published new endpoints, is never blamed for it.
+    const failed = results.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof XdsNackError),
+    );
     if (failed) throw new RoutingRefused(String((failed.reason as Error)?.message ?? failed.reason));
   }
 }

@@ -134,10 +134,14 @@ export class RolloutScheduler {
     if (active) this.dispatch(active.id, { type: 'verdict', subject, ...v });
   }
 
-  /** An event for the service's deployment in progress (a proxy refusal, its clearing); ignored when there is none. */
-  toActive(service: string, body: RolloutEventBody): void {
+  /**
+   * An event for the service's deployment in progress (a proxy refusal, its
+   * clearing). Returns false, and does nothing, when there is none.
+   */
+  toActive(service: string, body: RolloutEventBody): boolean {
     const active = this.#repo.list({ service, activeOnly: true, limit: 1 })[0];
     if (active) this.dispatch(active.id, body);
+    return active !== undefined;
   }
 
   latest(service: string): DeploymentState | undefined {

@@ -25,6 +25,7 @@ export {
   type AckEvent,
   type NackRecord,
   type NodeStatus,
+  XdsNackError,
   XdsServer,
   type XdsServerOptions,
 } from './server.js';
