@@ -41,6 +41,22 @@ export interface ServiceRoute {
   mirror: RouteEffect['mirror'];
 }
 
+/** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
+export const FILTER_SETTING_PATHS: Readonly<Record<string, string>> = {
+  mirroringStrategy: 'mirroring.mirroringStrategy',
+  methods: 'mirroring.methods',
+  includePaths: 'mirroring.paths.include',
+  excludePaths: 'mirroring.paths.exclude',
+  maxBodyBytes: 'mirroring.maxBodyBytes',
+  stripHeaders: 'mirroring.stripHeaders',
+  shadowTimeoutMs: 'mirroring.timeout',
+  segmentHeader: 'mirroring.userSegment.header',
+  segmentCookie: 'mirroring.userSegment.cookie',
+  segmentBuckets: 'mirroring.userSegment.buckets',
+  regionHeader: 'mirroring.geographic.header',
+  regions: 'mirroring.geographic.regions',
+};
+
 /** The filter's plugin configuration from the service's mirroring settings. */
 export function filterSettings(s: ServiceConfig): Record<string, unknown> {
   const m = s.mirroring;
@@ -63,6 +79,52 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
     out['regions'] = m.geographic.regions;
   }
   return out;
+}
+
+/**
+ * The desired routing of one service: its route (weights, mirror) and where
+ * each version runs. Pure; shared by the routing table and `config check`.
+ */
+export function desiredRouting(
+  config: UmbraConfig,
+  service: ServiceConfig,
+  route: ServiceRoute,
+  endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
+): DesiredRouting {
+  const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
+  const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
+  const versions: DesiredVersion[] = serving.map((v) => ({
+    name: v,
+    endpoints: toDesired(endpointsOf(v, 'main')),
+  }));
+  // Without a mirror the role clusters have no endpoints: a filter that still
+  // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
+  const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
+  versions.push({ name: MIRROR_VERSION, endpoints: target });
+  const withBaseline = service.mirroring.baseline;
+  if (withBaseline) {
+    const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
+    versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
+  }
+  const listen = splitHostPort(service.listen);
+  const telemetry = splitHostPort(config.daemon.telemetry.listen);
+  const proxyTls = config.daemon.telemetry.tls?.proxy;
+  // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
+  const weights: Record<string, number> = {};
+  for (const v of versions)
+    if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
+  return {
+    service: service.name,
+    listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
+    versions,
+    weights,
+    mirror: {
+      candidate: MIRROR_VERSION,
+      ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
+      filterConfig: filterSettings(service),
+    },
+    telemetry: { address: telemetry.host, port: telemetry.port, ...(proxyTls ? { tls: proxyTls } : {}) },
+  };
 }
 
 export interface RoutingTableOptions {
@@ -106,42 +168,9 @@ export class RoutingTable {
   desired(service: ServiceConfig): DesiredRouting {
     const route = this.#routes.get(service.name) ?? { weights: { [service.stable]: 100 }, mirror: null };
     const prov = this.#o.provisioners.get(service.name);
-    const endpointsOf = (version: string, pool: 'main' | 'baseline'): Endpoint[] =>
-      prov ? prov.endpoints({ version, pool }) : [];
-    const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
-    const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
-    const versions: DesiredVersion[] = serving.map((v) => ({
-      name: v,
-      endpoints: toDesired(endpointsOf(v, 'main')),
-    }));
-    // Without a mirror the role clusters have no endpoints: a filter that still
-    // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
-    const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
-    versions.push({ name: MIRROR_VERSION, endpoints: target });
-    const withBaseline = service.mirroring.baseline;
-    if (withBaseline) {
-      const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
-      versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
-    }
-    const listen = splitHostPort(service.listen);
-    const telemetry = splitHostPort(this.#o.config.daemon.telemetry.listen);
-    const proxyTls = this.#o.config.daemon.telemetry.tls?.proxy;
-    // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
-    const weights: Record<string, number> = {};
-    for (const v of versions)
-      if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
-    return {
-      service: service.name,
-      listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
-      versions,
-      weights,
-      mirror: {
-        candidate: MIRROR_VERSION,
-        ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
-        filterConfig: filterSettings(service),
-      },
-      telemetry: { address: telemetry.host, port: telemetry.port, ...(proxyTls ? { tls: proxyTls } : {}) },
-    };
+    return desiredRouting(this.#o.config, service, route, (version, pool) =>
+      prov ? prov.endpoints({ version, pool }) : [],
+    );
   }
 
   /**
