@@ -8,7 +8,7 @@ import { logger } from '../log.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
-import type { RoutingTable } from './routing.js';
+import { RoutingRefused, type RoutingTable } from './routing.js';
 
 const log = logger('effects');
 
@@ -82,17 +82,24 @@ export class ControllerEffectRunner implements EffectRunner {
         const status = await prov.ensure({ version: effect.version, pool: effect.pool }, effect.replicas, {
           timeoutMs: this.#o.provisionTimeoutMs ?? deployment.plan.provisionTimeoutMs,
         });
-        // New endpoints: the role clusters and weights may follow them.
-        await this.#o.routing.publish();
-        return [
-          {
-            type: 'provisioned',
-            version: effect.version,
-            pool: effect.pool,
-            ready: status.ready,
-            desired: status.desired,
+        const provisioned: RolloutEventBody = {
+          type: 'provisioned',
+          version: effect.version,
+          pool: effect.pool,
+          ready: status.ready,
+          desired: status.desired,
+        };
+        // New endpoints: the role clusters and weights may follow them. Proxies not
+        // answering is a routing failure, not a provisioning one: the pool is ready.
+        const unrouted = await this.#o.routing.publish().then(
+          () => undefined,
+          (err: Error) => {
+            if (err instanceof RoutingRefused) return err.message;
+            throw err;
           },
-        ];
+        );
+        if (unrouted === undefined) return [provisioned];
+        return [provisioned, { type: 'effect_failed', effect: 'route', error: unrouted }];
       }
       case 'deprovision': {
         const prov = this.#provisioner(effect.service);

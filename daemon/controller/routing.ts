@@ -193,7 +193,12 @@ export class RoutingTable {
       const published = publishServices(this.#o.xds, node, routable, options);
       if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
       const versions = published.versions;
-      if ((this.#o.xds.status(node)?.streams ?? 0) === 0) continue;
+      const status = this.#o.xds.status(node);
+      // NOTE: a proxy that refused a listener never subscribes to its route
+      // configuration, so waiting for its ACKs would only time out and be
+      // blamed on whatever published next (a provisioning). While a refusal
+      // stands the node's answers act through refusal-feed.ts instead.
+      if ((status?.streams ?? 0) === 0 || status?.lastNack) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],
         ['EDS', ENDPOINT_TYPE],

@@ -53,7 +53,8 @@ export function onRejected(s: DeploymentState, e: Ev<'rejected'>): StepResult {
     { rejection, lastError: what, deadline: null, paused: { at: e.at, reason, remainingMs, auto: true } },
     reason,
   );
-  held.effects.push(alert);
+  // First in the batch: sent at once, whatever the routing effects after it do.
+  held.effects.unshift(alert);
   return held;
 }
 

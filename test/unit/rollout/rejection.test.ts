@@ -53,7 +53,8 @@ describe('rollout machine: a proxy refusing configuration holds the rollout', ()
     });
     assert.match(r.reason ?? '', /shadowTimeoutMs: must be 1\.\.600000/, 'the audit log has Envoy’s error');
     assert.ok(kinds(r).includes('control:pause'));
-    // The alert is one of this step's effects (sent now, not at the next restart), critical, keyed by version.
+    // The alert is this step's first effect (sent now, before any routing effect can stall), critical, keyed by version.
+    assert.equal(r.effects[0]?.kind, 'alert');
     const alert = alertOf(r.effects);
     assert.equal(alert?.kind === 'alert' && alert.severity, 'critical');
     assert.equal(alert?.kind === 'alert' && alert.key, 'd1:rejected:edge-1:LDS:lds-1');
