@@ -6,22 +6,11 @@
  * copy goes to it, nor anywhere else.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import {
-  drive,
-  type EnvoyProcess,
-  freePorts,
-  startEnvoy,
-  startUpstream,
-  type Upstream,
-} from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { drive, type EnvoyProcess, startEnvoy, startUpstream, type Upstream } from '../../harness/index.js';
+import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
 
 const N = 40;
 
@@ -57,34 +46,17 @@ test('after abort and after completion no request reaches the serving version tw
   // Arrange: two static versions, the daemon, Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-mirror-off-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    mirroring: { shadowPercentage: 100 }
+  const { config, admin, xds, envoyAdmin, listen } = await writeShopConfig(t, {
+    node: 'edge',
+    v1: v1.port,
+    v2: v2.port,
+    serviceExtra: `    mirroring: { shadowPercentage: 100 }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
       bake: 10m
 `,
-  );
+  });
   startDaemon(t, config);
   const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
   t.after(() => client.close());
@@ -93,7 +65,7 @@ services:
   );
   const envoy = await startEnvoy(t, {
     name: 'mirror-off',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
   });
   const url = `http://127.0.0.1:${listen}/`;
   const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;

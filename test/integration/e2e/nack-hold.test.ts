@@ -7,18 +7,14 @@
  * and provisioning its candidate is not blamed for it (no rollback).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { renderStatus } from '../../../daemon/cli/commands/render.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { startEnvoy, startUpstream } from '../../harness/index.js';
+import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
 
 interface Alert {
   key: string;
@@ -34,10 +30,6 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Arrange: the service's listen port is taken by another process; a webhook receiver.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, metrics, envoyAdmin, listen] = await freePorts(6);
-  const squatter = createTcpServer();
-  await new Promise<void>((resolve) => squatter.listen(listen, '127.0.0.1', resolve));
-  t.after(() => squatter.close());
   const alerts: Alert[] = [];
   const webhook = createHttpServer((req, res) => {
     let body = '';
@@ -52,30 +44,16 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   t.after(() => webhook.close());
   const hookPort = (webhook.address() as { port: number }).port;
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-nack-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    rollout: { shadowDuration: 10m }
-`,
-  );
+  const { config, admin, xds, metrics, envoyAdmin, listen } = await writeShopConfig(t, {
+    node: 'edge',
+    v1: v1.port,
+    v2: v2.port,
+    daemonExtra: `  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }\n`,
+    serviceExtra: '    rollout: { shadowDuration: 10m }\n',
+  });
+  const squatter = createTcpServer();
+  await new Promise<void>((resolve) => squatter.listen(listen, '127.0.0.1', resolve));
+  t.after(() => squatter.close());
   startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
   const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
   t.after(() => client.close());
@@ -86,7 +64,7 @@ services:
   // Act 1: a real Envoy gets the listener and refuses it.
   await startEnvoy(t, {
     name: 'nack',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
   });
   const status = async () => (await client.status('shop')).services[0]!;
   const refusal = await until('the refusal in status', async () => (await status()).refusals[0]);
