@@ -108,6 +108,7 @@ export function controllerPart(
         refusals,
         runner,
         scheduler: () => scheduler,
+        services: config.services.map((s) => s.name),
         serving: servingNow,
       });
       offMetrics = ctx.metrics.register(() => refusals.metrics());

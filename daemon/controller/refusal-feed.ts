@@ -1,8 +1,8 @@
 /**
  * Feeds proxy refusals (xDS NACKs) to where they act: the deployment in
  * progress of the service they concern is held (rollout/rejection.ts), or,
- * when there is none, the alert goes out at once from here. An ACK of a later
- * version by the proxy that refused clears the refusal.
+ * when there is none, the alert goes out at once from here. An ACK of the
+ * version the node should have now clears a refusal by that node and type.
  */
 import { logger } from '../log.js';
 import { refusalText } from '../rollout/rejection.js';
@@ -20,6 +20,8 @@ export interface RefusalFeedOptions {
   runner: ControllerEffectRunner;
   /** The scheduler, once it exists (refusals that arrive before it: {@link holdOnStanding}). */
   scheduler: () => RolloutScheduler | undefined;
+  /** Every configured service. */
+  services: readonly string[];
   /** The version a service serves outside a deployment (for the alert). */
   serving: (service: string) => string;
   now?: () => number;
@@ -52,15 +54,19 @@ export function feedRefusals(o: RefusalFeedOptions): () => void {
     }
   };
   const onAck = (a: AckEvent): void => {
-    for (const service of o.refusals.ack(a)) {
+    const current = o.xds.status(a.nodeId)?.snapshot[SHORT_NAME[a.typeUrl]];
+    const cleared = o.refusals.ack(a, current);
+    if (a.version !== current) return;
+    for (const service of cleared)
       log.info('proxy refusal cleared', { service, node: a.nodeId, version: a.version });
-      o.scheduler()?.toActive(service, {
-        type: 'accepted',
-        node: a.nodeId,
-        xdsType: SHORT_NAME[a.typeUrl],
-        version: a.version,
-      });
-    }
+    const accepted: RolloutEventBody = {
+      type: 'accepted',
+      node: a.nodeId,
+      xdsType: SHORT_NAME[a.typeUrl],
+      version: a.version,
+    };
+    // Every service: a deployment held before a restart has a refusal the (new) table never saw.
+    for (const service of o.services) o.scheduler()?.toActive(service, accepted);
   };
   o.xds.on('nack', onNack);
   o.xds.on('ack', onAck);

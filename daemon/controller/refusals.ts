@@ -5,8 +5,8 @@
  * `nack` and `ack` events and turns what it returns into rollout events and
  * alerts.
  *
- * A refusal stands until the proxy that refused ACKs a later version of the
- * same type. It belongs to a service when one of its resources is named
+ * A refusal stands until the proxy that refused ACKs the version of that
+ * type it should have now. It belongs to a service when one of its resources is named
  * after that service (`<service>-ingress`, `<service>-routes`,
  * `<service>-<version>`); a refusal that names no service's resource (the
  * shared telemetry cluster) concerns every service.
@@ -68,13 +68,22 @@ export class ProxyRefusals {
     return out;
   }
 
-  /** Records an ACK; returns the services whose refusal by that node and type it clears. */
-  ack(a: AckEvent): string[] {
+  /**
+   * Records an ACK of `a.version`, where `current` is the version of that
+   * type the node should have now; returns the services whose refusal by
+   * that node and type it clears. Only an ACK of the current version clears
+   * one: a proxy that (re)connects while a refusal stands may be served the
+   * last good configuration instead (xds/nodes.ts), and accepting that
+   * accepts nothing new. The refused version itself counts when it is still
+   * current: a new stream accepting it means the cause is gone.
+   */
+  ack(a: AckEvent, current: string | undefined): string[] {
     const type = SHORT_NAME[a.typeUrl];
     const cleared: string[] = [];
+    if (a.version !== current) return cleared;
     for (const [service, map] of this.#standing) {
       const r = map.get(`${a.nodeId} ${type}`);
-      if (!r || r.version === a.version) continue;
+      if (!r) continue;
       map.delete(`${a.nodeId} ${type}`);
       cleared.push(service);
     }

@@ -60,7 +60,8 @@ export function onRejected(s: DeploymentState, e: Ev<'rejected'>): StepResult {
 
 export function onAccepted(s: DeploymentState, e: Ev<'accepted'>): StepResult {
   const r = s.rejection;
-  if (!r || r.node !== e.node || r.type !== e.xdsType || r.version === e.version) return same(s);
+  // The caller reports only acceptances of what the node should have now (refusal-feed.ts).
+  if (!r || r.node !== e.node || r.type !== e.xdsType) return same(s);
   const cleared = `proxy ${e.node} accepted ${e.xdsType} ${e.version}`;
   const next: DeploymentState = { ...s, rejection: null };
   if (!isTerminal(s.phase) && s.paused?.auto && s.paused.reason === holdReason(r)) {

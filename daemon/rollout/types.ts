@@ -54,7 +54,7 @@ export interface VerdictRecord {
 /**
  * A proxy's refusal of configuration (an xDS NACK), attributed to what it
  * refused. Kept on the deployment while it stands; cleared when that proxy
- * accepts a later version of the same type.
+ * accepts the version of that type it should have now.
  */
 export interface ConfigRejection {
   /** The proxy's node id. */
@@ -136,7 +136,7 @@ export type RolloutEventBody =
   | { type: 'effect_failed'; effect: Effect['kind']; error: string }
   /** A proxy refused configuration (xDS NACK): the rollout holds; never a rollback on its own. */
   | { type: 'rejected'; rejection: Omit<ConfigRejection, 'at'> }
-  /** The proxy that refused accepted a later version of that type: the refusal no longer stands. */
+  /** The proxy that refused accepted the version of that type it should have now: the refusal no longer stands. */
   | { type: 'accepted'; node: string; xdsType: string; version: string }
   /** An operator command (CLI or admin API). */
   | { type: 'command'; command: CommandName; reason?: string };

@@ -50,13 +50,13 @@ test('a refusal naming no service concerns every service', () => {
   assert.deepEqual(out.map((o) => o.service).sort(), ['cart', 'shop', 'shop-eu']);
 });
 
-test('it stands until that proxy accepts a later version of the type; counted for /metrics', () => {
+test('it stands until that proxy accepts the version it should have now; counted for /metrics', () => {
   const refusals = new ProxyRefusals(services);
   refusals.nack(nack(['shop-ingress']), 1000);
   const ack = { nodeId: 'edge-1', typeUrl: LISTENER_TYPE as typeof LISTENER_TYPE, nonce: '1.5', streamId: 1 };
-  // The refused version itself, or another proxy: still standing.
-  assert.deepEqual(refusals.ack({ ...ack, version: 'l1' }), []);
-  assert.deepEqual(refusals.ack({ ...ack, nodeId: 'edge-2', version: 'l2' }), []);
+  // The last good version (served to a stream that connects meanwhile) or another proxy: still standing.
+  assert.deepEqual(refusals.ack({ ...ack, version: 'l0' }, 'l1'), []);
+  assert.deepEqual(refusals.ack({ ...ack, nodeId: 'edge-2', version: 'l1' }, 'l1'), []);
   assert.equal(refusals.standing('shop').length, 1);
   const families = refusals.metrics();
   assert.deepEqual(families[0]?.samples, [{ labels: { service: 'shop', type: 'LDS' }, value: 1 }]);
@@ -64,7 +64,7 @@ test('it stands until that proxy accepts a later version of the type; counted fo
     families[1]?.samples.find((s) => s.labels?.['service'] === 'shop'),
     { labels: { service: 'shop' }, value: 1 },
   );
-  // A later version accepted: cleared.
-  assert.deepEqual(refusals.ack({ ...ack, version: 'l2' }), ['shop']);
+  // The current version accepted (the same one, on a new stream once the cause is gone): cleared.
+  assert.deepEqual(refusals.ack({ ...ack, version: 'l1' }, 'l1'), ['shop']);
   assert.deepEqual(refusals.standing('shop'), []);
 });

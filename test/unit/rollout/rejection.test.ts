@@ -66,11 +66,14 @@ describe('rollout machine: a proxy refusing configuration holds the rollout', ()
     assert.match(step(r.state, ev.command('promote', T0 + 23_000)).refused ?? '', /paused/);
     assert.match(step(r.state, ev.command('resume', T0 + 23_000)).refused ?? '', /still refuses LDS lds-1/);
     assert.equal(step(r.state, ev.timer('shadow_end', T0 + 61_000)).state, r.state);
-    // An ACK of the refused version itself, or by another proxy, does not clear it.
-    assert.equal(step(r.state, accepted(T0 + 24_000, 'lds-1')).state, r.state);
+    // An acceptance by another proxy, or of another type, does not clear it.
     assert.equal(step(r.state, accepted(T0 + 24_000, 'lds-2', 'edge-2')).state, r.state);
+    assert.equal(
+      step(r.state, { ...accepted(T0 + 24_000, 'cds-2'), xdsType: 'CDS' } as RolloutEvent).state,
+      r.state,
+    );
 
-    // The proxy accepts a later listener: cleared, the hold is lifted and starts afresh.
+    // The proxy accepts the listener it should have now: cleared, the hold is lifted and starts afresh.
     r = step(r.state, accepted(T0 + 30_000, 'lds-2'));
     assert.equal(r.state.rejection, null);
     assert.equal(r.state.paused, null);
