@@ -4,7 +4,9 @@
  * process holds, so Envoy refuses the listener. Before any deployment the
  * refusal shows in `status` (never idle) and /metrics, and the alert is sent
  * at once; a deployment started while it stands is held with Envoy's error,
- * and provisioning its candidate is not blamed for it (no rollback).
+ * and provisioning its candidate is not blamed for it (no rollback). Once
+ * the port is free and the proxy restarts, it accepts the listener: the
+ * refusal clears and the deployment goes on.
  */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
@@ -62,7 +64,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   );
 
   // Act 1: a real Envoy gets the listener and refuses it.
-  await startEnvoy(t, {
+  const first = await startEnvoy(t, {
     name: 'nack',
     config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
   });
@@ -115,4 +117,20 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
     JSON.stringify(transitions),
   );
   assert.ok(!transitions.some((tr) => tr.to === 'rolling_back'), 'no rollback');
+
+  // Act 3: the port is freed and the proxy restarts: it accepts the very listener it refused.
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  await first.stop();
+  await startEnvoy(t, {
+    name: 'nack-again',
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+  });
+
+  // Assert 3: the refusal clears and the hold it caused lifts: the ready candidate goes on to shadowing.
+  await until('shadowing', async () =>
+    (await status()).deployment?.phase === 'shadowing' ? true : undefined,
+  );
+  assert.deepEqual((await status()).refusals, []);
+  const after = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+  assert.match(after, /^umbra_xds_refusals_standing\{service="shop"\} 0$/m);
 });
