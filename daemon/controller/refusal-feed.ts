@@ -33,12 +33,26 @@ export function rejectedEvent(r: Refusal): RolloutEventBody {
   return { type: 'rejected', rejection };
 }
 
+/**
+ * Applies an event to the service's deployment in progress; false when there
+ * is none (or no scheduler yet, or it is stopping). Never throws: it runs
+ * inside the xDS server's event dispatch, where a throw would end the stream.
+ */
+function toActive(o: RefusalFeedOptions, service: string, body: RolloutEventBody): boolean {
+  try {
+    return o.scheduler()?.toActive(service, body) ?? false;
+  } catch (err) {
+    log.error('refusal event failed', { service, event: body.type, error: (err as Error).message });
+    return false;
+  }
+}
+
 /** Subscribes to the xDS server's NACKs and ACKs; returns the unsubscribe function. */
 export function feedRefusals(o: RefusalFeedOptions): () => void {
   const now = o.now ?? Date.now;
   const onNack = (n: NackRecord): void => {
     for (const { service, refusal } of o.refusals.nack(n, now())) {
-      const held = o.scheduler()?.toActive(service, rejectedEvent(refusal)) ?? false;
+      const held = toActive(o, service, rejectedEvent(refusal));
       if (held) continue;
       void o.runner.alert(
         {
@@ -66,7 +80,7 @@ export function feedRefusals(o: RefusalFeedOptions): () => void {
       version: a.version,
     };
     // Every service: a deployment held before a restart has a refusal the (new) table never saw.
-    for (const service of o.services) o.scheduler()?.toActive(service, accepted);
+    for (const service of o.services) toActive(o, service, accepted);
   };
   o.xds.on('nack', onNack);
   o.xds.on('ack', onAck);
