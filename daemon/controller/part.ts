@@ -27,6 +27,8 @@ import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
+import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
+import { ProxyRefusals } from './refusals.js';
 import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
@@ -60,6 +62,8 @@ export function controllerPart(
   let scheduler: RolloutScheduler | undefined;
   let unsubscribe: (() => void) | undefined;
   let trainTimer: NodeJS.Timeout | undefined;
+  let stopRefusals: (() => void) | undefined;
+  let offMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -80,9 +84,7 @@ export function controllerPart(
           ? { token: ensureTokenFile(config.daemon.xds.tokenFile, 'xds token') }
           : {}),
       });
-      xds.on('nack', (n) =>
-        log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
-      );
+      const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
       const routing = new RoutingTable({
         config,
@@ -108,7 +110,24 @@ export function controllerPart(
         alertTimeoutMs: config.daemon.alerts.timeout,
       });
       const repo = storeDeploymentRepo(store);
-      scheduler = new RolloutScheduler({ repo, runner });
+      const servingNow = (service: string): string => {
+        const cfg = config.services.find((c) => c.name === service)!;
+        return servingVersion(cfg, repo.list({ service, limit: 1 })[0]);
+      };
+      stopRefusals = feedRefusals({
+        xds,
+        refusals,
+        runner,
+        scheduler: () => scheduler,
+        services: config.services.map((s) => s.name),
+        serving: servingNow,
+      });
+      offMetrics = ctx.metrics.register(() => refusals.metrics());
+      scheduler = new RolloutScheduler({
+        repo,
+        runner,
+        standing: (service) => refusals.standing(service).map(rejectedEvent),
+      });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
       unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
 
@@ -137,6 +156,12 @@ export function controllerPart(
       }
       await Promise.all(warmups);
       scheduler.start();
+      // Refusals that arrived while the serving versions came up hold what resumed.
+      holdOnStanding(
+        config.services.map((s) => s.name),
+        refusals,
+        scheduler,
+      );
 
       const token = process.env['UMBRA_ADMIN_TOKEN'] ?? ensureAdminToken(config.daemon.admin.tokenFile);
       const backend = new RolloutAdminBackend({
@@ -166,6 +191,7 @@ export function controllerPart(
           };
         },
         pools: (s) => provisioners.get(s)?.status() ?? [],
+        refusals: (s) => refusals.standing(s),
       });
       admin = await startAdminServer({
         backend,
@@ -196,6 +222,8 @@ export function controllerPart(
     async stop() {
       if (trainTimer) clearInterval(trainTimer);
       unsubscribe?.();
+      stopRefusals?.();
+      offMetrics?.();
       await admin?.close();
       await scheduler?.stop();
       await xds?.close();

@@ -13,10 +13,13 @@
  *  - Verdicts about another subject than the phase judges are ignored.
  *  - Commands not valid in a phase are refused with a message and change nothing.
  *  - A final phase never moves again (never flap).
+ *  - A proxy refusing configuration (xDS NACK) holds the rollout and alerts;
+ *    it is never a reason to roll back (rejection.ts).
  */
 import { onCommand } from './commands.js';
 import { desiredEffects } from './desired.js';
 import { FORWARD_PHASES } from './phases.js';
+import { onAccepted, onRejected } from './rejection.js';
 import {
   advance,
   enter,
@@ -58,6 +61,7 @@ export function begin(input: BeginInput): StepResult {
     lastVerdict: null,
     rollback: null,
     lastError: null,
+    rejection: null,
     createdAt: input.at,
     updatedAt: input.at,
   };
@@ -82,6 +86,10 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
       return onProvisioned(state, event);
     case 'effect_failed':
       return onEffectFailed(state, event);
+    case 'rejected':
+      return onRejected(state, event);
+    case 'accepted':
+      return onAccepted(state, event);
   }
 }
 

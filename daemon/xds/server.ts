@@ -65,6 +65,13 @@ export interface XdsServerOptions {
 /** The initial metadata key carrying the xDS token (Envoy: the ADS GrpcService's `initial_metadata`). */
 export const XDS_TOKEN_METADATA = 'x-umbra-xds-token';
 
+/** A wait for an ACK ended in a NACK of that very version: the proxy's refusal, attributed. */
+export class XdsNackError extends Error {
+  constructor(readonly nack: NackRecord) {
+    super(`${SHORT_NAME[nack.typeUrl]} ${nack.version} NACKed by ${nack.nodeId}: ${nack.message}`);
+  }
+}
+
 /** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
 export class XdsServer extends EventEmitter {
   private readonly nodes = new NodeTable();
@@ -150,16 +157,14 @@ export class XdsServer extends EventEmitter {
 
   /**
    * Resolves when `nodeId` has ACKed `version` of `typeUrl` (immediately if it
-   * already has); rejects on a NACK of that version (also one already
-   * received) or after `timeoutMs`.
+   * already has); rejects with {@link XdsNackError} on a NACK of that version
+   * (also one already received), or with an Error after `timeoutMs`.
    */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void> {
     if (this.nodes.ackedVersion(nodeId, typeUrl) === version) return Promise.resolve();
     const nack = this.nodes.lastNack(nodeId);
     if (nack && nack.typeUrl === typeUrl && nack.version === version) {
-      return Promise.reject(
-        new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${nack.message}`),
-      );
+      return Promise.reject(new XdsNackError(nack));
     }
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
@@ -173,9 +178,7 @@ export class XdsServer extends EventEmitter {
         if (e.nodeId === nodeId && e.typeUrl === typeUrl && e.version === version) done();
       };
       const onNack = (n: NackRecord): void => {
-        if (n.nodeId === nodeId && n.typeUrl === typeUrl && n.version === version) {
-          done(new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${n.message}`));
-        }
+        if (n.nodeId === nodeId && n.typeUrl === typeUrl && n.version === version) done(new XdsNackError(n));
       };
       const timer = setTimeout(
         () =>
@@ -307,10 +310,17 @@ export class XdsServer extends EventEmitter {
           streamId: stream.id,
           code: e.code,
           message: e.message,
+          resources: e.resources,
           at: new Date().toISOString(),
         };
         this.nodes.nack(record);
-        log.warn('nack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, detail: e.message });
+        log.warn('nack', {
+          nodeId,
+          type: SHORT_NAME[e.typeUrl],
+          version: e.version,
+          resources: e.resources,
+          detail: e.message,
+        });
         this.emit('nack', record);
         return;
       }

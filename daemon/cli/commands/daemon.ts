@@ -4,6 +4,7 @@ import { addressInUse } from '../../config/addresses.js';
 import { loadConfig, parseConfig } from '../../config/load.js';
 import { openPortProblem } from '../../config/schema.js';
 import { checkDaemonTls } from '../../config/tls.js';
+import { checkRendering } from '../../controller/render-check.js';
 import { logger } from '../../log.js';
 import { openStore } from '../../store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../umbrad.js';
@@ -63,6 +64,12 @@ export const daemonCommand: Command = {
     const tlsErrors = checkDaemonTls(config.daemon);
     if (tlsErrors.length > 0) {
       for (const e of tlsErrors) console.error(e);
+      return 1;
+    }
+    // What proxies would refuse is refused here: it would leave them without a listener.
+    const renderErrors = checkRendering(config);
+    if (renderErrors.length > 0) {
+      for (const e of renderErrors) console.error(e);
       return 1;
     }
     const metricsFlag = flags['metrics'] as string | undefined;
