@@ -4,8 +4,9 @@
  * started in that order over the shared context (see umbrad.ts).
  *
  * On start it brings every service's serving version up (the stable version,
- * or the one the latest deployment left serving), publishes routing, and
- * resumes any deployment in progress from the store.
+ * or the one the latest deployment left serving; instances a previous daemon
+ * left running are adopted), publishes routing, and resumes any deployment in
+ * progress from the store. On stop it leaves the instances running.
  */
 import { join, resolve } from 'node:path';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
@@ -40,6 +41,11 @@ export function servingVersion(cfg: ServiceConfig, latest: DeploymentState | und
 export interface ControllerPartOptions {
   /** Where instance logs go (default next to the store). */
   logDir?: string;
+  /**
+   * Stop the instances the provisioners run when the daemon stops. Default:
+   * leave them serving; the next daemon adopts them.
+   */
+  stopInstancesOnExit?: boolean;
 }
 
 export interface Controller {
@@ -199,7 +205,12 @@ export function controllerPart(
       await admin?.close();
       await scheduler?.stop();
       await xds?.close();
-      for (const p of provisioners.values()) await p.close().catch(() => undefined);
+      // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.
+      for (const p of provisioners.values()) {
+        await (o.stopInstancesOnExit ? p.close() : p.release()).catch((err: Error) =>
+          log.error('provisioner failed to stop', { error: err.message }),
+        );
+      }
     },
   };
 }
