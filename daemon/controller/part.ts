@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
-import type { ServiceConfig } from '../config/schema.js';
+import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
@@ -24,7 +24,7 @@ import { productionReplicasOf } from '../rollout/plan.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { DeploymentState } from '../rollout/types.js';
-import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js';
+import { type DaemonPart, pipelineOptionsFor, splitHostPort, type UmbradContext } from '../umbrad.js';
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
@@ -36,6 +36,16 @@ const log = logger('controller');
 export function servingVersion(cfg: ServiceConfig, latest: DeploymentState | undefined): string {
   if (!latest) return cfg.stable;
   return latest.phase === 'completed' ? latest.version : latest.previousVersion;
+}
+
+/**
+ * After a restart, how long until the records the proxies buffered while the
+ * daemon was down have been judged: the proxies reconnect (within 2 s), flush
+ * (each second), and a second is final after the pipeline's close delay.
+ */
+export function catchUpMsFor(config: UmbraConfig): number {
+  const closeDelayUs = pipelineOptionsFor(config).aggregate?.closeDelayUs ?? 0;
+  return Math.ceil(closeDelayUs / 1000) + 2_000 + 1_000 + 2_000;
 }
 
 export interface ControllerPartOptions {
@@ -114,7 +124,7 @@ export function controllerPart(
         alertTimeoutMs: config.daemon.alerts.timeout,
       });
       const repo = storeDeploymentRepo(store);
-      scheduler = new RolloutScheduler({ repo, runner });
+      scheduler = new RolloutScheduler({ repo, runner, catchUpMs: catchUpMsFor(config) });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
       unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
 

@@ -111,7 +111,13 @@ export type RolloutEventBody =
   /** An effect could not be carried out. */
   | { type: 'effect_failed'; effect: Effect['kind']; error: string }
   /** An operator command (CLI or admin API). */
-  | { type: 'command'; command: CommandName; reason?: string };
+  | { type: 'command'; command: CommandName; reason?: string }
+  /**
+   * The daemon started again on this deployment. Records the proxies buffered
+   * while it was down arrive within `catchUpMs`: a judged deadline that falls
+   * before then waits for them.
+   */
+  | { type: 'restarted'; catchUpMs: number };
 
 /** Routing wanted for the service: rendered into Envoy config by the xDS side. */
 export interface RouteEffect {
