@@ -49,6 +49,16 @@ export interface PoolView {
   errorLinesPerMinute: number;
 }
 
+/** What one proxy ACKed for a service against what the daemon wants (admin.proto ProxyStatus). */
+export interface ProxyView {
+  nodeId: string;
+  connected: boolean;
+  inSync: boolean;
+  desiredWeights: Record<string, number>;
+  ackedWeights: Record<string, number>;
+  hasAcked: boolean;
+}
+
 export interface ServiceStatusView {
   name: string;
   stableVersion: string;
@@ -63,6 +73,7 @@ export interface ServiceStatusView {
   hasPrediction: boolean;
   predictedSecondsToThreshold: number;
   pools: PoolView[];
+  proxies: ProxyView[];
 }
 
 export interface TransitionView {

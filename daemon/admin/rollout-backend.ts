@@ -17,6 +17,7 @@ import type {
   EvidenceView,
   HistoryEntryView,
   PoolView,
+  ProxyView,
   ServiceStatusView,
 } from './port.js';
 import { AdminError } from './port.js';
@@ -44,6 +45,8 @@ export interface RolloutBackendOptions {
   decision?: (id: number) => DecisionView | undefined;
   /** Provisioner pools per service. */
   pools?: (service: string) => PoolStatus[];
+  /** Per proxy, what it ACKed for the service against what the daemon wants. */
+  proxies?: (service: string) => ProxyView[];
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -159,6 +162,7 @@ export class RolloutAdminBackend implements AdminBackend {
       hasPrediction: ev?.predictedSecondsToThreshold != null,
       predictedSecondsToThreshold: ev?.predictedSecondsToThreshold ?? 0,
       pools: (this.#o.pools?.(cfg.name) ?? []).map(poolView),
+      proxies: this.#o.proxies?.(cfg.name) ?? [],
     };
   }
 }

@@ -24,7 +24,11 @@ import {
   ENDPOINT_TYPE,
   LISTENER_TYPE,
   ROUTE_TYPE,
+  routeConfigName,
+  routeWeights,
+  SHORT_NAME,
   validateDesired,
+  versionCluster,
   type XdsServer,
 } from '../xds/index.js';
 import { publishServices } from '../xds/publish.js';
@@ -73,6 +77,19 @@ export interface RoutingTableOptions {
   ackTimeoutMs?: number;
   /** The token the filters present on their telemetry streams, when the telemetry server requires one. */
   telemetryToken?: string;
+}
+
+/** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
+export interface ProxyRouting {
+  nodeId: string;
+  /** An ADS stream of this node is open. */
+  connected: boolean;
+  /** Live traffic weight per version in the routes the daemon publishes (empty before the first publish). */
+  desired: Record<string, number>;
+  /** Weight per version in the routes the proxy ACKed; null when it never ACKed this service's routes. */
+  acked: Record<string, number> | null;
+  /** The proxy ACKed every resource type of the current snapshot. */
+  inSync: boolean;
 }
 
 /** Thrown when a proxy refuses (NACKs) a published configuration. */
@@ -150,6 +167,38 @@ export class RoutingTable {
         ...(this.#o.telemetryToken ? { token: this.#o.telemetryToken } : {}),
       },
     };
+  }
+
+  /** Per configured proxy: the weights it ACKed for the service and those the daemon wants. */
+  proxies(service: string): ProxyRouting[] {
+    const name = routeConfigName(service);
+    const prefix = versionCluster(service, '');
+    const byVersion = (w: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(
+        Object.entries(w).map(([cluster, weight]) => [
+          cluster.startsWith(prefix) ? cluster.slice(prefix.length) : cluster,
+          weight,
+        ]),
+      );
+    return this.#o.config.daemon.xds.nodes.map((nodeId) => {
+      const xds = this.#o.xds;
+      const snapshot = xds.snapshot(nodeId);
+      const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
+      const have = xds.ackedResource(nodeId, ROUTE_TYPE, name);
+      const status = xds.status(nodeId);
+      const inSync =
+        snapshot !== undefined &&
+        [...snapshot.types].every(
+          ([type, r]) => r.items.size === 0 || status?.acked[SHORT_NAME[type]] === r.version,
+        );
+      return {
+        nodeId,
+        connected: (status?.streams ?? 0) > 0,
+        desired: want ? byVersion(routeWeights(want)) : {},
+        acked: have ? byVersion(routeWeights(have)) : null,
+        inSync,
+      };
+    });
   }
 
   /**

@@ -75,7 +75,14 @@ export interface DiscoveryResponse {
 
 /** What a stream reports to its server. */
 export type StreamEvent =
-  | { kind: 'ack'; typeUrl: TypeUrl; version: string; nonce: string }
+  | {
+      kind: 'ack';
+      typeUrl: TypeUrl;
+      version: string;
+      nonce: string;
+      /** The resources the client accepted (what it runs now), by name. */
+      items: ReadonlyMap<string, AnyResource>;
+    }
   | { kind: 'nack'; typeUrl: TypeUrl; version: string; nonce: string; code: number; message: string }
   | { kind: 'unknown-type'; typeUrl: string }
   | { kind: 'stale-nonce'; typeUrl: string; nonce: string; expected: string };
@@ -156,7 +163,13 @@ export class AdsStream {
         });
       } else {
         state.nacked = false;
-        this.host.report(this, { kind: 'ack', typeUrl, version: state.sent.version, nonce });
+        this.host.report(this, {
+          kind: 'ack',
+          typeUrl,
+          version: state.sent.version,
+          nonce,
+          items: state.sent.items,
+        });
       }
     }
     if (nonce === '') {

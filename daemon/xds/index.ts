@@ -16,6 +16,7 @@ export {
   type RenderOptions,
   renderService,
 } from './resources/render.js';
+export { routeWeights } from './resources/route-weights.js';
 export {
   type UpstreamTls,
   upstreamTlsSocket,

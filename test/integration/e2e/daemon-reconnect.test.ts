@@ -121,7 +121,20 @@ services:
     telemetryMs <= RECONNECT_BUDGET_MS,
     `telemetry reconnected ${telemetryMs} ms after the daemon answered`,
   );
-  // And the restarted daemon hears from the proxy: status answers, traffic still flows.
-  await until('the restarted daemon', async () => (await client.status('shop')).services[0]);
+  // And status shows what the proxy ACKed from the restarted daemon, not only what it wants.
+  const proxies = await until('the proxy in sync', async () => {
+    const p = (await client.status('shop')).services[0]?.proxies;
+    return p?.[0]?.inSync ? p : undefined;
+  });
+  assert.deepEqual(proxies, [
+    {
+      nodeId: 'reconnect-edge',
+      connected: true,
+      inSync: true,
+      desiredWeights: { v1: 100 },
+      ackedWeights: { v1: 100 },
+      hasAcked: true,
+    },
+  ]);
   assert.deepEqual((await drive({ url, requests: 20 })).statuses, { 200: 20 });
 });

@@ -83,6 +83,10 @@ services:
   const routing = new RoutingTable({ config, xds, provisioners: new Map([['shop', prov]]) });
   routing.setServing('shop', 'v1');
   await routing.publish();
+  // Before the proxy connects, status knows what it wants but not what the proxy runs.
+  assert.deepEqual(routing.proxies('shop'), [
+    { nodeId: 'flip-edge', connected: false, desired: { v1: 100 }, acked: null, inSync: false },
+  ]);
   await startEnvoy(t, {
     name: 'flips',
     concurrency: 2,
@@ -120,4 +124,8 @@ services:
   assert.deepEqual(failures, []);
   const status = xds.status('flip-edge')!;
   assert.deepEqual(status.acked, status.snapshot);
+  const last = plans[(FLIPS - 1) % plans.length]!;
+  assert.deepEqual(routing.proxies('shop'), [
+    { nodeId: 'flip-edge', connected: true, desired: last, acked: last, inSync: true },
+  ]);
 });
