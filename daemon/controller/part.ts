@@ -20,6 +20,7 @@ import { trainFromStore } from '../model/sources.js';
 import { ensureTokenFile } from '../platform/token-file.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import { desiredEffects } from '../rollout/desired.js';
 import { productionReplicasOf } from '../rollout/plan.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
@@ -31,6 +32,13 @@ import { JudgingLoop } from './judging.js';
 import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
+
+/**
+ * How long the start waits for a deployment's other pools (candidate,
+ * baseline) before publishing anyway; the scheduler's effects publish again
+ * once they are ready.
+ */
+const START_POOL_WAIT_MS = 15_000;
 
 /** The version a service serves when no deployment is in progress. */
 export function servingVersion(cfg: ServiceConfig, latest: DeploymentState | undefined): string {
@@ -135,16 +143,33 @@ export function controllerPart(
         const version = servingVersion(s, latest);
         const active =
           latest && !['completed', 'rolled_back', 'rollback_failed', 'aborted'].includes(latest.phase);
+        const prov = provisioners.get(s.name)!;
+        const pools: Promise<unknown>[] = [
+          prov.ensure({ version, pool: 'main' }, productionReplicasOf(s), {
+            timeoutMs: s.rollout.provisionTimeout,
+          }),
+        ];
         if (!active) {
           routing.setServing(s.name, version);
           control.setControl(s.name, { paused: true, percentage: 0 });
+        } else {
+          // The proxies still run what the deployment routed before the restart: publish that
+          // again, once the pools it names are ready, never a default that drops their clusters
+          // while the proxies' routes still send traffic there.
+          for (const e of desiredEffects(latest)) {
+            if (e.kind === 'route') routing.setRoute(e);
+            if (e.kind === 'provision' && !(e.version === version && e.pool === 'main'))
+              pools.push(
+                prov
+                  .ensure({ version: e.version, pool: e.pool }, e.replicas, {
+                    timeoutMs: Math.min(s.rollout.provisionTimeout, START_POOL_WAIT_MS),
+                  })
+                  .catch((err: Error) => log.warn('pool not ready at start', { ...e, error: err.message })),
+              );
+          }
         }
-        const prov = provisioners.get(s.name)!;
         warmups.push(
-          prov
-            .ensure({ version, pool: 'main' }, productionReplicasOf(s), {
-              timeoutMs: s.rollout.provisionTimeout,
-            })
+          Promise.all(pools)
             .then(() => routing.publish())
             .catch((err: Error) =>
               log.error('serving version not ready', { service: s.name, version, error: err.message }),

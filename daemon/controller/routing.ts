@@ -110,6 +110,11 @@ export class RoutingTable {
     this.#routes.set(service, { weights: { [version]: 100 }, mirror: null });
   }
 
+  /** Sets a service's routing from a route effect without publishing (at start, before the first publish). */
+  setRoute(effect: RouteEffect): void {
+    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+  }
+
   /** The routing a service has now. */
   route(service: string): ServiceRoute | undefined {
     return this.#routes.get(service);
@@ -117,7 +122,7 @@ export class RoutingTable {
 
   /** Applies a route effect and publishes; resolves once connected proxies ACK. */
   async apply(effect: RouteEffect): Promise<void> {
-    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+    this.setRoute(effect);
     await this.publish();
   }
 
