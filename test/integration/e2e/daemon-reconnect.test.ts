@@ -6,16 +6,14 @@
  * ports answering.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
 
 /** Whether something accepts TCP connections on the loopback port now. */
 function listening(port: number): Promise<boolean> {
@@ -41,28 +39,13 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
   const v1 = await startUpstream(t, { body: 'v1' });
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-reconnect-'));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [reconnect-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-`,
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'reconnect-edge' },
+    staticShop(listen!, { v1: v1.port }),
   );
   let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
+  const client = await connectAdmin(t, admin!);
   const envoy = await startEnvoy(t, {
     name: 'reconnect',
     concurrency: 1,

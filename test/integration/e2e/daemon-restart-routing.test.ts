@@ -6,22 +6,36 @@
  * cluster the proxy's routes still send traffic to).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePorts, startEnvoy } from '../../harness/index.js';
+import { freePorts, startEnvoy, startKeptAliveLoad } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
 
-const SERVER = join(projectRoot(), 'test', 'integration', 'provision', 'fixtures', 'tiny-server.mjs');
+/** The sample service's argv in YAML flow style. */
+const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
+
+/** shop: v1 (started by `v1Command`) and v2 as processes, one replica, a 50 % step then 100 %. */
+function twoVersions(listen: number, v1Command: string): string {
+  return `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: process
+      replicas: 1
+      versions:
+        v1: { command: [${v1Command}] }
+        v2: { command: [${TINY}] }
+    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
+`;
+}
 
 test('a restart mid-promotion keeps the split and fails no kept-alive request', {
   timeout: 240_000,
@@ -30,45 +44,14 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-routing-'));
   const owner = join(dir, 'instances');
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [rr-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 1
-      versions:
-        v1: { command: ['${process.execPath}', '${SERVER}'] }
-        v2: { command: ['${process.execPath}', '${SERVER}'] }
-    rollout:
-      shadowDuration: 10m
-      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
-`,
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'rr-edge' },
+    twoVersions(listen!, TINY),
   );
-  t.after(() => {
-    for (const p of findLeftovers(owner, 'shop')) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  });
+  t.after(() => killInstances(owner, 'shop'));
   let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  const client = await connectAdmin(t, admin!);
   await startEnvoy(t, {
     name: 'restart-routing',
     config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
@@ -86,54 +69,21 @@ services:
   await until('Envoy at 50/50', inSync, 60_000);
 
   // Act: kept-alive load while the daemon is killed and started again.
-  let running = true;
-  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  const failures: string[] = [];
-  const served: Record<string, number> = {};
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = request(`http://127.0.0.1:${listen}/`, { agent, timeout: 5000 }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => {
-          body += c.toString();
-        });
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            const v = body.split(' ')[0]!;
-            served[v] = (served[v] ?? 0) + 1;
-          } else if (failures.length < 50) failures.push(`${res.statusCode} ${body.slice(0, 60)}`);
-          resolve();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (e) => {
-        if (failures.length < 50) failures.push(`error ${e.message}`);
-        resolve();
-      });
-      req.end();
-    });
-  const load = Promise.all(
-    Array.from({ length: 4 }, async () => {
-      for (let i = 0; i < 1_000_000 && running; i++) await one();
-    }),
-  );
+  const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
   try {
     daemon.kill('SIGKILL');
     await new Promise((r) => daemon.once('exit', r));
     daemon = startDaemon(t, config);
     await until('the restarted daemon with Envoy at 50/50 again', inSync, 60_000);
-    const before = (served['v1'] ?? 0) + (served['v2'] ?? 0);
-    await until('more load after the return', async () =>
-      (served['v1'] ?? 0) + (served['v2'] ?? 0) > before + 200 ? true : undefined,
-    );
+    const before = load.total();
+    await until('more load after the return', async () => (load.total() > before + 200 ? true : undefined));
   } finally {
-    running = false;
-    await load;
-    agent.destroy();
+    await load.stop();
   }
+  const served = load.answered;
 
   // Assert: nothing failed, and both versions kept serving their share.
-  assert.deepEqual(failures, []);
+  assert.deepEqual(load.failures, []);
   assert.ok((served['v1'] ?? 0) > 50 && (served['v2'] ?? 0) > 50, JSON.stringify(served));
   const h = (await client.history('shop', 1))[0]!;
   assert.equal(h.deployment?.phase, 'promoting');
@@ -146,46 +96,14 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-first-'));
   const owner = join(dir, 'instances');
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [first-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 1
-      versions:
-        v1: { command: ['/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', '${process.execPath}', '${SERVER}'] }
-        v2: { command: ['${process.execPath}', '${SERVER}'] }
-    rollout:
-      shadowDuration: 10m
-      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
-`,
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'first-edge' },
+    twoVersions(listen!, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
   );
-  const killInstances = () => {
-    for (const p of findLeftovers(owner, 'shop')) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  };
-  t.after(killInstances);
+  t.after(() => killInstances(owner, 'shop'));
   let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  const client = await connectAdmin(t, admin!);
   await client.deploy('shop', 'v2');
   await until('shadowing', async () =>
     (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
@@ -197,7 +115,7 @@ services:
   // The daemon and its instances die (a machine reboot, say): the restart must start them again.
   daemon.kill('SIGKILL');
   await new Promise((r) => daemon.once('exit', r));
-  killInstances();
+  killInstances(owner, 'shop');
 
   // Act: the daemon starts again; a proxy connects as soon as the xDS port answers.
   daemon = startDaemon(t, config);

@@ -5,15 +5,13 @@
  * shadow's end waits for the evidence that arrives once the streams catch up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
 
 test('a shadow that ended while the daemon was down is not promoted on the verdict from before', {
   timeout: 240_000,
@@ -23,25 +21,10 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   const v2 = await startUpstream(t, { body: 'same' });
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-stale-'));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [stale-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    mirroring: { shadowPercentage: 100 }
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stale-edge' },
+    `${staticShop(listen!, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     judge: { minSamples: 20, warmup: 1s }
     rollout:
       shadowDuration: 20s
@@ -49,11 +32,7 @@ services:
 `,
   );
   let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  const client = await connectAdmin(t, admin!);
   await startEnvoy(t, {
     name: 'stale',
     concurrency: 1,

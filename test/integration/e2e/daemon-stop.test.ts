@@ -6,18 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { drive, freePorts, startEnvoy } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
-
-const SERVER = join(projectRoot(), 'test', 'integration', 'provision', 'fixtures', 'tiny-server.mjs');
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
 
 /** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
 function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
@@ -38,39 +34,23 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-stop-'));
   const owner = join(dir, 'instances');
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [stop-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stop-edge' },
+    `  - name: shop
     stable: v1
     listen: 127.0.0.1:${listen}
     provisioner:
       kind: process
       replicas: 2
       versions:
-        v1: { command: ['${process.execPath}', '${SERVER}'] }
+        v1: { command: ['${process.execPath}', '${TINY_SERVER}'] }
 `,
   );
   // Whatever happens, no instance outlives the test.
-  t.after(() => {
-    for (const p of findLeftovers(owner, 'shop')) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  });
+  t.after(() => killInstances(owner, 'shop'));
   let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
+  const client = await connectAdmin(t, admin!);
   await until('both instances ready', async () => {
     const s = (await client.status('shop')).services[0];
     return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
