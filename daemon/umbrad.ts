@@ -133,6 +133,8 @@ export interface PartsOptions {
   retention: RetentionPolicy;
   /** Clock tick of the pipeline (expiry, closing seconds), ms. */
   tickMs: number;
+  /** Stop the service instances the daemon runs when it stops (default: leave them serving). */
+  stopInstancesOnExit?: boolean;
 }
 
 export const DEFAULT_PARTS_OPTIONS: PartsOptions = {
@@ -149,7 +151,7 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
     clockPart(o.tickMs),
     metricsPart(o.metricsListen),
     retentionPart(o.retention),
-    controllerPart(),
+    controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
   ];
 }
 

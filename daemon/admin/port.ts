@@ -49,6 +49,16 @@ export interface PoolView {
   errorLinesPerMinute: number;
 }
 
+/** What one proxy ACKed for a service against what the daemon wants (admin.proto ProxyStatus). */
+export interface ProxyView {
+  nodeId: string;
+  connected: boolean;
+  inSync: boolean;
+  desiredWeights: Record<string, number>;
+  ackedWeights: Record<string, number>;
+  hasAcked: boolean;
+}
+
 export interface ServiceStatusView {
   name: string;
   stableVersion: string;
@@ -65,6 +75,7 @@ export interface ServiceStatusView {
   pools: PoolView[];
   /** Proxy refusals (xDS NACKs) of the service's configuration that stand now. */
   refusals: RefusalView[];
+  proxies: ProxyView[];
 }
 
 /** A proxy's refusal that stands (see proto ProxyRefusal). */

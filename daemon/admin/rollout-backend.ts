@@ -17,6 +17,7 @@ import type {
   EvidenceView,
   HistoryEntryView,
   PoolView,
+  ProxyView,
   ServiceStatusView,
 } from './port.js';
 import { AdminError } from './port.js';
@@ -46,6 +47,8 @@ export interface RolloutBackendOptions {
   pools?: (service: string) => PoolStatus[];
   /** Proxy refusals (xDS NACKs) that stand per service. */
   refusals?: (service: string) => ConfigRejection[];
+  /** Per proxy, what it ACKed for the service against what the daemon wants. */
+  proxies?: (service: string) => ProxyView[];
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -166,6 +169,7 @@ export class RolloutAdminBackend implements AdminBackend {
         resources: [...resources],
         atMs: at,
       })),
+      proxies: this.#o.proxies?.(cfg.name) ?? [],
     };
   }
 }

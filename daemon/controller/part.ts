@@ -4,14 +4,15 @@
  * started in that order over the shared context (see umbrad.ts).
  *
  * On start it brings every service's serving version up (the stable version,
- * or the one the latest deployment left serving), publishes routing, and
- * resumes any deployment in progress from the store.
+ * or the one the latest deployment left serving; instances a previous daemon
+ * left running are adopted), publishes routing, and resumes any deployment in
+ * progress from the store. On stop it leaves the instances running.
  */
 import { join, resolve } from 'node:path';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
-import type { ServiceConfig } from '../config/schema.js';
+import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
@@ -19,11 +20,12 @@ import { trainFromStore } from '../model/sources.js';
 import { ensureTokenFile } from '../platform/token-file.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import { desiredEffects } from '../rollout/desired.js';
 import { productionReplicasOf } from '../rollout/plan.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { DeploymentState } from '../rollout/types.js';
-import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js';
+import { type DaemonPart, pipelineOptionsFor, splitHostPort, type UmbradContext } from '../umbrad.js';
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
@@ -33,15 +35,37 @@ import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
 
+/**
+ * How long the start waits for a deployment's other pools (candidate,
+ * baseline) before publishing anyway; the scheduler's effects publish again
+ * once they are ready.
+ */
+const START_POOL_WAIT_MS = 15_000;
+
 /** The version a service serves when no deployment is in progress. */
 export function servingVersion(cfg: ServiceConfig, latest: DeploymentState | undefined): string {
   if (!latest) return cfg.stable;
   return latest.phase === 'completed' ? latest.version : latest.previousVersion;
 }
 
+/**
+ * After a restart, how long until the records the proxies buffered while the
+ * daemon was down have been judged: the proxies reconnect (within 2 s), flush
+ * (each second), and a second is final after the pipeline's close delay.
+ */
+export function catchUpMsFor(config: UmbraConfig): number {
+  const closeDelayUs = pipelineOptionsFor(config).aggregate?.closeDelayUs ?? 0;
+  return Math.ceil(closeDelayUs / 1000) + 2_000 + 1_000 + 2_000;
+}
+
 export interface ControllerPartOptions {
   /** Where instance logs go (default next to the store). */
   logDir?: string;
+  /**
+   * Stop the instances the provisioners run when the daemon stops. Default:
+   * leave them serving; the next daemon adopts them.
+   */
+  stopInstancesOnExit?: boolean;
 }
 
 export interface Controller {
@@ -126,6 +150,7 @@ export function controllerPart(
       scheduler = new RolloutScheduler({
         repo,
         runner,
+        catchUpMs: catchUpMsFor(config),
         standing: (service) => refusals.standing(service).map(rejectedEvent),
       });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
@@ -138,16 +163,33 @@ export function controllerPart(
         const version = servingVersion(s, latest);
         const active =
           latest && !['completed', 'rolled_back', 'rollback_failed', 'aborted'].includes(latest.phase);
+        const prov = provisioners.get(s.name)!;
+        const pools: Promise<unknown>[] = [
+          prov.ensure({ version, pool: 'main' }, productionReplicasOf(s), {
+            timeoutMs: s.rollout.provisionTimeout,
+          }),
+        ];
         if (!active) {
           routing.setServing(s.name, version);
           control.setControl(s.name, { paused: true, percentage: 0 });
+        } else {
+          // The proxies still run what the deployment routed before the restart: publish that
+          // again, once the pools it names are ready, never a default that drops their clusters
+          // while the proxies' routes still send traffic there.
+          for (const e of desiredEffects(latest)) {
+            if (e.kind === 'route') routing.setRoute(e);
+            if (e.kind === 'provision' && !(e.version === version && e.pool === 'main'))
+              pools.push(
+                prov
+                  .ensure({ version: e.version, pool: e.pool }, e.replicas, {
+                    timeoutMs: Math.min(s.rollout.provisionTimeout, START_POOL_WAIT_MS),
+                  })
+                  .catch((err: Error) => log.warn('pool not ready at start', { ...e, error: err.message })),
+              );
+          }
         }
-        const prov = provisioners.get(s.name)!;
         warmups.push(
-          prov
-            .ensure({ version, pool: 'main' }, productionReplicasOf(s), {
-              timeoutMs: s.rollout.provisionTimeout,
-            })
+          Promise.all(pools)
             .then(() => routing.publish())
             .catch((err: Error) =>
               log.error('serving version not ready', { service: s.name, version, error: err.message }),
@@ -227,7 +269,12 @@ export function controllerPart(
       await admin?.close();
       await scheduler?.stop();
       await xds?.close();
-      for (const p of provisioners.values()) await p.close().catch(() => undefined);
+      // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.
+      for (const p of provisioners.values()) {
+        await (o.stopInstancesOnExit ? p.close() : p.release()).catch((err: Error) =>
+          log.error('provisioner failed to stop', { error: err.message }),
+        );
+      }
     },
   };
 }

@@ -24,7 +24,11 @@ import {
   ENDPOINT_TYPE,
   LISTENER_TYPE,
   ROUTE_TYPE,
+  routeConfigName,
+  routeWeights,
+  SHORT_NAME,
   validateDesired,
+  versionCluster,
   XdsNackError,
   type XdsServer,
 } from '../xds/index.js';
@@ -144,6 +148,19 @@ export interface RoutingTableOptions {
   telemetryToken?: string;
 }
 
+/** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
+export interface ProxyRouting {
+  nodeId: string;
+  /** An ADS stream of this node is open. */
+  connected: boolean;
+  /** Live traffic weight per version in the routes the daemon publishes (empty before the first publish). */
+  desired: Record<string, number>;
+  /** Weight per version in the routes the proxy ACKed; null when it never ACKed this service's routes. */
+  acked: Record<string, number> | null;
+  /** The proxy ACKed every resource type of the current snapshot. */
+  inSync: boolean;
+}
+
 /** Thrown when connected proxies do not answer a published configuration in time. */
 export class RoutingRefused extends Error {}
 
@@ -162,6 +179,11 @@ export class RoutingTable {
     this.#routes.set(service, { weights: { [version]: 100 }, mirror: null });
   }
 
+  /** Sets a service's routing from a route effect without publishing (at start, before the first publish). */
+  setRoute(effect: RouteEffect): void {
+    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+  }
+
   /** The routing a service has now. */
   route(service: string): ServiceRoute | undefined {
     return this.#routes.get(service);
@@ -169,7 +191,7 @@ export class RoutingTable {
 
   /** Applies a route effect and publishes; resolves once connected proxies ACK (or NACK: see publish). */
   async apply(effect: RouteEffect): Promise<void> {
-    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+    this.setRoute(effect);
     await this.publish();
   }
 
@@ -184,6 +206,38 @@ export class RoutingTable {
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
     );
+  }
+
+  /** Per configured proxy: the weights it ACKed for the service and those the daemon wants. */
+  proxies(service: string): ProxyRouting[] {
+    const name = routeConfigName(service);
+    const prefix = versionCluster(service, '');
+    const byVersion = (w: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(
+        Object.entries(w).map(([cluster, weight]) => [
+          cluster.startsWith(prefix) ? cluster.slice(prefix.length) : cluster,
+          weight,
+        ]),
+      );
+    return this.#o.config.daemon.xds.nodes.map((nodeId) => {
+      const xds = this.#o.xds;
+      const snapshot = xds.snapshot(nodeId);
+      const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
+      const have = xds.ackedResource(nodeId, ROUTE_TYPE, name);
+      const status = xds.status(nodeId);
+      const inSync =
+        snapshot !== undefined &&
+        [...snapshot.types].every(
+          ([type, r]) => r.items.size === 0 || status?.acked[SHORT_NAME[type]] === r.version,
+        );
+      return {
+        nodeId,
+        connected: (status?.streams ?? 0) > 0,
+        desired: want ? byVersion(routeWeights(want)) : {},
+        acked: have ? byVersion(routeWeights(have)) : null,
+        inSync,
+      };
+    });
   }
 
   /**

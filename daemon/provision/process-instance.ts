@@ -68,6 +68,8 @@ export class ProcessInstance {
   #cpuPercent: number | undefined;
   readonly #logTail: LogTail | undefined;
   #lastExit: string | undefined;
+  /** The running child writes to pipes to us (no log file): it cannot outlive this daemon. */
+  #piped = false;
 
   constructor(index: number, spec: InstanceSpec, timing: InstanceTiming) {
     this.index = index;
@@ -107,6 +109,7 @@ export class ProcessInstance {
       if (out !== undefined) closeSync(out);
     }
     this.#child = child;
+    this.#piped = out === undefined;
     this.#healthy = false;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.#onLine(line));
@@ -181,6 +184,20 @@ export class ProcessInstance {
     if (adopted && !(await stopProcess(adopted, true, this.#timing.graceMs)))
       log.warn('adopted instance still running after SIGKILL', { port: this.spec.port, pid: adopted.pid });
     this.#readLog();
+  }
+
+  /**
+   * Stops watching and leaves the process running, for the next daemon to
+   * adopt. Returns false (and changes nothing) when it cannot outlive this
+   * daemon: its output comes through pipes to us.
+   */
+  release(): boolean {
+    if (this.#piped) return false;
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    // The child must not keep this daemon's event loop alive.
+    this.#child?.unref();
+    return true;
   }
 
   #onAdoptedGone(): void {

@@ -7,8 +7,10 @@
  * backoff by the instance itself (process-instance.ts).
  *
  * With a log directory, a new provisioner adopts the instances that a daemon
- * which died left running (adopt.ts): production keeps being served by the
- * same processes across a daemon crash. Those it cannot adopt are stopped.
+ * which died or was stopped left running (adopt.ts): production keeps being
+ * served by the same processes across a daemon crash or restart. Those it
+ * cannot adopt are stopped. `release` (a daemon stop) leaves them running;
+ * `close` stops them.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -237,6 +239,26 @@ export class ProcessProvisioner implements Provisioner {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all([...pools.flatMap((p) => p.instances.map((i) => i.stop())), ...this.#leftoverStops]);
+  }
+
+  async release(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#loop);
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    const stops: Promise<void>[] = [];
+    for (const p of pools) {
+      const kept = p.instances.filter((i) => i.release());
+      for (const i of p.instances) if (!kept.includes(i)) stops.push(i.stop());
+      log.info('instances left running for the next daemon', {
+        service: this.#opts.service,
+        ...p.ref,
+        pids: kept.map((i) => i.pid),
+        ports: kept.map((i) => i.spec.port),
+        stopped: p.instances.length - kept.length,
+      });
+    }
+    await Promise.all([...stops, ...this.#leftoverStops]);
   }
 
   #startLoop(): void {

@@ -67,6 +67,13 @@ export interface Provisioner {
   status(): PoolStatus[];
   /** Stops everything this provisioner started. */
   close(): Promise<void>;
+  /**
+   * Stops watching and leaves the instances serving: the next provisioner of
+   * the same service and owner adopts them (a daemon stop is not an outage).
+   * Instances that cannot outlive the daemon are stopped. After it, the
+   * provisioner is closed.
+   */
+  release(): Promise<void>;
 }
 
 /** Refused input (unknown version, …); nothing was started or stopped. */

@@ -51,6 +51,11 @@ export class StaticProvisioner implements Provisioner {
     this.#ensured.clear();
   }
 
+  /** Static endpoints run on their own: nothing to leave running or to stop. */
+  async release(): Promise<void> {
+    this.#ensured.clear();
+  }
+
   #endpointsOf(version: string): Endpoint[] {
     const e = this.#versions.get(version);
     if (!e)

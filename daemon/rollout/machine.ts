@@ -15,6 +15,8 @@
  *  - A final phase never moves again (never flap).
  *  - A proxy refusing configuration (xDS NACK) holds the rollout and alerts;
  *    it is never a reason to roll back (rejection.ts).
+ *  - After a restart, a judged deadline is never met on a verdict from
+ *    before it: it waits for the evidence buffered while the daemon was down.
  */
 import { onCommand } from './commands.js';
 import { desiredEffects } from './desired.js';
@@ -90,6 +92,8 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
       return onRejected(state, event);
     case 'accepted':
       return onAccepted(state, event);
+    case 'restarted':
+      return onRestarted(state, event);
   }
 }
 
@@ -122,6 +126,28 @@ function onTimer(s: DeploymentState, e: Ev<'timer'>): StepResult {
         `${s.previousVersion} validated for ${s.plan.validationPeriodMs / 1000}s`,
       );
   }
+}
+
+/** Deadlines that end a judged period; the others (provisioning, capacity) fire on time alone. */
+const JUDGED_TIMERS: ReadonlySet<string> = new Set(['shadow_end', 'step_end', 'bake_end', 'validation_end']);
+
+/**
+ * After a restart the verdict from before the daemon went down is stale, and
+ * the evidence of the time it was down is still buffered in the proxies. A
+ * judged deadline that passed meanwhile (or falls before that evidence can
+ * arrive) moves to the end of the catch-up, and the hold ends on a verdict
+ * given since.
+ */
+function onRestarted(s: DeploymentState, e: Ev<'restarted'>): StepResult {
+  const d = s.deadline;
+  if (!d || s.paused || !JUDGED_TIMERS.has(d.timer) || d.atMs >= e.at + e.catchUpMs) return same(s);
+  const late = d.atMs <= e.at ? `${d.timer} passed while the daemon was down` : `${d.timer} is due`;
+  return update(
+    s,
+    e.at,
+    { deadline: timer(d.timer, e.at, e.catchUpMs), lastVerdict: null },
+    `${late}; judging on the evidence that arrives in the next ${e.catchUpMs / 1000}s`,
+  );
 }
 
 /** End of a judged hold: advance on a healthy verdict, else extend, else pause and alert. */

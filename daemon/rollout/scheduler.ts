@@ -13,7 +13,10 @@
  *
  * Restart: {@link RolloutScheduler.start} re-runs the desired effects of each
  * service's latest deployment (idempotent) and re-arms timers from the
- * persisted deadlines; a deadline already past fires at once.
+ * persisted deadlines. It first tells the machine that the daemon restarted
+ * (`restarted`): a judged deadline that passed while it was down waits
+ * `catchUpMs` for the evidence the proxies buffered, and is judged on
+ * verdicts given since; other deadlines already past fire at once.
  */
 import { logger } from '../log.js';
 import { desiredEffects, phaseAlert } from './desired.js';
@@ -52,7 +55,14 @@ export interface SchedulerOptions {
    * after it begins.
    */
   standing?: (service: string) => RolloutEventBody[];
+  /**
+   * After a restart, how long the evidence buffered in the proxies takes to
+   * arrive and be judged (reconnect, flush, seconds closing); default 10 s.
+   */
+  catchUpMs?: number;
 }
+
+const DEFAULT_CATCH_UP_MS = 10_000;
 
 /** A deploy request: the plan is computed by the caller from config (plan.ts). */
 export type DeployInput = Omit<BeginInput, 'id' | 'at'>;
@@ -63,6 +73,7 @@ export class RolloutScheduler {
   readonly #clock: Clock;
   readonly #newId: (service: string, version: string, at: number) => string;
   readonly #standing: (service: string) => RolloutEventBody[];
+  readonly #catchUpMs: number;
   readonly #timers = new Map<string, unknown>();
   readonly #queues = new Map<string, Promise<void>>();
   readonly #generation = new Map<string, number>();
@@ -74,14 +85,27 @@ export class RolloutScheduler {
     this.#clock = opts.clock ?? systemClock;
     this.#newId = opts.newId ?? ((s, v, at) => `${s}-${v}-${at}`);
     this.#standing = opts.standing ?? (() => []);
+    this.#catchUpMs = opts.catchUpMs ?? DEFAULT_CATCH_UP_MS;
   }
 
   /** Resumes after a (re)start: re-issues effects and re-arms timers. Call once, before events. */
   start(): void {
     const latest = new Map<string, DeploymentState>();
     for (const d of this.#repo.list()) if (!latest.has(d.service)) latest.set(d.service, d);
-    for (const d of latest.values()) {
-      log.info('resuming deployment', { id: d.id, service: d.service, phase: d.phase, deadline: d.deadline });
+    for (const persisted of latest.values()) {
+      const event: RolloutEvent = { type: 'restarted', catchUpMs: this.#catchUpMs, at: this.#clock.now() };
+      const r = step(persisted, event);
+      const d = r.state;
+      // Persisted before any effect runs, like every transition.
+      if (d !== persisted)
+        this.#repo.save(d, persisted.phase, r.reason ? { event: eventName(event), reason: r.reason } : null);
+      log.info('resuming deployment', {
+        id: d.id,
+        service: d.service,
+        phase: d.phase,
+        deadline: d.deadline,
+        ...(r.reason ? { reason: r.reason } : {}),
+      });
       const alert = phaseAlert(d);
       this.#enqueue(d, alert ? [...desiredEffects(d), alert] : desiredEffects(d));
       this.#arm(d);

@@ -139,7 +139,13 @@ export type RolloutEventBody =
   /** The proxy that refused accepted the version of that type it should have now: the refusal no longer stands. */
   | { type: 'accepted'; node: string; xdsType: string; version: string }
   /** An operator command (CLI or admin API). */
-  | { type: 'command'; command: CommandName; reason?: string };
+  | { type: 'command'; command: CommandName; reason?: string }
+  /**
+   * The daemon started again on this deployment. Records the proxies buffered
+   * while it was down arrive within `catchUpMs`: a judged deadline that falls
+   * before then waits for them.
+   */
+  | { type: 'restarted'; catchUpMs: number };
 
 /** Routing wanted for the service: rendered into Envoy config by the xDS side. */
 export interface RouteEffect {

@@ -15,6 +15,14 @@
  *   endpoints this client subscribes to are in flight, NACKed, or not yet at
  *   the snapshot's version, so a route never reaches a proxy before the
  *   clusters and endpoints it names are warm.
+ * - Make before break: a cluster or load assignment that a new snapshot drops
+ *   is kept in this stream's CDS/EDS responses (version `<version>+kept<N>`)
+ *   until the stream's listeners and routes are ACKed at the snapshot's
+ *   version; only then are they sent without it. NOTE: xDS protocol, "Eventual
+ *   consistency considerations": stale clusters are removed only after the
+ *   routes that named them are gone; Envoy answers 503 (no_cluster) to a route
+ *   naming a cluster it no longer has. A stream knows only what it sent, so a
+ *   reconnecting proxy gets the snapshot as it is.
  * - Endpoints never wait for clusters. NOTE: seen on Envoy 1.40 over ADS: on
  *   a CDS update that adds an EDS cluster, Envoy first re-subscribes EDS with
  *   the new name and sends its CDS ACK only after the next EDS response has
@@ -43,6 +51,10 @@ const WAITS_FOR: Readonly<Record<TypeUrl, readonly TypeUrl[]>> = {
   [ROUTE_TYPE]: [CLUSTER_TYPE, ENDPOINT_TYPE],
 };
 
+/** Types whose resources name clusters (routes, listeners), and the types they name. */
+const REFERRERS: readonly TypeUrl[] = [LISTENER_TYPE, ROUTE_TYPE];
+const REFERENCED: readonly TypeUrl[] = [CLUSTER_TYPE, ENDPOINT_TYPE];
+
 /** A decoded DiscoveryRequest (proto-loader, keepCase, defaults off). */
 export interface DiscoveryRequest {
   version_info?: string;
@@ -63,7 +75,14 @@ export interface DiscoveryResponse {
 
 /** What a stream reports to its server. */
 export type StreamEvent =
-  | { kind: 'ack'; typeUrl: TypeUrl; version: string; nonce: string }
+  | {
+      kind: 'ack';
+      typeUrl: TypeUrl;
+      version: string;
+      nonce: string;
+      /** The resources the client accepted (what it runs now), by name. */
+      items: ReadonlyMap<string, AnyResource>;
+    }
   | {
       kind: 'nack';
       typeUrl: TypeUrl;
@@ -90,7 +109,7 @@ interface TypeState {
   wildcard: boolean;
   names: Set<string>;
   /** The last response sent on this stream for this type. */
-  sent?: { version: string; nonce: string; names: string[] };
+  sent?: { version: string; nonce: string; names: string[]; items: ReadonlyMap<string, AnyResource> };
   inFlight: boolean;
   nacked: boolean;
 }
@@ -154,7 +173,13 @@ export class AdsStream {
         });
       } else {
         state.nacked = false;
-        this.host.report(this, { kind: 'ack', typeUrl, version: state.sent.version, nonce });
+        this.host.report(this, {
+          kind: 'ack',
+          typeUrl,
+          version: state.sent.version,
+          nonce,
+          items: state.sent.items,
+        });
       }
     }
     if (nonce === '') {
@@ -175,6 +200,7 @@ export class AdsStream {
     const snapshot = this.host.snapshot(this);
     if (!snapshot) return;
     const unsettled = new Set<TypeUrl>();
+    const referrersSettled = REFERRERS.every((t) => this.settled(snapshot, t));
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
       if (!state) continue;
@@ -182,7 +208,8 @@ export class AdsStream {
         unsettled.add(typeUrl);
         continue;
       }
-      const want = this.desired(snapshot, typeUrl, state);
+      const keep = !referrersSettled && REFERENCED.includes(typeUrl);
+      const want = this.desired(snapshot, typeUrl, state, keep);
       if (!this.upToDate(state, want) && !state.inFlight && !(state.nacked && sameSent(state, want))) {
         this.send(typeUrl, state, want);
       }
@@ -213,20 +240,33 @@ export class AdsStream {
     return s;
   }
 
-  private desired(snapshot: Snapshot, typeUrl: TypeUrl, state: TypeState): Want {
+  /** Whether this stream's resources of `typeUrl` are ACKed at the snapshot's version (or not subscribed). */
+  private settled(snapshot: Snapshot, typeUrl: TypeUrl): boolean {
+    const state = this.types.get(typeUrl);
+    if (!state) return true;
+    return (
+      !state.inFlight && !state.nacked && this.upToDate(state, this.desired(snapshot, typeUrl, state, false))
+    );
+  }
+
+  /**
+   * What the stream should have of `typeUrl`: the snapshot's subscribed
+   * resources, plus (with `keep`) those last sent that the snapshot dropped.
+   */
+  private desired(snapshot: Snapshot, typeUrl: TypeUrl, state: TypeState, keep: boolean): Want {
     const all = snapshot.types.get(typeUrl);
-    const version = all?.version ?? '';
-    const resources: AnyResource[] = [];
-    const names: string[] = [];
-    if (all) {
-      for (const [name, r] of all.items) {
-        if (state.wildcard || state.names.has(name)) {
-          names.push(name);
-          resources.push(r);
-        }
-      }
+    const items = new Map<string, AnyResource>();
+    const wanted = (name: string) => state.wildcard || state.names.has(name);
+    for (const [name, r] of all?.items ?? []) if (wanted(name)) items.set(name, r);
+    let kept = 0;
+    for (const [name, r] of keep ? (state.sent?.items ?? []) : []) {
+      if (all?.items.has(name) || !wanted(name)) continue;
+      items.set(name, r);
+      kept++;
     }
-    return { version, names, resources };
+    const names = [...items.keys()].sort();
+    const version = (all?.version ?? '') + (kept > 0 ? `+kept${kept}` : '');
+    return { version, names, resources: names.map((n) => items.get(n)!), items };
   }
 
   private upToDate(state: TypeState, want: Want): boolean {
@@ -235,7 +275,7 @@ export class AdsStream {
 
   private send(typeUrl: TypeUrl, state: TypeState, want: Want): void {
     const nonce = `${this.id}.${++this.nonce}`;
-    state.sent = { version: want.version, nonce, names: want.names };
+    state.sent = { version: want.version, nonce, names: want.names, items: want.items };
     state.inFlight = true;
     state.nacked = false;
     this.write({ version_info: want.version, resources: want.resources, type_url: typeUrl, nonce });
@@ -246,6 +286,7 @@ interface Want {
   version: string;
   names: string[];
   resources: AnyResource[];
+  items: ReadonlyMap<string, AnyResource>;
 }
 
 function sameSent(state: TypeState, want: Want): boolean {

@@ -18,6 +18,7 @@ export {
   type RenderOptions,
   renderService,
 } from './resources/render.js';
+export { routeWeights } from './resources/route-weights.js';
 export {
   type UpstreamTls,
   upstreamTlsSocket,

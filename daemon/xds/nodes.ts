@@ -4,6 +4,7 @@
  * gRPC: the server feeds it stream lifecycle and ACK/NACK facts.
  */
 import type { AdsStream } from './ads-stream.js';
+import type { AnyResource } from './encode.js';
 import type { Snapshot } from './snapshot.js';
 import { SHORT_NAME, type TypeUrl } from './type-urls.js';
 
@@ -53,6 +54,8 @@ interface NodeState {
   lastGood?: Snapshot;
   streams: Set<AdsStream>;
   acked: Map<TypeUrl, string>;
+  /** The resources of each type the node last ACKed (what its proxies run). */
+  ackedItems: Map<TypeUrl, ReadonlyMap<string, AnyResource>>;
   lastNack?: NackRecord;
   /** The current snapshot was NACKed; streams opened since get {@link NodeState.lastGood}. */
   rejected: boolean;
@@ -111,10 +114,14 @@ export class NodeTable {
     return node?.pinned.has(stream) ? node.lastGood : node?.snapshot;
   }
 
-  /** Records an ACK (and promotes the current snapshot to last good once every type is ACKed). */
-  ack(e: AckEvent): void {
+  /**
+   * Records an ACK and the resources it accepted (and promotes the current
+   * snapshot to last good once every type is ACKed).
+   */
+  ack(e: AckEvent, items?: ReadonlyMap<string, AnyResource>): void {
     const node = this.node(e.nodeId);
     node.acked.set(e.typeUrl, e.version);
+    if (items) node.ackedItems.set(e.typeUrl, items);
     const current = node.snapshot?.types.get(e.typeUrl)?.version;
     if (node.lastNack?.typeUrl === e.typeUrl && e.version === current) node.lastNack = undefined;
     if (node.snapshot && isFullyAcked(node)) node.lastGood = node.snapshot;
@@ -137,6 +144,11 @@ export class NodeTable {
 
   ackedVersion(nodeId: string, typeUrl: TypeUrl): string | undefined {
     return this.nodes.get(nodeId)?.acked.get(typeUrl);
+  }
+
+  /** A resource as the node last ACKed it (undefined: never ACKed, or not among what it ACKed). */
+  ackedResource(nodeId: string, typeUrl: TypeUrl, name: string): AnyResource | undefined {
+    return this.nodes.get(nodeId)?.ackedItems.get(typeUrl)?.get(name);
   }
 
   lastNack(nodeId: string): NackRecord | undefined {
@@ -170,7 +182,13 @@ export class NodeTable {
   private node(nodeId: string): NodeState {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      node = { streams: new Set(), acked: new Map(), rejected: false, pinned: new Set() };
+      node = {
+        streams: new Set(),
+        acked: new Map(),
+        ackedItems: new Map(),
+        rejected: false,
+        pinned: new Set(),
+      };
       this.nodes.set(nodeId, node);
     }
     return node;

@@ -29,6 +29,7 @@ import {
   type StreamEvent,
   StreamProtocolError,
 } from './ads-stream.js';
+import type { AnyResource } from './encode.js';
 import { type AckEvent, type NackRecord, type NodeStatus, NodeTable, versionsOf } from './nodes.js';
 import { xdsProtos } from './protos.js';
 import type { Snapshot } from './snapshot.js';
@@ -148,6 +149,15 @@ export class XdsServer extends EventEmitter {
   /** Status of one node, or undefined if it is neither connected nor has a snapshot. */
   status(nodeId: string): NodeStatus | undefined {
     return this.nodes.status(nodeId);
+  }
+
+  /**
+   * A resource as the node last ACKed it, i.e. what its proxies run (undefined
+   * when it never ACKed one by that name). Compare with {@link snapshot} for
+   * what the daemon wants.
+   */
+  ackedResource(nodeId: string, typeUrl: TypeUrl, name: string): AnyResource | undefined {
+    return this.nodes.ackedResource(nodeId, typeUrl, name);
   }
 
   /** Node ids known to the server (connected or with a snapshot). */
@@ -296,7 +306,7 @@ export class XdsServer extends EventEmitter {
           nonce: e.nonce,
           streamId: stream.id,
         };
-        this.nodes.ack(ack);
+        this.nodes.ack(ack, e.items);
         log.debug('ack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, stream: stream.id });
         this.emit('ack', ack);
         return;

@@ -84,9 +84,12 @@ export class Config {
   maxUnackedBatches: u32 = 64;
   /** One live record per this many non-mirrored requests; 0 disables. */
   liveSampleEvery: u32 = 1;
-  /** Reconnect backoff bounds. */
-  reconnectMinMs: u32 = 500;
-  reconnectMaxMs: u32 = 30000;
+  /**
+   * Reconnect backoff bounds: capped low so that a daemon that comes back is
+   * reached within about a second; a dead one is tried about once a second.
+   */
+  reconnectMinMs: u32 = 250;
+  reconnectMaxMs: u32 = 1000;
 }
 
 /** The outcome of {@link parseConfig}: a Config, or a message naming the path. */

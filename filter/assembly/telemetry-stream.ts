@@ -24,6 +24,7 @@ import {
   LogLevel,
   log,
   nowMicros,
+  setTickPeriod,
 } from './abi/host';
 import { decodeControl } from './control';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
@@ -94,6 +95,12 @@ const HEALTHY_AFTER_US: i64 = 5_000_000;
  * even if the daemon sent no initial metadata yet.
  */
 const CONFIRM_AFTER_US: i64 = 250_000;
+/**
+ * Tick period while the stream is down (when flushIntervalMs is longer):
+ * reconnects are tried from the tick, so a returning daemon is reached within
+ * the backoff plus this, not plus a whole flush interval.
+ */
+const RECONNECT_TICK_MS: u32 = 200;
 
 /** One stream per root context; all calls come from the root context. */
 export class TelemetryStream {
@@ -114,6 +121,8 @@ export class TelemetryStream {
   private opened: u32 = 0;
   private sentSinceTick: bool = false;
   private loggedDown: bool = false;
+  /** The tick runs at RECONNECT_TICK_MS until the stream is confirmed again. */
+  private fastTick: bool = false;
   /**
    * Whether the daemon is known to be there. NOTE: Envoy accepts sends on a
    * stream whose connection has not been made yet and drops them when the
@@ -160,6 +169,7 @@ export class TelemetryStream {
     if (this.token !== 0 && !this.confirmed && (this.answered || now - this.openedUs >= CONFIRM_AFTER_US)) {
       this.confirmed = true;
       this.loggedDown = false;
+      this.setFastTick(false);
     }
     if (this.token !== 0 && now - this.openedUs > HEALTHY_AFTER_US) {
       this.backoffMs = this.root.config.reconnectMinMs;
@@ -190,11 +200,24 @@ export class TelemetryStream {
     log(LogLevel.Debug, 'umbra: telemetry stream opened');
   }
 
+  /**
+   * The next attempt in [backoff/2, backoff] ("equal jitter": spread over the
+   * workers, never beyond reconnectMaxMs), then the backoff doubles up to
+   * reconnectMaxMs.
+   */
   private scheduleRetry(now: i64): void {
-    const jitter = <i64>(this.root.rng.next() % (<u64>this.backoffMs / 2 + 1));
-    this.nextAttemptUs = now + (<i64>this.backoffMs + jitter) * 1000;
+    const half = <u64>this.backoffMs / 2;
+    const delay = <i64>(<u64>this.backoffMs - half + (this.root.rng.next() % (half + 1)));
+    this.nextAttemptUs = now + delay * 1000;
     const doubled = this.backoffMs * 2;
     this.backoffMs = min<u32>(doubled, this.root.config.reconnectMaxMs);
+    this.setFastTick(true);
+  }
+
+  private setFastTick(on: bool): void {
+    const normal = this.root.config.flushIntervalMs;
+    if (on === this.fastTick || normal <= RECONNECT_TICK_MS) return;
+    if (setTickPeriod(on ? RECONNECT_TICK_MS : normal)) this.fastTick = on;
   }
 
   /**

@@ -102,3 +102,63 @@ export function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+/** Load running in the background over kept-alive connections; see {@link startKeptAliveLoad}. */
+export interface KeptAliveLoad {
+  /** 200 answers so far, by the first word of their body (e.g. the version that served). */
+  readonly answered: Record<string, number>;
+  /** Every other outcome (status and body, or the error), the first 50. */
+  readonly failures: string[];
+  /** 200 answers so far. */
+  total(): number;
+  /** Stops after the requests in flight; resolves when they are done. */
+  stop(): Promise<void>;
+}
+
+/** GETs `url` from `workers` kept-alive connections, one request after another, until stopped (10 min at most). */
+export function startKeptAliveLoad(url: string, workers: number): KeptAliveLoad {
+  const agent = new Agent({ keepAlive: true, maxSockets: workers });
+  const answered: Record<string, number> = {};
+  const failures: string[] = [];
+  let running = true;
+  const fail = (what: string) => {
+    if (failures.length < 50) failures.push(what);
+  };
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = request(url, { agent, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          if (body.length < 200) body += c.toString();
+        });
+        res.on('end', () => {
+          const word = body.split(' ')[0]!;
+          if (res.statusCode === 200) answered[word] = (answered[word] ?? 0) + 1;
+          else fail(`${res.statusCode} ${body.slice(0, 60)}`);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => {
+        fail(`error ${e.message}`);
+        resolve();
+      });
+      req.end();
+    });
+  const end = Date.now() + 600_000;
+  const done = Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let i = 0; i < 10_000_000 && running && Date.now() < end; i++) await one();
+    }),
+  );
+  return {
+    answered,
+    failures,
+    total: () => Object.values(answered).reduce((a, b) => a + b, 0),
+    async stop() {
+      running = false;
+      await done;
+      agent.destroy();
+    },
+  };
+}

@@ -29,6 +29,7 @@ export const daemonCommand: Command = {
   summary: 'Run the Umbra daemon (telemetry ingest, judge, rollouts, xDS, admin API)',
   usage: [
     'Usage: umbra daemon [--config FILE] [--record FILE] [--telemetry HOST:PORT] [--metrics HOST:PORT|off]',
+    '                    [--stop-instances]',
     '',
     'Runs umbrad in the foreground until SIGINT/SIGTERM: the telemetry server',
     'for the Envoy filters, pairing and aggregation, the judge, the rollout',
@@ -36,11 +37,15 @@ export const daemonCommand: Command = {
     'API (token in daemon.admin.tokenFile) for `umbra status|deploy|…`, the',
     'store, and /metrics. A restarted daemon resumes deployments in progress.',
     '',
+    'Stopping the daemon (SIGINT, SIGTERM) leaves the service instances it runs',
+    '(process provisioner) serving; the next daemon on the same store adopts them.',
+    '',
     'Flags:',
     '  --config FILE           umbra.yaml (default ./umbra.yaml; built-in defaults when absent)',
     '  --record FILE           also write every received batch to FILE (read it with `umbra replay`)',
     '  --telemetry HOST:PORT   override daemon.telemetry.listen',
     '  --metrics HOST:PORT     Prometheus /metrics address (default 127.0.0.1:9464; `off` disables)',
+    '  --stop-instances        stop the service instances the daemon runs when it stops',
   ].join('\n'),
   async run(argv) {
     const { flags, positionals } = parseFlags(argv, {
@@ -48,6 +53,7 @@ export const daemonCommand: Command = {
       record: { type: 'string' },
       telemetry: { type: 'string' },
       metrics: { type: 'string' },
+      'stop-instances': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const configPath = flags['config'] as string | undefined;
@@ -98,6 +104,7 @@ export const daemonCommand: Command = {
         defaultParts({
           ...DEFAULT_PARTS_OPTIONS,
           metricsListen,
+          stopInstancesOnExit: Boolean(flags['stop-instances']),
           ...(telemetryListen ? { telemetryListen } : {}),
           ...(recordPath ? { recordPath } : {}),
         }),

@@ -38,7 +38,7 @@ function phaseColumn(s: ServiceStatusView): string {
   return d ? phaseText(d) : 'idle';
 }
 
-/** The status table, then evidence and pools per service that has any. */
+/** The status table, then evidence, pools and proxies per service that has any. */
 export function renderStatus(services: ServiceStatusView[], nowMs: number): string {
   const rows = [
     ['SERVICE', 'STABLE', 'VERSION', 'PHASE', 'WEIGHT', 'SCORE', 'VERDICT', 'TO THRESHOLD', 'NEXT'],
@@ -103,8 +103,30 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
       }
       out.push(table(pv));
     }
+    if (s.proxies.length) {
+      out.push(`\n${s.name} proxies (what each ACKed, against what the daemon wants):`);
+      const rows = [['  PROXY', 'STATE', 'ACKED', 'DESIRED']];
+      for (const p of s.proxies) {
+        const state = !p.connected ? 'disconnected' : p.inSync ? 'in sync' : 'pending';
+        rows.push([
+          `  ${p.nodeId}`,
+          state,
+          p.hasAcked ? weightsText(p.ackedWeights) : 'nothing',
+          weightsText(p.desiredWeights),
+        ]);
+      }
+      out.push(table(rows));
+    }
   }
   return out.join('\n');
+}
+
+/** `v1 75%, v2 25%` in version order; `-` for none. */
+function weightsText(w: Record<string, number>): string {
+  const parts = Object.entries(w)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([v, pct]) => `${v} ${pct}%`);
+  return parts.length ? parts.join(', ') : '-';
 }
 
 /** Deployments, newest first, each with its transitions. */

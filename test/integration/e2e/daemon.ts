@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { freePorts } from '../../harness/index.js';
 
 /** The admin token the started daemons use (UMBRA_ADMIN_TOKEN). */
@@ -112,4 +114,78 @@ ${c.daemonExtra ?? ''}services:
 ${c.serviceExtra ?? ''}`,
   );
   return { config, admin, telemetry, xds, listen, metrics, envoyAdmin };
+}
+
+/** Loopback ports and the proxy node of a test daemon. */
+export interface DaemonPorts {
+  admin: number;
+  telemetry: number;
+  xds: number;
+  /** The xDS node id the daemon configures. */
+  node: string;
+}
+
+/**
+ * Writes `<dir>/umbra.yaml`: the daemon on `ports` with its store in `dir`
+ * and the built filter, then `services` (YAML list items, indented by two).
+ * Returns the file's path.
+ */
+export function writeDaemonConfig(dir: string, ports: DaemonPorts, services: string): string {
+  const path = join(dir, 'umbra.yaml');
+  writeFileSync(
+    path,
+    `daemon:
+  admin: { listen: 127.0.0.1:${ports.admin} }
+  telemetry: { listen: 127.0.0.1:${ports.telemetry} }
+  xds: { listen: 127.0.0.1:${ports.xds}, nodes: [${ports.node}] }
+  store: { path: ${dir}/umbra.db }
+  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
+services:
+${services}`,
+  );
+  return path;
+}
+
+/** The sample service the process provisioner runs in these tests (`GET /` answers `<version> <instance>`). */
+export const TINY_SERVER = join(
+  projectRoot(),
+  'test',
+  'integration',
+  'provision',
+  'fixtures',
+  'tiny-server.mjs',
+);
+
+/** SIGKILLs every instance of `service` that the daemon with instance directory `owner` runs or left. */
+export function killInstances(owner: string, service: string): void {
+  for (const p of findLeftovers(owner, service)) {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** A `shop` service (stable v1) on `listen`, its versions at fixed loopback ports (YAML list item). */
+export function staticShop(listen: number, versions: Record<string, number>): string {
+  const lines = Object.entries(versions).map(
+    ([v, port]) => `        ${v}: { endpoints: ['127.0.0.1:${port}'] }`,
+  );
+  return `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: static
+      versions:
+${lines.join('\n')}
+`;
+}
+
+/** An admin client of the daemon on `port` (closed after the test), once the daemon answers. */
+export async function connectAdmin(t: TestContext, port: number): Promise<AdminClient> {
+  const client = new AdminClient({ address: `127.0.0.1:${port}`, token: TOKEN, timeoutMs: 3000 });
+  t.after(() => client.close());
+  await until('the admin API', async () => ((await client.status()).services.length > 0 ? true : undefined));
+  return client;
 }

@@ -22,6 +22,7 @@ const idle: ServiceStatusView = {
   predictedSecondsToThreshold: 0,
   pools: [],
   refusals: [],
+  proxies: [],
 };
 
 test('-o accepts json and text only', () => {
@@ -103,4 +104,34 @@ test('status never shows a service idle while a proxy refuses its configuration'
     renderStatus([{ ...idle, deployment: view(aborted), refusals: [refusal] }], T0),
     /refused by proxy \(after aborted\)/,
   );
+});
+
+test('status shows per proxy what it ACKed against what the daemon wants', () => {
+  const s: ServiceStatusView = {
+    ...idle,
+    proxies: [
+      {
+        nodeId: 'edge-1',
+        connected: true,
+        inSync: false,
+        desiredWeights: { v8: 25, v7: 75 },
+        ackedWeights: { v7: 100 },
+        hasAcked: true,
+      },
+      {
+        nodeId: 'edge-2',
+        connected: false,
+        inSync: false,
+        desiredWeights: { v7: 100 },
+        ackedWeights: {},
+        hasAcked: false,
+      },
+    ],
+  };
+
+  const out = renderStatus([s], T0);
+
+  assert.match(out, /catalog proxies/);
+  assert.match(out, /edge-1\s+pending\s+v7 100%\s+v7 75%, v8 25%/);
+  assert.match(out, /edge-2\s+disconnected\s+nothing\s+v7 100%/);
 });

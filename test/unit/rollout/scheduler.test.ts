@@ -14,6 +14,23 @@ function setup(repo = new MemoryDeploymentRepo()) {
   return { clock, runner, scheduler, repo };
 }
 
+/** Deploys checkout v2 (replacing v1) with the default plan. */
+function deployV2(scheduler: RolloutScheduler) {
+  return scheduler.deploy({ service: 'checkout', version: 'v2', previousVersion: 'v1', plan: plan() });
+}
+
+/** A second daemon's scheduler on `repo`, started at `at` (not yet `start()`ed). */
+function restartAt(repo: MemoryDeploymentRepo, at: number, catchUpMs?: number) {
+  const clock = new ManualClock(at);
+  const scheduler = new RolloutScheduler({
+    repo,
+    runner: new RecordingRunner(),
+    clock,
+    ...(catchUpMs === undefined ? {} : { catchUpMs }),
+  });
+  return { clock, scheduler };
+}
+
 const healthy = { verdict: 'healthy' as const, score: 0.1, threshold: 3, culprits: [], explanation: 'ok' };
 
 describe('rollout scheduler', () => {
@@ -160,23 +177,56 @@ describe('rollout scheduler', () => {
 
   test('a deadline that passed while the daemon was down fires at once on restart', async () => {
     const first = setup();
-    const d = first.scheduler.deploy({
-      service: 'checkout',
-      version: 'v2',
-      previousVersion: 'v1',
-      plan: plan(),
-    });
+    const d = deployV2(first.scheduler);
     first.scheduler.command('checkout', 'rollback');
     // Down for 10 minutes: past the 45 s capacity timeout.
-    const clock = new ManualClock(T0 + 600_000);
-    const second = new RolloutScheduler({
-      repo: first.repo,
-      runner: { run: async () => undefined },
-      clock,
-    });
+    const { clock, scheduler: second } = restartAt(first.repo, T0 + 600_000);
     second.start();
     clock.advance(0);
     assert.equal(first.repo.get(d.id)?.phase, 'rollback_failed');
+  });
+
+  test('a shadow that ended while the daemon was down is judged on verdicts given after the restart', async () => {
+    // A first daemon shadows for 14 s of a 60 s shadow, judged healthy so far, then dies.
+    const first = setup();
+    const d = deployV2(first.scheduler);
+    await first.scheduler.idle();
+    first.clock.advance(14_000);
+    first.scheduler.verdict('checkout', 'candidate', healthy);
+    const shadowEnd = first.repo.get(d.id)!.deadline!.atMs;
+    // A second daemon on the same repo, 10 minutes later: the shadow's end is long past.
+    const { clock, scheduler: second } = restartAt(first.repo, T0 + 600_000, 8000);
+
+    second.start();
+    clock.advance(0);
+
+    // Not promoted on the stale verdict: the deadline waits for the evidence buffered meanwhile.
+    const resumed = first.repo.get(d.id)!;
+    assert.ok(shadowEnd < clock.now());
+    assert.equal(resumed.phase, 'shadowing');
+    assert.equal(resumed.lastVerdict, null);
+    assert.deepEqual(resumed.deadline, { timer: 'shadow_end', atMs: T0 + 600_000 + 8000 });
+    assert.match(first.repo.transitions(d.id).at(-1)!.reason, /shadow_end passed while the daemon was down/);
+    // A verdict on the caught-up evidence decides at the new deadline.
+    clock.advance(5000);
+    second.verdict('checkout', 'candidate', healthy);
+    clock.advance(3000);
+    assert.equal(first.repo.get(d.id)?.phase, 'promoting');
+  });
+
+  test('without a verdict since the restart, a passed shadow end is extended, never promoted', async () => {
+    const first = setup();
+    const d = deployV2(first.scheduler);
+    await first.scheduler.idle();
+    first.scheduler.verdict('checkout', 'candidate', healthy);
+    const { clock, scheduler: second } = restartAt(first.repo, T0 + 600_000, 8000);
+
+    second.start();
+    clock.advance(8000);
+
+    const s = first.repo.get(d.id)!;
+    assert.equal(s.phase, 'shadowing');
+    assert.equal(s.extensions, 1);
   });
 
   test('stop() clears timers, lets the running effect finish, starts nothing new, refuses events', async () => {

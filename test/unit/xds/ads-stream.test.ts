@@ -246,3 +246,58 @@ test('a closed stream neither answers nor reports', () => {
   assert.equal(r.sent.length, 1);
   assert.equal(r.host.events.length, 0);
 });
+
+/** A snapshot with only `version`'s cluster, as the routing table renders a service serving one version. */
+function onlyVersion(version: string): Snapshot {
+  const r = createSnapshot(
+    renderService({
+      service: 'shop',
+      listener: { name: 'shop', port: 10000, address: '127.0.0.1' },
+      versions: [{ name: version, endpoints: [{ address: '127.0.0.1', port: 9001 }] }],
+      weights: { [version]: 100 },
+    }),
+  );
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.snapshot;
+}
+
+test('a dropped cluster stays until the routes that named it are ACKed without it', () => {
+  // Arrange: a stream settled on v1 alone.
+  const r = rig(onlyVersion('v1'));
+  subscribeAll(r);
+  ackAllInOrder(r, 0);
+  const from = r.sent.length;
+
+  // Act 1: the snapshot moves to v2 alone.
+  r.host.current = onlyVersion('v2');
+  r.stream.pump();
+
+  // Assert 1: clusters and endpoints first, with v1 kept beside v2; no route yet.
+  const first = r.sent.slice(from);
+  assert.deepEqual(
+    first.map((x) => x.type_url),
+    [CLUSTER_TYPE, ENDPOINT_TYPE],
+  );
+  assert.match(first[0]!.version_info, /\+kept1$/);
+  r.ack(first[0]!);
+  r.ack(first[1]!, EDS_NAMES);
+
+  // Assert 2: then the route naming only v2.
+  const route = r.sent.slice(from + 2);
+  assert.deepEqual(
+    route.map((x) => x.type_url),
+    [ROUTE_TYPE],
+  );
+  r.ack(route[0]!, ['shop-routes']);
+
+  // Assert 3: only once the route is ACKed, clusters and endpoints without v1.
+  const last = r.sent.slice(from + 3);
+  const v2 = onlyVersion('v2');
+  assert.deepEqual(
+    last.map((x) => [x.type_url, x.version_info]),
+    [
+      [CLUSTER_TYPE, v2.types.get(CLUSTER_TYPE)!.version],
+      [ENDPOINT_TYPE, v2.types.get(ENDPOINT_TYPE)!.version],
+    ],
+  );
+});

@@ -14,7 +14,13 @@ test('the ADS bootstrap names the node, binds admin to loopback and gets LDS/CDS
   assert.deepEqual(b['dynamic_resources']['lds_config'], { ads: {}, resource_api_version: 'V3' });
   assert.deepEqual(b['dynamic_resources']['cds_config'], { ads: {}, resource_api_version: 'V3' });
   assert.deepEqual(b['dynamic_resources']['ads_config']['grpc_services'], [
-    { envoy_grpc: { cluster_name: 'umbra-xds' } },
+    {
+      envoy_grpc: {
+        cluster_name: 'umbra-xds',
+        // A returning daemon is reached within about a second (Envoy's default backoff grows to 30 s).
+        retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '1s' } },
+      },
+    },
   ]);
   const xds = b['static_resources']['clusters'][0];
   assert.equal(xds['name'], 'umbra-xds');

@@ -1,0 +1,141 @@
+/**
+ * A real daemon killed while a deployment serves 50 % on each version, and
+ * started again, while kept-alive load runs through a real Envoy: the proxy
+ * reconnects to the new daemon, and no request fails on the way (the restarted
+ * daemon publishes the deployment's routing again, not a default that drops a
+ * cluster the proxy's routes still send traffic to).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import { decodeResource } from '../../../daemon/xds/encode.js';
+import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
+import { freePorts, startEnvoy, startKeptAliveLoad } from '../../harness/index.js';
+import { adsClient, openAds } from '../xds/ads-client.js';
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+
+/** The sample service's argv in YAML flow style. */
+const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
+
+/** shop: v1 (started by `v1Command`) and v2 as processes, one replica, a 50 % step then 100 %. */
+function twoVersions(listen: number, v1Command: string): string {
+  return `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: process
+      replicas: 1
+      versions:
+        v1: { command: [${v1Command}] }
+        v2: { command: [${TINY}] }
+    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
+`;
+}
+
+test('a restart mid-promotion keeps the split and fails no kept-alive request', {
+  timeout: 240_000,
+}, async (t) => {
+  // Arrange: two versions run by the process provisioner, the daemon, Envoy over ADS.
+  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-routing-'));
+  const owner = join(dir, 'instances');
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'rr-edge' },
+    twoVersions(listen!, TINY),
+  );
+  t.after(() => killInstances(owner, 'shop'));
+  let daemon = startDaemon(t, config);
+  const client = await connectAdmin(t, admin!);
+  await startEnvoy(t, {
+    name: 'restart-routing',
+    config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
+  });
+  await client.deploy('shop', 'v2');
+  await until('shadowing', async () =>
+    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  );
+  await client.command('shop', 'promote', 'test');
+  const split = { v1: 50, v2: 50 };
+  const inSync = async () => {
+    const p = (await client.status('shop')).services[0]?.proxies[0];
+    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify(split) ? true : undefined;
+  };
+  await until('Envoy at 50/50', inSync, 60_000);
+
+  // Act: kept-alive load while the daemon is killed and started again.
+  const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
+  try {
+    daemon.kill('SIGKILL');
+    await new Promise((r) => daemon.once('exit', r));
+    daemon = startDaemon(t, config);
+    await until('the restarted daemon with Envoy at 50/50 again', inSync, 60_000);
+    const before = load.total();
+    await until('more load after the return', async () => (load.total() > before + 200 ? true : undefined));
+  } finally {
+    await load.stop();
+  }
+  const served = load.answered;
+
+  // Assert: nothing failed, and both versions kept serving their share.
+  assert.deepEqual(load.failures, []);
+  assert.ok((served['v1'] ?? 0) > 50 && (served['v2'] ?? 0) > 50, JSON.stringify(served));
+  const h = (await client.history('shop', 1))[0]!;
+  assert.equal(h.deployment?.phase, 'promoting');
+});
+
+test('a proxy that reconnects while the restarted daemon warms up first gets the deployment split, not a default', {
+  timeout: 240_000,
+}, async (t) => {
+  // Arrange: v1 takes 2 s to come up, so a restart's warm-up is long enough for a proxy to connect meanwhile.
+  const [admin, telemetry, xds, listen] = await freePorts(4);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-first-'));
+  const owner = join(dir, 'instances');
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'first-edge' },
+    twoVersions(listen!, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
+  );
+  t.after(() => killInstances(owner, 'shop'));
+  let daemon = startDaemon(t, config);
+  const client = await connectAdmin(t, admin!);
+  await client.deploy('shop', 'v2');
+  await until('shadowing', async () =>
+    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  );
+  await client.command('shop', 'promote', 'test');
+  await until('promoting at 50 %', async () =>
+    (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50 ? true : undefined,
+  );
+  // The daemon and its instances die (a machine reboot, say): the restart must start them again.
+  daemon.kill('SIGKILL');
+  await new Promise((r) => daemon.once('exit', r));
+  killInstances(owner, 'shop');
+
+  // Act: the daemon starts again; a proxy connects as soon as the xDS port answers.
+  daemon = startDaemon(t, config);
+  const ads = adsClient(xds!);
+  t.after(() => ads.close());
+  const first = await until(
+    'the first clusters the restarted daemon sends',
+    async () => {
+      const stream = openAds(ads, 'first-edge');
+      stream.send({ type_url: CLUSTER_TYPE });
+      // A stream refused (the port not open yet) ends at once: try again.
+      const r = await Promise.race([stream.next(20_000), stream.ended.then(() => undefined)]);
+      stream.cancel();
+      return r;
+    },
+    60_000,
+  );
+  const names = first.resources.map((r) => String(decodeResource(r)['name']));
+
+  // Assert: the first configuration already has the candidate's cluster the proxies' routes use.
+  assert.ok(names.includes('shop-v2'), `first clusters: ${names.join(', ')}`);
+  assert.ok(names.includes('shop-v1'), `first clusters: ${names.join(', ')}`);
+});

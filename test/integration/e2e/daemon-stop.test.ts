@@ -1,0 +1,123 @@
+/**
+ * A clean stop of the real daemon (`umbra daemon`, SIGTERM) with the process
+ * provisioner running the service: the instances keep serving a real Envoy
+ * under load while the daemon is away, and the restarted daemon adopts the
+ * same processes. With `--stop-instances` a stop does stop them.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { findLeftovers } from '../../../daemon/provision/adopt.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import { drive, freePorts, startEnvoy } from '../../harness/index.js';
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+
+/** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
+function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the daemon did not exit')), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --stop-instances stops them', {
+  timeout: 180_000,
+}, async (t) => {
+  // Arrange: one service of two local processes, the daemon, and Envoy over ADS.
+  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-stop-'));
+  const owner = join(dir, 'instances');
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stop-edge' },
+    `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: process
+      replicas: 2
+      versions:
+        v1: { command: ['${process.execPath}', '${TINY_SERVER}'] }
+`,
+  );
+  // Whatever happens, no instance outlives the test.
+  t.after(() => killInstances(owner, 'shop'));
+  let daemon = startDaemon(t, config);
+  const client = await connectAdmin(t, admin!);
+  await until('both instances ready', async () => {
+    const s = (await client.status('shop')).services[0];
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+  });
+  await startEnvoy(t, {
+    name: 'stop',
+    config: adsBootstrap({
+      nodeId: 'stop-edge',
+      xdsHost: '127.0.0.1',
+      xdsPort: xds!,
+      adminPort: envoyAdmin!,
+    }),
+  });
+  const url = `http://127.0.0.1:${listen}/`;
+  await until('Envoy serving v1', async () =>
+    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
+  );
+  const before = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
+  assert.equal(before.length, 2, 'two instances running');
+
+  // Act 1: load through Envoy while the daemon is stopped cleanly and started again.
+  let loading = true;
+  const load = (async () => {
+    const total = { count: 0, statuses: {} as Record<number, number>, errors: 0 };
+    for (let i = 0; i < 10_000 && loading; i++) {
+      const r = await drive({ url, requests: 50, concurrency: 2, timeoutMs: 5000 });
+      total.count += r.count;
+      total.errors += r.errors;
+      for (const [k, v] of Object.entries(r.statuses))
+        total.statuses[Number(k)] = (total.statuses[Number(k)] ?? 0) + v;
+    }
+    return total;
+  })();
+  daemon.kill('SIGTERM');
+  assert.equal(await exited(daemon), 0, 'the daemon exits cleanly');
+  const whileDown = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
+  daemon = startDaemon(t, config);
+  await until('the restarted daemon with both instances ready', async () => {
+    const s = (await client.status('shop')).services[0];
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+  });
+  // Load goes on for a while after the return, then stops.
+  const afterReturn = await drive({ url, requests: 200, concurrency: 2, timeoutMs: 5000 });
+  loading = false;
+  const served = await load;
+
+  // Assert: the same processes served throughout, every request answered 200.
+  const ids = (ps: { pid: number; startTime: number }[]) => ps.map((p) => `${p.pid}@${p.startTime}`).sort();
+  assert.deepEqual(ids(whileDown), ids(before), 'the instances outlived the stop');
+  const after = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
+  assert.deepEqual(ids(after), ids(before), 'the restarted daemon adopted them');
+  assert.ok(served.count > 100, `load ran (${served.count} requests)`);
+  assert.deepEqual(served.statuses, { 200: served.count });
+  assert.equal(served.errors, 0);
+  assert.deepEqual(afterReturn.statuses, { 200: 200 });
+
+  // Act 2: the user asks for the instances to stop with the daemon.
+  daemon.kill('SIGKILL');
+  await exited(daemon);
+  daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
+  await until('the daemon with both instances ready again', async () => {
+    const s = (await client.status('shop')).services[0];
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+  });
+  daemon.kill('SIGTERM');
+  assert.equal(await exited(daemon), 0);
+
+  // Assert: nothing of the service runs any more.
+  assert.deepEqual(findLeftovers(owner, 'shop'), []);
+});
