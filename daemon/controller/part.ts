@@ -234,6 +234,15 @@ export function controllerPart(
         },
         pools: (s) => provisioners.get(s)?.status() ?? [],
         refusals: (s) => refusals.standing(s),
+        proxies: (s) =>
+          routing.proxies(s).map((p) => ({
+            nodeId: p.nodeId,
+            connected: p.connected,
+            inSync: p.inSync,
+            desiredWeights: p.desired,
+            ackedWeights: p.acked ?? {},
+            hasAcked: p.acked !== null,
+          })),
       });
       admin = await startAdminServer({
         backend,
