@@ -77,7 +77,10 @@ export type SecondListener = (cells: CellStats[], second: number, nowUs: number)
 export type MinuteListener = (rows: HistogramRow[], minute: number) => void;
 
 export interface AggregatorCounters {
+  /** Pairs with both arms. */
   pairs: number;
+  /** Primaries whose shadow record never arrived (missing data: not judged). */
+  missing: number;
   live: number;
   late: number;
   future: number;
@@ -123,6 +126,7 @@ export function isFailed(status: number, flags: number): boolean {
 export class Aggregator implements PairSink {
   readonly counters: AggregatorCounters = {
     pairs: 0,
+    missing: 0,
     live: 0,
     late: 0,
     future: 0,
@@ -206,26 +210,32 @@ export class Aggregator implements PairSink {
     const sec = Math.floor(v.startUs / 1e6);
     const cellIdx = this.cellFor(v.series, sec);
     if (cellIdx < 0) return;
-    this.counters.pairs++;
     const opts = this.options;
     const base = cellIdx * PER_CELL + (v.shadowArm === ARM_BASELINE ? NF : 0);
     const c = this.cells;
-    const pFailed = isFailed(v.pStatus, v.pFlags);
-    const sFailed = v.missing || isFailed(v.sStatus, v.sFlags);
-    const exampleSignals = v.shadowArm !== ARM_BASELINE;
-    c[base + F.pairs]!++;
-    if (pFailed) c[base + F.primaryFailed]!++;
-    if (sFailed) c[base + F.shadowFailed]!++;
-    if (v.missing) c[base + F.shadowMissing]!++;
-    if (sFailed && !pFailed) {
-      c[base + F.errShadowOnly]!++;
-      if (exampleSignals) this.example(cellIdx, 'errors', v);
-    } else if (pFailed && !sFailed) c[base + F.errPrimaryOnly]!++;
     const ep = this.registry.endpointOf[v.series]!;
     this.ensureEndpoint(ep);
     const p = v.pLatencyUs;
     if (v.shadowArm !== ARM_BASELINE) this.recordLatency(ep, H_PRIMARY, sec, v.pStatus, p);
-    if (v.missing) return;
+    // A shadow record that never came is missing data (a lost batch, a dropped
+    // buffer, a refused line), never a failure: the filter reports a shadow that
+    // timed out as a record of its own. Counted, and nothing else.
+    if (v.missing) {
+      this.counters.missing++;
+      c[base + F.shadowMissing]!++;
+      return;
+    }
+    this.counters.pairs++;
+    const pFailed = isFailed(v.pStatus, v.pFlags);
+    const sFailed = isFailed(v.sStatus, v.sFlags);
+    const exampleSignals = v.shadowArm !== ARM_BASELINE;
+    c[base + F.pairs]!++;
+    if (pFailed) c[base + F.primaryFailed]!++;
+    if (sFailed) c[base + F.shadowFailed]!++;
+    if (sFailed && !pFailed) {
+      c[base + F.errShadowOnly]!++;
+      if (exampleSignals) this.example(cellIdx, 'errors', v);
+    } else if (pFailed && !sFailed) c[base + F.errPrimaryOnly]!++;
     const s = v.sLatencyUs;
     this.recordLatency(ep, v.shadowArm === ARM_BASELINE ? H_BASELINE : H_CANDIDATE, sec, v.sStatus, s);
     if (v.pStatus !== v.sStatus) {

@@ -321,8 +321,7 @@ export function upperRate(k: number, n: number): number {
  * shared-dependency failures do not leak into this test).
  */
 export function statusChanges(p: PairedCounts): number {
-  // A pair whose shadow never arrived has no status to compare (not in statusMismatch).
-  const discordantWithStatus = Math.max(0, p.errShadowOnly - p.shadowMissing) + p.errPrimaryOnly;
+  const discordantWithStatus = p.errShadowOnly + p.errPrimaryOnly;
   return Math.max(0, p.statusMismatch - discordantWithStatus);
 }
 

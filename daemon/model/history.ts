@@ -244,18 +244,21 @@ function addPair(
   const c = cell[side];
   const examples = side === 'candidate';
   const max = opts.examplesPerSignal;
+  // As in the aggregator: a shadow record that never came is missing data, not a failure.
+  if (s === undefined) {
+    c.shadowMissing++;
+    return;
+  }
   c.pairs++;
   const pf = recordFailed(p);
-  const sf = s === undefined || recordFailed(s);
+  const sf = recordFailed(s);
   if (pf) c.primaryFailed++;
   if (sf) c.shadowFailed++;
-  if (s === undefined) c.shadowMissing++;
   if (sf && !pf) {
     c.errShadowOnly++;
     if (examples) addExample(cell, 'errors', p.request_id, max);
   }
   if (pf && !sf) c.errPrimaryOnly++;
-  if (s === undefined) return;
   if (s.status !== p.status) {
     c.statusMismatch++;
     if (examples) addExample(cell, 'status_mismatch', p.request_id, max);

@@ -48,7 +48,12 @@ export interface ReplaySummary {
   batches: number;
   records: number;
   pairs: number;
+  /** Pairer slots retired without their shadow arm (candidate or baseline). */
   shadow_timeouts: number;
+  /** Primaries of judged seconds whose shadow record never came: missing data, not judged. */
+  shadow_missing: number;
+  /** shadow_missing over pairs + shadow_missing (0 when nothing was paired). */
+  shadow_missing_rate: number;
   duplicates: number;
   orphan_shadows: number;
   evicted: number;
@@ -203,6 +208,8 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
     records: c.records,
     pairs: pairer.counters.pairs,
     shadow_timeouts: pairer.counters.shadowTimeouts,
+    shadow_missing: aggregator.counters.missing,
+    shadow_missing_rate: missingRate(aggregator.counters.pairs, aggregator.counters.missing),
     duplicates: pairer.counters.duplicates,
     orphan_shadows: pairer.counters.orphanShadows,
     evicted: pairer.counters.evicted,
@@ -223,6 +230,11 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
   };
   opts.emit(summary as unknown as Record<string, unknown>);
   return summary;
+}
+
+function missingRate(pairs: number, missing: number): number {
+  const n = pairs + missing;
+  return n > 0 ? Math.round((missing / n) * 1e6) / 1e6 : 0;
 }
 
 function aggregatorCloseUs(p: Pipeline): number {
