@@ -4,6 +4,9 @@
  *
  * Time: a cell belongs to the second of its primary request's start. A second
  * S is *final* once the clock (`advance(nowUs)`) reaches the end of S plus
+ * `arrivalGraceUs` and every pair that started in S has resolved (both arms
+ * arrived, or the pairer gave up on the shadow: the pairer reports waits
+ * through `onPending`), and at the latest at the end of S plus
  * `closeDelayUs` (at least the pairing TTL plus transport lateness); its
  * cells are then handed to every `onSecond` listener, in ascending seconds,
  * and nothing more is added to it: a record for a final second is counted as
@@ -32,8 +35,18 @@ import {
 } from './stats.js';
 
 export interface AggregatorOptions extends AggregateOptions {
-  /** A second is final this long after it ends (≥ pairing TTL + batching delay). */
+  /**
+   * The bound: a second is final at the latest this long after it ends (≥
+   * pairing TTL + batching delay), whatever is still missing.
+   */
   closeDelayUs: number;
+  /**
+   * A second closes early, this long after it ends, once every pair that
+   * started in it has resolved (see {@link Aggregator.onPending}): the time
+   * a primary's own record may take to arrive (the filter's flush interval
+   * plus transport). At most closeDelayUs.
+   */
+  arrivalGraceUs: number;
   /** Seconds ahead of the open window still accepted (clock skew between proxies and daemon). */
   futureToleranceS: number;
   /** Primary samples needed before an endpoint's tail threshold is used. */
@@ -47,6 +60,7 @@ export interface AggregatorOptions extends AggregateOptions {
 export const DEFAULT_AGGREGATOR_OPTIONS: AggregatorOptions = {
   ...DEFAULT_AGGREGATE_OPTIONS,
   closeDelayUs: 12_000_000,
+  arrivalGraceUs: 2_000_000,
   futureToleranceS: 10,
   minTailSamples: 100,
   maxLiveSeries: 100_000,
@@ -87,6 +101,9 @@ export interface AggregatorCounters {
   cellsEmitted: number;
   /** Live records dropped because maxLiveSeries was reached. */
   liveOverflow: number;
+  /** Seconds closed early (every pair resolved) and at the closeDelayUs bound. */
+  closedEarly: number;
+  closedAtBound: number;
 }
 
 // PairedCounts fields in counter order; the typed-array layout follows it.
@@ -132,6 +149,8 @@ export class Aggregator implements PairSink {
     future: 0,
     cellsEmitted: 0,
     liveOverflow: 0,
+    closedEarly: 0,
+    closedAtBound: 0,
   };
   readonly options: AggregatorOptions;
   private readonly ring: number;
@@ -167,6 +186,9 @@ export class Aggregator implements PairSink {
   private readonly hists: (LatencyHistogram | undefined)[] = [];
   private readonly histMinute: number[] = [];
   private readonly prevPrimary: (LatencyHistogram | undefined)[] = [];
+  /** Per ring slot: shadow arms still awaited by primaries that started in `pendingSecond[slot]`. */
+  private readonly pending: Int32Array;
+  private readonly pendingSecond: Float64Array;
   private readonly secondListeners: SecondListener[] = [];
   private readonly minuteListeners: MinuteListener[] = [];
 
@@ -181,6 +203,8 @@ export class Aggregator implements PairSink {
     this.liveDirty = Array.from({ length: this.ring }, () => []);
     this.exArena = Array.from({ length: this.ring }, () => new Uint8Array(1024));
     this.exUsed = new Int32Array(this.ring);
+    this.pending = new Int32Array(this.ring);
+    this.pendingSecond = new Float64Array(this.ring).fill(Number.NaN);
   }
 
   /** Subscribes to final seconds; returns the unsubscribe function. */
@@ -264,6 +288,24 @@ export class Aggregator implements PairSink {
     } else if (pOver && !sOver) c[base + F.tailPrimaryOnly]!++;
   }
 
+  /**
+   * A primary that started at `startUs` waits for one more shadow arm (+1),
+   * or that wait ended (-1). Waits of seconds that are not open are ignored
+   * (a wait counted for a second stays with that second until it is final).
+   */
+  onPending(startUs: number, delta: 1 | -1): void {
+    const sec = Math.floor(startUs / 1e6);
+    const w = this.watermark;
+    if (!(sec >= w && sec < w + this.ring)) return;
+    const slot = this.slotOf(sec);
+    if (this.pendingSecond[slot] !== sec) {
+      if (delta < 0) return;
+      this.pendingSecond[slot] = sec;
+      this.pending[slot] = 0;
+    }
+    this.pending[slot] = Math.max(0, this.pending[slot]! + delta);
+  }
+
   /** A live (unmirrored) record. */
   onLive(r: LiveRecord): void {
     const sec = Math.floor(r.startUs / 1e6);
@@ -298,24 +340,45 @@ export class Aggregator implements PairSink {
     this.recordLatency(ep, H_LIVE, sec, r.status, r.latencyUs);
   }
 
-  /** Moves the clock to `nowUs` (monotonic; earlier times are ignored) and emits final seconds. */
+  /**
+   * Moves the clock to `nowUs` (monotonic; earlier times are ignored) and
+   * emits final seconds: every second up to the closeDelayUs bound, then
+   * those past arrivalGraceUs whose pairs have all resolved, in order.
+   */
   advance(nowUs: number): void {
     const target = Math.floor((nowUs - this.options.closeDelayUs) / 1e6);
     if (Number.isNaN(this.watermark)) {
       this.watermark = target;
       return;
     }
-    if (target <= this.watermark) return;
     if (target - this.watermark > this.ring) {
       // A jump past the whole ring: only the ring's seconds can hold data.
       const end = this.watermark + this.ring;
       for (let s = this.watermark; s < end; s++) this.finalize(s, nowUs);
+      this.counters.closedAtBound += this.ring;
       this.flushHistograms(target);
       this.watermark = target;
       return;
     }
-    for (let s = this.watermark; s < target; s++) this.finalize(s, nowUs);
-    this.watermark = target;
+    for (let s = this.watermark; s < target; s++) {
+      this.finalize(s, nowUs);
+      this.counters.closedAtBound++;
+      this.watermark = s + 1;
+    }
+    const early = Math.floor(
+      (nowUs - Math.min(this.options.arrivalGraceUs, this.options.closeDelayUs)) / 1e6,
+    );
+    while (this.watermark < early && this.resolved(this.watermark)) {
+      this.finalize(this.watermark, nowUs);
+      this.counters.closedEarly++;
+      this.watermark++;
+    }
+  }
+
+  /** Whether no shadow arm is awaited for a primary that started in `sec`. */
+  private resolved(sec: number): boolean {
+    const slot = this.slotOf(sec);
+    return this.pendingSecond[slot] !== sec || this.pending[slot] === 0;
   }
 
   /** Finalizes every open second and minute (end of input). */
@@ -547,6 +610,8 @@ export class Aggregator implements PairSink {
 
   private finalize(sec: number, nowUs: number): void {
     const slot = this.slotOf(sec);
+    this.pendingSecond[slot] = Number.NaN;
+    this.pending[slot] = 0;
     const list = this.dirty[slot]!;
     const liveList = this.liveDirty[slot]!;
     const out: CellStats[] = [];

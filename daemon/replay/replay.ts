@@ -12,7 +12,13 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { CellStats, SignalName } from '../aggregate/stats.js';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../telemetry/pipeline.js';
+import {
+  createPipeline,
+  DEFAULT_MIRROR_TIMEOUT_MS,
+  type Pipeline,
+  type PipelineOptions,
+  pipelineTiming,
+} from '../telemetry/pipeline.js';
 import { JsonLinesSource } from './jsonl.js';
 import {
   FRAME_BATCH,
@@ -71,6 +77,11 @@ export interface ReplaySummary {
   /** The pairing TTL and the close delay of seconds used (a recording's own, unless overridden). */
   ttl_us: number;
   close_delay_us: number;
+  /** A second whose pairs have all resolved closes this long after it ends. */
+  arrival_grace_us: number;
+  /** Seconds closed early (every pair resolved) and at the close-delay bound. */
+  seconds_closed_early: number;
+  seconds_closed_at_bound: number;
   wall_ms: number;
 }
 
@@ -113,9 +124,10 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
   const started = performance.now();
   const recording = isRecording(firstBytes(path, 8));
   // A recording carries the daemon's pipeline options; explicit options override them.
+  // JSON lines have no daemon settings: those of a daemon with default settings.
   const recorded = recording
     ? (readRecordingMeta(path)?.pipeline as Partial<PipelineOptions> | undefined)
-    : undefined;
+    : pipelineTiming(DEFAULT_MIRROR_TIMEOUT_MS);
   const p: Pipeline = createPipeline({
     ...recorded,
     ...opts.pipeline,
@@ -226,6 +238,9 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
     truncated,
     ttl_us: p.options.pairing.ttlUs,
     close_delay_us: p.options.aggregate.closeDelayUs,
+    arrival_grace_us: p.options.aggregate.arrivalGraceUs,
+    seconds_closed_early: aggregator.counters.closedEarly,
+    seconds_closed_at_bound: aggregator.counters.closedAtBound,
     wall_ms: Math.round(performance.now() - started),
   };
   opts.emit(summary as unknown as Record<string, unknown>);
