@@ -63,6 +63,10 @@ export interface ServiceStatusView {
   hasPrediction: boolean;
   predictedSecondsToThreshold: number;
   pools: PoolView[];
+  /** Primaries judged whose shadow record never arrived (missing data). */
+  missingShadows: number;
+  /** Which parts of the model are in force where history is not simply trusted. */
+  model: string[];
 }
 
 export interface TransitionView {

@@ -32,6 +32,10 @@ export interface ServiceEvidence {
   pairs: number;
   evidence: EvidenceView[];
   predictedSecondsToThreshold: number | null;
+  /** Primaries judged whose shadow record never arrived (missing data, not judged). */
+  missingShadows?: number;
+  /** Which parts of the model are in force where history is not simply trusted. */
+  model?: string[];
 }
 
 export interface RolloutBackendOptions {
@@ -159,6 +163,8 @@ export class RolloutAdminBackend implements AdminBackend {
       hasPrediction: ev?.predictedSecondsToThreshold != null,
       predictedSecondsToThreshold: ev?.predictedSecondsToThreshold ?? 0,
       pools: (this.#o.pools?.(cfg.name) ?? []).map(poolView),
+      missingShadows: ev?.missingShadows ?? 0,
+      model: ev?.model ?? [],
     };
   }
 }

@@ -26,6 +26,8 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { SeriesRegistry } from './series.js';
 import {
   type AggregateOptions,
+  BODY_TABLE,
+  bodySlot,
   type CellStats,
   DEFAULT_AGGREGATE_OPTIONS,
   emptyPaired,
@@ -182,6 +184,8 @@ export class Aggregator implements PairSink {
   private readonly liveDirty: number[][];
   // Per endpoint: tail threshold and histograms (index endpoint * 4 + arm).
   private tail = new Float64Array(0);
+  /** Per endpoint BODY_TABLE recent primary body hashes (low words), for bodyNovel. */
+  private bodySeen = new Int32Array(0);
   private tailDirty = new Uint8Array(0);
   private readonly hists: (LatencyHistogram | undefined)[] = [];
   private readonly histMinute: number[] = [];
@@ -256,6 +260,7 @@ export class Aggregator implements PairSink {
     c[base + F.pairs]!++;
     if (pFailed) c[base + F.primaryFailed]!++;
     if (sFailed) c[base + F.shadowFailed]!++;
+    if (exampleSignals && !pFailed) this.primaryBody(ep, base, v);
     if (sFailed && !pFailed) {
       c[base + F.errShadowOnly]!++;
       if (exampleSignals) this.example(cellIdx, 'errors', v);
@@ -304,6 +309,17 @@ export class Aggregator implements PairSink {
       this.pending[slot] = 0;
     }
     this.pending[slot] = Math.max(0, this.pending[slot]! + delta);
+  }
+
+  /** Counts a successful primary's body hash, and whether it is new to the endpoint (see PairedCounts.bodyNovel). */
+  private primaryBody(ep: number, base: number, v: PairView): void {
+    if ((v.pHashLo === 0 && v.pHashHi === 0) || v.pFlags & FLAG_BODY_TRUNCATED) return;
+    const c = this.cells;
+    c[base + F.bodyHashed]!++;
+    const k = ep * BODY_TABLE + bodySlot(v.pHashLo, v.pHashHi);
+    if (this.bodySeen[k] === v.pHashLo) return;
+    this.bodySeen[k] = v.pHashLo;
+    c[base + F.bodyNovel]!++;
   }
 
   /** A live (unmirrored) record. */
@@ -446,6 +462,9 @@ export class Aggregator implements PairSink {
     const d = new Uint8Array(t.length);
     d.set(this.tailDirty);
     this.tailDirty = d;
+    const b = new Int32Array(t.length * BODY_TABLE);
+    b.set(this.bodySeen);
+    this.bodySeen = b;
   }
 
   private liveId(series: number, cluster: number): number {

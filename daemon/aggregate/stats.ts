@@ -43,6 +43,23 @@ export interface PairedCounts {
   latDeltaSumUs: number;
   /** Successful pairs that latDeltaSumUs covers. */
   latPairs: number;
+  /**
+   * Candidate pairs whose primary succeeded with a body hash (not
+   * truncated), and of those, how many primary bodies were new to the
+   * endpoint: not among its recently seen ones (a direct-mapped table of
+   * {@link BODY_TABLE} hashes per endpoint). Bodies with a timestamp or an
+   * id are all new; deterministic ones repeat. Zero for baseline pairs.
+   */
+  bodyHashed: number;
+  bodyNovel: number;
+}
+
+/** Recent primary body hashes remembered per endpoint for `bodyNovel`. */
+export const BODY_TABLE = 256;
+
+/** The table slot of a body hash (both reductions use it, so they agree). */
+export function bodySlot(hashLo: number, hashHi: number): number {
+  return Math.imul(hashLo ^ hashHi, 0x9e3779b1) >>> 24;
 }
 
 /** Unpaired counts per serving cluster, from live (not mirrored) records. */
@@ -119,6 +136,8 @@ export function emptyPaired(): PairedCounts {
     bodyMismatch: 0,
     latDeltaSumUs: 0,
     latPairs: 0,
+    bodyHashed: 0,
+    bodyNovel: 0,
   };
 }
 

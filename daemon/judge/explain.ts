@@ -7,7 +7,15 @@
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
 import { logMixtureE } from './evalue.js';
-import { LIVE_ERRORS_SHARE, LIVE_TAIL_SHARE, processLogE, statusChanges, type Term, terms } from './judge.js';
+import {
+  BODY_SAMPLE,
+  LIVE_ERRORS_SHARE,
+  LIVE_TAIL_SHARE,
+  processLogE,
+  statusChanges,
+  type Term,
+  terms,
+} from './judge.js';
 import { ALL } from './scopes.js';
 import type {
   Culprit,
@@ -68,8 +76,39 @@ export function buildVerdict(
       signals,
       examples,
       predictedSecondsToThreshold: predictSeconds(s, score, t),
+      missingShadows: service?.cand.shadowMissing ?? 0,
+      model: modelInForce(s, model),
     },
   };
+}
+
+/**
+ * Where the model in force is not simply the trained one: the built-in
+ * model, learned body floors the present has not confirmed yet or
+ * contradicts, error floors production's own failures contradicted.
+ */
+export function modelInForce(s: JudgeState, model: Model): string[] {
+  const out: string[] = [];
+  if (model.version === 0) out.push('built-in model (no history): conservative floors, bodies not compared');
+  const floors = model.params.floors;
+  for (const [ep, b] of Object.entries(s.bodies ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!(floors[ep] && floors[ep].bodyMismatchRate < 1)) continue;
+    if (b.state === 'dynamic')
+      out.push(`bodies of ${ep}: history says deterministic, the present varies: not compared`);
+    else if (b.state === 'unknown')
+      out.push(
+        `bodies of ${ep}: not compared until ${BODY_SAMPLE} primary bodies confirm history (${b.hashed} so far)`,
+      );
+  }
+  for (const scope of Object.values(s.scopes)) {
+    if (!scope.floorContradicted) continue;
+    const where =
+      scope.endpoint === ALL ? (scope.segment === ALL ? 'the service' : scope.segment) : scope.endpoint;
+    out.push(
+      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: contradicted by production's own failures: the live primary arm sets it`,
+    );
+  }
+  return out;
 }
 
 /** Live requests the candidate served, when live signals are judged (they count toward the minimum sample). */

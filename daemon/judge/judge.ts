@@ -37,6 +37,10 @@ export const LIVE_ERRORS_SHARE = 0.7;
 export const LIVE_TAIL_SHARE = 0.3;
 /** A floor at or above this means the signal is not comparable (e.g. dynamic bodies): not tested. */
 const NOT_COMPARABLE = 0.97;
+/** Primary bodies of an endpoint seen before its learned body floor is trusted. */
+export const BODY_SAMPLE = 40;
+/** Share of those new to the endpoint above which its bodies are dynamic (timestamps, ids). */
+const DYNAMIC_BODY_SHARE = 0.9;
 const MIN_RATE = 1e-4;
 const SCORE_HISTORY = 30;
 /**
@@ -142,6 +146,7 @@ function stepSecond(
   const batches = new Map<string, Batch>();
   let pairs = 0;
   let primaryFailed = 0;
+  observeBodies(s, cells);
   for (const cell of cells) {
     const cand = clean(cell.candidate);
     const base = clean(cell.baseline);
@@ -152,6 +157,8 @@ function stepSecond(
     const infl = Math.max(1, model.params.floorInflation);
     const ep = cell.key.endpoint;
     const seg = cell.key.segment;
+    // A learned body floor holds only once the primary's own bodies show them deterministic.
+    const bodyRate = f.bodyMismatchRate >= 1 || s.bodies?.[ep]?.state !== 'stable' ? 1 : f.bodyMismatchRate;
     for (const key of [scopeKey(ep, seg), scopeKey(ep, ALL), scopeKey(ALL, seg), scopeKey(ALL, ALL)]) {
       let b = batches.get(key);
       if (!b) {
@@ -173,7 +180,7 @@ function stepSecond(
       addPaired(b.base, base);
       b.floorErr += cand.pairs * Math.min(1, f.discordantErrorRate * infl);
       b.floorStatus += cand.pairs * Math.min(1, f.statusMismatchRate * infl);
-      b.floorBody += cand.pairs * (f.bodyMismatchRate >= 1 ? 1 : Math.min(1, f.bodyMismatchRate * infl));
+      b.floorBody += cand.pairs * (bodyRate >= 1 ? 1 : Math.min(1, bodyRate * infl));
       b.floorPrimary += cand.pairs * Math.min(1, f.primaryErrorRate * infl);
       b.liveRequests += prod.requests;
       b.liveFailed += prod.failed;
@@ -211,6 +218,29 @@ function stepSecond(
     mergeExamples(scope.examples, b.examples, params.examples);
   }
   if (warm && params.liveCandidateCluster) updateLive(s, cells, model, params.liveCandidateCluster);
+}
+
+/**
+ * Stale history, bodies: a floor learned when an endpoint's bodies were
+ * deterministic says nothing once they carry timestamps (in both versions
+ * alike). The primary arm's own bodies tell, whatever the candidate does:
+ * after {@link BODY_SAMPLE} of them, nearly all new to the endpoint means
+ * dynamic, and its bodies are not compared (the conservative model's
+ * choice); until then they are not compared either.
+ */
+function observeBodies(s: JudgeState, cells: CellStats[]): void {
+  const bodies = (s.bodies ??= {});
+  for (const cell of cells) {
+    const c = cell.candidate;
+    const hashed = num(c?.bodyHashed);
+    if (!(hashed > 0)) continue;
+    const ep = cell.key.endpoint;
+    const b = (bodies[ep] ??= { hashed: 0, novel: 0, state: 'unknown' });
+    if (b.state !== 'unknown') continue;
+    b.hashed += hashed;
+    b.novel += Math.min(num(c.bodyNovel), hashed);
+    if (b.hashed >= BODY_SAMPLE) b.state = b.novel >= DYNAMIC_BODY_SHARE * b.hashed ? 'dynamic' : 'stable';
+  }
 }
 
 /**

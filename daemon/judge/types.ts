@@ -153,6 +153,19 @@ export interface JudgeState {
   health: { second: number; pairs: number; primaryFailed: number }[];
   /** Recent scores, for the time-to-threshold prediction. */
   scores: { second: number; score: number }[];
+  /** Per endpoint: what the present shows of its bodies (absent in states saved before it existed). */
+  bodies?: Record<string, BodyEvidence>;
+}
+
+/**
+ * Whether an endpoint's bodies are deterministic, from the primary arm's own
+ * bodies: once `hashed` reaches the sample, `dynamic` when nearly all were
+ * new to the endpoint (timestamps, ids), else `stable`; decided once.
+ */
+export interface BodyEvidence {
+  hashed: number;
+  novel: number;
+  state: 'unknown' | 'stable' | 'dynamic';
 }
 
 export interface Culprit {
@@ -192,5 +205,9 @@ export interface Verdict {
     examples: string[];
     /** Seconds until the score reaches the threshold at its recent growth rate; null when not growing. */
     predictedSecondsToThreshold: number | null;
+    /** Primaries judged (after warm-up) whose shadow record never arrived: missing data, not judged. */
+    missingShadows: number;
+    /** Which parts of the model are in force where the present contradicts or has not yet confirmed history. */
+    model: string[];
   };
 }

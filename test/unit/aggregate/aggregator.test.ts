@@ -95,6 +95,8 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
     bodyMismatch: 1,
     latDeltaSumUs: 3100 + 2900 - 10_000,
     latPairs: 7,
+    bodyHashed: 8, // successful primaries with a body hash
+    bodyNovel: 1, // all the same body: new only the first time
   });
   assert.equal(c.baseline.pairs, 0);
   assert.deepEqual(c.examples.errors, ['req-1']);
