@@ -280,6 +280,7 @@ export class Aggregator implements PairSink {
     if (pFailed || sFailed) return;
     c[base + F.latPairs]!++;
     c[base + F.latDeltaSumUs]! += s - p;
+    c[base + F.latPrimarySumUs]! += p;
     if (s > p * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) {
       c[base + F.latShadowSlower]!++;
       if (exampleSignals) this.example(cellIdx, 'latency_shift', v);

@@ -43,6 +43,8 @@ export interface PairedCounts {
   latDeltaSumUs: number;
   /** Successful pairs that latDeltaSumUs covers. */
   latPairs: number;
+  /** Sum of the primary's latency in µs over those pairs (latDeltaSumUs over this is the relative excess). */
+  latPrimarySumUs: number;
   /**
    * Candidate pairs whose primary succeeded with a body hash (not
    * truncated), and of those, how many primary bodies were new to the
@@ -136,6 +138,7 @@ export function emptyPaired(): PairedCounts {
     bodyMismatch: 0,
     latDeltaSumUs: 0,
     latPairs: 0,
+    latPrimarySumUs: 0,
     bodyHashed: 0,
     bodyNovel: 0,
   };

@@ -7,6 +7,7 @@
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
 import { logMixtureE } from './evalue.js';
+import { LATENCY_FADING, LATENCY_TOO_EARLY, latencyDecaying, latencyFading, MIN_TREND_S } from './fading.js';
 import {
   BODY_SAMPLE,
   LIVE_ERRORS_SHARE,
@@ -57,8 +58,16 @@ export function buildVerdict(
     reason = `minimum sample: ${pairs} of ${params.minPairs} pairs`;
   } else if (unhealthy) reason = 'production unhealthy: primary failure rate above the limit, not judging';
 
-  const rollback = reason === null && Number.isFinite(score) && score >= t;
-  const culprits = rollback ? findCulprits(all, s, model, t) : [];
+  let rollback = reason === null && Number.isFinite(score) && score >= t;
+  let culprits = rollback ? findCulprits(all, s, model, t) : [];
+  if (rollback && latencyOnly(culprits)) {
+    const hold = latencyHold(s, culprits);
+    if (hold !== null) {
+      reason = hold;
+      rollback = false;
+      culprits = [];
+    }
+  }
   const focus = culprits.length > 0 ? scopeOf(s, culprits[0]!) : (lead?.scope ?? service ?? null);
   const signals = [...(focus ? explainScope(focus, model, params) : []), ...explainLive(s, model, params)];
   const leadSignal: SignalName | undefined =
@@ -109,6 +118,38 @@ export function modelInForce(s: JudgeState, model: Model): string[] {
     );
   }
   return out;
+}
+
+/** Every culprit is a paired latency signal (the cold-start hold applies to those only). */
+function latencyOnly(culprits: Culprit[]): boolean {
+  return (
+    culprits.length > 0 && culprits.every((c) => c.signal === 'latency_shift' || c.signal === 'latency_tail')
+  );
+}
+
+/**
+ * The culprit's excess is fading there, or falling in a scope that holds
+ * it (its endpoint, its segment, the service: more pairs, a clearer trend;
+ * a regression in one place leaves those flat, a cold start does not).
+ */
+/** Why a latency-only rollback is held (a cold start), or null. */
+function latencyHold(s: JudgeState, culprits: Culprit[]): string | null {
+  if (culprits.some((c) => (scopeOf(s, c)?.lat?.length ?? 0) < MIN_TREND_S)) return LATENCY_TOO_EARLY;
+  return culprits.every((c) => fadingAt(s, c)) ? LATENCY_FADING : null;
+}
+
+function fadingAt(s: JudgeState, c: Culprit): boolean {
+  const scope = scopeOf(s, c);
+  if (scope !== null && latencyFading(scope)) return true;
+  for (const [ep, seg] of [
+    [c.endpoint, ALL],
+    [ALL, c.segment],
+    [ALL, ALL],
+  ] as const) {
+    const outer = s.scopes[`${ep}\u0000${seg}`];
+    if (outer && outer !== scope && latencyDecaying(outer)) return true;
+  }
+  return false;
 }
 
 /** Live requests the candidate served, when live signals are judged (they count toward the minimum sample). */

@@ -28,6 +28,7 @@ import {
   rateBatchUpdate,
 } from './evalue.js';
 import { buildVerdict } from './explain.js';
+import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
 import { PROCESS_NAMES } from './types.js';
@@ -81,7 +82,9 @@ export function judge(
     if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
   }
   score ??= combinedScore(s, model, params);
-  return { state: s, verdict: buildVerdict(s, score, model, params, productionUnhealthy(s, params)) };
+  const verdict = buildVerdict(s, score, model, params, productionUnhealthy(s, params));
+  if (verdict.reason === LATENCY_FADING) restartLatency(s);
+  return { state: s, verdict };
 }
 
 interface Batch {
@@ -197,6 +200,7 @@ function stepSecond(
     const [endpoint, segment] = key.split('\u0000') as [string, string];
     const scope = s.scopes[key] ?? addScope(s, params, model, endpoint, segment);
     if (!scope || !warm) continue;
+    recordLatency(scope, second, b.cand.latPairs, b.cand.latDeltaSumUs, b.cand.latPrimarySumUs);
     updateRateTests(scope, b, model, unhealthy);
     if (!latWarm) {
       b.cand.latShadowSlower = 0;

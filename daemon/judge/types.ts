@@ -106,6 +106,8 @@ export interface ScopeState {
   base: PairedCounts;
   /** log wealth per mixture atom of the rate tests. */
   wealth: { errors_rate: number[]; status_mismatch: number[]; body_mismatch: number[] };
+  /** Last seconds' paired latency excess, from the first second (for the cold-start hold; see fading.ts). */
+  lat?: { second: number; pairs: number; deltaUs: number; primaryUs: number }[];
   /** Last seconds' pairs and primary failures (for the noise screen), oldest first. */
   recent: { second: number; pairs: number; primaryOnly: number; primaryFailed: number }[];
   /** log wealth of the primary arm's own discordant failures tested against the learned floor. */

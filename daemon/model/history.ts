@@ -306,5 +306,6 @@ function addPair(
     if (examples) addExample(cell, 'latency_tail', p.request_id, max);
   } else if (lp > tail && ls <= tail) c.tailPrimaryOnly++;
   c.latDeltaSumUs += ls - lp;
+  c.latPrimarySumUs += lp;
   c.latPairs++;
 }

@@ -95,6 +95,7 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
     bodyMismatch: 1,
     latDeltaSumUs: 3100 + 2900 - 10_000,
     latPairs: 7,
+    latPrimarySumUs: 10_000 * 6 + 20_000, // the primaries of the 7 latency pairs
     bodyHashed: 8, // successful primaries with a body hash
     bodyNovel: 1, // all the same body: new only the first time
   });

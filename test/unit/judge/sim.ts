@@ -88,6 +88,7 @@ export function simulateCell(r: () => number, s: CellSpec, second: number, servi
     if (ls > tail && lp <= tail) c.tailShadowOnly++;
     else if (lp > tail && ls <= tail) c.tailPrimaryOnly++;
     c.latDeltaSumUs += ls - lp;
+    c.latPrimarySumUs += lp;
     c.latPairs++;
   }
   const liveRequests = Math.round(s.pairsPerSecond * s.liveFactor);
