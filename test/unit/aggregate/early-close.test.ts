@@ -56,14 +56,18 @@ function setup() {
     p.pairer.add(r, atUs);
   };
   const tick = (atUs: number) => p.ingest.advance(atUs);
-  return { p, closed, add, tick };
+  /** Both arms of request `id`, started at `startUs`: the primary's record arriving at `pAt`, the candidate's at `cAt`. */
+  const both = (id: string, startUs: number, pAt: number, cAt: number): void => {
+    add(id, ARM_PRIMARY, startUs, pAt);
+    add(id, ARM_CANDIDATE, startUs, cAt);
+  };
+  return { p, closed, add, both, tick };
 }
 
 test('a second closes once its grace has passed and every pair that started in it resolved', () => {
-  const { p, closed, add, tick } = setup();
+  const { p, closed, add, both, tick } = setup();
   tick(S * US);
-  add('a', ARM_PRIMARY, S * US + 100_000, S * US + 110_000);
-  add('a', ARM_CANDIDATE, S * US + 100_000, S * US + 130_000);
+  both('a', S * US + 100_000, S * US + 110_000, S * US + 130_000);
   add('b', ARM_PRIMARY, S * US + 900_000, S * US + 910_000);
   // b's candidate is slow (4 s): its second must wait for it, past the grace.
   tick((S + 3) * US + 1);
@@ -75,10 +79,9 @@ test('a second closes once its grace has passed and every pair that started in i
 });
 
 test('a second with nothing pending closes at the grace, not at the close delay', () => {
-  const { closed, add, tick } = setup();
+  const { closed, both, tick } = setup();
   tick(S * US);
-  add('a', ARM_PRIMARY, S * US + 100_000, S * US + 110_000);
-  add('a', ARM_CANDIDATE, S * US + 100_000, S * US + 130_000);
+  both('a', S * US + 100_000, S * US + 110_000, S * US + 130_000);
   tick((S + 3) * US - 1);
   assert.equal(closed.length, 0, 'within the grace: a primary of that second may still be on its way');
   tick((S + 3) * US);
@@ -89,11 +92,10 @@ test('a second with nothing pending closes at the grace, not at the close delay'
 });
 
 test('a shadow that never comes holds its second only until the TTL, then counts as missing', () => {
-  const { p, closed, add, tick } = setup();
+  const { p, closed, add, both, tick } = setup();
   tick(S * US);
   add('a', ARM_PRIMARY, S * US + 100_000, S * US + 110_000);
-  add('b', ARM_PRIMARY, S * US + 200_000, S * US + 210_000);
-  add('b', ARM_CANDIDATE, S * US + 200_000, S * US + 230_000);
+  both('b', S * US + 200_000, S * US + 210_000, S * US + 230_000);
   tick(S * US + 110_000 + 7 * US - 1);
   assert.equal(closed.length, 0);
   tick(S * US + 110_000 + 7 * US);
@@ -102,11 +104,10 @@ test('a shadow that never comes holds its second only until the TTL, then counts
 });
 
 test('seconds close in order: a resolved second waits for an earlier unresolved one', () => {
-  const { closed, add, tick } = setup();
+  const { closed, add, both, tick } = setup();
   tick(S * US);
   add('a', ARM_PRIMARY, S * US + 100_000, S * US + 110_000);
-  add('b', ARM_PRIMARY, (S + 1) * US + 100_000, (S + 1) * US + 110_000);
-  add('b', ARM_CANDIDATE, (S + 1) * US + 100_000, (S + 1) * US + 120_000);
+  both('b', (S + 1) * US + 100_000, (S + 1) * US + 110_000, (S + 1) * US + 120_000);
   tick((S + 5) * US);
   assert.equal(closed.length, 0);
   add('a', ARM_CANDIDATE, S * US + 100_000, (S + 5) * US + 1);
@@ -118,11 +119,10 @@ test('seconds close in order: a resolved second waits for an earlier unresolved 
 });
 
 test('where a baseline runs, a second also waits for the baseline arm', () => {
-  const { closed, add, tick } = setup();
+  const { closed, add, both, tick } = setup();
   tick(S * US);
   add('x', ARM_BASELINE, S * US, S * US + 1); // baselines run for this series
-  add('a', ARM_PRIMARY, S * US + 100_000, S * US + 110_000);
-  add('a', ARM_CANDIDATE, S * US + 100_000, S * US + 120_000);
+  both('a', S * US + 100_000, S * US + 110_000, S * US + 120_000);
   tick((S + 4) * US);
   assert.equal(closed.length, 0);
   add('a', ARM_BASELINE, S * US + 100_000, (S + 4) * US + 1);
