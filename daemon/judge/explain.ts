@@ -273,7 +273,7 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
   const e = (p: ProcessName) => Math.exp(Math.min(processLogE(scope, p, model), 700));
   const base = { endpoint: scope.endpoint, segment: scope.segment };
   const rate = (k: number, n: number) => (n > 0 ? k / n : 0);
-  const errShares = share.errors_paired + share.errors_rate;
+  const errShares = share.errors_paired + share.errors_rate + share.errors_recent;
   const out: SignalExplanation[] = [
     {
       ...base,
@@ -292,7 +292,10 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
       effectSize: rate(c.shadowFailed - c.primaryFailed, c.pairs),
       eValue:
         errShares > 0
-          ? (share.errors_paired * e('errors_paired') + share.errors_rate * e('errors_rate')) / errShares
+          ? (share.errors_paired * e('errors_paired') +
+              share.errors_rate * e('errors_rate') +
+              share.errors_recent * e('errors_recent')) /
+            errShares
           : 1,
       weight: scope.weight * errShares,
     },

@@ -217,6 +217,7 @@ function stepSecond(
       pairs: b.cand.pairs,
       primaryOnly: b.cand.errPrimaryOnly,
       primaryFailed: b.cand.primaryFailed,
+      shadowOnly: b.cand.errShadowOnly,
     });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
@@ -284,7 +285,10 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
   }
   const primaryFloor = clamp(Math.max(b.floorPrimary / n, floorErr), MIN_RATE, 0.5);
   if (unhealthy || clearlyAbove(kp, nw, p0) || clearlyAbove(kf, nw, primaryFloor)) scope.rateSkips += 1;
-  else scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
+  else {
+    scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
+    scope.errorsRecent = (scope.errorsRecent ?? 0) + recentBet(scope, b.cand.errShadowOnly, n, p0);
+  }
   if (unhealthy) return;
 
   const statusFloor = withBaseline(b.floorStatus / n, statusChanges(scope.base), scope.base.pairs, n0);
@@ -306,6 +310,37 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
     const p = Math.max(bodyFloor, MIN_RATE);
     scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
   }
+}
+
+/** Seconds of shadow-only failures the errors_recent test bets on, and the pairs its estimate is shrunk by. */
+const RECENT_BET_SECONDS = 5;
+const RECENT_BET_PRIOR_PAIRS = 50;
+
+/**
+ * errors_recent: the same null as errors_rate (shadow-only failures at a
+ * per-pair rate ≤ p₀), tested by a likelihood ratio whose alternative p₁ is
+ * estimated from the last seconds only (shrunk toward p₀, never below it),
+ * before this second's counts are seen: a predictable plug-in (Robbins and
+ * Siegmund 1974; Waudby-Smith and Ramdas 2024, "Estimating means of bounded
+ * random variables by betting"). For k of n Bernoulli(p) with p ≤ p₀ ≤ p₁
+ * the factor (p₁/p₀)^k ((1−p₁)/(1−p₀))^(n−k) has expectation
+ * (p p₁/p₀ + (1−p)(1−p₁)/(1−p₀))^n ≤ 1. Under the null p₁ stays near p₀, so
+ * unlike the fixed alternatives of errors_rate it loses almost nothing while
+ * the candidate is healthy, and it bets as soon as failures rise: a
+ * regression that starts late in a run is caught as fast as one from the
+ * start. Returns the log factor.
+ */
+function recentBet(scope: ScopeState, k: number, n: number, p0: number): number {
+  const last = scope.recent.slice(-RECENT_BET_SECONDS);
+  let kr = 0;
+  let nr = 0;
+  for (const r of last) {
+    kr += r.shadowOnly ?? 0;
+    nr += r.pairs;
+  }
+  const p1 = clamp((kr + p0 * RECENT_BET_PRIOR_PAIRS) / (nr + RECENT_BET_PRIOR_PAIRS), p0, 0.5);
+  if (!(p1 > p0)) return 0;
+  return k * Math.log(p1 / p0) + (n - k) * Math.log((1 - p1) / (1 - p0));
 }
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
@@ -340,6 +375,7 @@ function checkFloor(scope: ScopeState, b: Batch, floor: number, mix: Model['para
     return;
   scope.floorContradicted = true;
   scope.wealth.errors_rate = scope.wealth.errors_rate.map((w) => Math.min(w, 0));
+  scope.errorsRecent = Math.min(scope.errorsRecent ?? 0, 0);
 }
 
 /** Upper 95 % bound of a rate from k events in n trials (Poisson approximation; 3/n at k = 0). */
@@ -438,6 +474,8 @@ export function processLogE(scope: ScopeState, proc: ProcessName, model: Model):
     case 'latency_tail':
       // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
       return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);
+    case 'errors_recent':
+      return scope.errorsRecent ?? 0;
     case 'errors_rate':
     case 'status_mismatch':
     case 'body_mismatch':

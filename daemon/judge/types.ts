@@ -8,6 +8,7 @@ import type { PairedCounts, SignalName } from '../aggregate/stats.js';
 export type ProcessName =
   | 'errors_paired'
   | 'errors_rate'
+  | 'errors_recent'
   | 'latency_shift'
   | 'latency_tail'
   | 'status_mismatch'
@@ -16,6 +17,7 @@ export type ProcessName =
 export const PROCESS_NAMES: readonly ProcessName[] = [
   'errors_paired',
   'errors_rate',
+  'errors_recent',
   'latency_shift',
   'latency_tail',
   'status_mismatch',
@@ -26,6 +28,7 @@ export const PROCESS_NAMES: readonly ProcessName[] = [
 export const PROCESS_SIGNAL: Record<ProcessName, SignalName> = {
   errors_paired: 'errors',
   errors_rate: 'errors',
+  errors_recent: 'errors',
   latency_shift: 'latency_shift',
   latency_tail: 'latency_tail',
   status_mismatch: 'status_mismatch',
@@ -79,7 +82,8 @@ export const DEFAULT_JUDGE_PARAMS: JudgeParams = {
   scopeShares: { service: 0.4, endpoint: 0.4, segment: 0.1, cell: 0.1 },
   processShares: {
     errors_paired: 0.1,
-    errors_rate: 0.4,
+    errors_rate: 0.25,
+    errors_recent: 0.15,
     latency_shift: 0.25,
     latency_tail: 0.1,
     status_mismatch: 0.05,
@@ -108,8 +112,16 @@ export interface ScopeState {
   wealth: { errors_rate: number[]; status_mismatch: number[]; body_mismatch: number[] };
   /** Last seconds' paired latency excess, from the first second (for the cold-start hold; see fading.ts). */
   lat?: { second: number; pairs: number; deltaUs: number; primaryUs: number }[];
-  /** Last seconds' pairs and primary failures (for the noise screen), oldest first. */
-  recent: { second: number; pairs: number; primaryOnly: number; primaryFailed: number }[];
+  /** Last seconds' pairs, shadow-only and primary failures (noise screen, errors_recent), oldest first. */
+  recent: {
+    second: number;
+    pairs: number;
+    primaryOnly: number;
+    primaryFailed: number;
+    shadowOnly?: number;
+  }[];
+  /** log wealth of the errors_recent test (absent in states saved before it existed). */
+  errorsRecent?: number;
   /** log wealth of the primary arm's own discordant failures tested against the learned floor. */
   floorCheck: number[];
   /** log wealth of production's live (unmirrored) failures tested against the learned primary error rate. */
