@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge } from '../../../daemon/judge/index.js';
-import { defaultModel, type Model } from '../../../daemon/model/model.js';
-import { rng, simulateCell, spec } from './sim.js';
+import type { Model } from '../../../daemon/model/model.js';
+import { modelWithFloor, rng, simulateCell, spec } from './sim.js';
 
 /** A model whose history says 0.2 % of pairs fail on one arm only. */
 function trained(): Model {
-  const m = defaultModel();
-  const floor = {
-    pairs: 100_000,
+  return modelWithFloor({
     discordantErrorRate: 0.002,
     primaryErrorRate: 0.002,
     statusMismatchRate: 0.002,
     bodyMismatchRate: 1,
-  };
-  return { ...m, version: 2, params: { ...m.params, floors: { 'GET /a': floor } } };
+  });
 }
 
 /** Seconds from the onset (at 60 s) of +2 % candidate failures to the first rollback, or null. */

@@ -4,6 +4,7 @@
  * aggregator defines them.
  */
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
+import { defaultModel, type Model, type NoiseFloor } from '../../../daemon/model/model.js';
 
 /** mulberry32: small, fast, seeded. */
 export function rng(seed: number): () => number {
@@ -104,4 +105,10 @@ export function simulateCell(r: () => number, s: CellSpec, second: number, servi
         : {},
     examples: examples.length > 0 ? { errors: examples } : {},
   };
+}
+
+/** A trained model (version 2) whose history learned `floor` for GET /a. */
+export function modelWithFloor(floor: Omit<NoiseFloor, 'pairs'>): Model {
+  const m = defaultModel();
+  return { ...m, version: 2, params: { ...m.params, floors: { 'GET /a': { pairs: 100_000, ...floor } } } };
 }

@@ -2,19 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
-import { defaultModel, type Model } from '../../../daemon/model/model.js';
+import type { Model } from '../../../daemon/model/model.js';
+import { modelWithFloor } from './sim.js';
 
 /** A model trained when GET /a's bodies were deterministic (body floor 0.1 %). */
 function trained(): Model {
-  const m = defaultModel();
-  const floor = {
-    pairs: 50_000,
+  return modelWithFloor({
     discordantErrorRate: 0.001,
     primaryErrorRate: 0.001,
     statusMismatchRate: 0.001,
     bodyMismatchRate: 0.001,
-  };
-  return { ...m, version: 3, params: { ...m.params, floors: { 'GET /a': floor } } };
+  });
 }
 
 /** One second of GET /a: every pair's bodies differ; 30 primaries had a body hash, `novel` of them new to the endpoint. */
