@@ -28,7 +28,7 @@ import { MetricsRegistry } from './metrics/registry.js';
 import { persistStatsPart, retentionPart } from './store/part.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { clockPart, telemetryPart } from './telemetry/part.js';
-import { createPipeline, type Pipeline, type PipelineOptions } from './telemetry/pipeline.js';
+import { createPipeline, type Pipeline, type PipelineOptions, pipelineTiming } from './telemetry/pipeline.js';
 import { type TelemetryServer, wallClockUs } from './telemetry/server.js';
 
 const log = logger('umbrad');
@@ -75,10 +75,7 @@ export interface Umbrad {
  * run out, so shadow timeouts are never late.
  */
 export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
-  const longestTimeoutMs = Math.max(500, ...config.services.map((s) => s.mirroring.timeout));
-  // Batching: the filter flushes at least every second (flushIntervalMs), plus transport.
-  const ttlUs = (longestTimeoutMs + 2_000) * 1000;
-  return { pairing: { ttlUs }, aggregate: { closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 1_000_000 } };
+  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout)));
 }
 
 /** Builds the context and starts `parts` in order; on a failure stops what started and rethrows. */

@@ -23,5 +23,7 @@ export function evidenceFromVerdict(v: Verdict): ServiceEvidence {
       weight: s.weight,
     })),
     predictedSecondsToThreshold: v.explanation.predictedSecondsToThreshold,
+    missingShadows: v.explanation.missingShadows,
+    model: v.explanation.model,
   };
 }

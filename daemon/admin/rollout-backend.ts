@@ -33,6 +33,10 @@ export interface ServiceEvidence {
   pairs: number;
   evidence: EvidenceView[];
   predictedSecondsToThreshold: number | null;
+  /** Primaries judged whose shadow record never arrived (missing data, not judged). */
+  missingShadows?: number;
+  /** Which parts of the model are in force where history is not simply trusted. */
+  model?: string[];
 }
 
 export interface RolloutBackendOptions {
@@ -170,6 +174,8 @@ export class RolloutAdminBackend implements AdminBackend {
         atMs: at,
       })),
       proxies: this.#o.proxies?.(cfg.name) ?? [],
+      missingShadows: ev?.missingShadows ?? 0,
+      model: ev?.model ?? [],
     };
   }
 }
