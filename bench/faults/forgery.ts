@@ -1,0 +1,129 @@
+/**
+ * Telemetry from someone who is not a configured proxy (see forger.ts), judged
+ * from the outside: the deployment's outcome through the admin API, and the
+ * daemon's /metrics.
+ */
+import { NODE_ID, SERVICE } from './config.js';
+import { type Bench, deployToShadowing, endDeployment, mirroredAfterEnd, waitPhase } from './context.js';
+import { type AttemptReport, Forger, type ForgeryKind, forgeAtRate } from './forger.js';
+import { restartMeasured } from './restarts.js';
+import { say } from './stack.js';
+
+/** Forged pairs a second, over all of the forger's streams. */
+const FORGED_PAIRS_PER_S = 30;
+/** Phases that mean the judge (or anyone) started a rollback. */
+const ROLLING_BACK = ['rolling_back', 'validating', 'rolled_back', 'rollback_failed'];
+
+function forger(b: Bench): Forger {
+  return new Forger({ port: b.daemon.ports.telemetry, pki: b.pki, nodeId: NODE_ID, service: SERVICE });
+}
+
+function describe(reports: AttemptReport[]): string {
+  return reports
+    .map((r) => `${r.name}: ${r.acked} batches accepted${r.error ? ` (${r.error})` : ''}`)
+    .join('; ');
+}
+
+/** Runs the forger at {@link FORGED_PAIRS_PER_S} while waiting for `phases`; returns the phase reached ('' if none). */
+async function forgeWhileWaiting(
+  b: Bench,
+  kind: ForgeryKind,
+  phases: string[],
+  timeoutMs: number,
+  label: string,
+): Promise<string> {
+  const f = forger(b);
+  const stop = forgeAtRate(f, FORGED_PAIRS_PER_S, kind);
+  try {
+    const reached = await waitPhase(b, phases, timeoutMs);
+    return phases.includes(reached) ? reached : '';
+  } finally {
+    stop();
+    const reports = f.report();
+    b.notes[`${label}_streams`] = reports;
+    say(`${label}: forger streams: ${describe(reports)}`);
+    f.close();
+  }
+}
+
+/**
+ * A healthy candidate (v3) while forged pairs claim it fails: 1 when it is
+ * rolled back within 25 s of shadowing.
+ */
+export async function forgedRollback(b: Bench): Promise<number> {
+  await deployToShadowing(b, 'v3');
+  say(`forged failures: ${FORGED_PAIRS_PER_S} forged pairs/s claim the healthy v3 fails`);
+  const reached = await forgeWhileWaiting(b, 'candidate-fails', ROLLING_BACK, 25_000, 'forged_rollback');
+  const end = await endDeployment(b, 'abort');
+  say(`forged failures: healthy v3 ${reached ? 'was rolled back' : 'was not rolled back'}; it ended ${end}`);
+  return reached ? 1 : 0;
+}
+
+/**
+ * A real regression (v2, the demo's) while forged pairs claim the candidate
+ * does better than production: 1 when it is not rolled back within 45 s of
+ * shadowing (the demo's judge catches it unforged within seconds). It is then
+ * rolled back by hand, and mirrored copies after `rolled_back` are counted.
+ */
+export async function forgedHiddenRegression(b: Bench): Promise<{ hidden: number; mirrored: number }> {
+  await deployToShadowing(b, 'v2');
+  say(`forged health: ${FORGED_PAIRS_PER_S} forged pairs/s claim the failing v2 beats production`);
+  const reached = await forgeWhileWaiting(b, 'candidate-better', ROLLING_BACK, 45_000, 'forged_hidden');
+  if (!reached) {
+    // A check on the figure: with the forger gone, does the judge catch the regression on its own?
+    const stoppedAt = Date.now();
+    const later = await waitPhase(b, ROLLING_BACK, 20_000);
+    b.notes['forged_hidden_caught_after_forger_stopped_s'] = ROLLING_BACK.includes(later)
+      ? Math.round((Date.now() - stoppedAt) / 100) / 10
+      : null;
+  }
+  const end = await endDeployment(b, 'rollback');
+  say(`forged health: the regression was ${reached ? 'caught' : 'hidden for 45 s'}; it ended ${end}`);
+  const mirrored = end === 'rolled_back' ? await mirroredAfterEnd(b, 'rolled_back (v2)') : 0;
+  return { hidden: reached ? 0 : 1, mirrored };
+}
+
+/**
+ * Right after a daemon restart, before Envoy's filters are back, one batch of
+ * 150 × 140 = 21,000 junk series on each forger stream; then a real
+ * regression (v2) with no forgery: blinded when it is not rolled back within
+ * 45 s of shadowing.
+ */
+export async function seriesFlood(b: Bench): Promise<boolean> {
+  say('series flood: SIGKILL and restart umbrad; the forger floods as soon as the telemetry port listens');
+  await b.daemon.stop('SIGKILL');
+  let f: Forger | undefined;
+  await restartMeasured(b, 'series flood restart', () => {
+    f = forger(b);
+    f.flood(150, 140);
+  });
+  await b.daemon.ready();
+  if (!f) throw new Error('the telemetry port never listened');
+  // The batch is acknowledged once handled; refused streams end on their own.
+  await waitForReports(f);
+  const reports = f.report();
+  f.close();
+  b.notes['series_flood_streams'] = reports;
+  const series = (await b.daemon.metric('umbra_aggregate_series').catch(() => undefined)) ?? 0;
+  b.notes['series_flood_series_after'] = series;
+  say(`series flood: ${describe(reports)}; the daemon holds ${series} series`);
+  await deployToShadowing(b, 'v2');
+  const reached = await waitPhase(b, ROLLING_BACK, 45_000);
+  const blinded = !ROLLING_BACK.includes(reached);
+  const pairs = (await b.daemon.service(SERVICE))?.pairs ?? 0;
+  b.notes['series_flood_pairs_judged'] = pairs;
+  say(
+    `series flood: the regression after the flood was ${blinded ? 'not caught' : 'caught'} (${pairs} pairs judged)`,
+  );
+  await endDeployment(b, 'rollback');
+  return blinded;
+}
+
+/** Waits (≤ 15 s) until every forger stream has its batch acknowledged or has ended. */
+async function waitForReports(f: Forger): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (f.report().every((r) => r.acked > 0 || r.error !== '')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
