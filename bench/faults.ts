@@ -6,8 +6,9 @@
  * running the demo's sample service, and ~120 requests/s of load on kept-alive
  * connections. Scenarios, in order:
  *   clean stop and SIGKILL of the daemon (10 s down), weight flips by
- *   promotion, forged telemetry (failures, health, a series flood), a deadline
- *   that passes while the daemon is down, a filter setting Envoy rejects.
+ *   promotion, forged telemetry (failures; health, after the same regression
+ *   unforged as a yardstick), a deadline that passes while the daemon is
+ *   down, a series flood, a filter setting Envoy rejects.
  * Prints progress lines, then as its last line one JSON object (docs/faults.md
  * says what each figure means). A scenario that fails reports null and the
  * error; the rest still run.
@@ -22,7 +23,7 @@ import { type Cleanup, freePorts, hasOpenssl, makeTestPki, startEnvoy } from '..
 import { faultsConfig, NODE_ID } from './faults/config.js';
 import { type Bench, userErrors } from './faults/context.js';
 import { weightFlips } from './faults/flips.js';
-import { forgedHiddenRegression, forgedRollback, seriesFlood } from './faults/forgery.js';
+import { forgedHiddenRegression, forgedRollback, regressionControl, seriesFlood } from './faults/forgery.js';
 import { nackFalseRollback } from './faults/nack.js';
 import { restartUnderLoad, staleDeadline } from './faults/restarts.js';
 import { Daemon, type Ports, say, waitFor } from './faults/stack.js';
@@ -145,6 +146,9 @@ async function main(): Promise<void> {
   const kill = await scenario(b, 'kill_restart', () => restartUnderLoad(b, 'SIGKILL', 10_000));
   const flips = await scenario(b, 'weight_flips', () => weightFlips(b));
   const forged = await scenario(b, 'forged_rollback', () => forgedRollback(b));
+  b.notes['regression_control_detect_s'] = await scenario(b, 'regression_control', () =>
+    regressionControl(b),
+  );
   const hidden = await scenario(b, 'forged_hidden', () => forgedHiddenRegression(b));
   const stale = await scenario(b, 'stale_deadline', () => staleDeadline(b));
   const blinded = await scenario(b, 'series_flood', () => seriesFlood(b));

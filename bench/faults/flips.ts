@@ -64,8 +64,19 @@ async function walk(b: Bench, version: string): Promise<number> {
   return flips;
 }
 
+/** Route and cluster updates Envoy accepted so far (each flip should be one or more of them). */
+async function envoyUpdates(b: Bench): Promise<number> {
+  const stats = await b.envoy.stats();
+  let n = 0;
+  for (const [name, v] of Object.entries(stats)) {
+    if (/(^|\.)(rds\.[^.]+|cds)\.update_success$/.test(name)) n += v;
+  }
+  return n;
+}
+
 export async function weightFlips(b: Bench): Promise<FlipResult> {
   const startedAt = Date.now();
+  const updatesBefore = await envoyUpdates(b);
   let errorsBefore = userErrors(b.load);
   let flips = await walk(b, 'v3');
   // Errors a late flip causes land within the next moments: count them too.
@@ -78,6 +89,7 @@ export async function weightFlips(b: Bench): Promise<FlipResult> {
   errors += userErrors(b.load) - errorsBefore;
   mirrored += await mirroredAfterEnd(b, 'completed (v1)');
   b.notes['weight_flips_s'] = Math.round((Date.now() - startedAt) / 1000);
+  b.notes['weight_flips_envoy_updates'] = (await envoyUpdates(b)) - updatesBefore;
   say(`weight flips: ${flips}, user errors meanwhile ${errors}`);
   return { flips, userErrors: errors, mirroredAfterEnd: mirrored };
 }

@@ -60,6 +60,24 @@ export async function forgedRollback(b: Bench): Promise<number> {
 }
 
 /**
+ * The yardstick for the hidden-regression figure: the same regression (v2)
+ * with no forgery. Returns the seconds from shadowing to rollback (null: not
+ * within 45 s, and then the hidden-regression figure proves nothing).
+ */
+export async function regressionControl(b: Bench): Promise<number | null> {
+  await deployToShadowing(b, 'v2');
+  const shadowingAt = Date.now();
+  const reached = await waitPhase(b, ROLLING_BACK, 45_000);
+  const caught = ROLLING_BACK.includes(reached);
+  const detectS = caught ? Math.round((Date.now() - shadowingAt) / 100) / 10 : null;
+  say(
+    `control: the regression with no forgery was ${caught ? `caught in ${detectS} s` : 'not caught in 45 s'}`,
+  );
+  await endDeployment(b, 'rollback');
+  return detectS;
+}
+
+/**
  * A real regression (v2, the demo's) while forged pairs claim the candidate
  * does better than production: 1 when it is not rolled back within 45 s of
  * shadowing (the demo's judge catches it unforged within seconds). It is then
