@@ -6,7 +6,7 @@
  */
 import { SERVICE } from './config.js';
 import { type Bench, deployToShadowing, endDeployment, userErrors, waitPhase } from './context.js';
-import { listening, say, sleep } from './stack.js';
+import { listening, poll, say, sleep } from './stack.js';
 
 /** The longest a reconnect is awaited; a reconnect that never came is reported as this. */
 const RECONNECT_TIMEOUT_S = 60;
@@ -33,6 +33,12 @@ export async function restartMeasured(
   onTelemetryPort?: () => void,
 ): Promise<Reconnect> {
   const { xds, telemetry } = b.daemon.ports;
+  // Envoy must have seen the old stream go, or a stale "connected" would read as an instant reconnect.
+  await poll(
+    async () => ((await b.envoy.stat('control_plane.connected_state')) === 0 ? true : undefined),
+    10_000,
+    50,
+  );
   b.daemon.start();
   const deadline = Date.now() + RECONNECT_TIMEOUT_S * 1000 + 60_000;
   let xdsUp = 0;
