@@ -4,6 +4,7 @@
  * get xDS and telemetry back, and what the restarted daemon did with a
  * deadline that passed while it was down.
  */
+import { TELEMETRY_CLUSTER } from '../../daemon/xds/resources/names.js';
 import { SERVICE } from './config.js';
 import { type Bench, deployToShadowing, endDeployment, userErrors, waitPhase } from './context.js';
 import { listening, poll, say, sleep } from './stack.js';
@@ -21,11 +22,13 @@ export interface Reconnect {
 }
 
 /**
- * Starts the daemon and measures, polling every 100 ms, when Envoy is back:
- * `control_plane.connected_state` 1 in Envoy's admin stats (ADS), and
- * `umbra_telemetry_streams` ≥ 1 and `umbra_telemetry_batches_total` > 0 on
- * the daemon's /metrics (telemetry). Each clock starts when that port of the
- * restarted daemon accepts connections; `onTelemetryPort` is called then.
+ * Starts the daemon and measures, polling every 100 ms, when Envoy is back,
+ * from Envoy's admin stats: `control_plane.connected_state` 1 (ADS), and a
+ * filter's telemetry stream open again (`upstream_rq_active` ≥ 1 on the
+ * telemetry cluster; read on Envoy, so no other client of the port counts).
+ * Each clock starts when that port of the restarted daemon accepts
+ * connections; `onTelemetryPort` is called then. Also notes when the daemon's
+ * /metrics first shows an accepted batch.
  */
 export async function restartMeasured(
   b: Bench,
@@ -33,9 +36,12 @@ export async function restartMeasured(
   onTelemetryPort?: () => void,
 ): Promise<Reconnect> {
   const { xds, telemetry } = b.daemon.ports;
-  // Envoy must have seen the old stream go, or a stale "connected" would read as an instant reconnect.
+  // Envoy must have seen the old streams go, or a stale "connected" would read as an instant reconnect.
   await poll(
-    async () => ((await b.envoy.stat('control_plane.connected_state')) === 0 ? true : undefined),
+    async () =>
+      (await b.envoy.stat('control_plane.connected_state')) === 0 && (await telemetryStreams(b)) === 0
+        ? true
+        : undefined,
     10_000,
     50,
   );
@@ -55,9 +61,8 @@ export async function restartMeasured(
     }
     if (xdsUp && !xdsBack && (await b.envoy.stat('control_plane.connected_state').catch(() => 0)) === 1)
       xdsBack = Date.now();
-    if (telUp && (!telBack || !firstBatch)) {
-      const streams = await b.daemon.metric('umbra_telemetry_streams').catch(() => undefined);
-      if (!telBack && (streams ?? 0) >= 1) telBack = Date.now();
+    if (telUp && !telBack && (await telemetryStreams(b).catch(() => 0)) >= 1) telBack = Date.now();
+    if (telUp && !firstBatch) {
       const batches = await b.daemon.metric('umbra_telemetry_batches_total').catch(() => undefined);
       if (!firstBatch && (batches ?? 0) > 0) firstBatch = Date.now();
     }
@@ -71,6 +76,11 @@ export async function restartMeasured(
     `${label}: Envoy back on xDS after ${r.xdsS.toFixed(1)} s, telemetry after ${r.telemetryS.toFixed(1)} s`,
   );
   return r;
+}
+
+/** Telemetry streams Envoy's filters have open towards the daemon. */
+async function telemetryStreams(b: Bench): Promise<number> {
+  return (await b.envoy.stat(`cluster.${TELEMETRY_CLUSTER}.upstream_rq_active`)) ?? 0;
 }
 
 /**
