@@ -41,8 +41,9 @@ export interface ForgerOptions {
 interface Attempt {
   name: string;
   proxyId: string;
-  call: grpc.ClientDuplexStream<unknown, unknown>;
-  client: grpc.Client;
+  client: StreamClient;
+  /** The stream, once {@link Forger.open} ran. */
+  call?: grpc.ClientDuplexStream<unknown, unknown>;
   open: boolean;
   sequence: number;
   /** Batches the daemon acknowledged (CONTROL_ACK): proof that it accepted them. */
@@ -51,21 +52,35 @@ interface Attempt {
 }
 
 type StreamClient = grpc.Client & { Stream(): grpc.ClientDuplexStream<unknown, unknown> };
-
-function clientConstructor(): new (
+type StreamClientConstructor = new (
   address: string,
   creds: grpc.ChannelCredentials,
   options?: grpc.ChannelOptions,
-) => StreamClient {
+) => StreamClient;
+
+/**
+ * A client of the published proto whose Stream also takes a batch already
+ * serialized (a Buffer), so a large batch can be built before the race it is
+ * sent in.
+ */
+function clientConstructor(): { Client: StreamClientConstructor; serialize: (batch: object) => Buffer } {
   const def = protoLoader.loadSync(`${projectRoot()}/proto/umbra/telemetry/v1/telemetry.proto`, {
     longs: Number,
     enums: Number,
     defaults: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: never } } };
+    umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
   };
-  return pkg.umbra.telemetry.v1.Telemetry;
+  const stream = pkg.umbra.telemetry.v1.Telemetry.service['Stream']!;
+  const serialize = stream.requestSerialize as (batch: object) => Buffer;
+  const service = {
+    Stream: { ...stream, requestSerialize: (b: object) => (Buffer.isBuffer(b) ? b : serialize(b)) },
+  };
+  return {
+    Client: grpc.makeGenericClientConstructor(service, 'Telemetry') as unknown as StreamClientConstructor,
+    serialize,
+  };
 }
 
 /** What each attempt achieved: batches acknowledged by the daemon, and how its stream ended. */
@@ -77,10 +92,13 @@ export interface AttemptReport {
 
 export class Forger {
   readonly #attempts: Attempt[] = [];
+  readonly #serialize: (batch: object) => Buffer;
   #next = 0;
 
+  /** Makes the clients; no stream is opened before {@link open}. */
   constructor(readonly o: ForgerOptions) {
-    const Client = clientConstructor();
+    const { Client, serialize } = clientConstructor();
+    this.#serialize = serialize;
     const ca = readFileSync(o.pki.ca.certFile);
     const tlsOpts = { 'grpc.ssl_target_name_override': TEST_SERVER_NAME };
     const plans: { name: string; proxyId: string; creds: grpc.ChannelCredentials }[] = [
@@ -98,8 +116,16 @@ export class Forger {
     ];
     for (const p of plans) {
       const client = new Client(`127.0.0.1:${o.port}`, p.creds, tlsOpts);
-      const call = client.Stream();
-      const a: Attempt = { ...p, call, client, open: true, sequence: 0, acked: 0, error: '' };
+      this.#attempts.push({ ...p, client, open: false, sequence: 0, acked: 0, error: '' });
+    }
+  }
+
+  /** Opens one stream per attempt. */
+  open(): this {
+    for (const a of this.#attempts) {
+      const call = a.client.Stream();
+      a.call = call;
+      a.open = true;
       call.on('data', (c: { kind?: number; ackedSequence?: number }) => {
         if (c.kind === 4) a.acked = Math.max(a.acked, Number(c.ackedSequence ?? 0));
       });
@@ -114,8 +140,8 @@ export class Forger {
       call.on('end', () => {
         a.open = false;
       });
-      this.#attempts.push(a);
     }
+    return this;
   }
 
   /** Sends `pairs` forged pairs on the next open stream; false when every stream is closed. */
@@ -142,14 +168,15 @@ export class Forger {
   }
 
   /**
-   * One batch naming `endpoints × segments` distinct series (one record
-   * each), on every stream that is open: the flood of junk series. The
-   * series are products of a few hundred dictionary strings, so the batch
-   * stays within the per-batch dictionary limit.
+   * The flood of junk series, built and serialized ahead (it is sent in a
+   * race): per attempt, the first batch of its stream, naming `endpoints ×
+   * segments` distinct series with one record each. The series are products
+   * of a few hundred dictionary strings, so the batch stays within the
+   * per-batch dictionary limit.
    */
-  flood(endpoints: number, segments: number): void {
+  prepareFlood(endpoints: number, segments: number): Map<string, Buffer> {
+    const out = new Map<string, Buffer>();
     for (const a of this.#attempts) {
-      if (!a.open) continue;
       const dict: { id: number; value: string }[] = [];
       for (let e = 0; e < endpoints; e++) dict.push({ id: e + 1, value: `/junk-${a.name}-${e}` });
       for (let g = 0; g < segments; g++) dict.push({ id: endpoints + g + 1, value: `seg-${g}` });
@@ -166,7 +193,18 @@ export class Forger {
           });
         }
       }
-      this.#write(a, dict, records);
+      out.set(a.name, this.#serialize(this.#batch(a.proxyId, 1, dict, records)));
+    }
+    return out;
+  }
+
+  /** Sends each open stream its prepared first batch. */
+  sendPrepared(batches: Map<string, Buffer>): void {
+    for (const a of this.#attempts) {
+      const bytes = batches.get(a.name);
+      if (!a.open || !a.call || !bytes || a.sequence !== 0) continue;
+      a.sequence = 1;
+      a.call.write(bytes);
     }
   }
 
@@ -177,7 +215,7 @@ export class Forger {
   close(): void {
     for (const a of this.#attempts) {
       try {
-        a.call.end();
+        a.call?.end();
       } catch {
         // already closed
       }
@@ -197,18 +235,27 @@ export class Forger {
   }
 
   #write(a: Attempt, dict: { id: number; value: string }[], records: Record<string, unknown>[]): void {
+    a.call?.write(this.#batch(a.proxyId, ++a.sequence, dict, records));
+  }
+
+  #batch(
+    proxyId: string,
+    sequence: number,
+    dict: { id: number; value: string }[],
+    records: Record<string, unknown>[],
+  ): object {
     // NOTE: dictionary ids are per stream (telemetry.proto DictEntry); resending them each batch is allowed.
-    a.call.write({
+    return {
       schemaVersion: 1,
-      proxyId: a.proxyId,
+      proxyId,
       worker: 0,
       service: this.o.service,
-      sequence: ++a.sequence,
+      sequence,
       baseTimeUs: Date.now() * 1000,
       dict,
-      counters: { requests: a.sequence * records.length, mirrored: (a.sequence * records.length) / 2 },
+      counters: { requests: sequence * records.length, mirrored: (sequence * records.length) / 2 },
       records,
-    });
+    };
   }
 }
 

@@ -32,7 +32,7 @@ async function forgeWhileWaiting(
   timeoutMs: number,
   label: string,
 ): Promise<string> {
-  const f = forger(b);
+  const f = forger(b).open();
   const stop = forgeAtRate(f, FORGED_PAIRS_PER_S, kind);
   try {
     const reached = await waitPhase(b, phases, timeoutMs);
@@ -108,15 +108,17 @@ export async function forgedHiddenRegression(b: Bench): Promise<{ hidden: number
  * 45 s of shadowing.
  */
 export async function seriesFlood(b: Bench): Promise<boolean> {
+  const f = forger(b);
+  const flood = f.prepareFlood(150, 140);
   say('series flood: SIGKILL and restart umbrad; the forger floods as soon as the telemetry port listens');
   await b.daemon.stop('SIGKILL');
-  let f: Forger | undefined;
+  let sent = false;
   await restartMeasured(b, 'series flood restart', () => {
-    f = forger(b);
-    f.flood(150, 140);
+    f.open().sendPrepared(flood);
+    sent = true;
   });
   await b.daemon.ready();
-  if (!f) throw new Error('the telemetry port never listened');
+  if (!sent) throw new Error('the telemetry port never listened');
   // The batch is acknowledged once handled; refused streams end on their own.
   await waitForReports(f);
   const reports = f.report();
@@ -130,6 +132,10 @@ export async function seriesFlood(b: Bench): Promise<boolean> {
   const blinded = !ROLLING_BACK.includes(reached);
   const pairs = (await b.daemon.service(SERVICE))?.pairs ?? 0;
   b.notes['series_flood_pairs_judged'] = pairs;
+  b.notes['series_flood_records_skipped'] =
+    (await b.daemon
+      .metric('umbra_telemetry_records_skipped_total', 'reason="series_limit"')
+      .catch(() => 0)) ?? 0;
   say(
     `series flood: the regression after the flood was ${blinded ? 'not caught' : 'caught'} (${pairs} pairs judged)`,
   );

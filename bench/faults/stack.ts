@@ -151,8 +151,12 @@ export class Daemon {
     return (await this.client.status(name)).services[0];
   }
 
-  /** One value of the daemon's /metrics (summed over label sets); undefined when unreachable. */
-  async metric(name: string): Promise<number | undefined> {
+  /**
+   * One value of the daemon's /metrics, summed over the label sets that
+   * contain `labels` (e.g. `reason="series_limit"`; all when absent);
+   * undefined when it has none.
+   */
+  async metric(name: string, labels = ''): Promise<number | undefined> {
     const res = await fetch(`http://127.0.0.1:${this.ports.metrics}/metrics`, {
       signal: AbortSignal.timeout(2000),
     });
@@ -160,8 +164,8 @@ export class Daemon {
     let sum: number | undefined;
     for (const line of text.split('\n')) {
       if (line.startsWith('#')) continue;
-      const m = /^([a-zA-Z_:][\w:]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
-      if (m && m[1] === name) sum = (sum ?? 0) + Number(m[2]);
+      const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+      if (m && m[1] === name && (m[2] ?? '').includes(labels)) sum = (sum ?? 0) + Number(m[3]);
     }
     return sum;
   }
