@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   }
   const dir = join(root, '.umbra', autoPorts ? `demo-${process.pid}` : 'demo');
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const configPath = join(dir, 'umbra.yaml');
   writeFileSync(
     configPath,

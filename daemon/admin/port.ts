@@ -63,6 +63,20 @@ export interface ServiceStatusView {
   hasPrediction: boolean;
   predictedSecondsToThreshold: number;
   pools: PoolView[];
+  /** Proxy refusals (xDS NACKs) of the service's configuration that stand now. */
+  refusals: RefusalView[];
+}
+
+/** A proxy's refusal that stands (see proto ProxyRefusal). */
+export interface RefusalView {
+  node: string;
+  /** CDS | EDS | LDS | RDS */
+  type: string;
+  version: string;
+  resources: string[];
+  /** The proxy's own error detail. */
+  message: string;
+  atMs: number;
 }
 
 export interface TransitionView {

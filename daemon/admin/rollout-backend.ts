@@ -9,7 +9,7 @@ import type { PoolStatus } from '../provision/provisioner.js';
 import { planFor, productionReplicasOf } from '../rollout/plan.js';
 import type { DeploymentRepo } from '../rollout/ports.js';
 import { RolloutRefusal, type RolloutScheduler } from '../rollout/scheduler.js';
-import type { CommandName, DeploymentState } from '../rollout/types.js';
+import type { CommandName, ConfigRejection, DeploymentState } from '../rollout/types.js';
 import type {
   AdminBackend,
   DecisionView,
@@ -44,6 +44,8 @@ export interface RolloutBackendOptions {
   decision?: (id: number) => DecisionView | undefined;
   /** Provisioner pools per service. */
   pools?: (service: string) => PoolStatus[];
+  /** Proxy refusals (xDS NACKs) that stand per service. */
+  refusals?: (service: string) => ConfigRejection[];
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -159,6 +161,11 @@ export class RolloutAdminBackend implements AdminBackend {
       hasPrediction: ev?.predictedSecondsToThreshold != null,
       predictedSecondsToThreshold: ev?.predictedSecondsToThreshold ?? 0,
       pools: (this.#o.pools?.(cfg.name) ?? []).map(poolView),
+      refusals: (this.#o.refusals?.(cfg.name) ?? []).map(({ at, resources, ...r }) => ({
+        ...r,
+        resources: [...resources],
+        atMs: at,
+      })),
     };
   }
 }

@@ -52,6 +52,16 @@ export class SeriesRegistry {
     return id;
   }
 
+  /** The id of a known service × endpoint × segment, or -1; never adds one. */
+  knownSeries(service: string, endpoint: string, segment: string): number {
+    return this.seriesIds.get(`${service}\u0000${endpoint}\u0000${segment}`) ?? -1;
+  }
+
+  /** The id of a known cluster name, or -1; never adds one. */
+  knownCluster(name: string): number {
+    return this.clusterIds.get(name) ?? -1;
+  }
+
   /** The id of a cluster name, or -1 when the cap is reached. */
   cluster(name: string): number {
     const known = this.clusterIds.get(name);

@@ -5,17 +5,27 @@
  * thrown for bad input; only I/O failures other than "cannot read" propagate.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { formatPath } from './path.js';
 import { UmbraConfig } from './schema.js';
+
+export { formatPath } from './path.js';
 
 export type ConfigResult = { ok: true; config: UmbraConfig } | { ok: false; errors: string[] };
 
 /** Parses and validates the text of an umbra.yaml (or JSON, a subset of YAML). */
 export function parseConfig(text: string): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`) };
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return `yaml: line ${line}, column ${col}: ${e.message.split('\n')[0]}`;
+      }),
+    };
   }
   const raw = dropNulls(doc.toJS() ?? {});
   if (typeof raw !== 'object' || Array.isArray(raw))
@@ -37,16 +47,6 @@ export function loadConfig(path: string): ConfigResult {
     };
   }
   return parseConfig(text);
-}
-
-/** `['services', 0, 'mirroring']` → `services[0].mirroring`; the root is `(root)`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out === '' ? '(root)' : out;
 }
 
 /** One issue as `path: message`, with zod's generic wording made specific. */

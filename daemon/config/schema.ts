@@ -13,11 +13,17 @@
  * {@link UmbraConfig}'s refinements and report paths like the field rules.
  */
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
+import { formatDuration, parseDuration } from './duration.js';
 
-/** A duration (`30s`, `5m`, `1h`, or seconds as a number) → milliseconds. */
-function duration(fallback: string) {
+/**
+ * A duration (`30s`, `5m`, `1h`, or seconds as a number) → milliseconds,
+ * within `[min, max]` when given (a period of 0 would spin; a timeout of 0
+ * would fail everything or, in Envoy, never time out).
+ */
+function duration(fallback: string, range: { min?: number; max?: number } = {}) {
   return z
     .union([z.string(), z.number()], { error: 'must be a duration like 30s, 5m or 1h' })
     .default(fallback)
@@ -30,9 +36,23 @@ function duration(fallback: string) {
         });
         return z.NEVER;
       }
+      const { min, max } = range;
+      if ((min !== undefined && ms < min) || (max !== undefined && ms > max)) {
+        const lo = min === undefined ? '' : `at least ${formatDuration(min)}`;
+        const hi = max === undefined ? '' : `at most ${formatDuration(max)}`;
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be ${[lo, hi].filter(Boolean).join(' and ')} (got ${JSON.stringify(v)})`,
+        });
+        return z.NEVER;
+      }
       return ms;
     });
 }
+
+/** A timeout: 0 would fail at once (or never time out), so at least 1 ms. */
+const timeout = (fallback: string, max?: number) =>
+  duration(fallback, { min: 1, ...(max === undefined ? {} : { max }) });
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/i;
 const name = (what: string) =>
@@ -99,12 +119,33 @@ export type AdminConfig = z.infer<typeof AdminConfig>;
 export const DaemonConfig = z.strictObject({
   admin: AdminConfig.prefault({}),
   telemetry: z
-    .strictObject({ listen: HostPort.default('127.0.0.1:7071'), tls: TelemetryTls.optional() })
+    .strictObject({
+      listen: HostPort.default('127.0.0.1:7071'),
+      tls: TelemetryTls.optional(),
+      /** Allows a non-loopback listen address without mutual TLS (anyone who reaches it can forge records). */
+      insecure: z.boolean().default(false),
+      /**
+       * Streams must present the token in this file (created with a random
+       * token when missing; by default `telemetry.token` beside the store);
+       * the daemon hands it to the filters it configures over xDS.
+       * `requireToken: false` accepts any stream.
+       */
+      tokenFile: z.string().min(1).optional(),
+      requireToken: z.boolean().default(true),
+    })
     .prefault({}),
   xds: z
     .strictObject({
       listen: HostPort.default('127.0.0.1:7072'),
       tls: Tls.optional(),
+      /** Allows a non-loopback listen address without mutual TLS (anyone who reaches it gets the configuration). */
+      insecure: z.boolean().default(false),
+      /**
+       * When set, proxies must present the token in this file (created with a
+       * random token when missing) as `x-umbra-xds-token` initial metadata of
+       * their ADS stream (the bootstrap's `initial_metadata`). Unset: no token.
+       */
+      tokenFile: z.string().min(1).optional(),
       /** Envoy node ids (`node.id` in their bootstrap) that get the services' configuration. */
       nodes: z
         .array(z.string().min(1))
@@ -113,7 +154,9 @@ export const DaemonConfig = z.strictObject({
     })
     .prefault({}),
   /** Scheduled training of the judge on the store's finished deployments (`umbra model train` by hand). */
-  training: z.strictObject({ enabled: z.boolean().default(true), every: duration('6h') }).prefault({}),
+  training: z
+    .strictObject({ enabled: z.boolean().default(true), every: duration('6h', { min: 60_000 }) })
+    .prefault({}),
   /** The compiled Umbra filter that Envoy loads (a path on the proxies' machine). */
   filter: z.strictObject({ wasmPath: z.string().min(1).default('build/filter.wasm') }).prefault({}),
   store: z.strictObject({ path: z.string().min(1).default('.umbra/umbra.db') }).prefault({}),
@@ -121,7 +164,7 @@ export const DaemonConfig = z.strictObject({
     .strictObject({
       /** Receives a JSON POST on rollbacks and failed validations; none by default. */
       webhook: WebhookUrl.optional(),
-      timeout: duration('5s'),
+      timeout: timeout('5s'),
     })
     .prefault({}),
 });
@@ -134,6 +177,13 @@ export const MirroringStrategy = z.enum(['random', 'user-segment', 'geographic']
 export type MirroringStrategy = z.infer<typeof MirroringStrategy>;
 
 const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS'];
+
+/**
+ * NOTE: the filter refuses a shadowTimeoutMs outside 1..600000
+ * (filter/assembly/config.ts), and a filter whose configuration is refused
+ * makes Envoy reject the whole listener (a NACK).
+ */
+const SHADOW_TIMEOUT_MAX_MS = 600_000;
 
 export const Mirroring = z.strictObject({
   /** Share of eligible production requests copied to the candidate, 0..100. */
@@ -178,8 +228,8 @@ export const Mirroring = z.strictObject({
   stripHeaders: z.array(z.string().min(1)).default(['authorization', 'cookie', 'proxy-authorization']),
   /** Also mirror to a baseline (current version, candidate-sized) to measure noise live. */
   baseline: z.boolean().default(false),
-  /** Time allowed for a mirrored request. */
-  timeout: duration('5s'),
+  /** Time allowed for a mirrored request (the filter's shadowTimeoutMs: 1 ms..10 min). */
+  timeout: timeout('5s', SHADOW_TIMEOUT_MAX_MS),
 });
 export type Mirroring = z.infer<typeof Mirroring>;
 
@@ -222,9 +272,9 @@ export const RolloutConfig = z.strictObject({
   validationPeriod: duration('5m'),
   /** Extra capacity factor in shadow sizing. */
   headroom: z.number().min(1, { error: 'must be at least 1' }).max(10).default(1.5),
-  provisionTimeout: duration('2m'),
+  provisionTimeout: timeout('2m'),
   /** Time allowed, during a rollback, for the previous version to regain its capacity. */
-  capacityTimeout: duration('2m'),
+  capacityTimeout: timeout('2m'),
   /** Times a hold is extended for lack of evidence before the rollout pauses itself. */
   maxHoldExtensions: z.number().int().min(0).max(100).default(3),
 });
@@ -309,14 +359,14 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
     issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
   }
   telemetryTlsChecks(cfg.daemon.telemetry.tls, cfg.services.length > 0, ctx);
+  mutualTlsChecks(cfg.daemon, ctx);
+  const bound = boundAddresses(cfg);
+  for (const c of clashes(bound)) issue(ctx, c.at, c.message);
+  for (const c of endpointClashes(staticEndpoints(cfg.services), bound)) issue(ctx, c.at, c.message);
   const seen = new Set<string>();
-  const listens = new Set<string>();
   cfg.services.forEach((s, i) => {
     if (seen.has(s.name)) issue(ctx, ['services', i, 'name'], `duplicate service '${s.name}'`);
     seen.add(s.name);
-    if (listens.has(s.listen))
-      issue(ctx, ['services', i, 'listen'], `${s.listen} is already used by another service`);
-    listens.add(s.listen);
     if (!(s.stable in s.provisioner.versions)) {
       issue(ctx, ['services', i, 'stable'], `'${s.stable}' is not in provisioner.versions`);
     }
@@ -387,6 +437,73 @@ function telemetryTlsChecks(tls: TelemetryTls | undefined, hasServices: boolean,
       'required when clientCaFile is set: the telemetry port asks the proxies for one',
     );
   }
+}
+
+/**
+ * Telemetry decides rollouts and xDS hands out configuration: off loopback
+ * both need TLS with client certificates (`clientCaFile`) unless the
+ * operator opts out with `insecure: true`.
+ */
+function mutualTlsChecks(daemon: DaemonConfig, ctx: Ctx): void {
+  for (const key of ['telemetry', 'xds'] as const) {
+    const problem = openPortProblem(daemon[key], daemon[key].listen);
+    if (problem) issue(ctx, ['daemon', key, ...problem.at], problem.message);
+  }
+}
+
+/**
+ * Why `listen` (the port's own, or a command-line override) would be open to
+ * the network: non-loopback without mutual TLS and without `insecure: true`.
+ */
+export function openPortProblem(
+  port: { tls?: Tls | undefined; insecure: boolean },
+  listen: string,
+): { at: string[]; message: string } | undefined {
+  if (isLoopback(listen) || port.insecure) return undefined;
+  if (!port.tls)
+    return {
+      at: ['listen'],
+      message: 'a non-loopback address needs tls with clientCaFile (mutual TLS), or insecure: true',
+    };
+  if (!port.tls.clientCaFile)
+    return {
+      at: ['tls', 'clientCaFile'],
+      message:
+        'required on a non-loopback address: only proxies with a client certificate may connect (or insecure: true)',
+    };
+  return undefined;
+}
+
+/** Every address the daemon binds, then every service's listener, in order: a clash names the later one. */
+function boundAddresses(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }): NamedAddress[] {
+  const d = cfg.daemon;
+  return [
+    { at: ['daemon', 'admin', 'listen'], hostPort: d.admin.listen },
+    { at: ['daemon', 'telemetry', 'listen'], hostPort: d.telemetry.listen },
+    { at: ['daemon', 'xds', 'listen'], hostPort: d.xds.listen },
+    ...cfg.services.map((s, i) => ({ at: ['services', i, 'listen'], hostPort: s.listen })),
+  ];
+}
+
+/** Where the static versions' instances listen. */
+function staticEndpoints(services: ServiceConfig[]): NamedAddress[] {
+  const out: NamedAddress[] = [];
+  services.forEach((s, i) => {
+    if (s.provisioner.kind !== 'static') return;
+    for (const [version, v] of Object.entries(s.provisioner.versions)) {
+      v.endpoints.forEach((e, j) => {
+        out.push({ at: ['services', i, 'provisioner', 'versions', version, 'endpoints', j], hostPort: e });
+      });
+    }
+  });
+  return out;
+}
+
+/** Where the telemetry token lives: `daemon.telemetry.tokenFile`, else beside the store. */
+export function telemetryTokenFile(daemon: DaemonConfig): string {
+  if (daemon.telemetry.tokenFile !== undefined) return daemon.telemetry.tokenFile;
+  const store = daemon.store.path;
+  return store === ':memory:' ? '.umbra/telemetry.token' : join(dirname(store), 'telemetry.token');
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */

@@ -8,7 +8,7 @@ import { logger } from '../log.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
-import type { RoutingTable } from './routing.js';
+import { RoutingRefused, type RoutingTable } from './routing.js';
 
 const log = logger('effects');
 
@@ -82,17 +82,24 @@ export class ControllerEffectRunner implements EffectRunner {
         const status = await prov.ensure({ version: effect.version, pool: effect.pool }, effect.replicas, {
           timeoutMs: this.#o.provisionTimeoutMs ?? deployment.plan.provisionTimeoutMs,
         });
-        // New endpoints: the role clusters and weights may follow them.
-        await this.#o.routing.publish();
-        return [
-          {
-            type: 'provisioned',
-            version: effect.version,
-            pool: effect.pool,
-            ready: status.ready,
-            desired: status.desired,
+        const provisioned: RolloutEventBody = {
+          type: 'provisioned',
+          version: effect.version,
+          pool: effect.pool,
+          ready: status.ready,
+          desired: status.desired,
+        };
+        // New endpoints: the role clusters and weights may follow them. Proxies not
+        // answering is a routing failure, not a provisioning one: the pool is ready.
+        const unrouted = await this.#o.routing.publish().then(
+          () => undefined,
+          (err: Error) => {
+            if (err instanceof RoutingRefused) return err.message;
+            throw err;
           },
-        ];
+        );
+        if (unrouted === undefined) return [provisioned];
+        return [provisioned, { type: 'effect_failed', effect: 'route', error: unrouted }];
       }
       case 'deprovision': {
         const prov = this.#provisioner(effect.service);
@@ -115,35 +122,47 @@ export class ControllerEffectRunner implements EffectRunner {
         this.#o.control.setControl(effect.service, next);
         return undefined;
       }
-      case 'alert': {
-        const line = {
-          service: effect.service,
-          deploymentId: effect.deploymentId,
-          key: effect.key,
-          severity: effect.severity,
-          message: effect.message,
-        };
-        if (effect.severity === 'info') log.info('alert', line);
-        else log.warn('alert', line);
-        const webhook = this.#o.webhookFor(effect.service);
-        if (!webhook) return undefined;
-        try {
-          await this.#sendAlert(webhook, {
-            ...line,
-            phase: deployment.phase,
-            version: deployment.version,
-            at: new Date().toISOString(),
-          });
-        } catch (err) {
-          // An unreachable webhook must not hold the rollout: logged, not fed back as a failure.
-          log.warn('alert webhook failed', {
-            service: effect.service,
-            webhook,
-            error: (err as Error).message,
-          });
-        }
+      case 'alert':
+        await this.alert(effect, { phase: deployment.phase, version: deployment.version });
         return undefined;
-      }
+    }
+  }
+
+  /**
+   * Logs an alert and posts it to the service's webhook, if any. Also used
+   * outside a deployment (a proxy refusing a service's configuration while
+   * none is in progress). Never throws: an unreachable webhook must not hold
+   * anything up.
+   */
+  async alert(
+    effect: Extract<Effect, { kind: 'alert' }>,
+    about: { phase: string; version: string },
+  ): Promise<void> {
+    const line = {
+      service: effect.service,
+      deploymentId: effect.deploymentId,
+      key: effect.key,
+      severity: effect.severity,
+      message: effect.message,
+    };
+    if (effect.severity === 'info') log.info('alert', line);
+    else log.warn('alert', line);
+    const webhook = this.#o.webhookFor(effect.service);
+    if (!webhook) return;
+    try {
+      await this.#sendAlert(webhook, {
+        ...line,
+        phase: about.phase,
+        version: about.version,
+        at: new Date().toISOString(),
+      });
+    } catch (err) {
+      // An unreachable webhook must not hold the rollout: logged, not fed back as a failure.
+      log.warn('alert webhook failed', {
+        service: effect.service,
+        webhook,
+        error: (err as Error).message,
+      });
     }
   }
 

@@ -16,6 +16,7 @@ import { serverCredentials } from '../config/tls.js';
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
 import { trainFromStore } from '../model/sources.js';
+import { ensureTokenFile } from '../platform/token-file.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { productionReplicasOf } from '../rollout/plan.js';
@@ -26,6 +27,8 @@ import { type DaemonPart, splitHostPort, type UmbradContext } from '../umbrad.js
 import { XdsServer } from '../xds/index.js';
 import { ControllerEffectRunner, type MirrorControl } from './effects.js';
 import { JudgingLoop } from './judging.js';
+import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
+import { ProxyRefusals } from './refusals.js';
 import { RoutingTable } from './routing.js';
 
 const log = logger('controller');
@@ -59,6 +62,8 @@ export function controllerPart(
   let scheduler: RolloutScheduler | undefined;
   let unsubscribe: (() => void) | undefined;
   let trainTimer: NodeJS.Timeout | undefined;
+  let stopRefusals: (() => void) | undefined;
+  let offMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -73,12 +78,20 @@ export function controllerPart(
         host: xdsListen.host,
         port: xdsListen.port,
         credentials: serverCredentials(config.daemon.xds.tls, 'daemon.xds.tls'),
+        // Configuration only for the node ids configured (matched exactly), and only with the token when one is set.
+        nodes: new Set(config.daemon.xds.nodes),
+        ...(config.daemon.xds.tokenFile
+          ? { token: ensureTokenFile(config.daemon.xds.tokenFile, 'xds token') }
+          : {}),
       });
-      xds.on('nack', (n) =>
-        log.warn('proxy refused configuration', { node: n.nodeId, type: n.typeUrl, message: n.message }),
-      );
-      const routing = new RoutingTable({ config, xds, provisioners });
+      const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
+      const routing = new RoutingTable({
+        config,
+        xds,
+        provisioners,
+        ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
+      });
       const control = {
         setControl(service: string, c: MirrorControl) {
           if (!telemetry) return;
@@ -97,7 +110,24 @@ export function controllerPart(
         alertTimeoutMs: config.daemon.alerts.timeout,
       });
       const repo = storeDeploymentRepo(store);
-      scheduler = new RolloutScheduler({ repo, runner });
+      const servingNow = (service: string): string => {
+        const cfg = config.services.find((c) => c.name === service)!;
+        return servingVersion(cfg, repo.list({ service, limit: 1 })[0]);
+      };
+      stopRefusals = feedRefusals({
+        xds,
+        refusals,
+        runner,
+        scheduler: () => scheduler,
+        services: config.services.map((s) => s.name),
+        serving: servingNow,
+      });
+      offMetrics = ctx.metrics.register(() => refusals.metrics());
+      scheduler = new RolloutScheduler({
+        repo,
+        runner,
+        standing: (service) => refusals.standing(service).map(rejectedEvent),
+      });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
       unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
 
@@ -126,6 +156,12 @@ export function controllerPart(
       }
       await Promise.all(warmups);
       scheduler.start();
+      // Refusals that arrived while the serving versions came up hold what resumed.
+      holdOnStanding(
+        config.services.map((s) => s.name),
+        refusals,
+        scheduler,
+      );
 
       const token = process.env['UMBRA_ADMIN_TOKEN'] ?? ensureAdminToken(config.daemon.admin.tokenFile);
       const backend = new RolloutAdminBackend({
@@ -155,6 +191,7 @@ export function controllerPart(
           };
         },
         pools: (s) => provisioners.get(s)?.status() ?? [],
+        refusals: (s) => refusals.standing(s),
       });
       admin = await startAdminServer({
         backend,
@@ -185,6 +222,8 @@ export function controllerPart(
     async stop() {
       if (trainTimer) clearInterval(trainTimer);
       unsubscribe?.();
+      stopRefusals?.();
+      offMetrics?.();
       await admin?.close();
       await scheduler?.stop();
       await xds?.close();

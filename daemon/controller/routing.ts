@@ -8,7 +8,8 @@
  * target (the candidate while shadowing, the previous version while baking).
  * Whether and how much the filter mirrors is steered over the telemetry
  * control stream.
- * NOTE: DESIGN §2: an LDS update drains the listener's connections, so live
+ * NOTE: an LDS update drains the listener's connections (seen on Envoy 1.40;
+ * Envoy's listener docs: a changed listener is drained and replaced), so live
  * behaviour changes through EDS/RDS and the control stream, never LDS.
  */
 import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
@@ -24,6 +25,7 @@ import {
   LISTENER_TYPE,
   ROUTE_TYPE,
   validateDesired,
+  XdsNackError,
   type XdsServer,
 } from '../xds/index.js';
 import { publishServices } from '../xds/publish.js';
@@ -39,6 +41,22 @@ export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
 }
+
+/** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
+export const FILTER_SETTING_PATHS: Readonly<Record<string, string>> = {
+  mirroringStrategy: 'mirroring.mirroringStrategy',
+  methods: 'mirroring.methods',
+  includePaths: 'mirroring.paths.include',
+  excludePaths: 'mirroring.paths.exclude',
+  maxBodyBytes: 'mirroring.maxBodyBytes',
+  stripHeaders: 'mirroring.stripHeaders',
+  shadowTimeoutMs: 'mirroring.timeout',
+  segmentHeader: 'mirroring.userSegment.header',
+  segmentCookie: 'mirroring.userSegment.cookie',
+  segmentBuckets: 'mirroring.userSegment.buckets',
+  regionHeader: 'mirroring.geographic.header',
+  regions: 'mirroring.geographic.regions',
+};
 
 /** The filter's plugin configuration from the service's mirroring settings. */
 export function filterSettings(s: ServiceConfig): Record<string, unknown> {
@@ -64,15 +82,69 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
   return out;
 }
 
+/**
+ * The desired routing of one service: its route (weights, mirror) and where
+ * each version runs. Pure; shared by the routing table and `config check`.
+ */
+export function desiredRouting(
+  config: UmbraConfig,
+  service: ServiceConfig,
+  route: ServiceRoute,
+  endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
+  telemetryToken?: string,
+): DesiredRouting {
+  const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
+  const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
+  const versions: DesiredVersion[] = serving.map((v) => ({
+    name: v,
+    endpoints: toDesired(endpointsOf(v, 'main')),
+  }));
+  // Without a mirror the role clusters have no endpoints: a filter that still
+  // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
+  const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
+  versions.push({ name: MIRROR_VERSION, endpoints: target });
+  const withBaseline = service.mirroring.baseline;
+  if (withBaseline) {
+    const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
+    versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
+  }
+  const listen = splitHostPort(service.listen);
+  const telemetry = splitHostPort(config.daemon.telemetry.listen);
+  const proxyTls = config.daemon.telemetry.tls?.proxy;
+  // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
+  const weights: Record<string, number> = {};
+  for (const v of versions)
+    if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
+  return {
+    service: service.name,
+    listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
+    versions,
+    weights,
+    mirror: {
+      candidate: MIRROR_VERSION,
+      ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
+      filterConfig: filterSettings(service),
+    },
+    telemetry: {
+      address: telemetry.host,
+      port: telemetry.port,
+      ...(proxyTls ? { tls: proxyTls } : {}),
+      ...(telemetryToken ? { token: telemetryToken } : {}),
+    },
+  };
+}
+
 export interface RoutingTableOptions {
   config: UmbraConfig;
   xds: XdsServer;
   provisioners: Map<string, Provisioner>;
   /** How long a publish waits for connected proxies to ACK. */
   ackTimeoutMs?: number;
+  /** The token the filters present on their telemetry streams, when the telemetry server requires one. */
+  telemetryToken?: string;
 }
 
-/** Thrown when a proxy refuses (NACKs) a published configuration. */
+/** Thrown when connected proxies do not answer a published configuration in time. */
 export class RoutingRefused extends Error {}
 
 export class RoutingTable {
@@ -95,7 +167,7 @@ export class RoutingTable {
     return this.#routes.get(service);
   }
 
-  /** Applies a route effect and publishes; resolves once connected proxies ACK. */
+  /** Applies a route effect and publishes; resolves once connected proxies ACK (or NACK: see publish). */
   async apply(effect: RouteEffect): Promise<void> {
     this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
     await this.publish();
@@ -105,43 +177,13 @@ export class RoutingTable {
   desired(service: ServiceConfig): DesiredRouting {
     const route = this.#routes.get(service.name) ?? { weights: { [service.stable]: 100 }, mirror: null };
     const prov = this.#o.provisioners.get(service.name);
-    const endpointsOf = (version: string, pool: 'main' | 'baseline'): Endpoint[] =>
-      prov ? prov.endpoints({ version, pool }) : [];
-    const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
-    const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
-    const versions: DesiredVersion[] = serving.map((v) => ({
-      name: v,
-      endpoints: toDesired(endpointsOf(v, 'main')),
-    }));
-    // A mirror role with no endpoints of its own points at a serving version: the
-    // filter is paused or at 0 % then, but its clusters must stay valid.
-    const fallback = versions.find((v) => v.endpoints.length > 0)?.endpoints ?? [];
-    const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
-    versions.push({ name: MIRROR_VERSION, endpoints: target.length > 0 ? target : fallback });
-    const withBaseline = service.mirroring.baseline;
-    if (withBaseline) {
-      const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
-      versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base.length > 0 ? base : fallback });
-    }
-    const listen = splitHostPort(service.listen);
-    const telemetry = splitHostPort(this.#o.config.daemon.telemetry.listen);
-    const proxyTls = this.#o.config.daemon.telemetry.tls?.proxy;
-    // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
-    const weights: Record<string, number> = {};
-    for (const v of versions)
-      if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
-    return {
-      service: service.name,
-      listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
-      versions,
-      weights,
-      mirror: {
-        candidate: MIRROR_VERSION,
-        ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
-        filterConfig: filterSettings(service),
-      },
-      telemetry: { address: telemetry.host, port: telemetry.port, ...(proxyTls ? { tls: proxyTls } : {}) },
-    };
+    return desiredRouting(
+      this.#o.config,
+      service,
+      route,
+      (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
+      this.#o.telemetryToken,
+    );
   }
 
   /**
@@ -164,7 +206,12 @@ export class RoutingTable {
       const published = publishServices(this.#o.xds, node, routable, options);
       if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
       const versions = published.versions;
-      if ((this.#o.xds.status(node)?.streams ?? 0) === 0) continue;
+      const status = this.#o.xds.status(node);
+      // NOTE: a proxy that refused a listener never subscribes to its route
+      // configuration, so waiting for its ACKs would only time out and be
+      // blamed on whatever published next (a provisioning). While a refusal
+      // stands the node's answers act through refusal-feed.ts instead.
+      if ((status?.streams ?? 0) === 0 || status?.lastNack) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],
         ['EDS', ENDPOINT_TYPE],
@@ -176,7 +223,12 @@ export class RoutingTable {
       }
     }
     const results = await Promise.allSettled(waits);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A NACK is not this publish's failure: it is attributed to the version the proxy refused and
+    // acts through the xDS server's `nack` event (refusal-feed.ts), so a later push, or the
+    // provisioning that published new endpoints, is never blamed for it.
+    const failed = results.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof XdsNackError),
+    );
     if (failed) throw new RoutingRefused(String((failed.reason as Error)?.message ?? failed.reason));
   }
 }

@@ -60,8 +60,16 @@ export function onCommand(s: DeploymentState, e: Extract<RolloutEvent, { type: '
   }
 }
 
-function resume(s: DeploymentState, at: number, by: string): StepResult {
+/** Lifts a pause (an operator's, or a hold whose cause is gone: rejection.ts). */
+export function resume(s: DeploymentState, at: number, by: string): StepResult {
   if (!s.paused) return refuse(s, `${s.service} is not paused`);
+  if (s.rejection) {
+    const r = s.rejection;
+    return refuse(
+      s,
+      `${s.service} is held: proxy ${r.node} still refuses ${r.type} ${r.version} (${r.message}); fix the configuration (umbra config check) or roll back`,
+    );
+  }
   if (s.phase === 'provisioning' && s.ready.candidate && s.ready.baseline) {
     return toShadowing({ ...s, paused: null }, at, `${by}: candidate ready`);
   }

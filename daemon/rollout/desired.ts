@@ -5,6 +5,11 @@
  * re-running them (after a restart, or twice) converges on the same world:
  * that is what makes effects idempotent. Alerts are emitted on entering a
  * phase ({@link phaseAlert}), keyed per deployment and phase.
+ *
+ * Mirroring is on only while a phase needs copies (shadowing: the candidate;
+ * baking: the previous version as a reverse shadow). Every other phase,
+ * final ones included, pauses the filters at 0 % and routes no mirror, so
+ * no request reaches a serving version twice once a deployment ends.
  */
 import type { DeploymentState, Effect, RouteEffect } from './types.js';
 
@@ -38,6 +43,11 @@ export function desiredEffects(s: DeploymentState): Effect[] {
     : [];
   const noCandidate: Effect = { kind: 'deprovision', service, version, pool: 'main' };
   const pausedOrLive: Effect = { kind: 'control', service, action: s.paused ? 'pause' : 'resume' };
+  // Off as a pair: a filter that missed the pause (a stream that connects later) still mirrors nothing.
+  const mirroringOff: Effect[] = [
+    { kind: 'control', service, action: 'pause' },
+    { kind: 'control', service, action: 'percentage', percentage: 0 },
+  ];
   const percentage: Effect = {
     kind: 'control',
     service,
@@ -47,6 +57,7 @@ export function desiredEffects(s: DeploymentState): Effect[] {
 
   switch (s.phase) {
     case 'provisioning':
+      // Mirroring is already off: a deployment begins after another ended, or at start (controller/part.ts).
       return [route(s, null), candidate(plan.shadowReplicas), ...baseline];
     case 'shadowing':
       return [
@@ -62,7 +73,8 @@ export function desiredEffects(s: DeploymentState): Effect[] {
       ];
     case 'promoting':
       // Capacity first: the candidate is scaled to production size before it takes live weight.
-      return [candidate(plan.productionReplicas), route(s, null), ...noBaseline];
+      // Live records (unpaired) judge a step: no copies are needed.
+      return [...mirroringOff, candidate(plan.productionReplicas), route(s, null), ...noBaseline];
     case 'baking':
       return [
         candidate(plan.productionReplicas),
@@ -74,6 +86,7 @@ export function desiredEffects(s: DeploymentState): Effect[] {
       ];
     case 'completed':
       return [
+        ...mirroringOff,
         route(s, null),
         { kind: 'deprovision', service, version: previous, pool: 'main' },
         ...noBaseline,
@@ -81,16 +94,15 @@ export function desiredEffects(s: DeploymentState): Effect[] {
     case 'rolling_back':
       // Mirroring stops first; the previous version is (re)scaled; weights follow its reported capacity.
       return [
-        { kind: 'control', service, action: 'pause' },
+        ...mirroringOff,
         route(s, null),
         { kind: 'provision', service, version: previous, pool: 'main', replicas: plan.productionReplicas },
       ];
     case 'validating':
     case 'rollback_failed':
-      return [{ kind: 'control', service, action: 'pause' }, route(s, null), noCandidate, ...noBaseline];
     case 'rolled_back':
     case 'aborted':
-      return [route(s, null), noCandidate, ...noBaseline, { kind: 'control', service, action: 'resume' }];
+      return [...mirroringOff, route(s, null), noCandidate, ...noBaseline];
   }
 }
 

@@ -13,10 +13,13 @@
  *  - Verdicts about another subject than the phase judges are ignored.
  *  - Commands not valid in a phase are refused with a message and change nothing.
  *  - A final phase never moves again (never flap).
+ *  - A proxy refusing configuration (xDS NACK) holds the rollout and alerts;
+ *    it is never a reason to roll back (rejection.ts).
  */
 import { onCommand } from './commands.js';
 import { desiredEffects } from './desired.js';
 import { FORWARD_PHASES } from './phases.js';
+import { onAccepted, onRejected } from './rejection.js';
 import {
   advance,
   enter,
@@ -58,6 +61,7 @@ export function begin(input: BeginInput): StepResult {
     lastVerdict: null,
     rollback: null,
     lastError: null,
+    rejection: null,
     createdAt: input.at,
     updatedAt: input.at,
   };
@@ -82,6 +86,10 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
       return onProvisioned(state, event);
     case 'effect_failed':
       return onEffectFailed(state, event);
+    case 'rejected':
+      return onRejected(state, event);
+    case 'accepted':
+      return onAccepted(state, event);
   }
 }
 
@@ -217,7 +225,7 @@ function onEffectFailed(s: DeploymentState, e: Ev<'effect_failed'>): StepResult 
   if (e.effect === 'provision')
     return toRollingBack({ ...s, lastError: error }, e.at, `provisioning failed: ${e.error}`);
   if (e.effect === 'route' && !s.paused) {
-    // NOTE: DESIGN §4 "xDS": a NACK holds the rollout and is reported.
+    // A NACK holds the rollout and is reported; it is never read as a verdict.
     const reason = `routing refused: ${e.error}`;
     const r = update(
       s,

@@ -1,5 +1,5 @@
 /**
- * The phases of a deployment (DESIGN §4 "The deployment state machine"):
+ * The phases of a deployment (docs/cli.md lists what each allows):
  *
  * ```
  * provisioning ─► shadowing ─► promoting ─► baking ─► completed
@@ -22,11 +22,11 @@ export type Phase =
   | 'baking'
   /** Final: the candidate is the stable version. */
   | 'completed'
-  /** Traffic goes back to the previous version as fast as its capacity allows; mirroring paused. */
+  /** Traffic goes back to the previous version as fast as its capacity allows; mirroring off. */
   | 'rolling_back'
   /** The restored version serves 100% and is compared with its own history for validationPeriod. */
   | 'validating'
-  /** Final: the previous version is restored and validated; mirroring resumes. */
+  /** Final: the previous version is restored and validated; mirroring stays off. */
   | 'rolled_back'
   /** Final, holding: the restored version failed validation (or never regained capacity); alerted; nothing automatic happens. */
   | 'rollback_failed'

@@ -46,6 +46,12 @@ export interface SchedulerOptions {
   clock?: Clock;
   /** Deployment ids; default `<service>-<version>-<ms>`. */
   newId?: (service: string, version: string, at: number) => string;
+  /**
+   * Facts that stand for a service before any deployment of it begins (a
+   * proxy's refusal of its configuration): applied to a new deployment right
+   * after it begins.
+   */
+  standing?: (service: string) => RolloutEventBody[];
 }
 
 /** A deploy request: the plan is computed by the caller from config (plan.ts). */
@@ -56,6 +62,7 @@ export class RolloutScheduler {
   readonly #runner: EffectRunner;
   readonly #clock: Clock;
   readonly #newId: (service: string, version: string, at: number) => string;
+  readonly #standing: (service: string) => RolloutEventBody[];
   readonly #timers = new Map<string, unknown>();
   readonly #queues = new Map<string, Promise<void>>();
   readonly #generation = new Map<string, number>();
@@ -66,6 +73,7 @@ export class RolloutScheduler {
     this.#runner = opts.runner;
     this.#clock = opts.clock ?? systemClock;
     this.#newId = opts.newId ?? ((s, v, at) => `${s}-${v}-${at}`);
+    this.#standing = opts.standing ?? (() => []);
   }
 
   /** Resumes after a (re)start: re-issues effects and re-arms timers. Call once, before events. */
@@ -97,7 +105,9 @@ export class RolloutScheduler {
     log.info('deployment started', { id: r.state.id, service: input.service, version: input.version });
     this.#arm(r.state);
     this.#enqueue(r.state, r.effects);
-    return r.state;
+    let state = r.state;
+    for (const body of this.#standing(input.service)) state = this.dispatch(state.id, body).state;
+    return state;
   }
 
   /** Applies an event to a deployment now. Unknown ids are refused. */
@@ -122,6 +132,16 @@ export class RolloutScheduler {
   ): void {
     const active = this.#repo.list({ service, activeOnly: true, limit: 1 })[0];
     if (active) this.dispatch(active.id, { type: 'verdict', subject, ...v });
+  }
+
+  /**
+   * An event for the service's deployment in progress (a proxy refusal, its
+   * clearing). Returns false, and does nothing, when there is none.
+   */
+  toActive(service: string, body: RolloutEventBody): boolean {
+    const active = this.#repo.list({ service, activeOnly: true, limit: 1 })[0];
+    if (active) this.dispatch(active.id, body);
+    return active !== undefined;
   }
 
   latest(service: string): DeploymentState | undefined {

@@ -51,6 +51,25 @@ export interface VerdictRecord {
   at: number;
 }
 
+/**
+ * A proxy's refusal of configuration (an xDS NACK), attributed to what it
+ * refused. Kept on the deployment while it stands; cleared when that proxy
+ * accepts the version of that type it should have now.
+ */
+export interface ConfigRejection {
+  /** The proxy's node id. */
+  node: string;
+  /** Short xDS type name: `CDS`, `EDS`, `LDS` or `RDS`. */
+  type: string;
+  /** The refused version of that type. */
+  version: string;
+  /** Names of the refused resources. */
+  resources: string[];
+  /** The proxy's own error detail. */
+  message: string;
+  at: number;
+}
+
 /** One deployment's state. */
 export interface DeploymentState {
   id: string;
@@ -81,6 +100,11 @@ export interface DeploymentState {
   rollback: { reason: string; from: Phase; decisionId?: number; readyReplicas: number } | null;
   /** The last error an effect reported, kept for status. */
   lastError: string | null;
+  /**
+   * A proxy refusal that holds the rollout, while it stands. Optional: states
+   * persisted before it existed have none.
+   */
+  rejection?: ConfigRejection | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -110,6 +134,10 @@ export type RolloutEventBody =
   | { type: 'provisioned'; version: string; pool: Pool; ready: number; desired?: number }
   /** An effect could not be carried out. */
   | { type: 'effect_failed'; effect: Effect['kind']; error: string }
+  /** A proxy refused configuration (xDS NACK): the rollout holds; never a rollback on its own. */
+  | { type: 'rejected'; rejection: Omit<ConfigRejection, 'at'> }
+  /** The proxy that refused accepted the version of that type it should have now: the refusal no longer stands. */
+  | { type: 'accepted'; node: string; xdsType: string; version: string }
   /** An operator command (CLI or admin API). */
   | { type: 'command'; command: CommandName; reason?: string };
 

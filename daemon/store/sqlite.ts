@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
 import { MIGRATIONS } from './migrations.js';
+import { preparePrivateDatabase } from './private-files.js';
 import type {
   DecisionRow,
   DeploymentRow,
@@ -140,8 +141,9 @@ function modelFrom(r: ModelDb): ModelRow {
 
 const DAY_MS = 86_400_000;
 
-/** Opens (creating if needed) and migrates the database at `path`. */
+/** Opens (creating if needed, owner-only: see private-files.ts) and migrates the database at `path`. */
 export function openStore(path: string): Store {
+  if (path !== ':memory:') preparePrivateDatabase(path);
   const db = new Database(path);
   if (path !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

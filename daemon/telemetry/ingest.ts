@@ -49,6 +49,10 @@ export interface StreamState {
   clusterCache: Map<number, number>;
   /** Last cumulative filter counters (Counters message), to difference. */
   filterCounters: Float64Array;
+  /** Series this stream added to the shared registry (bounded by seriesSharePerStream). */
+  newSeries: number;
+  /** Cluster names this stream added to the shared registry (bounded by clusterSharePerStream). */
+  newClusters: number;
 }
 
 /** Cumulative ingest counts, by cause. */
@@ -73,6 +77,16 @@ export interface IngestOptions {
   maxDictBytesPerStream: number;
   /** Concurrent streams tracked; more are refused. */
   maxStreams: number;
+  /**
+   * Share (0..1) of the registry's series (service × endpoint × segment) one
+   * stream may add; beyond it, records of new series are skipped
+   * (`stream_series_limit`). Series that already exist are never refused.
+   */
+  seriesSharePerStream: number;
+  /** The same over every stream naming one proxy id, for the daemon's lifetime (`proxy_series_limit`). */
+  seriesSharePerProxy: number;
+  /** Share of the registry's upstream cluster names (live records) one stream may add (`stream_cluster_limit`). */
+  clusterSharePerStream: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -80,11 +94,16 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   maxDictPerStream: 16_384,
   maxDictBytesPerStream: 1 << 20,
   maxStreams: 1_024,
+  seriesSharePerStream: 0.25,
+  seriesSharePerProxy: 0.5,
+  clusterSharePerStream: 0.25,
 };
 
 export type BatchResult = { ok: true; service: string; sequence: number } | { ok: false; reason: string };
 
 const UNKNOWN = '(unknown)';
+/** Why a record's series was refused, by -(code) - 1 (see newSeriesAllowed). */
+const SERIES_REFUSALS = ['series_limit', 'stream_series_limit', 'proxy_series_limit'];
 /** Entries in each stream's direct-mapped series cache (a power of two). */
 const SERIES_CACHE = 1024;
 
@@ -112,6 +131,17 @@ export class Ingest {
     idLen: 0,
   };
   private readonly allowLog = rateLimited(10_000);
+  /**
+   * Who may send: the proxy ids (Envoy node ids) and services the daemon
+   * configured; a batch naming another is refused (`unknown_proxy`,
+   * `unknown_service`). Set once by the daemon's telemetry part before it
+   * listens; unset (replay, tests) accepts every proxy and service.
+   */
+  accept: { proxies: ReadonlySet<string>; services: ReadonlySet<string> } | undefined;
+  /** Series added per proxy id (seriesSharePerProxy); at most one entry per series. */
+  private readonly newSeriesByProxy = new Map<string, number>();
+  /** The shares as counts of the registry's caps. */
+  private readonly caps: { seriesPerStream: number; seriesPerProxy: number; clustersPerStream: number };
 
   constructor(
     readonly registry: SeriesRegistry,
@@ -120,6 +150,11 @@ export class Ingest {
     options: Partial<IngestOptions> = {},
   ) {
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...options };
+    this.caps = {
+      seriesPerStream: Math.ceil(registry.maxSeries * this.opts.seriesSharePerStream),
+      seriesPerProxy: Math.ceil(registry.maxSeries * this.opts.seriesSharePerProxy),
+      clustersPerStream: Math.ceil(registry.maxClusters * this.opts.clusterSharePerStream),
+    };
   }
 
   /** Moves time forward: retires expired pairs, then finalizes seconds. */
@@ -152,6 +187,8 @@ export class Ingest {
       seriesVals: new Int32Array(SERIES_CACHE),
       clusterCache: new Map(),
       filterCounters: new Float64Array(COUNTER_NAMES.length),
+      newSeries: 0,
+      newClusters: 0,
     });
     return true;
   }
@@ -178,6 +215,16 @@ export class Ingest {
     if (cols.service === '') return this.refuse('no_service', streamId);
     if (st.service !== '' && st.service !== cols.service) {
       return this.refuse('service_changed', streamId, `${st.service} → ${cols.service}`);
+    }
+    if (st.service !== '' && st.proxyId !== cols.proxyId) {
+      return this.refuse('proxy_changed', streamId, `${st.proxyId} → ${cols.proxyId}`);
+    }
+    const accept = this.accept;
+    if (accept && !accept.proxies.has(cols.proxyId)) {
+      return this.refuse('unknown_proxy', streamId, JSON.stringify(cols.proxyId));
+    }
+    if (accept && !accept.services.has(cols.service)) {
+      return this.refuse('unknown_service', streamId, JSON.stringify(cols.service));
     }
     if (cols.sequence !== 0 && cols.sequence <= st.lastSequence) {
       return this.refuse('stale_sequence', streamId, `${cols.sequence} after ${st.lastSequence}`);
@@ -245,7 +292,7 @@ export class Ingest {
       }
       const series = this.seriesOf(st, cols.endpoint[i]!, cols.segment[i]!);
       if (series < 0) {
-        this.skip('series_limit');
+        this.skip(SERIES_REFUSALS[-series - 1]!);
         continue;
       }
       const startUs = base + cols.startDeltaUs[i]!;
@@ -255,7 +302,7 @@ export class Ingest {
       if (a === ARM_LIVE) {
         const cluster = this.clusterOf(st, cols.cluster[i]!);
         if (cluster < 0) {
-          this.skip('cluster_limit');
+          this.skip(cluster === -2 ? 'stream_cluster_limit' : 'cluster_limit');
           continue;
         }
         live.series = series;
@@ -284,7 +331,7 @@ export class Ingest {
     if (small && st.seriesKeys[slot] === key) return st.seriesVals[slot]!;
     const ep = endpoint === 0 ? UNKNOWN : (st.dict.get(endpoint) ?? UNKNOWN);
     const seg = segment === 0 ? '' : (st.dict.get(segment) ?? UNKNOWN);
-    const id = this.registry.series(st.service, ep, seg);
+    const id = this.newSeriesAllowed(st, ep, seg);
     if (small && id >= 0) {
       st.seriesKeys[slot] = key;
       st.seriesVals[slot] = id;
@@ -292,11 +339,36 @@ export class Ingest {
     return id;
   }
 
+  /**
+   * The series id, adding the series within the stream's and its proxy's
+   * shares of the registry, so that no stream (however many series its
+   * batches name) can fill the registry and blind the judge to the others.
+   * Negative when refused: -1 registry full, -2 stream share, -3 proxy share.
+   */
+  private newSeriesAllowed(st: StreamState, ep: string, seg: string): number {
+    const known = this.registry.knownSeries(st.service, ep, seg);
+    if (known >= 0) return known;
+    if (st.newSeries >= this.caps.seriesPerStream) return -2;
+    const byProxy = this.newSeriesByProxy.get(st.proxyId) ?? 0;
+    if (byProxy >= this.caps.seriesPerProxy) return -3;
+    const id = this.registry.series(st.service, ep, seg);
+    if (id < 0) return -1;
+    st.newSeries++;
+    this.newSeriesByProxy.set(st.proxyId, byProxy + 1);
+    return id;
+  }
+
   private clusterOf(st: StreamState, cluster: number): number {
     const cached = st.clusterCache.get(cluster);
     if (cached !== undefined) return cached;
     const name = cluster === 0 ? UNKNOWN : (st.dict.get(cluster) ?? UNKNOWN);
-    const id = this.registry.cluster(name);
+    // Like series: a stream adds at most its share of names to the shared registry (-2 beyond).
+    let id = this.registry.knownCluster(name);
+    if (id < 0) {
+      if (st.newClusters >= this.caps.clustersPerStream) return -2;
+      id = this.registry.cluster(name);
+      if (id >= 0) st.newClusters++;
+    }
     if (id >= 0 && st.clusterCache.size < 65_536) st.clusterCache.set(cluster, id);
     return id;
   }

@@ -2,7 +2,9 @@
  * Daemon parts (see umbrad.ts) for telemetry: the gRPC server with the
  * optional recorder, and the pipeline clock.
  */
+import { telemetryTokenFile } from '../config/schema.js';
 import { logger } from '../log.js';
+import { ensureTokenFile } from '../platform/token-file.js';
 import { FRAME_BATCH, FRAME_CLOSE, FRAME_META, FRAME_OPEN, RecordingWriter } from '../replay/recording.js';
 import type { DaemonPart, UmbradContext } from '../umbrad.js';
 import { splitHostPort } from '../umbrad.js';
@@ -51,10 +53,19 @@ export function telemetryPart(o: TelemetryPartOptions): DaemonPart {
         flushTimer = setInterval(() => guard(() => w.flush()), 1000);
         log.info('recording telemetry', { path: o.recordPath });
       }
+      // Only the proxies the daemon configures over xDS, for the services it configures them for.
+      ctx.pipeline.ingest.accept = {
+        proxies: new Set(ctx.config.daemon.xds.nodes),
+        services: new Set(ctx.config.services.map((s) => s.name)),
+      };
+      const t = ctx.config.daemon.telemetry;
       server = await startTelemetryServer(ctx.pipeline.ingest, {
         host,
         port,
         now: ctx.now,
+        ...(t.requireToken
+          ? { token: ensureTokenFile(telemetryTokenFile(ctx.config.daemon), 'telemetry token') }
+          : {}),
         ...(tap ? { tap } : {}),
         ...(ctx.config.daemon.telemetry.tls ? { tls: ctx.config.daemon.telemetry.tls } : {}),
       });

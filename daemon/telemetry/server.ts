@@ -16,6 +16,7 @@ import type { Tls } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import { projectRoot } from '../platform/envoy-binary.js';
+import { presentsToken } from '../platform/token-file.js';
 import type { Ingest } from './ingest.js';
 
 const log = logger('telemetry');
@@ -24,6 +25,13 @@ export const CONTROL_SET_PERCENTAGE = 1;
 export const CONTROL_PAUSE = 2;
 export const CONTROL_RESUME = 3;
 export const CONTROL_ACK = 4;
+
+/**
+ * The initial metadata key carrying the telemetry token. The filter sends it
+ * through the GrpcService's `initial_metadata`, which Envoy adds to the
+ * stream's request headers.
+ */
+export const TOKEN_METADATA = 'x-umbra-telemetry-token';
 
 /** What the daemon wants a service's filters to do; replayed to streams that connect later. */
 export interface ControlState {
@@ -48,6 +56,12 @@ export interface TelemetryServerOptions {
   maxConsecutiveRefusals: number;
   /** `daemon.telemetry.tls`: plaintext when absent; a file that cannot be used throws TlsFilesError. */
   tls?: Tls;
+  /**
+   * When set, a stream must present it as initial metadata
+   * ({@link TOKEN_METADATA}); one that does not is ended with UNAUTHENTICATED
+   * before anything it sends is read, and counted (`unauthenticated`).
+   */
+  token?: string;
   tap?: IngestTap;
   /** µs clock (virtual in tests). */
   now?: () => number;
@@ -55,6 +69,8 @@ export interface TelemetryServerOptions {
 
 export interface TelemetryServer {
   port: number;
+  /** The token streams must present (for the filters' configuration), if any. */
+  token?: string;
   /** Sets a service's mirrored percentage on every connected stream (and later ones). Returns streams reached. */
   setPercentage(service: string, percentage: number): number;
   pause(service: string): number;
@@ -143,6 +159,12 @@ export async function startTelemetryServer(
       ingest.closeStream(id);
       o.tap?.closed(id, now());
     };
+    if (o.token !== undefined && !presentsToken(call.metadata, TOKEN_METADATA, o.token)) {
+      ingest.refuse('unauthenticated', id, call.getPeer());
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'telemetry token missing or wrong' });
+      closed = true;
+      return;
+    }
     if (!ingest.openStream(id)) {
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: 'too many telemetry streams' });
       closed = true;
@@ -226,6 +248,7 @@ export async function startTelemetryServer(
 
   return {
     port,
+    ...(o.token !== undefined ? { token: o.token } : {}),
     setPercentage(service, percentage) {
       if (!(percentage >= 0 && percentage <= 100))
         throw new Error(`percentage must be 0..100 (got ${percentage})`);

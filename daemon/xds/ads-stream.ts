@@ -64,7 +64,16 @@ export interface DiscoveryResponse {
 /** What a stream reports to its server. */
 export type StreamEvent =
   | { kind: 'ack'; typeUrl: TypeUrl; version: string; nonce: string }
-  | { kind: 'nack'; typeUrl: TypeUrl; version: string; nonce: string; code: number; message: string }
+  | {
+      kind: 'nack';
+      typeUrl: TypeUrl;
+      version: string;
+      nonce: string;
+      code: number;
+      message: string;
+      /** The refused resources: see {@link blamedResources}. */
+      resources: string[];
+    }
   | { kind: 'unknown-type'; typeUrl: string }
   | { kind: 'stale-nonce'; typeUrl: string; nonce: string; expected: string };
 
@@ -141,6 +150,7 @@ export class AdsStream {
           nonce,
           code: detail.code ?? 0,
           message: detail.message ?? '',
+          resources: blamedResources(state.sent.names, detail.message ?? ''),
         });
       } else {
         state.nacked = false;
@@ -243,4 +253,26 @@ function sameSent(state: TypeState, want: Want): boolean {
   if (!sent || sent.version !== want.version || sent.names.length !== want.names.length) return false;
   for (let i = 0; i < want.names.length; i++) if (sent.names[i] !== want.names[i]) return false;
   return true;
+}
+
+const NAME_CHAR = /[A-Za-z0-9._-]/;
+
+/**
+ * The resources a NACK refers to: those of the refused response (`sent`, the
+ * names of the version the NACK's nonce answers) that the proxy's message
+ * names as a whole word, else all of them.
+ * NOTE: Envoy's error_detail names what it refused, e.g. "Error adding/updating
+ * listener(s) shop-ingress: …"; a state-of-the-world response carries every
+ * resource of the type, so the message is the only finer attribution.
+ */
+export function blamedResources(sent: readonly string[], message: string): string[] {
+  const named = sent.filter((name) => {
+    for (let i = message.indexOf(name); i >= 0; i = message.indexOf(name, i + 1)) {
+      const before = message[i - 1] ?? ' ';
+      const after = message[i + name.length] ?? ' ';
+      if (!NAME_CHAR.test(before) && !NAME_CHAR.test(after)) return true;
+    }
+    return false;
+  });
+  return named.length > 0 ? named : [...sent];
 }

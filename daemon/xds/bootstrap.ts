@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { projectRoot } from '../platform/envoy-binary.js';
 import { XDS_CLUSTER } from './resources/names.js';
 import { type UpstreamTls, upstreamTlsSocket, validateUpstreamTls } from './resources/tls.js';
+import { XDS_TOKEN_METADATA } from './server.js';
 
 /** Values for the template's placeholders. */
 export interface BootstrapValues {
@@ -21,6 +22,8 @@ export interface BootstrapValues {
   adminPort: number;
   /** Reach the xDS server over TLS (its `daemon.xds.tls`); plaintext when absent. */
   tls?: UpstreamTls;
+  /** The daemon's xDS token (`daemon.xds.tokenFile`), sent as initial metadata of the ADS stream. */
+  xdsToken?: string;
 }
 
 /** Path of the template inside the checkout. */
@@ -58,6 +61,12 @@ export function adsBootstrap(v: BootstrapValues): Record<string, unknown> {
     const xds = bootstrap.static_resources.clusters.find((c) => c['name'] === XDS_CLUSTER);
     if (!xds) throw new Error(`envoy/bootstrap.yaml: no cluster named ${XDS_CLUSTER}`);
     xds['transport_socket'] = upstreamTlsSocket(v.tls);
+  }
+  if (v.xdsToken !== undefined) {
+    const ads = (bootstrap as { dynamic_resources?: { ads_config?: { grpc_services?: object[] } } })
+      .dynamic_resources?.ads_config?.grpc_services?.[0];
+    if (!ads) throw new Error('envoy/bootstrap.yaml: no ads_config.grpc_services');
+    Object.assign(ads, { initial_metadata: [{ key: XDS_TOKEN_METADATA, value: v.xdsToken }] });
   }
   return bootstrap;
 }

@@ -1,6 +1,7 @@
 /** The xDS control plane: ADS server, snapshots, and the service renderer. */
 export { adsBootstrap, type BootstrapValues, renderBootstrapText } from './bootstrap.js';
 export { type AnyResource, decodeResource, encodeResource } from './encode.js';
+export { checkRendered } from './resources/check.js';
 export type {
   DesiredEndpoint,
   DesiredMirror,
@@ -9,6 +10,7 @@ export type {
   DesiredVersion,
 } from './resources/desired.js';
 export { validateDesired } from './resources/desired.js';
+export { FILTER_NUMBER_LIMITS, filterConfigErrors } from './resources/filter-limits.js';
 export { routeConfigName, TELEMETRY_CLUSTER, versionCluster, XDS_CLUSTER } from './resources/names.js';
 export {
   filterConfiguration,
@@ -25,6 +27,7 @@ export {
   type AckEvent,
   type NackRecord,
   type NodeStatus,
+  XdsNackError,
   XdsServer,
   type XdsServerOptions,
 } from './server.js';

@@ -27,6 +27,8 @@ export interface NackRecord {
   /** google.rpc.Status from the request's `error_detail`. */
   code: number;
   message: string;
+  /** Names of the refused resources (ads-stream.ts `blamedResources`). */
+  resources: string[];
   /** ISO time the NACK arrived. */
   at: string;
 }

@@ -1,8 +1,9 @@
 /**
  * The one call the daemon makes per change: desired routing of every service
- * on a node → validated, rendered, merged, consistency-checked snapshot →
- * published. Nothing is published unless every step succeeds.
+ * on a node → validated, rendered, merged, checked (resources/check.ts),
+ * consistency-checked snapshot → published. Nothing is published unless every step succeeds.
  */
+import { checkRendered } from './resources/check.js';
 import { type DesiredRouting, validateDesired } from './resources/desired.js';
 import { mergeResources, type RenderOptions, renderService } from './resources/render.js';
 import { createSnapshot, type Snapshot } from './snapshot.js';
@@ -27,7 +28,11 @@ export function publishServices(
     errors.push(...validateDesired(d).map((e) => `services[${i}].${e}`));
   }
   if (errors.length > 0) return { ok: false, errors };
-  const built = createSnapshot(mergeResources(services.map((d) => renderService(d, options))));
+  const merged = mergeResources(services.map((d) => renderService(d, options)));
+  // What a proxy would refuse is never pushed: a refused listener is a listener gone.
+  const refused = checkRendered(merged);
+  if (refused.length > 0) return { ok: false, errors: refused };
+  const built = createSnapshot(merged);
   if (!built.ok) return { ok: false, errors: built.errors };
   return { ok: true, versions: sink.setSnapshot(nodeId, built.snapshot) };
 }

@@ -14,11 +14,14 @@
  * when it has something to say). A NACK leaves the proxy on its previous good
  * configuration; the rejected version is recorded and not re-sent, and a
  * proxy connecting while it stands is served the last good snapshot.
+ * Access: with `nodes`, a stream naming another node id is refused; with
+ * `token`, a stream without it. Both before anything is sent.
  * Per-node bookkeeping lives in nodes.ts, per-stream protocol in ads-stream.ts.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { logger, rateLimited } from '../log.js';
+import { presentsToken } from '../platform/token-file.js';
 import {
   AdsStream,
   type DiscoveryRequest,
@@ -44,17 +47,43 @@ export interface XdsServerOptions {
   host?: string;
   /** Server credentials (default insecure; TLS is one block away). */
   credentials?: grpc.ServerCredentials;
+  /**
+   * The node ids served, matched exactly against the first request's
+   * `node.id`; a stream naming another is ended with PERMISSION_DENIED before
+   * anything is sent (counted in {@link XdsServer.refused}). Absent: any node
+   * (one without a snapshot is held until it has one).
+   */
+  nodes?: ReadonlySet<string>;
+  /**
+   * When set, a stream must present it as initial metadata
+   * ({@link XDS_TOKEN_METADATA}); one that does not is ended with
+   * UNAUTHENTICATED before its first request is read.
+   */
+  token?: string;
+}
+
+/** The initial metadata key carrying the xDS token (Envoy: the ADS GrpcService's `initial_metadata`). */
+export const XDS_TOKEN_METADATA = 'x-umbra-xds-token';
+
+/** A wait for an ACK ended in a NACK of that very version: the proxy's refusal, attributed. */
+export class XdsNackError extends Error {
+  constructor(readonly nack: NackRecord) {
+    super(`${SHORT_NAME[nack.typeUrl]} ${nack.version} NACKed by ${nack.nodeId}: ${nack.message}`);
+  }
 }
 
 /** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
 export class XdsServer extends EventEmitter {
   private readonly nodes = new NodeTable();
   private readonly allowLog = rateLimited(10_000);
+  /** Streams refused before anything was sent: without the token, or naming a node not served. */
+  readonly refused = { unauthenticated: 0, unknownNode: 0 };
 
   private constructor(
     private readonly grpcServer: grpc.Server,
     /** The bound port. */
     readonly port: number,
+    private readonly access: Pick<XdsServerOptions, 'nodes' | 'token'> = {},
   ) {
     super();
   }
@@ -77,7 +106,10 @@ export class XdsServer extends EventEmitter {
         (err, p) => (err ? reject(err) : resolve(p)),
       );
     });
-    const server = new XdsServer(grpcServer, port);
+    const server = new XdsServer(grpcServer, port, {
+      ...(options.nodes ? { nodes: options.nodes } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+    });
     grpcServer.addService(adsService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
         server.serveStream(call),
@@ -125,16 +157,14 @@ export class XdsServer extends EventEmitter {
 
   /**
    * Resolves when `nodeId` has ACKed `version` of `typeUrl` (immediately if it
-   * already has); rejects on a NACK of that version (also one already
-   * received) or after `timeoutMs`.
+   * already has); rejects with {@link XdsNackError} on a NACK of that version
+   * (also one already received), or with an Error after `timeoutMs`.
    */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void> {
     if (this.nodes.ackedVersion(nodeId, typeUrl) === version) return Promise.resolve();
     const nack = this.nodes.lastNack(nodeId);
     if (nack && nack.typeUrl === typeUrl && nack.version === version) {
-      return Promise.reject(
-        new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${nack.message}`),
-      );
+      return Promise.reject(new XdsNackError(nack));
     }
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
@@ -148,9 +178,7 @@ export class XdsServer extends EventEmitter {
         if (e.nodeId === nodeId && e.typeUrl === typeUrl && e.version === version) done();
       };
       const onNack = (n: NackRecord): void => {
-        if (n.nodeId === nodeId && n.typeUrl === typeUrl && n.version === version) {
-          done(new Error(`${SHORT_NAME[typeUrl]} ${version} NACKed by ${nodeId}: ${n.message}`));
-        }
+        if (n.nodeId === nodeId && n.typeUrl === typeUrl && n.version === version) done(new XdsNackError(n));
       };
       const timer = setTimeout(
         () =>
@@ -179,6 +207,13 @@ export class XdsServer extends EventEmitter {
 
   private serveStream(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
     let ended = false;
+    const { token, nodes } = this.access;
+    if (token !== undefined && !presentsToken(call.metadata, XDS_TOKEN_METADATA, token)) {
+      this.refused.unauthenticated++;
+      this.refuse('xds token missing or wrong', { peer: call.getPeer() });
+      call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'xds token missing or wrong' });
+      return;
+    }
     const host = {
       opened: (s: AdsStream) => this.attach(s),
       snapshot: (s: AdsStream) => this.nodes.snapshotFor(s),
@@ -199,6 +234,18 @@ export class XdsServer extends EventEmitter {
       log.info('ads stream closed', { nodeId: stream.nodeId, stream: stream.id, reason, inFlight: pending });
     };
     call.on('data', (req: DiscoveryRequest) => {
+      if (ended) return;
+      const named = req.node?.id;
+      if (nodes && stream.nodeId === undefined && named && !nodes.has(named)) {
+        this.refused.unknownNode++;
+        this.refuse('node id not served', { nodeId: named, peer: call.getPeer() });
+        finish('unknown node');
+        call.emit('error', {
+          code: grpc.status.PERMISSION_DENIED,
+          details: `node id ${JSON.stringify(named)} is not served here`,
+        });
+        return;
+      }
       try {
         stream.handle(req);
       } catch (err) {
@@ -217,6 +264,11 @@ export class XdsServer extends EventEmitter {
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err) => finish(`error: ${err.message}`));
     call.on('close', () => finish('closed'));
+  }
+
+  private refuse(msg: string, fields: Record<string, unknown>): void {
+    const suppressed = this.allowLog(msg);
+    if (suppressed >= 0) log.warn('ads stream refused', { reason: msg, ...fields, suppressed });
   }
 
   private attach(stream: AdsStream): void {
@@ -258,10 +310,17 @@ export class XdsServer extends EventEmitter {
           streamId: stream.id,
           code: e.code,
           message: e.message,
+          resources: e.resources,
           at: new Date().toISOString(),
         };
         this.nodes.nack(record);
-        log.warn('nack', { nodeId, type: SHORT_NAME[e.typeUrl], version: e.version, detail: e.message });
+        log.warn('nack', {
+          nodeId,
+          type: SHORT_NAME[e.typeUrl],
+          version: e.version,
+          resources: e.resources,
+          detail: e.message,
+        });
         this.emit('nack', record);
         return;
       }

@@ -69,6 +69,8 @@ export class Config {
   hashMaxBytes: u32 = 1048576;
   /** HTTP/2 cluster of the telemetry daemon; empty disables the stream. */
   telemetryCluster: string = '';
+  /** Sent as initial metadata on the telemetry stream when set (the daemon's telemetry token). Never logged. */
+  telemetryToken: string = '';
   /** Records per batch; a full batch is sent at once. */
   batchMaxRecords: u32 = 256;
   /** Timer tick: flush, control messages, reconnect checks. */
@@ -116,6 +118,7 @@ const KNOWN: string[] = [
   'breakerCooldownMs',
   'hashMaxBytes',
   'telemetryCluster',
+  'telemetryToken',
   'batchMaxRecords',
   'flushIntervalMs',
   'bufferMaxRecords',
@@ -238,6 +241,7 @@ export function parseConfig(text: string): ConfigResult {
   c.breakerCooldownMs = r.int('breakerCooldownMs', c.breakerCooldownMs, 1, 600000);
   c.hashMaxBytes = r.int('hashMaxBytes', c.hashMaxBytes, 0, 1 << 30);
   c.telemetryCluster = r.str('telemetryCluster', '', false);
+  c.telemetryToken = r.str('telemetryToken', '', false);
   c.batchMaxRecords = r.int('batchMaxRecords', c.batchMaxRecords, 1, 65536);
   c.flushIntervalMs = r.int('flushIntervalMs', c.flushIntervalMs, 10, 600000);
   c.bufferMaxRecords = r.int('bufferMaxRecords', c.bufferMaxRecords, 1, 1 << 20);

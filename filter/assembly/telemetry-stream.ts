@@ -43,18 +43,43 @@ function varint(out: u8[], v: u32): void {
   out.push(<u8>v);
 }
 
-/** `envoy.config.core.v3.GrpcService { envoy_grpc (1) { cluster_name (1) } }`, serialized. */
-export function grpcServiceFor(cluster: string): ArrayBuffer {
-  const name = Uint8Array.wrap(buf(cluster));
-  const inner: u8[] = [0x0a];
-  varint(inner, <u32>name.length);
-  for (let i = 0; i < name.length; i++) inner.push(name[i]);
-  const outer: u8[] = [0x0a];
-  varint(outer, <u32>inner.length);
-  for (let i = 0; i < inner.length; i++) outer.push(inner[i]);
-  const out = new Uint8Array(outer.length);
-  for (let i = 0; i < outer.length; i++) out[i] = outer[i];
-  return out.buffer;
+/** Appends a length-delimited protobuf field (`key` is the field's tag byte). */
+function lengthDelimited(out: u8[], key: u8, bytes: Uint8Array): void {
+  out.push(key);
+  varint(out, <u32>bytes.length);
+  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+}
+
+function bytesOf(list: u8[]): Uint8Array {
+  const out = new Uint8Array(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = list[i];
+  return out;
+}
+
+/** The initial metadata key that carries the telemetry token (daemon/telemetry/server.ts). */
+const TOKEN_METADATA = 'x-umbra-telemetry-token';
+
+/**
+ * `envoy.config.core.v3.GrpcService { envoy_grpc (1) { cluster_name (1) },
+ * initial_metadata (5) [{ key (1), value (2) }] }`, serialized; the metadata
+ * only with a token.
+ *
+ * NOTE: Envoy's gRPC async client adds a GrpcService's initial_metadata to
+ * the request headers of every stream it opens (seen on 1.40), so the token
+ * reaches the daemon without the ABI's own metadata arguments.
+ */
+export function grpcServiceFor(cluster: string, token: string): ArrayBuffer {
+  const target: u8[] = [];
+  lengthDelimited(target, 0x0a, Uint8Array.wrap(buf(cluster)));
+  const out: u8[] = [];
+  lengthDelimited(out, 0x0a, bytesOf(target));
+  if (token.length > 0) {
+    const header: u8[] = [];
+    lengthDelimited(header, 0x0a, Uint8Array.wrap(buf(TOKEN_METADATA)));
+    lengthDelimited(header, 0x12, Uint8Array.wrap(buf(token)));
+    lengthDelimited(out, 0x2a, bytesOf(header));
+  }
+  return bytesOf(out).buffer;
 }
 
 const SERVICE = buf('umbra.telemetry.v1.Telemetry');
@@ -105,7 +130,7 @@ export class TelemetryStream {
     worker: u32,
   ) {
     const c = root.config;
-    this.cluster = grpcServiceFor(c.telemetryCluster);
+    this.cluster = grpcServiceFor(c.telemetryCluster, c.telemetryToken);
     this.backoffMs = c.reconnectMinMs;
     this.meta.worker = worker;
     this.meta.service = c.service;

@@ -1,4 +1,8 @@
 import { loadConfig } from '../../config/load.js';
+import type { UmbraConfig } from '../../config/schema.js';
+import { checkRendering, renderAll } from '../../controller/render-check.js';
+import { findEnvoy } from '../../platform/envoy-binary.js';
+import { envoyValidate } from '../../platform/envoy-validate.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -11,15 +15,23 @@ export const configCheckCommand: Command = {
   usage: [
     'Usage: umbra config check FILE [-o json]',
     '',
-    'Reads FILE, applies the defaults and checks every rule. Prints each error',
-    'as `path: message` and exits 1 when the file is invalid, 0 when it is valid.',
+    'Reads FILE, applies the defaults and checks every rule. Then renders each',
+    'service as the daemon would push it to Envoy and checks that (durations,',
+    'names, the Umbra filter settings); when an Envoy binary is at hand',
+    '(`umbra envoy`), Envoy itself validates the rendering (`envoy --mode',
+    'validate`), unless --no-envoy. Prints each error as `path: message` and',
+    'exits 1 when the file is invalid, 0 when it is valid.',
   ].join('\n'),
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { output: { type: 'string', short: 'o' } });
+    const { flags, positionals } = parseFlags(argv, {
+      output: { type: 'string', short: 'o' },
+      'no-envoy': { type: 'boolean' },
+    });
     const json = outputFlag(flags['output']);
     if (positionals.length !== 1) throw new UsageError('expected exactly one FILE');
     const file = positionals[0]!;
-    const r = loadConfig(file);
+    const loaded = loadConfig(file);
+    const r = loaded.ok ? await checkForEnvoy(loaded.config, flags['no-envoy'] !== true) : loaded;
     if (json) {
       console.log(
         JSON.stringify(
@@ -42,3 +54,17 @@ export const configCheckCommand: Command = {
     return 0;
   },
 };
+
+/** The loaded config, or what proxies would refuse in its rendering (and Envoy's own verdict when at hand). */
+async function checkForEnvoy(
+  config: UmbraConfig,
+  withEnvoy: boolean,
+): Promise<{ ok: true; config: UmbraConfig } | { ok: false; errors: string[] }> {
+  const errors = checkRendering(config);
+  if (errors.length > 0) return { ok: false, errors };
+  const envoy = withEnvoy ? findEnvoy() : undefined;
+  if (!envoy || config.services.length === 0) return { ok: true, config };
+  const v = await envoyValidate(envoy.path, renderAll(config));
+  if (v.ok) return { ok: true, config };
+  return { ok: false, errors: v.errors.map((e) => `envoy --mode validate (${envoy.path}): ${e}`) };
+}

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { addressInUse } from '../../config/addresses.js';
 import { loadConfig, parseConfig } from '../../config/load.js';
+import { openPortProblem } from '../../config/schema.js';
 import { checkDaemonTls } from '../../config/tls.js';
+import { checkRendering } from '../../controller/render-check.js';
 import { logger } from '../../log.js';
 import { openStore } from '../../store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../umbrad.js';
@@ -63,26 +66,56 @@ export const daemonCommand: Command = {
       for (const e of tlsErrors) console.error(e);
       return 1;
     }
+    // What proxies would refuse is refused here: it would leave them without a listener.
+    const renderErrors = checkRendering(config);
+    if (renderErrors.length > 0) {
+      for (const e of renderErrors) console.error(e);
+      return 1;
+    }
     const metricsFlag = flags['metrics'] as string | undefined;
     const metricsListen =
       metricsFlag === 'off'
         ? null
         : (hostPortFlag(metricsFlag, 'metrics') ?? DEFAULT_PARTS_OPTIONS.metricsListen);
     const telemetryListen = hostPortFlag(flags['telemetry'], 'telemetry');
+    // The override obeys the rule its setting does: off loopback only with mutual TLS.
+    const open = telemetryListen && openPortProblem(config.daemon.telemetry, telemetryListen);
+    if (open) {
+      console.error(
+        `--telemetry ${telemetryListen}: ${open.message} (daemon.telemetry.${open.at.join('.')})`,
+      );
+      return 1;
+    }
     const recordPath = flags['record'] as string | undefined;
 
     const storePath = config.daemon.store.path;
-    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
+    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true, mode: 0o700 });
     const store = openStore(storePath);
-    const daemon = await startUmbrad(
-      { config, store },
-      defaultParts({
-        ...DEFAULT_PARTS_OPTIONS,
-        metricsListen,
-        ...(telemetryListen ? { telemetryListen } : {}),
-        ...(recordPath ? { recordPath } : {}),
-      }),
-    );
+    let daemon: Awaited<ReturnType<typeof startUmbrad>>;
+    try {
+      daemon = await startUmbrad(
+        { config, store },
+        defaultParts({
+          ...DEFAULT_PARTS_OPTIONS,
+          metricsListen,
+          ...(telemetryListen ? { telemetryListen } : {}),
+          ...(recordPath ? { recordPath } : {}),
+        }),
+      );
+    } catch (err) {
+      // A port in use is an operator's error: one line naming the setting, not a stack.
+      const inUse = addressInUse(err, [
+        { at: ['daemon', 'admin', 'listen'], hostPort: config.daemon.admin.listen },
+        telemetryListen
+          ? { at: ['--telemetry'], hostPort: telemetryListen }
+          : { at: ['daemon', 'telemetry', 'listen'], hostPort: config.daemon.telemetry.listen },
+        { at: ['daemon', 'xds', 'listen'], hostPort: config.daemon.xds.listen },
+        ...(metricsListen ? [{ at: ['--metrics'], hostPort: metricsListen }] : []),
+      ]);
+      if (inUse === undefined) throw err;
+      console.error(inUse);
+      return 1;
+    }
     log.info('umbrad running', { services: config.services.map((s) => s.name), store: storePath });
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

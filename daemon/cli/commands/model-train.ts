@@ -68,7 +68,8 @@ export const modelTrainCommand: Command = {
     if (from.length === 0 && regressions.length === 0 && !storePath) {
       throw new UsageError('no history: give --from FILE, --store DB or -c umbra.yaml');
     }
-    if (storePath && storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true });
+    if (storePath && storePath !== ':memory:')
+      mkdirSync(dirname(storePath), { recursive: true, mode: 0o700 });
     const store = storePath ? openStore(storePath) : undefined;
     try {
       const runs: HistoryRun[] = [];

@@ -5,6 +5,7 @@
 
 import type { DeploymentView, HistoryEntryView, ServiceStatusView } from '../../admin/port.js';
 import { formatDuration } from '../../config/duration.js';
+import { isTerminal, type Phase } from '../../rollout/phases.js';
 import { isoTime, table } from './output.js';
 
 /** `shadowing`, `promoting 2/4 (25%)`, `shadowing (paused: …)`. */
@@ -25,6 +26,18 @@ function next(d: DeploymentView, nowMs: number): string {
   return `${d.deadlineTimer} in ${formatDuration(Math.max(0, d.deadlineMs - nowMs))}`;
 }
 
+/**
+ * The PHASE column: the deployment's phase; `idle` without one. A service
+ * whose configuration a proxy refuses is never shown idle or done: its
+ * proxies are not running what the daemon asks for.
+ */
+function phaseColumn(s: ServiceStatusView): string {
+  const d = s.deployment;
+  const settled = !d || isTerminal(d.phase as Phase);
+  if (s.refusals.length > 0 && settled) return `refused by proxy${d ? ` (after ${d.phase})` : ''}`;
+  return d ? phaseText(d) : 'idle';
+}
+
 /** The status table, then evidence and pools per service that has any. */
 export function renderStatus(services: ServiceStatusView[], nowMs: number): string {
   const rows = [
@@ -36,7 +49,7 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
       s.name,
       s.stableVersion,
       d ? d.version : '-',
-      d ? phaseText(d) : 'idle',
+      phaseColumn(s),
       d ? `${d.candidateWeight}%` : '-',
       s.verdict ? `${s.score.toFixed(2)}/${s.threshold}` : '-',
       s.verdict ? s.verdict + (s.verdictReason ? ` (${s.verdictReason})` : '') : '-',
@@ -52,6 +65,11 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
         ? ` (decision ${d.rollbackDecisionId}: umbra explain ${d.rollbackDecisionId})`
         : '';
       out.push(`\n${s.name}: rollback: ${d.rollbackReason}${why}`);
+    }
+    for (const r of s.refusals) {
+      out.push(
+        `${s.name}: proxy ${r.node} refuses ${r.type} ${r.version} (${r.resources.join(', ')}) since ${isoTime(r.atMs)}: ${r.message}`,
+      );
     }
     if (d?.lastError) out.push(`${s.name}: last error: ${d.lastError}`);
     if (s.culprits.length) out.push(`${s.name}: culprits: ${s.culprits.join('; ')}`);

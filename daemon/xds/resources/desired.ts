@@ -19,13 +19,15 @@ export interface DesiredEndpoint {
 export interface DesiredTelemetry extends DesiredEndpoint {
   /** TLS towards it (the daemon's `daemon.telemetry.tls`); plaintext when absent. */
   tls?: UpstreamTls;
+  /** The token the filter presents on its telemetry stream (`telemetryToken`); none when absent. */
+  token?: string;
 }
 
 /** One deployed version of the service and where it runs. */
 export interface DesiredVersion {
   /** Version name (`v1`, `v2`, `v1-baseline`): `[A-Za-z0-9._-]+`. Its cluster is `<service>-<name>`. */
   name: string;
-  /** May be empty only for a version with weight 0 that is not a mirror target. */
+  /** May be empty only for a version with weight 0 (a mirror target may be empty: mirroring is off then). */
   endpoints: DesiredEndpoint[];
 }
 
@@ -116,8 +118,8 @@ export function validateDesired(d: DesiredRouting): string[] {
     for (const key of ['candidate', 'baseline'] as const) {
       const name = m[key];
       if (name === undefined) continue;
+      // A mirror target may have no endpoints: mirroring is off then, and copies reach nobody.
       if (!names.has(name)) errors.push(`mirror.${key}: no such version ${name}`);
-      else if (endpointsOf(name).length === 0) errors.push(`mirror.${key}: version ${name} has no endpoints`);
     }
     if (m.candidate !== undefined && m.candidate === m.baseline)
       errors.push('mirror.baseline: must differ from candidate');

@@ -118,6 +118,7 @@ export function filterConfiguration(d: DesiredRouting): Record<string, unknown> 
     candidateCluster: versionCluster(d.service, m.candidate!),
     ...(m.baseline ? { baselineCluster: versionCluster(d.service, m.baseline) } : {}),
     ...(d.telemetry ? { telemetryCluster: TELEMETRY_CLUSTER } : {}),
+    ...(d.telemetry?.token ? { telemetryToken: d.telemetry.token } : {}),
   };
 }
 

@@ -118,7 +118,7 @@ describe('umbra CLI against a real admin server', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'umbra: wrong admin token');
     const dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
-    writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`);
+    writeFileSync(join(dir, 'admin.token'), `${TOKEN}\n`, { mode: 0o600 });
     r = await runCaptured(
       ['status', '--admin', address, '--token-file', join(dir, 'admin.token')],
       commands(),

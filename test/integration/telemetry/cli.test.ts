@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { freePorts } from '../../harness/index.js';
+import { telemetryClient } from './grpc-client.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'daemon/cli/dev.ts')] as const;
@@ -39,9 +40,18 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
     JSON.stringify({
       daemon: {
         store: { path: join(dir, 'umbra.db') },
-        xds: { listen: `127.0.0.1:${xdsPort}` },
+        // The daemon accepts records only from the proxies and for the services it configures.
+        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
+        telemetry: { tokenFile: join(dir, 'telemetry.token') },
         admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
       },
+      services: [
+        {
+          name: 'checkout',
+          stable: 'v1',
+          provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
+        },
+      ],
     }),
   );
   const rec = join(dir, 'telemetry.rec');
@@ -71,20 +81,12 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
   });
   await until('the daemon to listen', () => log.includes('umbrad running'));
 
-  const def = protoLoader.loadSync(join(ROOT, 'proto/umbra/telemetry/v1/telemetry.proto'), {
-    longs: Number,
-    enums: Number,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
-  };
-  const client = new pkg.umbra.telemetry.v1.Telemetry(
-    `127.0.0.1:${telemetryPort}`,
-    grpc.credentials.createInsecure(),
-  );
+  // The daemon created its telemetry token; a filter presents it as initial metadata.
+  const client = telemetryClient(telemetryPort);
   t.after(() => client.close());
-  const call = (client as unknown as { Stream(): grpc.ClientDuplexStream<object, object> }).Stream();
+  const metadata = new grpc.Metadata();
+  metadata.set(TOKEN_METADATA, readFileSync(join(dir, 'telemetry.token'), 'utf8').trim());
+  const call = client.Stream(metadata);
   call.on('error', () => {});
   const records = [];
   for (let i = 0; i < 20; i++) {

@@ -1,47 +1,22 @@
 /**
  * The telemetry server over real gRPC (@grpc/grpc-js on loopback), with a
  * client that encodes with protobufjs through @grpc/proto-loader, i.e. an
- * encoder independent of the daemon's hand-rolled decoder.
+ * encoder independent of the daemon's hand-rolled decoder (grpc-client.ts).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { setLogLevel } from '../../../daemon/log.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import {
-  CONTROL_ACK,
   CONTROL_PAUSE,
   CONTROL_SET_PERCENTAGE,
   startTelemetryServer,
 } from '../../../daemon/telemetry/server.js';
+import { openStream, telemetryClient, until } from './grpc-client.js';
 
 setLogLevel('silent');
-
-const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
-const def = protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true });
-const pkg = grpc.loadPackageDefinition(def) as unknown as {
-  umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
-};
-
-type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
-
-function client(port: number): grpc.Client & { Stream(): Duplex } {
-  return new pkg.umbra.telemetry.v1.Telemetry(
-    `127.0.0.1:${port}`,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & { Stream(): Duplex };
-}
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function batch(seq: number, records: Record<string, unknown>[], dict: Record<string, unknown>[] = []) {
   return {
@@ -68,21 +43,9 @@ async function setup(
     await server.close();
   });
   const open = () => {
-    const c = client(server.port);
+    const c = telemetryClient(server.port);
     clients.push(c);
-    const call = c.Stream();
-    // Ordered controls, and acks (CONTROL_ACK) apart.
-    const controls: Record<string, unknown>[] = [];
-    const acks: number[] = [];
-    let status: grpc.StatusObject | undefined;
-    call.on('data', (m: Record<string, unknown>) =>
-      m['kind'] === CONTROL_ACK ? acks.push(Number(m['ackedSequence'])) : controls.push(m),
-    );
-    call.on('error', () => {});
-    call.on('status', (s: grpc.StatusObject) => {
-      status = s;
-    });
-    return { call, controls, acks, status: () => status };
+    return openStream(c);
   };
   return { p, server, open };
 }

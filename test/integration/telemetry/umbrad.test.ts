@@ -4,24 +4,23 @@
  * replayed gives the cells the daemon stored.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { replay } from '../../../daemon/replay/replay.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
 import { freePorts } from '../../harness/index.js';
+import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
-
-const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
 
 async function until(
   what: string,
@@ -43,10 +42,19 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   const parsed = parseConfig(
     JSON.stringify({
       daemon: {
-        xds: { listen: `127.0.0.1:${xdsPort}` },
+        // The daemon accepts records only from the proxies and for the services it configures.
+        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
+        telemetry: { tokenFile: join(dir, 'telemetry.token') },
         admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
         store: { path: join(dir, 'umbra.db') },
       },
+      services: [
+        {
+          name: 'checkout',
+          stable: 'v1',
+          provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
+        },
+      ],
     }),
   );
   assert.ok(parsed.ok);
@@ -72,16 +80,12 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   });
 
   // A filter-like client: one stream, a dictionary, then 40 requests with both arms.
-  const def = protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
-  };
-  const client = new pkg.umbra.telemetry.v1.Telemetry(
-    `127.0.0.1:${telemetryPort}`,
-    grpc.credentials.createInsecure(),
-  );
+  // The daemon created its telemetry token; a filter presents it as initial metadata.
+  const client = telemetryClient(telemetryPort);
   t.after(() => client.close());
-  const call = (client as unknown as { Stream(): grpc.ClientDuplexStream<object, object> }).Stream();
+  const metadata = new grpc.Metadata();
+  metadata.set(TOKEN_METADATA, readFileSync(join(dir, 'telemetry.token'), 'utf8').trim());
+  const call = client.Stream(metadata);
   call.on('error', () => {});
   const dict = [
     { id: 1, value: 'GET /cart' },

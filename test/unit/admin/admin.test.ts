@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -54,6 +54,41 @@ describe('admin token', () => {
     } finally {
       if (saved === undefined) delete process.env['UMBRA_ADMIN_TOKEN'];
       else process.env['UMBRA_ADMIN_TOKEN'] = saved;
+    }
+  });
+
+  test('a token file group or others may read is refused, by the daemon and the CLI alike', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-token-'));
+    const file = join(dir, 'admin.token');
+    writeFileSync(file, 'secret\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const saved = process.env['UMBRA_ADMIN_TOKEN'];
+    delete process.env['UMBRA_ADMIN_TOKEN'];
+    try {
+      const refused = (e: unknown) =>
+        (e as Error).message.startsWith(
+          `${file}: the admin token file is readable by group or others (mode 0644); run chmod 600`,
+        );
+      assert.throws(() => readAdminToken(file), refused);
+      assert.throws(() => ensureAdminToken(file), refused);
+      chmodSync(file, 0o640);
+      assert.throws(() => readAdminToken(file), /mode 0640/);
+      chmodSync(file, 0o600);
+      assert.equal(readAdminToken(file), 'secret');
+    } finally {
+      if (saved !== undefined) process.env['UMBRA_ADMIN_TOKEN'] = saved;
+    }
+  });
+
+  test('the directory created for a token file is private (0700)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-token-'));
+    const saved = process.env['UMBRA_ADMIN_TOKEN'];
+    delete process.env['UMBRA_ADMIN_TOKEN'];
+    try {
+      ensureAdminToken(join(dir, '.umbra', 'admin.token'));
+      assert.equal(statSync(join(dir, '.umbra')).mode & 0o777, 0o700);
+    } finally {
+      if (saved !== undefined) process.env['UMBRA_ADMIN_TOKEN'] = saved;
     }
   });
 

@@ -21,6 +21,7 @@ const idle: ServiceStatusView = {
   hasPrediction: false,
   predictedSecondsToThreshold: 0,
   pools: [],
+  refusals: [],
 };
 
 test('-o accepts json and text only', () => {
@@ -78,4 +79,28 @@ test('status of a service rolling back shows the reason and the culprits', () =>
 
 test('an empty history says so', () => {
   assert.equal(renderHistory([]), 'no deployments');
+});
+
+test('status never shows a service idle while a proxy refuses its configuration', () => {
+  const refusal = {
+    node: 'edge-1',
+    type: 'LDS',
+    version: '3f2a',
+    resources: ['catalog-ingress'],
+    message: "Error adding/updating listener(s) catalog-ingress: cannot bind '127.0.0.1:8080'",
+    atMs: T0,
+  };
+  const out = renderStatus([{ ...idle, refusals: [refusal] }], T0 + 1000);
+  assert.doesNotMatch(out, /\bidle\b/);
+  assert.match(out, /refused by proxy/);
+  assert.match(
+    out,
+    /catalog: proxy edge-1 refuses LDS 3f2a \(catalog-ingress\) since .*: Error adding\/updating listener/,
+  );
+  // After a deployment ended, the phase column says so too.
+  const aborted = step(shadowing(), ev.command('abort', T0 + 5000)).state;
+  assert.match(
+    renderStatus([{ ...idle, deployment: view(aborted), refusals: [refusal] }], T0),
+    /refused by proxy \(after aborted\)/,
+  );
 });

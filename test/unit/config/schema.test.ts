@@ -100,7 +100,7 @@ describe('umbra.yaml schema', () => {
         'services[0].rollout.steps[1].weight: the last step must be 100',
         "services[0].stable: 'v3' is not in provisioner.versions",
         "services[1].name: duplicate service 'checkout'",
-        'services[1].listen: 127.0.0.1:10000 is already used by another service',
+        'services[1].listen: 127.0.0.1:10000 is the same port as services[0].listen (127.0.0.1:10000)',
         'services[1].mirroring.geographic: geographic needs regions',
       ].sort(),
     );

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import asc from 'assemblyscript/asc';
 import protobuf from 'protobufjs';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { FILTER_NUMBER_LIMITS, filterConfigErrors } from '../../../daemon/xds/resources/filter-limits.js';
 
 interface Pure {
   configError(text: string): string;
@@ -152,6 +153,32 @@ describe('configuration', () => {
       [cfg({ breakerCooldownMs: 0 }), 'breakerCooldownMs: must be an integer in 1..600000'],
     ];
     for (const [text, expected] of cases) assert.equal(pure.configError(text), expected, text);
+  });
+
+  test('the daemon checks the same bounds before it pushes a configuration (xds/resources/filter-limits.ts)', () => {
+    for (const [field, { min, max, integer }] of Object.entries(FILTER_NUMBER_LIMITS)) {
+      // Cross-checked fields need their partner moved out of the way at the edges.
+      const base = field.startsWith('reconnect')
+        ? { reconnectMinMs: 10, reconnectMaxMs: 3_600_000 }
+        : field === 'batchMaxRecords' || field === 'bufferMaxRecords'
+          ? { batchMaxRecords: 1, bufferMaxRecords: 1 << 20 }
+          : {};
+      for (const value of [min, max]) {
+        const c = { ...minimal, ...base, [field]: value };
+        assert.equal(pure.configError(JSON.stringify(c)), '', `${field}=${value} is accepted by the filter`);
+        assert.deepEqual(filterConfigErrors(c), [], `${field}=${value} is accepted by the daemon`);
+      }
+      const outside = [min - 1, max + 1, ...(integer ? [min + 0.5] : [])];
+      for (const value of outside) {
+        const c = { ...minimal, ...base, [field]: value };
+        assert.notEqual(
+          pure.configError(JSON.stringify(c)),
+          '',
+          `${field}=${value} is refused by the filter`,
+        );
+        assert.notDeepEqual(filterConfigErrors(c), [], `${field}=${value} is refused by the daemon`);
+      }
+    }
   });
 
   test('strings with escapes and fractional percentages parse', () => {

@@ -49,8 +49,9 @@ describe('rollout machine: the forward path, phase by phase', () => {
     assert.equal(r.state.phase, 'promoting');
     assert.equal(r.state.candidateWeight, 10);
     assert.equal(r.state.lastVerdict, null, 'each step is judged afresh');
-    assert.deepEqual(kinds(r), ['provision', 'route']);
-    assert.deepEqual(r.effects[0], {
+    // Steps are judged on live records: mirroring goes off (paused at 0 %) first.
+    assert.deepEqual(kinds(r), ['control:pause', 'control:percentage', 'provision', 'route']);
+    assert.deepEqual(r.effects[2], {
       kind: 'provision',
       service: 'checkout',
       version: 'v2',
@@ -72,12 +73,12 @@ describe('rollout machine: the forward path, phase by phase', () => {
     assert.deepEqual(routeOf(r.effects)?.mirror, { target: 'v1', baseline: null, percentage: 10 });
     assert.ok(r.effects.some((e) => e.kind === 'provision' && e.version === 'v1' && e.replicas === 4));
 
-    // Bake ends: completed, v1 stopped, an info alert.
+    // Bake ends: completed, mirroring off, v1 stopped, an info alert.
     r = step(r.state, ev.timer('bake_end', T0 + 211_000));
     assert.equal(r.state.phase, 'completed');
     assert.equal(r.state.deadline, null);
-    assert.deepEqual(kinds(r), ['route', 'deprovision', 'alert']);
-    assert.deepEqual(r.effects[1], { kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' });
+    assert.deepEqual(kinds(r), ['control:pause', 'control:percentage', 'route', 'deprovision', 'alert']);
+    assert.deepEqual(r.effects[3], { kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' });
   });
 
   test('with a baseline, shadowing waits for both pools and mirrors to both', () => {
@@ -153,7 +154,7 @@ describe('rollout machine: automatic rollback and validation', () => {
     );
     assert.deepEqual(r.state.deadline, { timer: 'capacity_timeout', atMs: T0 + 65_000 });
     // Mirroring stops first, then routing without a mirror, then v1's capacity is ensured; a warning alert.
-    assert.deepEqual(kinds(r), ['control:pause', 'route', 'provision', 'alert']);
+    assert.deepEqual(kinds(r), ['control:pause', 'control:percentage', 'route', 'provision', 'alert']);
     assert.equal(routeOf(r.effects)?.mirror, null);
     // v1 reports full capacity: validating, v2 stopped.
     r = step(r.state, ev.provisioned('v1', 4, T0 + 21_000));
@@ -164,10 +165,10 @@ describe('rollout machine: automatic rollback and validation', () => {
     assert.equal(step(r.state, ev.verdict('rollback', T0 + 30_000, 'candidate')).state, r.state);
     r = step(r.state, ev.verdict('healthy', T0 + 40_000, 'restored'));
     assert.equal(r.state.lastVerdict?.verdict, 'healthy');
-    // The validation period ends: rolled_back, mirroring resumes, info alert.
+    // The validation period ends: rolled_back, mirroring stays off, info alert.
     r = step(r.state, ev.timer('validation_end', T0 + 141_000));
     assert.equal(r.state.phase, 'rolled_back');
-    assert.deepEqual(kinds(r), ['route', 'deprovision', 'control:resume', 'alert']);
+    assert.deepEqual(kinds(r), ['control:pause', 'control:percentage', 'route', 'deprovision', 'alert']);
   });
 
   test('rolling back from 50% shifts traffic back at the pace of v1 capacity', () => {

@@ -115,10 +115,11 @@ describe('rollout scheduler', () => {
       'route:{"v1":100}',
       'provision:v2',
       // (the baseline provision of the first batch was skipped)
+      'control:pause',
+      'control:percentage',
       'route:{"v1":100}',
       'deprovision:v2',
       'deprovision:v1',
-      'control:resume',
       'alert:',
     ]);
   });

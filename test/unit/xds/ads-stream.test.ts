@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   AdsStream,
+  blamedResources,
   type DiscoveryResponse,
   type StreamEvent,
   StreamProtocolError,
@@ -175,9 +176,40 @@ test('a NACKed type is not re-sent and holds the types after it until a new vers
     nonce: cds.nonce,
     code: 3,
     message: 'bad cluster',
+    // The message names no resource: every resource of the refused response is blamed.
+    resources: ['shop-v1', 'shop-v2'],
   });
   assert.equal(afterNack, r.sent.length - 1, 'nothing sent while the NACK stands, then the fixed CDS');
   assert.equal(r.sent.at(-1)!.type_url, CLUSTER_TYPE);
+});
+
+test('a NACK is attributed to the version its nonce answers and the resources its message names', () => {
+  const r = rig(snapshot({ v1: 1 }));
+  subscribeAll(r);
+  ackAllInOrder(r, 0);
+  r.host.current = snapshot({ v2: 1 }, true);
+  r.stream.pump();
+  const refused = r.sent.at(-1)!;
+  // A later publish while the refused response is in flight is not sent yet: the NACK answers `refused`.
+  r.host.current = snapshot({ v1: 1, v2: 1 }, true);
+  r.stream.pump();
+
+  r.ack(refused, [], 'Error adding/updating cluster(s) shop-v2: bad protocol options');
+
+  const nack = r.host.events.find((e) => e.kind === 'nack');
+  assert.ok(nack && nack.kind === 'nack');
+  assert.equal(nack.version, refused.version_info);
+  assert.deepEqual(nack.resources, ['shop-v2']);
+});
+
+test('blamedResources matches whole names only, else blames every refused resource', () => {
+  assert.deepEqual(blamedResources(['shop-v1', 'shop-v10'], "listener(s) shop-v10: can't bind"), [
+    'shop-v10',
+  ]);
+  assert.deepEqual(blamedResources(['a', 'b'], 'malformed'), ['a', 'b']);
+  assert.deepEqual(blamedResources(['shop-ingress'], 'shop-ingress: x; shop-ingress again'), [
+    'shop-ingress',
+  ]);
 });
 
 test('a stale nonce changes nothing, names included', () => {

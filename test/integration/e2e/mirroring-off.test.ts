@@ -1,0 +1,106 @@
+/**
+ * Mirroring stops when a deployment ends: the real daemon (`umbra daemon`),
+ * a real Envoy and two static versions. While v2 is shadowed at 100 %, every
+ * request reaches v1 and a copy reaches v2. Once the deployment is aborted
+ * (or completed), the serving version sees each request exactly once: no
+ * copy goes to it, nor anywhere else.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { AdminClient } from '../../../daemon/admin/client.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import { drive, type EnvoyProcess, startEnvoy, startUpstream, type Upstream } from '../../harness/index.js';
+import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
+
+const N = 40;
+
+/** Sends `N` requests one by one; returns how many each version saw meanwhile. */
+async function hitsOf(url: string, ...versions: Upstream[]): Promise<number[]> {
+  const before = versions.map((v) => v.hits);
+  const r = await drive({ url, requests: N, concurrency: 1 });
+  assert.equal(r.statuses[200], N, `every request answered 200: ${JSON.stringify(r.statuses)}`);
+  return versions.map((v, i) => v.hits - before[i]!);
+}
+
+/**
+ * Whether the filters report requests skipped because mirroring is paused
+ * (driving a few meanwhile); false after 15 s without.
+ */
+async function pausedFilters(envoy: EnvoyProcess, url: string): Promise<boolean> {
+  const stat = 'wasmcustom.umbra.shop.skipped_paused';
+  const before = (await envoy.stat(stat)) ?? 0;
+  return until(
+    'the filters to pause mirroring',
+    async () => {
+      await drive({ url, requests: 2, concurrency: 1 });
+      return ((await envoy.stat(stat)) ?? 0) > before ? true : undefined;
+    },
+    15_000,
+  ).catch(() => false);
+}
+
+test('after abort and after completion no request reaches the serving version twice', {
+  skip: process.platform === 'linux' ? false : 'needs Linux',
+  timeout: 240_000,
+}, async (t) => {
+  // Arrange: two static versions, the daemon, Envoy over ADS.
+  const v1 = await startUpstream(t, { body: 'v1' });
+  const v2 = await startUpstream(t, { body: 'v2' });
+  const { config, admin, xds, envoyAdmin, listen } = await writeShopConfig(t, {
+    node: 'edge',
+    v1: v1.port,
+    v2: v2.port,
+    serviceExtra: `    mirroring: { shadowPercentage: 100 }
+    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 100, hold: 10m }]
+      bake: 10m
+`,
+  });
+  startDaemon(t, config);
+  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
+  t.after(() => client.close());
+  await until('the admin API', async () =>
+    (await client.status()).services.length === 1 ? true : undefined,
+  );
+  const envoy = await startEnvoy(t, {
+    name: 'mirror-off',
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+  });
+  const url = `http://127.0.0.1:${listen}/`;
+  const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;
+  const shadowingV2 = async () => {
+    await client.deploy('shop', 'v2');
+    await until('shadowing', async () => ((await phase()) === 'shadowing' ? true : undefined));
+    await until('copies reaching v2', async () => {
+      const before = v2.hits;
+      await drive({ url, requests: 5, concurrency: 1 });
+      return v2.hits > before ? true : undefined;
+    });
+  };
+  await until('Envoy serving v1', async () =>
+    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
+  );
+
+  // Act 1: shadow v2, then abort.
+  await shadowingV2();
+  await client.command('shop', 'abort');
+  await until('aborted', async () => ((await phase()) === 'aborted' ? true : undefined));
+  const pausedAfterAbort = await pausedFilters(envoy, url);
+
+  // Assert 1: v1 serves each request once; v2 gets nothing; the filters are paused.
+  assert.deepEqual(await hitsOf(url, v1, v2), [N, 0], 'after abort: [v1, v2] hits for N requests');
+  assert.ok(pausedAfterAbort, 'the filters paused mirroring after abort');
+
+  // Act 2: shadow v2 again and promote it through the step and the bake to completed.
+  await shadowingV2();
+  for (const expected of ['promoting', 'baking', 'completed']) {
+    await client.command('shop', 'promote');
+    await until(expected, async () => ((await phase()) === expected ? true : undefined));
+  }
+  const pausedAfterCompletion = await pausedFilters(envoy, url);
+
+  // Assert 2: v2 now serves each request once; v1 (the old version) gets no copies; paused.
+  assert.deepEqual(await hitsOf(url, v2, v1), [N, 0], 'after completion: [v2, v1] hits for N requests');
+  assert.ok(pausedAfterCompletion, 'the filters paused mirroring after completion');
+});

@@ -1,0 +1,50 @@
+/**
+ * A provision effect reports what happened to the pool; proxies not
+ * answering the routing published after it is a routing failure, never a
+ * provisioning one (which would roll a healthy candidate back).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ControllerEffectRunner } from '../../../daemon/controller/effects.js';
+import { RoutingRefused, type RoutingTable } from '../../../daemon/controller/routing.js';
+import type { Provisioner } from '../../../daemon/provision/provisioner.js';
+import { step } from '../../../daemon/rollout/machine.js';
+import type { RolloutEvent } from '../../../daemon/rollout/types.js';
+import { shadowing, T0 } from '../rollout/fixtures.js';
+
+function runner(publish: () => Promise<void>): ControllerEffectRunner {
+  const provisioner = {
+    ensure: async () => ({ ready: 4, desired: 4 }),
+  } as unknown as Provisioner;
+  return new ControllerEffectRunner({
+    routing: { publish } as unknown as RoutingTable,
+    provisioners: new Map([['checkout', provisioner]]),
+    control: { setControl: () => undefined },
+    webhookFor: () => undefined,
+  });
+}
+
+const effect = { kind: 'provision', service: 'checkout', version: 'v2', pool: 'main', replicas: 4 } as const;
+
+test('routing that proxies do not answer after a provision is a route failure; the pool is provisioned', async () => {
+  const events = await runner(() =>
+    Promise.reject(new RoutingRefused('no ACK of RDS 9f from edge in 10000 ms')),
+  ).run(effect, shadowing());
+
+  assert.deepEqual(events, [
+    { type: 'provisioned', version: 'v2', pool: 'main', ready: 4, desired: 4 },
+    { type: 'effect_failed', effect: 'route', error: 'no ACK of RDS 9f from edge in 10000 ms' },
+  ]);
+  // The machine holds on it; it does not roll back.
+  let s = shadowing();
+  for (const e of events ?? []) s = step(s, { ...e, at: T0 + 5000 } as RolloutEvent).state;
+  assert.equal(s.phase, 'shadowing');
+  assert.equal(s.paused?.auto, true);
+});
+
+test('any other failure to publish is still the effect’s failure', async () => {
+  await assert.rejects(
+    runner(() => Promise.reject(new Error('inconsistent configuration'))).run(effect, shadowing()),
+    /inconsistent configuration/,
+  );
+});
