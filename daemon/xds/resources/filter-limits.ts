@@ -36,6 +36,7 @@ export const FILTER_CLUSTER_FIELDS = ['candidateCluster', 'baselineCluster', 'te
 const OTHER_FIELDS = [
   'service',
   'proxyId',
+  'telemetryToken',
   'mirroringStrategy',
   'segmentHeader',
   'segmentCookie',
@@ -47,13 +48,18 @@ const OTHER_FIELDS = [
   'stripHeaders',
 ];
 
-const KNOWN = new Set([...Object.keys(FILTER_NUMBER_LIMITS), ...FILTER_CLUSTER_FIELDS, ...OTHER_FIELDS]);
+/** Every field name the filter's configuration may carry. */
+export const FILTER_FIELDS: ReadonlySet<string> = new Set([
+  ...Object.keys(FILTER_NUMBER_LIMITS),
+  ...FILTER_CLUSTER_FIELDS,
+  ...OTHER_FIELDS,
+]);
 
 /** Every problem the filter would refuse in `config`, each as `field: message`. */
 export function filterConfigErrors(config: Record<string, unknown>): string[] {
   const errors: string[] = [];
   for (const [key, value] of Object.entries(config)) {
-    if (!KNOWN.has(key)) {
+    if (!FILTER_FIELDS.has(key)) {
       errors.push(`${key}: unknown field`);
       continue;
     }

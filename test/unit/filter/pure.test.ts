@@ -4,7 +4,7 @@
  * filter/assembly/testing/pure.ts with asc and run in Node's WebAssembly.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,11 @@ import { pathToFileURL } from 'node:url';
 import asc from 'assemblyscript/asc';
 import protobuf from 'protobufjs';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { FILTER_NUMBER_LIMITS, filterConfigErrors } from '../../../daemon/xds/resources/filter-limits.js';
+import {
+  FILTER_FIELDS,
+  FILTER_NUMBER_LIMITS,
+  filterConfigErrors,
+} from '../../../daemon/xds/resources/filter-limits.js';
 
 interface Pure {
   configError(text: string): string;
@@ -153,6 +157,16 @@ describe('configuration', () => {
       [cfg({ breakerCooldownMs: 0 }), 'breakerCooldownMs: must be an integer in 1..600000'],
     ];
     for (const [text, expected] of cases) assert.equal(pure.configError(text), expected, text);
+  });
+
+  test('the daemon knows exactly the fields the filter accepts (xds/resources/filter-limits.ts)', () => {
+    // The filter's list of known fields, read from its source: a field added to one side only would make
+    // the daemon refuse a configuration the filter takes, or push one the filter refuses.
+    const source = readFileSync(new URL('../../../filter/assembly/config.ts', import.meta.url), 'utf8');
+    const list = /const KNOWN: string\[\] = \[([^\]]*)\]/.exec(source)?.[1];
+    assert.ok(list, 'KNOWN list found in filter/assembly/config.ts');
+    const filterFields = [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]).sort();
+    assert.deepEqual([...FILTER_FIELDS].sort(), filterFields);
   });
 
   test('the daemon checks the same bounds before it pushes a configuration (xds/resources/filter-limits.ts)', () => {
