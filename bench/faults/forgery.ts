@@ -24,39 +24,62 @@ function describe(reports: AttemptReport[]): string {
     .join('; ');
 }
 
-/** Runs the forger at {@link FORGED_PAIRS_PER_S} while waiting for `phases`; returns the phase reached ('' if none). */
+interface Forged {
+  /** The phase reached ('' if none within the time). */
+  reached: string;
+  /** Forged batches the daemon accepted over all streams. */
+  accepted: number;
+}
+
+/** Runs the forger at {@link FORGED_PAIRS_PER_S} while waiting for `phases`. */
 async function forgeWhileWaiting(
   b: Bench,
   kind: ForgeryKind,
   phases: string[],
   timeoutMs: number,
   label: string,
-): Promise<string> {
+): Promise<Forged> {
   const f = forger(b).open();
   const stop = forgeAtRate(f, FORGED_PAIRS_PER_S, kind);
+  let reached = '';
   try {
-    const reached = await waitPhase(b, phases, timeoutMs);
-    return phases.includes(reached) ? reached : '';
+    const seen = await waitPhase(b, phases, timeoutMs);
+    reached = phases.includes(seen) ? seen : '';
   } finally {
     stop();
-    const reports = f.report();
-    b.notes[`${label}_streams`] = reports;
-    say(`${label}: forger streams: ${describe(reports)}`);
     f.close();
   }
+  const reports = f.report();
+  b.notes[`${label}_streams`] = reports;
+  say(`${label}: forger streams: ${describe(reports)}`);
+  return { reached, accepted: reports.reduce((n, r) => n + r.acked, 0) };
+}
+
+/** Why the current deployment was rolled back, as the daemon says. */
+async function rollbackReason(b: Bench): Promise<string> {
+  return (await b.daemon.service(SERVICE))?.deployment?.rollbackReason ?? '';
 }
 
 /**
  * A healthy candidate (v3) while forged pairs claim it fails: 1 when it is
- * rolled back within 25 s of shadowing.
+ * rolled back within 25 s of shadowing and the daemon accepted forged
+ * batches. A rollback with every forged batch refused is the judge's own
+ * (a false alarm, or the machine's load): reported in
+ * `forged_rollback_unforged`, not counted.
  */
 export async function forgedRollback(b: Bench): Promise<number> {
   await deployToShadowing(b, 'v3');
   say(`forged failures: ${FORGED_PAIRS_PER_S} forged pairs/s claim the healthy v3 fails`);
-  const reached = await forgeWhileWaiting(b, 'candidate-fails', ROLLING_BACK, 25_000, 'forged_rollback');
+  const r = await forgeWhileWaiting(b, 'candidate-fails', ROLLING_BACK, 25_000, 'forged_rollback');
+  const reason = r.reached ? await rollbackReason(b) : '';
+  b.notes['forged_rollback_reason'] = reason;
   const end = await endDeployment(b, 'abort');
-  say(`forged failures: healthy v3 ${reached ? 'was rolled back' : 'was not rolled back'}; it ended ${end}`);
-  return reached ? 1 : 0;
+  const forged = r.reached !== '' && r.accepted > 0;
+  if (r.reached && !forged) b.notes['forged_rollback_unforged'] = true;
+  say(
+    `forged failures: healthy v3 ${r.reached ? `was rolled back (${reason})` : 'was not rolled back'}; ${r.accepted} forged batches accepted; it ended ${end}`,
+  );
+  return forged ? 1 : 0;
 }
 
 /**
@@ -80,14 +103,15 @@ export async function regressionControl(b: Bench): Promise<number | null> {
 /**
  * A real regression (v2, the demo's) while forged pairs claim the candidate
  * does better than production: 1 when it is not rolled back within 45 s of
- * shadowing (the demo's judge catches it unforged within seconds). It is then
- * rolled back by hand, and mirrored copies after `rolled_back` are counted.
+ * shadowing while the daemon accepted forged batches (regressionControl
+ * measures how soon it is caught unforged). It is then rolled back by hand,
+ * and mirrored copies after `rolled_back` are counted.
  */
 export async function forgedHiddenRegression(b: Bench): Promise<{ hidden: number; mirrored: number }> {
   await deployToShadowing(b, 'v2');
   say(`forged health: ${FORGED_PAIRS_PER_S} forged pairs/s claim the failing v2 beats production`);
-  const reached = await forgeWhileWaiting(b, 'candidate-better', ROLLING_BACK, 45_000, 'forged_hidden');
-  if (!reached) {
+  const r = await forgeWhileWaiting(b, 'candidate-better', ROLLING_BACK, 45_000, 'forged_hidden');
+  if (!r.reached) {
     // A check on the figure: with the forger gone, does the judge catch the regression on its own?
     const stoppedAt = Date.now();
     const later = await waitPhase(b, ROLLING_BACK, 20_000);
@@ -96,9 +120,14 @@ export async function forgedHiddenRegression(b: Bench): Promise<{ hidden: number
       : null;
   }
   const end = await endDeployment(b, 'rollback');
-  say(`forged health: the regression was ${reached ? 'caught' : 'hidden for 45 s'}; it ended ${end}`);
+  // Hidden by forgery only if the daemon took forged batches; otherwise the judge missed it alone.
+  const hidden = r.reached === '' && r.accepted > 0;
+  if (r.reached === '' && r.accepted === 0) b.notes['forged_hidden_missed_unforged'] = true;
+  say(
+    `forged health: the regression was ${r.reached ? 'caught' : 'not caught in 45 s'}; ${r.accepted} forged batches accepted; it ended ${end}`,
+  );
   const mirrored = end === 'rolled_back' ? await mirroredAfterEnd(b, 'rolled_back (v2)') : 0;
-  return { hidden: reached ? 0 : 1, mirrored };
+  return { hidden: hidden ? 1 : 0, mirrored };
 }
 
 /**

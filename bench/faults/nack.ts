@@ -1,8 +1,9 @@
 /**
  * A filter setting Envoy rejects (`mirroring.timeout: 20m`): while a healthy
  * version shadows, the daemon is restarted on a config that has it, and the
- * operator promotes. Counts 1 when the healthy candidate is rolled back (the
- * rejection is Envoy's NACK, not the candidate's fault); 0 when the rollout
+ * operator promotes. Counts 1 when the healthy candidate is rolled back for
+ * anything but the judge's verdict (the rejection is Envoy's NACK, not the
+ * candidate's fault); 0 when the rollout
  * is held, and 0 as well when `umbra config check` refuses the file, so the
  * daemon never runs it (prevented).
  */
@@ -64,16 +65,19 @@ export async function nackFalseRollback(b: Bench, nackConfig: string): Promise<N
     const ph = await phase(b);
     return ROLLED_BACK.includes(ph) || ph === 'completed' ? ph : undefined;
   }, 30_000);
-  const rolledBack = reached !== undefined && ROLLED_BACK.includes(reached);
-  const rejected = ((await b.envoy.stat('listener_manager.lds.update_rejected')) ?? 0) - rejectedBefore;
   const s = await b.daemon.service(SERVICE);
+  const reason = s?.deployment?.rollbackReason ?? '';
+  // A rollback the judge decided on (a false alarm under load) is not the NACK's doing.
+  const judged = reason.startsWith('judge:');
+  const rolledBack = reached !== undefined && ROLLED_BACK.includes(reached) && !judged;
+  const rejected = ((await b.envoy.stat('listener_manager.lds.update_rejected')) ?? 0) - rejectedBefore;
   b.notes['nack'] = {
     lds_rejected: rejected,
     phase: s?.deployment?.phase ?? '',
     paused: s?.deployment?.paused ?? false,
     candidate_weight: s?.deployment?.candidateWeight ?? 0,
     last_error: s?.deployment?.lastError ?? '',
-    rollback_reason: s?.deployment?.rollbackReason ?? '',
+    rollback_reason: reason,
   };
   say(
     `NACK: Envoy rejected ${rejected} LDS updates; the healthy v3 ${rolledBack ? 'was rolled back' : 'was not rolled back'} (phase ${s?.deployment?.phase ?? '?'})`,

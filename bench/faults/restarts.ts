@@ -130,8 +130,10 @@ export async function staleDeadline(b: Bench): Promise<number> {
     (t) => t.from === 'shadowing' && t.to === 'promoting',
   )?.atMs;
   const stale = promotedAt !== undefined && (r.firstBatchAtMs === 0 || promotedAt < r.firstBatchAtMs);
+  const deployment = (await b.daemon.service(SERVICE))?.deployment;
   b.notes['stale_deadline'] = {
     phase_after_restart: left,
+    rollback_reason: deployment?.rollbackReason ?? '',
     promoted_s_after_deadline: promotedAt ? (promotedAt - deadlineAt) / 1000 : null,
     first_batch_s_after_deadline: r.firstBatchAtMs ? (r.firstBatchAtMs - deadlineAt) / 1000 : null,
   };
