@@ -9,11 +9,17 @@
  *                    requests from region eu once the service sees at least
  *                    MIN_RPS requests a second (a fault that appears under load)
  *   SAMPLE_SLOW_MS   optional extra latency on every request
+ *   SAMPLE_SHADOW_COUNT_DIR  optional directory: the instance keeps the number
+ *                    of mirrored copies it has answered (`x-umbra-shadow: 1`)
+ *                    in `<dir>/shadow-<version>-<PORT>.count`, rewritten at most
+ *                    every 200 ms (bench:faults reads it)
  *
  * Bodies are deterministic for a path and user, so a healthy new version
  * answers byte-for-byte like the old one.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 
 interface Fault {
   endpoint: string;
@@ -40,6 +46,24 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 const version = process.env['SAMPLE_VERSION'] ?? 'v1';
 const fault = parseFault(process.env['SAMPLE_FAULT']);
 const slowMs = Number(process.env['SAMPLE_SLOW_MS'] ?? 0) || 0;
+const shadowCountDir = process.env['SAMPLE_SHADOW_COUNT_DIR'];
+
+/** Mirrored copies answered, written to a file when SAMPLE_SHADOW_COUNT_DIR is set. */
+let shadowCopies = 0;
+let shadowWritten = -1;
+function writeShadowCount(): void {
+  if (!shadowCountDir || shadowWritten === shadowCopies) return;
+  shadowWritten = shadowCopies;
+  try {
+    writeFileSync(join(shadowCountDir, `shadow-${version}-${port}.count`), String(shadowCopies));
+  } catch (err) {
+    console.error(JSON.stringify({ msg: 'shadow count not written', error: (err as Error).message }));
+  }
+}
+if (shadowCountDir) {
+  writeShadowCount();
+  setInterval(writeShadowCount, 200).unref();
+}
 
 const CATALOG = Array.from({ length: 20 }, (_, i) => ({ sku: `sku-${i}`, price: 5 + ((i * 37) % 90) }));
 
@@ -85,6 +109,7 @@ const server = createServer((req, res) => {
     res.end('ok');
     return;
   }
+  if (req.headers['x-umbra-shadow'] === '1') shadowCopies++;
   const region = String(req.headers['x-region'] ?? 'none');
   const user = String(req.headers['x-user'] ?? 'anonymous');
   const payload = body(url.pathname, user);
@@ -116,5 +141,10 @@ server.listen(port, '127.0.0.1', () => {
   console.log(JSON.stringify({ msg: 'sample-service listening', port, version, fault: fault ?? null }));
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => server.close(() => process.exit(0)));
+  process.on(sig, () =>
+    server.close(() => {
+      writeShadowCount();
+      process.exit(0);
+    }),
+  );
 }
