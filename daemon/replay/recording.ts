@@ -14,7 +14,7 @@
  * Frames are appended in arrival order. A file cut short (the daemon was
  * killed mid-write) ends at the last complete frame; the reader reports it.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 
 export const MAGIC = 'UMBRAREC';
 export const FORMAT_VERSION = 1;
@@ -72,7 +72,9 @@ export class RecordingWriter {
   frames = 0;
 
   constructor(path: string) {
-    this.fd = openSync(path, 'w');
+    // Every record the proxies sent: as private as the store (0600).
+    this.fd = openSync(path, 'w', 0o600);
+    fchmodSync(this.fd, 0o600); // the mode above applies only to a file this call creates
     const header = Buffer.alloc(HEADER_BYTES);
     header.write(MAGIC, 0, 'latin1');
     header.writeUInt32LE(FORMAT_VERSION, 8);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -54,6 +54,14 @@ test('frames round-trip in order, including large and empty payloads', () => {
   assert.equal(frames[1]!.payload, Buffer.from('abc').toString('hex'));
   assert.equal(frames[2]!.payload, big.toString('hex'));
   assert.equal(frames[3]!.payload, '');
+});
+
+test('a recording is readable by its owner only, also when it replaces an older file', () => {
+  const path = join(dir, 'private.rec');
+  writeFileSync(path, 'old', { mode: 0o644 });
+  const w = new RecordingWriter(path);
+  w.close();
+  assert.equal(statSync(path).mode & 0o777, 0o600);
 });
 
 test('a file cut mid-frame yields the complete frames and says it was truncated', () => {
