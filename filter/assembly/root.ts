@@ -104,7 +104,17 @@ export class RootContext {
     for (let i = 0; i < c.regions.length; i++) this.regionIds.push(this.dict.intern(c.regions[i]));
     this.metrics = new Metrics(c.service);
     this.stream =
-      c.telemetryCluster.length > 0 ? new TelemetryStream(this, <u32>(this.rng.next() >> 33) | 1) : null;
+      c.telemetryCluster.length > 0
+        ? new TelemetryStream(
+            c,
+            this.counts,
+            this.dict,
+            this.buffer,
+            this.rng,
+            this.metrics,
+            <u32>(this.rng.next() >> 33) | 1,
+          )
+        : null;
     this.liveCountdown = c.liveSampleEvery;
     this.configured = true;
     setTickPeriod(c.flushIntervalMs);
