@@ -9,9 +9,9 @@ import type { DecisionView } from '../../../daemon/admin/port.js';
 import { RolloutAdminBackend, type ServiceEvidence } from '../../../daemon/admin/rollout-backend.js';
 import { type AdminServerOptions, startAdminServer } from '../../../daemon/admin/server.js';
 import { parseConfig } from '../../../daemon/config/load.js';
+import { ControllerEffectRunner } from '../../../daemon/controller/effects.js';
 import { createProvisioner } from '../../../daemon/provision/factory.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
-import { ProvisioningRunner } from '../../../daemon/rollout/provision-runner.js';
 import { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
 import { storeDeploymentRepo } from '../../../daemon/rollout/store-repo.js';
 import type { Effect } from '../../../daemon/rollout/types.js';
@@ -96,14 +96,16 @@ export async function startAdmin(
   const store = openStore(':memory:');
   const repo = storeDeploymentRepo(store);
   const effects: Effect[] = [];
-  const runner = new ProvisioningRunner({
-    provisioners: (s) => provisioners.get(s),
-    next: {
-      run: async (e) => {
-        effects.push(e);
-        return undefined;
-      },
+  // The daemon's runner; routing and control effects are recorded instead of published.
+  const runner = new ControllerEffectRunner({
+    routing: {
+      apply: async (e) => void effects.push(e),
+      publish: async () => undefined,
     },
+    provisioners,
+    control: { setControl: () => undefined },
+    webhookFor: () => undefined,
+    drainMs: 0,
   });
   const scheduler = new RolloutScheduler({ repo, runner });
   scheduler.start();
