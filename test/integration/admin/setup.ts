@@ -6,10 +6,11 @@
 import type { TestContext } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import type { DecisionView } from '../../../daemon/admin/port.js';
-import { RolloutAdminBackend, type ServiceEvidence } from '../../../daemon/admin/rollout-backend.js';
+import { RolloutAdminBackend } from '../../../daemon/admin/rollout-backend.js';
 import { type AdminServerOptions, startAdminServer } from '../../../daemon/admin/server.js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { ControllerEffectRunner } from '../../../daemon/controller/effects.js';
+import type { ServiceEvidence } from '../../../daemon/controller/evidence.js';
 import { createProvisioner } from '../../../daemon/provision/factory.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
 import { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
