@@ -5,7 +5,12 @@
  */
 import type { CellStats } from './aggregate/stats.js';
 import type { UmbraConfig } from './config/schema.js';
+import type { ServiceEvidence } from './controller/evidence.js';
 import type { MetricsRegistry } from './metrics/registry.js';
+import type { PoolStatus } from './provision/provisioner.js';
+import type { DeploymentRepo } from './rollout/ports.js';
+import type { RolloutScheduler } from './rollout/scheduler.js';
+import type { ConfigRejection } from './rollout/types.js';
 import type { Store } from './store/store.js';
 import type { Pipeline } from './telemetry/pipeline.js';
 import type { TelemetryServer } from './telemetry/server.js';
@@ -20,6 +25,8 @@ export interface UmbradContext {
   readonly now: () => number;
   /** Set by the telemetry part once it listens: control messages to the filters. */
   telemetry?: TelemetryServer;
+  /** Set by the controller part once started: what the admin API serves. */
+  controller?: ControllerHandle;
   /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */
   onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
 }
@@ -29,4 +36,16 @@ export interface DaemonPart {
   readonly name: string;
   start(ctx: UmbradContext): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What the controller offers later parts; each read reflects the state at the time of the call. */
+export interface ControllerHandle {
+  readonly scheduler: RolloutScheduler;
+  readonly repo: DeploymentRepo;
+  /** The judge's latest evidence for a service. */
+  evidence(service: string): ServiceEvidence | undefined;
+  /** The service's pools as its provisioner sees them. */
+  pools(service: string): PoolStatus[];
+  /** Proxy refusals (xDS NACKs) that stand for the service. */
+  refusals(service: string): ConfigRejection[];
 }

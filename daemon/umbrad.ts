@@ -1,26 +1,29 @@
 /**
- * umbrad: the daemon's composition. A daemon is a shared context (config,
- * store, ingest pipeline, metrics, clock) plus an ordered list of parts;
- * parts start in order and stop in reverse order. Adding a capability is one
- * line in {@link defaultParts}:
+ * umbrad: the daemon's composition, and nothing else. A daemon is a shared
+ * context (config, store, ingest pipeline, metrics, clock; see part.ts) plus
+ * an ordered list of parts; parts start in order and stop in reverse order.
+ * Adding a capability is one line in {@link defaultParts}. The parts of
+ * `umbra daemon`:
  *
- *   export function defaultParts(o) {
- *     return [
- *       persistStatsPart(),
- *       telemetryPart(o),
- *       clockPart(),
- *       metricsPart(o),
- *       retentionPart(o),
- *       // judgePart(o), rolloutPart(o), xdsPart(o), adminPart(o),
- *     ];
- *   }
+ *   persistStatsPart   store/part.ts       final per-second cells and histograms into SQLite
+ *   telemetryPart      telemetry/part.ts   the filters' gRPC stream → ingest → pairing → aggregation
+ *   clockPart          telemetry/part.ts   the pipeline's tick (expiry, closing seconds)
+ *   metricsPart        metrics/part.ts     /metrics
+ *   retentionPart      store/part.ts       prunes old cells, histograms and decisions
+ *   controllerPart     controller/part.ts  provisioners, xDS, routing, effects, rollout scheduler, judging
+ *   adminPart          admin/part.ts       the admin API (gRPC, token) over what the controller offers
+ *   trainingPart       controller/training.ts  scheduled judge training (when enabled)
  *
  * A part receives the context in `start` and may publish what it offers on
  * it (the telemetry part sets `ctx.telemetry`, so later parts can send
- * control messages). Parts never import each other.
+ * control messages; the controller sets `ctx.controller` for the admin API).
+ * Parts never import each other.
  */
+
+import { adminPart } from './admin/part.js';
 import type { UmbraConfig } from './config/schema.js';
 import { controllerPart } from './controller/part.js';
+import { trainingPart } from './controller/training.js';
 import { logger } from './log.js';
 import { metricsPart } from './metrics/part.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -117,5 +120,7 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
     metricsPart(o.metricsListen),
     retentionPart(o.retention),
     controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
+    adminPart(),
+    trainingPart(),
   ];
 }
