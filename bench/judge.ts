@@ -1,31 +1,25 @@
 /**
- * The judge's scenario suite: generated recordings of A/A runs and of every
- * regression kind, at several traffic rates, with nuisances; each service
- * profile's model is first trained on A/A history of that service (as the
- * daemon does from its store), then every scenario is judged second by
- * second. Prints a table per kind and, last, one JSON line.
+ * The judge's scenario suite, run as a user runs it: every scenario is
+ * written as JSON lines and replayed by `umbra replay`'s own code (a default
+ * daemon's timing: seconds close once their pairs resolved), judged by the
+ * judge `umbra replay` uses, with the model `umbra replay --history` trains
+ * on each service's history files. Time to detect runs from the onset of
+ * the regression to the emission of the rollback verdict. Scenarios: A/A
+ * runs and every regression kind at several traffic rates, with nuisances;
+ * A/A traps (lost records, empty hashes, a 20 s cold start, stale history)
+ * with and without history; regressions that start mid-run and one present
+ * from the first second. Prints a table and, last, one JSON line.
  *
- *   npm run bench:judge                       default suite (~2–3 min)
+ *   npm run bench:judge                       default suite (a few minutes)
  *   npm run bench:judge -- --quick            a smaller suite
- *   npm run bench:judge -- --untrained        judge with the built-in model
- *   npm run bench:judge -- --write DIR        also write each scenario as JSON lines
- *   npm run bench:judge -- --replay           reduce recordings through the daemon's replay path
- *
- * Recordings are reduced to cells in-process with the same definitions as
- * the aggregator (daemon/model/history.ts), or, with --replay, through the
- * daemon's own replay path (slower: JSON parsing and pairing in virtual time).
+ *   npm run bench:judge -- --untrained        judge with the built-in model (no --history)
+ *   npm run bench:judge -- --write DIR        keep each scenario's JSON lines in DIR
+ *   npm run bench:judge -- --only KIND        one scenario kind (or trap kind)
  */
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { CellStats } from '../daemon/aggregate/stats.js';
-import { judgeSeries } from '../daemon/judge/series.js';
 import { DEFAULT_JUDGE_PARAMS, type JudgeParams } from '../daemon/judge/types.js';
-import { cellsFromRecords, type ReplayRecord } from '../daemon/model/history.js';
-import { defaultModel, type Model } from '../daemon/model/model.js';
-import { cellsFromFile } from '../daemon/model/sources.js';
-import { DEFAULT_TRAIN_OPTIONS, type HistoryRun, trainModel } from '../daemon/model/train.js';
+import type { Model } from '../daemon/model/model.js';
 import {
   generate,
   KINDS,
@@ -34,9 +28,10 @@ import {
   randomProfile,
   type Scenario,
   type ServiceProfile,
-  toJsonLines,
 } from './scenarios/generator.js';
+import { replayForRollback, scenarioDir, trainOnFiles, writeScenario } from './scenarios/replay-run.js';
 import { type RunScore, scoreRun, summarise, table } from './scenarios/scorecard.js';
+import { makeTrap, TRAP_KINDS } from './scenarios/traps.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +42,6 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
     only: { type: 'string' },
-    replay: { type: 'boolean', default: false },
   },
 });
 
@@ -78,48 +72,31 @@ const RUNS_PER_RATE: Record<Kind, number> = quick
       slow_leak: 3,
     };
 const GOAL_RUNS = quick ? 8 : 25;
+/** Runs per trap kind, each judged with the service's trained model and with none. */
+const TRAP_RUNS = quick ? 3 : 8;
+/** Regressions that start mid-run, at this second (after any warm-up and cold start). */
+const ONSET_S = 30;
+const dir = scenarioDir(values.write);
 
-/**
- * Cells of a recording: by default reduced in-process (daemon/model/history.ts);
- * with --replay, written as JSON lines and replayed through the daemon's own
- * ingest → pairing → aggregation path (daemon/replay), as `umbra replay` does.
- */
-function cellsOf(name: string, records: ReplayRecord[]): CellStats[] {
-  if (values.write) {
-    mkdirSync(values.write, { recursive: true });
-    writeFileSync(join(values.write, `${name}.jsonl`), `${toJsonLines(records)}\n`);
-  }
-  if (!values.replay) return cellsFromRecords(records);
-  const path = join(tmpdir(), `umbra-bench-judge-${process.pid}.jsonl`);
-  writeFileSync(path, `${toJsonLines(records)}\n`);
-  try {
-    return cellsFromFile(path).cells;
-  } finally {
-    unlinkSync(path);
-  }
-}
-
-function judgeScenario(s: Scenario, model: Model): RunScore {
-  const cells = cellsOf(`${s.kind}-${s.rps}rps-${s.seed}`, generate(s));
-  const verdicts = judgeSeries(cells, model, params, true);
-  const last = verdicts.at(-1);
-  const rolled = last && last.verdict.verdict === 'rollback' ? last : null;
-  const score = scoreRun(s, rolled ? rolled.second : null, rolled ? rolled.verdict : null);
+/** Replays one scenario as `umbra replay [--history …] FILE` does and scores it. */
+function judgeScenario(s: Scenario, model: Model | undefined, kind: string = s.kind): RunScore {
+  const name = `${kind}-${s.rps}rps-${s.seed}${model ? '' : '-untrained'}`;
+  const path = writeScenario(dir, name, generate(s), s.emptyHashes === true);
+  const rb = replayForRollback(path, params.anomalyThreshold, model);
+  if (!values.write) unlinkSync(path);
+  const score = scoreRun(s, kind, rb);
   if (values.verbose && (score.falseAlarm || (s.regression && !score.culpritRight) || !score.detected)) {
-    const v = rolled?.verdict;
     console.error(
       JSON.stringify({
-        kind: s.kind,
+        kind,
         rps: s.rps,
         seed: s.seed,
+        trained: model !== undefined,
         falseAlarm: score.falseAlarm,
         detected: score.detected,
-        second: rolled?.second,
+        rollback: rb,
         regression: s.regression,
-        bursts: s.bursts,
         cold: s.coldFactor,
-        culprits: v?.culprits,
-        signal: v?.explanation.signals[0],
       }),
     );
   }
@@ -127,40 +104,38 @@ function judgeScenario(s: Scenario, model: Model): RunScore {
 }
 
 /**
- * The service's history, as the store would hold it: four A/A runs of five
- * minutes, and two past regressions (a 5xx step and a latency shift, of
- * random sizes) that were rolled back.
+ * The service's history, as `umbra replay --history` reads it: four A/A
+ * runs of five minutes, and two past regressions (a 5xx step and a latency
+ * shift, of random sizes) that were rolled back, each a JSON-lines file.
  */
-function train(profile: ServiceProfile, seed: number): Model {
-  if (values.untrained) return defaultModel();
-  const runs: HistoryRun[] = [];
+function train(profile: ServiceProfile, seed: number): Model | undefined {
+  if (values.untrained) return undefined;
+  const healthy: string[] = [];
+  const regressions: string[] = [];
   for (let i = 0; i < 4; i++) {
     const s = makeScenario('aa', profile, 100, seed * 1000 + i);
     s.durationS = 300;
-    runs.push({ source: `history-${seed}-aa-${i}`, cells: cellsOf(`history-${seed}-aa-${i}`, generate(s)) });
+    healthy.push(writeScenario(dir, `history-${seed}-aa-${i}`, generate(s)));
   }
   for (const kind of ['error_step', 'latency_median'] as const) {
     const s = makeScenario(kind, profile, 100, seed * 1000 + 77);
-    runs.push({
-      source: `history-${seed}-${kind}`,
-      cells: cellsOf(`history-${seed}-${kind}`, generate(s)),
-      regression: true,
-    });
+    regressions.push(writeScenario(dir, `history-${seed}-${kind}`, generate(s)));
   }
-  return trainModel(runs, { ...DEFAULT_TRAIN_OPTIONS, params });
+  const model = trainOnFiles(healthy, regressions, params);
+  if (!values.write) for (const p of [...healthy, ...regressions]) unlinkSync(p);
+  return model;
 }
 
 const started = Date.now();
 const profiles = Array.from({ length: PROFILES }, (_, i) => randomProfile(seed0 * 100 + i + 1, `svc${i}`));
 const models = profiles.map((p, i) => train(p, seed0 * 100 + i + 1));
 const trainedMs = Date.now() - started;
+const wanted = (kind: string): boolean => !values.only || values.only === kind;
 
 const scores: RunScore[] = [];
-const goalErrors: RunScore[] = [];
-const goalLatency: RunScore[] = [];
 let seed = seed0 * 1_000_000;
 for (const kind of KINDS) {
-  if (values.only && values.only !== kind) continue;
+  if (!wanted(kind)) continue;
   for (const rps of RATES) {
     for (let i = 0; i < RUNS_PER_RATE[kind]; i++) {
       seed++;
@@ -168,20 +143,49 @@ for (const kind of KINDS) {
       if (kind === 'segment_only') {
         for (let j = 0; j < PROFILES && profiles[pi]!.segments.length < 2; j++) pi = (pi + 1) % PROFILES;
       }
-      scores.push(judgeScenario(makeScenario(kind, profiles[pi]!, rps, seed), models[pi]!));
+      scores.push(judgeScenario(makeScenario(kind, profiles[pi]!, rps, seed), models[pi]));
     }
   }
 }
-// The stated goals, exactly: +1 % absolute 5xx, +20 % median on one endpoint, at 100 mirrored requests/s.
-for (let i = 0; i < GOAL_RUNS; i++) {
+// The stated goals, exactly: +1 % absolute 5xx, +20 % median on one endpoint, at 100 mirrored requests/s;
+// from the first second (as before) and from the middle of a run (onset at ONSET_S), and a latency
+// regression present from the first second without a cold start (detection includes the warm-up).
+const goalErrors: RunScore[] = [];
+const goalLatency: RunScore[] = [];
+const onsetErrors: RunScore[] = [];
+const onsetLatency: RunScore[] = [];
+const firstSecond: RunScore[] = [];
+for (let i = 0; i < GOAL_RUNS && wanted('goals'); i++) {
   seed++;
   const pi = seed % PROFILES;
   const e = makeScenario('error_step', profiles[pi]!, 100, seed);
   e.regression!.magnitude = 0.01;
-  goalErrors.push(judgeScenario(e, models[pi]!));
+  goalErrors.push(judgeScenario(e, models[pi]));
   const l = makeScenario('latency_median', profiles[pi]!, 100, seed);
   l.regression!.magnitude = 0.2;
-  goalLatency.push(judgeScenario(l, models[pi]!));
+  goalLatency.push(judgeScenario(l, models[pi]));
+  const eo = makeScenario('error_step', profiles[pi]!, 100, seed);
+  eo.regression = { magnitude: 0.01, onsetS: ONSET_S };
+  onsetErrors.push(judgeScenario(eo, models[pi], 'errors_1pct_from_onset'));
+  const lo = makeScenario('latency_median', profiles[pi]!, 100, seed);
+  lo.regression = { ...lo.regression!, magnitude: 0.2, onsetS: ONSET_S };
+  onsetLatency.push(judgeScenario(lo, models[pi], 'latency_20pct_from_onset'));
+  const f = makeScenario('latency_median', profiles[pi]!, 100, seed);
+  f.regression!.magnitude = 0.2;
+  f.coldFactor = 0;
+  firstSecond.push(judgeScenario(f, models[pi], 'regression_from_first_second'));
+}
+// A/A traps, each with the service's history (`--history`) and without.
+const traps: RunScore[] = [];
+for (const kind of TRAP_KINDS) {
+  if (!wanted(kind) && !wanted('traps')) continue;
+  for (let i = 0; i < TRAP_RUNS; i++) {
+    seed++;
+    const pi = seed % PROFILES;
+    const t = makeTrap(kind, profiles[pi]!, seed);
+    traps.push(judgeScenario(t, models[pi], kind));
+    if (models[pi]) traps.push(judgeScenario(t, undefined, `${kind} (no history)`));
+  }
 }
 
 const rows: [string, ReturnType<typeof summarise>][] = KINDS.map((k) => [
@@ -195,18 +199,29 @@ const byRate: [string, ReturnType<typeof summarise>][] = RATES.map((r) => [
 const goals: [string, ReturnType<typeof summarise>][] = [
   ['goal: +1% 5xx @100 rps', summarise(goalErrors)],
   ['goal: +20% median @100 rps', summarise(goalLatency)],
+  [`+1% 5xx from ${ONSET_S} s`, summarise(onsetErrors)],
+  [`+20% median, one endpoint, from ${ONSET_S} s`, summarise(onsetLatency)],
+  ['+20% median from the first second', summarise(firstSecond)],
 ];
+const trapKinds = [...new Set(traps.map((x) => x.kind))];
+const trapRows: [string, ReturnType<typeof summarise>][] = trapKinds.map((k) => [
+  `trap: ${k}`,
+  summarise(traps.filter((x) => x.kind === k)),
+]);
+const loss = summarise(traps.filter((x) => x.kind.startsWith('aa_loss_3pct')));
 console.log(
-  `judge scenario suite: threshold t=${params.anomalyThreshold}, ${values.untrained ? 'untrained model' : `models trained on A/A history (${trainedMs} ms)`}`,
+  `judge scenario suite through umbra replay: threshold t=${params.anomalyThreshold}, ${values.untrained ? 'untrained model' : `models trained on history files (${trainedMs} ms)`}`,
 );
-console.log(table([...rows, ...byRate, ...goals]));
+console.log(table([...rows, ...byRate, ...goals, ...trapRows]));
 const aa = rows.find(([k]) => k === 'aa')![1];
 const result = {
   bench: 'judge',
   threshold: params.anomalyThreshold,
   trained: !values.untrained,
+  path: 'umbra replay',
   elapsed_s: Math.round((Date.now() - started) / 100) / 10,
   kinds: Object.fromEntries(rows),
+  traps: Object.fromEntries(trapRows.map(([k, v]) => [k.slice('trap: '.length), v])),
   goals: {
     aa_false_rollback_rate: aa.false_alarm_rate,
     errors_1pct_100rps_median_s: goals[0]![1].median_ttd_s,
@@ -218,6 +233,16 @@ const result = {
         (x) => x.kind === 'latency_median' || x.kind === 'body_change' || x.kind === 'segment_only',
       ),
     ).culprit_rate,
+    /** Goal 0. */
+    aa_false_rollback_rate_traps: summarise(traps).false_alarm_rate,
+    /** Goal 0. */
+    loss_3pct_false_rollback_rate: loss.false_alarm_rate,
+    /** Goal ≤ 5. */
+    errors_1pct_median_s_from_onset: goals[2]![1].median_ttd_s,
+    /** Goal ≤ 10. */
+    latency_20pct_one_endpoint_median_s_from_onset: goals[3]![1].median_ttd_s,
+    /** Goal ≤ 15, including warm-up. */
+    regression_from_first_second_detect_s: goals[4]![1].median_ttd_s,
   },
 };
 console.log(JSON.stringify(result));

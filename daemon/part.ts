@@ -6,6 +6,7 @@
 import type { CellStats } from './aggregate/stats.js';
 import type { UmbraConfig } from './config/schema.js';
 import type { ServiceEvidence } from './controller/evidence.js';
+import type { ProxyRouting } from './controller/routing.js';
 import type { MetricsRegistry } from './metrics/registry.js';
 import type { PoolStatus } from './provision/provisioner.js';
 import type { DeploymentRepo } from './rollout/ports.js';
@@ -48,4 +49,6 @@ export interface ControllerHandle {
   pools(service: string): PoolStatus[];
   /** Proxy refusals (xDS NACKs) that stand for the service. */
   refusals(service: string): ConfigRejection[];
+  /** Per proxy, what it ACKed for the service against what the daemon wants. */
+  proxies(service: string): ProxyRouting[];
 }

@@ -85,6 +85,12 @@ export interface Scenario {
   coldTauS: number;
   /** Shadow timeout: a slower arm is recorded as status 0 with the timeout flag. */
   timeoutUs: number;
+  /** A cold start that lasts: the candidate's latency × 1 + coldFactor·(1 − t/coldUntilS) until coldUntilS (else the e^(−t/τ) shape). */
+  coldUntilS?: number;
+  /** Share of records lost in transport (each record alike, both arms). */
+  lossRate?: number;
+  /** Failed arms carry `"body_hash": ""` instead of no body_hash field. */
+  emptyHashes?: boolean;
 }
 
 const ENDPOINT_NAMES = [
@@ -233,7 +239,10 @@ function extraErrors(s: Scenario, endpoint: string, segment: string, t: number):
 
 /** Candidate latency multiplier at the median at time t. */
 function latencyFactor(s: Scenario, endpoint: string, segment: string, t: number): number {
-  let f = 1 + s.coldFactor * Math.exp(-t / s.coldTauS);
+  let f =
+    s.coldUntilS !== undefined
+      ? 1 + s.coldFactor * Math.max(0, 1 - t / s.coldUntilS)
+      : 1 + s.coldFactor * Math.exp(-t / s.coldTauS);
   const reg = s.regression;
   if (!applies(reg, endpoint, segment, t)) return f;
   if (s.kind === 'latency_median') f *= 1 + reg.magnitude;
@@ -303,7 +312,11 @@ export function generate(s: Scenario): ReplayRecord[] {
       );
     }
   }
-  return out.sort((a, b) => a.t_us - b.t_us);
+  out.sort((a, b) => a.t_us - b.t_us);
+  if (!s.lossRate) return out;
+  // Loss is drawn apart, so a lossy scenario is its lossless twin minus some records.
+  const lr = rng(s.seed ^ 0x5bd1e995);
+  return out.filter(() => lr() >= s.lossRate!);
 }
 
 function record(
@@ -334,8 +347,18 @@ function record(
   };
 }
 
-/** JSON lines in the replay format (with the proxy/worker/bytes fields a recording has). */
-export function toJsonLines(records: readonly ReplayRecord[]): string {
+/** With `emptyHashes`, one request in 20 has no hash in either arm (a producer that hashes only some bodies). */
+function noHash(requestId: string): boolean {
+  return Number.parseInt(hash(requestId).slice(-2), 16) % 20 === 0;
+}
+
+/**
+ * JSON lines in the replay format (with the proxy/worker/bytes fields a
+ * recording has). A failed arm has no body: the field is left out, or with
+ * `emptyHashes` written as `""` (another producer's way of saying so, also
+ * for some bodies it did not hash).
+ */
+export function toJsonLines(records: readonly ReplayRecord[], emptyHashes = false): string {
   return records
     .map((x) =>
       JSON.stringify({
@@ -351,8 +374,11 @@ export function toJsonLines(records: readonly ReplayRecord[]): string {
         status: x.status,
         latency_us: x.latency_us,
         bytes: x.status === 200 ? 800 : 0,
-        // A failed arm has no body: the field is left out.
-        ...(x.body_hash ? { body_hash: x.body_hash } : {}),
+        ...(x.body_hash && !(emptyHashes && noHash(x.request_id))
+          ? { body_hash: x.body_hash }
+          : emptyHashes
+            ? { body_hash: '' }
+            : {}),
         flags: x.flags,
       }),
     )

@@ -1,17 +1,18 @@
 /**
  * Scores one judged scenario and sums scores per kind into the scorecard.
  */
-import type { Verdict } from '../../daemon/judge/types.js';
 import type { Kind, Scenario } from './generator.js';
+import type { RollbackSeen } from './replay-run.js';
 
 export interface RunScore {
-  kind: Kind;
+  /** A scenario kind, a trap kind or a goal's name. */
+  kind: string;
   rps: number;
   /** Rolled back at or after the regression's onset. */
   detected: boolean;
   /** Rolled back a good version (A/A), or before the regression began. */
   falseAlarm: boolean;
-  /** Seconds from onset to the rollback verdict. */
+  /** Seconds from the onset to the emission of the rollback verdict. */
   secondsToDetect: number | null;
   /** The culprit names the right place (endpoint/segment) and signal family. */
   culpritRight: boolean;
@@ -28,18 +29,22 @@ const FAMILY: Record<Kind, RegExp> = {
   slow_leak: /^latency_/,
 };
 
-/** `rollbackSecond`: the second (from the start of the recording) of the first rollback verdict, or null. */
-export function scoreRun(s: Scenario, rollbackSecond: number | null, verdict: Verdict | null): RunScore {
-  const base = { kind: s.kind, rps: s.rps };
-  if (rollbackSecond === null || verdict === null) {
+/**
+ * `rb`: the first rollback verdict of the run (when it was emitted, which
+ * second it judged, its culprits), or null. A rollback on a second that
+ * ended before the onset is a false alarm; time to detect runs from the
+ * onset to the emission of the verdict.
+ */
+export function scoreRun(s: Scenario, kind: string, rb: RollbackSeen | null): RunScore {
+  const base = { kind, rps: s.rps };
+  if (rb === null) {
     return { ...base, detected: false, falseAlarm: false, secondsToDetect: null, culpritRight: false };
   }
-  const at = rollbackSecond + 1; // the verdict comes at the end of that second
   const reg = s.regression;
-  if (!reg || at <= reg.onsetS) {
+  if (!reg || rb.second + 1 <= reg.onsetS) {
     return { ...base, detected: false, falseAlarm: true, secondsToDetect: null, culpritRight: false };
   }
-  const c = verdict.culprits[0];
+  const c = rb.culprits[0];
   let right = c !== undefined && FAMILY[s.kind].test(c.signal);
   if (c && reg.endpoint !== undefined) right &&= c.endpoint === reg.endpoint;
   if (c && reg.segment !== undefined) right &&= c.segment === reg.segment;
@@ -47,7 +52,7 @@ export function scoreRun(s: Scenario, rollbackSecond: number | null, verdict: Ve
     ...base,
     detected: true,
     falseAlarm: false,
-    secondsToDetect: at - reg.onsetS,
+    secondsToDetect: Math.round((rb.atS - reg.onsetS) * 100) / 100,
     culpritRight: right,
   };
 }

@@ -31,6 +31,15 @@ export function adminPart(): DaemonPart {
         },
         pools: (s) => controller.pools(s),
         refusals: (s) => controller.refusals(s),
+        proxies: (s) =>
+          controller.proxies(s).map((p) => ({
+            nodeId: p.nodeId,
+            connected: p.connected,
+            inSync: p.inSync,
+            desiredWeights: p.desired,
+            ackedWeights: p.acked ?? {},
+            hasAcked: p.acked !== null,
+          })),
       });
       server = await startAdminServer({
         backend,

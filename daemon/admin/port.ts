@@ -71,6 +71,10 @@ export interface ServiceStatusView {
   /** Proxy refusals (xDS NACKs) of the service's configuration that stand now. */
   refusals: RefusalView[];
   proxies: ProxyView[];
+  /** Primaries judged whose shadow record never arrived (missing data). */
+  missingShadows: number;
+  /** Which parts of the model are in force where history is not simply trusted. */
+  model: string[];
 }
 
 /** A proxy's refusal that stands (see proto ProxyRefusal). */

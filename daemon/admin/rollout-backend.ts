@@ -157,6 +157,8 @@ export class RolloutAdminBackend implements AdminBackend {
         atMs: at,
       })),
       proxies: this.#o.proxies?.(cfg.name) ?? [],
+      missingShadows: ev?.missingShadows ?? 0,
+      model: ev?.model ?? [],
     };
   }
 }

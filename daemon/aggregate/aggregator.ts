@@ -4,6 +4,9 @@
  *
  * Time: a cell belongs to the second of its primary request's start. A second
  * S is *final* once the clock (`advance(nowUs)`) reaches the end of S plus
+ * `arrivalGraceUs` and every pair that started in S has resolved (both arms
+ * arrived, or the pairer gave up on the shadow: the pairer reports waits
+ * through `onPending`), and at the latest at the end of S plus
  * `closeDelayUs` (at least the pairing TTL plus transport lateness); its
  * cells are then handed to every `onSecond` listener, in ascending seconds,
  * and nothing more is added to it: a record for a final second is counted as
@@ -23,6 +26,8 @@ import { LatencyHistogram } from './latency-histogram.js';
 import type { SeriesRegistry } from './series.js';
 import {
   type AggregateOptions,
+  BODY_TABLE,
+  bodySlot,
   type CellStats,
   DEFAULT_AGGREGATE_OPTIONS,
   emptyPaired,
@@ -32,8 +37,18 @@ import {
 } from './stats.js';
 
 export interface AggregatorOptions extends AggregateOptions {
-  /** A second is final this long after it ends (≥ pairing TTL + batching delay). */
+  /**
+   * The bound: a second is final at the latest this long after it ends (≥
+   * pairing TTL + batching delay), whatever is still missing.
+   */
   closeDelayUs: number;
+  /**
+   * A second closes early, this long after it ends, once every pair that
+   * started in it has resolved (see {@link Aggregator.onPending}): the time
+   * a primary's own record may take to arrive (the filter's flush interval
+   * plus transport). At most closeDelayUs.
+   */
+  arrivalGraceUs: number;
   /** Seconds ahead of the open window still accepted (clock skew between proxies and daemon). */
   futureToleranceS: number;
   /** Primary samples needed before an endpoint's tail threshold is used. */
@@ -47,6 +62,7 @@ export interface AggregatorOptions extends AggregateOptions {
 export const DEFAULT_AGGREGATOR_OPTIONS: AggregatorOptions = {
   ...DEFAULT_AGGREGATE_OPTIONS,
   closeDelayUs: 12_000_000,
+  arrivalGraceUs: 2_000_000,
   futureToleranceS: 10,
   minTailSamples: 100,
   maxLiveSeries: 100_000,
@@ -77,13 +93,19 @@ export type SecondListener = (cells: CellStats[], second: number, nowUs: number)
 export type MinuteListener = (rows: HistogramRow[], minute: number) => void;
 
 export interface AggregatorCounters {
+  /** Pairs with both arms. */
   pairs: number;
+  /** Primaries whose shadow record never arrived (missing data: not judged). */
+  missing: number;
   live: number;
   late: number;
   future: number;
   cellsEmitted: number;
   /** Live records dropped because maxLiveSeries was reached. */
   liveOverflow: number;
+  /** Seconds closed early (every pair resolved) and at the closeDelayUs bound. */
+  closedEarly: number;
+  closedAtBound: number;
 }
 
 // PairedCounts fields in counter order; the typed-array layout follows it.
@@ -123,11 +145,14 @@ export function isFailed(status: number, flags: number): boolean {
 export class Aggregator implements PairSink {
   readonly counters: AggregatorCounters = {
     pairs: 0,
+    missing: 0,
     live: 0,
     late: 0,
     future: 0,
     cellsEmitted: 0,
     liveOverflow: 0,
+    closedEarly: 0,
+    closedAtBound: 0,
   };
   readonly options: AggregatorOptions;
   private readonly ring: number;
@@ -159,10 +184,15 @@ export class Aggregator implements PairSink {
   private readonly liveDirty: number[][];
   // Per endpoint: tail threshold and histograms (index endpoint * 4 + arm).
   private tail = new Float64Array(0);
+  /** Per endpoint BODY_TABLE recent primary body hashes (low words), for bodyNovel. */
+  private bodySeen = new Int32Array(0);
   private tailDirty = new Uint8Array(0);
   private readonly hists: (LatencyHistogram | undefined)[] = [];
   private readonly histMinute: number[] = [];
   private readonly prevPrimary: (LatencyHistogram | undefined)[] = [];
+  /** Per ring slot: shadow arms still awaited by primaries that started in `pendingSecond[slot]`. */
+  private readonly pending: Int32Array;
+  private readonly pendingSecond: Float64Array;
   private readonly secondListeners: SecondListener[] = [];
   private readonly minuteListeners: MinuteListener[] = [];
 
@@ -177,6 +207,8 @@ export class Aggregator implements PairSink {
     this.liveDirty = Array.from({ length: this.ring }, () => []);
     this.exArena = Array.from({ length: this.ring }, () => new Uint8Array(1024));
     this.exUsed = new Int32Array(this.ring);
+    this.pending = new Int32Array(this.ring);
+    this.pendingSecond = new Float64Array(this.ring).fill(Number.NaN);
   }
 
   /** Subscribes to final seconds; returns the unsubscribe function. */
@@ -206,26 +238,33 @@ export class Aggregator implements PairSink {
     const sec = Math.floor(v.startUs / 1e6);
     const cellIdx = this.cellFor(v.series, sec);
     if (cellIdx < 0) return;
-    this.counters.pairs++;
     const opts = this.options;
     const base = cellIdx * PER_CELL + (v.shadowArm === ARM_BASELINE ? NF : 0);
     const c = this.cells;
-    const pFailed = isFailed(v.pStatus, v.pFlags);
-    const sFailed = v.missing || isFailed(v.sStatus, v.sFlags);
-    const exampleSignals = v.shadowArm !== ARM_BASELINE;
-    c[base + F.pairs]!++;
-    if (pFailed) c[base + F.primaryFailed]!++;
-    if (sFailed) c[base + F.shadowFailed]!++;
-    if (v.missing) c[base + F.shadowMissing]!++;
-    if (sFailed && !pFailed) {
-      c[base + F.errShadowOnly]!++;
-      if (exampleSignals) this.example(cellIdx, 'errors', v);
-    } else if (pFailed && !sFailed) c[base + F.errPrimaryOnly]!++;
     const ep = this.registry.endpointOf[v.series]!;
     this.ensureEndpoint(ep);
     const p = v.pLatencyUs;
     if (v.shadowArm !== ARM_BASELINE) this.recordLatency(ep, H_PRIMARY, sec, v.pStatus, p);
-    if (v.missing) return;
+    // A shadow record that never came is missing data (a lost batch, a dropped
+    // buffer, a refused line), never a failure: the filter reports a shadow that
+    // timed out as a record of its own. Counted, and nothing else.
+    if (v.missing) {
+      this.counters.missing++;
+      c[base + F.shadowMissing]!++;
+      return;
+    }
+    this.counters.pairs++;
+    const pFailed = isFailed(v.pStatus, v.pFlags);
+    const sFailed = isFailed(v.sStatus, v.sFlags);
+    const exampleSignals = v.shadowArm !== ARM_BASELINE;
+    c[base + F.pairs]!++;
+    if (pFailed) c[base + F.primaryFailed]!++;
+    if (sFailed) c[base + F.shadowFailed]!++;
+    if (exampleSignals && !pFailed) this.primaryBody(ep, base, v);
+    if (sFailed && !pFailed) {
+      c[base + F.errShadowOnly]!++;
+      if (exampleSignals) this.example(cellIdx, 'errors', v);
+    } else if (pFailed && !sFailed) c[base + F.errPrimaryOnly]!++;
     const s = v.sLatencyUs;
     this.recordLatency(ep, v.shadowArm === ARM_BASELINE ? H_BASELINE : H_CANDIDATE, sec, v.sStatus, s);
     if (v.pStatus !== v.sStatus) {
@@ -241,6 +280,7 @@ export class Aggregator implements PairSink {
     if (pFailed || sFailed) return;
     c[base + F.latPairs]!++;
     c[base + F.latDeltaSumUs]! += s - p;
+    c[base + F.latPrimarySumUs]! += p;
     if (s > p * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) {
       c[base + F.latShadowSlower]!++;
       if (exampleSignals) this.example(cellIdx, 'latency_shift', v);
@@ -252,6 +292,35 @@ export class Aggregator implements PairSink {
       c[base + F.tailShadowOnly]!++;
       if (exampleSignals) this.example(cellIdx, 'latency_tail', v);
     } else if (pOver && !sOver) c[base + F.tailPrimaryOnly]!++;
+  }
+
+  /**
+   * A primary that started at `startUs` waits for one more shadow arm (+1),
+   * or that wait ended (-1). Waits of seconds that are not open are ignored
+   * (a wait counted for a second stays with that second until it is final).
+   */
+  onPending(startUs: number, delta: 1 | -1): void {
+    const sec = Math.floor(startUs / 1e6);
+    const w = this.watermark;
+    if (!(sec >= w && sec < w + this.ring)) return;
+    const slot = this.slotOf(sec);
+    if (this.pendingSecond[slot] !== sec) {
+      if (delta < 0) return;
+      this.pendingSecond[slot] = sec;
+      this.pending[slot] = 0;
+    }
+    this.pending[slot] = Math.max(0, this.pending[slot]! + delta);
+  }
+
+  /** Counts a successful primary's body hash, and whether it is new to the endpoint (see PairedCounts.bodyNovel). */
+  private primaryBody(ep: number, base: number, v: PairView): void {
+    if ((v.pHashLo === 0 && v.pHashHi === 0) || v.pFlags & FLAG_BODY_TRUNCATED) return;
+    const c = this.cells;
+    c[base + F.bodyHashed]!++;
+    const k = ep * BODY_TABLE + bodySlot(v.pHashLo, v.pHashHi);
+    if (this.bodySeen[k] === v.pHashLo) return;
+    this.bodySeen[k] = v.pHashLo;
+    c[base + F.bodyNovel]!++;
   }
 
   /** A live (unmirrored) record. */
@@ -288,24 +357,45 @@ export class Aggregator implements PairSink {
     this.recordLatency(ep, H_LIVE, sec, r.status, r.latencyUs);
   }
 
-  /** Moves the clock to `nowUs` (monotonic; earlier times are ignored) and emits final seconds. */
+  /**
+   * Moves the clock to `nowUs` (monotonic; earlier times are ignored) and
+   * emits final seconds: every second up to the closeDelayUs bound, then
+   * those past arrivalGraceUs whose pairs have all resolved, in order.
+   */
   advance(nowUs: number): void {
     const target = Math.floor((nowUs - this.options.closeDelayUs) / 1e6);
     if (Number.isNaN(this.watermark)) {
       this.watermark = target;
       return;
     }
-    if (target <= this.watermark) return;
     if (target - this.watermark > this.ring) {
       // A jump past the whole ring: only the ring's seconds can hold data.
       const end = this.watermark + this.ring;
       for (let s = this.watermark; s < end; s++) this.finalize(s, nowUs);
+      this.counters.closedAtBound += this.ring;
       this.flushHistograms(target);
       this.watermark = target;
       return;
     }
-    for (let s = this.watermark; s < target; s++) this.finalize(s, nowUs);
-    this.watermark = target;
+    for (let s = this.watermark; s < target; s++) {
+      this.finalize(s, nowUs);
+      this.counters.closedAtBound++;
+      this.watermark = s + 1;
+    }
+    const early = Math.floor(
+      (nowUs - Math.min(this.options.arrivalGraceUs, this.options.closeDelayUs)) / 1e6,
+    );
+    while (this.watermark < early && this.resolved(this.watermark)) {
+      this.finalize(this.watermark, nowUs);
+      this.counters.closedEarly++;
+      this.watermark++;
+    }
+  }
+
+  /** Whether no shadow arm is awaited for a primary that started in `sec`. */
+  private resolved(sec: number): boolean {
+    const slot = this.slotOf(sec);
+    return this.pendingSecond[slot] !== sec || this.pending[slot] === 0;
   }
 
   /** Finalizes every open second and minute (end of input). */
@@ -373,6 +463,9 @@ export class Aggregator implements PairSink {
     const d = new Uint8Array(t.length);
     d.set(this.tailDirty);
     this.tailDirty = d;
+    const b = new Int32Array(t.length * BODY_TABLE);
+    b.set(this.bodySeen);
+    this.bodySeen = b;
   }
 
   private liveId(series: number, cluster: number): number {
@@ -537,6 +630,8 @@ export class Aggregator implements PairSink {
 
   private finalize(sec: number, nowUs: number): void {
     const slot = this.slotOf(sec);
+    this.pendingSecond[slot] = Number.NaN;
+    this.pending[slot] = 0;
     const list = this.dirty[slot]!;
     const liveList = this.liveDirty[slot]!;
     const out: CellStats[] = [];

@@ -8,12 +8,14 @@
  *
  * "Failed" (for an arm of a pair) means: status ≥ 500, or status 0 with the
  * timeout, reset or connect-failure flag. A shadow arm that never arrived
- * within the pairing TTL counts as failed with a timeout.
+ * within the pairing TTL is missing data: it is counted in `shadowMissing`
+ * and in nothing else (the filter reports a shadow that timed out as a
+ * record of its own, with the timeout flag).
  */
 
 /** Primary vs one shadow arm (candidate or baseline), over complete pairs. */
 export interface PairedCounts {
-  /** Pairs with both arms (an arm missing after the TTL still makes a pair: see `shadowMissing`). */
+  /** Pairs with both arms (a primary whose shadow never arrived is not a pair: see `shadowMissing`). */
   pairs: number;
   /** Pairs where the primary failed / the shadow failed. */
   primaryFailed: number;
@@ -21,7 +23,7 @@ export interface PairedCounts {
   /** Discordant pairs for the error test: primary ok & shadow failed, and the reverse. */
   errShadowOnly: number;
   errPrimaryOnly: number;
-  /** Pairs whose shadow arm never arrived within the TTL (counted in shadowFailed and errShadowOnly too). */
+  /** Primaries whose shadow arm never arrived within the TTL: missing data, in no other field. */
   shadowMissing: number;
   /**
    * Latency sign test with a margin, over pairs where both arms succeeded:
@@ -41,6 +43,25 @@ export interface PairedCounts {
   latDeltaSumUs: number;
   /** Successful pairs that latDeltaSumUs covers. */
   latPairs: number;
+  /** Sum of the primary's latency in µs over those pairs (latDeltaSumUs over this is the relative excess). */
+  latPrimarySumUs: number;
+  /**
+   * Candidate pairs whose primary succeeded with a body hash (not
+   * truncated), and of those, how many primary bodies were new to the
+   * endpoint: not among its recently seen ones (a direct-mapped table of
+   * {@link BODY_TABLE} hashes per endpoint). Bodies with a timestamp or an
+   * id are all new; deterministic ones repeat. Zero for baseline pairs.
+   */
+  bodyHashed: number;
+  bodyNovel: number;
+}
+
+/** Recent primary body hashes remembered per endpoint for `bodyNovel`. */
+export const BODY_TABLE = 256;
+
+/** The table slot of a body hash (both reductions use it, so they agree). */
+export function bodySlot(hashLo: number, hashHi: number): number {
+  return Math.imul(hashLo ^ hashHi, 0x9e3779b1) >>> 24;
 }
 
 /** Unpaired counts per serving cluster, from live (not mirrored) records. */
@@ -117,6 +138,9 @@ export function emptyPaired(): PairedCounts {
     bodyMismatch: 0,
     latDeltaSumUs: 0,
     latPairs: 0,
+    latPrimarySumUs: 0,
+    bodyHashed: 0,
+    bodyNovel: 0,
   };
 }
 

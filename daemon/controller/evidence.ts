@@ -28,6 +28,10 @@ export interface ServiceEvidence {
   pairs: number;
   evidence: SignalEvidence[];
   predictedSecondsToThreshold: number | null;
+  /** Primaries judged whose shadow record never arrived (missing data, not judged). */
+  missingShadows?: number;
+  /** Which parts of the model are in force where history is not simply trusted. */
+  model?: string[];
 }
 
 export function evidenceFromVerdict(v: Verdict): ServiceEvidence {
@@ -47,5 +51,7 @@ export function evidenceFromVerdict(v: Verdict): ServiceEvidence {
       weight: s.weight,
     })),
     predictedSecondsToThreshold: v.explanation.predictedSecondsToThreshold,
+    missingShadows: v.explanation.missingShadows,
+    model: v.explanation.model,
   };
 }

@@ -68,6 +68,8 @@ export function swapArms(p: PairedCounts): PairedCounts {
     tailShadowOnly: p.tailPrimaryOnly,
     tailPrimaryOnly: p.tailShadowOnly,
     latDeltaSumUs: -p.latDeltaSumUs,
+    // The mirror (old version) is the reference while baking.
+    latPrimarySumUs: p.latPrimarySumUs + p.latDeltaSumUs,
   };
 }
 

@@ -113,6 +113,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         evidence: (s) => judging.evidence(s),
         pools: (s) => provisioners.get(s)?.status() ?? [],
         refusals: (s) => refusals.standing(s),
+        proxies: (s) => routing.proxies(s),
       };
       log.info('controller started', { xds: xds.port, xdsTls: Boolean(config.daemon.xds.tls), services });
     },

@@ -7,7 +7,16 @@
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
 import { logMixtureE } from './evalue.js';
-import { LIVE_ERRORS_SHARE, LIVE_TAIL_SHARE, processLogE, statusChanges, type Term, terms } from './judge.js';
+import { LATENCY_FADING, LATENCY_TOO_EARLY, latencyDecaying, latencyFading, MIN_TREND_S } from './fading.js';
+import {
+  BODY_SAMPLE,
+  LIVE_ERRORS_SHARE,
+  LIVE_TAIL_SHARE,
+  processLogE,
+  statusChanges,
+  type Term,
+  terms,
+} from './judge.js';
 import { ALL } from './scopes.js';
 import type {
   Culprit,
@@ -49,8 +58,16 @@ export function buildVerdict(
     reason = `minimum sample: ${pairs} of ${params.minPairs} pairs`;
   } else if (unhealthy) reason = 'production unhealthy: primary failure rate above the limit, not judging';
 
-  const rollback = reason === null && Number.isFinite(score) && score >= t;
-  const culprits = rollback ? findCulprits(all, s, model, t) : [];
+  let rollback = reason === null && Number.isFinite(score) && score >= t;
+  let culprits = rollback ? findCulprits(all, s, model, t) : [];
+  if (rollback && latencyOnly(culprits)) {
+    const hold = latencyHold(s, culprits);
+    if (hold !== null) {
+      reason = hold;
+      rollback = false;
+      culprits = [];
+    }
+  }
   const focus = culprits.length > 0 ? scopeOf(s, culprits[0]!) : (lead?.scope ?? service ?? null);
   const signals = [...(focus ? explainScope(focus, model, params) : []), ...explainLive(s, model, params)];
   const leadSignal: SignalName | undefined =
@@ -68,8 +85,71 @@ export function buildVerdict(
       signals,
       examples,
       predictedSecondsToThreshold: predictSeconds(s, score, t),
+      missingShadows: service?.cand.shadowMissing ?? 0,
+      model: modelInForce(s, model),
     },
   };
+}
+
+/**
+ * Where the model in force is not simply the trained one: the built-in
+ * model, learned body floors the present has not confirmed yet or
+ * contradicts, error floors production's own failures contradicted.
+ */
+export function modelInForce(s: JudgeState, model: Model): string[] {
+  const out: string[] = [];
+  if (model.version === 0) out.push('built-in model (no history): conservative floors, bodies not compared');
+  const floors = model.params.floors;
+  for (const [ep, b] of Object.entries(s.bodies ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!(floors[ep] && floors[ep].bodyMismatchRate < 1)) continue;
+    if (b.state === 'dynamic')
+      out.push(`bodies of ${ep}: history says deterministic, the present varies: not compared`);
+    else if (b.state === 'unknown')
+      out.push(
+        `bodies of ${ep}: not compared until ${BODY_SAMPLE} primary bodies confirm history (${b.hashed} so far)`,
+      );
+  }
+  for (const scope of Object.values(s.scopes)) {
+    if (!scope.floorContradicted) continue;
+    const where =
+      scope.endpoint === ALL ? (scope.segment === ALL ? 'the service' : scope.segment) : scope.endpoint;
+    out.push(
+      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: contradicted by production's own failures: the live primary arm sets it`,
+    );
+  }
+  return out;
+}
+
+/** Every culprit is a paired latency signal (the cold-start hold applies to those only). */
+function latencyOnly(culprits: Culprit[]): boolean {
+  return (
+    culprits.length > 0 && culprits.every((c) => c.signal === 'latency_shift' || c.signal === 'latency_tail')
+  );
+}
+
+/**
+ * The culprit's excess is fading there, or falling in a scope that holds
+ * it (its endpoint, its segment, the service: more pairs, a clearer trend;
+ * a regression in one place leaves those flat, a cold start does not).
+ */
+/** Why a latency-only rollback is held (a cold start), or null. */
+function latencyHold(s: JudgeState, culprits: Culprit[]): string | null {
+  if (culprits.some((c) => (scopeOf(s, c)?.lat?.length ?? 0) < MIN_TREND_S)) return LATENCY_TOO_EARLY;
+  return culprits.every((c) => fadingAt(s, c)) ? LATENCY_FADING : null;
+}
+
+function fadingAt(s: JudgeState, c: Culprit): boolean {
+  const scope = scopeOf(s, c);
+  if (scope !== null && latencyFading(scope)) return true;
+  for (const [ep, seg] of [
+    [c.endpoint, ALL],
+    [ALL, c.segment],
+    [ALL, ALL],
+  ] as const) {
+    const outer = s.scopes[`${ep}\u0000${seg}`];
+    if (outer && outer !== scope && latencyDecaying(outer)) return true;
+  }
+  return false;
 }
 
 /** Live requests the candidate served, when live signals are judged (they count toward the minimum sample). */
@@ -193,7 +273,7 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
   const e = (p: ProcessName) => Math.exp(Math.min(processLogE(scope, p, model), 700));
   const base = { endpoint: scope.endpoint, segment: scope.segment };
   const rate = (k: number, n: number) => (n > 0 ? k / n : 0);
-  const errShares = share.errors_paired + share.errors_rate;
+  const errShares = share.errors_paired + share.errors_rate + share.errors_recent;
   const out: SignalExplanation[] = [
     {
       ...base,
@@ -212,7 +292,10 @@ function explainScope(scope: ScopeState, model: Model, params: JudgeParams): Sig
       effectSize: rate(c.shadowFailed - c.primaryFailed, c.pairs),
       eValue:
         errShares > 0
-          ? (share.errors_paired * e('errors_paired') + share.errors_rate * e('errors_rate')) / errShares
+          ? (share.errors_paired * e('errors_paired') +
+              share.errors_rate * e('errors_rate') +
+              share.errors_recent * e('errors_recent')) /
+            errShares
           : 1,
       weight: scope.weight * errShares,
     },

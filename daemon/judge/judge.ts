@@ -28,6 +28,7 @@ import {
   rateBatchUpdate,
 } from './evalue.js';
 import { buildVerdict } from './explain.js';
+import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
 import { PROCESS_NAMES } from './types.js';
@@ -37,6 +38,10 @@ export const LIVE_ERRORS_SHARE = 0.7;
 export const LIVE_TAIL_SHARE = 0.3;
 /** A floor at or above this means the signal is not comparable (e.g. dynamic bodies): not tested. */
 const NOT_COMPARABLE = 0.97;
+/** Primary bodies of an endpoint seen before its learned body floor is trusted. */
+export const BODY_SAMPLE = 40;
+/** Share of those new to the endpoint above which its bodies are dynamic (timestamps, ids). */
+const DYNAMIC_BODY_SHARE = 0.9;
 const MIN_RATE = 1e-4;
 const SCORE_HISTORY = 30;
 /**
@@ -77,7 +82,9 @@ export function judge(
     if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
   }
   score ??= combinedScore(s, model, params);
-  return { state: s, verdict: buildVerdict(s, score, model, params, productionUnhealthy(s, params)) };
+  const verdict = buildVerdict(s, score, model, params, productionUnhealthy(s, params));
+  if (verdict.reason === LATENCY_FADING) restartLatency(s);
+  return { state: s, verdict };
 }
 
 interface Batch {
@@ -142,6 +149,7 @@ function stepSecond(
   const batches = new Map<string, Batch>();
   let pairs = 0;
   let primaryFailed = 0;
+  observeBodies(s, cells);
   for (const cell of cells) {
     const cand = clean(cell.candidate);
     const base = clean(cell.baseline);
@@ -152,6 +160,8 @@ function stepSecond(
     const infl = Math.max(1, model.params.floorInflation);
     const ep = cell.key.endpoint;
     const seg = cell.key.segment;
+    // A learned body floor holds only once the primary's own bodies show them deterministic.
+    const bodyRate = f.bodyMismatchRate >= 1 || s.bodies?.[ep]?.state !== 'stable' ? 1 : f.bodyMismatchRate;
     for (const key of [scopeKey(ep, seg), scopeKey(ep, ALL), scopeKey(ALL, seg), scopeKey(ALL, ALL)]) {
       let b = batches.get(key);
       if (!b) {
@@ -173,7 +183,7 @@ function stepSecond(
       addPaired(b.base, base);
       b.floorErr += cand.pairs * Math.min(1, f.discordantErrorRate * infl);
       b.floorStatus += cand.pairs * Math.min(1, f.statusMismatchRate * infl);
-      b.floorBody += cand.pairs * (f.bodyMismatchRate >= 1 ? 1 : Math.min(1, f.bodyMismatchRate * infl));
+      b.floorBody += cand.pairs * (bodyRate >= 1 ? 1 : Math.min(1, bodyRate * infl));
       b.floorPrimary += cand.pairs * Math.min(1, f.primaryErrorRate * infl);
       b.liveRequests += prod.requests;
       b.liveFailed += prod.failed;
@@ -190,6 +200,7 @@ function stepSecond(
     const [endpoint, segment] = key.split('\u0000') as [string, string];
     const scope = s.scopes[key] ?? addScope(s, params, model, endpoint, segment);
     if (!scope || !warm) continue;
+    recordLatency(scope, second, b.cand.latPairs, b.cand.latDeltaSumUs, b.cand.latPrimarySumUs);
     updateRateTests(scope, b, model, unhealthy);
     if (!latWarm) {
       b.cand.latShadowSlower = 0;
@@ -206,11 +217,35 @@ function stepSecond(
       pairs: b.cand.pairs,
       primaryOnly: b.cand.errPrimaryOnly,
       primaryFailed: b.cand.primaryFailed,
+      shadowOnly: b.cand.errShadowOnly,
     });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
   }
   if (warm && params.liveCandidateCluster) updateLive(s, cells, model, params.liveCandidateCluster);
+}
+
+/**
+ * Stale history, bodies: a floor learned when an endpoint's bodies were
+ * deterministic says nothing once they carry timestamps (in both versions
+ * alike). The primary arm's own bodies tell, whatever the candidate does:
+ * after {@link BODY_SAMPLE} of them, nearly all new to the endpoint means
+ * dynamic, and its bodies are not compared (the conservative model's
+ * choice); until then they are not compared either.
+ */
+function observeBodies(s: JudgeState, cells: CellStats[]): void {
+  const bodies = (s.bodies ??= {});
+  for (const cell of cells) {
+    const c = cell.candidate;
+    const hashed = num(c?.bodyHashed);
+    if (!(hashed > 0)) continue;
+    const ep = cell.key.endpoint;
+    const b = (bodies[ep] ??= { hashed: 0, novel: 0, state: 'unknown' });
+    if (b.state !== 'unknown') continue;
+    b.hashed += hashed;
+    b.novel += Math.min(num(c.bodyNovel), hashed);
+    if (b.hashed >= BODY_SAMPLE) b.state = b.novel >= DYNAMIC_BODY_SHARE * b.hashed ? 'dynamic' : 'stable';
+  }
 }
 
 /**
@@ -250,7 +285,10 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
   }
   const primaryFloor = clamp(Math.max(b.floorPrimary / n, floorErr), MIN_RATE, 0.5);
   if (unhealthy || clearlyAbove(kp, nw, p0) || clearlyAbove(kf, nw, primaryFloor)) scope.rateSkips += 1;
-  else scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
+  else {
+    scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
+    scope.errorsRecent = (scope.errorsRecent ?? 0) + recentBet(scope, b.cand.errShadowOnly, n, p0);
+  }
   if (unhealthy) return;
 
   const statusFloor = withBaseline(b.floorStatus / n, statusChanges(scope.base), scope.base.pairs, n0);
@@ -272,6 +310,37 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
     const p = Math.max(bodyFloor, MIN_RATE);
     scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
   }
+}
+
+/** Seconds of shadow-only failures the errors_recent test bets on, and the pairs its estimate is shrunk by. */
+const RECENT_BET_SECONDS = 5;
+const RECENT_BET_PRIOR_PAIRS = 50;
+
+/**
+ * errors_recent: the same null as errors_rate (shadow-only failures at a
+ * per-pair rate ≤ p₀), tested by a likelihood ratio whose alternative p₁ is
+ * estimated from the last seconds only (shrunk toward p₀, never below it),
+ * before this second's counts are seen: a predictable plug-in (Robbins and
+ * Siegmund 1974; Waudby-Smith and Ramdas 2024, "Estimating means of bounded
+ * random variables by betting"). For k of n Bernoulli(p) with p ≤ p₀ ≤ p₁
+ * the factor (p₁/p₀)^k ((1−p₁)/(1−p₀))^(n−k) has expectation
+ * (p p₁/p₀ + (1−p)(1−p₁)/(1−p₀))^n ≤ 1. Under the null p₁ stays near p₀, so
+ * unlike the fixed alternatives of errors_rate it loses almost nothing while
+ * the candidate is healthy, and it bets as soon as failures rise: a
+ * regression that starts late in a run is caught as fast as one from the
+ * start. Returns the log factor.
+ */
+function recentBet(scope: ScopeState, k: number, n: number, p0: number): number {
+  const last = scope.recent.slice(-RECENT_BET_SECONDS);
+  let kr = 0;
+  let nr = 0;
+  for (const r of last) {
+    kr += r.shadowOnly ?? 0;
+    nr += r.pairs;
+  }
+  const p1 = clamp((kr + p0 * RECENT_BET_PRIOR_PAIRS) / (nr + RECENT_BET_PRIOR_PAIRS), p0, 0.5);
+  if (!(p1 > p0)) return 0;
+  return k * Math.log(p1 / p0) + (n - k) * Math.log((1 - p1) / (1 - p0));
 }
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
@@ -306,6 +375,7 @@ function checkFloor(scope: ScopeState, b: Batch, floor: number, mix: Model['para
     return;
   scope.floorContradicted = true;
   scope.wealth.errors_rate = scope.wealth.errors_rate.map((w) => Math.min(w, 0));
+  scope.errorsRecent = Math.min(scope.errorsRecent ?? 0, 0);
 }
 
 /** Upper 95 % bound of a rate from k events in n trials (Poisson approximation; 3/n at k = 0). */
@@ -321,8 +391,7 @@ export function upperRate(k: number, n: number): number {
  * shared-dependency failures do not leak into this test).
  */
 export function statusChanges(p: PairedCounts): number {
-  // A pair whose shadow never arrived has no status to compare (not in statusMismatch).
-  const discordantWithStatus = Math.max(0, p.errShadowOnly - p.shadowMissing) + p.errPrimaryOnly;
+  const discordantWithStatus = p.errShadowOnly + p.errPrimaryOnly;
   return Math.max(0, p.statusMismatch - discordantWithStatus);
 }
 
@@ -405,6 +474,8 @@ export function processLogE(scope: ScopeState, proc: ProcessName, model: Model):
     case 'latency_tail':
       // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
       return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);
+    case 'errors_recent':
+      return scope.errorsRecent ?? 0;
     case 'errors_rate':
     case 'status_mismatch':
     case 'body_mismatch':

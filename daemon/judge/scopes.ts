@@ -91,6 +91,7 @@ export function initialJudgeState(): JudgeState {
     },
     health: [],
     scores: [],
+    bodies: {},
   };
 }
 

@@ -8,6 +8,7 @@ import type { PairedCounts, SignalName } from '../aggregate/stats.js';
 export type ProcessName =
   | 'errors_paired'
   | 'errors_rate'
+  | 'errors_recent'
   | 'latency_shift'
   | 'latency_tail'
   | 'status_mismatch'
@@ -16,6 +17,7 @@ export type ProcessName =
 export const PROCESS_NAMES: readonly ProcessName[] = [
   'errors_paired',
   'errors_rate',
+  'errors_recent',
   'latency_shift',
   'latency_tail',
   'status_mismatch',
@@ -26,6 +28,7 @@ export const PROCESS_NAMES: readonly ProcessName[] = [
 export const PROCESS_SIGNAL: Record<ProcessName, SignalName> = {
   errors_paired: 'errors',
   errors_rate: 'errors',
+  errors_recent: 'errors',
   latency_shift: 'latency_shift',
   latency_tail: 'latency_tail',
   status_mismatch: 'status_mismatch',
@@ -79,7 +82,8 @@ export const DEFAULT_JUDGE_PARAMS: JudgeParams = {
   scopeShares: { service: 0.4, endpoint: 0.4, segment: 0.1, cell: 0.1 },
   processShares: {
     errors_paired: 0.1,
-    errors_rate: 0.4,
+    errors_rate: 0.25,
+    errors_recent: 0.15,
     latency_shift: 0.25,
     latency_tail: 0.1,
     status_mismatch: 0.05,
@@ -106,8 +110,18 @@ export interface ScopeState {
   base: PairedCounts;
   /** log wealth per mixture atom of the rate tests. */
   wealth: { errors_rate: number[]; status_mismatch: number[]; body_mismatch: number[] };
-  /** Last seconds' pairs and primary failures (for the noise screen), oldest first. */
-  recent: { second: number; pairs: number; primaryOnly: number; primaryFailed: number }[];
+  /** Last seconds' paired latency excess, from the first second (for the cold-start hold; see fading.ts). */
+  lat?: { second: number; pairs: number; deltaUs: number; primaryUs: number }[];
+  /** Last seconds' pairs, shadow-only and primary failures (noise screen, errors_recent), oldest first. */
+  recent: {
+    second: number;
+    pairs: number;
+    primaryOnly: number;
+    primaryFailed: number;
+    shadowOnly?: number;
+  }[];
+  /** log wealth of the errors_recent test (absent in states saved before it existed). */
+  errorsRecent?: number;
   /** log wealth of the primary arm's own discordant failures tested against the learned floor. */
   floorCheck: number[];
   /** log wealth of production's live (unmirrored) failures tested against the learned primary error rate. */
@@ -153,6 +167,19 @@ export interface JudgeState {
   health: { second: number; pairs: number; primaryFailed: number }[];
   /** Recent scores, for the time-to-threshold prediction. */
   scores: { second: number; score: number }[];
+  /** Per endpoint: what the present shows of its bodies (absent in states saved before it existed). */
+  bodies?: Record<string, BodyEvidence>;
+}
+
+/**
+ * Whether an endpoint's bodies are deterministic, from the primary arm's own
+ * bodies: once `hashed` reaches the sample, `dynamic` when nearly all were
+ * new to the endpoint (timestamps, ids), else `stable`; decided once.
+ */
+export interface BodyEvidence {
+  hashed: number;
+  novel: number;
+  state: 'unknown' | 'stable' | 'dynamic';
 }
 
 export interface Culprit {
@@ -192,5 +219,9 @@ export interface Verdict {
     examples: string[];
     /** Seconds until the score reaches the threshold at its recent growth rate; null when not growing. */
     predictedSecondsToThreshold: number | null;
+    /** Primaries judged (after warm-up) whose shadow record never arrived: missing data, not judged. */
+    missingShadows: number;
+    /** Which parts of the model are in force where the present contradicts or has not yet confirmed history. */
+    model: string[];
   };
 }

@@ -103,6 +103,12 @@ export function pipelineCollector(p: Pipeline): Collector {
       single('umbra_pairing_in_flight', 'Requests held by the pairer.', 'gauge', p.pairer.inFlight),
       single('umbra_pairing_capacity', 'The in-flight cap.', 'gauge', p.pairer.capacity),
       single(
+        'umbra_aggregate_shadow_missing_total',
+        'Primaries whose shadow record never arrived (telemetry loss): missing data, not judged.',
+        'counter',
+        ac.missing,
+      ),
+      single(
         'umbra_aggregate_late_total',
         'Records for seconds already final (dropped).',
         'counter',

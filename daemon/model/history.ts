@@ -16,6 +16,8 @@
  */
 import {
   type AggregateOptions,
+  BODY_TABLE,
+  bodySlot,
   type CellStats,
   DEFAULT_AGGREGATE_OPTIONS,
   emptyPaired,
@@ -169,6 +171,7 @@ export function cellsFromRecords(
   list.sort((a, b) => a.primary.start_us - b.primary.start_us);
 
   const cells = new Map<string, CellStats>();
+  const bodies = new Map<string, Int32Array>();
   const tails = new Map<string, { recent: number[]; threshold: number }>();
   let second = Number.NEGATIVE_INFINITY;
   let pendingPrimary: { endpoint: string; latency: number }[] = [];
@@ -194,6 +197,7 @@ export function cellsFromRecords(
     }
     const tail = tails.get(`${p.service}\u0000${p.endpoint}`)?.threshold ?? Number.POSITIVE_INFINITY;
     addPair(cell, p, g.candidate, 'candidate', tail, opts);
+    if (g.candidate) primaryBody(cell, p, bodies);
     if (g.baseline) addPair(cell, p, g.baseline, 'baseline', tail, opts);
     if (!recordFailed(p))
       pendingPrimary.push({ endpoint: `${p.service}\u0000${p.endpoint}`, latency: p.latency_us });
@@ -228,6 +232,26 @@ function refreshTails(
   }
 }
 
+/** As the aggregator: a successful primary's body hash, and whether it is new to its endpoint. */
+function primaryBody(cell: CellStats, p: ReplayRecord, bodies: Map<string, Int32Array>): void {
+  if (recordFailed(p) || p.flags.includes('body_truncated') || !/^[0-9a-f]{1,16}$/i.test(p.body_hash)) return;
+  const padded = p.body_hash.padStart(16, '0');
+  const hi = Number.parseInt(padded.slice(0, 8), 16) | 0;
+  const lo = Number.parseInt(padded.slice(8), 16) | 0;
+  if (lo === 0 && hi === 0) return;
+  const key = `${p.service}\u0000${p.endpoint}`;
+  let seen = bodies.get(key);
+  if (!seen) {
+    seen = new Int32Array(BODY_TABLE);
+    bodies.set(key, seen);
+  }
+  cell.candidate.bodyHashed++;
+  const k = bodySlot(lo, hi);
+  if (seen[k] === lo) return;
+  seen[k] = lo;
+  cell.candidate.bodyNovel++;
+}
+
 function addExample(cell: CellStats, signal: SignalName, id: string, max: number): void {
   const list = (cell.examples[signal] ??= []);
   if (list.length < max) list.push(id);
@@ -244,18 +268,21 @@ function addPair(
   const c = cell[side];
   const examples = side === 'candidate';
   const max = opts.examplesPerSignal;
+  // As in the aggregator: a shadow record that never came is missing data, not a failure.
+  if (s === undefined) {
+    c.shadowMissing++;
+    return;
+  }
   c.pairs++;
   const pf = recordFailed(p);
-  const sf = s === undefined || recordFailed(s);
+  const sf = recordFailed(s);
   if (pf) c.primaryFailed++;
   if (sf) c.shadowFailed++;
-  if (s === undefined) c.shadowMissing++;
   if (sf && !pf) {
     c.errShadowOnly++;
     if (examples) addExample(cell, 'errors', p.request_id, max);
   }
   if (pf && !sf) c.errPrimaryOnly++;
-  if (s === undefined) return;
   if (s.status !== p.status) {
     c.statusMismatch++;
     if (examples) addExample(cell, 'status_mismatch', p.request_id, max);
@@ -279,5 +306,6 @@ function addPair(
     if (examples) addExample(cell, 'latency_tail', p.request_id, max);
   } else if (lp > tail && ls <= tail) c.tailPrimaryOnly++;
   c.latDeltaSumUs += ls - lp;
+  c.latPrimarySumUs += lp;
   c.latPairs++;
 }

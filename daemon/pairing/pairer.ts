@@ -111,6 +111,13 @@ export interface PairView {
 
 export interface PairSink {
   onPair(p: PairView): void;
+  /**
+   * A primary that started at `startUs` now waits for a shadow arm (+1), or
+   * that wait ended (-1: the pair or its missing pair was emitted, or the
+   * slot was evicted). Lets the sink tell when every pair of a second has
+   * resolved. Optional.
+   */
+  onPending?(startUs: number, delta: 1 | -1): void;
 }
 
 export interface PairerOptions {
@@ -160,8 +167,10 @@ const STRIDE = 20;
 const W_H1 = 0;
 const W_H2 = 1;
 const W_SERIES = 2;
-/** arrived bits | done bits << 4 | kept id length << 8 */
+/** arrived bits | done bits << 4 | kept id length << 8 | waits reported to the sink << 16 */
 const W_STATE = 3;
+/** A wait for the candidate (bit 16) or the baseline (bit 17) was reported with onPending(+1). */
+const WAIT_SHIFT = 16;
 /** float64 words 4-5 (8-byte aligned: STRIDE is even). */
 const F_START = 2;
 const F_STRIDE = STRIDE / 2;
@@ -419,9 +428,37 @@ export class Pairer {
     }
     w[base + W_STATE] = next;
     if (!(next & BIT_PRIMARY)) return;
+    if (arm === ARM_PRIMARY && this.sink.onPending) this.reportWaits(s, series, next);
     const ready = next & 7 & ~(next >> 4);
     if (ready & BIT_CANDIDATE) this.emit(s, ARM_CANDIDATE, false);
     if (ready & BIT_BASELINE) this.emit(s, ARM_BASELINE, false);
+  }
+
+  /** Reports the shadow arms a just-arrived primary waits for (the baseline only where baselines run). */
+  private reportWaits(s: number, series: number, state: number): void {
+    let waits = 0;
+    if (!(state & BIT_CANDIDATE)) waits |= BIT_CANDIDATE;
+    if (
+      !(state & BIT_BASELINE) &&
+      series < this.baselineUntil.length &&
+      this.baselineUntil[series]! > this.nowUs
+    )
+      waits |= BIT_BASELINE;
+    if (waits === 0) return;
+    this.w[s * STRIDE + W_STATE] = state | (waits << WAIT_SHIFT);
+    const startUs = this.f[s * F_STRIDE + F_START]!;
+    if (waits & BIT_CANDIDATE) this.sink.onPending!(startUs, 1);
+    if (waits & BIT_BASELINE) this.sink.onPending!(startUs, 1);
+  }
+
+  /** Ends the reported wait for `bit`'s arm of slot `s`, if one was reported. */
+  private endWait(s: number, bit: number): void {
+    const k = s * STRIDE + W_STATE;
+    const state = this.w[k]!;
+    const b = bit << WAIT_SHIFT;
+    if (!(state & b)) return;
+    this.w[k] = state & ~b;
+    this.sink.onPending!(this.f[s * F_STRIDE + F_START]!, -1);
   }
 
   /** Retires every slot now (end of a replay): incomplete ones count as timeouts. */
@@ -556,9 +593,15 @@ export class Pairer {
     const wantBaseline = series < this.baselineUntil.length && this.baselineUntil[series]! > createdUs;
     const missCandidate = !(done & BIT_CANDIDATE);
     const missBaseline = wantBaseline && !(done & BIT_BASELINE);
-    if (!missCandidate && !missBaseline) return;
+    if (!missCandidate && !missBaseline) {
+      // A wait reported while a baseline ran, for a baseline no longer expected.
+      if ((state >> WAIT_SHIFT) & BIT_BASELINE) this.endWait(s, BIT_BASELINE);
+      return;
+    }
     if (evicted) {
       c.evictedIncomplete++;
+      if ((state >> WAIT_SHIFT) & BIT_CANDIDATE) this.endWait(s, BIT_CANDIDATE);
+      if ((state >> WAIT_SHIFT) & BIT_BASELINE) this.endWait(s, BIT_BASELINE);
       return;
     }
     if (missCandidate) this.emit(s, ARM_CANDIDATE, true);
@@ -600,6 +643,7 @@ export class Pairer {
     }
     w[base + W_STATE] = w[base + W_STATE]! | (1 << (shadowArm - 1 + 4));
     this.sink.onPair(v);
+    if ((w[base + W_STATE]! >> WAIT_SHIFT) & (1 << (shadowArm - 1))) this.endWait(s, 1 << (shadowArm - 1));
   }
 
   private copyId(s: number, dst: Uint8Array, at: number): number {

@@ -119,7 +119,8 @@ export class JsonLinesSource {
     let hashLo = 0;
     let hashHi = 0;
     const h = r['body_hash'];
-    if (h !== undefined) {
+    // An empty string is a producer's way of saying "no hash" (a failed arm, no body): the same as leaving it out.
+    if (h !== undefined && h !== '') {
       if (typeof h !== 'string' || !/^[0-9a-f]{1,16}$/i.test(h))
         return 'body_hash: must be up to 16 hex digits';
       const padded = h.padStart(16, '0');

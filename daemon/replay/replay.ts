@@ -12,7 +12,13 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { CellStats, SignalName } from '../aggregate/stats.js';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../telemetry/pipeline.js';
+import {
+  createPipeline,
+  DEFAULT_MIRROR_TIMEOUT_MS,
+  type Pipeline,
+  type PipelineOptions,
+  pipelineTiming,
+} from '../telemetry/pipeline.js';
 import { JsonLinesSource } from './jsonl.js';
 import {
   FRAME_BATCH,
@@ -48,7 +54,12 @@ export interface ReplaySummary {
   batches: number;
   records: number;
   pairs: number;
+  /** Pairer slots retired without their shadow arm (candidate or baseline). */
   shadow_timeouts: number;
+  /** Primaries of judged seconds whose shadow record never came: missing data, not judged. */
+  shadow_missing: number;
+  /** shadow_missing over pairs + shadow_missing (0 when nothing was paired). */
+  shadow_missing_rate: number;
   duplicates: number;
   orphan_shadows: number;
   evicted: number;
@@ -66,6 +77,11 @@ export interface ReplaySummary {
   /** The pairing TTL and the close delay of seconds used (a recording's own, unless overridden). */
   ttl_us: number;
   close_delay_us: number;
+  /** A second whose pairs have all resolved closes this long after it ends. */
+  arrival_grace_us: number;
+  /** Seconds closed early (every pair resolved) and at the close-delay bound. */
+  seconds_closed_early: number;
+  seconds_closed_at_bound: number;
   wall_ms: number;
 }
 
@@ -108,9 +124,10 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
   const started = performance.now();
   const recording = isRecording(firstBytes(path, 8));
   // A recording carries the daemon's pipeline options; explicit options override them.
+  // JSON lines have no daemon settings: those of a daemon with default settings.
   const recorded = recording
     ? (readRecordingMeta(path)?.pipeline as Partial<PipelineOptions> | undefined)
-    : undefined;
+    : pipelineTiming(DEFAULT_MIRROR_TIMEOUT_MS);
   const p: Pipeline = createPipeline({
     ...recorded,
     ...opts.pipeline,
@@ -203,6 +220,8 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
     records: c.records,
     pairs: pairer.counters.pairs,
     shadow_timeouts: pairer.counters.shadowTimeouts,
+    shadow_missing: aggregator.counters.missing,
+    shadow_missing_rate: missingRate(aggregator.counters.pairs, aggregator.counters.missing),
     duplicates: pairer.counters.duplicates,
     orphan_shadows: pairer.counters.orphanShadows,
     evicted: pairer.counters.evicted,
@@ -219,10 +238,18 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
     truncated,
     ttl_us: p.options.pairing.ttlUs,
     close_delay_us: p.options.aggregate.closeDelayUs,
+    arrival_grace_us: p.options.aggregate.arrivalGraceUs,
+    seconds_closed_early: aggregator.counters.closedEarly,
+    seconds_closed_at_bound: aggregator.counters.closedAtBound,
     wall_ms: Math.round(performance.now() - started),
   };
   opts.emit(summary as unknown as Record<string, unknown>);
   return summary;
+}
+
+function missingRate(pairs: number, missing: number): number {
+  const n = pairs + missing;
+  return n > 0 ? Math.round((missing / n) * 1e6) / 1e6 : 0;
 }
 
 function aggregatorCloseUs(p: Pipeline): number {

@@ -22,6 +22,34 @@ export interface PipelineOptions {
 /** Margin between the pairing TTL and the close of a second (batching, transport). */
 export const CLOSE_MARGIN_US = 2_000_000;
 
+/** The default of a service's `mirroring.timeout` (daemon/config/schema.ts), in ms. */
+export const DEFAULT_MIRROR_TIMEOUT_MS = 5_000;
+
+/**
+ * The filter flushes its records at least every second (`flushIntervalMs`);
+ * with transport, a primary's record reaches the daemon within this much of
+ * the end of its request.
+ */
+export const ARRIVAL_GRACE_US = 2_000_000;
+
+/**
+ * The daemon's timing for a given longest mirroring timeout: the pairing
+ * TTL (the timeout plus batching, so the filter's own timeout record comes
+ * first), the bound on closing a second, and the grace after which a second
+ * whose pairs have all resolved closes. `umbra replay` uses the same with
+ * the default timeout, so it judges as a daemon with default settings.
+ */
+export function pipelineTiming(longestTimeoutMs: number): Pick<PipelineOptions, 'pairing' | 'aggregate'> {
+  const ttlUs = (longestTimeoutMs + 2_000) * 1000;
+  return {
+    pairing: { ttlUs },
+    aggregate: {
+      closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 1_000_000,
+      arrivalGraceUs: ARRIVAL_GRACE_US,
+    },
+  };
+}
+
 export interface Pipeline {
   /** The effective options (defaults filled in), e.g. for a recording's metadata. */
   options: { pairing: PairerOptions; aggregate: AggregatorOptions };
@@ -38,7 +66,11 @@ export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline
     options.aggregate?.closeDelayUs ?? DEFAULT_AGGREGATOR_OPTIONS.closeDelayUs,
     ttlUs + CLOSE_MARGIN_US,
   );
-  const aggregator = new Aggregator(registry, { ...options.aggregate, closeDelayUs });
+  const arrivalGraceUs = Math.min(
+    options.aggregate?.arrivalGraceUs ?? DEFAULT_AGGREGATOR_OPTIONS.arrivalGraceUs,
+    closeDelayUs,
+  );
+  const aggregator = new Aggregator(registry, { ...options.aggregate, closeDelayUs, arrivalGraceUs });
   const pairer = new Pairer(aggregator, options.pairing ?? {});
   const ingest = new Ingest(registry, pairer, aggregator, options.ingest ?? {});
   return {
@@ -61,8 +93,5 @@ export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline
  * run out, so shadow timeouts are never late.
  */
 export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
-  const longestTimeoutMs = Math.max(500, ...config.services.map((s) => s.mirroring.timeout));
-  // Batching: the filter flushes at least every second (flushIntervalMs), plus transport.
-  const ttlUs = (longestTimeoutMs + 2_000) * 1000;
-  return { pairing: { ttlUs }, aggregate: { closeDelayUs: ttlUs + longestTimeoutMs * 1000 + 1_000_000 } };
+  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout)));
 }

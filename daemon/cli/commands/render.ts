@@ -73,6 +73,13 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
     }
     if (d?.lastError) out.push(`${s.name}: last error: ${d.lastError}`);
     if (s.culprits.length) out.push(`${s.name}: culprits: ${s.culprits.join('; ')}`);
+    if (s.missingShadows > 0) {
+      const share = ((100 * s.missingShadows) / (s.pairs + s.missingShadows)).toFixed(1);
+      out.push(
+        `${s.name}: telemetry loss: ${s.missingShadows} shadow records missing (${share} %), not judged`,
+      );
+    }
+    for (const m of s.model) out.push(`${s.name}: model: ${m}`);
     if (s.evidence.length) {
       out.push(`\n${s.name} evidence (${s.pairs} pairs):`);
       const ev = [['  ENDPOINT', 'SEGMENT', 'SIGNAL', 'SCORE', 'EFFECT', 'WEIGHT']];

@@ -34,7 +34,7 @@ export const replayCommand: Command = {
     '  --pairs-only          do not run the judge',
     '  --history FILE        train the judge on this recorded history first (repeatable;',
     '                        A/A or healthy runs), then replay FILE with the trained model',
-    "  --ttl SECONDS         pairing TTL (default: the recording daemon's, else 10)",
+    "  --ttl SECONDS         pairing TTL (default: the recording daemon's, else a default daemon's: 7)",
     '  --max-in-flight N     pairing capacity (default 262144)',
   ].join('\n'),
   async run(argv) {

@@ -128,7 +128,10 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   }
   const stored = (): CellStats[] =>
     store.listCells({ service: 'checkout', fromSecond: 0, toSecond: 4e9 }).map((r) => r.cell);
-  await until('all pairs stored', () => stored().reduce((n, c) => n + c.candidate.pairs, 0) === 40);
+  await until(
+    'all pairs stored',
+    () => stored().reduce((n, c) => n + c.candidate.pairs + c.candidate.shadowMissing, 0) === 40,
+  );
   const cells = stored();
   const total = cells.reduce(
     (a, c) => ({ err: a.err + c.candidate.errShadowOnly, missing: a.missing + c.candidate.shadowMissing }),
@@ -136,8 +139,12 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   );
   assert.deepEqual(
     total,
-    { err: 6, missing: 1 },
-    '5 failed candidates and 1 timeout (counted as an error too)',
+    { err: 5, missing: 1 },
+    '5 failed candidates; 1 candidate record that never came: missing data, not an error',
+  );
+  assert.equal(
+    cells.reduce((n, c) => n + c.candidate.pairs, 0),
+    39,
   );
   assert.equal(cells[0]!.key.endpoint, 'GET /cart');
 
@@ -145,6 +152,7 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   assert.match(metrics, /^umbra_telemetry_records_total 79$/m);
   assert.match(metrics, /^umbra_pairing_pairs_total 39$/m);
   assert.match(metrics, /^umbra_pairing_shadow_timeouts_total 1$/m);
+  assert.match(metrics, /^umbra_aggregate_shadow_missing_total 1$/m);
   assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404);
 
   call.end();

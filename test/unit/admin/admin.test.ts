@@ -20,6 +20,8 @@ const VERDICT: Verdict = {
   modelVersion: 1,
   explanation: {
     pairs: 812,
+    missingShadows: 3,
+    model: [],
     signals: [
       {
         name: 'errors',

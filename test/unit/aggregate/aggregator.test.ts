@@ -66,7 +66,7 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
   pair({ sStatus: 503 }); // shadow failed, status mismatch
   pair({ pStatus: 0, pFlags: FLAG_TIMEOUT, sStatus: 200 }); // primary failed (timeout)
   pair({ sStatus: 0, sFlags: FLAG_RESET, pStatus: 0, pFlags: FLAG_RESET }); // both failed
-  pair({ missing: true, sStatus: 0 }); // shadow never arrived
+  pair({ missing: true, sStatus: 0 }); // shadow never arrived: missing data, in no other count
   pair({ sLatencyUs: 13_100 }); // 13.1 ms > 10 ms × 1.1 + 2 ms = 13 ms: slower
   pair({ sLatencyUs: 12_900 }); // within the margin
   pair({ pLatencyUs: 20_000, sLatencyUs: 10_000 }); // primary slower
@@ -81,10 +81,10 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
   const c = cells[0]!;
   assert.deepEqual(c.key, { service: 'checkout', endpoint: 'GET /cart', segment: 'eu', second: T0 });
   assert.deepEqual(c.candidate, {
-    pairs: 11,
+    pairs: 10,
     primaryFailed: 2,
-    shadowFailed: 3,
-    errShadowOnly: 2,
+    shadowFailed: 2,
+    errShadowOnly: 1,
     errPrimaryOnly: 1,
     shadowMissing: 1,
     latShadowSlower: 1,
@@ -95,9 +95,14 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
     bodyMismatch: 1,
     latDeltaSumUs: 3100 + 2900 - 10_000,
     latPairs: 7,
+    latPrimarySumUs: 10_000 * 6 + 20_000, // the primaries of the 7 latency pairs
+    bodyHashed: 8, // successful primaries with a body hash
+    bodyNovel: 1, // all the same body: new only the first time
   });
   assert.equal(c.baseline.pairs, 0);
-  assert.deepEqual(c.examples.errors, ['req-1', 'req-4']);
+  assert.deepEqual(c.examples.errors, ['req-1']);
+  assert.equal(agg.counters.missing, 1);
+  assert.equal(agg.counters.pairs, 10);
   assert.deepEqual(c.examples.latency_shift, ['req-5']);
   assert.deepEqual(c.examples.body_mismatch, ['req-8']);
   assert.deepEqual(c.examples.status_mismatch, ['req-1', 'req-2', 'req-10']);

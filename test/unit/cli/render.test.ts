@@ -23,6 +23,8 @@ const idle: ServiceStatusView = {
   pools: [],
   refusals: [],
   proxies: [],
+  missingShadows: 0,
+  model: [],
 };
 
 test('-o accepts json and text only', () => {
@@ -76,6 +78,26 @@ test('status of a service rolling back shows the reason and the culprits', () =>
     /checkout: rollback: judge: anomaly score 3\.40 ≥ 3 \(GET \/pay eu-west errors\) \(decision 7: umbra explain 7\)/,
   );
   assert.match(out, /checkout: culprits: GET \/pay eu-west errors/);
+});
+
+test('status shows telemetry loss and the parts of the model in force', () => {
+  const out = renderStatus(
+    [
+      {
+        ...idle,
+        verdict: 'healthy',
+        pairs: 970,
+        missingShadows: 30,
+        model: ['bodies of GET /a: history says deterministic, the present varies: not compared'],
+      },
+    ],
+    T0,
+  );
+  assert.match(out, /catalog: telemetry loss: 30 shadow records missing \(3\.0 %\), not judged/);
+  assert.match(
+    out,
+    /catalog: model: bodies of GET \/a: history says deterministic, the present varies: not compared/,
+  );
 });
 
 test('an empty history says so', () => {

@@ -23,6 +23,9 @@ const COUNTS: PairedCounts = {
   bodyMismatch: 4,
   latDeltaSumUs: -250_000,
   latPairs: 43,
+  latPrimarySumUs: 4_300_000,
+  bodyHashed: 90,
+  bodyNovel: 2,
 };
 
 test('baking judges the new version, now primary, as if it were the shadow', () => {
@@ -38,10 +41,13 @@ test('baking judges the new version, now primary, as if it were the shadow', () 
   assert.equal(s.tailShadowOnly, 5);
   assert.equal(s.tailPrimaryOnly, 0);
   assert.equal(s.latDeltaSumUs, 250_000);
+  // Relative latency is measured against the old version (the mirror): its sum is primary + delta.
+  assert.equal(s.latPrimarySumUs, 4_050_000);
   // Symmetric counts stay; the old version's missing mirrors are not evidence.
   assert.equal(s.pairs, 100);
   assert.equal(s.statusMismatch, 9);
   assert.equal(s.bodyMismatch, 4);
+  assert.equal(s.bodyHashed, 90);
   assert.equal(s.shadowMissing, 0);
 });
 

@@ -269,11 +269,11 @@ describe('judge: state', () => {
 });
 
 describe('judge: status changes', () => {
-  it('counts status mismatches other than failures, and no status for a missing shadow', () => {
+  it('counts status mismatches other than failures; a missing shadow is in neither', () => {
     const p = emptyPaired();
-    p.statusMismatch = 7; // 3 discordant failures with a status, 4 changes such as 200 vs 404
-    p.errShadowOnly = 4; // one of them: the shadow never arrived
-    p.shadowMissing = 1;
+    p.statusMismatch = 7; // 3 discordant failures, 4 changes such as 200 vs 404
+    p.errShadowOnly = 3;
+    p.shadowMissing = 5; // shadows that never arrived: no pair, no status
     p.errPrimaryOnly = 0;
     assert.equal(statusChanges(p), 4);
   });

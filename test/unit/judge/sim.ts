@@ -4,6 +4,7 @@
  * aggregator defines them.
  */
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
+import { defaultModel, type Model, type NoiseFloor } from '../../../daemon/model/model.js';
 
 /** mulberry32: small, fast, seeded. */
 export function rng(seed: number): () => number {
@@ -88,6 +89,7 @@ export function simulateCell(r: () => number, s: CellSpec, second: number, servi
     if (ls > tail && lp <= tail) c.tailShadowOnly++;
     else if (lp > tail && ls <= tail) c.tailPrimaryOnly++;
     c.latDeltaSumUs += ls - lp;
+    c.latPrimarySumUs += lp;
     c.latPairs++;
   }
   const liveRequests = Math.round(s.pairsPerSecond * s.liveFactor);
@@ -103,4 +105,10 @@ export function simulateCell(r: () => number, s: CellSpec, second: number, servi
         : {},
     examples: examples.length > 0 ? { errors: examples } : {},
   };
+}
+
+/** A trained model (version 2) whose history learned `floor` for GET /a. */
+export function modelWithFloor(floor: Omit<NoiseFloor, 'pairs'>): Model {
+  const m = defaultModel();
+  return { ...m, version: 2, params: { ...m.params, floors: { 'GET /a': { pairs: 100_000, ...floor } } } };
 }

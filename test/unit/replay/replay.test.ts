@@ -77,7 +77,7 @@ test('JSON lines: pairs per second, bad lines with their numbers, a summary last
     ]),
     [
       [0, 1, 1, 0, 0], // r1 started at 0.995 s (t_us − latency_us): a failed candidate
-      [1, 1, 1, 1, 0], // r2: its candidate never came (r3 was refused): a shadow timeout
+      [1, 0, 0, 1, 0], // r2: its candidate never came (r3 was refused): missing data, not a failure
       [2, 0, 0, 0, 1],
     ],
   );
@@ -86,6 +86,29 @@ test('JSON lines: pairs per second, bad lines with their numbers, a summary last
   assert.equal(summary.bad_lines, 3);
   assert.equal(summary.pairs, 1);
   assert.equal(summary.shadow_timeouts, 1);
+  assert.equal(summary.shadow_missing, 1);
+});
+
+test('JSON lines: an empty body_hash is no hash, not a bad line', () => {
+  const path = join(dir, 'empty-hash.jsonl');
+  const l = (o: Record<string, unknown>) =>
+    JSON.stringify({ service: 'checkout', endpoint: 'GET /cart', status: 200, latency_us: 100, ...o });
+  writeFileSync(
+    path,
+    [
+      l({ t_us: 1_500_000, request_id: 'r1', arm: 'primary', body_hash: '' }),
+      l({ t_us: 1_500_100, request_id: 'r1', arm: 'candidate', body_hash: '' }),
+      l({ t_us: 1_500_200, request_id: 'r2', arm: 'primary', body_hash: '' }),
+      l({ t_us: 1_500_300, request_id: 'r2', arm: 'candidate' }),
+    ].join('\n'),
+  );
+  const { lines, summary } = run(path);
+  assert.equal(summary.bad_lines, 0);
+  const pairs = lines.filter((x) => x['type'] === 'pairs');
+  assert.deepEqual(
+    pairs.map((x) => [x['pairs'], x['body_mismatch']]),
+    [[2, 0]],
+  );
 });
 
 function errorOf(text: string): string {

@@ -1,0 +1,111 @@
+/**
+ * Cold starts: a candidate slower only in its first seconds (a cold JIT or
+ * cache) and then as fast as production gives the latency tests real
+ * evidence — it *was* slower — that they never forget. A latency rollback
+ * is therefore held while the excess is fading: over the scope's last
+ * {@link FADE_WINDOW_S} seconds, the paired latency excess (mean shadow −
+ * primary delta over the primary's latency per second: the relative excess,
+ * which the mix of endpoints in a second does not move) is falling (a negative trend
+ * at z ≤ −2), or is not clearly there any more (mean at z < 3), and until
+ * {@link MIN_TREND_S} seconds show a trend at all. A candidate
+ * slower from its first second that stays slower shows a flat, clearly
+ * positive excess and is rolled back as before. Holding only withholds a
+ * rollback, so the false-rollback bound is untouched. Pure.
+ */
+import type { JudgeState, ScopeState } from './types.js';
+
+/** Reasons a latency rollback is held (the verdict's `reason`). */
+export const LATENCY_TOO_EARLY = 'latency excess: too few seconds yet to tell a cold start from a regression';
+export const LATENCY_FADING = 'latency excess fading (a cold start): rollback held, latency tests restarted';
+
+/** Seconds of per-second latency excess kept per scope and fitted. */
+export const FADE_WINDOW_S = 20;
+/** A trend this many standard errors below zero is a fading excess (a regression that stays is only delayed by a false "fading"). */
+const FADING_Z = -2;
+/** The window's mean excess must be this many standard errors above zero to be "still slower". */
+const PRESENT_Z = 3;
+/**
+ * Seconds of excess needed before a trend can tell a cold start from a
+ * regression; until then, held. 10 let the weakest cold start of the suite
+ * (+54 % falling to 0 over 20 s) through once in 8; 12 none in 16, for 2 s
+ * more on a regression present from the first second.
+ */
+export const MIN_TREND_S = 12;
+
+/** Adds one second's paired latency excess to a scope, keeping the window. */
+export function recordLatency(
+  scope: ScopeState,
+  second: number,
+  pairs: number,
+  deltaUs: number,
+  primaryUs: number,
+): void {
+  const lat = (scope.lat ??= []);
+  if (pairs > 0 && primaryUs > 0) lat.push({ second, pairs, deltaUs, primaryUs });
+  while (lat.length > 0 && lat[0]!.second <= second - FADE_WINDOW_S) lat.shift();
+}
+
+/** The trend and level of a scope's latency excess over its window (null with under 3 seconds of pairs). */
+export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number } | null {
+  const pts = scope.lat ?? [];
+  if (pts.length < 3) return null;
+  let w = 0;
+  let sx = 0;
+  let sy = 0;
+  const y = (p: (typeof pts)[number]): number => p.deltaUs / p.primaryUs;
+  for (const p of pts) {
+    w += p.pairs;
+    sx += p.pairs * p.second;
+    sy += p.pairs * y(p);
+  }
+  const mx = sx / w;
+  const my = sy / w;
+  let sxx = 0;
+  let sxy = 0;
+  for (const p of pts) {
+    const dx = p.second - mx;
+    sxx += p.pairs * dx * dx;
+    sxy += p.pairs * dx * (y(p) - my);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  let rss = 0;
+  for (const p of pts) {
+    const r = y(p) - my - slope * (p.second - mx);
+    rss += p.pairs * r * r;
+  }
+  // Variance of one pair's share of a second's mean, from the residuals (n − 2 degrees of freedom).
+  const v = rss / (pts.length - 2);
+  const z = (x: number, se: number): number => (se > 0 ? x / se : x > 0 ? Infinity : x < 0 ? -Infinity : 0);
+  return { slopeZ: z(slope, Math.sqrt(v / sxx)), meanZ: z(my, Math.sqrt(v / w)) };
+}
+
+/**
+ * Restarts every scope's latency tests (their counts from now on only):
+ * what they gathered during a cold start says nothing of the warm
+ * candidate. Done only when a latency rollback was held as fading, which
+ * under the null needs a threshold crossing first (probability ≤ 10^-t), so
+ * the restarted tests keep the bound up to that factor. The trend window
+ * is kept.
+ */
+export function restartLatency(s: JudgeState): void {
+  for (const scope of Object.values(s.scopes)) {
+    const c = scope.cand;
+    c.latShadowSlower = 0;
+    c.latPrimarySlower = 0;
+    c.tailShadowOnly = 0;
+    c.tailPrimaryOnly = 0;
+  }
+}
+
+/** Whether the scope's excess is clearly falling (enough seconds, trend at z ≤ −2). */
+export function latencyDecaying(scope: ScopeState): boolean {
+  const t = latencyTrend(scope);
+  return t !== null && (scope.lat?.length ?? 0) >= MIN_TREND_S && t.slopeZ <= FADING_Z;
+}
+
+/** Whether a latency rollback in this scope is held: its excess is falling, or no longer clearly there. */
+export function latencyFading(scope: ScopeState): boolean {
+  const t = latencyTrend(scope);
+  if (t === null || (scope.lat?.length ?? 0) < MIN_TREND_S) return true;
+  return t.slopeZ <= FADING_Z || t.meanZ < PRESENT_Z;
+}

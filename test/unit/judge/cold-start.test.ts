@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
+import { defaultModel } from '../../../daemon/model/model.js';
+import { rng, simulateCell, spec } from './sim.js';
+
+/** 60 s of one endpoint at 100 pairs/s; the candidate's latency × factor(t). */
+function run(seed: number, factor: (t: number) => number): Verdict[] {
+  const r = rng(seed);
+  let state = initialJudgeState();
+  const out: Verdict[] = [];
+  for (let t = 0; t < 60; t++) {
+    const cell = simulateCell(r, spec({ shadow: { latencyFactor: factor(t), errorRate: 0.002 } }), 1000 + t);
+    const v = judge(state, [cell], defaultModel(), DEFAULT_JUDGE_PARAMS);
+    state = v.state;
+    out.push(v.verdict);
+  }
+  return out;
+}
+
+describe('judge: cold starts', () => {
+  it('does not roll back a candidate slower only for its first 20 s (the rollback is held while it fades)', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const verdicts = run(seed, (t) => 1 + 0.6 * Math.max(0, 1 - t / 20));
+      assert.ok(
+        verdicts.every((v) => v.verdict !== 'rollback'),
+        `seed ${seed}: rolled back at ${verdicts.findIndex((v) => v.verdict === 'rollback')} s`,
+      );
+      assert.ok(verdicts.some((v) => v.reason?.startsWith('latency excess fading')));
+    }
+  });
+
+  it('still rolls back a candidate slower from its first second that stays slower, soon after the warm-up', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const first = run(seed, () => 1.3).findIndex((v) => v.verdict === 'rollback');
+      assert.ok(first >= 0 && first <= 12, `seed ${seed}: first rollback at ${first} s`);
+    }
+  });
+});
