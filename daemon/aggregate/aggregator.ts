@@ -21,7 +21,7 @@
 
 import { formatRequestId, type PairSink, type PairView } from '../pairing/pairer.js';
 import type { HistogramArm, HistogramRow } from '../store/store.js';
-import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/decode.js';
+import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/record-contract.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { SeriesRegistry } from './series.js';
 import {
