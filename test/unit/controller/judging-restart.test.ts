@@ -6,25 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
-import { parseConfig } from '../../../daemon/config/load.js';
 import { JudgingLoop } from '../../../daemon/controller/judging.js';
 import type { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { shadowing } from '../rollout/fixtures.js';
+import { checkoutConfig } from './fixtures.js';
 
-const parsed = parseConfig(`
-services:
-  - name: checkout
-    stable: v1
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:9001'] }
-        v2: { endpoints: ['127.0.0.1:9002'] }
-    judge: { warmup: 1s, minSamples: 10 }
-`);
-if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-const services = parsed.config.services;
+const services = checkoutConfig('    judge: { warmup: 1s, minSamples: 10 }').services;
 
 const deployment = { ...shadowing(), service: 'checkout' };
 const FIRST = Math.floor(deployment.phaseStartedAt / 1000) + 1;

@@ -1,23 +1,12 @@
 /** What a service serves when the daemon starts, from its configuration and latest deployment. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../../../daemon/config/load.js';
 import { catchUpMsFor, servingVersion } from '../../../daemon/controller/serving.js';
 import type { DeploymentState } from '../../../daemon/rollout/types.js';
 import { promotingAt, shadowing } from '../rollout/fixtures.js';
+import { checkoutConfig } from './fixtures.js';
 
-const parsed = parseConfig(`
-services:
-  - name: checkout
-    stable: v1
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:9001'] }
-        v2: { endpoints: ['127.0.0.1:9002'] }
-`);
-if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-const config = parsed.config;
+const config = checkoutConfig();
 const cfg = config.services[0]!;
 
 function inPhase(phase: DeploymentState['phase']): DeploymentState {
