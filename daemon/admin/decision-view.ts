@@ -3,7 +3,7 @@
  * field, its explanation as JSON, and a one-line summary (verdict, score
  * against threshold, the leading signal, and the judge's reason if any).
  */
-import type { DecisionRow } from '../store/store.js';
+import type { DecisionRow, Store } from '../store/store.js';
 import type { DecisionView } from './port.js';
 
 /** The parts of a stored explanation the summary reads; anything else is ignored. */
@@ -29,5 +29,13 @@ export function decisionView(row: DecisionRow): DecisionView {
     modelVersion: row.modelVersion ?? 0,
     explanationJson: JSON.stringify(row.explanation),
     summary: parts.join('; '),
+  };
+}
+
+/** The admin backend's `decision` source over the store. */
+export function storedDecisions(store: Pick<Store, 'getDecision'>): (id: number) => DecisionView | undefined {
+  return (id) => {
+    const row = store.getDecision(id);
+    return row && decisionView(row);
   };
 }

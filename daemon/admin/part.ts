@@ -6,7 +6,7 @@
  */
 import { logger } from '../log.js';
 import type { DaemonPart, UmbradContext } from '../part.js';
-import { decisionView } from './decision-view.js';
+import { storedDecisions } from './decision-view.js';
 import { RolloutAdminBackend } from './rollout-backend.js';
 import { type AdminServer, startAdminServer } from './server.js';
 import { ensureAdminToken } from './token.js';
@@ -25,10 +25,7 @@ export function adminPart(): DaemonPart {
         scheduler: controller.scheduler,
         repo: controller.repo,
         evidence: (s) => controller.evidence(s),
-        decision: (id) => {
-          const row = store.getDecision(id);
-          return row && decisionView(row);
-        },
+        decision: storedDecisions(store),
         pools: (s) => controller.pools(s),
         refusals: (s) => controller.refusals(s),
         proxies: (s) =>
