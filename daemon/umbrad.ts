@@ -1,58 +1,40 @@
 /**
- * umbrad: the daemon's composition. A daemon is a shared context (config,
- * store, ingest pipeline, metrics, clock) plus an ordered list of parts;
- * parts start in order and stop in reverse order. Adding a capability is one
- * line in {@link defaultParts}:
+ * umbrad: the daemon's composition, and nothing else. A daemon is a shared
+ * context (config, store, ingest pipeline, metrics, clock; see part.ts) plus
+ * an ordered list of parts; parts start in order and stop in reverse order.
+ * Adding a capability is one line in {@link defaultParts}. The parts of
+ * `umbra daemon`:
  *
- *   export function defaultParts(o) {
- *     return [
- *       persistStatsPart(),
- *       telemetryPart(o),
- *       clockPart(),
- *       metricsPart(o),
- *       retentionPart(o),
- *       // judgePart(o), rolloutPart(o), xdsPart(o), adminPart(o),
- *     ];
- *   }
+ *   persistStatsPart   store/part.ts       final per-second cells and histograms into SQLite
+ *   telemetryPart      telemetry/part.ts   the filters' gRPC stream → ingest → pairing → aggregation
+ *   clockPart          telemetry/part.ts   the pipeline's tick (expiry, closing seconds)
+ *   metricsPart        metrics/part.ts     /metrics
+ *   retentionPart      store/part.ts       prunes old cells, histograms and decisions
+ *   controllerPart     controller/part.ts  provisioners, xDS, routing, effects, rollout scheduler, judging
+ *   adminPart          admin/part.ts       the admin API (gRPC, token) over what the controller offers
+ *   trainingPart       controller/training.ts  scheduled judge training (when enabled)
  *
  * A part receives the context in `start` and may publish what it offers on
  * it (the telemetry part sets `ctx.telemetry`, so later parts can send
- * control messages). Parts never import each other.
+ * control messages; the controller sets `ctx.controller` for the admin API).
+ * Parts never import each other.
  */
-import type { CellStats } from './aggregate/stats.js';
+
+import { adminPart } from './admin/part.js';
 import type { UmbraConfig } from './config/schema.js';
 import { controllerPart } from './controller/part.js';
+import { trainingPart } from './controller/training.js';
 import { logger } from './log.js';
 import { metricsPart } from './metrics/part.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import type { DaemonPart, UmbradContext } from './part.js';
 import { persistStatsPart, retentionPart } from './store/part.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { clockPart, telemetryPart } from './telemetry/part.js';
-import { createPipeline, type Pipeline, type PipelineOptions, pipelineTiming } from './telemetry/pipeline.js';
-import { type TelemetryServer, wallClockUs } from './telemetry/server.js';
+import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
+import { wallClockUs } from './telemetry/server.js';
 
 const log = logger('umbrad');
-
-/** Everything parts share. Mutable only where documented. */
-export interface UmbradContext {
-  readonly config: UmbraConfig;
-  readonly store: Store;
-  readonly pipeline: Pipeline;
-  readonly metrics: MetricsRegistry;
-  /** µs since the Unix epoch. */
-  readonly now: () => number;
-  /** Set by the telemetry part once it listens: control messages to the filters. */
-  telemetry?: TelemetryServer;
-  /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */
-  onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
-}
-
-/** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */
-export interface DaemonPart {
-  readonly name: string;
-  start(ctx: UmbradContext): Promise<void>;
-  stop(): Promise<void>;
-}
 
 export interface UmbradOptions {
   config: UmbraConfig;
@@ -65,17 +47,6 @@ export interface Umbrad {
   readonly context: UmbradContext;
   /** Stops all parts in reverse order and closes the store; idempotent. */
   stop(): Promise<void>;
-}
-
-/**
- * Timing from the services' mirror timeouts. The pairing TTL (from a
- * request's first arm) covers the shadow's timeout plus batching and
- * transport; a second closes once every request that started in it has had
- * its first arm arrive (after up to a timeout's worth of latency) and its TTL
- * run out, so shadow timeouts are never late.
- */
-export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
-  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout)));
 }
 
 /** Builds the context and starts `parts` in order; on a failure stops what started and rethrows. */
@@ -149,12 +120,7 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
     metricsPart(o.metricsListen),
     retentionPart(o.retention),
     controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
+    adminPart(),
+    trainingPart(),
   ];
-}
-
-/** `host:port` → its parts; an IPv6 host may be in brackets. */
-export function splitHostPort(v: string): { host: string; port: number } {
-  const i = v.lastIndexOf(':');
-  const host = v.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(v.slice(i + 1)) };
 }

@@ -7,6 +7,7 @@
  * scheduler). A backend refuses bad input by throwing {@link AdminError},
  * before changing anything.
  */
+import type { SignalEvidence } from '../controller/evidence.js';
 import type { CommandName } from '../rollout/types.js';
 
 export interface DeploymentView {
@@ -30,14 +31,8 @@ export interface DeploymentView {
   rollbackDecisionId: number;
 }
 
-export interface EvidenceView {
-  endpoint: string;
-  segment: string;
-  signal: string;
-  score: number;
-  effectSize: number;
-  weight: number;
-}
+/** Produced by the judging loop (controller/evidence.ts); served as it is. */
+export type EvidenceView = SignalEvidence;
 
 export interface PoolView {
   version: string;

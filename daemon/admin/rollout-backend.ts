@@ -5,6 +5,7 @@
  * by the daemon's composition).
  */
 import type { ServiceConfig } from '../config/schema.js';
+import type { ServiceEvidence } from '../controller/evidence.js';
 import type { PoolStatus } from '../provision/provisioner.js';
 import { planFor, productionReplicasOf } from '../rollout/plan.js';
 import type { DeploymentRepo } from '../rollout/ports.js';
@@ -14,30 +15,12 @@ import type {
   AdminBackend,
   DecisionView,
   DeploymentView,
-  EvidenceView,
   HistoryEntryView,
   PoolView,
   ProxyView,
   ServiceStatusView,
 } from './port.js';
 import { AdminError } from './port.js';
-
-/** The judge's latest word on a service, as status shows it. */
-export interface ServiceEvidence {
-  verdict: 'rollback' | 'healthy' | 'insufficient';
-  /** Why insufficient (warm-up, minimum sample, production unhealthy), else null. */
-  reason: string | null;
-  score: number;
-  threshold: number;
-  culprits: string[];
-  pairs: number;
-  evidence: EvidenceView[];
-  predictedSecondsToThreshold: number | null;
-  /** Primaries judged whose shadow record never arrived (missing data, not judged). */
-  missingShadows?: number;
-  /** Which parts of the model are in force where history is not simply trusted. */
-  model?: string[];
-}
 
 export interface RolloutBackendOptions {
   services: ServiceConfig[];

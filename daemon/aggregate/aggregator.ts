@@ -20,8 +20,7 @@
  */
 
 import { formatRequestId, type PairSink, type PairView } from '../pairing/pairer.js';
-import type { HistogramArm, HistogramRow } from '../store/store.js';
-import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/decode.js';
+import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/record-contract.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { SeriesRegistry } from './series.js';
 import {
@@ -31,6 +30,8 @@ import {
   type CellStats,
   DEFAULT_AGGREGATE_OPTIONS,
   emptyPaired,
+  type HistogramArm,
+  type HistogramRow,
   type LiveCounts,
   type PairedCounts,
   type SignalName,

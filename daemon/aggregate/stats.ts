@@ -164,3 +164,19 @@ export function addCell(into: CellStats, from: CellStats, examplesPerSignal = 3)
     for (const id of ids) if (t.length < examplesPerSignal) t.push(id);
   }
 }
+
+/** Which side a histogram measures. */
+export type HistogramArm = 'primary' | 'candidate' | 'baseline' | 'live';
+
+/** Latency histogram of one arm of one endpoint over one minute. */
+export interface HistogramRow {
+  service: string;
+  endpoint: string;
+  arm: HistogramArm;
+  /** Unix second at which the minute starts (multiple of 60). */
+  minute: number;
+  /** Values recorded. */
+  count: number;
+  /** hdr-histogram-js `encodeIntoCompressedBase64` of a µs histogram. */
+  encoded: string;
+}

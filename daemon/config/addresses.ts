@@ -26,6 +26,13 @@ export function canonicalAddress(hostPort: string): { host: string; port: number
   return { host, port: Number(hostPort.slice(i + 1)) };
 }
 
+/** `host:port` → its parts as written (no canonical form); an IPv6 host may be in brackets. */
+export function splitHostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  const host = v.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(v.slice(i + 1)) };
+}
+
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** True when binding both addresses would clash (same port, same or wildcard host). */

@@ -26,8 +26,11 @@ export interface ControlSink {
 /** Posts an alert; resolves when delivered (or throws). */
 export type AlertSender = (webhook: string, body: Record<string, unknown>) => Promise<void>;
 
+/** What the runner needs of the routing table: apply a route, publish what changed. */
+export type RoutingPort = Pick<RoutingTable, 'apply' | 'publish'>;
+
 export interface EffectRunnerOptions {
-  routing: RoutingTable;
+  routing: RoutingPort;
   provisioners: Map<string, Provisioner>;
   control: ControlSink;
   /** Webhook per service (service override, else the daemon's), if any. */
@@ -77,30 +80,8 @@ export class ControllerEffectRunner implements EffectRunner {
       case 'route':
         await this.#o.routing.apply(effect);
         return undefined;
-      case 'provision': {
-        const prov = this.#provisioner(effect.service);
-        const status = await prov.ensure({ version: effect.version, pool: effect.pool }, effect.replicas, {
-          timeoutMs: this.#o.provisionTimeoutMs ?? deployment.plan.provisionTimeoutMs,
-        });
-        const provisioned: RolloutEventBody = {
-          type: 'provisioned',
-          version: effect.version,
-          pool: effect.pool,
-          ready: status.ready,
-          desired: status.desired,
-        };
-        // New endpoints: the role clusters and weights may follow them. Proxies not
-        // answering is a routing failure, not a provisioning one: the pool is ready.
-        const unrouted = await this.#o.routing.publish().then(
-          () => undefined,
-          (err: Error) => {
-            if (err instanceof RoutingRefused) return err.message;
-            throw err;
-          },
-        );
-        if (unrouted === undefined) return [provisioned];
-        return [provisioned, { type: 'effect_failed', effect: 'route', error: unrouted }];
-      }
+      case 'provision':
+        return this.#provision(effect, deployment);
       case 'deprovision': {
         const prov = this.#provisioner(effect.service);
         if (prov.endpoints({ version: effect.version, pool: effect.pool }).length === 0) return undefined;
@@ -164,6 +145,46 @@ export class ControllerEffectRunner implements EffectRunner {
         error: (err as Error).message,
       });
     }
+  }
+
+  /**
+   * Ensures the pool and reports its ready count. A pool not fully ready in
+   * time reports what is ready first, then the failure: the machine shifts a
+   * rollback's traffic at the restored version's pace instead of waiting for
+   * all of it (machine.ts onProvisioned, rollout/desired.ts).
+   */
+  async #provision(
+    effect: Extract<Effect, { kind: 'provision' }>,
+    deployment: DeploymentState,
+  ): Promise<RolloutEventBody[]> {
+    const prov = this.#provisioner(effect.service);
+    const ref = { version: effect.version, pool: effect.pool };
+    let provisioned: RolloutEventBody;
+    let failed: RolloutEventBody | undefined;
+    try {
+      const status = await prov.ensure(ref, effect.replicas, {
+        timeoutMs: this.#o.provisionTimeoutMs ?? deployment.plan.provisionTimeoutMs,
+      });
+      provisioned = { type: 'provisioned', ...ref, ready: status.ready, desired: status.desired };
+    } catch (err) {
+      failed = { type: 'effect_failed', effect: 'provision', error: (err as Error).message };
+      const ready = prov.status().find((s) => s.version === ref.version && s.pool === ref.pool)?.ready ?? 0;
+      if (ready === 0) return [failed];
+      provisioned = { type: 'provisioned', ...ref, ready };
+    }
+    // New endpoints: the role clusters and weights may follow them. Proxies not
+    // answering is a routing failure, not a provisioning one: the pool is ready.
+    const unrouted = await this.#o.routing.publish().then(
+      () => undefined,
+      (err: Error) => {
+        if (err instanceof RoutingRefused) return err.message;
+        throw err;
+      },
+    );
+    const events: RolloutEventBody[] = [provisioned];
+    if (unrouted !== undefined) events.push({ type: 'effect_failed', effect: 'route', error: unrouted });
+    if (failed) events.push(failed);
+    return events;
   }
 
   #provisioner(service: string): Provisioner {

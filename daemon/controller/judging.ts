@@ -17,8 +17,6 @@
  * same test rather than starting over.
  */
 
-import { evidenceFromVerdict } from '../admin/evidence.js';
-import type { ServiceEvidence } from '../admin/rollout-backend.js';
 import type { CellStats, PairedCounts } from '../aggregate/stats.js';
 import type { ServiceConfig } from '../config/schema.js';
 import {
@@ -44,6 +42,7 @@ import type { RolloutScheduler } from '../rollout/scheduler.js';
 import type { DeploymentState, RolloutEventBody } from '../rollout/types.js';
 import type { Store } from '../store/store.js';
 import { versionCluster } from '../xds/index.js';
+import { evidenceFromVerdict, type ServiceEvidence } from './evidence.js';
 
 const log = logger('judging');
 

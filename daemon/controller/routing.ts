@@ -12,11 +12,12 @@
  * Envoy's listener docs: a changed listener is drained and replaced), so live
  * behaviour changes through EDS/RDS and the control stream, never LDS.
  */
+
+import { splitHostPort } from '../config/addresses.js';
 import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
-import { splitHostPort } from '../umbrad.js';
 import {
   CLUSTER_TYPE,
   type DesiredRouting,

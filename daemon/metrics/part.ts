@@ -1,6 +1,6 @@
 /** The daemon part (see umbrad.ts) serving /metrics. */
-import type { DaemonPart } from '../umbrad.js';
-import { splitHostPort } from '../umbrad.js';
+import { splitHostPort } from '../config/addresses.js';
+import type { DaemonPart } from '../part.js';
 import { pipelineCollector } from './pipeline-metrics.js';
 import { startMetricsServer } from './server.js';
 

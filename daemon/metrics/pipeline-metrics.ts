@@ -2,8 +2,9 @@
  * The ingest pipeline's metrics: records in, pairs made, timeouts, drops,
  * evictions, batch decode errors, per-stream lag and gaps. Read at scrape time.
  */
-import { COUNTER_NAMES } from '../telemetry/decode.js';
+
 import type { Pipeline } from '../telemetry/pipeline.js';
+import { COUNTER_NAMES } from '../telemetry/record-contract.js';
 import { byLabel, type Collector, type MetricFamily, single } from './registry.js';
 
 export function pipelineCollector(p: Pipeline): Collector {

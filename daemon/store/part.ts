@@ -1,6 +1,6 @@
 /** Daemon parts (see umbrad.ts) that write to the store: statistics and retention. */
 import { logger } from '../log.js';
-import type { DaemonPart } from '../umbrad.js';
+import type { DaemonPart } from '../part.js';
 import type { RetentionPolicy } from './store.js';
 
 const log = logger('store');

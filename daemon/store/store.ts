@@ -12,7 +12,10 @@
  *    called from any part of the daemon's single thread;
  *  - rows returned are plain objects owned by the caller.
  */
-import type { CellStats } from '../aggregate/stats.js';
+import type { CellStats, HistogramArm, HistogramRow } from '../aggregate/stats.js';
+
+// The aggregator produces these rows; the store keeps them.
+export type { HistogramArm, HistogramRow };
 
 /** A deployment of one version of one service, driven by the rollout machine. */
 export interface DeploymentRow {
@@ -77,22 +80,6 @@ export interface ModelRow {
 export interface StoredCell {
   deploymentId: string | null;
   cell: CellStats;
-}
-
-/** Which side a histogram measures. */
-export type HistogramArm = 'primary' | 'candidate' | 'baseline' | 'live';
-
-/** Latency histogram of one arm of one endpoint over one minute. */
-export interface HistogramRow {
-  service: string;
-  endpoint: string;
-  arm: HistogramArm;
-  /** Unix second at which the minute starts (multiple of 60). */
-  minute: number;
-  /** Values recorded. */
-  count: number;
-  /** hdr-histogram-js `encodeIntoCompressedBase64` of a µs histogram. */
-  encoded: string;
 }
 
 export interface DeploymentStore {

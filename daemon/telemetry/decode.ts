@@ -23,34 +23,21 @@ export class DecodeError extends Error {
   }
 }
 
-export const ARM_UNSPECIFIED = 0;
-export const ARM_PRIMARY = 1;
-export const ARM_CANDIDATE = 2;
-export const ARM_BASELINE = 3;
-export const ARM_LIVE = 4;
-
-export const FLAG_TIMEOUT = 1;
-export const FLAG_RESET = 2;
-export const FLAG_CONNECT_FAILURE = 4;
-export const FLAG_BODY_TRUNCATED = 8;
-export const FLAG_GENERATED_ID = 16;
-export const FLAG_MIRROR_ABANDONED = 32;
-
-/** Names of Counters fields 1..12, in field order. */
-export const COUNTER_NAMES = [
-  'requests',
-  'mirrored',
-  'skipped_sampling',
-  'skipped_method',
-  'skipped_path',
-  'skipped_body_size',
-  'skipped_paused',
-  'shadow_busy',
-  'skipped_no_segment',
-  'dropped_records',
-  'callout_failures',
-  'stream_reconnects',
-] as const;
+// The record contract lives in record-contract.ts; re-exported for the readers of decoded batches.
+export {
+  ARM_BASELINE,
+  ARM_CANDIDATE,
+  ARM_LIVE,
+  ARM_PRIMARY,
+  ARM_UNSPECIFIED,
+  COUNTER_NAMES,
+  FLAG_BODY_TRUNCATED,
+  FLAG_CONNECT_FAILURE,
+  FLAG_GENERATED_ID,
+  FLAG_MIRROR_ABANDONED,
+  FLAG_RESET,
+  FLAG_TIMEOUT,
+} from './record-contract.js';
 
 /** Limits that make a batch "oversized"; beyond them the batch is refused. */
 export interface DecodeLimits {

@@ -2,12 +2,13 @@
  * Daemon parts (see umbrad.ts) for telemetry: the gRPC server with the
  * optional recorder, and the pipeline clock.
  */
+
+import { splitHostPort } from '../config/addresses.js';
 import { telemetryTokenFile } from '../config/schema.js';
 import { logger } from '../log.js';
+import type { DaemonPart, UmbradContext } from '../part.js';
 import { ensureTokenFile } from '../platform/token-file.js';
 import { FRAME_BATCH, FRAME_CLOSE, FRAME_META, FRAME_OPEN, RecordingWriter } from '../replay/recording.js';
-import type { DaemonPart, UmbradContext } from '../umbrad.js';
-import { splitHostPort } from '../umbrad.js';
 import { type IngestTap, startTelemetryServer } from './server.js';
 
 const log = logger('telemetry');

@@ -4,8 +4,10 @@
  * margin, so a shadow timeout always lands in a second that is still open.
  * Used by the live daemon and by replay alike (same code, same results).
  */
+
 import { Aggregator, type AggregatorOptions, DEFAULT_AGGREGATOR_OPTIONS } from '../aggregate/aggregator.js';
 import { SeriesRegistry } from '../aggregate/series.js';
+import type { UmbraConfig } from '../config/schema.js';
 import { DEFAULT_PAIRER_OPTIONS, Pairer, type PairerOptions } from '../pairing/pairer.js';
 import { Ingest, type IngestOptions } from './ingest.js';
 
@@ -81,4 +83,15 @@ export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline
     aggregator,
     ingest,
   };
+}
+
+/**
+ * Timing from the services' mirror timeouts. The pairing TTL (from a
+ * request's first arm) covers the shadow's timeout plus batching and
+ * transport; a second closes once every request that started in it has had
+ * its first arm arrive (after up to a timeout's worth of latency) and its TTL
+ * run out, so shadow timeouts are never late.
+ */
+export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
+  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout)));
 }

@@ -118,9 +118,11 @@ export function onHttpCallResponse(rootId: u32, token: u32, headers: u32, bodySi
 
 export function onGrpcReceive(rootId: u32, token: u32, size: u32): void {
   if (!roots.has(rootId)) return;
-  const s = roots.get(rootId).stream;
-  if (s === null) return;
-  if (s.owns(token)) s.onReceive(size);
+  const root = roots.get(rootId);
+  const s = root.stream;
+  if (s === null || !s.owns(token)) return;
+  const control = s.onReceive(size);
+  if (control !== null) root.applyControl(<i32>control.kind, control.shadowPercentage);
 }
 
 export function onGrpcInitialMetadata(rootId: u32, token: u32): void {

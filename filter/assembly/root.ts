@@ -25,9 +25,11 @@ import {
 import { Config, Strategy } from './config';
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
+import { ControlKind } from './generated/umbra/telemetry/v1/ControlKind';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { HeaderSet, pairOffset, shadowDropSet } from './headers';
 import { Metrics } from './metrics';
+import { FLAG_BODY_TRUNCATED, FLAG_RESET, FLAGS_FAILED } from './record-flags';
 import { Rng } from './rng';
 import {
   findCookie,
@@ -104,7 +106,17 @@ export class RootContext {
     for (let i = 0; i < c.regions.length; i++) this.regionIds.push(this.dict.intern(c.regions[i]));
     this.metrics = new Metrics(c.service);
     this.stream =
-      c.telemetryCluster.length > 0 ? new TelemetryStream(this, <u32>(this.rng.next() >> 33) | 1) : null;
+      c.telemetryCluster.length > 0
+        ? new TelemetryStream(
+            c,
+            this.counts,
+            this.dict,
+            this.buffer,
+            this.rng,
+            this.metrics,
+            <u32>(this.rng.next() >> 33) | 1,
+          )
+        : null;
     this.liveCountdown = c.liveSampleEvery;
     this.configured = true;
     setTickPeriod(c.flushIntervalMs);
@@ -338,7 +350,7 @@ export class RootContext {
     if (headers === 0) {
       // NOTE: Envoy reports every callout failure as "reset" with no headers
       // (extensions/common/wasm/context.cc, onHttpCallFailure).
-      flags |= 2;
+      flags |= FLAG_RESET;
     } else {
       status = readStatus(MapType.HttpCallResponseHeaders);
       const local = classifyCallout(status, bodySize);
@@ -349,10 +361,10 @@ export class RootContext {
         bodySize = 0;
       } else {
         hash = hashCalloutBody(bodySize, this.config.hashMaxBytes);
-        if (bodySize > this.config.hashMaxBytes) flags |= 8;
+        if (bodySize > this.config.hashMaxBytes) flags |= FLAG_BODY_TRUNCATED;
       }
     }
-    this.noteOutcome((flags & 7) !== 0, end);
+    this.noteOutcome((flags & FLAGS_FAILED) !== 0, end);
     const r = this.buffer.next(call.startUs, this.counts);
     r.requestId = call.requestId;
     r.arm = call.arm;
@@ -415,14 +427,14 @@ export class RootContext {
 
   /** Applies a control message (see telemetry.proto ControlKind). */
   applyControl(kind: i32, percentage: f64): void {
-    if (kind === 1) {
+    if (kind === ControlKind.CONTROL_SET_PERCENTAGE) {
       const p = percentage < 0 ? 0 : percentage > 100 ? 100 : percentage;
       this.percentage = p;
       log(LogLevel.Info, 'umbra: control: shadowPercentage=' + p.toString());
-    } else if (kind === 2) {
+    } else if (kind === ControlKind.CONTROL_PAUSE) {
       this.paused = true;
       log(LogLevel.Info, 'umbra: control: mirroring paused');
-    } else if (kind === 3) {
+    } else if (kind === ControlKind.CONTROL_RESUME) {
       this.paused = false;
       log(LogLevel.Info, 'umbra: control: mirroring resumed');
     }

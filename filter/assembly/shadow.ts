@@ -5,6 +5,7 @@
 import { BufferType, borrowBuffer, borrowedPtr, getHeader, MapType, releaseBorrowed } from './abi/host';
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
+import { FLAG_CONNECT_FAILURE, FLAG_RESET, FLAG_TIMEOUT } from './record-flags';
 import { startsWith } from './sampling';
 import { buf } from './strings';
 
@@ -64,17 +65,17 @@ export function classifyCallout(status: u32, bodySize: u32): u32 {
 
 /** The flags for a local-reply body (pure; see {@link classifyCallout}). */
 export function classifyLocalReply(p: usize, n: u32): u32 {
-  if (startsWith(p, n, 'upstream request timeout')) return 1;
-  if (startsWith(p, n, 'no healthy upstream')) return 4;
+  if (startsWith(p, n, 'upstream request timeout')) return FLAG_TIMEOUT;
+  if (startsWith(p, n, 'no healthy upstream')) return FLAG_CONNECT_FAILURE;
   if (startsWith(p, n, 'upstream connect error or disconnect/reset before headers')) {
     if (
       contains(p, n, 'connection failure') ||
       contains(p, n, 'connection_failure') ||
       contains(p, n, 'overflow')
     ) {
-      return 4;
+      return FLAG_CONNECT_FAILURE;
     }
-    return 2;
+    return FLAG_RESET;
   }
   return 0;
 }

@@ -24,6 +24,15 @@ import {
 import { FNV_OFFSET, fnvUpdate } from './fnv';
 import { Arm } from './generated/umbra/telemetry/v1/Arm';
 import { buildShadowHeaders, pairOffset } from './headers';
+import {
+  FLAG_BODY_TRUNCATED,
+  FLAG_CONNECT_FAILURE,
+  FLAG_GENERATED_ID,
+  FLAG_MIRROR_ABANDONED,
+  FLAG_RESET,
+  FLAG_TIMEOUT,
+  FLAGS_FAILED,
+} from './record-flags';
 import { idBytesAt, isUsableIdAt, uuidV4 } from './request-id';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { clampLatency, Decision, RootContext, readStatus } from './root';
@@ -31,14 +40,6 @@ import { buf } from './strings';
 
 const CLUSTER_NAME = buf('xds\0cluster_name');
 const RESPONSE_FLAGS = buf('response\0flags');
-
-// Record.flags bits (telemetry.proto Flag).
-const FLAG_TIMEOUT: u32 = 1;
-const FLAG_RESET: u32 = 2;
-const FLAG_CONNECT_FAILURE: u32 = 4;
-const FLAG_BODY_TRUNCATED: u32 = 8;
-const FLAG_GENERATED_ID: u32 = 16;
-const FLAG_MIRROR_ABANDONED: u32 = 32;
 
 // Envoy's legacy response flag bits (StreamInfo CoreResponseFlag order), as
 // the `response.flags` attribute reports them.
@@ -277,7 +278,7 @@ export class StreamContext {
     }
     if (this.status === 0 || this.status >= 500) flags |= this.responseFlags();
     let status = this.status;
-    if ((flags & (FLAG_TIMEOUT | FLAG_RESET | FLAG_CONNECT_FAILURE)) !== 0) status = 0;
+    if ((flags & FLAGS_FAILED) !== 0) status = 0;
     const from = this.requestDone ? this.requestEndUs : this.startUs;
     const r = root.buffer.next(this.startUs, root.counts);
     const id = this.requestId;

@@ -26,14 +26,19 @@ import {
   nowMicros,
   setTickPeriod,
 } from './abi/host';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { Config } from './config';
 import { decodeControl } from './control';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Control } from './generated/umbra/telemetry/v1/Control';
 import { ControlKind } from './generated/umbra/telemetry/v1/ControlKind';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
-import { RootContext } from './root';
+import { Metrics } from './metrics';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { Rng } from './rng';
 import { buf } from './strings';
-import { BatchMeta, batchSize, encodeBatch } from './telemetry';
+// biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
+import { BatchMeta, batchSize, Counts, Dictionary, encodeBatch, RecordBuffer } from './telemetry';
 
 /** Appends a protobuf varint. */
 function varint(out: u8[], v: u32): void {
@@ -102,7 +107,13 @@ const CONFIRM_AFTER_US: i64 = 250_000;
  */
 const RECONNECT_TICK_MS: u32 = 200;
 
-/** One stream per root context; all calls come from the root context. */
+/**
+ * One stream per root context; all calls come from the root context. The
+ * root hands in what the stream reads and counts (its configuration, counters,
+ * dictionary, record buffer, random source and metrics): a configuration
+ * replaces them all and builds a new stream, so they never change under it.
+ * Control messages are returned to the root, which applies them.
+ */
 export class TelemetryStream {
   private token: u32 = 0;
   private cluster: ArrayBuffer;
@@ -135,10 +146,15 @@ export class TelemetryStream {
   private answered: bool = false;
 
   constructor(
-    private root: RootContext,
+    private config: Config,
+    private counts: Counts,
+    private dict: Dictionary,
+    private buffer: RecordBuffer,
+    private rng: Rng,
+    private metrics: Metrics | null,
     worker: u32,
   ) {
-    const c = root.config;
+    const c = config;
     this.cluster = grpcServiceFor(c.telemetryCluster, c.telemetryToken);
     this.backoffMs = c.reconnectMinMs;
     this.meta.worker = worker;
@@ -165,14 +181,14 @@ export class TelemetryStream {
     const now = nowMicros();
     // The stream opens once this VM has seen traffic: Envoy also runs a root
     // context on the main thread, which serves no requests.
-    if (this.token === 0 && now >= this.nextAttemptUs && this.root.counts.requests > 0) this.open(now);
+    if (this.token === 0 && now >= this.nextAttemptUs && this.counts.requests > 0) this.open(now);
     if (this.token !== 0 && !this.confirmed && (this.answered || now - this.openedUs >= CONFIRM_AFTER_US)) {
       this.confirmed = true;
       this.loggedDown = false;
       this.setFastTick(false);
     }
     if (this.token !== 0 && now - this.openedUs > HEALTHY_AFTER_US) {
-      this.backoffMs = this.root.config.reconnectMinMs;
+      this.backoffMs = this.config.reconnectMinMs;
     }
     this.flush(true);
     this.sentSinceTick = false;
@@ -181,7 +197,7 @@ export class TelemetryStream {
   private open(now: i64): void {
     const t = grpcStream(this.cluster, SERVICE, METHOD);
     if (t === 0) {
-      this.root.counts.calloutFailures++;
+      this.counts.calloutFailures++;
       this.scheduleRetry(now);
       return;
     }
@@ -194,8 +210,8 @@ export class TelemetryStream {
     this.ackSeen = false;
     this.holding = false;
     this.openedUs = now;
-    this.root.dict.resetStream();
-    if (this.opened > 0) this.root.counts.streamReconnects++;
+    this.dict.resetStream();
+    if (this.opened > 0) this.counts.streamReconnects++;
     this.opened++;
     log(LogLevel.Debug, 'umbra: telemetry stream opened');
   }
@@ -207,15 +223,15 @@ export class TelemetryStream {
    */
   private scheduleRetry(now: i64): void {
     const half = <u64>this.backoffMs / 2;
-    const delay = <i64>(<u64>this.backoffMs - half + (this.root.rng.next() % (half + 1)));
+    const delay = <i64>(<u64>this.backoffMs - half + (this.rng.next() % (half + 1)));
     this.nextAttemptUs = now + delay * 1000;
     const doubled = this.backoffMs * 2;
-    this.backoffMs = min<u32>(doubled, this.root.config.reconnectMaxMs);
+    this.backoffMs = min<u32>(doubled, this.config.reconnectMaxMs);
     this.setFastTick(true);
   }
 
   private setFastTick(on: bool): void {
-    const normal = this.root.config.flushIntervalMs;
+    const normal = this.config.flushIntervalMs;
     if (on === this.fastTick || normal <= RECONNECT_TICK_MS) return;
     if (setTickPeriod(on ? RECONNECT_TICK_MS : normal)) this.fastTick = on;
   }
@@ -227,25 +243,25 @@ export class TelemetryStream {
    */
   flush(heartbeat: bool): void {
     if (this.token === 0 || !this.confirmed) return;
-    const max = <i32>this.root.config.batchMaxRecords;
-    const buffer = this.root.buffer;
+    const max = <i32>this.config.batchMaxRecords;
+    const buffer = this.buffer;
     for (let i = 0; i < MAX_BATCHES_PER_FLUSH; i++) {
       if (buffer.count === 0 && (!heartbeat || this.sentSinceTick)) return;
       // Flow control: the daemon is behind; the records wait in the bounded buffer.
-      this.holding = this.ackSeen && this.sequence >= this.acked + <u64>this.root.config.maxUnackedBatches;
+      this.holding = this.ackSeen && this.sequence >= this.acked + <u64>this.config.maxUnackedBatches;
       if (this.holding) return;
       const n = batchSize(buffer, max);
       const bytes = encodeBatch(
         this.meta,
         this.sequence + 1,
         nowMicros(),
-        this.root.counts,
+        this.counts,
         buffer,
-        this.root.dict,
+        this.dict,
         max,
       );
       if (!grpcSend(this.token, bytes.dataStart, <u32>bytes.length)) {
-        this.root.counts.calloutFailures++;
+        this.counts.calloutFailures++;
         grpcCancel(this.token);
         this.closed(14);
         return;
@@ -253,7 +269,7 @@ export class TelemetryStream {
       this.sequence++;
       buffer.shift(n);
       this.sentSinceTick = true;
-      const m = this.root.metrics;
+      const m = this.metrics;
       if (m !== null) {
         m.batchesSent++;
         m.recordsSent += <u64>n;
@@ -271,15 +287,15 @@ export class TelemetryStream {
     this.answered = true;
   }
 
-  /** A control message arrived on the stream. */
-  onReceive(size: u32): void {
+  /** A control message arrived on the stream: returns the one the root must apply, if any. */
+  onReceive(size: u32): Control | null {
     const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
-    if (bytes === null) return;
-    this.backoffMs = this.root.config.reconnectMinMs;
+    if (bytes === null) return null;
+    this.backoffMs = this.config.reconnectMinMs;
     const decoded = decodeControl(changetype<usize>(bytes), bytes.byteLength);
     if (decoded === null) {
       log(LogLevel.Warn, 'umbra: ignored a malformed control message');
-      return;
+      return null;
     }
     const control = changetype<Control>(decoded);
     if (control.kind === ControlKind.CONTROL_ACK) {
@@ -288,11 +304,11 @@ export class TelemetryStream {
       // Only a stream that was holding back sends at once; otherwise acks
       // must not turn batching into one small batch per ack.
       if (this.holding) this.flush(false);
-      return;
+      return null;
     }
-    if (control.sequence !== 0 && control.sequence <= this.lastControl) return;
+    if (control.sequence !== 0 && control.sequence <= this.lastControl) return null;
     this.lastControl = control.sequence;
-    this.root.applyControl(<i32>control.kind, control.shadowPercentage);
+    return control;
   }
 
   /** The stream closed (daemon gone, or Envoy gave up): reopen later. */

@@ -183,7 +183,7 @@ describe('admin API over loopback gRPC', () => {
     assert.equal((await client.deploy('checkout', 'v3')).deployment.previousVersion, 'v1');
     assert.equal((await client.history()).length, 2);
     // explain.
-    assert.deepEqual(await client.explain(7), DECISION);
+    assert.deepEqual(await client.explain(DECISION.id), DECISION);
     await refused(client.explain(8), status.NOT_FOUND, /^no decision 8$/);
   });
 });

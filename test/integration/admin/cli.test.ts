@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { commands } from '../../../daemon/cli/commands/index.js';
 import { runCaptured } from '../../unit/cli/capture.js';
-import { startAdmin, TOKEN } from './setup.js';
+import { DECISION, startAdmin, TOKEN } from './setup.js';
 
 describe('umbra CLI against a real admin server', () => {
   test('deploy, status (text and json), a refused command, promote, history', async (t) => {
@@ -87,8 +87,8 @@ describe('umbra CLI against a real admin server', () => {
     assert.equal(JSON.parse(r.stdout).deployments[0].transitions.at(-1).to, 'aborted');
 
     // explain
-    r = await umbra('explain', '7');
-    assert.match(r.stdout, /^decision 7\s+checkout/);
+    r = await umbra('explain', String(DECISION.id));
+    assert.match(r.stdout, new RegExp(`^decision ${DECISION.id}\\s+checkout`));
     assert.match(r.stdout, /verdict rollback: score 3\.40 against threshold 3 \(model 2\)/);
     r = await umbra('explain', '8', '-o', 'json');
     assert.equal(r.code, 1);

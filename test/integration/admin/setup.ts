@@ -5,13 +5,15 @@
  */
 import type { TestContext } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
+import { storedDecisions } from '../../../daemon/admin/decision-view.js';
 import type { DecisionView } from '../../../daemon/admin/port.js';
-import { RolloutAdminBackend, type ServiceEvidence } from '../../../daemon/admin/rollout-backend.js';
+import { RolloutAdminBackend } from '../../../daemon/admin/rollout-backend.js';
 import { type AdminServerOptions, startAdminServer } from '../../../daemon/admin/server.js';
 import { parseConfig } from '../../../daemon/config/load.js';
+import { ControllerEffectRunner } from '../../../daemon/controller/effects.js';
+import type { ServiceEvidence } from '../../../daemon/controller/evidence.js';
 import { createProvisioner } from '../../../daemon/provision/factory.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
-import { ProvisioningRunner } from '../../../daemon/rollout/provision-runner.js';
 import { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
 import { storeDeploymentRepo } from '../../../daemon/rollout/store-repo.js';
 import type { Effect } from '../../../daemon/rollout/types.js';
@@ -60,8 +62,26 @@ export const EVIDENCE: ServiceEvidence = {
   predictedSecondsToThreshold: 42,
 };
 
+/** A decision as the judging loop stores it. */
+const STORED_DECISION = {
+  deploymentId: 'checkout-v2-1',
+  service: 'checkout',
+  at: 1_700_000_000_000,
+  verdict: 'rollback',
+  score: 3.4,
+  threshold: 3,
+  modelVersion: 2,
+  explanation: {
+    explanation: {
+      signals: [{ name: 'errors', endpoint: 'GET /pay', segment: 'eu-west', counts: { errShadowOnly: 31 } }],
+    },
+    reason: null,
+  },
+};
+
+/** What `umbra explain 1` must show for it. */
 export const DECISION: DecisionView = {
-  id: 7,
+  id: 1,
   deploymentId: 'checkout-v2-1',
   service: 'checkout',
   atMs: 1_700_000_000_000,
@@ -69,10 +89,8 @@ export const DECISION: DecisionView = {
   score: 3.4,
   threshold: 3,
   modelVersion: 2,
-  explanationJson: JSON.stringify({
-    signals: [{ name: 'errors', endpoint: 'GET /pay', counts: { errShadowOnly: 31 } }],
-  }),
-  summary: 'errors on GET /pay in eu-west: 31 shadow-only failures',
+  explanationJson: JSON.stringify(STORED_DECISION.explanation),
+  summary: 'rollback: score 3.40 vs threshold 3; leading signal errors on GET /pay/eu-west',
 };
 
 export interface AdminFixture {
@@ -94,16 +112,19 @@ export async function startAdmin(
     services.map((s) => [s.name, createProvisioner(s.provisioner, { service: s.name })]),
   );
   const store = openStore(':memory:');
+  store.recordDecision(STORED_DECISION);
   const repo = storeDeploymentRepo(store);
   const effects: Effect[] = [];
-  const runner = new ProvisioningRunner({
-    provisioners: (s) => provisioners.get(s),
-    next: {
-      run: async (e) => {
-        effects.push(e);
-        return undefined;
-      },
+  // The daemon's runner; routing and control effects are recorded instead of published.
+  const runner = new ControllerEffectRunner({
+    routing: {
+      apply: async (e) => void effects.push(e),
+      publish: async () => undefined,
     },
+    provisioners,
+    control: { setControl: () => undefined },
+    webhookFor: () => undefined,
+    drainMs: 0,
   });
   const scheduler = new RolloutScheduler({ repo, runner });
   scheduler.start();
@@ -112,7 +133,7 @@ export async function startAdmin(
     scheduler,
     repo,
     evidence: (s) => (s === 'checkout' ? EVIDENCE : undefined),
-    decision: (id) => (id === DECISION.id ? DECISION : undefined),
+    decision: storedDecisions(store),
     pools: (s) => provisioners.get(s)?.status() ?? [],
   });
   const server = await startAdminServer({ backend, token: TOKEN, listen: '127.0.0.1:0', ...over });

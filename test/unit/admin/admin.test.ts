@@ -3,9 +3,9 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { evidenceFromVerdict } from '../../../daemon/admin/evidence.js';
 import { view } from '../../../daemon/admin/rollout-backend.js';
 import { ensureAdminToken, readAdminToken, tokenMatches } from '../../../daemon/admin/token.js';
+import { evidenceFromVerdict } from '../../../daemon/controller/evidence.js';
 import type { Verdict } from '../../../daemon/judge/types.js';
 import { verdictEvent } from '../../../daemon/rollout/judge-verdict.js';
 import { step } from '../../../daemon/rollout/machine.js';

@@ -48,3 +48,28 @@ test('any other failure to publish is still the effect’s failure', async () =>
     /inconsistent configuration/,
   );
 });
+
+test('a deprovision routes away and drains before it stops the pool, then publishes without it', async () => {
+  const order: string[] = [];
+  const provisioner = {
+    endpoints: () => [{ host: '127.0.0.1', port: 9001 }],
+    stop: async (ref: { version: string; pool: string }) => {
+      order.push(`stop ${ref.version}/${ref.pool}`);
+    },
+  } as unknown as Provisioner;
+  const r = new ControllerEffectRunner({
+    routing: { publish: async () => void order.push('publish') } as unknown as RoutingTable,
+    provisioners: new Map([['checkout', provisioner]]),
+    control: { setControl: () => undefined },
+    webhookFor: () => undefined,
+    drainMs: 0,
+  });
+
+  const events = await r.run(
+    { kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' },
+    shadowing(),
+  );
+
+  assert.equal(events, undefined);
+  assert.deepEqual(order, ['publish', 'stop v1/main', 'publish']);
+});

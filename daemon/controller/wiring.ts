@@ -1,0 +1,43 @@
+/**
+ * The controller's connections to the daemon's other parts, each built from
+ * configuration: the xDS server the proxies connect to, and the control sink
+ * that turns the rollout's mirroring settings into telemetry control messages.
+ */
+import { splitHostPort } from '../config/addresses.js';
+import type { UmbraConfig } from '../config/schema.js';
+import { serverCredentials } from '../config/tls.js';
+import { ensureTokenFile } from '../platform/token-file.js';
+import type { TelemetryServer } from '../telemetry/server.js';
+import { XdsServer } from '../xds/index.js';
+import type { ControlSink } from './effects.js';
+
+/** Starts the xDS server of `daemon.xds`: configuration only for the node ids configured (matched exactly), and only with the token when one is set. */
+export function startXdsServer(config: UmbraConfig): Promise<XdsServer> {
+  const { xds } = config.daemon;
+  const listen = splitHostPort(xds.listen);
+  return XdsServer.start({
+    host: listen.host,
+    port: listen.port,
+    credentials: serverCredentials(xds.tls, 'daemon.xds.tls'),
+    nodes: new Set(xds.nodes),
+    ...(xds.tokenFile ? { token: ensureTokenFile(xds.tokenFile, 'xds token') } : {}),
+  });
+}
+
+/** Mirroring settings to every filter stream of a service; nothing without a telemetry server. */
+export function telemetryControl(telemetry: TelemetryServer | undefined): ControlSink {
+  return {
+    setControl(service, c) {
+      if (!telemetry) return;
+      telemetry.setPercentage(service, c.percentage);
+      if (c.paused) telemetry.pause(service);
+      else telemetry.resume(service);
+    },
+  };
+}
+
+/** The alert webhook of a service: its own, else the daemon's. */
+export function webhookFor(config: UmbraConfig): (service: string) => string | undefined {
+  return (service) =>
+    config.services.find((s) => s.name === service)?.alerts.webhook ?? config.daemon.alerts.webhook;
+}

@@ -1,0 +1,54 @@
+/**
+ * The contract between the daemon's composition (umbrad.ts) and its parts: the
+ * shared context and the part interface. Parts import this file, never
+ * umbrad.ts, so the composition sits above everything it composes.
+ */
+import type { CellStats } from './aggregate/stats.js';
+import type { UmbraConfig } from './config/schema.js';
+import type { ServiceEvidence } from './controller/evidence.js';
+import type { ProxyRouting } from './controller/routing.js';
+import type { MetricsRegistry } from './metrics/registry.js';
+import type { PoolStatus } from './provision/provisioner.js';
+import type { DeploymentRepo } from './rollout/ports.js';
+import type { RolloutScheduler } from './rollout/scheduler.js';
+import type { ConfigRejection } from './rollout/types.js';
+import type { Store } from './store/store.js';
+import type { Pipeline } from './telemetry/pipeline.js';
+import type { TelemetryServer } from './telemetry/server.js';
+
+/** Everything parts share. Mutable only where documented. */
+export interface UmbradContext {
+  readonly config: UmbraConfig;
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  readonly metrics: MetricsRegistry;
+  /** µs since the Unix epoch. */
+  readonly now: () => number;
+  /** Set by the telemetry part once it listens: control messages to the filters. */
+  telemetry?: TelemetryServer;
+  /** Set by the controller part once started: what the admin API serves. */
+  controller?: ControllerHandle;
+  /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */
+  onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
+}
+
+/** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */
+export interface DaemonPart {
+  readonly name: string;
+  start(ctx: UmbradContext): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What the controller offers later parts; each read reflects the state at the time of the call. */
+export interface ControllerHandle {
+  readonly scheduler: RolloutScheduler;
+  readonly repo: DeploymentRepo;
+  /** The judge's latest evidence for a service. */
+  evidence(service: string): ServiceEvidence | undefined;
+  /** The service's pools as its provisioner sees them. */
+  pools(service: string): PoolStatus[];
+  /** Proxy refusals (xDS NACKs) that stand for the service. */
+  refusals(service: string): ConfigRejection[];
+  /** Per proxy, what it ACKed for the service against what the daemon wants. */
+  proxies(service: string): ProxyRouting[];
+}
