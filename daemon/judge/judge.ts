@@ -29,6 +29,7 @@ import {
 } from './evalue.js';
 import { buildVerdict } from './explain.js';
 import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
+import { latencyRecentBet } from './recent.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
 import { PROCESS_NAMES } from './types.js';
@@ -209,6 +210,9 @@ function stepSecond(
       b.cand.tailPrimaryOnly = 0;
       b.cand.latDeltaSumUs = 0;
       b.cand.latPairs = 0;
+    } else {
+      scope.latencyRecent =
+        (scope.latencyRecent ?? 0) + latencyRecentBet(scope, b.cand.latShadowSlower, b.cand.latPrimarySlower);
     }
     addPaired(scope.cand, b.cand);
     addPaired(scope.base, b.base);
@@ -218,6 +222,8 @@ function stepSecond(
       primaryOnly: b.cand.errPrimaryOnly,
       primaryFailed: b.cand.primaryFailed,
       shadowOnly: b.cand.errShadowOnly,
+      latSlower: b.cand.latShadowSlower,
+      latFaster: b.cand.latPrimarySlower,
     });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
@@ -470,7 +476,12 @@ export function processLogE(scope: ScopeState, proc: ProcessName, model: Model):
     case 'errors_paired':
       return logSignMixtureE(c.errShadowOnly, c.errPrimaryOnly, sign);
     case 'latency_shift':
-      return logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign);
+      // A fixed convex mix, chosen before any outcome: half the fixed-prior mixture (strongest from
+      // the first second), half the recent plug-in (no wealth lost before a late onset).
+      return (
+        logSumExp([logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign), scope.latencyRecent ?? 0]) -
+        Math.LN2
+      );
     case 'latency_tail':
       // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
       return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);
