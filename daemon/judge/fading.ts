@@ -94,6 +94,7 @@ export function restartLatency(s: JudgeState): void {
     c.latPrimarySlower = 0;
     c.tailShadowOnly = 0;
     c.tailPrimaryOnly = 0;
+    scope.latencyRecent = 0;
   }
 }
 

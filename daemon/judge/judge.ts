@@ -29,6 +29,7 @@ import {
 } from './evalue.js';
 import { buildVerdict } from './explain.js';
 import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
+import { latencyRecentBet } from './recent.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
 import { PROCESS_NAMES } from './types.js';
@@ -201,7 +202,7 @@ function stepSecond(
     const scope = s.scopes[key] ?? addScope(s, params, model, endpoint, segment);
     if (!scope || !warm) continue;
     recordLatency(scope, second, b.cand.latPairs, b.cand.latDeltaSumUs, b.cand.latPrimarySumUs);
-    updateRateTests(scope, b, model, unhealthy);
+    updateRateTests(scope, b, model, unhealthy, serviceFloorContradicted(s));
     if (!latWarm) {
       b.cand.latShadowSlower = 0;
       b.cand.latPrimarySlower = 0;
@@ -209,6 +210,9 @@ function stepSecond(
       b.cand.tailPrimaryOnly = 0;
       b.cand.latDeltaSumUs = 0;
       b.cand.latPairs = 0;
+    } else {
+      scope.latencyRecent =
+        (scope.latencyRecent ?? 0) + latencyRecentBet(scope, b.cand.latShadowSlower, b.cand.latPrimarySlower);
     }
     addPaired(scope.cand, b.cand);
     addPaired(scope.base, b.base);
@@ -218,6 +222,8 @@ function stepSecond(
       primaryOnly: b.cand.errPrimaryOnly,
       primaryFailed: b.cand.primaryFailed,
       shadowOnly: b.cand.errShadowOnly,
+      latSlower: b.cand.latShadowSlower,
+      latFaster: b.cand.latPrimarySlower,
     });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
@@ -255,7 +261,13 @@ function observeBodies(s: JudgeState, cells: CellStats[]): void {
  * arm's mismatches: Diffy's idea of measuring noise with a second copy of
  * production), all from counts before this second.
  */
-function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: boolean): void {
+function updateRateTests(
+  scope: ScopeState,
+  b: Batch,
+  model: Model,
+  unhealthy: boolean,
+  historyStale: boolean,
+): void {
   const n = b.cand.pairs;
   if (!(n > 0)) return;
   const mix = model.params.rateMixture;
@@ -263,7 +275,7 @@ function updateRateTests(scope: ScopeState, b: Batch, model: Model, unhealthy: b
 
   // Errors against the floor: shadow-only failures vs the discordant rate production shows.
   const floorErr = b.floorErr / n;
-  checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix);
+  checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
   let p0: number;
   if (scope.floorContradicted) {
     // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
@@ -358,8 +370,18 @@ const FLOOR_CHECK_LOG = Math.log(3);
  * (capped at E = 1) and from then on only the live primary arm sets the
  * floor. This keeps the trained test honest when history is wrong.
  */
-function checkFloor(scope: ScopeState, b: Batch, floor: number, mix: Model['params']['rateMixture']): void {
+function checkFloor(
+  scope: ScopeState,
+  b: Batch,
+  floor: number,
+  mix: Model['params']['rateMixture'],
+  historyStale: boolean,
+): void {
   if (scope.floorContradicted) return;
+  if (historyStale) {
+    contradictFloor(scope);
+    return;
+  }
   scope.floorCheck = rateBatchUpdate(scope.floorCheck, b.cand.errPrimaryOnly, b.cand.pairs, floor, mix);
   if (b.liveRequests > 0) {
     const liveFloor = clamp(b.floorLive / b.liveRequests, MIN_RATE, 0.5);
@@ -373,9 +395,26 @@ function checkFloor(scope: ScopeState, b: Batch, floor: number, mix: Model['para
   }
   if (Math.max(logMixtureE(scope.floorCheck, mix), logMixtureE(scope.floorCheckLive, mix)) < FLOOR_CHECK_LOG)
     return;
+  contradictFloor(scope);
+}
+
+/** The learned error floor is wrong here: evidence gathered against it is dropped; the live primary arm sets it. */
+function contradictFloor(scope: ScopeState): void {
   scope.floorContradicted = true;
   scope.wealth.errors_rate = scope.wealth.errors_rate.map((w) => Math.min(w, 0));
   scope.errorsRecent = Math.min(scope.errorsRecent ?? 0, 0);
+}
+
+/**
+ * Stale history is the service's, not one endpoint's: once production's own
+ * failures contradict the service-wide floor (where most pairs are, so it
+ * shows first), no scope's learned floor is trusted any more. An endpoint
+ * whose own primary arm happened to fail rarely so far would otherwise keep
+ * a floor the service has outgrown and race its candidate's failures
+ * against it. Only ever withholds evidence.
+ */
+function serviceFloorContradicted(s: JudgeState): boolean {
+  return s.scopes[scopeKey(ALL, ALL)]?.floorContradicted === true;
 }
 
 /** Upper 95 % bound of a rate from k events in n trials (Poisson approximation; 3/n at k = 0). */
@@ -470,7 +509,12 @@ export function processLogE(scope: ScopeState, proc: ProcessName, model: Model):
     case 'errors_paired':
       return logSignMixtureE(c.errShadowOnly, c.errPrimaryOnly, sign);
     case 'latency_shift':
-      return logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign);
+      // A fixed convex mix, chosen before any outcome: half the fixed-prior mixture (strongest from
+      // the first second), half the recent plug-in (no wealth lost before a late onset).
+      return (
+        logSumExp([logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign), scope.latencyRecent ?? 0]) -
+        Math.LN2
+      );
     case 'latency_tail':
       // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
       return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);

@@ -119,9 +119,14 @@ export interface ScopeState {
     primaryOnly: number;
     primaryFailed: number;
     shadowOnly?: number;
+    /** Discordant latency pairs: shadow slower, primary slower (latency_recent; 0 during the latency warm-up). */
+    latSlower?: number;
+    latFaster?: number;
   }[];
   /** log wealth of the errors_recent test (absent in states saved before it existed). */
   errorsRecent?: number;
+  /** log wealth of the latency_recent bet, half of latency_shift (absent in states saved before it existed). */
+  latencyRecent?: number;
   /** log wealth of the primary arm's own discordant failures tested against the learned floor. */
   floorCheck: number[];
   /** log wealth of production's live (unmirrored) failures tested against the learned primary error rate. */
