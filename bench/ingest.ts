@@ -33,17 +33,16 @@ import * as hdr from 'hdr-histogram-js';
 import protobuf from 'protobufjs';
 import { LatencyHistogram } from '../daemon/aggregate/latency-histogram.js';
 import { setLogLevel } from '../daemon/log.js';
+import { BatchColumns, decodeBatch } from '../daemon/telemetry/decode.js';
+import { encodeBatch, type RecordInput } from '../daemon/telemetry/encode.js';
+import { createPipeline } from '../daemon/telemetry/pipeline.js';
 import {
   ARM_BASELINE,
   ARM_CANDIDATE,
   ARM_LIVE,
   ARM_PRIMARY,
-  BatchColumns,
-  decodeBatch,
   FLAG_TIMEOUT,
-} from '../daemon/telemetry/decode.js';
-import { encodeBatch, type RecordInput } from '../daemon/telemetry/encode.js';
-import { createPipeline } from '../daemon/telemetry/pipeline.js';
+} from '../daemon/telemetry/record-contract.js';
 
 const STREAMS = 4;
 const TEMPLATES = 16;

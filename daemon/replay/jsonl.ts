@@ -6,6 +6,8 @@
  * batch. Validation returns errors naming the field; unknown fields are
  * ignored.
  */
+
+import { encodeBatch } from '../telemetry/encode.js';
 import {
   ARM_BASELINE,
   ARM_CANDIDATE,
@@ -17,8 +19,7 @@ import {
   FLAG_MIRROR_ABANDONED,
   FLAG_RESET,
   FLAG_TIMEOUT,
-} from '../telemetry/decode.js';
-import { encodeBatch } from '../telemetry/encode.js';
+} from '../telemetry/record-contract.js';
 
 const ARMS: Record<string, number> = {
   primary: ARM_PRIMARY,

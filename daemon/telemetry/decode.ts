@@ -23,22 +23,6 @@ export class DecodeError extends Error {
   }
 }
 
-// The record contract lives in record-contract.ts; re-exported for the readers of decoded batches.
-export {
-  ARM_BASELINE,
-  ARM_CANDIDATE,
-  ARM_LIVE,
-  ARM_PRIMARY,
-  ARM_UNSPECIFIED,
-  COUNTER_NAMES,
-  FLAG_BODY_TRUNCATED,
-  FLAG_CONNECT_FAILURE,
-  FLAG_GENERATED_ID,
-  FLAG_MIRROR_ABANDONED,
-  FLAG_RESET,
-  FLAG_TIMEOUT,
-} from './record-contract.js';
-
 /** Limits that make a batch "oversized"; beyond them the batch is refused. */
 export interface DecodeLimits {
   maxRecords: number;

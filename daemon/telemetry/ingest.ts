@@ -13,15 +13,13 @@ import type { SeriesRegistry } from '../aggregate/series.js';
 import { logger, rateLimited } from '../log.js';
 import type { Pairer } from '../pairing/pairer.js';
 import {
-  ARM_LIVE,
-  ARM_PRIMARY,
   BatchColumns,
-  COUNTER_NAMES,
   DEFAULT_DECODE_LIMITS,
   DecodeError,
   type DecodeLimits,
   decodeBatch,
 } from './decode.js';
+import { ARM_LIVE, ARM_PRIMARY, COUNTER_NAMES } from './record-contract.js';
 
 const log = logger('telemetry');
 

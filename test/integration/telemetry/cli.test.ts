@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { freePorts } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';

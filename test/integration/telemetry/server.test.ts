@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { setLogLevel } from '../../../daemon/log.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import {
   CONTROL_PAUSE,
   CONTROL_SET_PERCENTAGE,

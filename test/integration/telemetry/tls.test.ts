@@ -13,8 +13,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Tls } from '../../../daemon/config/schema.js';
 import { setLogLevel } from '../../../daemon/log.js';
-import { ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
+import { ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { startTelemetryServer } from '../../../daemon/telemetry/server.js';
 import {
   type CertFiles,

@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Mirroring } from '../../../daemon/config/schema.js';
 import type { ArmRecord } from '../../../daemon/pairing/pairer.js';
-import {
-  ARM_BASELINE,
-  ARM_CANDIDATE,
-  ARM_PRIMARY,
-  hashRequestId,
-  lastIdH2,
-} from '../../../daemon/telemetry/decode.js';
+import { hashRequestId, lastIdH2 } from '../../../daemon/telemetry/decode.js';
 import {
   createPipeline,
   DEFAULT_MIRROR_TIMEOUT_MS,
   pipelineTiming,
 } from '../../../daemon/telemetry/pipeline.js';
+import { ARM_BASELINE, ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 
 const S = 1_700_000_000; // a Unix second
 const US = 1e6;

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { setLogLevel } from '../../../daemon/log.js';
 import { pipelineCollector } from '../../../daemon/metrics/pipeline-metrics.js';
 import { byLabel, MetricsRegistry, single } from '../../../daemon/metrics/registry.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { encodeBatch } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 
 setLogLevel('silent');
 

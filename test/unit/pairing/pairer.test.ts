@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ArmRecord, formatRequestId, Pairer, type PairView } from '../../../daemon/pairing/pairer.js';
+import { hashRequestId, lastIdH2 } from '../../../daemon/telemetry/decode.js';
 import {
   ARM_BASELINE,
   ARM_CANDIDATE,
   ARM_PRIMARY,
   FLAG_MIRROR_ABANDONED,
-  hashRequestId,
-  lastIdH2,
-} from '../../../daemon/telemetry/decode.js';
+} from '../../../daemon/telemetry/record-contract.js';
 
 interface Seen {
   id: string;

@@ -8,9 +8,14 @@ import { setLogLevel } from '../../../daemon/log.js';
 import { requestIdBytes } from '../../../daemon/replay/jsonl.js';
 import { FRAME_BATCH, FRAME_CLOSE, FRAME_OPEN, RecordingWriter } from '../../../daemon/replay/recording.js';
 import { type ReplayVerdict, replay } from '../../../daemon/replay/replay.js';
-import { ARM_BASELINE, ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/telemetry/decode.js';
 import { encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
+import {
+  ARM_BASELINE,
+  ARM_CANDIDATE,
+  ARM_LIVE,
+  ARM_PRIMARY,
+} from '../../../daemon/telemetry/record-contract.js';
 
 setLogLevel('silent');
 const dir = mkdtempSync(join(tmpdir(), 'umbra-replay-'));

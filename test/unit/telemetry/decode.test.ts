@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import {
-  ARM_CANDIDATE,
-  ARM_PRIMARY,
   BatchColumns,
   DEFAULT_DECODE_LIMITS,
   DecodeError,
@@ -14,6 +12,7 @@ import {
 } from '../../../daemon/telemetry/decode.js';
 import { setWasmDecoding } from '../../../daemon/telemetry/decode-wasm.js';
 import { encodeBatch } from '../../../daemon/telemetry/encode.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 
 const root = protobuf.loadSync(
   join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto'),

@@ -2,9 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { setLogLevel } from '../../../daemon/log.js';
-import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY, FLAG_TIMEOUT } from '../../../daemon/telemetry/decode.js';
 import { type BatchInput, encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
+import {
+  ARM_CANDIDATE,
+  ARM_LIVE,
+  ARM_PRIMARY,
+  FLAG_TIMEOUT,
+} from '../../../daemon/telemetry/record-contract.js';
 
 setLogLevel('silent');
 
