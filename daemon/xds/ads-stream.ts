@@ -28,6 +28,8 @@
  *   the new name and sends its CDS ACK only after the next EDS response has
  *   arrived; making EDS wait for the CDS ACK deadlocked (no ACK in 10 s).
  * - Requests for unknown type URLs are logged and left unanswered.
+ * - A type the snapshot does not hold (an overlay's, before its upstream
+ *   answered) is not sent, and counts as unsettled.
  */
 import type { AnyResource } from './encode.js';
 import type { Snapshot } from './snapshot.js';
@@ -204,7 +206,8 @@ export class AdsStream {
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
       if (!state) continue;
-      if (WAITS_FOR[typeUrl].some((t) => unsettled.has(t))) {
+      // A snapshot without the type (encodedSnapshot) has nothing to say about it yet.
+      if (!snapshot.types.has(typeUrl) || WAITS_FOR[typeUrl].some((t) => unsettled.has(t))) {
         unsettled.add(typeUrl);
         continue;
       }
@@ -244,6 +247,7 @@ export class AdsStream {
   private settled(snapshot: Snapshot, typeUrl: TypeUrl): boolean {
     const state = this.types.get(typeUrl);
     if (!state) return true;
+    if (!snapshot.types.has(typeUrl)) return false;
     return (
       !state.inFlight && !state.nacked && this.upToDate(state, this.desired(snapshot, typeUrl, state, false))
     );

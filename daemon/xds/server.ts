@@ -61,6 +61,19 @@ export interface XdsServerOptions {
    * UNAUTHENTICATED before its first request is read.
    */
   token?: string;
+  /**
+   * Told of every accepted stream's requests (after the access checks, before
+   * the server handles them) and of its end: an overlay relays them upstream.
+   */
+  observer?: StreamObserver;
+}
+
+/** Sees each stream's requests as they arrive; must not throw. */
+export interface StreamObserver {
+  /** A request of stream `streamId` (its first one carries the node). */
+  request(streamId: number, req: DiscoveryRequest): void;
+  /** The stream ended (any reason). */
+  closed(streamId: number): void;
 }
 
 /** The initial metadata key carrying the xDS token (Envoy: the ADS GrpcService's `initial_metadata`). */
@@ -84,7 +97,7 @@ export class XdsServer extends EventEmitter {
     private readonly grpcServer: grpc.Server,
     /** The bound port. */
     readonly port: number,
-    private readonly access: Pick<XdsServerOptions, 'nodes' | 'token'> = {},
+    private readonly access: Pick<XdsServerOptions, 'nodes' | 'token' | 'observer'> = {},
   ) {
     super();
   }
@@ -110,6 +123,7 @@ export class XdsServer extends EventEmitter {
     const server = new XdsServer(grpcServer, port, {
       ...(options.nodes ? { nodes: options.nodes } : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     grpcServer.addService(adsService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
@@ -238,6 +252,7 @@ export class XdsServer extends EventEmitter {
       ended = true;
       stream.close();
       this.nodes.close(stream);
+      this.access.observer?.closed(stream.id);
       const pending = Object.entries(stream.describe())
         .filter(([, s]) => s.inFlight)
         .map(([t]) => t);
@@ -257,6 +272,7 @@ export class XdsServer extends EventEmitter {
         return;
       }
       try {
+        this.access.observer?.request(stream.id, req);
         stream.handle(req);
       } catch (err) {
         if (!(err instanceof StreamProtocolError))

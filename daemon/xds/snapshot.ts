@@ -62,6 +62,22 @@ function digest(items: ReadonlyMap<string, AnyResource>): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/**
+ * A snapshot of resources that are already encoded (an overlay passes a
+ * control plane's bytes through): versioned like {@link createSnapshot}, but
+ * holding only the types given; a type absent from `types` is not sent at all
+ * (ads-stream.ts), so a proxy keeps what it has of it. Consistency is the
+ * encoder's business.
+ */
+export function encodedSnapshot(types: ReadonlyMap<TypeUrl, ReadonlyMap<string, AnyResource>>): Snapshot {
+  const out = new Map<TypeUrl, TypeResources>();
+  for (const [typeUrl, byName] of types) {
+    const items = new Map([...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    out.set(typeUrl, { version: digest(items), items });
+  }
+  return { types: out };
+}
+
 /** Encodes, names and versions every resource, then runs {@link checkConsistency}. */
 export function createSnapshot(input: SnapshotInput): SnapshotResult {
   const errors: string[] = [];

@@ -122,7 +122,7 @@ export function filterConfiguration(d: DesiredRouting): Record<string, unknown> 
   };
 }
 
-function wasmFilter(d: DesiredRouting, filter: NonNullable<RenderOptions['filter']>): object {
+export function wasmFilter(d: DesiredRouting, filter: NonNullable<RenderOptions['filter']>): object {
   return {
     name: 'umbra',
     typed_config: {
