@@ -1,0 +1,73 @@
+/**
+ * The two edits Umbra makes to an upstream's own resources for a service it
+ * manages, each in one function: the Umbra filter into the HCM of the
+ * service's listener, and the deployment's weights into the service's route.
+ * Both work on decoded plain objects (encode.ts field names) and render what
+ * resources/render.ts renders for a service of Umbra's own.
+ */
+import type { DesiredRouting } from '../resources/desired.js';
+import { versionCluster } from '../resources/names.js';
+import type { RenderOptions } from '../resources/render.js';
+import { wasmFilter } from '../resources/render.js';
+
+type Obj = Record<string, unknown>;
+
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+/** What Umbra wants for one service it manages beside the upstream. */
+export interface OverlayService {
+  /** Where the service sits in umbra.yaml, for errors (`services[0]`). */
+  at: string;
+  /** The upstream's cluster that serves the stable version. */
+  upstreamCluster: string;
+  /** The upstream listener whose HCM gets the Umbra filter. */
+  listener: string;
+  /** The version the upstream cluster serves. */
+  stable: string;
+  /** Umbra's routing of the service (weights, candidate and mirror versions, telemetry). */
+  desired: DesiredRouting;
+}
+
+/**
+ * Inserts the Umbra filter into one HCM (before its router), unless it holds
+ * one already. Returns whether it changed.
+ */
+export function insertUmbraFilter(
+  hcm: Obj,
+  s: OverlayService,
+  filter: NonNullable<RenderOptions['filter']>,
+): boolean {
+  if (!s.desired.mirror?.candidate) return false;
+  const filters = (hcm['http_filters'] as Obj[] | undefined) ?? [];
+  if (filters.some((f) => f['name'] === 'umbra')) return false;
+  const router = filters.findIndex(
+    (f) =>
+      f['name'] === 'envoy.filters.http.router' ||
+      (f['typed_config'] as Obj | undefined)?.['@type'] === ROUTER_TYPE,
+  );
+  filters.splice(router < 0 ? filters.length : router, 0, wasmFilter(s.desired, filter) as Obj);
+  hcm['http_filters'] = filters;
+  return true;
+}
+
+/**
+ * Points one upstream route of the service at the deployment's weights: the
+ * stable version stays on the upstream's cluster, every other version goes
+ * to Umbra's `<service>-<version>` cluster. A route that does not send to
+ * the upstream cluster with a plain `cluster`, or weights that give
+ * everything to the stable version, leave the route as upstream sent it.
+ * Returns whether it changed.
+ */
+export function editServiceRoute(route: Obj, s: OverlayService): boolean {
+  const action = route['route'] as Obj | undefined;
+  if (!action || action['cluster'] !== s.upstreamCluster) return false;
+  const serving = Object.entries(s.desired.weights).filter(([, w]) => w > 0);
+  if (serving.every(([v]) => v === s.stable)) return false;
+  const clusters = serving.map(([v, w]) => ({
+    name: v === s.stable ? s.upstreamCluster : versionCluster(s.desired.service, v),
+    weight: { value: w },
+  }));
+  delete action['cluster'];
+  action['weighted_clusters'] = { clusters };
+  return true;
+}

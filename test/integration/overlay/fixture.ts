@@ -1,0 +1,142 @@
+/**
+ * The overlay on real things: the Go upstream control plane (go-control-plane),
+ * Umbra's xDS server relaying to it, and a real Envoy bootstrapped against Umbra.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import type { OverlayEdits } from '../../../daemon/xds/overlay/merge.js';
+import { OverlayRelay } from '../../../daemon/xds/overlay/relay.js';
+import { XdsServer } from '../../../daemon/xds/server.js';
+import {
+  type Cleanup,
+  type EnvoyProcess,
+  freePort,
+  startEnvoy,
+  startXdsUpstream,
+  type UpstreamResources,
+  type XdsUpstream,
+} from '../../harness/index.js';
+
+const HCM =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const ADS = { ads: {}, resourceApiVersion: 'V3' };
+
+/** How the upstream serves one service: listener `<name>-ingress`, routes `<name>-routes`, EDS cluster `<name>`. */
+export interface UpstreamService {
+  name: string;
+  listenerPort: number;
+  endpointPorts: number[];
+  /** Route timeout (default 5s). */
+  timeout?: string;
+  /** Extra routes before the catch-all one. */
+  routes?: object[];
+}
+
+/** The upstream's resources for some services, in protojson. */
+export function upstreamResources(services: UpstreamService[]): UpstreamResources {
+  const out: Required<UpstreamResources> = { clusters: [], endpoints: [], listeners: [], routes: [] };
+  for (const s of services) {
+    out.listeners.push({
+      name: `${s.name}-ingress`,
+      address: { socketAddress: { address: '127.0.0.1', portValue: s.listenerPort } },
+      filterChains: [
+        {
+          filters: [
+            {
+              name: 'envoy.filters.network.http_connection_manager',
+              typedConfig: {
+                '@type': HCM,
+                statPrefix: s.name,
+                rds: { routeConfigName: `${s.name}-routes`, configSource: ADS },
+                httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER } }],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    out.routes.push({
+      name: `${s.name}-routes`,
+      virtualHosts: [
+        {
+          name: s.name,
+          domains: ['*'],
+          routes: [
+            ...(s.routes ?? []),
+            { match: { prefix: '/' }, route: { cluster: s.name, timeout: s.timeout ?? '5s' } },
+          ],
+        },
+      ],
+    });
+    out.clusters.push({
+      name: s.name,
+      type: 'EDS',
+      edsClusterConfig: { edsConfig: ADS },
+      connectTimeout: '1s',
+    });
+    out.endpoints.push({
+      clusterName: s.name,
+      endpoints: [
+        {
+          lbEndpoints: s.endpointPorts.map((p) => ({
+            endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: p } } },
+          })),
+        },
+      ],
+    });
+  }
+  return out;
+}
+
+export interface OverlayRig {
+  upstream: XdsUpstream;
+  relay: OverlayRelay;
+  xds: XdsServer;
+  envoy: EnvoyProcess;
+  nodeId: string;
+}
+
+export interface OverlayRigOptions {
+  /** What the upstream serves the node before Envoy starts (version "1"). */
+  resources: UpstreamResources;
+  edits?: OverlayEdits;
+  /** A fixed upstream ADS port (to restart the upstream on it). */
+  upstreamPort?: number;
+}
+
+/** Starts upstream, relay and Envoy; resolves once Envoy is ready (its listeners came through the relay). */
+export async function startOverlayRig(t: Cleanup, o: OverlayRigOptions): Promise<OverlayRig> {
+  const upstream = await startXdsUpstream(t, o.upstreamPort ? { adsPort: o.upstreamPort } : {});
+  const adminPort = await freePort();
+  const nodeId = `overlay-${process.pid}-${adminPort}`;
+  await upstream.setSnapshot(nodeId, '1', o.resources);
+  const { relay, xds } = await startRelay(t, upstream.adsPort, o.edits ?? { services: [] });
+  const envoy = await startEnvoy(t, {
+    name: 'overlay',
+    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort }),
+    concurrency: 1,
+  });
+  return { upstream, relay, xds, envoy, nodeId };
+}
+
+/** Umbra's side alone: an xDS server on `port` (0: any) relaying to the upstream. */
+export async function startRelay(
+  t: Cleanup,
+  upstreamPort: number,
+  edits: OverlayEdits,
+  port = 0,
+): Promise<{ relay: OverlayRelay; xds: XdsServer }> {
+  const relay = new OverlayRelay({
+    address: `127.0.0.1:${upstreamPort}`,
+    credentials: grpc.credentials.createInsecure(),
+  });
+  const xds = await XdsServer.start({ port, observer: relay });
+  relay.attach(xds);
+  relay.setEdits(edits);
+  t.after(async () => {
+    relay.close();
+    await xds.close();
+  });
+  return { relay, xds };
+}
