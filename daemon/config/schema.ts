@@ -105,6 +105,27 @@ export type ProxyTls = z.infer<typeof ProxyTls>;
 export const TelemetryTls = Tls.extend({ proxy: ProxyTls.optional() });
 export type TelemetryTls = z.infer<typeof TelemetryTls>;
 
+/** An existing xDS control plane Umbra relays (overlay mode). */
+export const UpstreamControlPlane = z.strictObject({
+  /** Its ADS endpoint, `host:port` (gRPC). */
+  address: HostPort,
+  /** TLS towards it; plaintext when absent (then only on loopback, unless `insecure`). */
+  tls: z
+    .strictObject({
+      /** The CA that signed the control plane's certificate. */
+      caFile: z.string().min(1),
+      /** Name expected in its certificate (default: the host of `address`). */
+      serverName: ServerName.optional(),
+      /** Umbra's client certificate and key, when the control plane wants mutual TLS. */
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** Allows a plaintext connection off loopback (the proxies' whole configuration crosses the network in clear). */
+  insecure: z.boolean().default(false),
+});
+export type UpstreamControlPlane = z.infer<typeof UpstreamControlPlane>;
+
 export const AdminConfig = z.strictObject({
   /** Loopback by default: the admin API steers production traffic. */
   listen: HostPort.default('127.0.0.1:7070'),
@@ -146,6 +167,13 @@ export const DaemonConfig = z.strictObject({
        * their ADS stream (the bootstrap's `initial_metadata`). Unset: no token.
        */
       tokenFile: z.string().min(1).optional(),
+      /**
+       * Overlay mode: the proxies' configuration comes from this existing
+       * control plane, relayed per proxy with the proxy's own node, and Umbra
+       * adds only what its services' deployments need (docs/overlay.md). Any
+       * node id is then served: the upstream decides what each node gets.
+       */
+      upstream: UpstreamControlPlane.optional(),
       /** Envoy node ids (`node.id` in their bootstrap) that get the services' configuration. */
       nodes: z
         .array(z.string().min(1))
@@ -326,6 +354,12 @@ export const ServiceConfig = z.strictObject({
   mirroring: Mirroring.prefault({}),
   judge: JudgeConfig.prefault({}),
   rollout: RolloutConfig.prefault({}),
+  /**
+   * Overlay mode (`daemon.xds.upstream`): which of the upstream's resources
+   * are this service's. The upstream cluster serves the `stable` version;
+   * the listener's HCM gets the Umbra filter.
+   */
+  overlay: z.strictObject({ cluster: z.string().min(1), listener: z.string().min(1) }).optional(),
   /** Overrides daemon.alerts.webhook for this service. */
   alerts: z.strictObject({ webhook: WebhookUrl.optional() }).prefault({}),
 });
@@ -338,6 +372,36 @@ export const UmbraConfig = z
   })
   .superRefine(crossChecks);
 export type UmbraConfig = z.infer<typeof UmbraConfig>;
+
+/** Overlay mode: a safe way to the upstream, and each service names its upstream resources. */
+function upstreamChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, ctx: Ctx): void {
+  const up = cfg.daemon.xds.upstream;
+  if (!up) {
+    cfg.services.forEach((s, i) => {
+      if (s.overlay) issue(ctx, ['services', i, 'overlay'], 'only with daemon.xds.upstream (overlay mode)');
+    });
+    return;
+  }
+  if (!isLoopback(up.address) && !up.tls && !up.insecure) {
+    issue(
+      ctx,
+      ['daemon', 'xds', 'upstream', 'address'],
+      'a non-loopback address needs tls (or insecure: true)',
+    );
+  }
+  if (up.tls && Boolean(up.tls.certFile) !== Boolean(up.tls.keyFile)) {
+    issue(ctx, ['daemon', 'xds', 'upstream', 'tls'], 'certFile and keyFile go together');
+  }
+  cfg.services.forEach((s, i) => {
+    if (!s.overlay) {
+      issue(
+        ctx,
+        ['services', i, 'overlay'],
+        "required with daemon.xds.upstream: the upstream's cluster and listener of this service",
+      );
+    }
+  });
+}
 
 function isRegex(p: string): boolean {
   try {
@@ -363,6 +427,7 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
   const bound = boundAddresses(cfg);
   for (const c of clashes(bound)) issue(ctx, c.at, c.message);
   for (const c of endpointClashes(staticEndpoints(cfg.services), bound)) issue(ctx, c.at, c.message);
+  upstreamChecks(cfg, ctx);
   const seen = new Set<string>();
   cfg.services.forEach((s, i) => {
     if (seen.has(s.name)) issue(ctx, ['services', i, 'name'], `duplicate service '${s.name}'`);

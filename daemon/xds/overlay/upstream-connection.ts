@@ -27,6 +27,8 @@ export interface UpstreamTarget {
   /** `host:port` (a gRPC target). */
   address: string;
   credentials: grpc.ChannelCredentials;
+  /** Extra channel options (e.g. the TLS server name). */
+  channelOptions?: grpc.ChannelOptions;
 }
 
 /** What a connection reports to its relay. */
@@ -48,6 +50,7 @@ export function upstreamClient(target: UpstreamTarget): AdsClient {
   Client ??= grpc.makeClientConstructor(xdsProtos().adsService, 'AggregatedDiscoveryService');
   return new Client(target.address, target.credentials, {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...target.channelOptions,
   }) as unknown as AdsClient;
 }
 
