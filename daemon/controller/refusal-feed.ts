@@ -4,6 +4,7 @@
  * when there is none, the alert goes out at once from here. An ACK of the
  * version the node should have now clears a refusal by that node and type.
  */
+import type { EventEmitter } from 'node:events';
 import { logger } from '../log.js';
 import { refusalText } from '../rollout/rejection.js';
 import type { RolloutScheduler } from '../rollout/scheduler.js';
@@ -16,6 +17,11 @@ const log = logger('controller');
 
 export interface RefusalFeedOptions {
   xds: XdsServer;
+  /**
+   * Where the NACKs and ACKs come from (default the xDS server; in overlay
+   * mode the relay, which passes on only refusals of Umbra's own edits).
+   */
+  events?: Pick<EventEmitter, 'on' | 'off'>;
   refusals: ProxyRefusals;
   runner: ControllerEffectRunner;
   /** The scheduler, once it exists (refusals that arrive before it: {@link holdOnStanding}). */
@@ -82,11 +88,12 @@ export function feedRefusals(o: RefusalFeedOptions): () => void {
     // Every service: a deployment held before a restart has a refusal the (new) table never saw.
     for (const service of o.services) toActive(o, service, accepted);
   };
-  o.xds.on('nack', onNack);
-  o.xds.on('ack', onAck);
+  const events = o.events ?? o.xds;
+  events.on('nack', onNack);
+  events.on('ack', onAck);
   return () => {
-    o.xds.off('nack', onNack);
-    o.xds.off('ack', onAck);
+    events.off('nack', onNack);
+    events.off('ack', onAck);
   };
 }
 

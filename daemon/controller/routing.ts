@@ -33,7 +33,10 @@ import {
   XdsNackError,
   type XdsServer,
 } from '../xds/index.js';
+import type { OverlayService } from '../xds/overlay/edits.js';
+import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
+import type { RenderOptions } from '../xds/resources/render.js';
 
 const log = logger('routing');
 
@@ -139,6 +142,22 @@ export function desiredRouting(
   };
 }
 
+/** A service's routing as an overlay edit: its upstream cluster serves the configured stable version. */
+export function overlayService(
+  service: ServiceConfig,
+  desired: DesiredRouting,
+  index: number,
+): OverlayService {
+  const o = service.overlay ?? { cluster: service.name, listener: `${service.name}-ingress` };
+  return {
+    at: `services[${index}]`,
+    upstreamCluster: o.cluster,
+    listener: o.listener,
+    stable: service.stable,
+    desired,
+  };
+}
+
 export interface RoutingTableOptions {
   config: UmbraConfig;
   xds: XdsServer;
@@ -147,6 +166,11 @@ export interface RoutingTableOptions {
   ackTimeoutMs?: number;
   /** The token the filters present on their telemetry streams, when the telemetry server requires one. */
   telemetryToken?: string;
+  /**
+   * Overlay mode: the services' routing goes to the relay as edits of what
+   * the upstream control plane sends each node, instead of whole snapshots.
+   */
+  overlay?: OverlayRelay;
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -220,7 +244,8 @@ export class RoutingTable {
           weight,
         ]),
       );
-    return this.#o.config.daemon.xds.nodes.map((nodeId) => {
+    const nodes = this.#o.overlay ? this.#o.xds.nodeIds() : this.#o.config.daemon.xds.nodes;
+    return nodes.map((nodeId) => {
       const xds = this.#o.xds;
       const snapshot = xds.snapshot(nodeId);
       const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
@@ -241,6 +266,31 @@ export class RoutingTable {
     });
   }
 
+  /** Publishes to every node; returns the versions published per node. */
+  #publishAll(
+    routable: DesiredRouting[],
+    options: RenderOptions,
+  ): Iterable<[string, Record<string, string>]> {
+    const overlay = this.#o.overlay;
+    if (overlay) {
+      const errors = routable.flatMap((d) => validateDesired(d));
+      if (errors.length > 0) throw new Error(`inconsistent configuration: ${errors.join('; ')}`);
+      const services = routable.map((d) =>
+        overlayService(this.#services.get(d.service)!, d, this.#index(d.service)),
+      );
+      return overlay.setEdits({ services, ...(options.filter ? { filter: options.filter } : {}) });
+    }
+    return this.#o.config.daemon.xds.nodes.map((node): [string, Record<string, string>] => {
+      const published = publishServices(this.#o.xds, node, routable, options);
+      if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
+      return [node, published.versions];
+    });
+  }
+
+  #index(service: string): number {
+    return this.#o.config.services.findIndex((s) => s.name === service);
+  }
+
   /**
    * Renders every service, checks it, and publishes it to every configured
    * node; waits for the ACK of nodes that are connected. A service that
@@ -254,13 +304,11 @@ export class RoutingTable {
       if (errors.length > 0) log.warn('service not routable yet', { service: service.name, errors });
       else routable.push(d);
     }
-    if (routable.length === 0) return;
+    // The overlay publishes even without a routable service: the upstream's resources must flow.
+    if (routable.length === 0 && !this.#o.overlay) return;
     const options = { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } };
     const waits: Promise<void>[] = [];
-    for (const node of this.#o.config.daemon.xds.nodes) {
-      const published = publishServices(this.#o.xds, node, routable, options);
-      if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
-      const versions = published.versions;
+    for (const [node, versions] of this.#publishAll(routable, options)) {
       const status = this.#o.xds.status(node);
       // NOTE: a proxy that refused a listener never subscribes to its route
       // configuration, so waiting for its ACKs would only time out and be

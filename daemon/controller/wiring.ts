@@ -9,19 +9,34 @@ import { serverCredentials } from '../config/tls.js';
 import { ensureTokenFile } from '../platform/token-file.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 import { XdsServer } from '../xds/index.js';
+import { OverlayRelay } from '../xds/overlay/relay.js';
+import { upstreamTarget } from '../xds/overlay/target.js';
 import type { ControlSink } from './effects.js';
 
-/** Starts the xDS server of `daemon.xds`: configuration only for the node ids configured (matched exactly), and only with the token when one is set. */
-export function startXdsServer(config: UmbraConfig): Promise<XdsServer> {
+/** The xDS server, and in overlay mode the relay that feeds it from the upstream control plane. */
+export interface XdsParts {
+  xds: XdsServer;
+  overlay?: OverlayRelay;
+}
+
+/**
+ * Starts the xDS server of `daemon.xds`: configuration only for the node ids
+ * configured (matched exactly), and only with the token when one is set. With
+ * `upstream` (overlay mode) any node id is served what the upstream sends it.
+ */
+export async function startXdsServer(config: UmbraConfig): Promise<XdsParts> {
   const { xds } = config.daemon;
   const listen = splitHostPort(xds.listen);
-  return XdsServer.start({
+  const overlay = xds.upstream ? new OverlayRelay(upstreamTarget(xds.upstream)) : undefined;
+  const server = await XdsServer.start({
     host: listen.host,
     port: listen.port,
     credentials: serverCredentials(xds.tls, 'daemon.xds.tls'),
-    nodes: new Set(xds.nodes),
+    ...(overlay ? { observer: overlay } : { nodes: new Set(xds.nodes) }),
     ...(xds.tokenFile ? { token: ensureTokenFile(xds.tokenFile, 'xds token') } : {}),
   });
+  overlay?.attach(server);
+  return { xds: server, ...(overlay ? { overlay } : {}) };
 }
 
 /** Mirroring settings to every filter stream of a service; nothing without a telemetry server. */

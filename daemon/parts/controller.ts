@@ -24,6 +24,7 @@ import type { Provisioner } from '../provision/provisioner.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
+import type { OverlayRelay } from '../xds/overlay/relay.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('controller');
@@ -40,6 +41,7 @@ export interface ControllerPartOptions {
 
 export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let xds: XdsServer | undefined;
+  let overlay: OverlayRelay | undefined;
   let scheduler: RolloutScheduler | undefined;
   let unsubscribe: (() => void) | undefined;
   let stopRefusals: (() => void) | undefined;
@@ -54,13 +56,16 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       for (const s of config.services) {
         provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
       }
-      xds = await startXdsServer(config);
+      const parts = await startXdsServer(config);
+      xds = parts.xds;
+      overlay = parts.overlay;
       const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
       const routing = new RoutingTable({
         config,
         xds,
         provisioners,
+        ...(overlay ? { overlay } : {}),
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
       });
       const control = telemetryControl(telemetry);
@@ -75,6 +80,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const latest = (service: string) => repo.list({ service, limit: 1 })[0];
       stopRefusals = feedRefusals({
         xds,
+        // In overlay mode only refusals of Umbra's own edits concern the deployments.
+        ...(overlay ? { events: overlay } : {}),
         refusals,
         runner,
         scheduler: () => scheduler,
@@ -104,6 +111,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           }),
         ),
       );
+      // Overlay mode without services: the upstream's configuration passes through as it is.
+      if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
@@ -115,13 +124,19 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
       };
-      log.info('controller started', { xds: xds.port, xdsTls: Boolean(config.daemon.xds.tls), services });
+      log.info('controller started', {
+        xds: xds.port,
+        overlay: config.daemon.xds.upstream?.address,
+        xdsTls: Boolean(config.daemon.xds.tls),
+        services,
+      });
     },
     async stop() {
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
       await scheduler?.stop();
+      overlay?.close();
       await xds?.close();
       // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.
       for (const p of provisioners.values()) {
