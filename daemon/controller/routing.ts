@@ -37,6 +37,7 @@ import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
 import type { RenderOptions } from '../xds/resources/render.js';
+import type { Snapshot } from '../xds/snapshot.js';
 
 const log = logger('routing');
 
@@ -142,6 +143,18 @@ export function desiredRouting(
   };
 }
 
+/**
+ * Overlay mode: the upstream's route configuration (the first by name) that
+ * sends to the service's upstream cluster or to one of Umbra's clusters of it.
+ */
+function upstreamRouteConfig(snapshot: Snapshot | undefined, cluster: string, prefix: string): string {
+  for (const [name, r] of snapshot?.types.get(ROUTE_TYPE)?.items ?? []) {
+    const clusters = Object.keys(routeWeights(r));
+    if (clusters.some((c) => c === cluster || c.startsWith(prefix))) return name;
+  }
+  return '';
+}
+
 /** A service's routing as an overlay edit: its upstream cluster serves the configured stable version. */
 export function overlayService(
   service: ServiceConfig,
@@ -235,12 +248,18 @@ export class RoutingTable {
 
   /** Per configured proxy: the weights it ACKed for the service and those the daemon wants. */
   proxies(service: string): ProxyRouting[] {
-    const name = routeConfigName(service);
     const prefix = versionCluster(service, '');
+    // Overlay mode: the upstream's own cluster of the service serves its stable version.
+    const config = this.#services.get(service);
+    const upstreamCluster = this.#o.overlay ? config?.overlay?.cluster : undefined;
     const byVersion = (w: Record<string, number>): Record<string, number> =>
       Object.fromEntries(
         Object.entries(w).map(([cluster, weight]) => [
-          cluster.startsWith(prefix) ? cluster.slice(prefix.length) : cluster,
+          cluster === upstreamCluster
+            ? config!.stable
+            : cluster.startsWith(prefix)
+              ? cluster.slice(prefix.length)
+              : cluster,
           weight,
         ]),
       );
@@ -248,6 +267,9 @@ export class RoutingTable {
     return nodes.map((nodeId) => {
       const xds = this.#o.xds;
       const snapshot = xds.snapshot(nodeId);
+      const name = upstreamCluster
+        ? upstreamRouteConfig(snapshot, upstreamCluster, prefix)
+        : routeConfigName(service);
       const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
       const have = xds.ackedResource(nodeId, ROUTE_TYPE, name);
       const status = xds.status(nodeId);

@@ -78,7 +78,9 @@ services:
   await client.command('shop', 'promote', 'test');
   const split = async () => {
     const p = (await client.status('shop')).services[0]?.proxies[0];
-    return p?.inSync && p.ackedWeights?.['v2'] === 50 ? true : undefined;
+    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify({ v1: 50, v2: 50 })
+      ? true
+      : undefined;
   };
   await until('Envoy at 50/50 through the overlay', split, 60_000);
 
