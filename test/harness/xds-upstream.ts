@@ -7,15 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { buildXdsUpstream } from '../fixtures/xds-upstream/build.js';
+import type { UpstreamResources } from '../fixtures/xds-upstream/resources.js';
 import type { Cleanup } from './envoy.js';
 
-/** Resources in protojson (Envoy's documented JSON), by type. */
-export interface UpstreamResources {
-  clusters?: object[];
-  endpoints?: object[];
-  listeners?: object[];
-  routes?: object[];
-}
+export type { UpstreamResources };
 
 /** One DiscoveryRequest as the upstream received it. */
 export interface UpstreamSeenRequest {

@@ -5,11 +5,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import type { NackRecord } from '../../../daemon/xds/nodes.js';
+
 import type { OverlayService } from '../../../daemon/xds/overlay/edits.js';
 import type { OverlayEdits } from '../../../daemon/xds/overlay/merge.js';
 import { OverlayRelay } from '../../../daemon/xds/overlay/relay.js';
 import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { XdsServer } from '../../../daemon/xds/server.js';
+import { type UpstreamService, upstreamResources } from '../../fixtures/xds-upstream/resources.js';
 import {
   type Cleanup,
   type EnvoyProcess,
@@ -20,77 +22,7 @@ import {
   type XdsUpstream,
 } from '../../harness/index.js';
 
-const HCM =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
-const ADS = { ads: {}, resourceApiVersion: 'V3' };
-
-/** How the upstream serves one service: listener `<name>-ingress`, routes `<name>-routes`, EDS cluster `<name>`. */
-export interface UpstreamService {
-  name: string;
-  listenerPort: number;
-  endpointPorts: number[];
-  /** Route timeout (default 5s). */
-  timeout?: string;
-  /** Extra routes before the catch-all one. */
-  routes?: object[];
-}
-
-/** The upstream's resources for some services, in protojson. */
-export function upstreamResources(services: UpstreamService[]): UpstreamResources {
-  const out: Required<UpstreamResources> = { clusters: [], endpoints: [], listeners: [], routes: [] };
-  for (const s of services) {
-    out.listeners.push({
-      name: `${s.name}-ingress`,
-      address: { socketAddress: { address: '127.0.0.1', portValue: s.listenerPort } },
-      filterChains: [
-        {
-          filters: [
-            {
-              name: 'envoy.filters.network.http_connection_manager',
-              typedConfig: {
-                '@type': HCM,
-                statPrefix: s.name,
-                rds: { routeConfigName: `${s.name}-routes`, configSource: ADS },
-                httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': ROUTER } }],
-              },
-            },
-          ],
-        },
-      ],
-    });
-    out.routes.push({
-      name: `${s.name}-routes`,
-      virtualHosts: [
-        {
-          name: s.name,
-          domains: ['*'],
-          routes: [
-            ...(s.routes ?? []),
-            { match: { prefix: '/' }, route: { cluster: s.name, timeout: s.timeout ?? '5s' } },
-          ],
-        },
-      ],
-    });
-    out.clusters.push({
-      name: s.name,
-      type: 'EDS',
-      edsClusterConfig: { edsConfig: ADS },
-      connectTimeout: '1s',
-    });
-    out.endpoints.push({
-      clusterName: s.name,
-      endpoints: [
-        {
-          lbEndpoints: s.endpointPorts.map((p) => ({
-            endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: p } } },
-          })),
-        },
-      ],
-    });
-  }
-  return out;
-}
+export { type UpstreamService, upstreamResources };
 
 export interface OverlayRig {
   /** Refusals of Umbra's edits the relay reported, since it started. */
