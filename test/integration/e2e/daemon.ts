@@ -127,17 +127,18 @@ export interface DaemonPorts {
 
 /**
  * Writes `<dir>/umbra.yaml`: the daemon on `ports` with its store in `dir`
- * and the built filter, then `services` (YAML list items, indented by two).
+ * and the built filter, then `services` (YAML list items, indented by two);
+ * `xdsExtra` continues the `xds` flow mapping (e.g. `, upstream: { … }`).
  * Returns the file's path.
  */
-export function writeDaemonConfig(dir: string, ports: DaemonPorts, services: string): string {
+export function writeDaemonConfig(dir: string, ports: DaemonPorts, services: string, xdsExtra = ''): string {
   const path = join(dir, 'umbra.yaml');
   writeFileSync(
     path,
     `daemon:
   admin: { listen: 127.0.0.1:${ports.admin} }
   telemetry: { listen: 127.0.0.1:${ports.telemetry} }
-  xds: { listen: 127.0.0.1:${ports.xds}, nodes: [${ports.node}] }
+  xds: { listen: 127.0.0.1:${ports.xds}, nodes: [${ports.node}]${xdsExtra} }
   store: { path: ${dir}/umbra.db }
   filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
 services:

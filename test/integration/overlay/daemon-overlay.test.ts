@@ -5,11 +5,10 @@
  * under kept-alive load: the merged state is served again and no request fails.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
   freePorts,
@@ -18,7 +17,7 @@ import {
   startUpstream,
   startXdsUpstream,
 } from '../../harness/index.js';
-import { connectAdmin, startDaemon, until } from '../e2e/daemon.js';
+import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from '../e2e/daemon.js';
 import { upstreamResources } from './fixture.js';
 
 test('a deployment through the overlay survives a SIGKILL of the daemon with no failed request', {
@@ -42,28 +41,16 @@ test('a deployment through the overlay survives a SIGKILL of the daemon with no 
     upstreamResources([{ name: 'shop', listenerPort: listen, endpointPorts: [v1.port] }]),
   );
   const dir = mkdtempSync(join(tmpdir(), 'umbra-overlay-'));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, upstream: { address: 127.0.0.1:${upstream.adsPort} } }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    overlay: { cluster: shop, listener: shop-ingress }
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
+  const shop = `${staticShop(listen, { v1: v1.port, v2: v2.port })}    overlay: { cluster: shop, listener: shop-ingress }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
-`,
+`;
+  const config = writeDaemonConfig(
+    dir,
+    { admin, telemetry, xds, node },
+    shop,
+    `, upstream: { address: 127.0.0.1:${upstream.adsPort} }`,
   );
   let daemon = startDaemon(t, config);
   const client = await connectAdmin(t, admin);
