@@ -10,6 +10,9 @@
  * Prints progress and the timeline; the last line is one JSON object.
  * `--keep` leaves everything running (Ctrl-C stops it); `umbra status` works
  * from another terminal meanwhile (UMBRA_ADMIN and the token file are printed).
+ * `--overlay` runs the same scenarios with shop's listener, routes and cluster
+ * owned by an upstream control plane and umbrad as the overlay (overlay.ts);
+ * the JSON line then adds `"mode":"overlay"` and `"passthrough_exact"`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,10 +23,13 @@ import type { ServiceStatusView } from '../daemon/admin/port.js';
 import { readAdminToken } from '../daemon/admin/token.js';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../daemon/xds/bootstrap.js';
+import { passthroughExact, startOverlayUpstream } from './overlay.js';
 import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenario.js';
 
 const root = projectRoot();
 const keep = process.argv.includes('--keep');
+/** The shop service's listener, routes and cluster come from an upstream control plane; umbrad overlays it. */
+const overlayMode = process.argv.includes('--overlay');
 /** `--ports auto` picks free ports (tests); the default uses the well-known ones so `umbra status` needs no flags. */
 const autoPorts = process.argv.includes('auto');
 const t0 = Date.now();
@@ -108,6 +114,9 @@ function spawnLogged(
 
 let stopping = false;
 
+/** The demo proxy's node id. */
+const NODE_ID = 'umbra-demo-edge';
+
 async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
@@ -170,9 +179,30 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const configPath = join(dir, 'umbra.yaml');
+  const upstream = overlayMode
+    ? await startOverlayUpstream({
+        spawn: spawnLogged,
+        dir,
+        sample,
+        listener: ports.listener,
+        nodeId: NODE_ID,
+        freePort,
+        waitFor,
+      })
+    : undefined;
+  if (upstream)
+    say(
+      `upstream control plane (go-control-plane) on 127.0.0.1:${upstream.adsPort} owns shop's listener, routes and cluster`,
+    );
   writeFileSync(
     configPath,
-    demoConfig({ ports, dir, sampleCommand: [process.execPath, sample], wasmPath: wasm }),
+    demoConfig({
+      ports,
+      dir,
+      sampleCommand: [process.execPath, sample],
+      wasmPath: wasm,
+      ...(upstream ? { upstreamPort: upstream.adsPort } : {}),
+    }),
   );
   say(`Envoy: ${envoy.version.replace(/^.*version: /, '')}`);
 
@@ -195,7 +225,7 @@ async function main(): Promise<void> {
 
   say('starting Envoy (configured only over ADS by umbrad)');
   const bootstrap = adsBootstrap({
-    nodeId: 'umbra-demo-edge',
+    nodeId: NODE_ID,
     xdsHost: '127.0.0.1',
     xdsPort: ports.xds,
     adminPort: ports.envoyAdmin,
@@ -260,6 +290,7 @@ async function main(): Promise<void> {
     240_000,
   );
   await stopLoad();
+  const exact = upstream ? await passthroughExact(upstream.adsPort, ports.xds, NODE_ID) : undefined;
 
   const history = await client.history('shop', 5);
   console.log('\ntimeline:');
@@ -287,6 +318,7 @@ async function main(): Promise<void> {
       validated: bad.deployment?.phase === 'rolled_back',
     },
     good: { promoted: good.deployment?.phase === 'completed' },
+    ...(upstream ? { mode: 'overlay', passthrough_exact: exact } : {}),
   };
   if (keep) {
     say('--keep: everything stays up; Ctrl-C stops it');
