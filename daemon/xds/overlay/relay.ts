@@ -126,6 +126,8 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
     if (!stream) return;
     stream.connection.close();
     this.streams.delete(streamId);
+    // Node ids are the proxies' (Istio's name pods): forget a node with its last stream.
+    if (![...this.streams.values()].some((s) => s.nodeId === stream.nodeId)) this.nodes.delete(stream.nodeId);
   }
 
   /** Ends every upstream stream and the channel (the daemon's stop). */
