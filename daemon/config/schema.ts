@@ -311,9 +311,48 @@ export const StaticProvisioner = z.strictObject({
 });
 export type StaticProvisioner = z.infer<typeof StaticProvisioner>;
 
-export const ProvisionerConfig = z.discriminatedUnion('kind', [ProcessProvisioner, StaticProvisioner], {
-  error: 'must be process or static',
+/**
+ * The `exec` provisioner: versions are started, resized, checked and stopped
+ * by a command the user configures (docs/provisioners.md has the contract).
+ */
+export const ExecProvisioner = z.strictObject({
+  kind: z.literal('exec'),
+  /** argv; Umbra appends `ACTION SERVICE VERSION ROLE REPLICAS`. */
+  command: z.array(z.string().min(1)).min(1, { error: 'must name a program' }),
+  cwd: z.string().min(1).optional(),
+  /** Environment of every call (besides the `UMBRA_*` variables). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Production replicas of the stable version. */
+  replicas: z.number().int().min(1).max(10_000).default(2),
+  /** Per attempt; a command still running then is killed with its whole process group. */
+  timeouts: z
+    .strictObject({
+      ensure: timeout('5m', 3_600_000),
+      stop: timeout('2m', 3_600_000),
+      status: timeout('30s', 600_000),
+    })
+    .prefault({}),
+  /** Extra attempts after a temporary failure (exit code 75, or a timeout). */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** Wait before the first retry; it doubles for each further one. */
+  retryDelay: duration('2s', { max: 600_000 }),
+  /** How often `status` runs for each pool, and its endpoints are probed. */
+  checkInterval: duration('10s', { min: 100, max: 3_600_000 }),
+  /** How Umbra checks that a reported endpoint answers: HTTP GET healthPath (2xx/3xx), a TCP connect, or not at all. */
+  probe: z.enum(['http', 'tcp', 'none'], { error: 'must be one of http, tcp, none' }).default('http'),
+  healthPath: z.string().startsWith('/', { error: "must start with '/'" }).default('/healthz'),
+  versions: z.record(
+    name('version'),
+    z.strictObject({ env: z.record(z.string(), z.string()).default({}) }).prefault({}),
+  ),
 });
+export type ExecProvisioner = z.infer<typeof ExecProvisioner>;
+
+export const ProvisionerConfig = z.discriminatedUnion(
+  'kind',
+  [ProcessProvisioner, StaticProvisioner, ExecProvisioner],
+  { error: 'must be process, static or exec' },
+);
 export type ProvisionerConfig = z.infer<typeof ProvisionerConfig>;
 
 export const ServiceConfig = z.strictObject({

@@ -1,6 +1,6 @@
 /**
  * Provisioners start and stop the versions of one service. One interface
- * (this file), one file per target (`process.ts`, `static.ts`), and a
+ * (this file), one file per target (`process.ts`, `static.ts`, `exec.ts`), and a
  * factory (`factory.ts`) that refuses unknown kinds.
  *
  * A service's instances are grouped in pools: a version's `main` pool (the
