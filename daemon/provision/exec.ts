@@ -245,15 +245,22 @@ export class ExecProvisioner implements Provisioner {
     }
   }
 
-  /** One `status` run and probe of a pool; a failed `status` keeps the last endpoints and probes them. */
+  /**
+   * One `status` run and probe of a pool; a failed `status` keeps the last
+   * endpoints and probes them, and so does a check with no time left for a
+   * command before `deadline`.
+   */
   async #refresh(pool: Pool, deadline?: number): Promise<void> {
     if (this.#pools.get(keyOf(pool.ref)) !== pool || this.#closed) return;
     let endpoints = pool.reported.map((r) => r.endpoint);
+    if (deadline !== undefined && deadline <= Date.now()) return this.#observe(pool, endpoints);
     try {
       endpoints = await this.#call('status', pool.ref, pool.desired, deadline);
       pool.statusError = undefined;
     } catch (err) {
       const error = (err as Error).message;
+      // Cut short by the caller's deadline, not failed on its own: no news, not a failure.
+      if (deadline !== undefined && Date.now() >= deadline) return this.#observe(pool, endpoints);
       if (error !== pool.statusError)
         log.warn('status command failed; keeping the endpoints last reported', {
           service: this.#o.service,

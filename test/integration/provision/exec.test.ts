@@ -1,0 +1,277 @@
+/**
+ * The exec provisioner with real commands (test/fixtures/exec/): a deploy
+ * script that starts and stops real sample-service processes, and commands
+ * that fail, hang, print garbage, or lie about what they started.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, type TestContext, test } from 'node:test';
+import type { ExecProvisioner as ExecConfig } from '../../../daemon/config/schema.js';
+import { setLogSink } from '../../../daemon/log.js';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { ExecProvisioner } from '../../../daemon/provision/exec.js';
+import { type Endpoint, ProvisionError } from '../../../daemon/provision/provisioner.js';
+import { until } from '../e2e/daemon.js';
+
+const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'exec');
+const MAIN_V1 = { version: 'v1', pool: 'main' } as const;
+
+/** A state directory for the scripts (its instances killed and it removed after the test). */
+function stateDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-'));
+  t.after(() => {
+    for (const name of ['shop-v1-main.json', 'shop-v2-main.json', 'shop-v1-baseline.json']) {
+      const file = join(dir, name);
+      if (!existsSync(file)) continue;
+      for (const { pid } of JSON.parse(readFileSync(file, 'utf8')) as { pid: number }[]) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+function config(script: string, dir: string, over: Partial<ExecConfig> = {}): ExecConfig {
+  return {
+    kind: 'exec',
+    command: [join(FIXTURES, script)],
+    env: { EXEC_STATE_DIR: dir },
+    replicas: 2,
+    timeouts: { ensure: 20_000, stop: 20_000, status: 10_000 },
+    retries: 2,
+    retryDelay: 100,
+    checkInterval: 200,
+    probe: 'http',
+    healthPath: '/healthz',
+    versions: { v1: { env: {} }, v2: { env: {} } },
+    ...over,
+  };
+}
+
+function provisioner(t: TestContext, c: ExecConfig): ExecProvisioner {
+  const p = new ExecProvisioner(c, { service: 'shop', killGraceMs: 500 });
+  t.after(() => p.release());
+  return p;
+}
+
+/** The lines of the calls log: "ACTION VERSION ROLE REPLICAS ATTEMPT". */
+function calls(dir: string): string[] {
+  const file = join(dir, 'calls.log');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+}
+
+/** The pids the local-versions script runs for a pool. */
+function pidsOf(dir: string, version: string, pool: string): number[] {
+  const file = join(dir, `shop-${version}-${pool}.json`);
+  return existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }[]).map((i) => i.pid)
+    : [];
+}
+
+/** Running and not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+async function versionAt(e: Endpoint): Promise<string | null> {
+  const res = await fetch(`http://${e.host}:${e.port}/products`, { signal: AbortSignal.timeout(5000) });
+  await res.arrayBuffer();
+  return res.headers.get('x-version');
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => assert.fail('expected a rejection'),
+    (err: Error) => err,
+  );
+}
+
+describe('exec provisioner (real commands)', {
+  skip: process.platform === 'linux' ? false : 'needs Linux',
+}, () => {
+  test('starts, resizes, checks and stops real instances through a deploy script', async (t) => {
+    // Arrange
+    const dir = stateDir(t);
+    const p = provisioner(t, config('local-versions.mjs', dir));
+
+    // Act 1: two instances of v1.
+    const st = await p.ensure(MAIN_V1, 2);
+
+    // Assert 1: both answer as v1, and the script was told what to do in its arguments.
+    assert.equal(st.ready, 2);
+    assert.equal(st.desired, 2);
+    const eps = p.endpoints(MAIN_V1);
+    assert.equal(eps.length, 2);
+    for (const e of eps) assert.equal(await versionAt(e), 'v1');
+    assert.deepEqual(calls(dir)[0], 'ensure v1 main 2 1');
+
+    // Act 2: the same size again is a no-op; then down to one.
+    const before = calls(dir).filter((c) => c.startsWith('ensure')).length;
+    await p.ensure(MAIN_V1, 2);
+    assert.equal(calls(dir).filter((c) => c.startsWith('ensure')).length, before, 'no command for a no-op');
+    const [first, second] = pidsOf(dir, 'v1', 'main') as [number, number];
+    await p.ensure(MAIN_V1, 1);
+
+    // Assert 2: one instance left; the other process is gone; the status loop sees the same.
+    assert.equal(p.endpoints(MAIN_V1).length, 1);
+    await until('the dropped instance gone', async () => (running(second) ? undefined : true), 10_000);
+    assert.ok(running(first));
+    await until('a background status call', async () =>
+      calls(dir).some((c) => c.startsWith('status v1 main 1')) ? true : undefined,
+    );
+
+    // Act 3: stop.
+    await p.stop(MAIN_V1);
+
+    // Assert 3: nothing routed, the process gone.
+    assert.deepEqual(p.endpoints(MAIN_V1), []);
+    assert.ok(calls(dir).includes('stop v1 main 0 1'));
+    await until('the last instance gone', async () => (running(first) ? undefined : true), 10_000);
+  });
+
+  test('release leaves the versions running; a new provisioner takes them over; close stops them', async (t) => {
+    const dir = stateDir(t);
+    const first = new ExecProvisioner(config('local-versions.mjs', dir), { service: 'shop' });
+    await first.ensure(MAIN_V1, 2);
+    const pids = pidsOf(dir, 'v1', 'main');
+
+    // A daemon stop: nothing is stopped.
+    await first.release();
+    assert.ok(pids.every(running), 'the instances outlive the release');
+    assert.ok(!calls(dir).some((c) => c.startsWith('stop')), 'release runs no command');
+
+    // The next daemon ensures what it serves: the same processes, nothing restarted.
+    const next = new ExecProvisioner(config('local-versions.mjs', dir), { service: 'shop' });
+    const st = await next.ensure(MAIN_V1, 2);
+    assert.equal(st.ready, 2);
+    assert.deepEqual(pidsOf(dir, 'v1', 'main'), pids);
+
+    // --stop-instances: close stops every pool it ensured.
+    await next.close();
+    assert.ok(calls(dir).includes('stop v1 main 0 1'));
+    await until('the instances gone', async () => (pids.some(running) ? undefined : true), 10_000);
+  });
+
+  test('a failing command is refused at once with its reason, and not retried', async (t) => {
+    const dir = stateDir(t);
+    const p = provisioner(t, config('failing.sh', dir));
+
+    const err = await rejection(p.ensure({ version: 'v2', pool: 'main' }, 1));
+
+    assert.ok(err instanceof ProvisionError);
+    assert.equal(
+      err.message,
+      `shop v2 (main): the ensure command (${join(FIXTURES, 'failing.sh')}) exited with code 1: "quota exceeded in namespace shop"`,
+    );
+    assert.deepEqual(calls(dir), ['ensure v2 main 1 1']);
+    assert.deepEqual(p.endpoints({ version: 'v2', pool: 'main' }), []);
+  });
+
+  test('a hanging command is killed at its timeout with its whole process group, retried, then refused', async (t) => {
+    const dir = stateDir(t);
+    const p = provisioner(
+      t,
+      config('hanging.sh', dir, { timeouts: { ensure: 1000, stop: 1000, status: 1000 }, retries: 1 }),
+    );
+
+    const err = await rejection(p.ensure({ version: 'v2', pool: 'main' }, 1, { timeoutMs: 30_000 }));
+
+    assert.match(
+      err.message,
+      /^shop v2 \(main\): the ensure command \(.*hanging\.sh\) timed out; killed with its process group/,
+    );
+    assert.deepEqual(calls(dir), ['ensure v2 main 1 1', 'ensure v2 main 1 2'], 'two attempts');
+    for (const attempt of [1, 2]) {
+      const [shell, child] = readFileSync(join(dir, `hang-${attempt}.pids`), 'utf8')
+        .trim()
+        .split(' ')
+        .map(Number);
+      // The leader is reaped before the call ends; its child died with the group.
+      assert.ok(!running(shell!), `attempt ${attempt}: the command is gone`);
+      await until(
+        `attempt ${attempt}: its child gone`,
+        async () => (running(child!) ? undefined : true),
+        5000,
+      );
+    }
+  });
+
+  test('garbage on stdout is an error naming the place, and nothing is routed', async (t) => {
+    const dir = stateDir(t);
+    const p = provisioner(t, config('garbage.sh', dir));
+
+    const err = await rejection(p.ensure({ version: 'v2', pool: 'main' }, 1));
+
+    assert.equal(
+      err.message,
+      `shop v2 (main): the ensure command (${join(FIXTURES, 'garbage.sh')}) broke the output contract: stdout: not JSON ("deployment.apps/shop-v2 configured"); expected one JSON object`,
+    );
+    assert.deepEqual(calls(dir), ['ensure v2 main 1 1'], 'a broken contract is not retried');
+    assert.deepEqual(p.endpoints({ version: 'v2', pool: 'main' }), []);
+  });
+
+  test('fewer replicas than asked: ready only as far as it goes, and the error says so', async (t) => {
+    const dir = stateDir(t);
+    const p = provisioner(
+      t,
+      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'fewer' } }),
+    );
+
+    const err = await rejection(p.ensure(MAIN_V1, 2, { timeoutMs: 4000 }));
+
+    assert.match(
+      err.message,
+      /^shop v1 \(main\): 1\/2 ready after 4000 ms; the command reports 1 endpoint \(2 asked\)$/,
+    );
+    const pool = p.status().find((s) => s.version === 'v1' && s.pool === 'main');
+    assert.equal(pool?.ready, 1);
+    assert.equal(p.endpoints(MAIN_V1).length, 1, 'the one that answers is routed');
+  });
+
+  test('endpoints that do not answer are never ready nor routed', async (t) => {
+    const dir = stateDir(t);
+    const p = provisioner(
+      t,
+      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'deaf' } }),
+    );
+
+    const err = await rejection(p.ensure(MAIN_V1, 2, { timeoutMs: 2000 }));
+
+    assert.match(
+      err.message,
+      /^shop v1 \(main\): 0\/2 ready after 2000 ms; the command reports 2 endpoints; not answering the probe: 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+$/,
+    );
+    assert.deepEqual(p.endpoints(MAIN_V1), []);
+  });
+
+  test('exit 75 is retried with backoff; an unknown version runs nothing', async (t) => {
+    const dir = stateDir(t);
+    const logs: string[] = [];
+    const prev = setLogSink((l) => logs.push(l));
+    t.after(() => setLogSink(prev));
+    const p = provisioner(
+      t,
+      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'tempfail-once' } }),
+    );
+
+    const st = await p.ensure(MAIN_V1, 1);
+
+    assert.equal(st.ready, 1);
+    assert.deepEqual(calls(dir).slice(0, 2), ['ensure v1 main 1 1', 'ensure v1 main 1 2']);
+    assert.ok(logs.some((l) => l.includes('provisioner command failed') && l.includes('"retryable":true')));
+    await assert.rejects(p.ensure({ version: 'v9', pool: 'main' }, 1), /unknown version 'v9'/);
+    assert.equal(calls(dir).filter((c) => c.includes('v9')).length, 0);
+  });
+});
