@@ -283,9 +283,11 @@ export class ExecProvisioner implements Provisioner {
     if (this.#checking) return;
     this.#checking = true;
     try {
-      await Promise.all(
-        [...this.#pools.entries()].map(([key, pool]) => this.#serial.run(key, () => this.#refresh(pool))),
+      // A pool whose only ensure failed is not watched: its command has reported nothing to check.
+      const watched = [...this.#pools.entries()].filter(
+        ([, pool]) => pool.applied !== undefined || pool.reported.length > 0,
       );
+      await Promise.all(watched.map(([key, pool]) => this.#serial.run(key, () => this.#refresh(pool))));
     } finally {
       this.#checking = false;
     }

@@ -1,0 +1,165 @@
+/**
+ * A rollout end to end through the real daemon (`umbra daemon`) whose
+ * versions are run by the exec provisioner: a real deploy script
+ * (test/fixtures/exec/local-versions.mjs) starts the demo's sample service as
+ * local processes, a real Envoy takes its configuration over ADS. v2 is
+ * shadowed (copies reach the instances the script started), promoted and
+ * completed, and the old version is stopped by the script; then a version
+ * whose command prints garbage fails to provision with an error naming the
+ * place, while production answers every request.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import { freePorts, startEnvoy } from '../../harness/index.js';
+import { connectAdmin, startDaemon, until, writeDaemonConfig } from './daemon.js';
+
+const SCRIPT = join(projectRoot(), 'test', 'fixtures', 'exec', 'local-versions.mjs');
+
+/** Sends `n` requests one by one; the status and `x-version` of each. */
+async function answers(url: string, n: number): Promise<{ status: number; version: string | null }[]> {
+  const out: { status: number; version: string | null }[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, { headers: { 'x-user': `u${i}` }, signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+    out.push({ status: res.status, version: res.headers.get('x-version') });
+  }
+  return out;
+}
+
+/** Mirrored copies the instances of `version` have answered (their SAMPLE_SHADOW_COUNT_DIR files). */
+function shadowCopies(dir: string, version: string): number {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`shadow-${version}-`))
+    .reduce((sum, f) => sum + Number(readFileSync(join(dir, f), 'utf8')), 0);
+}
+
+/** SIGKILLs what the script runs for `service` (its state files name the pids). */
+function killAll(dir: string): void {
+  for (const f of readdirSync(dir).filter((x) => x.startsWith('shop-') && x.endsWith('.json'))) {
+    for (const { pid } of JSON.parse(readFileSync(join(dir, f), 'utf8')) as { pid?: number }[]) {
+      try {
+        if (pid) process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+test('a deployment shadows, promotes and completes with versions run by a deploy script; garbage fails cleanly', {
+  skip: process.platform === 'linux' ? false : 'needs Linux',
+  timeout: 300_000,
+}, async (t) => {
+  // Arrange: the daemon with the exec provisioner, Envoy over ADS.
+  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-e2e-'));
+  t.after(() => killAll(dir));
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'exec-edge' },
+    `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: exec
+      command: ['${SCRIPT}']
+      env: { EXEC_STATE_DIR: '${dir}', SAMPLE_SHADOW_COUNT_DIR: '${dir}' }
+      replicas: 2
+      checkInterval: 500ms
+      retryDelay: 200ms
+      versions:
+        v1: {}
+        v2: {}
+        broken: { env: { EXEC_LIE: garbage } }
+    mirroring: { shadowPercentage: 100 }
+    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 100, hold: 10m }]
+      bake: 10m
+      validationPeriod: 2s
+      provisionTimeout: 60s
+`,
+  );
+  startDaemon(t, config);
+  const client = await connectAdmin(t, admin!);
+  await startEnvoy(t, {
+    name: 'exec-rollout',
+    config: adsBootstrap({
+      nodeId: 'exec-edge',
+      xdsHost: '127.0.0.1',
+      xdsPort: xds!,
+      adminPort: envoyAdmin!,
+    }),
+  });
+  const url = `http://127.0.0.1:${listen}/catalog`;
+  const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;
+  await until(
+    'Envoy serving v1 from the instances the script started',
+    async () => ((await answers(url, 1))[0]?.version === 'v1' ? true : undefined),
+    60_000,
+  );
+  const calls = () => readFileSync(join(dir, 'calls.log'), 'utf8');
+  assert.match(calls(), /^ensure v1 main 2 1$/m, 'the daemon ensured the stable version through the script');
+
+  // Act 1: deploy v2; it is shadowed.
+  await client.deploy('shop', 'v2');
+  await until('shadowing', async () => ((await phase()) === 'shadowing' ? true : undefined), 60_000);
+  await until('copies reaching v2', async () => {
+    const served = await answers(url, 5);
+    assert.ok(
+      served.every((a) => a.status === 200 && a.version === 'v1'),
+      'users see v1 only',
+    );
+    return shadowCopies(dir, 'v2') > 0 ? true : undefined;
+  });
+
+  // Act 2: promote through the step and the bake.
+  for (const expected of ['promoting', 'baking', 'completed']) {
+    await client.command('shop', 'promote');
+    await until(expected, async () => ((await phase()) === expected ? true : undefined), 60_000);
+  }
+
+  // Assert 2: users get v2; the script was asked to stop v1.
+  await until('Envoy serving v2', async () =>
+    (await answers(url, 10)).every((a) => a.status === 200 && a.version === 'v2') ? true : undefined,
+  );
+  await until('v1 stopped by the script', async () =>
+    /^stop v1 main 0 1$/m.test(calls()) && !existsSync(join(dir, 'shop-v1-main.json')) ? true : undefined,
+  );
+
+  // Act 3: a version whose command prints garbage, while production is served.
+  const served: { status: number; version: string | null }[] = [];
+  let loading = true;
+  const load = (async () => {
+    for (let i = 0; i < 10_000 && loading; i++) served.push(...(await answers(url, 1)));
+  })();
+  await client.deploy('shop', 'broken');
+  const failed = await until(
+    'the broken deployment to end',
+    async () => {
+      const d = (await client.status('shop')).services[0]?.deployment;
+      return d?.version === 'broken' && ['rolled_back', 'rollback_failed'].includes(d.phase) ? d : undefined;
+    },
+    60_000,
+  );
+  loading = false;
+  await load;
+
+  // Assert 3: the error names the command and the place in its output; production never noticed.
+  assert.match(
+    failed.lastError,
+    /the ensure command \(.*local-versions\.mjs\) broke the output contract: stdout: not JSON \("deployment\.apps\/shop-broken configured"\)/,
+  );
+  assert.equal(failed.phase, 'rolled_back');
+  assert.ok(served.length > 0);
+  assert.deepEqual(
+    served.filter((a) => a.status !== 200 || a.version !== 'v2'),
+    [],
+    'every request during the broken deployment answered 200 by v2',
+  );
+});
