@@ -38,7 +38,8 @@ export const daemonCommand: Command = {
     'store, and /metrics. A restarted daemon resumes deployments in progress.',
     '',
     'Stopping the daemon (SIGINT, SIGTERM) leaves the service instances it runs',
-    '(process provisioner) serving; the next daemon on the same store adopts them.',
+    '(process and exec provisioners) serving; the next daemon on the same store',
+    'adopts them.',
     '',
     'Flags:',
     '  --config FILE           umbra.yaml (default ./umbra.yaml; built-in defaults when absent)',
@@ -46,6 +47,7 @@ export const daemonCommand: Command = {
     '  --telemetry HOST:PORT   override daemon.telemetry.listen',
     '  --metrics HOST:PORT     Prometheus /metrics address (default 127.0.0.1:9464; `off` disables)',
     '  --stop-instances        stop the service instances the daemon runs when it stops',
+    '                          (an exec provisioner runs its stop command for each pool)',
   ].join('\n'),
   async run(argv) {
     const { flags, positionals } = parseFlags(argv, {
