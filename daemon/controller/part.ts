@@ -44,6 +44,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let unsubscribe: (() => void) | undefined;
   let stopRefusals: (() => void) | undefined;
   let offMetrics: (() => void) | undefined;
+  const offEndpointChanges: (() => void)[] = [];
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -63,6 +64,19 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         provisioners,
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
       });
+      // Pools whose endpoints move on their own (exec) are routed where they are now.
+      for (const [service, p] of provisioners) {
+        const off = p.onEndpointsChange?.((ref) =>
+          routing.publish().catch((err: Error) =>
+            log.warn('routing not republished after an endpoint change', {
+              service,
+              ...ref,
+              error: err.message,
+            }),
+          ),
+        );
+        if (off) offEndpointChanges.push(off);
+      }
       const control = telemetryControl(telemetry);
       const runner = new ControllerEffectRunner({
         routing,
@@ -121,6 +135,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
+      for (const off of offEndpointChanges.splice(0)) off();
       await scheduler?.stop();
       await xds?.close();
       // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.

@@ -10,7 +10,8 @@
  *   known now; Umbra then runs `status` every `checkInterval` and probes each
  *   reported endpoint until REPLICAS of them answer, or `ensure`'s time is up.
  * - `status` prints a pool's endpoints now; it also runs in the background for
- *   every pool, so that endpoints that move or stop answering are seen.
+ *   every pool, so that endpoints that move or stop answering are seen, and
+ *   routing follows them (`onEndpointsChange`).
  * - `stop` removes a pool.
  *
  * Only endpoints that answer Umbra's probe count as ready, and only ready
@@ -65,8 +66,10 @@ export class ExecProvisioner implements Provisioner {
   readonly #o: Required<ExecOptions>;
   readonly #pools = new Map<string, Pool>();
   readonly #serial = new KeyedSerial();
+  readonly #listeners = new Set<(ref: PoolRef) => void>();
   #loop: NodeJS.Timeout | undefined;
-  #checking = false;
+  /** The background check running now, if any. */
+  #checking: Promise<void> | undefined;
   #closed = false;
 
   constructor(config: ExecConfig, opts: ExecOptions) {
@@ -126,9 +129,16 @@ export class ExecProvisioner implements Provisioner {
     return [...this.#pools.values()].map(statusOf);
   }
 
+  /** Called when the background check finds a pool's healthy endpoints changed. */
+  onEndpointsChange(listener: (ref: PoolRef) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#loop);
+    await this.#checking;
     const refs = [...this.#pools.values()].map((p) => p.ref);
     await Promise.all(
       refs.map((ref) =>
@@ -143,6 +153,8 @@ export class ExecProvisioner implements Provisioner {
   async release(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#loop);
+    // No command of ours runs on after a release (bounded by the status timeout).
+    await this.#checking;
     for (const p of this.#pools.values())
       log.info('pool left running for the next daemon', {
         service: this.#o.service,
@@ -217,9 +229,10 @@ export class ExecProvisioner implements Provisioner {
     };
   }
 
-  /** Takes the reported endpoints and probes each. */
-  async #observe(pool: Pool, endpoints: Endpoint[]): Promise<void> {
+  /** Takes the reported endpoints and probes each; true when the healthy ones changed. */
+  async #observe(pool: Pool, endpoints: Endpoint[]): Promise<boolean> {
     const before = readyOf(pool);
+    const healthyBefore = healthyKeys(pool);
     const health = await Promise.all(endpoints.map((e) => this.#probe(e)));
     pool.reported = endpoints.map((endpoint, i) => ({ endpoint, healthy: health[i]! }));
     const after = readyOf(pool);
@@ -231,6 +244,7 @@ export class ExecProvisioner implements Provisioner {
         desired: pool.desired,
         reported: endpoints.length,
       });
+    return healthyKeys(pool) !== healthyBefore;
   }
 
   #probe(e: Endpoint): Promise<boolean> {
@@ -250,8 +264,8 @@ export class ExecProvisioner implements Provisioner {
    * endpoints and probes them, and so does a check with no time left for a
    * command before `deadline`.
    */
-  async #refresh(pool: Pool, deadline?: number): Promise<void> {
-    if (this.#pools.get(keyOf(pool.ref)) !== pool || this.#closed) return;
+  async #refresh(pool: Pool, deadline?: number): Promise<boolean> {
+    if (this.#pools.get(keyOf(pool.ref)) !== pool || this.#closed) return false;
     let endpoints = pool.reported.map((r) => r.endpoint);
     if (deadline !== undefined && deadline <= Date.now()) return this.#observe(pool, endpoints);
     try {
@@ -270,7 +284,7 @@ export class ExecProvisioner implements Provisioner {
       pool.statusError = error;
     }
     // A stop may have come while the command ran.
-    if (this.#pools.get(keyOf(pool.ref)) === pool) await this.#observe(pool, endpoints);
+    return this.#pools.get(keyOf(pool.ref)) === pool && this.#observe(pool, endpoints);
   }
 
   #startLoop(): void {
@@ -279,17 +293,35 @@ export class ExecProvisioner implements Provisioner {
     this.#loop.unref();
   }
 
-  async #checkAll(): Promise<void> {
-    if (this.#checking) return;
-    this.#checking = true;
-    try {
-      // A pool whose only ensure failed is not watched: its command has reported nothing to check.
-      const watched = [...this.#pools.entries()].filter(
-        ([, pool]) => pool.applied !== undefined || pool.reported.length > 0,
-      );
-      await Promise.all(watched.map(([key, pool]) => this.#serial.run(key, () => this.#refresh(pool))));
-    } finally {
-      this.#checking = false;
+  #checkAll(): Promise<void> {
+    this.#checking ??= this.#checkEach().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #checkEach(): Promise<void> {
+    // A pool whose only ensure failed is not watched: its command has reported nothing to check.
+    const watched = [...this.#pools.entries()].filter(
+      ([, pool]) => pool.applied !== undefined || pool.reported.length > 0,
+    );
+    await Promise.all(
+      watched.map(async ([key, pool]) => {
+        if (await this.#serial.run(key, () => this.#refresh(pool))) this.#changed(pool.ref);
+      }),
+    );
+  }
+
+  #changed(ref: PoolRef): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener({ ...ref });
+      } catch (err) {
+        log.error('endpoint change listener failed', {
+          service: this.#o.service,
+          error: (err as Error).message,
+        });
+      }
     }
   }
 
@@ -318,6 +350,15 @@ function keyOf(ref: PoolRef): string {
 
 function readyOf(p: Pool): number {
   return p.reported.filter((r) => r.healthy).length;
+}
+
+/** The healthy endpoints of a pool, as one comparable string. */
+function healthyKeys(p: Pool): string {
+  return p.reported
+    .filter((r) => r.healthy)
+    .map((r) => `${r.endpoint.host}:${r.endpoint.port}`)
+    .sort()
+    .join(',');
 }
 
 function statusOf(p: Pool): PoolStatus {

@@ -68,6 +68,13 @@ export interface Provisioner {
   /** Stops everything this provisioner started. */
   close(): Promise<void>;
   /**
+   * Optional: calls `listener` when a pool's healthy endpoints change on
+   * their own, outside `ensure` and `stop` (an instance moved, went away or
+   * started answering), so that routing can follow. Returns a function that
+   * unsubscribes. Targets whose endpoints cannot move leave it out.
+   */
+  onEndpointsChange?(listener: (ref: PoolRef) => void): () => void;
+  /**
    * Stops watching and leaves the instances serving: the next provisioner of
    * the same service and owner adopts them (a daemon stop is not an outage).
    * Instances that cannot outlive the daemon are stopped. After it, the

@@ -4,7 +4,8 @@
  * (test/fixtures/exec/local-versions.mjs) starts the demo's sample service as
  * local processes, a real Envoy takes its configuration over ADS. v2 is
  * shadowed (copies reach the instances the script started), promoted and
- * completed, and the old version is stopped by the script; then a version
+ * completed, and the old version is stopped by the script; an instance that
+ * dies behind the daemon's back is routed away from; then a version
  * whose command prints garbage fails to provision with an error naming the
  * place, while production answers every request.
  */
@@ -132,7 +133,21 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
     /^stop v1 main 0 1$/m.test(calls()) && !existsSync(join(dir, 'shop-v1-main.json')) ? true : undefined,
   );
 
-  // Act 3: a version whose command prints garbage, while production is served.
+  // Act 3: one v2 instance dies behind the daemon's back.
+  const [dead] = JSON.parse(readFileSync(join(dir, 'shop-v2-main.json'), 'utf8')) as { pid: number }[];
+  process.kill(-dead!.pid, 'SIGKILL');
+
+  // Assert 3: the script's status no longer lists it, and Envoy is routed to the one left.
+  await until('Envoy routed away from the dead instance', async () =>
+    (await answers(url, 10)).every((a) => a.status === 200 && a.version === 'v2') ? true : undefined,
+  );
+  const pools = (await client.status('shop')).services[0]?.pools ?? [];
+  assert.deepEqual(
+    pools.filter((p) => p.version === 'v2').map((p) => [p.pool, p.ready, p.desired]),
+    [['main', 1, 2]],
+  );
+
+  // Act 4: a version whose command prints garbage, while production is served.
   const served: { status: number; version: string | null }[] = [];
   let loading = true;
   const load = (async () => {
@@ -150,7 +165,7 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
   loading = false;
   await load;
 
-  // Assert 3: the error names the command and the place in its output; production never noticed.
+  // Assert 4: the error names the command and the place in its output; production never noticed.
   assert.match(
     failed.lastError,
     /the ensure command \(.*local-versions\.mjs\) broke the output contract: stdout: not JSON \("deployment\.apps\/shop-broken configured"\)/,

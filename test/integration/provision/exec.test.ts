@@ -18,10 +18,18 @@ import { until } from '../e2e/daemon.js';
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'exec');
 const MAIN_V1 = { version: 'v1', pool: 'main' } as const;
 
-/** A state directory for the scripts (its instances killed and it removed after the test). */
+/** The provisioners made by {@link provisioner}, per state directory: released before it goes. */
+const provisionersOf = new Map<string, ExecProvisioner[]>();
+
+/**
+ * A state directory for the scripts. After the test: the provisioners using it
+ * released (no background call may find it gone), its instances killed, it removed.
+ */
 function stateDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-'));
-  t.after(() => {
+  t.after(async () => {
+    for (const p of provisionersOf.get(dir) ?? []) await p.release();
+    provisionersOf.delete(dir);
     for (const name of ['shop-v1-main.json', 'shop-v2-main.json', 'shop-v1-baseline.json']) {
       const file = join(dir, name);
       if (!existsSync(file)) continue;
@@ -55,9 +63,10 @@ function config(script: string, dir: string, over: Partial<ExecConfig> = {}): Ex
   };
 }
 
-function provisioner(t: TestContext, c: ExecConfig): ExecProvisioner {
+/** A provisioner on `dir` (from {@link stateDir}), released when the test ends. */
+function provisioner(dir: string, c: ExecConfig): ExecProvisioner {
   const p = new ExecProvisioner(c, { service: 'shop', killGraceMs: 500 });
-  t.after(() => p.release());
+  provisionersOf.set(dir, [...(provisionersOf.get(dir) ?? []), p]);
   return p;
 }
 
@@ -104,7 +113,7 @@ describe('exec provisioner (real commands)', {
   test('starts, resizes, checks and stops real instances through a deploy script', async (t) => {
     // Arrange
     const dir = stateDir(t);
-    const p = provisioner(t, config('local-versions.mjs', dir));
+    const p = provisioner(dir, config('local-versions.mjs', dir));
 
     // Act 1: two instances of v1.
     const st = await p.ensure(MAIN_V1, 2);
@@ -141,9 +150,29 @@ describe('exec provisioner (real commands)', {
     await until('the last instance gone', async () => (running(first) ? undefined : true), 10_000);
   });
 
+  test('an instance that goes away on its own leaves routing, and the listener is told', async (t) => {
+    // Arrange: two instances, a listener.
+    const dir = stateDir(t);
+    const p = provisioner(dir, config('local-versions.mjs', dir));
+    await p.ensure(MAIN_V1, 2);
+    const changes: string[] = [];
+    t.after(p.onEndpointsChange((ref) => changes.push(`${ref.version}/${ref.pool}`)));
+    const [gone, kept] = pidsOf(dir, 'v1', 'main') as [number, number];
+
+    // Act: one instance dies behind the provisioner's back.
+    process.kill(-gone, 'SIGKILL');
+
+    // Assert: the background check drops it and says so; the other one stays.
+    await until('the change reported', async () => (changes.length > 0 ? true : undefined), 15_000);
+    assert.deepEqual(changes, ['v1/main']);
+    assert.equal(p.endpoints(MAIN_V1).length, 1);
+    assert.equal(await versionAt(p.endpoints(MAIN_V1)[0]!), 'v1');
+    assert.ok(running(kept));
+  });
+
   test('release leaves the versions running; a new provisioner takes them over; close stops them', async (t) => {
     const dir = stateDir(t);
-    const first = new ExecProvisioner(config('local-versions.mjs', dir), { service: 'shop' });
+    const first = provisioner(dir, config('local-versions.mjs', dir));
     await first.ensure(MAIN_V1, 2);
     const pids = pidsOf(dir, 'v1', 'main');
 
@@ -153,7 +182,7 @@ describe('exec provisioner (real commands)', {
     assert.ok(!calls(dir).some((c) => c.startsWith('stop')), 'release runs no command');
 
     // The next daemon ensures what it serves: the same processes, nothing restarted.
-    const next = new ExecProvisioner(config('local-versions.mjs', dir), { service: 'shop' });
+    const next = provisioner(dir, config('local-versions.mjs', dir));
     const st = await next.ensure(MAIN_V1, 2);
     assert.equal(st.ready, 2);
     assert.deepEqual(pidsOf(dir, 'v1', 'main'), pids);
@@ -166,7 +195,7 @@ describe('exec provisioner (real commands)', {
 
   test('a failing command is refused at once with its reason, and not retried', async (t) => {
     const dir = stateDir(t);
-    const p = provisioner(t, config('failing.sh', dir));
+    const p = provisioner(dir, config('failing.sh', dir));
 
     const err = await rejection(p.ensure({ version: 'v2', pool: 'main' }, 1));
 
@@ -182,7 +211,7 @@ describe('exec provisioner (real commands)', {
   test('a hanging command is killed at its timeout with its whole process group, retried, then refused', async (t) => {
     const dir = stateDir(t);
     const p = provisioner(
-      t,
+      dir,
       config('hanging.sh', dir, { timeouts: { ensure: 1000, stop: 1000, status: 1000 }, retries: 1 }),
     );
 
@@ -210,7 +239,7 @@ describe('exec provisioner (real commands)', {
 
   test('garbage on stdout is an error naming the place, and nothing is routed', async (t) => {
     const dir = stateDir(t);
-    const p = provisioner(t, config('garbage.sh', dir));
+    const p = provisioner(dir, config('garbage.sh', dir));
 
     const err = await rejection(p.ensure({ version: 'v2', pool: 'main' }, 1));
 
@@ -225,7 +254,7 @@ describe('exec provisioner (real commands)', {
   test('fewer replicas than asked: ready only as far as it goes, and the error says so', async (t) => {
     const dir = stateDir(t);
     const p = provisioner(
-      t,
+      dir,
       config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'fewer' } }),
     );
 
@@ -243,7 +272,7 @@ describe('exec provisioner (real commands)', {
   test('endpoints that do not answer are never ready nor routed', async (t) => {
     const dir = stateDir(t);
     const p = provisioner(
-      t,
+      dir,
       config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'deaf' } }),
     );
 
@@ -262,7 +291,7 @@ describe('exec provisioner (real commands)', {
     const prev = setLogSink((l) => logs.push(l));
     t.after(() => setLogSink(prev));
     const p = provisioner(
-      t,
+      dir,
       config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'tempfail-once' } }),
     );
 
