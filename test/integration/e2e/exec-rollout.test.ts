@@ -10,46 +10,20 @@
  * place, while production answers every request.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { freePorts, startEnvoy } from '../../harness/index.js';
 import { connectAdmin, startDaemon, until, writeDaemonConfig } from './daemon.js';
-
-const SCRIPT = join(projectRoot(), 'test', 'fixtures', 'exec', 'local-versions.mjs');
-
-/** Sends `n` requests one by one; the status and `x-version` of each. */
-async function answers(url: string, n: number): Promise<{ status: number; version: string | null }[]> {
-  const out: { status: number; version: string | null }[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await fetch(url, { headers: { 'x-user': `u${i}` }, signal: AbortSignal.timeout(10_000) });
-    await res.arrayBuffer();
-    out.push({ status: res.status, version: res.headers.get('x-version') });
-  }
-  return out;
-}
+import { answers, execShop, killScriptInstances, scriptCalls, scriptPids } from './exec.js';
 
 /** Mirrored copies the instances of `version` have answered (their SAMPLE_SHADOW_COUNT_DIR files). */
 function shadowCopies(dir: string, version: string): number {
   return readdirSync(dir)
     .filter((f) => f.startsWith(`shadow-${version}-`))
     .reduce((sum, f) => sum + Number(readFileSync(join(dir, f), 'utf8')), 0);
-}
-
-/** SIGKILLs what the script runs for `service` (its state files name the pids). */
-function killAll(dir: string): void {
-  for (const f of readdirSync(dir).filter((x) => x.startsWith('shop-') && x.endsWith('.json'))) {
-    for (const { pid } of JSON.parse(readFileSync(join(dir, f), 'utf8')) as { pid?: number }[]) {
-      try {
-        if (pid) process.kill(-pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
 }
 
 test('a deployment shadows, promotes and completes with versions run by a deploy script; garbage fails cleanly', {
@@ -59,25 +33,17 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
   // Arrange: the daemon with the exec provisioner, Envoy over ADS.
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-e2e-'));
-  t.after(() => killAll(dir));
+  t.after(() => killScriptInstances(dir));
   const config = writeDaemonConfig(
     dir,
     { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'exec-edge' },
-    `  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: exec
-      command: ['${SCRIPT}']
-      env: { EXEC_STATE_DIR: '${dir}', SAMPLE_SHADOW_COUNT_DIR: '${dir}' }
-      replicas: 2
-      checkInterval: 500ms
-      retryDelay: 200ms
-      versions:
-        v1: {}
+    execShop({
+      listen: listen!,
+      dir,
+      versions: `        v1: {}
         v2: {}
-        broken: { env: { EXEC_LIE: garbage } }
-    mirroring: { shadowPercentage: 100 }
+        broken: { env: { EXEC_LIE: garbage } }`,
+      extra: `    mirroring: { shadowPercentage: 100 }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
@@ -85,6 +51,7 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
       validationPeriod: 2s
       provisionTimeout: 60s
 `,
+    }),
   );
   startDaemon(t, config);
   const client = await connectAdmin(t, admin!);
@@ -104,8 +71,7 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
     async () => ((await answers(url, 1))[0]?.version === 'v1' ? true : undefined),
     60_000,
   );
-  const calls = () => readFileSync(join(dir, 'calls.log'), 'utf8');
-  assert.match(calls(), /^ensure v1 main 2 1$/m, 'the daemon ensured the stable version through the script');
+  assert.ok(scriptCalls(dir).includes('ensure v1 main 2 1'), 'the daemon ensured v1 through the script');
 
   // Act 1: deploy v2; it is shadowed.
   await client.deploy('shop', 'v2');
@@ -130,12 +96,12 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
     (await answers(url, 10)).every((a) => a.status === 200 && a.version === 'v2') ? true : undefined,
   );
   await until('v1 stopped by the script', async () =>
-    /^stop v1 main 0 1$/m.test(calls()) && !existsSync(join(dir, 'shop-v1-main.json')) ? true : undefined,
+    scriptCalls(dir).includes('stop v1 main 0 1') && scriptPids(dir, 'v1').length === 0 ? true : undefined,
   );
 
   // Act 3: one v2 instance dies behind the daemon's back.
-  const [dead] = JSON.parse(readFileSync(join(dir, 'shop-v2-main.json'), 'utf8')) as { pid: number }[];
-  process.kill(-dead!.pid, 'SIGKILL');
+  const [dead] = scriptPids(dir, 'v2');
+  process.kill(-dead!, 'SIGKILL');
 
   // Assert 3: the script's status no longer lists it, and Envoy is routed to the one left.
   await until('Envoy routed away from the dead instance', async () =>

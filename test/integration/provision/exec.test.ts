@@ -4,7 +4,7 @@
  * that fail, hang, print garbage, or lie about what they started.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
@@ -14,6 +14,7 @@ import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { ExecProvisioner } from '../../../daemon/provision/exec.js';
 import { type Endpoint, ProvisionError } from '../../../daemon/provision/provisioner.js';
 import { until } from '../e2e/daemon.js';
+import { killScriptInstances, running, scriptCalls, scriptPids } from '../e2e/exec.js';
 
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'exec');
 const MAIN_V1 = { version: 'v1', pool: 'main' } as const;
@@ -30,17 +31,7 @@ function stateDir(t: TestContext): string {
   t.after(async () => {
     for (const p of provisionersOf.get(dir) ?? []) await p.release();
     provisionersOf.delete(dir);
-    for (const name of ['shop-v1-main.json', 'shop-v2-main.json', 'shop-v1-baseline.json']) {
-      const file = join(dir, name);
-      if (!existsSync(file)) continue;
-      for (const { pid } of JSON.parse(readFileSync(file, 'utf8')) as { pid: number }[]) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
+    killScriptInstances(dir);
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
@@ -68,30 +59,6 @@ function provisioner(dir: string, c: ExecConfig): ExecProvisioner {
   const p = new ExecProvisioner(c, { service: 'shop', killGraceMs: 500 });
   provisionersOf.set(dir, [...(provisionersOf.get(dir) ?? []), p]);
   return p;
-}
-
-/** The lines of the calls log: "ACTION VERSION ROLE REPLICAS ATTEMPT". */
-function calls(dir: string): string[] {
-  const file = join(dir, 'calls.log');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
-}
-
-/** The pids the local-versions script runs for a pool. */
-function pidsOf(dir: string, version: string, pool: string): number[] {
-  const file = join(dir, `shop-${version}-${pool}.json`);
-  return existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }[]).map((i) => i.pid)
-    : [];
-}
-
-/** Running and not a zombie. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
 }
 
 async function versionAt(e: Endpoint): Promise<string | null> {
@@ -124,13 +91,17 @@ describe('exec provisioner (real commands)', {
     const eps = p.endpoints(MAIN_V1);
     assert.equal(eps.length, 2);
     for (const e of eps) assert.equal(await versionAt(e), 'v1');
-    assert.deepEqual(calls(dir)[0], 'ensure v1 main 2 1');
+    assert.deepEqual(scriptCalls(dir)[0], 'ensure v1 main 2 1');
 
     // Act 2: the same size again is a no-op; then down to one.
-    const before = calls(dir).filter((c) => c.startsWith('ensure')).length;
+    const before = scriptCalls(dir).filter((c) => c.startsWith('ensure')).length;
     await p.ensure(MAIN_V1, 2);
-    assert.equal(calls(dir).filter((c) => c.startsWith('ensure')).length, before, 'no command for a no-op');
-    const [first, second] = pidsOf(dir, 'v1', 'main') as [number, number];
+    assert.equal(
+      scriptCalls(dir).filter((c) => c.startsWith('ensure')).length,
+      before,
+      'no command for a no-op',
+    );
+    const [first, second] = scriptPids(dir, 'v1') as [number, number];
     await p.ensure(MAIN_V1, 1);
 
     // Assert 2: one instance left; the other process is gone; the status loop sees the same.
@@ -138,7 +109,7 @@ describe('exec provisioner (real commands)', {
     await until('the dropped instance gone', async () => (running(second) ? undefined : true), 10_000);
     assert.ok(running(first));
     await until('a background status call', async () =>
-      calls(dir).some((c) => c.startsWith('status v1 main 1')) ? true : undefined,
+      scriptCalls(dir).some((c) => c.startsWith('status v1 main 1')) ? true : undefined,
     );
 
     // Act 3: stop.
@@ -146,7 +117,7 @@ describe('exec provisioner (real commands)', {
 
     // Assert 3: nothing routed, the process gone.
     assert.deepEqual(p.endpoints(MAIN_V1), []);
-    assert.ok(calls(dir).includes('stop v1 main 0 1'));
+    assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
     await until('the last instance gone', async () => (running(first) ? undefined : true), 10_000);
   });
 
@@ -157,7 +128,7 @@ describe('exec provisioner (real commands)', {
     await p.ensure(MAIN_V1, 2);
     const changes: string[] = [];
     t.after(p.onEndpointsChange((ref) => changes.push(`${ref.version}/${ref.pool}`)));
-    const [gone, kept] = pidsOf(dir, 'v1', 'main') as [number, number];
+    const [gone, kept] = scriptPids(dir, 'v1') as [number, number];
 
     // Act: one instance dies behind the provisioner's back.
     process.kill(-gone, 'SIGKILL');
@@ -174,22 +145,22 @@ describe('exec provisioner (real commands)', {
     const dir = stateDir(t);
     const first = provisioner(dir, config('local-versions.mjs', dir));
     await first.ensure(MAIN_V1, 2);
-    const pids = pidsOf(dir, 'v1', 'main');
+    const pids = scriptPids(dir, 'v1');
 
     // A daemon stop: nothing is stopped.
     await first.release();
     assert.ok(pids.every(running), 'the instances outlive the release');
-    assert.ok(!calls(dir).some((c) => c.startsWith('stop')), 'release runs no command');
+    assert.ok(!scriptCalls(dir).some((c) => c.startsWith('stop')), 'release runs no command');
 
     // The next daemon ensures what it serves: the same processes, nothing restarted.
     const next = provisioner(dir, config('local-versions.mjs', dir));
     const st = await next.ensure(MAIN_V1, 2);
     assert.equal(st.ready, 2);
-    assert.deepEqual(pidsOf(dir, 'v1', 'main'), pids);
+    assert.deepEqual(scriptPids(dir, 'v1'), pids);
 
     // --stop-instances: close stops every pool it ensured.
     await next.close();
-    assert.ok(calls(dir).includes('stop v1 main 0 1'));
+    assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
     await until('the instances gone', async () => (pids.some(running) ? undefined : true), 10_000);
   });
 
@@ -204,7 +175,7 @@ describe('exec provisioner (real commands)', {
       err.message,
       `shop v2 (main): the ensure command (${join(FIXTURES, 'failing.sh')}) exited with code 1: "quota exceeded in namespace shop"`,
     );
-    assert.deepEqual(calls(dir), ['ensure v2 main 1 1']);
+    assert.deepEqual(scriptCalls(dir), ['ensure v2 main 1 1']);
     assert.deepEqual(p.endpoints({ version: 'v2', pool: 'main' }), []);
   });
 
@@ -221,7 +192,7 @@ describe('exec provisioner (real commands)', {
       err.message,
       /^shop v2 \(main\): the ensure command \(.*hanging\.sh\) timed out; killed with its process group/,
     );
-    assert.deepEqual(calls(dir), ['ensure v2 main 1 1', 'ensure v2 main 1 2'], 'two attempts');
+    assert.deepEqual(scriptCalls(dir), ['ensure v2 main 1 1', 'ensure v2 main 1 2'], 'two attempts');
     for (const attempt of [1, 2]) {
       const [shell, child] = readFileSync(join(dir, `hang-${attempt}.pids`), 'utf8')
         .trim()
@@ -247,7 +218,7 @@ describe('exec provisioner (real commands)', {
       err.message,
       `shop v2 (main): the ensure command (${join(FIXTURES, 'garbage.sh')}) broke the output contract: stdout: not JSON ("deployment.apps/shop-v2 configured"); expected one JSON object`,
     );
-    assert.deepEqual(calls(dir), ['ensure v2 main 1 1'], 'a broken contract is not retried');
+    assert.deepEqual(scriptCalls(dir), ['ensure v2 main 1 1'], 'a broken contract is not retried');
     assert.deepEqual(p.endpoints({ version: 'v2', pool: 'main' }), []);
   });
 
@@ -298,9 +269,9 @@ describe('exec provisioner (real commands)', {
     const st = await p.ensure(MAIN_V1, 1);
 
     assert.equal(st.ready, 1);
-    assert.deepEqual(calls(dir).slice(0, 2), ['ensure v1 main 1 1', 'ensure v1 main 1 2']);
+    assert.deepEqual(scriptCalls(dir).slice(0, 2), ['ensure v1 main 1 1', 'ensure v1 main 1 2']);
     assert.ok(logs.some((l) => l.includes('provisioner command failed') && l.includes('"retryable":true')));
     await assert.rejects(p.ensure({ version: 'v9', pool: 'main' }, 1), /unknown version 'v9'/);
-    assert.equal(calls(dir).filter((c) => c.includes('v9')).length, 0);
+    assert.equal(scriptCalls(dir).filter((c) => c.includes('v9')).length, 0);
   });
 });

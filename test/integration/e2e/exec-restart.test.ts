@@ -1,0 +1,100 @@
+/**
+ * The real daemon (`umbra daemon`) with the exec provisioner across a crash
+ * and a stop: SIGKILLed, it leaves the versions the deploy script runs
+ * serving a real Envoy; restarted, it takes them over by ensuring them again
+ * (the same processes, none restarted); stopped with --stop-instances, it
+ * runs the script's stop and they go.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import type { AdminClient } from '../../../daemon/admin/client.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import { freePorts, startEnvoy } from '../../harness/index.js';
+import { connectAdmin, startDaemon, until, writeDaemonConfig } from './daemon.js';
+import { answers, execShop, killScriptInstances, running, scriptCalls, scriptPids } from './exec.js';
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Resolves once the daemon reports v1's main pool with both replicas ready. */
+function v1Ready(client: AdminClient): Promise<true> {
+  return until(
+    'v1 ready',
+    async () => {
+      const s = (await client.status('shop')).services[0];
+      return s?.pools.some((p) => p.version === 'v1' && p.pool === 'main' && p.ready === 2)
+        ? true
+        : undefined;
+    },
+    60_000,
+  );
+}
+
+test('a crashed daemon leaves the exec versions serving; the next one takes them over; --stop-instances stops them', {
+  skip: process.platform === 'linux' ? false : 'needs Linux',
+  timeout: 240_000,
+}, async (t) => {
+  // Arrange: the daemon, its versions run by the script, Envoy over ADS.
+  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-restart-'));
+  t.after(() => killScriptInstances(dir));
+  const config = writeDaemonConfig(
+    dir,
+    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'exec-restart-edge' },
+    execShop({ listen: listen!, dir, versions: '        v1: {}\n        v2: {}' }),
+  );
+  let daemon = startDaemon(t, config);
+  await v1Ready(await connectAdmin(t, admin!));
+  await startEnvoy(t, {
+    name: 'exec-restart',
+    config: adsBootstrap({
+      nodeId: 'exec-restart-edge',
+      xdsHost: '127.0.0.1',
+      xdsPort: xds!,
+      adminPort: envoyAdmin!,
+    }),
+  });
+  const url = `http://127.0.0.1:${listen}/catalog`;
+  await until('Envoy serving v1', async () =>
+    (await answers(url, 4)).every((a) => a.status === 200 && a.version === 'v1') ? true : undefined,
+  );
+  const pids = scriptPids(dir, 'v1');
+  assert.equal(pids.length, 2);
+
+  // Act 1: the daemon crashes.
+  daemon.kill('SIGKILL');
+  await exited(daemon);
+
+  // Assert 1: production goes on, from the same processes.
+  const down = await answers(url, 20);
+  assert.deepEqual(
+    down.filter((a) => a.status !== 200 || a.version !== 'v1'),
+    [],
+    'every request answered by v1 while the daemon is down',
+  );
+
+  // Act 2: a new daemon on the same config and store, this time to stop its instances with it.
+  daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
+  await v1Ready(await connectAdmin(t, admin!));
+
+  // Assert 2: it ensured v1 again, and the script kept the processes it had.
+  assert.equal(scriptCalls(dir).filter((c) => c === 'ensure v1 main 2 1').length, 2);
+  assert.deepEqual(scriptPids(dir, 'v1'), pids);
+  assert.ok(pids.every(running));
+  assert.ok(!scriptCalls(dir).some((c) => c.startsWith('stop')), 'nothing stopped so far');
+
+  // Act 3: a clean stop with --stop-instances.
+  daemon.kill('SIGTERM');
+  await exited(daemon);
+
+  // Assert 3: the script was told to stop v1, and its processes are gone.
+  assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
+  assert.deepEqual(scriptPids(dir, 'v1'), []);
+  await until('the v1 processes gone', async () => (pids.some(running) ? undefined : true), 15_000);
+});
