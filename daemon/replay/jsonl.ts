@@ -19,7 +19,7 @@ import {
   FLAG_MIRROR_ABANDONED,
   FLAG_RESET,
   FLAG_TIMEOUT,
-} from '../telemetry/record-contract.js';
+} from '../wire/record-contract.js';
 
 const ARMS: Record<string, number> = {
   primary: ARM_PRIMARY,
