@@ -15,7 +15,8 @@
  * - `stop` removes a pool.
  *
  * Only endpoints that answer Umbra's probe count as ready, and only ready
- * ones are routed to: a command that reports endpoints that do not answer,
+ * ones are routed to (a ready one is dropped after two failed probes in a
+ * row, not one): a command that reports endpoints that do not answer,
  * or fewer than asked, gets a pool that is not ready, never traffic sent into
  * the void. A failed `status` keeps the endpoints last reported (missing data
  * is not evidence that they went away); their probes still decide.
@@ -32,7 +33,7 @@ import type { ExecProvisioner as ExecConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { type CommandResult, runCommand } from './exec-command.js';
 import { type ExecAction, verdictOf } from './exec-output.js';
-import { probeHttp, probeTcp } from './probe.js';
+import { nextHealth, type ProbedHealth, probeHttp, probeTcp } from './probe.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
 import { ProvisionError } from './provisioner.js';
 import { KeyedSerial } from './serial.js';
@@ -54,8 +55,8 @@ interface Pool {
   desired: number;
   /** The size the last successful `ensure` call made it; undefined until one succeeds. */
   applied: number | undefined;
-  /** What the command last reported, and whether each answered its last probe. */
-  reported: { endpoint: Endpoint; healthy: boolean }[];
+  /** What the command last reported, and each one's health from its probes (probe.ts nextHealth). */
+  reported: ({ endpoint: Endpoint } & ProbedHealth)[];
   /** Why the last `status` failed, until one succeeds. */
   statusError: string | undefined;
 }
@@ -159,7 +160,7 @@ export class ExecProvisioner implements Provisioner {
       log.info('pool left running for the next daemon', {
         service: this.#o.service,
         ...p.ref,
-        endpoints: p.reported.map((r) => `${r.endpoint.host}:${r.endpoint.port}`),
+        endpoints: p.reported.map((r) => endpointKey(r.endpoint)),
       });
     this.#pools.clear();
   }
@@ -233,8 +234,12 @@ export class ExecProvisioner implements Provisioner {
   async #observe(pool: Pool, endpoints: Endpoint[]): Promise<boolean> {
     const before = readyOf(pool);
     const healthyBefore = healthyKeys(pool);
-    const health = await Promise.all(endpoints.map((e) => this.#probe(e)));
-    pool.reported = endpoints.map((endpoint, i) => ({ endpoint, healthy: health[i]! }));
+    const answered = await Promise.all(endpoints.map((e) => this.#probe(e)));
+    const previous = new Map(pool.reported.map((r) => [endpointKey(r.endpoint), r]));
+    pool.reported = endpoints.map((endpoint, i) => ({
+      endpoint,
+      ...nextHealth(previous.get(endpointKey(endpoint)), answered[i]!),
+    }));
     const after = readyOf(pool);
     if (after !== before)
       log.info('pool readiness changed', {
@@ -352,11 +357,15 @@ function readyOf(p: Pool): number {
   return p.reported.filter((r) => r.healthy).length;
 }
 
+function endpointKey(e: Endpoint): string {
+  return `${e.host}:${e.port}`;
+}
+
 /** The healthy endpoints of a pool, as one comparable string. */
 function healthyKeys(p: Pool): string {
   return p.reported
     .filter((r) => r.healthy)
-    .map((r) => `${r.endpoint.host}:${r.endpoint.port}`)
+    .map((r) => endpointKey(r.endpoint))
     .sort()
     .join(',');
 }
@@ -376,7 +385,7 @@ function diagnosis(p: Pool): string {
   const parts = [
     `the command reports ${n} endpoint${n === 1 ? '' : 's'}${n < p.desired ? ` (${p.desired} asked)` : ''}`,
   ];
-  const deaf = p.reported.filter((r) => !r.healthy).map((r) => `${r.endpoint.host}:${r.endpoint.port}`);
+  const deaf = p.reported.filter((r) => !r.healthy).map((r) => endpointKey(r.endpoint));
   if (deaf.length > 0)
     parts.push(`not answering the probe: ${deaf.slice(0, 5).join(', ')}${deaf.length > 5 ? ', …' : ''}`);
   if (p.statusError) parts.push(`last status: ${p.statusError}`);
