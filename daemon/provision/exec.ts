@@ -186,7 +186,7 @@ export class ExecProvisioner implements Provisioner {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
       if (left <= 0) {
-        error ||= 'no time left';
+        error ||= 'had no time left to run';
         break;
       }
       const timeoutMs = Math.max(1, Math.min(this.#config.timeouts[action], left));
@@ -212,10 +212,15 @@ export class ExecProvisioner implements Provisioner {
     );
   }
 
-  /** The command's environment: the daemon's, the provisioner's `env`, the version's `env`, then `UMBRA_*`. */
+  /**
+   * The command's environment: the daemon's without its own `UMBRA_*`
+   * variables (the admin token is one), the provisioner's `env`, the
+   * version's `env`, then the contract's `UMBRA_*`.
+   */
   #env(action: ExecAction, ref: PoolRef, replicas: number, timeoutMs: number, attempt: number) {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !k.startsWith('UMBRA_')) env[k] = v;
     return {
       ...env,
       ...this.#config.env,

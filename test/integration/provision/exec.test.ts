@@ -82,7 +82,9 @@ describe('exec provisioner (real commands)', {
     const dir = stateDir(t);
     const p = provisioner(dir, config('local-versions.mjs', dir));
 
-    // Act 1: two instances of v1.
+    // Act 1: two instances of v1 (from a daemon whose own UMBRA_* settings are not the command's business).
+    process.env['UMBRA_ADMIN_TOKEN'] = 'not-for-commands';
+    t.after(() => delete process.env['UMBRA_ADMIN_TOKEN']);
     const st = await p.ensure(MAIN_V1, 2);
 
     // Assert 1: both answer as v1, and the script was told what to do in its arguments.
@@ -92,6 +94,24 @@ describe('exec provisioner (real commands)', {
     assert.equal(eps.length, 2);
     for (const e of eps) assert.equal(await versionAt(e), 'v1');
     assert.deepEqual(scriptCalls(dir)[0], 'ensure v1 main 2 1');
+    const env = JSON.parse(readFileSync(join(dir, 'umbra-env.json'), 'utf8')) as Record<string, string>;
+    // The last call was the ensure, or a status after it.
+    assert.deepEqual(
+      {
+        ...env,
+        UMBRA_ACTION: ['ensure', 'status'].includes(env['UMBRA_ACTION']!),
+        UMBRA_TIMEOUT_MS: Number(env['UMBRA_TIMEOUT_MS']) > 0,
+      },
+      {
+        UMBRA_ACTION: true,
+        UMBRA_ATTEMPT: '1',
+        UMBRA_REPLICAS: '2',
+        UMBRA_ROLE: 'main',
+        UMBRA_SERVICE: 'shop',
+        UMBRA_TIMEOUT_MS: true,
+        UMBRA_VERSION: 'v1',
+      },
+    );
 
     // Act 2: the same size again is a no-op; then down to one.
     const before = scriptCalls(dir).filter((c) => c.startsWith('ensure')).length;
