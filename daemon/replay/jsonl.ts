@@ -68,9 +68,9 @@ export interface JsonLineRecord {
   arm: ArmName;
   endpoint: string;
   segment?: string;
-  /** HTTP status, 0 for no response (default 0). */
-  status?: number;
-  latency_us?: number;
+  /** HTTP status, 0 for no response. */
+  status: number;
+  latency_us: number;
   bytes?: number;
   /** Up to 16 hex digits; "" means no hash, the same as leaving it out. */
   body_hash?: string;
@@ -138,10 +138,10 @@ export function parseJsonLine(text: string): JsonLineRecord | string | null {
   }
   const arm = r['arm'];
   if (!isArm(arm)) return 'arm: must be primary, candidate, baseline or live';
-  if (r['status'] !== undefined && !nonNegInt(r['status'], 999)) return 'status: must be an integer 0..999';
-  if (r['latency_us'] !== undefined && !nonNegInt(r['latency_us'], 0xffffffff)) {
-    return 'latency_us: must be an integer 0..4294967295';
-  }
+  // Required, unlike the wire's proto3 fields: a line that leaves out how the request ended would read
+  // as status 0 (no response, a failure) and latency 0, and missing data is never evidence.
+  if (!nonNegInt(r['status'], 999)) return 'status: must be an integer 0..999';
+  if (!nonNegInt(r['latency_us'], 0xffffffff)) return 'latency_us: must be an integer 0..4294967295';
   if (r['bytes'] !== undefined && !nonNegInt(r['bytes'], Number.MAX_SAFE_INTEGER)) {
     return 'bytes: must be an integer ≥ 0';
   }
@@ -169,8 +169,10 @@ export function parseJsonLine(text: string): JsonLineRecord | string | null {
     request_id: r['request_id'] as string,
     arm,
     endpoint: r['endpoint'] as string,
+    status: r['status'] as number,
+    latency_us: r['latency_us'] as number,
   };
-  for (const k of ['start_us', 'worker', 'status', 'latency_us', 'bytes'] as const) {
+  for (const k of ['start_us', 'worker', 'bytes'] as const) {
     if (r[k] !== undefined) record[k] = r[k] as number;
   }
   for (const k of ['proxy', 'segment', 'body_hash', 'cluster'] as const) {
@@ -227,8 +229,7 @@ export class JsonLinesSource {
       return id;
     };
     const tUs = r.t_us;
-    const latencyUs = r.latency_us ?? 0;
-    const startUs = r.start_us ?? tUs - latencyUs;
+    const startUs = r.start_us ?? tUs - r.latency_us;
     const endpoint = ref(r.endpoint);
     const segment = ref(r.segment);
     const cluster = ref(r.cluster);
@@ -248,8 +249,8 @@ export class JsonLinesSource {
           endpoint,
           segment,
           startDeltaUs: Math.round(startUs),
-          latencyUs,
-          status: r.status ?? 0,
+          latencyUs: r.latency_us,
+          status: r.status,
           flags,
           responseBytes: r.bytes ?? 0,
           hashLo,
