@@ -14,6 +14,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const base = { service: 'shop', endpoint: 'GET /cart', request_id: 'r1' };
 const line = (o: Record<string, unknown>): string => JSON.stringify({ ...base, ...o });
 
+/** Replays the lines as `umbra replay` does; the timeline and the summary. */
+function replayLines(name: string, lines: string[]) {
+  const path = join(dir, `${name}.jsonl`);
+  writeFileSync(path, lines.join('\n'));
+  const out: Record<string, unknown>[] = [];
+  const summary = replay(path, { emit: (l) => out.push(l) });
+  return { out, summary };
+}
+
 describe('JSON lines: the parser', () => {
   it('returns the known fields of a valid line, null for a blank one', () => {
     const r = parseJsonLine(
@@ -45,16 +54,10 @@ describe('JSON lines: the parser', () => {
 
 describe('JSON lines: a record without its outcome', () => {
   it('is a bad line and changes nothing: a candidate without a status is missing, not failed', () => {
-    const path = join(dir, 'no-status.jsonl');
-    writeFileSync(
-      path,
-      [
-        line({ t_us: 1_000_000, arm: 'primary', status: 200, latency_us: 5000 }),
-        line({ t_us: 1_001_000, arm: 'candidate', latency_us: 6000 }),
-      ].join('\n'),
-    );
-    const out: Record<string, unknown>[] = [];
-    const summary = replay(path, { emit: (l) => out.push(l) });
+    const { out, summary } = replayLines('no-status', [
+      line({ t_us: 1_000_000, arm: 'primary', status: 200, latency_us: 5000 }),
+      line({ t_us: 1_001_000, arm: 'candidate', latency_us: 6000 }),
+    ]);
     assert.deepEqual(
       out.filter((l) => l['type'] === 'bad_line').map((l) => [l['line'], l['error']]),
       [[2, 'status: must be an integer 0..999']],
@@ -70,16 +73,10 @@ describe('JSON lines: a record without its outcome', () => {
 
 describe('JSON lines: names', () => {
   it('takes arm and flag names from the format only, never from an object prototype', () => {
-    const path = join(dir, 'prototype-names.jsonl');
-    writeFileSync(
-      path,
-      [
-        line({ t_us: 1_000_000, arm: 'constructor', status: 200, latency_us: 5000 }),
-        line({ t_us: 1_000_000, arm: 'primary', status: 200, latency_us: 5000, flags: ['toString'] }),
-      ].join('\n'),
-    );
-    const out: Record<string, unknown>[] = [];
-    const summary = replay(path, { emit: (l) => out.push(l) });
+    const { out, summary } = replayLines('prototype-names', [
+      line({ t_us: 1_000_000, arm: 'constructor', status: 200, latency_us: 5000 }),
+      line({ t_us: 1_000_000, arm: 'primary', status: 200, latency_us: 5000, flags: ['toString'] }),
+    ]);
     const bad = out.filter((l) => l['type'] === 'bad_line');
     assert.deepEqual(
       bad.map((l) => l['line']),
