@@ -13,8 +13,6 @@ export interface ScenarioRecord extends JsonLineRecord {
   start_us: number;
   arm: 'primary' | 'candidate';
   segment: string;
-  status: number;
-  latency_us: number;
   /** '' for an arm without a body (a failure or a timeout). */
   body_hash: string;
   flags: FlagName[];
