@@ -21,7 +21,7 @@ import {
   FLAG_MIRROR_ABANDONED,
   FLAG_RESET,
   FLAG_TIMEOUT,
-} from '../telemetry/record-contract.js';
+} from '../wire/record-contract.js';
 
 /** The `arm` values of a line. */
 export type ArmName = 'primary' | 'candidate' | 'baseline' | 'live';

@@ -14,7 +14,7 @@ import {
   DEFAULT_MIRROR_TIMEOUT_MS,
   pipelineTiming,
 } from '../../../daemon/telemetry/pipeline.js';
-import { ARM_CANDIDATE, ARM_PRIMARY, FLAG_TIMEOUT } from '../../../daemon/telemetry/record-contract.js';
+import { ARM_CANDIDATE, ARM_PRIMARY, FLAG_TIMEOUT } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');
 

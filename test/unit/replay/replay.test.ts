@@ -10,12 +10,7 @@ import { FRAME_BATCH, FRAME_CLOSE, FRAME_OPEN, RecordingWriter } from '../../../
 import { type ReplayVerdict, replay } from '../../../daemon/replay/replay.js';
 import { encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import {
-  ARM_BASELINE,
-  ARM_CANDIDATE,
-  ARM_LIVE,
-  ARM_PRIMARY,
-} from '../../../daemon/telemetry/record-contract.js';
+import { ARM_BASELINE, ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');
 const dir = mkdtempSync(join(tmpdir(), 'umbra-replay-'));
