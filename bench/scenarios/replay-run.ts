@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { replayJudge } from '../../daemon/cli/commands/replay.js';
 import type { Culprit, JudgeParams } from '../../daemon/judge/types.js';
 import type { Model } from '../../daemon/model/model.js';
-import { modelFromHistoryFiles } from '../../daemon/model/sources.js';
 import { replay } from '../../daemon/replay/replay.js';
+import { modelFromHistoryFiles } from '../../daemon/training/sources.js';
 import { type ScenarioRecord, toJsonLines } from './generator.js';
 
 /** The first rollback verdict: when it was emitted (s from the first record) and which second it judged. */

@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import { generate, makeScenario, randomProfile } from '../../../bench/scenarios/generator.js';
 import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { setLogLevel } from '../../../daemon/log.js';
-import { cellsFromFile } from '../../../daemon/model/sources.js';
 import { type JsonLineRecord, requestIdBytes } from '../../../daemon/replay/jsonl.js';
 import { encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import {
@@ -14,6 +13,7 @@ import {
   DEFAULT_MIRROR_TIMEOUT_MS,
   pipelineTiming,
 } from '../../../daemon/telemetry/pipeline.js';
+import { cellsFromFile } from '../../../daemon/training/sources.js';
 import { ARM_CANDIDATE, ARM_PRIMARY, FLAG_TIMEOUT } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');

@@ -8,8 +8,8 @@ import { UsageError } from '../../../daemon/cli/command.js';
 import { modelTrainCommand } from '../../../daemon/cli/commands/model-train.js';
 import { DEFAULT_JUDGE_PARAMS } from '../../../daemon/judge/types.js';
 import { defaultModel, parseModel } from '../../../daemon/model/model.js';
-import { cellsFromFile, modelFromHistoryFiles, trainFromStore } from '../../../daemon/model/sources.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
+import { cellsFromFile, modelFromHistoryFiles, trainFromStore } from '../../../daemon/training/sources.js';
 
 function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const log = console.log;

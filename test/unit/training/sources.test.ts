@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setLogLevel } from '../../../daemon/log.js';
-import { cellsFromFile } from '../../../daemon/model/sources.js';
 import type { JsonLineRecord } from '../../../daemon/replay/jsonl.js';
+import { cellsFromFile } from '../../../daemon/training/sources.js';
 
 // Training reads recorded files through replay's parser and the daemon's own pairer and aggregator:
 // these are the cells the live judge would have seen, counted as the aggregate contract defines.
