@@ -43,7 +43,8 @@ function config(script: string, dir: string, over: Partial<ExecConfig> = {}): Ex
     command: [join(FIXTURES, script)],
     env: { EXEC_STATE_DIR: dir },
     replicas: 2,
-    timeouts: { ensure: 20_000, stop: 20_000, status: 10_000 },
+    // Generous: the sample service starts slowly on a loaded machine.
+    timeouts: { ensure: 60_000, stop: 30_000, status: 20_000 },
     retries: 2,
     retryDelay: 100,
     checkInterval: 200,
