@@ -7,15 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import type { AdminClient } from '../../../daemon/admin/client.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { freePorts, startEnvoy } from '../../harness/index.js';
-import { connectAdmin, startDaemon, until, writeDaemonConfig } from './daemon.js';
-import { answers, execShop, killScriptInstances, running, scriptCalls, scriptPids } from './exec.js';
+import { startEnvoy } from '../../harness/index.js';
+import { connectAdmin, startDaemon, until } from './daemon.js';
+import { answers, execSetup, running, scriptCalls, scriptPids } from './exec.js';
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -41,23 +38,18 @@ test('a crashed daemon leaves the exec versions serving; the next one takes them
   timeout: 240_000,
 }, async (t) => {
   // Arrange: the daemon, its versions run by the script, Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-restart-'));
-  t.after(() => killScriptInstances(dir));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'exec-restart-edge' },
-    execShop({ listen: listen!, dir, versions: '        v1: {}\n        v2: {}' }),
-  );
+  const { dir, config, admin, xds, envoyAdmin, listen } = await execSetup(t, 'exec-restart-edge', {
+    versions: '        v1: {}\n        v2: {}',
+  });
   let daemon = startDaemon(t, config);
-  await v1Ready(await connectAdmin(t, admin!));
+  await v1Ready(await connectAdmin(t, admin));
   await startEnvoy(t, {
     name: 'exec-restart',
     config: adsBootstrap({
       nodeId: 'exec-restart-edge',
       xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      xdsPort: xds,
+      adminPort: envoyAdmin,
     }),
   });
   const url = `http://127.0.0.1:${listen}/catalog`;
@@ -81,7 +73,7 @@ test('a crashed daemon leaves the exec versions serving; the next one takes them
 
   // Act 2: a new daemon on the same config and store, this time to stop its instances with it.
   daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
-  await v1Ready(await connectAdmin(t, admin!));
+  await v1Ready(await connectAdmin(t, admin));
 
   // Assert 2: it ensured v1 again, and the script kept the processes it had.
   assert.equal(scriptCalls(dir).filter((c) => c === 'ensure v1 main 2 1').length, 2);

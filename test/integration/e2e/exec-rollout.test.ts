@@ -10,14 +10,13 @@
  * place, while production answers every request.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { freePorts, startEnvoy } from '../../harness/index.js';
-import { connectAdmin, startDaemon, until, writeDaemonConfig } from './daemon.js';
-import { answers, execShop, killScriptInstances, scriptCalls, scriptPids } from './exec.js';
+import { startEnvoy } from '../../harness/index.js';
+import { connectAdmin, startDaemon, until } from './daemon.js';
+import { answers, execSetup, scriptCalls, scriptPids } from './exec.js';
 
 /** Mirrored copies the instances of `version` have answered (their SAMPLE_SHADOW_COUNT_DIR files). */
 function shadowCopies(dir: string, version: string): number {
@@ -31,19 +30,11 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
   timeout: 300_000,
 }, async (t) => {
   // Arrange: the daemon with the exec provisioner, Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-e2e-'));
-  t.after(() => killScriptInstances(dir));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'exec-edge' },
-    execShop({
-      listen: listen!,
-      dir,
-      versions: `        v1: {}
+  const { dir, config, admin, xds, envoyAdmin, listen } = await execSetup(t, 'exec-edge', {
+    versions: `        v1: {}
         v2: {}
         broken: { env: { EXEC_LIE: garbage } }`,
-      extra: `    mirroring: { shadowPercentage: 100 }
+    extra: `    mirroring: { shadowPercentage: 100 }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
@@ -51,17 +42,16 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
       validationPeriod: 2s
       provisionTimeout: 60s
 `,
-    }),
-  );
+  });
   startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  const client = await connectAdmin(t, admin);
   await startEnvoy(t, {
     name: 'exec-rollout',
     config: adsBootstrap({
       nodeId: 'exec-edge',
       xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      xdsPort: xds,
+      adminPort: envoyAdmin,
     }),
   });
   const url = `http://127.0.0.1:${listen}/catalog`;

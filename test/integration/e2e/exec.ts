@@ -3,9 +3,13 @@
  * they configure (test/fixtures/exec/local-versions.mjs), a service entry
  * using it, and reading what the script runs.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { freePorts } from '../../harness/index.js';
+import { writeDaemonConfig } from './daemon.js';
 
 export const EXEC_SCRIPT = join(projectRoot(), 'test', 'fixtures', 'exec', 'local-versions.mjs');
 
@@ -27,6 +31,39 @@ export function execShop(o: { listen: number; dir: string; versions: string; ext
       versions:
 ${o.versions}
 ${o.extra ?? ''}`;
+}
+
+/** A daemon config with {@link execShop} on free loopback ports, in a fresh directory. */
+export interface ExecSetup {
+  dir: string;
+  config: string;
+  admin: number;
+  xds: number;
+  envoyAdmin: number;
+  /** Where the proxy accepts the service's traffic. */
+  listen: number;
+}
+
+/**
+ * Writes the config of a daemon for proxy `node` with one `shop` service whose
+ * versions the script runs; whatever the script started is killed after the test.
+ */
+export async function execSetup(
+  t: TestContext,
+  node: string,
+  shop: { versions: string; extra?: string },
+): Promise<ExecSetup> {
+  const [admin, telemetry, xds, envoyAdmin, listen] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-e2e-'));
+  t.after(() => killScriptInstances(dir));
+  const config = writeDaemonConfig(dir, { admin, telemetry, xds, node }, execShop({ listen, dir, ...shop }));
+  return { dir, config, admin, xds, envoyAdmin, listen };
 }
 
 /** The pids the script runs for a pool now (none when it runs none). */

@@ -62,6 +62,16 @@ function provisioner(dir: string, c: ExecConfig): ExecProvisioner {
   return p;
 }
 
+/** A provisioner running the local-versions script told to break its promises (`EXEC_LIE`). */
+function lying(t: TestContext, lie: string): { dir: string; p: ExecProvisioner } {
+  const dir = stateDir(t);
+  const p = provisioner(
+    dir,
+    config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: lie } }),
+  );
+  return { dir, p };
+}
+
 async function versionAt(e: Endpoint): Promise<string | null> {
   const res = await fetch(`http://${e.host}:${e.port}/products`, { signal: AbortSignal.timeout(5000) });
   await res.arrayBuffer();
@@ -244,17 +254,14 @@ describe('exec provisioner (real commands)', {
   });
 
   test('fewer replicas than asked: ready only as far as it goes, and the error says so', async (t) => {
-    const dir = stateDir(t);
-    const p = provisioner(
-      dir,
-      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'fewer' } }),
-    );
+    const { p } = lying(t, 'fewer');
 
-    const err = await rejection(p.ensure(MAIN_V1, 2, { timeoutMs: 4000 }));
+    // Time for the one instance to start even on a loaded machine.
+    const err = await rejection(p.ensure(MAIN_V1, 2, { timeoutMs: 10_000 }));
 
     assert.match(
       err.message,
-      /^shop v1 \(main\): 1\/2 ready after 4000 ms; the command reports 1 endpoint \(2 asked\)$/,
+      /^shop v1 \(main\): 1\/2 ready after 10000 ms; the command reports 1 endpoint \(2 asked\)$/,
     );
     const pool = p.status().find((s) => s.version === 'v1' && s.pool === 'main');
     assert.equal(pool?.ready, 1);
@@ -262,11 +269,7 @@ describe('exec provisioner (real commands)', {
   });
 
   test('endpoints that do not answer are never ready nor routed', async (t) => {
-    const dir = stateDir(t);
-    const p = provisioner(
-      dir,
-      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'deaf' } }),
-    );
+    const { p } = lying(t, 'deaf');
 
     const err = await rejection(p.ensure(MAIN_V1, 2, { timeoutMs: 2000 }));
 
@@ -278,14 +281,10 @@ describe('exec provisioner (real commands)', {
   });
 
   test('exit 75 is retried with backoff; an unknown version runs nothing', async (t) => {
-    const dir = stateDir(t);
     const logs: string[] = [];
     const prev = setLogSink((l) => logs.push(l));
     t.after(() => setLogSink(prev));
-    const p = provisioner(
-      dir,
-      config('local-versions.mjs', dir, { env: { EXEC_STATE_DIR: dir, EXEC_LIE: 'tempfail-once' } }),
-    );
+    const { dir, p } = lying(t, 'tempfail-once');
 
     const st = await p.ensure(MAIN_V1, 1);
 
