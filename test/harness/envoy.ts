@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireEnvoy } from '../../daemon/platform/envoy-binary.js';
+import { type WaitOptions, waitFor } from './wait.js';
 
 /** The part of a test context the harness uses (TestContext or a hand-made one). */
 export interface Cleanup {
@@ -44,7 +45,13 @@ export interface EnvoyProcess {
   /** All counters and gauges from /stats (histograms left out). */
   stats(): Promise<Record<string, number>>;
   stat(name: string): Promise<number | undefined>;
-  waitForStat(name: string, pred: (v: number) => boolean, timeoutMs?: number): Promise<number>;
+  /**
+   * Waits until the counter or gauge `name` equals `expected` (a number) or
+   * satisfies it (a predicate), and returns its value; the timeout message
+   * names the stat, the condition and the last value read. Waiting is the
+   * assertion: no `assert.equal` on the result is needed.
+   */
+  waitForStat(name: string, expected: number | ((v: number) => boolean), o?: WaitOptions): Promise<number>;
   // biome-ignore lint/suspicious/noExplicitAny: Envoy's config dump is free-form JSON that tests walk.
   configDump(query?: string): Promise<any>;
   admin(path: string, method?: 'GET' | 'POST'): Promise<string>;
@@ -154,17 +161,16 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
       const m = /: (-?\d+)/.exec(text);
       return m ? Number(m[1]) : undefined;
     },
-    async waitForStat(name, pred, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: number | undefined;
-      while (Date.now() < deadline) {
-        last = await proc.stat(name);
-        if (last !== undefined && pred(last)) return last;
-        await sleep(50);
-      }
-      throw new Error(
-        `waitForStat: ${name} = ${String(last)} did not satisfy the condition within ${timeoutMs} ms`,
+    async waitForStat(name, expected, o) {
+      const ok = typeof expected === 'number' ? (v: number) => v === expected : expected;
+      const wanted = typeof expected === 'number' ? `= ${expected}` : `to satisfy ${expected.toString()}`;
+      const v = await waitFor(
+        `stat ${name} ${wanted}`,
+        () => proc.stat(name),
+        (v) => v !== undefined && ok(v),
+        o,
       );
+      return v!;
     },
     async configDump(query = '') {
       return JSON.parse(await admin(`/config_dump${query}`));

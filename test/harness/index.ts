@@ -5,3 +5,4 @@ export * from './load.js';
 export * from './ports.js';
 export * from './tls.js';
 export * from './upstream.js';
+export * from './wait.js';

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, startDaemon, staticShop, writeDaemonConfig } from './daemon.js';
 
 /** Whether something accepts TCP connections on the loopback port now. */
 function listening(port: number): Promise<boolean> {
@@ -68,32 +68,38 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
     loading = false;
     await load;
   });
-  await until('both streams connected', async () =>
-    (await envoy.stat(ads)) === 1 && (await envoy.stat(stream)) === 1 ? true : undefined,
+  await waitFor(
+    'both streams connected',
+    async () => (await envoy.stat(ads)) === 1 && (await envoy.stat(stream)) === 1,
   );
 
   // Act: the daemon goes away for a while, then comes back.
   daemon.kill('SIGKILL');
   await new Promise((r) => daemon.once('exit', r));
-  await until('both streams down', async () =>
-    (await envoy.stat(ads)) === 0 && (await envoy.stat(stream)) === 0 ? true : undefined,
+  await waitFor(
+    'both streams down',
+    async () => (await envoy.stat(ads)) === 0 && (await envoy.stat(stream)) === 0,
   );
   await new Promise((r) => setTimeout(r, OUTAGE_MS)); // let the backoffs grow
   daemon = startDaemon(t, config);
   const up: Record<string, number> = {};
   const connected: Record<string, number> = {};
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && Object.keys(connected).length < 2) {
-    const now = Date.now();
-    if (up['xds'] === undefined && (await listening(xds!))) up['xds'] = now;
-    if (up['telemetry'] === undefined && (await listening(telemetry!))) up['telemetry'] = now;
-    if (connected['xds'] === undefined && (await envoy.stat(ads)) === 1) connected['xds'] = Date.now();
-    if (connected['telemetry'] === undefined && (await envoy.stat(stream)) === 1)
-      connected['telemetry'] = Date.now();
-    // Connected before a probe saw the port: it came up since the last probe.
-    for (const k of Object.keys(connected)) up[k] ??= now;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Each probe notes when a port first answers and when its stream is first connected again.
+  await waitFor(
+    'both streams connected again',
+    async () => {
+      const now = Date.now();
+      if (up['xds'] === undefined && (await listening(xds!))) up['xds'] = now;
+      if (up['telemetry'] === undefined && (await listening(telemetry!))) up['telemetry'] = now;
+      if (connected['xds'] === undefined && (await envoy.stat(ads)) === 1) connected['xds'] = Date.now();
+      if (connected['telemetry'] === undefined && (await envoy.stat(stream)) === 1)
+        connected['telemetry'] = Date.now();
+      // Connected before a probe saw the port: it came up since the last probe.
+      for (const k of Object.keys(connected)) up[k] ??= now;
+      return Object.keys(connected).length === 2 ? connected : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
 
   // Assert: each stream was back within the budget of its port answering.
   const xdsMs = (connected['xds'] ?? Number.POSITIVE_INFINITY) - (up['xds'] ?? 0);
@@ -105,7 +111,7 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
     `telemetry reconnected ${telemetryMs} ms after the daemon answered`,
   );
   // And status shows what the proxy ACKed from the restarted daemon, not only what it wants.
-  const proxies = await until('the proxy in sync', async () => {
+  const proxies = await waitFor('the proxy in sync', async () => {
     const p = (await client.status('shop')).services[0]?.proxies;
     return p?.[0]?.inSync ? p : undefined;
   });

@@ -13,9 +13,9 @@ import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePorts, startEnvoy, startKeptAliveLoad } from '../../harness/index.js';
+import { freePorts, startEnvoy, startKeptAliveLoad, waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
-import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, writeDaemonConfig } from './daemon.js';
 
 /** The sample service's argv in YAML flow style. */
 const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
@@ -57,16 +57,17 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
     config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
   });
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   await client.command('shop', 'promote', 'test');
   const split = { v1: 50, v2: 50 };
   const inSync = async () => {
     const p = (await client.status('shop')).services[0]?.proxies[0];
-    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify(split) ? true : undefined;
+    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify(split);
   };
-  await until('Envoy at 50/50', inSync, 60_000);
+  await waitFor('Envoy at 50/50', inSync, { timeoutMs: 60_000 });
 
   // Act: kept-alive load while the daemon is killed and started again.
   const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
@@ -74,9 +75,9 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
     daemon.kill('SIGKILL');
     await new Promise((r) => daemon.once('exit', r));
     daemon = startDaemon(t, config);
-    await until('the restarted daemon with Envoy at 50/50 again', inSync, 60_000);
+    await waitFor('the restarted daemon with Envoy at 50/50 again', inSync, { timeoutMs: 60_000 });
     const before = load.total();
-    await until('more load after the return', async () => (load.total() > before + 200 ? true : undefined));
+    await waitFor('more load after the return', async () => load.total() > before + 200);
   } finally {
     await load.stop();
   }
@@ -105,12 +106,14 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   let daemon = startDaemon(t, config);
   const client = await connectAdmin(t, admin!);
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   await client.command('shop', 'promote', 'test');
-  await until('promoting at 50 %', async () =>
-    (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50 ? true : undefined,
+  await waitFor(
+    'promoting at 50 %',
+    async () => (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50,
   );
   // The daemon and its instances die (a machine reboot, say): the restart must start them again.
   daemon.kill('SIGKILL');
@@ -121,7 +124,7 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   daemon = startDaemon(t, config);
   const ads = adsClient(xds!);
   t.after(() => ads.close());
-  const first = await until(
+  const first = await waitFor(
     'the first clusters the restarted daemon sends',
     async () => {
       const stream = openAds(ads, 'first-edge');
@@ -131,7 +134,7 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
       stream.cancel();
       return r;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   const names = first.resources.map((r) => String(decodeResource(r)['name']));
 

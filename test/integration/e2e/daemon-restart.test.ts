@@ -11,8 +11,8 @@ import test from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { startDaemon, TOKEN } from './daemon.js';
 
 test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands still work', {
   timeout: 180_000,
@@ -49,9 +49,7 @@ services:
   let daemon = startDaemon(t, config);
   const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
   t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  await waitFor('the admin API', async () => (await client.status()).services.length === 1);
   await startEnvoy(t, {
     name: 'restart',
     config: adsBootstrap({
@@ -62,14 +60,13 @@ services:
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
 
   // Act 1: deploy v2, then kill the daemon while it shadows.
   const { deployment } = await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   daemon.kill('SIGKILL');
   await new Promise((r) => daemon.once('exit', r));
@@ -80,21 +77,24 @@ services:
 
   // Act 2: restart on the same store.
   daemon = startDaemon(t, config);
-  const resumed = await until('the restarted daemon', async () => (await client.status('shop')).services[0]);
+  const resumed = await waitFor(
+    'the restarted daemon',
+    async () => (await client.status('shop')).services[0],
+  );
 
   // Assert: same deployment, same phase; a manual promote moves the real traffic split.
   assert.equal(resumed.deployment?.id, deployment.id);
   assert.equal(resumed.deployment?.phase, 'shadowing');
   await client.command('shop', 'promote', 'restart test');
-  await until('half the traffic on v2', async () => {
+  await waitFor('half the traffic on v2', async () => {
     const r = await drive({ url, requests: 40, concurrency: 2, keepBodies: true });
     const onV2 = r.bodies!.filter((b) => b.toString() === 'v2').length;
-    return onV2 > 5 && onV2 < 35 ? true : undefined;
+    return onV2 > 5 && onV2 < 35;
   });
 
   // Act 3: an operator rollback, validated, and everything back on v1.
   await client.command('shop', 'rollback', 'restart test');
-  const final = await until('rolled_back', async () => {
+  const final = await waitFor('rolled_back', async () => {
     const s = (await client.status('shop')).services[0];
     return s?.deployment?.phase === 'rolled_back' ? s : undefined;
   });

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, startDaemon, staticShop, writeDaemonConfig } from './daemon.js';
 
 test('a shadow that ended while the daemon was down is not promoted on the verdict from before', {
   timeout: 240_000,
@@ -44,9 +44,7 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving', async () => (await drive({ url, requests: 1 })).statuses[200]);
   let loading = true;
   const load = (async () => {
     for (let i = 0; i < 100_000 && loading; i++) await drive({ url, requests: 20, concurrency: 2 });
@@ -58,13 +56,13 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
 
   // Act 1: deploy v2; once the judge calls it healthy, kill the daemon and stay down past the shadow's end.
   const { deployment } = await client.deploy('shop', 'v2');
-  const judged = await until(
+  const judged = await waitFor(
     'a healthy verdict while shadowing',
     async () => {
       const s = (await client.status('shop')).services[0];
       return s?.deployment?.phase === 'shadowing' && s.verdict === 'healthy' ? s : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   const shadowEnd = Number(judged.deployment!.deadlineMs);
   daemon.kill('SIGKILL');
@@ -75,7 +73,7 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
 
   // Assert: the first thing the restarted daemon did was to move the deadline, not to promote
   // on the stale verdict…
-  const history = await until('a transition after the restart', async () => {
+  const history = await waitFor('a transition after the restart', async () => {
     const h = (await client.history('shop', 1))[0];
     return h?.transitions.some((tr) => Number(tr.atMs) >= restartedAt) ? h : undefined;
   });
@@ -88,13 +86,13 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   );
   assert.match(restarted.reason, /shadow_end passed while the daemon was down/);
   // …and the promotion, when it comes, was decided at the new deadline on verdicts given since.
-  const promoted = await until(
+  const promoted = await waitFor(
     'promoting',
     async () => {
       const h = (await client.history('shop', 1))[0];
       return h?.transitions.find((tr) => tr.from === 'shadowing' && tr.to === 'promoting');
     },
-    90_000,
+    { timeoutMs: 90_000 },
   );
   assert.ok(
     Number(promoted.atMs) > Number(restarted.atMs) && Number(promoted.atMs) > restartedAt,

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy } from '../../harness/index.js';
-import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePorts, startEnvoy, waitFor } from '../../harness/index.js';
+import { connectAdmin, killInstances, startDaemon, TINY_SERVER, writeDaemonConfig } from './daemon.js';
 
 /** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
 function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
@@ -51,9 +51,9 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   t.after(() => killInstances(owner, 'shop'));
   let daemon = startDaemon(t, config);
   const client = await connectAdmin(t, admin!);
-  await until('both instances ready', async () => {
+  await waitFor('both instances ready', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
   await startEnvoy(t, {
     name: 'stop',
@@ -65,9 +65,7 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
   const before = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
   assert.equal(before.length, 2, 'two instances running');
 
@@ -88,9 +86,9 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   assert.equal(await exited(daemon), 0, 'the daemon exits cleanly');
   const whileDown = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
   daemon = startDaemon(t, config);
-  await until('the restarted daemon with both instances ready', async () => {
+  await waitFor('the restarted daemon with both instances ready', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
   // Load goes on for a while after the return, then stops.
   const afterReturn = await drive({ url, requests: 200, concurrency: 2, timeoutMs: 5000 });
@@ -111,9 +109,9 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   daemon.kill('SIGKILL');
   await exited(daemon);
   daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
-  await until('the daemon with both instances ready again', async () => {
+  await waitFor('the daemon with both instances ready again', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
   daemon.kill('SIGTERM');
   assert.equal(await exited(daemon), 0);

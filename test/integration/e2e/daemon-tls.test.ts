@@ -22,8 +22,9 @@ import {
   startEnvoy,
   startUpstream,
   TEST_SERVER_NAME,
+  waitFor,
 } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { startDaemon, TOKEN } from './daemon.js';
 
 test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end to end', {
   skip: skipWithoutOpenssl(),
@@ -82,9 +83,7 @@ services:
     client.close();
     plaintext.close();
   });
-  await until('the admin API over TLS', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  await waitFor('the admin API over TLS', async () => (await client.status()).services.length === 1);
   const envoy = await startEnvoy(t, {
     name: 'tls-e2e',
     config: adsBootstrap({
@@ -96,22 +95,21 @@ services:
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
 
   // Act: shadow v2 (the filter hears it over the telemetry stream), then send traffic.
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   const pairs = async (): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     return Number(/^umbra_pairing_pairs_total (\d+)$/m.exec(text)?.[1] ?? 0);
   };
-  await until('mirrored pairs at the daemon', async () => {
+  await waitFor('mirrored pairs at the daemon', async () => {
     await drive({ url, requests: 10, concurrency: 2 });
-    return (await pairs()) >= 5 ? true : undefined;
+    return (await pairs()) >= 5;
   });
 
   // Assert: both of Envoy's connections to the daemon are TLS; plaintext admin is refused.

@@ -1,6 +1,6 @@
 /**
  * The real daemon as `umbra daemon` runs it, in a child process, for the
- * end-to-end tests; and a bounded wait that retries through errors.
+ * end-to-end tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import type { TestContext } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
-import { freePorts } from '../../harness/index.js';
+import { freePorts, waitFor } from '../../harness/index.js';
 
 /** The admin token the started daemons use (UMBRA_ADMIN_TOKEN). */
 export const TOKEN = 'e2e-admin-token';
@@ -32,26 +32,6 @@ export function startDaemon(t: TestContext, config: string, args = ['--metrics',
       console.error(`--- umbrad stderr ---\n${err.slice(-4000)}`);
   });
   return child;
-}
-
-/** Calls `fn` every 200 ms until it returns a value (errors count as not yet); fails after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} ${last}`);
 }
 
 /** What {@link writeShopConfig} writes beyond its defaults. */
@@ -186,6 +166,6 @@ ${lines.join('\n')}
 export async function connectAdmin(t: TestContext, port: number): Promise<AdminClient> {
   const client = new AdminClient({ address: `127.0.0.1:${port}`, token: TOKEN, timeoutMs: 3000 });
   t.after(() => client.close());
-  await until('the admin API', async () => ((await client.status()).services.length > 0 ? true : undefined));
+  await waitFor('the admin API', async () => (await client.status()).services.length > 0);
   return client;
 }

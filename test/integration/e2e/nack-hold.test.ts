@@ -15,8 +15,8 @@ import test from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { renderStatus } from '../../../daemon/cli/commands/render.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
+import { startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { startDaemon, TOKEN, writeShopConfig } from './daemon.js';
 
 interface Alert {
   key: string;
@@ -59,9 +59,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
   const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
   t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
+  await waitFor('the admin API', async () => (await client.status()).services.length === 1);
 
   // Act 1: a real Envoy gets the listener and refuses it.
   const first = await startEnvoy(t, {
@@ -69,7 +67,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
     config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
   });
   const status = async () => (await client.status('shop')).services[0]!;
-  const refusal = await until('the refusal in status', async () => (await status()).refusals[0]);
+  const refusal = await waitFor('the refusal in status', async () => (await status()).refusals[0]);
 
   // Assert 1: attributed (node, LDS, the listener), with Envoy's error; status not idle; alert sent; counted.
   assert.equal(refusal.node, 'edge');
@@ -79,7 +77,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   const text = renderStatus([await status()], Date.now());
   assert.doesNotMatch(text, /\bidle\b/);
   assert.match(text, /refused by proxy/);
-  const idleAlert = await until('the alert', async () =>
+  const idleAlert = await waitFor('the alert', async () =>
     alerts.find((a) => a.key.includes(':rejected:edge:LDS:')),
   );
   assert.equal(idleAlert.severity, 'critical');
@@ -91,11 +89,11 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Act 2: deploy v2 while the refusal stands.
   const { deployment } = await client.deploy('shop', 'v2');
   // The hold's alert goes first; then the candidate is provisioned (and routing published) while held.
-  await until('the deployment’s hold alert', async () =>
+  await waitFor('the deployment’s hold alert', async () =>
     alerts.find((a) => a.deploymentId === deployment.id && a.key.includes(':rejected:')),
   );
-  await until('the candidate provisioned while held', async () =>
-    (await status()).pools.some((p) => p.version === 'v2' && p.ready >= 1) ? true : undefined,
+  await waitFor('the candidate provisioned while held', async () =>
+    (await status()).pools.some((p) => p.version === 'v2' && p.ready >= 1),
   );
 
   // Assert 2: held with Envoy's error, never rolled back; promote and resume refused; in history.
@@ -127,9 +125,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   });
 
   // Assert 3: the refusal clears and the hold it caused lifts: the ready candidate goes on to shadowing.
-  await until('shadowing', async () =>
-    (await status()).deployment?.phase === 'shadowing' ? true : undefined,
-  );
+  await waitFor('shadowing', async () => (await status()).deployment?.phase === 'shadowing');
   assert.deepEqual((await status()).refusals, []);
   const after = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
   assert.match(after, /^umbra_xds_refusals_standing\{service="shop"\} 0$/m);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
 import {
+  drive,
+  type EnvoyProcess,
   freePort,
   httpListener,
   simpleRoute,
@@ -81,12 +83,32 @@ export async function filterBootstrap(s: FilterSetup): Promise<FilterBootstrap> 
 /** Envoy arguments that make its log file readable while it runs. */
 export const FLUSH_LOG_ARGS = ['--file-flush-interval-msec', '50'];
 
-/** Waits (bounded) until Envoy's log matches `pattern`; answers whether it did. */
-export async function waitForLog(log: () => string, pattern: RegExp, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (pattern.test(log())) return true;
-    await new Promise((r) => setTimeout(r, 50));
+/**
+ * Waits until the filter has sent `copies` mirrored copies and none is in
+ * flight any more: every copy it sent has been answered, so the shadow
+ * upstream's count is final. Both stats are synced together on the filter's
+ * tick (`mirrored` counts a request when its copy is sent).
+ */
+export async function copiesAnswered(envoy: EnvoyProcess, copies: number): Promise<void> {
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', copies);
+  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 0);
+}
+
+/**
+ * Lets the filter's timer run at least `n` more times, each time shown by the
+ * `requests` counter (synced on the tick) catching up with one more request:
+ * what a tick could have done, it has had `n` chances to do. `served` is the
+ * number of requests the filter has handled so far; returns the new total.
+ */
+export async function ticksPass(
+  envoy: EnvoyProcess,
+  url: string,
+  served: number,
+  n: number,
+): Promise<number> {
+  for (let i = 1; i <= n; i++) {
+    await drive({ url, requests: 1 });
+    await envoy.waitForStat('wasmcustom.umbra.shop.requests', served + i);
   }
-  return pattern.test(log());
+  return served + n;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { type Behaviour, runEnvoyToExit, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap, waitForLog } from './fixture.js';
+import { type Behaviour, runEnvoyToExit, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
 
 interface Answer {
   status: number;
@@ -59,7 +59,9 @@ test('the filter loads, logs its version and configuration, and passes requests 
   assert.equal(echoed.length, 2);
   assert.ok(echoed[1]!.body.equals(posted), 'request body reached the upstream intact');
   const started = /umbra filter \d+\.\d+\.\d+ configured: service=shop candidateCluster=candidate/;
-  assert.ok(await waitForLog(envoy.log, started), 'start-up log line with version and configuration');
+  await waitFor('start-up log line with version and configuration', () => started.test(envoy.log()), {
+    timeoutMs: 5000,
+  });
 });
 
 test('Envoy refuses a broken filter configuration, naming the field path', async () => {

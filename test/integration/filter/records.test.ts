@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, startTelemetryServer, until } from './telemetry-server.js';
+import { fnv1a64, startTelemetryServer } from './telemetry-server.js';
 
 test('mirrored requests reach the candidate marked, with the same id and without secrets; records arrive with the right fields', async (t) => {
   // Arrange: stable and candidate answer differently; telemetry collects records.
@@ -40,8 +40,8 @@ test('mirrored requests reach the candidate marked, with the same id and without
   });
   assert.equal(gets.statuses[200], 20);
   assert.equal(posts.statuses[200], 5);
-  await until(() => candidate.hits >= 20, 10_000, 'candidate hits');
-  await until(() => telemetry.records.length >= 45, 10_000, 'records');
+  await waitFor('candidate hits', () => candidate.hits >= 20);
+  await waitFor('records', () => telemetry.records.length >= 45);
 
   // Assert: the candidate saw each GET once, marked, same id, no secrets; no POST.
   assert.equal(candidate.hits, 20);
@@ -91,15 +91,15 @@ test('mirrored requests reach the candidate marked, with the same id and without
   assert.equal(batch.proxyId, 'edge-7');
   assert.equal(batch.service, 'shop');
   assert.equal(batch.schemaVersion, 1);
-  await until(
-    () => telemetry.counters()['mirrored'] === 20 && telemetry.counters()['skippedMethod'] === 5,
-    5000,
+  await waitFor(
     'counters',
+    () => telemetry.counters()['mirrored'] === 20 && telemetry.counters()['skippedMethod'] === 5,
+    { timeoutMs: 5000 },
   );
   const counters = telemetry.counters();
   assert.equal(counters['requests'], 25);
-  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 20);
-  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', (v) => v === 5);
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', 20);
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', 5);
 });
 
 test('live records of a route without a name carry the normalised path, cluster and status', async (t) => {
@@ -125,7 +125,7 @@ test('live records of a route without a name carry the normalised path, cluster 
   });
   assert.equal(res.statuses[200], 4);
   assert.equal(res.statuses[404], 2);
-  await until(() => telemetry.records.length >= 6, 10_000, 'records');
+  await waitFor('records', () => telemetry.records.length >= 6);
 
   // Assert
   const live = telemetry.records.filter((r) => r.arm === 'ARM_LIVE');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Behaviour, drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { type Behaviour, drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, type SeenRecord, startTelemetryServer, until } from './telemetry-server.js';
+import { fnv1a64, type SeenRecord, startTelemetryServer } from './telemetry-server.js';
 
 const FLAG_TIMEOUT = 1;
 const FLAG_RESET = 2;
@@ -97,10 +97,10 @@ test('production bytes and status stay identical whatever the shadow does (slow,
     const slowest = Math.max(...res.latenciesMs);
     assert.ok(slowest < 1400, `${phase.name}: production waited for the shadow (${slowest} ms)`);
     // The shadow's fate is recorded on its own arm.
-    await until(
-      () => telemetry.records.slice(base).filter((r) => r.arm === 'ARM_CANDIDATE').length >= 8,
-      15_000,
+    await waitFor(
       `${phase.name} shadow records`,
+      () => telemetry.records.slice(base).filter((r) => r.arm === 'ARM_CANDIDATE').length >= 8,
+      { timeoutMs: 15_000 },
     );
     const recs = telemetry.records.slice(base);
     for (const s of recs.filter((r) => r.arm === 'ARM_CANDIDATE')) phase.check(s);
@@ -138,14 +138,14 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
     return ok;
   };
   assert.equal(await paced(40), 40);
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 40);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 40);
   // Five failures trip it (a failure that lands after the next request lets one more through).
   const mirrored = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
   assert.ok(mirrored >= 5 && mirrored <= 10, `mirroring stopped after 5 failures (mirrored ${mirrored})`);
   assert.equal(await envoy.stat('wasmcustom.umbra.shop.shadow_busy'), 40 - mirrored);
-  await new Promise((r) => setTimeout(r, 1600));
+  await new Promise((r) => setTimeout(r, 1600)); // the breaker's cooldown (1500 ms) runs out
   assert.equal(await paced(10), 10);
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 50);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 50);
   const after = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
   assert.ok(
     after - mirrored >= 5 && after - mirrored <= 10,

@@ -180,13 +180,3 @@ export function fnv1a64(b: Buffer): bigint {
   }
   return h;
 }
-
-/** Waits (bounded) until `pred` holds. */
-export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (!pred()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}

@@ -12,23 +12,11 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { freePorts } from '../../harness/index.js';
+import { freePorts, waitFor } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'daemon/cli/dev.ts')] as const;
-
-async function until(
-  what: string,
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('umbra daemon records what it receives and umbra replay reads it back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
@@ -79,7 +67,7 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
   t.after(() => {
     if (daemon.exitCode === null) daemon.kill('SIGKILL');
   });
-  await until('the daemon to listen', () => log.includes('umbrad running'));
+  await waitFor('the daemon to listen', () => log.includes('umbrad running'), { timeoutMs: 20_000 });
 
   // The daemon created its telemetry token; a filter presents it as initial metadata.
   const client = telemetryClient(telemetryPort);
@@ -114,10 +102,14 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
     dict: [{ id: 1, value: 'GET /' }],
     records,
   });
-  await until('the records to be counted', async () => {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return /^umbra_pairing_pairs_total 20$/m.test(text);
-  });
+  await waitFor(
+    'the records to be counted',
+    async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return /^umbra_pairing_pairs_total 20$/m.test(text);
+    },
+    { timeoutMs: 20_000 },
+  );
   call.end();
   daemon.kill('SIGTERM');
   assert.equal(await exited, 0, log);

@@ -9,9 +9,8 @@ import { test } from 'node:test';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import { startTelemetryServer } from '../../../daemon/telemetry/server.js';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
-import { until } from './grpc-client.js';
 
 setLogLevel('silent');
 
@@ -38,6 +37,6 @@ test('the filter presents the telemetry token from its configuration, and its re
   const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/cart`, requests: 20, concurrency: 2 });
 
   assert.equal(res.statuses[200], 20, 'production is never affected');
-  await until('20 pairs', () => p.pairer.counters.pairs === 20, 10_000);
+  await waitFor('20 pairs', () => p.pairer.counters.pairs === 20);
   assert.deepEqual(p.ingest.counters.batchesRefused, {}, 'no stream was refused');
 });

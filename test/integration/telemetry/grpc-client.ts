@@ -57,12 +57,3 @@ export function openStream(
   });
   return { call, controls, acks, status: () => status };
 }
-
-/** Resolves once `pred` holds; rejects naming `what` after `timeoutMs`. */
-export async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -25,6 +25,7 @@ import {
   startUpstream,
   TEST_SERVER_NAME,
   type TestPki,
+  waitFor,
 } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
 
@@ -38,14 +39,6 @@ const pkg = grpc.loadPackageDefinition(
 type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
 
 const skip = skipWithoutOpenssl();
-
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startServer(t: import('node:test').TestContext, tls: Tls) {
   const p = createPipeline({ pairing: { ttlUs: 3_000_000 } });
@@ -125,7 +118,7 @@ test('with clientCaFile only clients whose certificate that CA signed may stream
   );
   const refusedRecords = p.ingest.counters.records;
   const signed = sendBatch(t, server.port, clientCreds(pki, pki.client), 8);
-  await until('the signed client’s records', () => p.ingest.counters.records === 8);
+  await waitFor('the signed client’s records', () => p.ingest.counters.records === 8);
 
   // Plaintext, no client certificate, a certificate from another CA: all refused.
   for (const s of refused) assert.equal(s.code, grpc.status.UNAVAILABLE, s.details);
@@ -142,7 +135,7 @@ test('without clientCaFile any client that trusts the CA may stream, a plaintext
 
   const plaintext = await sendBatch(t, server.port, grpc.credentials.createInsecure(), 1).ended;
   const trusting = sendBatch(t, server.port, clientCreds(pki), 3);
-  await until('the trusting client’s records', () => p.ingest.counters.records === 3);
+  await waitFor('the trusting client’s records', () => p.ingest.counters.records === 3);
 
   assert.equal(plaintext.code, grpc.status.UNAVAILABLE, plaintext.details);
   assert.equal(trusting.status(), undefined, 'the trusting client keeps its stream');
@@ -172,7 +165,7 @@ for (const mutual of [false, true]) {
     const envoy = await startEnvoy(t, { config: b.config, name: 'telemetry-tls', args: FLUSH_LOG_ARGS });
 
     const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/cart`, requests: 30, concurrency: 2 });
-    await until('30 pairs', () => p.pairer.counters.pairs === 30, 15_000);
+    await waitFor('30 pairs', () => p.pairer.counters.pairs === 30, { timeoutMs: 15_000 });
 
     assert.deepEqual(res.statuses, { 200: 30 });
     assert.equal(candidate.hits, 30);

@@ -17,22 +17,10 @@ import { openStore } from '../../../daemon/store/sqlite.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { freePorts } from '../../harness/index.js';
+import { freePorts, waitFor } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
-
-async function until(
-  what: string,
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its recording replays to the same cells', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbrad-'));
@@ -128,9 +116,10 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   }
   const stored = (): CellStats[] =>
     store.listCells({ service: 'checkout', fromSecond: 0, toSecond: 4e9 }).map((r) => r.cell);
-  await until(
+  await waitFor(
     'all pairs stored',
     () => stored().reduce((n, c) => n + c.candidate.pairs + c.candidate.shadowMissing, 0) === 40,
+    { timeoutMs: 15_000 },
   );
   const cells = stored();
   const total = cells.reduce(

@@ -12,7 +12,7 @@ import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { type NackRecord, type NodeStatus, XdsServer } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { mustSnapshot, startRig } from './fixture.js';
 
 test('Envoy ACKs the first snapshot of every type and serves the service it describes', async (t) => {
@@ -124,7 +124,8 @@ test('a new version and a route to it in one snapshot: Envoy never routes to a m
   assert.ok(!rig.xds.snapshot(rig.nodeId)!.types.get(CLUSTER_TYPE)!.items.has('shop-v2'));
 
   const load = drive({ url: rig.url, requests: 100_000, durationMs: 1500, concurrency: 2 });
-  await new Promise((r) => setTimeout(r, 300));
+  const before = rig.v1.hits;
+  await waitFor('the load under way on v1', () => rig.v1.hits >= before + 5, { timeoutMs: 1500 });
   const s = await rig.publish(renderService(rig.desired({ v2: 100 })));
   const res = await load;
 
