@@ -37,7 +37,7 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
 }, async (t) => {
   // Arrange: a service behind a static endpoint, the daemon, Envoy over ADS, traffic through the filter.
   const v1 = await startUpstream(t, { body: 'v1' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-reconnect-'));
   const config = writeDaemonConfig(
     dir,
@@ -53,7 +53,7 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
       nodeId: 'reconnect-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;

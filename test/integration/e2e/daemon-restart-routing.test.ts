@@ -41,7 +41,7 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   timeout: 240_000,
 }, async (t) => {
   // Arrange: two versions run by the process provisioner, the daemon, Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-routing-'));
   const owner = join(dir, 'instances');
   const config = writeDaemonConfig(
@@ -54,7 +54,7 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   const client = await connectAdmin(t, admin!);
   await startEnvoy(t, {
     name: 'restart-routing',
-    config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
+    config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: 0 }),
   });
   await client.deploy('shop', 'v2');
   await waitFor(

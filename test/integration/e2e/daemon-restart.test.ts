@@ -20,7 +20,7 @@ test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands s
   // Arrange: two versions behind static endpoints, a config, the daemon, and Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-'));
   const config = join(dir, 'umbra.yaml');
   writeFileSync(
@@ -56,7 +56,7 @@ services:
       nodeId: 'restart-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;

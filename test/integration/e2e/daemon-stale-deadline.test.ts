@@ -19,7 +19,7 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   // Arrange: v1 and an identical v2 behind static endpoints, a short shadow, Envoy over ADS, load.
   const v1 = await startUpstream(t, { body: 'same' });
   const v2 = await startUpstream(t, { body: 'same' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-stale-'));
   const config = writeDaemonConfig(
     dir,
@@ -40,7 +40,7 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
       nodeId: 'stale-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;

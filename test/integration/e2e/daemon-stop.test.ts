@@ -31,7 +31,7 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   timeout: 180_000,
 }, async (t) => {
   // Arrange: one service of two local processes, the daemon, and Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
+  const [admin, telemetry, xds, listen] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-stop-'));
   const owner = join(dir, 'instances');
   const config = writeDaemonConfig(
@@ -61,7 +61,7 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
       nodeId: 'stop-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds!,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   const url = `http://127.0.0.1:${listen}/`;

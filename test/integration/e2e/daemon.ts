@@ -55,7 +55,6 @@ export interface ShopSetup {
   /** Where the proxy accepts the service's traffic. */
   listen: number;
   metrics: number;
-  envoyAdmin: number;
 }
 
 /**
@@ -63,8 +62,7 @@ export interface ShopSetup {
  * daemon on free loopback ports and one service `shop` with static v1 and v2.
  */
 export async function writeShopConfig(t: TestContext, c: ShopConfig): Promise<ShopSetup> {
-  const [admin, telemetry, xds, listen, metrics, envoyAdmin] = (await freePorts(6)) as number[] as [
-    number,
+  const [admin, telemetry, xds, listen, metrics] = (await freePorts(5)) as number[] as [
     number,
     number,
     number,
@@ -93,7 +91,7 @@ ${c.daemonExtra ?? ''}services:
         v2: { endpoints: ['127.0.0.1:${c.v2}'] }
 ${c.serviceExtra ?? ''}`,
   );
-  return { config, admin, telemetry, xds, listen, metrics, envoyAdmin };
+  return { config, admin, telemetry, xds, listen, metrics };
 }
 
 /** Loopback ports and the proxy node of a test daemon. */

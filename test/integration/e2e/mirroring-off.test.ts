@@ -53,7 +53,7 @@ test('after abort and after completion no request reaches the serving version tw
   // Arrange: two static versions, the daemon, Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const { config, admin, xds, envoyAdmin, listen } = await writeShopConfig(t, {
+  const { config, admin, xds, listen } = await writeShopConfig(t, {
     node: 'edge',
     v1: v1.port,
     v2: v2.port,
@@ -70,7 +70,7 @@ test('after abort and after completion no request reaches the serving version tw
   await waitFor('the admin API', async () => (await client.status()).services.length === 1);
   const envoy = await startEnvoy(t, {
     name: 'mirror-off',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
   });
   const url = `http://127.0.0.1:${listen}/`;
   const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;

@@ -46,7 +46,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   t.after(() => webhook.close());
   const hookPort = (webhook.address() as { port: number }).port;
-  const { config, admin, xds, metrics, envoyAdmin, listen } = await writeShopConfig(t, {
+  const { config, admin, xds, metrics, listen } = await writeShopConfig(t, {
     node: 'edge',
     v1: v1.port,
     v2: v2.port,
@@ -64,7 +64,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Act 1: a real Envoy gets the listener and refuses it.
   const first = await startEnvoy(t, {
     name: 'nack',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
   });
   const status = async () => (await client.status('shop')).services[0]!;
   const refusal = await waitFor('the refusal in status', async () => (await status()).refusals[0]);
@@ -121,7 +121,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   await first.stop();
   await startEnvoy(t, {
     name: 'nack-again',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
   });
 
   // Assert 3: the refusal clears and the hold it caused lifts: the ready candidate goes on to shadowing.

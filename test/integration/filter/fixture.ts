@@ -10,7 +10,6 @@ import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
 import {
   drive,
   type EnvoyProcess,
-  freePort,
   httpListener,
   simpleRoute,
   staticBootstrap,
@@ -42,15 +41,12 @@ export interface FilterSetup {
 }
 
 export interface FilterBootstrap {
+  /** Listener and admin on port 0: read them back from the started Envoy (`listenerPort`, `adminPort`). */
   config: object;
-  listenerPort: number;
-  adminPort: number;
 }
 
 /** Builds the bootstrap; the telemetry cluster is named `umbra_telemetry`. */
-export async function filterBootstrap(s: FilterSetup): Promise<FilterBootstrap> {
-  const listenerPort = await freePort();
-  const adminPort = await freePort();
+export function filterBootstrap(s: FilterSetup): FilterBootstrap {
   const clusters: object[] = [staticCluster({ name: 'stable', port: s.stablePort })];
   if (s.candidatePort !== undefined)
     clusters.push(staticCluster({ name: 'candidate', port: s.candidatePort }));
@@ -67,17 +63,15 @@ export async function filterBootstrap(s: FilterSetup): Promise<FilterBootstrap> 
   }
   const configuration = { service: 'shop', candidateCluster: 'candidate', ...s.filterConfig };
   const listener = httpListener({
-    port: listenerPort,
     routes: [simpleRoute({ cluster: 'stable', ...(s.routeName ? { name: s.routeName } : {}) })],
     httpFilters: s.withoutFilter ? [] : [wasmHttpFilter({ wasmPath: filterWasm(), configuration })],
   });
   const config = staticBootstrap({
-    adminPort,
     listeners: [listener],
     clusters,
     ...(s.nodeId ? { nodeId: s.nodeId } : {}),
   });
-  return { config, listenerPort, adminPort };
+  return { config };
 }
 
 /** Envoy arguments that make its log file readable while it runs. */

@@ -37,7 +37,7 @@ test('the filter loads, logs its version and configuration, and passes requests 
     if (req.path === '/echo') return { body: req.body, headers: { 'x-len': String(req.body.length) } };
     return { status: 200, body: 'hello', headers: { 'x-app': 'shop' } };
   });
-  const b = await filterBootstrap({ stablePort: up.port, filterConfig: { shadowPercentage: 0 } });
+  const b = filterBootstrap({ stablePort: up.port, filterConfig: { shadowPercentage: 0 } });
   const envoy = await startEnvoy(t, { config: b.config, name: 'passthrough', args: FLUSH_LOG_ARGS });
 
   // Act + Assert: every answer through Envoy equals the direct one.
@@ -49,7 +49,7 @@ test('the filter loads, logs its version and configuration, and passes requests 
     ['/echo', 'POST', posted],
   ] as const) {
     const direct = await fetchRaw(`${up.url}${path}`, method, body);
-    const proxied = await fetchRaw(`http://127.0.0.1:${b.listenerPort}${path}`, method, body);
+    const proxied = await fetchRaw(`http://127.0.0.1:${envoy.listenerPort}${path}`, method, body);
     assert.equal(proxied.status, direct.status, path);
     assert.ok(proxied.body.equals(direct.body), `${path}: body differs`);
     for (const h of ['content-type', 'x-app', 'x-len'])
@@ -73,7 +73,7 @@ test('Envoy refuses a broken filter configuration, naming the field path', async
       [{ methods: ['GET', 3] }, 'methods[1]: must be a non-empty string'],
       [{ mirroringStrategy: 'geographic' }, 'regionHeader: is required by the geographic strategy'],
     ] as const) {
-      const b = await filterBootstrap({ stablePort: up.port, filterConfig });
+      const b = filterBootstrap({ stablePort: up.port, filterConfig });
       const { code, log } = await runEnvoyToExit({ config: b.config, timeoutMs: 20_000 });
       assert.notEqual(code, 0, 'envoy must exit with an error');
       assert.ok(

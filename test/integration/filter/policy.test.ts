@@ -32,7 +32,7 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -48,7 +48,7 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
   const body = Buffer.alloc(99_000);
   for (let i = 0; i < body.length; i++) body[i] = (i * 13) % 256;
   const big = Buffer.alloc(200_000, 7);
-  const url = `http://127.0.0.1:${b.listenerPort}/upload`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/upload`;
 
   await drive({ url, requests: 3, method: 'POST', body, headers: () => ({ 'x-kind': 'fits' }) });
   await drive({
@@ -92,7 +92,7 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -109,7 +109,7 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
   const paths = ['/api/items?x=1', '/api/admin/users', '/other', '/api'];
   const longId = 'z'.repeat(200);
   await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/`,
     requests: 8,
     path: (i) => paths[i % 4]!,
     headers: (i): Record<string, string> => ({
@@ -159,7 +159,7 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
 test('shadow calls in flight are capped per worker; the rest count as shadow_busy and production is unaffected', async (t) => {
   const stable = await startUpstream(t, { body: 'fast' });
   const candidate = await startUpstream(t, { delayMs: 2000, body: 'slow' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: {
@@ -170,7 +170,7 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'busy', args: FLUSH_LOG_ARGS });
-  const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/b`, requests: 40, concurrency: 4 });
+  const res = await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/b`, requests: 40, concurrency: 4 });
   assert.equal(res.statuses[200], 40);
   assert.ok(Math.max(...res.latenciesMs) < 1800, 'production did not wait for the 2 s shadow');
   await envoy.waitForStat('wasmcustom.umbra.shop.requests', 40);
@@ -179,7 +179,7 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
   // Once the slow calls finish, slots free up again.
   await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 3);
   await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 0, { timeoutMs: 8000 });
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/b`, requests: 2 });
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/b`, requests: 2 });
   await envoy.waitForStat('wasmcustom.umbra.shop.requests', 42);
   const stats = await envoy.stats();
   assert.equal(
@@ -192,7 +192,7 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
 test('oversized headers and many headers are mirrored without harming the VM or production', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 },
@@ -202,7 +202,7 @@ test('oversized headers and many headers are mirrored without harming the VM or 
   const many: Record<string, string> = {};
   for (let i = 0; i < 90; i++) many[`x-h${i}`] = `value-${i}`;
   const res = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/h`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/h`,
     requests: 20,
     concurrency: 2,
     headers: (i): Record<string, string> => (i % 2 === 0 ? { 'x-big': big } : many),
@@ -212,7 +212,7 @@ test('oversized headers and many headers are mirrored without harming the VM or 
   assert.ok(candidate.requests.filter((r) => r.headers['x-big'] === big).length === 10);
   assert.ok(candidate.requests.filter((r) => r.headers['x-h89'] === 'value-89').length === 10);
   // The VM is still healthy: later requests are still mirrored.
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/h`, requests: 5 });
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/h`, requests: 5 });
   await waitFor('candidate hits after', () => candidate.hits === 25, { timeoutMs: 5000 });
   await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', 25);
 });
@@ -220,7 +220,7 @@ test('oversized headers and many headers are mirrored without harming the VM or 
 test('a request aborted before it completes gives its in-flight slot back', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: {
@@ -233,7 +233,7 @@ test('a request aborted before it completes gives its in-flight slot back', asyn
   const envoy = await startEnvoy(t, { config: b.config, name: 'aborted', args: FLUSH_LOG_ARGS });
   // A POST that sends part of its body, then the client goes away.
   await new Promise<void>((resolve) => {
-    const req = request(`http://127.0.0.1:${b.listenerPort}/upload`, { method: 'POST' });
+    const req = request(`http://127.0.0.1:${envoy.listenerPort}/upload`, { method: 'POST' });
     req.on('error', () => resolve());
     req.write(Buffer.alloc(1000, 1));
     setTimeout(() => {
@@ -244,7 +244,7 @@ test('a request aborted before it completes gives its in-flight slot back', asyn
   await envoy.waitForStat('wasmcustom.umbra.shop.requests', 1);
   await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 0);
   // The single slot is free again: the next request is mirrored.
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/after`, requests: 1 });
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/after`, requests: 1 });
   await waitFor('mirrored after the abort', () => candidate.hits === 1, { timeoutMs: 5000 });
   assert.equal(candidate.requests[0]!.path, '/after');
   assert.equal((await envoy.stat('wasmcustom.umbra.shop.shadow_busy')) ?? 0, 0);

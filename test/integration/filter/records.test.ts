@@ -13,7 +13,7 @@ test('mirrored requests reach the candidate marked, with the same id and without
     body: `candidate!! ${r.path}`,
   }));
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -26,14 +26,14 @@ test('mirrored requests reach the candidate marked, with the same id and without
 
   // Act: 20 GETs (mirrored), 5 POSTs (writes: not mirrored by default).
   const gets = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/items`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/items`,
     requests: 20,
     concurrency: 4,
     path: (i) => (i % 5 === 0 ? `/items/bad/${i}` : `/items/${i}`),
     headers: (i) => ({ 'x-request-id': ids[i]!, authorization: 'Bearer secret', cookie: 'session=abc' }),
   });
   const posts = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/orders`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/orders`,
     requests: 5,
     method: 'POST',
     body: 'order',
@@ -109,16 +109,16 @@ test('live records of a route without a name carry the normalised path, cluster 
     body: 'ok',
   }));
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     telemetryPort: telemetry.port,
     filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
   });
-  await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
 
   // Act: ids in the path are normalised away; the query is dropped.
   const res = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/`,
     requests: 6,
     concurrency: 2,
     path: (i) => (i < 4 ? `/users/${1000 + i}/orders?page=${i}` : `/gone/${i}`),

@@ -18,7 +18,7 @@ function bounds(n: number, p: number): [number, number] {
 test('random sampling mirrors the configured share (statistically) on every worker', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: { shadowPercentage: 30, flushIntervalMs: 100 },
@@ -30,7 +30,7 @@ test('random sampling mirrors the configured share (statistically) on every work
     args: FLUSH_LOG_ARGS,
   });
   const n = 600;
-  const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/r`, requests: n, concurrency: 8 });
+  const res = await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/r`, requests: n, concurrency: 8 });
   assert.equal(res.statuses[200], n);
   await envoy.waitForStat('wasmcustom.umbra.shop.requests', n);
   const mirrored = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
@@ -53,13 +53,13 @@ test('user-segment sampling is a consistent hash: the same users are in on every
     telemetryCluster: 'umbra_telemetry',
     flushIntervalMs: 100,
   };
-  const a = await filterBootstrap({
+  const a = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
     filterConfig,
   });
-  const c = await filterBootstrap({
+  const c = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -75,9 +75,9 @@ test('user-segment sampling is a consistent hash: the same users are in on every
   const users = Array.from({ length: 200 }, (_, i) => `user-${i * 7919}`);
   // Each user: twice through A by header, once through B by cookie, no key once.
   for (const [port, useCookie] of [
-    [a.listenerPort, false],
-    [a.listenerPort, false],
-    [c.listenerPort, true],
+    [envoyA.listenerPort, false],
+    [envoyA.listenerPort, false],
+    [envoyB.listenerPort, true],
   ] as const) {
     const res = await drive({
       url: `http://127.0.0.1:${port}/seg`,
@@ -88,7 +88,7 @@ test('user-segment sampling is a consistent hash: the same users are in on every
     });
     assert.equal(res.statuses[200], users.length);
   }
-  await drive({ url: `http://127.0.0.1:${a.listenerPort}/seg`, requests: 10 });
+  await drive({ url: `http://127.0.0.1:${envoyA.listenerPort}/seg`, requests: 10 });
   const expectedIn = users.filter((u) => inSegment(u, 40));
   // Twice through A, once through B for each user in the segment; then nothing more is coming.
   await copiesAnswered(envoyA, expectedIn.length * 2);
@@ -129,7 +129,7 @@ test('geographic sampling mirrors only the listed regions, sampled, and reports 
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -146,7 +146,7 @@ test('geographic sampling mirrors only the listed regions, sampled, and reports 
   const regionOf = (i: number): string => ['eu-west', 'us-east', 'ap-south', ''][i % 4]!;
   const n = 800;
   await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/geo`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/geo`,
     requests: n,
     concurrency: 8,
     headers: (i): Record<string, string> => (regionOf(i) ? { 'x-region': regionOf(i) } : {}),

@@ -19,7 +19,7 @@ test('production bytes and status stay identical whatever the shadow does (slow,
   );
   const candidate = await startUpstream(t, {});
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -30,7 +30,7 @@ test('production bytes and status stay identical whatever the shadow does (slow,
       shadowTimeoutMs: 1500,
     },
   });
-  await startEnvoy(t, { config: b.config, name: 'shadow-failures', args: FLUSH_LOG_ARGS });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'shadow-failures', args: FLUSH_LOG_ARGS });
   const phases: { name: string; behaviour: Behaviour | null; check: (shadow: SeenRecord) => void }[] = [
     { name: 'healthy', behaviour: { body: 'fine' }, check: (s) => assert.equal(s.status, 200) },
     {
@@ -81,7 +81,7 @@ test('production bytes and status stay identical whatever the shadow does (slow,
     const base = telemetry.records.length;
     // Act: production requests while the shadow misbehaves.
     const res = await drive({
-      url: `http://127.0.0.1:${b.listenerPort}/p/${phase.name}`,
+      url: `http://127.0.0.1:${envoy.listenerPort}/p/${phase.name}`,
       requests: 8,
       concurrency: 2,
       keepBodies: true,
@@ -115,7 +115,7 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
   const stable = await startUpstream(t, { body: 'ok' });
   const dead = await startUpstream(t, {});
   await dead.close();
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: dead.port,
     filterConfig: {
@@ -126,7 +126,7 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'breaker', args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/x`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/x`;
   // One request at a time, paced so each shadow call has failed before the next.
   const paced = async (n: number): Promise<number> => {
     let ok = 0;

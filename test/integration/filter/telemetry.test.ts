@@ -8,14 +8,14 @@ test('control messages change the mirrored share and pause/resume within one tic
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
     filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 200 },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'control', args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/c`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/c`;
   // The worker opens its stream once it has seen traffic.
   await drive({ url, requests: 50 });
   assert.equal(candidate.hits, 0, 'nothing mirrored at 0 %');
@@ -54,7 +54,7 @@ test('control messages change the mirrored share and pause/resume within one tic
 test('with the daemon down the buffer stays bounded (oldest dropped, counted) and the stream reconnects', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const telemetryPort = await freePort();
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: stable.port,
     telemetryPort,
@@ -69,7 +69,7 @@ test('with the daemon down the buffer stays bounded (oldest dropped, counted) an
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'daemon-down', args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/d`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/d`;
 
   // Daemon down: 1000 requests → 1000 live records into a 300-record buffer.
   const res = await drive({ url, requests: 1000, concurrency: 8 });
@@ -104,7 +104,7 @@ test('with the daemon down the buffer stays bounded (oldest dropped, counted) an
 test('a daemon that falls behind holds the filter to maxUnackedBatches beyond its last ack', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: stable.port,
     telemetryPort: telemetry.port,
@@ -118,7 +118,7 @@ test('a daemon that falls behind holds the filter to maxUnackedBatches beyond it
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'daemon-behind', args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/d`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/d`;
   const maxSeq = (): number => Math.max(0, ...telemetry.batches.map((x) => Number(x.sequence)));
 
   // No ack seen yet (an older daemon never acks): nothing is held back.

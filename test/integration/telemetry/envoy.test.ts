@@ -26,7 +26,7 @@ test('records from Envoy are paired into cells, and a control message stops mirr
   p.aggregator.onSecond((c) => cells.push(...c));
   const server = await startTelemetryServer(p.ingest, { host: '127.0.0.1', port: 0 });
   t.after(() => server.close());
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: server.port,
@@ -38,7 +38,7 @@ test('records from Envoy are paired into cells, and a control message stops mirr
     concurrency: 1,
     args: FLUSH_LOG_ARGS,
   });
-  const url = `http://127.0.0.1:${b.listenerPort}/cart`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/cart`;
 
   const res = await drive({ url, requests: 100, concurrency: 4 });
   assert.equal(res.statuses[200], 100, 'production is never affected');

@@ -151,7 +151,7 @@ for (const mutual of [false, true]) {
       ...pki.server,
       ...(mutual ? { clientCaFile: pki.ca.certFile } : {}),
     });
-    const b = await filterBootstrap({
+    const b = filterBootstrap({
       stablePort: stable.port,
       candidatePort: candidate.port,
       telemetryPort: server.port,
@@ -164,7 +164,11 @@ for (const mutual of [false, true]) {
     });
     const envoy = await startEnvoy(t, { config: b.config, name: 'telemetry-tls', args: FLUSH_LOG_ARGS });
 
-    const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/cart`, requests: 30, concurrency: 2 });
+    const res = await drive({
+      url: `http://127.0.0.1:${envoy.listenerPort}/cart`,
+      requests: 30,
+      concurrency: 2,
+    });
     await waitFor('30 pairs', () => p.pairer.counters.pairs === 30, { timeoutMs: 15_000 });
 
     assert.deepEqual(res.statuses, { 200: 30 });

@@ -151,7 +151,7 @@ test('an Envoy that starts while the current snapshot stands NACKed gets the las
       nodeId: rig.nodeId,
       xdsHost: '127.0.0.1',
       xdsPort: rig.xds.port,
-      adminPort: await freePort(),
+      adminPort: 0,
     }),
     concurrency: 1,
   });
@@ -177,20 +177,20 @@ test('an Envoy whose node id has no snapshot yet waits, connected, and comes up 
     versions: [{ name: 'v1', endpoints: [{ address: '127.0.0.1', port: up.port }] }],
     weights: { v1: 100 },
   };
-  let whileWaiting: NodeStatus | undefined;
-  const publishLater = (async () => {
-    for (let i = 0; i < 100 && !xds.status(nodeId); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 500));
-    whileWaiting = xds.status(nodeId);
-    xds.setSnapshot(nodeId, mustSnapshot(renderService(desired)));
-  })();
-
   const envoy = await startEnvoy(t, {
     name: 'xds-late',
-    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort: await freePort() }),
+    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort: 0 }),
     concurrency: 1,
+    waitForReady: false,
   });
-  await publishLater;
+  // Envoy's stream is up and its first request is in (the node is known): the
+  // server had its chance to answer, and Envoy has nothing and is not live.
+  await envoy.waitForStat('control_plane.connected_state', 1);
+  const whileWaiting: NodeStatus = await waitFor('the node to ask', () => xds.status(nodeId));
+  assert.equal((await envoy.stat('cluster_manager.cds.update_success')) ?? 0, 0);
+  assert.notEqual((await envoy.admin('/ready')).trim(), 'LIVE');
+  xds.setSnapshot(nodeId, mustSnapshot(renderService(desired)));
+  await waitFor('Envoy to come up', async () => (await envoy.admin('/ready')).trim() === 'LIVE');
   const res = await drive({ url: `http://127.0.0.1:${listenerPort}/`, requests: 10, concurrency: 1 });
 
   assert.ok(envoy.pid > 0);

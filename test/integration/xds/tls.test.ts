@@ -122,7 +122,7 @@ for (const outsider of OUTSIDERS) {
         nodeId,
         xdsHost: '127.0.0.1',
         xdsPort: xds.port,
-        adminPort: await freePort(),
+        adminPort: 0,
         tls: outsider.envoy(pki),
       }),
       waitForReady: false,

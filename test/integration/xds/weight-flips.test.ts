@@ -24,7 +24,7 @@ test(`${FLIPS} weight flips that add and remove clusters under kept-alive load f
   // Arrange: two versions, the routing table the daemon uses, a real Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [telemetry, listen, envoyAdmin] = await freePorts(3);
+  const [telemetry, listen] = await freePorts(2);
   const xds = await XdsServer.start({ port: 0 });
   t.after(() => xds.close());
   const loaded = parseConfig(`daemon:
@@ -53,7 +53,7 @@ ${staticShop(listen!, { v1: v1.port, v2: v2.port })}`);
       nodeId: 'flip-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds.port,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   // Envoy serves once it has ACKed the first snapshot.
