@@ -49,3 +49,19 @@ test('mirroring.timeout 0 is an error at its path', () => {
     'services[0].mirroring.timeout: the Umbra filter refuses it: shadowTimeoutMs: must be an integer 1..600000 (got 0)',
   ]);
 });
+
+test('a telemetry port of 0 (the kernel picks one at start) is no rendering error', () => {
+  const c = parseConfig(`
+daemon:
+  telemetry: { listen: 127.0.0.1:0 }
+services:
+  - name: shop
+    stable: v1
+    provisioner:
+      kind: static
+      versions:
+        v1: { endpoints: ['127.0.0.1:9001'] }
+`);
+  assert.ok(c.ok, !c.ok ? c.errors.join('\n') : '');
+  assert.deepEqual(checkRendering(c.config), []);
+});
