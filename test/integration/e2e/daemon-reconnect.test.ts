@@ -6,14 +6,11 @@
  * ports answering.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, writeDaemonConfig } from './daemon.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
 
 /** Whether something accepts TCP connections on the loopback port now. */
 function listening(port: number): Promise<boolean> {
@@ -37,22 +34,20 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
 }, async (t) => {
   // Arrange: a service behind a static endpoint, the daemon, Envoy over ADS, traffic through the filter.
   const v1 = await startUpstream(t, { body: 'v1' });
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-reconnect-'));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'reconnect-edge' },
-    staticShop(listen!, { v1: v1.port }),
-  );
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'reconnect-edge',
+    services: staticShop(listen, { v1: v1.port }),
+  });
+  const { telemetry, xds } = daemon.ports;
+  const client = await connectAdmin(t, daemon);
   const envoy = await startEnvoy(t, {
     name: 'reconnect',
     concurrency: 1,
     config: adsBootstrap({
       nodeId: 'reconnect-edge',
       xdsHost: '127.0.0.1',
-      xdsPort: xds!,
+      xdsPort: xds,
       adminPort: 0,
     }),
   });
@@ -74,14 +69,15 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
   );
 
   // Act: the daemon goes away for a while, then comes back.
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   await waitFor(
     'both streams down',
     async () => (await envoy.stat(ads)) === 0 && (await envoy.stat(stream)) === 0,
   );
   await new Promise((r) => setTimeout(r, OUTAGE_MS)); // let the backoffs grow
-  daemon = startDaemon(t, config);
+  // The restart is timed from its ports answering, so it is not awaited here.
+  daemon = await restartDaemon(t, daemon, { awaitListening: false });
   const up: Record<string, number> = {};
   const connected: Record<string, number> = {};
   // Each probe notes when a port first answers and when its stream is first connected again.
@@ -89,8 +85,8 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
     'both streams connected again',
     async () => {
       const now = Date.now();
-      if (up['xds'] === undefined && (await listening(xds!))) up['xds'] = now;
-      if (up['telemetry'] === undefined && (await listening(telemetry!))) up['telemetry'] = now;
+      if (up['xds'] === undefined && (await listening(xds))) up['xds'] = now;
+      if (up['telemetry'] === undefined && (await listening(telemetry))) up['telemetry'] = now;
       if (connected['xds'] === undefined && (await envoy.stat(ads)) === 1) connected['xds'] = Date.now();
       if (connected['telemetry'] === undefined && (await envoy.stat(stream)) === 1)
         connected['telemetry'] = Date.now();

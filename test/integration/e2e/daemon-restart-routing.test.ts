@@ -6,16 +6,14 @@
  * cluster the proxy's routes still send traffic to).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePorts, startEnvoy, startKeptAliveLoad, waitFor } from '../../harness/index.js';
+import { freePort, startEnvoy, startKeptAliveLoad, waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
-import { connectAdmin, killInstances, startDaemon, TINY_SERVER, writeDaemonConfig } from './daemon.js';
+import { connectAdmin, killInstances, restartDaemon, startDaemon, TINY_SERVER } from './daemon.js';
 
 /** The sample service's argv in YAML flow style. */
 const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
@@ -41,20 +39,18 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   timeout: 240_000,
 }, async (t) => {
   // Arrange: two versions run by the process provisioner, the daemon, Envoy over ADS.
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-routing-'));
-  const owner = join(dir, 'instances');
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'rr-edge' },
-    twoVersions(listen!, TINY),
-  );
-  t.after(() => killInstances(owner, 'shop'));
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  const listen = await freePort();
+  let daemon = await startDaemon(t, { node: 'rr-edge', services: twoVersions(listen, TINY) });
+  t.after(() => killInstances(join(daemon.dir, 'instances'), 'shop'));
+  const client = await connectAdmin(t, daemon);
   await startEnvoy(t, {
     name: 'restart-routing',
-    config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: 0 }),
+    config: adsBootstrap({
+      nodeId: 'rr-edge',
+      xdsHost: '127.0.0.1',
+      xdsPort: daemon.ports.xds,
+      adminPort: 0,
+    }),
   });
   await client.deploy('shop', 'v2');
   await waitFor(
@@ -72,9 +68,9 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   // Act: kept-alive load while the daemon is killed and started again.
   const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
   try {
-    daemon.kill('SIGKILL');
-    await new Promise((r) => daemon.once('exit', r));
-    daemon = startDaemon(t, config);
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon.child.once('exit', r));
+    daemon = await restartDaemon(t, daemon);
     await waitFor('the restarted daemon with Envoy at 50/50 again', inSync, { timeoutMs: 60_000 });
     const before = load.total();
     await waitFor('more load after the return', async () => load.total() > before + 200);
@@ -94,17 +90,14 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   timeout: 240_000,
 }, async (t) => {
   // Arrange: v1 takes 2 s to come up, so a restart's warm-up is long enough for a proxy to connect meanwhile.
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-first-'));
-  const owner = join(dir, 'instances');
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'first-edge' },
-    twoVersions(listen!, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
-  );
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'first-edge',
+    services: twoVersions(listen, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
+  });
+  const owner = join(daemon.dir, 'instances');
   t.after(() => killInstances(owner, 'shop'));
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  const client = await connectAdmin(t, daemon);
   await client.deploy('shop', 'v2');
   await waitFor(
     'shadowing',
@@ -116,13 +109,13 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
     async () => (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50,
   );
   // The daemon and its instances die (a machine reboot, say): the restart must start them again.
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   killInstances(owner, 'shop');
 
   // Act: the daemon starts again; a proxy connects as soon as the xDS port answers.
-  daemon = startDaemon(t, config);
-  const ads = adsClient(xds!);
+  daemon = await restartDaemon(t, daemon, { awaitListening: false });
+  const ads = adsClient(daemon.ports.xds);
   t.after(() => ads.close());
   const first = await waitFor(
     'the first clusters the restarted daemon sends',

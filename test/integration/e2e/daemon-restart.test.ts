@@ -4,15 +4,12 @@
  * Envoy reconnects and keeps serving, and manual commands go on working.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { startDaemon, TOKEN } from './daemon.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
 
 test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands still work', {
   timeout: 180_000,
@@ -20,42 +17,22 @@ test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands s
   // Arrange: two versions behind static endpoints, a config, the daemon, and Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-'));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [restart-edge] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    rollout:
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'restart-edge',
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout:
       shadowDuration: 10m
       steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
       validationPeriod: 2s
 `,
-  );
-  let daemon = startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 3000 });
-  t.after(() => client.close());
-  await waitFor('the admin API', async () => (await client.status()).services.length === 1);
+  });
+  const client = await connectAdmin(t, daemon);
   await startEnvoy(t, {
     name: 'restart',
     config: adsBootstrap({
       nodeId: 'restart-edge',
       xdsHost: '127.0.0.1',
-      xdsPort: xds!,
+      xdsPort: daemon.ports.xds,
       adminPort: 0,
     }),
   });
@@ -68,15 +45,15 @@ services:
     'shadowing',
     async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   // Production keeps flowing while the daemon is down (Envoy keeps its last configuration).
   const down = await drive({ url, requests: 20, concurrency: 2, keepBodies: true });
   assert.deepEqual(down.statuses, { 200: 20 });
   assert.ok(down.bodies!.every((b) => b.toString() === 'v1'));
 
   // Act 2: restart on the same store.
-  daemon = startDaemon(t, config);
+  daemon = await restartDaemon(t, daemon);
   const resumed = await waitFor(
     'the restarted daemon',
     async () => (await client.status('shop')).services[0],
@@ -104,5 +81,5 @@ services:
   const history = await client.history('shop', 1);
   const phases = history[0]!.transitions.map((tr) => tr.to);
   assert.deepEqual(phases.slice(-4), ['promoting', 'rolling_back', 'validating', 'rolled_back']);
-  assert.ok(readFileSync(join(dir, 'umbra.db')).length > 0);
+  assert.ok(readFileSync(join(daemon.dir, 'umbra.db')).length > 0);
 });

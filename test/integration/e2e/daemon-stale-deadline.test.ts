@@ -5,13 +5,10 @@
  * shadow's end waits for the evidence that arrives once the streams catch up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, writeDaemonConfig } from './daemon.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
 
 test('a shadow that ended while the daemon was down is not promoted on the verdict from before', {
   timeout: 240_000,
@@ -19,27 +16,24 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   // Arrange: v1 and an identical v2 behind static endpoints, a short shadow, Envoy over ADS, load.
   const v1 = await startUpstream(t, { body: 'same' });
   const v2 = await startUpstream(t, { body: 'same' });
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-stale-'));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stale-edge' },
-    `${staticShop(listen!, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'stale-edge',
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     judge: { minSamples: 20, warmup: 1s }
     rollout:
       shadowDuration: 20s
       steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
 `,
-  );
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  });
+  const client = await connectAdmin(t, daemon);
   await startEnvoy(t, {
     name: 'stale',
     concurrency: 1,
     config: adsBootstrap({
       nodeId: 'stale-edge',
       xdsHost: '127.0.0.1',
-      xdsPort: xds!,
+      xdsPort: daemon.ports.xds,
       adminPort: 0,
     }),
   });
@@ -65,11 +59,11 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
     { timeoutMs: 60_000 },
   );
   const shadowEnd = Number(judged.deployment!.deadlineMs);
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   await new Promise((r) => setTimeout(r, Math.max(0, shadowEnd - Date.now()) + 2000)); // the shadow's end passes
   const restartedAt = Date.now();
-  daemon = startDaemon(t, config);
+  daemon = await restartDaemon(t, daemon);
 
   // Assert: the first thing the restarted daemon did was to move the deadline, not to promote
   // on the stale verdict…

@@ -7,17 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
   drive,
   type EnvoyProcess,
+  freePort,
   startEnvoy,
   startUpstream,
   type Upstream,
   waitFor,
 } from '../../harness/index.js';
-import { startDaemon, TOKEN, writeShopConfig } from './daemon.js';
+import { connectAdmin, startDaemon, staticShop } from './daemon.js';
 
 const N = 40;
 
@@ -53,21 +53,18 @@ test('after abort and after completion no request reaches the serving version tw
   // Arrange: two static versions, the daemon, Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const { config, admin, xds, listen } = await writeShopConfig(t, {
+  const listen = await freePort();
+  const daemon = await startDaemon(t, {
     node: 'edge',
-    v1: v1.port,
-    v2: v2.port,
-    serviceExtra: `    mirroring: { shadowPercentage: 100 }
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
       bake: 10m
 `,
   });
-  startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
-  t.after(() => client.close());
-  await waitFor('the admin API', async () => (await client.status()).services.length === 1);
+  const { xds } = daemon.ports;
+  const client = await connectAdmin(t, daemon);
   const envoy = await startEnvoy(t, {
     name: 'mirror-off',
     config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),

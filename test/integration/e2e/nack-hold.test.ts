@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
 import { renderStatus } from '../../../daemon/cli/commands/render.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { startDaemon, TOKEN, writeShopConfig } from './daemon.js';
+import { connectAdmin, startDaemon, staticShop } from './daemon.js';
 
 interface Alert {
   key: string;
@@ -46,20 +45,22 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   t.after(() => webhook.close());
   const hookPort = (webhook.address() as { port: number }).port;
-  const { config, admin, xds, metrics, listen } = await writeShopConfig(t, {
-    node: 'edge',
-    v1: v1.port,
-    v2: v2.port,
-    daemonExtra: `  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }\n`,
-    serviceExtra: '    rollout: { shadowDuration: 10m }\n',
-  });
+  // Something else holds the port the service's listener asks for: Envoy will refuse the listener.
   const squatter = createTcpServer();
-  await new Promise<void>((resolve) => squatter.listen(listen, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   t.after(() => squatter.close());
-  startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
-  t.after(() => client.close());
-  await waitFor('the admin API', async () => (await client.status()).services.length === 1);
+  const listen = (squatter.address() as { port: number }).port;
+  const daemon = await startDaemon(
+    t,
+    {
+      node: 'edge',
+      daemonExtra: `  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }\n`,
+      services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout: { shadowDuration: 10m }\n`,
+    },
+    ['--metrics', '127.0.0.1:0'],
+  );
+  const { xds, metrics } = daemon.ports;
+  const client = await connectAdmin(t, daemon);
 
   // Act 1: a real Envoy gets the listener and refuses it.
   const first = await startEnvoy(t, {

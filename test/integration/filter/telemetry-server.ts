@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import type { Cleanup } from '../../harness/index.js';
+import { type Cleanup, retryInUse } from '../../harness/index.js';
 
 export interface WireRecord {
   requestId: Buffer;
@@ -155,11 +155,16 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
       call.on('cancelled', done);
     },
   });
-  ts.port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  // A named port (the filter was pointed at it before) may still be held a moment: retried then.
+  ts.port = await retryInUse(
+    `the telemetry server on port ${port}`,
+    () =>
+      new Promise<number>((resolve, reject) => {
+        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        );
+      }),
+  );
   let closed = false;
   ts.close = async () => {
     if (closed) return;
