@@ -4,11 +4,8 @@
  * receives, resolves dictionary ids per stream, and can send Control messages
  * down the open streams.
  */
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { type Cleanup, retryInUse } from '../../harness/index.js';
+import { type Cleanup, retryInUse, telemetryPackage } from '../../harness/index.js';
 
 export interface WireRecord {
   requestId: Buffer;
@@ -69,8 +66,6 @@ export interface TelemetryServer {
   close(): Promise<void>;
 }
 
-const PROTO = join(projectRoot(), 'proto', 'umbra', 'telemetry', 'v1', 'telemetry.proto');
-
 /** Formats a record id like the daemon would: a UUID when it has 16 bytes. */
 export function idText(b: Buffer): string {
   if (b.length !== 16) return b.toString('utf8');
@@ -79,10 +74,7 @@ export function idText(b: Buffer): string {
 }
 
 export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Promise<TelemetryServer> {
-  const def = protoLoader.loadSync(PROTO, { longs: String, enums: String, bytes: Buffer, defaults: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: { service: grpc.ServiceDefinition } } } };
-  };
+  const pkg = telemetryPackage({ longs: String, enums: String, bytes: Buffer, defaults: true });
   const service = pkg.umbra.telemetry.v1.Telemetry.service;
   const server = new grpc.Server();
   const calls = new Set<grpc.ServerDuplexStream<WireBatch, unknown>>();

@@ -7,10 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Tls } from '../../../daemon/config/schema.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
@@ -28,15 +26,9 @@ import {
   waitFor,
 } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
+import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
-
-const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
-const pkg = grpc.loadPackageDefinition(
-  protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true }),
-) as unknown as { umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } } };
-
-type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
 
 const skip = skipWithoutOpenssl();
 
@@ -61,11 +53,11 @@ function sendBatch(
   creds: grpc.ChannelCredentials,
   records: number,
 ): Stream {
-  const client = new pkg.umbra.telemetry.v1.Telemetry(`127.0.0.1:${port}`, creds, {
+  const client = telemetryClient(port, creds, {
     // The certificate names localhost; a TLS server name may not be an IP address.
     'grpc.ssl_target_name_override': TEST_SERVER_NAME,
     'grpc.default_authority': TEST_SERVER_NAME,
-  }) as unknown as grpc.Client & { Stream(): Duplex };
+  });
   t.after(() => client.close());
   const call = client.Stream();
   let status: grpc.StatusObject | undefined;
