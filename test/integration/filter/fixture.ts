@@ -8,14 +8,21 @@ import { join } from 'node:path';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
 import {
+  type Behaviour,
+  type BehaviourFn,
+  type Cleanup,
   drive,
   type EnvoyProcess,
   httpListener,
   simpleRoute,
+  startEnvoy,
+  startUpstream,
   staticBootstrap,
   staticCluster,
+  type Upstream,
   wasmHttpFilter,
 } from '../../harness/index.js';
+import { startTelemetryServer, type TelemetryServer } from './telemetry-server.js';
 
 /** Path of the release build of the filter; fails clearly when it was not built. */
 export function filterWasm(): string {
@@ -105,4 +112,41 @@ export async function ticksPass(
     await envoy.waitForStat('wasmcustom.umbra.shop.requests', served + i);
   }
   return served + n;
+}
+
+/** What {@link startMirrorRig} starts. */
+export interface MirrorRig {
+  stable: Upstream;
+  candidate: Upstream;
+  telemetry: TelemetryServer;
+  envoy: EnvoyProcess;
+}
+
+/**
+ * The filter tests' usual arrangement: stable and candidate upstreams
+ * (answering `ok` unless told otherwise), the test telemetry server, and one
+ * Envoy (its log readable as it runs) whose filter mirrors to the candidate
+ * and streams to that server (`telemetryCluster` filled in).
+ */
+export async function startMirrorRig(
+  t: Cleanup,
+  o: Pick<FilterSetup, 'filterConfig' | 'routeName' | 'nodeId'> & {
+    name: string;
+    stable?: Behaviour | BehaviourFn;
+    candidate?: Behaviour | BehaviourFn;
+  },
+): Promise<MirrorRig> {
+  const stable = await startUpstream(t, o.stable ?? { body: 'ok' });
+  const candidate = await startUpstream(t, o.candidate ?? { body: 'ok' });
+  const telemetry = await startTelemetryServer(t);
+  const b = filterBootstrap({
+    stablePort: stable.port,
+    candidatePort: candidate.port,
+    telemetryPort: telemetry.port,
+    filterConfig: { telemetryCluster: 'umbra_telemetry', ...o.filterConfig },
+    ...(o.routeName ? { routeName: o.routeName } : {}),
+    ...(o.nodeId ? { nodeId: o.nodeId } : {}),
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: o.name, args: FLUSH_LOG_ARGS });
+  return { stable, candidate, telemetry, envoy };
 }

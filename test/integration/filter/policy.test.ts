@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { startTelemetryServer } from './telemetry-server.js';
+import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
 
 const FLAG_GENERATED_ID = 16;
 const FLAG_MIRROR_ABANDONED = 32;
@@ -29,22 +28,15 @@ function postChunked(url: string, chunks: Buffer[]): Promise<number> {
 }
 
 test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrored and are counted', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'bodies',
     filterConfig: {
       shadowPercentage: 100,
       methods: ['GET', 'POST'],
       maxBodyBytes: 100_000,
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'bodies', args: FLUSH_LOG_ARGS });
   const body = Buffer.alloc(99_000);
   for (let i = 0; i < body.length; i++) body[i] = (i * 13) % 256;
   const big = Buffer.alloc(200_000, 7);
@@ -89,23 +81,16 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
 });
 
 test('path include/exclude prefixes, custom stripped headers, and a generated id for a malformed one', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'policy',
     filterConfig: {
       shadowPercentage: 100,
       includePaths: ['/api/'],
       excludePaths: ['/api/admin'],
       stripHeaders: ['X-Secret', 'authorization'],
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'policy', args: FLUSH_LOG_ARGS });
   const paths = ['/api/items?x=1', '/api/admin/users', '/other', '/api'];
   const longId = 'z'.repeat(200);
   await drive({

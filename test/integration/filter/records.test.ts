@@ -2,26 +2,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
 import { fnv1a64, startTelemetryServer } from './telemetry-server.js';
 
 test('mirrored requests reach the candidate marked, with the same id and without secrets; records arrive with the right fields', async (t) => {
   // Arrange: stable and candidate answer differently; telemetry collects records.
-  const stable = await startUpstream(t, (r) => ({ body: `stable ${r.path}` }));
-  const candidate = await startUpstream(t, (r) => ({
-    status: r.path.includes('bad') ? 500 : 200,
-    body: `candidate!! ${r.path}`,
-  }));
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'records',
+    stable: (r) => ({ body: `stable ${r.path}` }),
+    candidate: (r) => ({ status: r.path.includes('bad') ? 500 : 200, body: `candidate!! ${r.path}` }),
     routeName: 'catalog',
     nodeId: 'edge-7',
-    filterConfig: { shadowPercentage: 100, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
+    filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'records', args: FLUSH_LOG_ARGS });
   const ids: string[] = Array.from({ length: 20 }, () => randomUUID());
 
   // Act: 20 GETs (mirrored), 5 POSTs (writes: not mirrored by default).

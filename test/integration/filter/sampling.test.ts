@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
+import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
 import { fnv1a64, startTelemetryServer } from './telemetry-server.js';
 
 /** Whether the filter's consistent hash puts `key` inside `pct` percent. */
@@ -126,23 +126,16 @@ test('user-segment sampling is a consistent hash: the same users are in on every
 });
 
 test('geographic sampling mirrors only the listed regions, sampled, and reports the region', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'sampling-geo',
     filterConfig: {
       shadowPercentage: 50,
       mirroringStrategy: 'geographic',
       regionHeader: 'x-region',
       regions: ['eu-west', 'US-East'],
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'sampling-geo', args: FLUSH_LOG_ARGS });
   const regionOf = (i: number): string => ['eu-west', 'us-east', 'ap-south', ''][i % 4]!;
   const n = 800;
   await drive({

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Behaviour, drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, type SeenRecord, startTelemetryServer } from './telemetry-server.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
+import { fnv1a64, type SeenRecord } from './telemetry-server.js';
 
 const FLAG_TIMEOUT = 1;
 const FLAG_RESET = 2;
@@ -13,24 +13,12 @@ test('production bytes and status stay identical whatever the shadow does (slow,
   // Arrange: one Envoy mirroring everything; the candidate's behaviour changes per phase.
   const production = Buffer.alloc(50_000);
   for (let i = 0; i < production.length; i++) production[i] = (i * 31) % 256;
-  const stable = await startUpstream(
-    t,
-    (r): Behaviour => ({ status: r.path.endsWith('/404') ? 404 : 200, body: production }),
-  );
-  const candidate = await startUpstream(t, {});
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
-    filterConfig: {
-      shadowPercentage: 100,
-      telemetryCluster: 'umbra_telemetry',
-      flushIntervalMs: 100,
-      shadowTimeoutMs: 1500,
-    },
+  const { candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'shadow-failures',
+    stable: (r): Behaviour => ({ status: r.path.endsWith('/404') ? 404 : 200, body: production }),
+    candidate: {},
+    filterConfig: { shadowPercentage: 100, flushIntervalMs: 100, shadowTimeoutMs: 1500 },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'shadow-failures', args: FLUSH_LOG_ARGS });
   const phases: { name: string; behaviour: Behaviour | null; check: (shadow: SeenRecord) => void }[] = [
     { name: 'healthy', behaviour: { body: 'fine' }, check: (s) => assert.equal(s.status, 200) },
     {

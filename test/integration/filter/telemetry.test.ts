@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap, ticksPass } from './fixture.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig, ticksPass } from './fixture.js';
 import { startTelemetryServer } from './telemetry-server.js';
 
 test('control messages change the mirrored share and pause/resume within one tick, without a reload', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
-    filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 200 },
+  const { candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'control',
+    filterConfig: { shadowPercentage: 0, flushIntervalMs: 200 },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'control', args: FLUSH_LOG_ARGS });
   const url = `http://127.0.0.1:${envoy.listenerPort}/c`;
   // The worker opens its stream once it has seen traffic.
   await drive({ url, requests: 50 });
