@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from './daemon.js';
 
 /** Whether something accepts TCP connections on the loopback port now. */
 function listening(port: number): Promise<boolean> {
@@ -41,16 +40,7 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
   });
   const { telemetry, xds } = daemon.ports;
   const client = await connectAdmin(t, daemon);
-  const envoy = await startEnvoy(t, {
-    name: 'reconnect',
-    concurrency: 1,
-    config: adsBootstrap({
-      nodeId: 'reconnect-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds,
-      adminPort: 0,
-    }),
-  });
+  const envoy = await startProxy(t, daemon, { name: 'reconnect', concurrency: 1 });
   const url = `http://127.0.0.1:${listen}/`;
   const ads = 'control_plane.connected_state';
   const stream = 'wasmcustom.umbra.shop.stream_connected';

@@ -8,12 +8,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePort, startEnvoy, startKeptAliveLoad, waitFor } from '../../harness/index.js';
+import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
-import { connectAdmin, killInstances, restartDaemon, startDaemon, TINY_SERVER } from './daemon.js';
+import {
+  connectAdmin,
+  killInstances,
+  restartDaemon,
+  startDaemon,
+  startProxy,
+  TINY_SERVER,
+} from './daemon.js';
 
 /** The sample service's argv in YAML flow style. */
 const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
@@ -43,15 +49,7 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   let daemon = await startDaemon(t, { node: 'rr-edge', services: twoVersions(listen, TINY) });
   t.after(() => killInstances(join(daemon.dir, 'instances'), 'shop'));
   const client = await connectAdmin(t, daemon);
-  await startEnvoy(t, {
-    name: 'restart-routing',
-    config: adsBootstrap({
-      nodeId: 'rr-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: daemon.ports.xds,
-      adminPort: 0,
-    }),
-  });
+  await startProxy(t, daemon, { name: 'restart-routing' });
   await client.deploy('shop', 'v2');
   await waitFor(
     'shadowing',

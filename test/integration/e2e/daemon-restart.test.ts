@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from './daemon.js';
 
 test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands still work', {
   timeout: 180_000,
@@ -27,15 +26,7 @@ test('a SIGKILLed daemon resumes the deployment; Envoy keeps serving; commands s
 `,
   });
   const client = await connectAdmin(t, daemon);
-  await startEnvoy(t, {
-    name: 'restart',
-    config: adsBootstrap({
-      nodeId: 'restart-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: daemon.ports.xds,
-      adminPort: 0,
-    }),
-  });
+  await startProxy(t, daemon, { name: 'restart' });
   const url = `http://127.0.0.1:${listen}/`;
   await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
 

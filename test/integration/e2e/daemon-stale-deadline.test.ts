@@ -6,9 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, restartDaemon, startDaemon, staticShop } from './daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from './daemon.js';
 
 test('a shadow that ended while the daemon was down is not promoted on the verdict from before', {
   timeout: 240_000,
@@ -27,16 +26,7 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
 `,
   });
   const client = await connectAdmin(t, daemon);
-  await startEnvoy(t, {
-    name: 'stale',
-    concurrency: 1,
-    config: adsBootstrap({
-      nodeId: 'stale-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: daemon.ports.xds,
-      adminPort: 0,
-    }),
-  });
+  await startProxy(t, daemon, { name: 'stale', concurrency: 1 });
   const url = `http://127.0.0.1:${listen}/`;
   await waitFor('Envoy serving', async () => (await drive({ url, requests: 1 })).statuses[200]);
   let loading = true;

@@ -9,9 +9,15 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePort, startEnvoy, waitFor } from '../../harness/index.js';
-import { connectAdmin, killInstances, restartDaemon, startDaemon, TINY_SERVER } from './daemon.js';
+import { drive, freePort, waitFor } from '../../harness/index.js';
+import {
+  connectAdmin,
+  killInstances,
+  restartDaemon,
+  startDaemon,
+  startProxy,
+  TINY_SERVER,
+} from './daemon.js';
 
 /** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
 function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
@@ -50,15 +56,7 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
     const s = (await client.status('shop')).services[0];
     return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
-  await startEnvoy(t, {
-    name: 'stop',
-    config: adsBootstrap({
-      nodeId: 'stop-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: daemon.ports.xds,
-      adminPort: 0,
-    }),
-  });
+  await startProxy(t, daemon, { name: 'stop' });
   const url = `http://127.0.0.1:${listen}/`;
   await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
   const before = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);

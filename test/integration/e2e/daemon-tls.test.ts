@@ -9,18 +9,16 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
   drive,
   freePort,
   makeTestPki,
   skipWithoutOpenssl,
-  startEnvoy,
   startUpstream,
   TEST_SERVER_NAME,
   waitFor,
 } from '../../harness/index.js';
-import { startDaemon, staticShop, TOKEN } from './daemon.js';
+import { startDaemon, startProxy, staticShop, TOKEN } from './daemon.js';
 
 test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end to end', {
   skip: skipWithoutOpenssl(),
@@ -47,7 +45,7 @@ test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end
     },
     ['--metrics', '127.0.0.1:0'],
   );
-  const { admin, xds, metrics } = daemon.ports;
+  const { admin, metrics } = daemon.ports;
   const client = new AdminClient({
     address: `${TEST_SERVER_NAME}:${admin}`,
     token: TOKEN,
@@ -60,15 +58,9 @@ test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end
     plaintext.close();
   });
   await waitFor('the admin API over TLS', async () => (await client.status()).services.length === 1);
-  const envoy = await startEnvoy(t, {
+  const envoy = await startProxy(t, daemon, {
     name: 'tls-e2e',
-    config: adsBootstrap({
-      nodeId: 'tls-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds,
-      adminPort: 0,
-      tls: { caFile: pki.ca.certFile, serverName: TEST_SERVER_NAME },
-    }),
+    tls: { caFile: pki.ca.certFile, serverName: TEST_SERVER_NAME },
   });
   const url = `http://127.0.0.1:${listen}/`;
   await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);

@@ -11,7 +11,9 @@ import type { TestContext } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
-import { retryInUse, waitFor } from '../../harness/index.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
+import { type EnvoyProcess, retryInUse, startEnvoy, waitFor } from '../../harness/index.js';
 
 /** The admin token the started daemons use (UMBRA_ADMIN_TOKEN). */
 export const TOKEN = 'e2e-admin-token';
@@ -203,6 +205,25 @@ export function staticShop(listen: number, versions: Record<string, number>): st
       versions:
 ${lines.join('\n')}
 `;
+}
+
+/** A real Envoy that takes its whole configuration from `daemon` over ADS (the shipped bootstrap), as the daemon's node. */
+export function startProxy(
+  t: TestContext,
+  daemon: TestDaemon,
+  o: { name: string; concurrency?: number; tls?: UpstreamTls },
+): Promise<EnvoyProcess> {
+  return startEnvoy(t, {
+    name: o.name,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    config: adsBootstrap({
+      nodeId: daemon.setup.node,
+      xdsHost: '127.0.0.1',
+      xdsPort: daemon.ports.xds,
+      adminPort: 0,
+      ...(o.tls ? { tls: o.tls } : {}),
+    }),
+  });
 }
 
 /** An admin client of `daemon` (closed after the test), once the daemon answers. */

@@ -7,17 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
   drive,
   type EnvoyProcess,
   freePort,
-  startEnvoy,
   startUpstream,
   type Upstream,
   waitFor,
 } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop } from './daemon.js';
+import { connectAdmin, startDaemon, startProxy, staticShop } from './daemon.js';
 
 const N = 40;
 
@@ -63,12 +61,8 @@ test('after abort and after completion no request reaches the serving version tw
       bake: 10m
 `,
   });
-  const { xds } = daemon.ports;
   const client = await connectAdmin(t, daemon);
-  const envoy = await startEnvoy(t, {
-    name: 'mirror-off',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
-  });
+  const envoy = await startProxy(t, daemon, { name: 'mirror-off' });
   const url = `http://127.0.0.1:${listen}/`;
   const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;
   const shadowingV2 = async () => {

@@ -13,9 +13,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import test from 'node:test';
 import { renderStatus } from '../../../daemon/cli/commands/render.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop } from './daemon.js';
+import { startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, startDaemon, startProxy, staticShop } from './daemon.js';
 
 interface Alert {
   key: string;
@@ -59,14 +58,11 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
     },
     ['--metrics', '127.0.0.1:0'],
   );
-  const { xds, metrics } = daemon.ports;
+  const { metrics } = daemon.ports;
   const client = await connectAdmin(t, daemon);
 
   // Act 1: a real Envoy gets the listener and refuses it.
-  const first = await startEnvoy(t, {
-    name: 'nack',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
-  });
+  const first = await startProxy(t, daemon, { name: 'nack' });
   const status = async () => (await client.status('shop')).services[0]!;
   const refusal = await waitFor('the refusal in status', async () => (await status()).refusals[0]);
 
@@ -120,10 +116,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Act 3: the port is freed and the proxy restarts: it accepts the very listener it refused.
   await new Promise<void>((resolve) => squatter.close(() => resolve()));
   await first.stop();
-  await startEnvoy(t, {
-    name: 'nack-again',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: 0 }),
-  });
+  await startProxy(t, daemon, { name: 'nack-again' });
 
   // Assert 3: the refusal clears and the hold it caused lifts: the ready candidate goes on to shadowing.
   await waitFor('shadowing', async () => (await status()).deployment?.phase === 'shadowing');
