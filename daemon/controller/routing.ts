@@ -90,6 +90,8 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
 /**
  * The desired routing of one service: its route (weights, mirror) and where
  * each version runs. Pure; shared by the routing table and `config check`.
+ * `telemetryPort` is the port the telemetry server bound, when it listens
+ * (it differs from daemon.telemetry.listen's when that asks for port 0).
  */
 export function desiredRouting(
   config: UmbraConfig,
@@ -97,6 +99,7 @@ export function desiredRouting(
   route: ServiceRoute,
   endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
   telemetryToken?: string,
+  telemetryPort?: number,
 ): DesiredRouting {
   const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
   const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
@@ -132,7 +135,7 @@ export function desiredRouting(
     },
     telemetry: {
       address: telemetry.host,
-      port: telemetry.port,
+      port: telemetryPort ?? telemetry.port,
       ...(proxyTls ? { tls: proxyTls } : {}),
       ...(telemetryToken ? { token: telemetryToken } : {}),
     },
@@ -147,6 +150,8 @@ export interface RoutingTableOptions {
   ackTimeoutMs?: number;
   /** The token the filters present on their telemetry streams, when the telemetry server requires one. */
   telemetryToken?: string;
+  /** The port the telemetry server bound (the proxies' telemetry cluster points there). */
+  telemetryPort?: number;
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -206,6 +211,7 @@ export class RoutingTable {
       route,
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
+      this.#o.telemetryPort,
     );
   }
 

@@ -9,6 +9,7 @@ import { storedDecisions } from '../admin/decision-view.js';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { logger } from '../log.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 
@@ -45,6 +46,7 @@ export function adminPart(): DaemonPart {
         listen: config.daemon.admin.listen,
         ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),
       });
+      ctx.bound['admin'] = joinHostPort(splitHostPort(config.daemon.admin.listen).host, server.port);
       log.info('admin API listening', { port: server.port, tls: Boolean(config.daemon.admin.tls) });
     },
     async stop() {

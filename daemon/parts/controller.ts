@@ -11,6 +11,7 @@
  * leaves the instances running unless asked otherwise.
  */
 import { join, resolve } from 'node:path';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
@@ -56,6 +57,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
       }
       xds = await startXdsServer(config);
+      ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
       const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
       const routing = new RoutingTable({
@@ -63,6 +65,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         xds,
         provisioners,
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
+        ...(telemetry ? { telemetryPort: telemetry.port } : {}),
       });
       // Pools whose endpoints move on their own (exec) are routed where they are now.
       for (const [service, p] of provisioners) {

@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import test from 'node:test';
 import type { AdminClient } from '../../../daemon/admin/client.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { startEnvoy } from '../../harness/index.js';
-import { connectAdmin, startDaemon, until } from './daemon.js';
+import { waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy } from './daemon.js';
 import { answers, execSetup, running, scriptCalls, scriptPids } from './exec.js';
 
 function exited(child: ChildProcess): Promise<void> {
@@ -21,7 +20,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Resolves once the daemon reports v1's main pool with both replicas ready. */
 function v1Ready(client: AdminClient): Promise<true> {
-  return until(
+  return waitFor(
     'v1 ready',
     async () => {
       const s = (await client.status('shop')).services[0];
@@ -29,7 +28,7 @@ function v1Ready(client: AdminClient): Promise<true> {
         ? true
         : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
 }
 
@@ -38,30 +37,22 @@ test('a crashed daemon leaves the exec versions serving; the next one takes them
   timeout: 240_000,
 }, async (t) => {
   // Arrange: the daemon, its versions run by the script, Envoy over ADS.
-  const { dir, config, admin, xds, envoyAdmin, listen } = await execSetup(t, 'exec-restart-edge', {
+  const { dir, setup, listen } = await execSetup(t, 'exec-restart-edge', {
     versions: '        v1: {}\n        v2: {}',
   });
-  let daemon = startDaemon(t, config);
-  await v1Ready(await connectAdmin(t, admin));
-  await startEnvoy(t, {
-    name: 'exec-restart',
-    config: adsBootstrap({
-      nodeId: 'exec-restart-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds,
-      adminPort: envoyAdmin,
-    }),
-  });
+  let daemon = await startDaemon(t, setup);
+  await v1Ready(await connectAdmin(t, daemon));
+  await startProxy(t, daemon, { name: 'exec-restart' });
   const url = `http://127.0.0.1:${listen}/catalog`;
-  await until('Envoy serving v1', async () =>
+  await waitFor('Envoy serving v1', async () =>
     (await answers(url, 4)).every((a) => a.status === 200 && a.version === 'v1') ? true : undefined,
   );
   const pids = scriptPids(dir, 'v1');
   assert.equal(pids.length, 2);
 
   // Act 1: the daemon crashes.
-  daemon.kill('SIGKILL');
-  await exited(daemon);
+  daemon.child.kill('SIGKILL');
+  await exited(daemon.child);
 
   // Assert 1: production goes on, from the same processes.
   const down = await answers(url, 20);
@@ -72,8 +63,8 @@ test('a crashed daemon leaves the exec versions serving; the next one takes them
   );
 
   // Act 2: a new daemon on the same config and store, this time to stop its instances with it.
-  daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
-  await v1Ready(await connectAdmin(t, admin));
+  daemon = await restartDaemon(t, daemon, { args: ['--metrics', 'off', '--stop-instances'] });
+  await v1Ready(await connectAdmin(t, daemon));
 
   // Assert 2: it ensured v1 again, and the script kept the processes it had.
   assert.equal(scriptCalls(dir).filter((c) => c === 'ensure v1 main 2 1').length, 2);
@@ -82,11 +73,13 @@ test('a crashed daemon leaves the exec versions serving; the next one takes them
   assert.ok(!scriptCalls(dir).some((c) => c.startsWith('stop')), 'nothing stopped so far');
 
   // Act 3: a clean stop with --stop-instances.
-  daemon.kill('SIGTERM');
-  await exited(daemon);
+  daemon.child.kill('SIGTERM');
+  await exited(daemon.child);
 
   // Assert 3: the script was told to stop v1, and its processes are gone.
   assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
   assert.deepEqual(scriptPids(dir, 'v1'), []);
-  await until('the v1 processes gone', async () => (pids.some(running) ? undefined : true), 15_000);
+  await waitFor('the v1 processes gone', async () => (pids.some(running) ? undefined : true), {
+    timeoutMs: 15_000,
+  });
 });

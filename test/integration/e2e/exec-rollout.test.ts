@@ -13,9 +13,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { startEnvoy } from '../../harness/index.js';
-import { connectAdmin, startDaemon, until } from './daemon.js';
+import { waitFor } from '../../harness/index.js';
+import { connectAdmin, startDaemon, startProxy } from './daemon.js';
 import { answers, execSetup, scriptCalls, scriptPids } from './exec.js';
 
 /** Mirrored copies the instances of `version` have answered (their SAMPLE_SHADOW_COUNT_DIR files). */
@@ -30,7 +29,7 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
   timeout: 300_000,
 }, async (t) => {
   // Arrange: the daemon with the exec provisioner, Envoy over ADS.
-  const { dir, config, admin, xds, envoyAdmin, listen } = await execSetup(t, 'exec-edge', {
+  const { dir, setup, listen } = await execSetup(t, 'exec-edge', {
     versions: `        v1: {}
         v2: {}
         broken: { env: { EXEC_LIE: garbage } }`,
@@ -43,49 +42,47 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
       provisionTimeout: 60s
 `,
   });
-  startDaemon(t, config);
-  const client = await connectAdmin(t, admin);
-  await startEnvoy(t, {
-    name: 'exec-rollout',
-    config: adsBootstrap({
-      nodeId: 'exec-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds,
-      adminPort: envoyAdmin,
-    }),
-  });
+  const daemon = await startDaemon(t, setup);
+  const client = await connectAdmin(t, daemon);
+  await startProxy(t, daemon, { name: 'exec-rollout' });
   const url = `http://127.0.0.1:${listen}/catalog`;
   const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;
-  await until(
+  await waitFor(
     'Envoy serving v1 from the instances the script started',
     async () => ((await answers(url, 1))[0]?.version === 'v1' ? true : undefined),
-    60_000,
+    { timeoutMs: 60_000 },
   );
   assert.ok(scriptCalls(dir).includes('ensure v1 main 2 1'), 'the daemon ensured v1 through the script');
 
   // Act 1: deploy v2; it is shadowed.
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () => ((await phase()) === 'shadowing' ? true : undefined), 60_000);
-  await until('copies reaching v2', async () => {
-    const served = await answers(url, 5);
-    assert.ok(
-      served.every((a) => a.status === 200 && a.version === 'v1'),
-      'users see v1 only',
-    );
+  await waitFor('shadowing', async () => ((await phase()) === 'shadowing' ? true : undefined), {
+    timeoutMs: 60_000,
+  });
+  const whileShadowing: { status: number; version: string | null }[] = [];
+  await waitFor('copies reaching v2', async () => {
+    whileShadowing.push(...(await answers(url, 5)));
     return shadowCopies(dir, 'v2') > 0 ? true : undefined;
   });
+  assert.deepEqual(
+    whileShadowing.filter((a) => a.status !== 200 || a.version !== 'v1'),
+    [],
+    'users see v1 only',
+  );
 
   // Act 2: promote through the step and the bake.
   for (const expected of ['promoting', 'baking', 'completed']) {
     await client.command('shop', 'promote');
-    await until(expected, async () => ((await phase()) === expected ? true : undefined), 60_000);
+    await waitFor(expected, async () => ((await phase()) === expected ? true : undefined), {
+      timeoutMs: 60_000,
+    });
   }
 
   // Assert 2: users get v2; the script was asked to stop v1.
-  await until('Envoy serving v2', async () =>
+  await waitFor('Envoy serving v2', async () =>
     (await answers(url, 10)).every((a) => a.status === 200 && a.version === 'v2') ? true : undefined,
   );
-  await until('v1 stopped by the script', async () =>
+  await waitFor('v1 stopped by the script', async () =>
     scriptCalls(dir).includes('stop v1 main 0 1') && scriptPids(dir, 'v1').length === 0 ? true : undefined,
   );
 
@@ -94,7 +91,7 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
   process.kill(-dead!, 'SIGKILL');
 
   // Assert 3: the script's status no longer lists it, and Envoy is routed to the one left.
-  await until('Envoy routed away from the dead instance', async () =>
+  await waitFor('Envoy routed away from the dead instance', async () =>
     (await answers(url, 10)).every((a) => a.status === 200 && a.version === 'v2') ? true : undefined,
   );
   const pools = (await client.status('shop')).services[0]?.pools ?? [];
@@ -110,13 +107,13 @@ test('a deployment shadows, promotes and completes with versions run by a deploy
     for (let i = 0; i < 10_000 && loading; i++) served.push(...(await answers(url, 1)));
   })();
   await client.deploy('shop', 'broken');
-  const failed = await until(
+  const failed = await waitFor(
     'the broken deployment to end',
     async () => {
       const d = (await client.status('shop')).services[0]?.deployment;
       return d?.version === 'broken' && ['rolled_back', 'rollback_failed'].includes(d.phase) ? d : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   loading = false;
   await load;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { freePorts } from '../../harness/index.js';
-import { writeDaemonConfig } from './daemon.js';
+import { freePort } from '../../harness/index.js';
+import type { DaemonSetup } from './daemon.js';
 
 export const EXEC_SCRIPT = join(projectRoot(), 'test', 'fixtures', 'exec', 'local-versions.mjs');
 
@@ -33,37 +33,27 @@ ${o.versions}
 ${o.extra ?? ''}`;
 }
 
-/** A daemon config with {@link execShop} on free loopback ports, in a fresh directory. */
+/** The setup of a daemon whose `shop` versions the deploy script runs, with the script's state in `dir`. */
 export interface ExecSetup {
   dir: string;
-  config: string;
-  admin: number;
-  xds: number;
-  envoyAdmin: number;
-  /** Where the proxy accepts the service's traffic. */
+  setup: DaemonSetup;
+  /** Where the proxy accepts the service's traffic (named before the daemon starts: it reaches Envoy over xDS). */
   listen: number;
 }
 
 /**
- * Writes the config of a daemon for proxy `node` with one `shop` service whose
- * versions the script runs; whatever the script started is killed after the test.
+ * The daemon setup for proxy `node` with one `shop` service whose versions
+ * the script runs; whatever the script started is killed after the test.
  */
 export async function execSetup(
   t: TestContext,
   node: string,
   shop: { versions: string; extra?: string },
 ): Promise<ExecSetup> {
-  const [admin, telemetry, xds, envoyAdmin, listen] = (await freePorts(5)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const listen = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'umbra-exec-e2e-'));
   t.after(() => killScriptInstances(dir));
-  const config = writeDaemonConfig(dir, { admin, telemetry, xds, node }, execShop({ listen, dir, ...shop }));
-  return { dir, config, admin, xds, envoyAdmin, listen };
+  return { dir, listen, setup: { node, services: execShop({ listen, dir, ...shop }) } };
 }
 
 /** The pids the script runs for a pool now (none when it runs none). */

@@ -13,7 +13,7 @@ import { setLogSink } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { ExecProvisioner } from '../../../daemon/provision/exec.js';
 import { type Endpoint, ProvisionError } from '../../../daemon/provision/provisioner.js';
-import { until } from '../e2e/daemon.js';
+import { waitFor } from '../../harness/index.js';
 import { killScriptInstances, running, scriptCalls, scriptPids } from '../e2e/exec.js';
 
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'exec');
@@ -137,9 +137,11 @@ describe('exec provisioner (real commands)', {
 
     // Assert 2: one instance left; the other process is gone; the status loop sees the same.
     assert.equal(p.endpoints(MAIN_V1).length, 1);
-    await until('the dropped instance gone', async () => (running(second) ? undefined : true), 10_000);
+    await waitFor('the dropped instance gone', async () => (running(second) ? undefined : true), {
+      timeoutMs: 10_000,
+    });
     assert.ok(running(first));
-    await until('a background status call', async () =>
+    await waitFor('a background status call', async () =>
       scriptCalls(dir).some((c) => c.startsWith('status v1 main 1')) ? true : undefined,
     );
 
@@ -149,7 +151,9 @@ describe('exec provisioner (real commands)', {
     // Assert 3: nothing routed, the process gone.
     assert.deepEqual(p.endpoints(MAIN_V1), []);
     assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
-    await until('the last instance gone', async () => (running(first) ? undefined : true), 10_000);
+    await waitFor('the last instance gone', async () => (running(first) ? undefined : true), {
+      timeoutMs: 10_000,
+    });
   });
 
   test('an instance that goes away on its own leaves routing, and the listener is told', async (t) => {
@@ -165,7 +169,9 @@ describe('exec provisioner (real commands)', {
     process.kill(-gone, 'SIGKILL');
 
     // Assert: the background check drops it and says so; the other one stays.
-    await until('the change reported', async () => (changes.length > 0 ? true : undefined), 15_000);
+    await waitFor('the change reported', async () => (changes.length > 0 ? true : undefined), {
+      timeoutMs: 15_000,
+    });
     assert.deepEqual(changes, ['v1/main']);
     assert.equal(p.endpoints(MAIN_V1).length, 1);
     assert.equal(await versionAt(p.endpoints(MAIN_V1)[0]!), 'v1');
@@ -192,7 +198,9 @@ describe('exec provisioner (real commands)', {
     // --stop-instances: close stops every pool it ensured.
     await next.close();
     assert.ok(scriptCalls(dir).includes('stop v1 main 0 1'));
-    await until('the instances gone', async () => (pids.some(running) ? undefined : true), 10_000);
+    await waitFor('the instances gone', async () => (pids.some(running) ? undefined : true), {
+      timeoutMs: 10_000,
+    });
   });
 
   test('a failing command is refused at once with its reason, and not retried', async (t) => {
@@ -231,11 +239,9 @@ describe('exec provisioner (real commands)', {
         .map(Number);
       // The leader is reaped before the call ends; its child died with the group.
       assert.ok(!running(shell!), `attempt ${attempt}: the command is gone`);
-      await until(
-        `attempt ${attempt}: its child gone`,
-        async () => (running(child!) ? undefined : true),
-        5000,
-      );
+      await waitFor(`attempt ${attempt}: its child gone`, async () => (running(child!) ? undefined : true), {
+        timeoutMs: 5000,
+      });
     }
   });
 
