@@ -1,0 +1,120 @@
+/**
+ * Time series of a deployment's stored per-second cells: failure and
+ * mismatch rates per arm, and the excess candidate failures per endpoint ×
+ * segment (the heat map). Cells add up, so buckets are sums; a bucket with
+ * no pairs is a gap (null), never a zero. Pure over its cells.
+ */
+import { addPaired, type CellStats, emptyPaired, type PairedCounts } from '../aggregate/stats.js';
+import type { EvidenceHeatmap, HeatmapRow, RateSeries } from './model.js';
+
+/** At most this many buckets per chart: a long deployment gets wider buckets. */
+const MAX_BUCKETS = 300;
+const BUCKET_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+/** The bucket width in seconds for a span, from a fixed ladder so axes stay readable. */
+export function bucketSecondsFor(spanSeconds: number): number {
+  const need = Math.ceil(Math.max(1, spanSeconds) / MAX_BUCKETS);
+  return BUCKET_STEPS.find((s) => s >= need) ?? Math.ceil(need / 3600) * 3600;
+}
+
+const rate = (k: number, n: number): number | null => (n > 0 ? k / n : null);
+
+interface Bucketed {
+  bucketSeconds: number;
+  /** Bucket start seconds, ascending, every bucket from the first to the last cell. */
+  starts: number[];
+  index: (second: number) => number;
+}
+
+function buckets(cells: CellStats[]): Bucketed {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const c of cells) {
+    lo = Math.min(lo, c.key.second);
+    hi = Math.max(hi, c.key.second);
+  }
+  const bucketSeconds = bucketSecondsFor(hi - lo + 1);
+  const first = Math.floor(lo / bucketSeconds) * bucketSeconds;
+  const n = Math.floor((hi - first) / bucketSeconds) + 1;
+  return {
+    bucketSeconds,
+    starts: Array.from({ length: n }, (_, i) => first + i * bucketSeconds),
+    index: (second) => Math.floor((second - first) / bucketSeconds),
+  };
+}
+
+/** Rates per arm over time, all endpoints and segments together. `cells` must not be empty. */
+export function rateSeries(cells: CellStats[]): RateSeries {
+  const b = buckets(cells);
+  const cand = b.starts.map(() => emptyPaired());
+  const base = b.starts.map(() => emptyPaired());
+  for (const c of cells) {
+    const i = b.index(c.key.second);
+    addPaired(cand[i]!, c.candidate);
+    addPaired(base[i]!, c.baseline);
+  }
+  const hasBaseline = base.some((p) => p.pairs > 0);
+  return {
+    bucketSeconds: b.bucketSeconds,
+    at: b.starts.map((s) => s * 1000),
+    pairs: cand.map((p) => p.pairs),
+    primaryErrors: cand.map((p) => rate(p.primaryFailed, p.pairs)),
+    candidateErrors: cand.map((p) => rate(p.shadowFailed, p.pairs)),
+    statusMismatch: cand.map((p) => rate(p.statusMismatch, p.pairs)),
+    baselineErrors: hasBaseline ? base.map((p) => rate(p.shadowFailed, p.pairs)) : null,
+  };
+}
+
+/**
+ * The heat map: one row per endpoint × segment with pairs, ordered by excess
+ * failures (worst first), culprit rows marked. `cells` must not be empty.
+ */
+export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): EvidenceHeatmap {
+  const b = buckets(cells);
+  const rows = new Map<
+    string,
+    { endpoint: string; segment: string; per: PairedCounts[]; total: PairedCounts }
+  >();
+  for (const c of cells) {
+    const key = `${c.key.endpoint}\u0000${c.key.segment}`;
+    let row = rows.get(key);
+    if (!row) {
+      row = {
+        endpoint: c.key.endpoint,
+        segment: c.key.segment,
+        per: b.starts.map(() => emptyPaired()),
+        total: emptyPaired(),
+      };
+      rows.set(key, row);
+    }
+    addPaired(row.per[b.index(c.key.second)]!, c.candidate);
+    addPaired(row.total, c.candidate);
+  }
+  const out: HeatmapRow[] = [];
+  for (const r of rows.values()) {
+    if (r.total.pairs === 0) continue;
+    const t = r.total;
+    const discordant = t.latShadowSlower + t.latPrimarySlower;
+    out.push({
+      endpoint: r.endpoint,
+      segment: r.segment,
+      values: r.per.map((p) => rate(p.errShadowOnly - p.errPrimaryOnly, p.pairs)),
+      pairs: t.pairs,
+      excessErrors: (t.errShadowOnly - t.errPrimaryOnly) / t.pairs,
+      statusMismatches: t.statusMismatch,
+      slowerShare: discordant > 0 ? (t.latShadowSlower - t.latPrimarySlower) / discordant : 0,
+      culprit: isCulprit(culprits, r.endpoint, r.segment),
+    });
+  }
+  out.sort((a, b) => Number(b.culprit) - Number(a.culprit) || b.excessErrors - a.excessErrors);
+  return { bucketSeconds: b.bucketSeconds, at: b.starts.map((s) => s * 1000), rows: out };
+}
+
+/** A culprit names an endpoint and a segment, either of which may be '*' (all). */
+function isCulprit(culprits: Set<string>, endpoint: string, segment: string): boolean {
+  return (
+    culprits.has(`${endpoint}\u0000${segment}`) ||
+    culprits.has(`${endpoint}\u0000*`) ||
+    culprits.has(`*\u0000${segment}`)
+  );
+}
