@@ -191,7 +191,7 @@ export const PAGE_SCRIPT = String.raw`
 
   var NINES_MAX = 5;
   function nines(p) { return p >= 100 ? NINES_MAX : Math.min(NINES_MAX, -Math.log10(1 - p / 100)); }
-  function pctLabel(x) { var p = 100 * (1 - Math.pow(10, -x)); return x >= NINES_MAX ? 'max' : 'p' + (Math.round(p * 1000) / 1000); }
+  function pctLabel(x) { var p = 100 * (1 - Math.pow(10, -x)); return x >= NINES_MAX ? 'max' : x <= 0 ? 'min' : 'p' + (Math.round(p * 1000) / 1000); }
 
   function latency(r, sec) {
     if (!r.latency.length) return;
@@ -206,7 +206,7 @@ export const PAGE_SCRIPT = String.raw`
         series: [{ label: 'percentile', value: function (u, v) { return v === null ? '-' : pctLabel(v); } }].concat(g.arms.map(function (a) {
           return { label: a.arm + ' (' + a.count + ')', stroke: ARM_COLORS[a.arm] || '#555', width: 2, value: function (u, v) { return v === null ? '-' : v.toFixed(2) + ' ms'; } };
         })),
-        axes: [{ label: 'percentile', values: function (u, vals) { return vals.map(pctLabel); } }, { label: 'ms' }]
+        axes: [{ label: 'percentile', splits: function () { return [0, Math.log10(2), 1, 2, 3, 4, NINES_MAX]; }, values: function (u, vals) { return vals.map(pctLabel); } }, { label: 'ms' }]
       }, [x].concat(g.arms.map(function (a) { return a.ms; })));
     });
   }
@@ -216,7 +216,7 @@ export const PAGE_SCRIPT = String.raw`
     var x = s.at.map(function (t) { return t / 1000; });
     var series = [{}, { label: 'production failures', stroke: ARM_COLORS.primary, width: 2 },
       { label: 'candidate failures', stroke: ARM_COLORS.candidate, width: 2 },
-      { label: 'status mismatches', stroke: '#fb8c00', width: 2 }];
+      { label: 'status mismatches', stroke: '#fb8c00', width: 2, dash: [5, 4] }];
     var data = [x, s.primaryErrors, s.candidateErrors, s.statusMismatch];
     if (s.baselineErrors) { series.push({ label: 'baseline failures', stroke: ARM_COLORS.baseline, width: 2 }); data.push(s.baselineErrors); }
     series.forEach(function (ser, i) { if (i > 0) ser.value = function (u, v) { return pct(v); }; });
