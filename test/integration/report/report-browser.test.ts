@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import test from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { reportCommand } from '../../../daemon/cli/commands/report.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { runCaptured } from '../../unit/cli/capture.js';
@@ -77,12 +77,12 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
   }
   assertDrawn('rates', charts['rates']);
 
-  assert.match(await page.locator('#culprits').innerText(), /\/cart eu errors/);
-  assert.match(await page.locator('#heatmap .isculprit').innerText(), /\/cart eu/);
+  assert.match((await page.locator('#culprits').textContent()) ?? '', /\/cart eu errors/);
+  assert.match((await page.locator('#heatmap .isculprit').textContent()) ?? '', /\/cart eu/);
   const heatCells = await page.locator('#heatmap .cell').count();
   assert.ok(heatCells >= 9 * 10, `heat map cells: ${heatCells}`);
-  assert.match(await page.locator('#examples').innerText(), /req-/);
-  assert.match(await page.locator('#config').innerText(), /shadowPercentage\s+50/);
+  assert.match((await page.locator('#examples').textContent()) ?? '', /req-/);
+  assert.match((await page.locator('#config').textContent()) ?? '', /shadowPercentage\s*50/);
   assert.equal(await page.locator('.timeline [data-phase]').count(), 5);
 
   assert.deepEqual(errors, []);
