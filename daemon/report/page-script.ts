@@ -142,18 +142,18 @@ export const PAGE_SCRIPT = String.raw`
       pred === null ? 'Predicted time to threshold: none (the score is not growing).' : 'Predicted time to threshold: ' + Math.round(pred) + ' s at the current pace.' }));
     if (!s.at.length) { sec.appendChild(el('p', { class: 'message', text: 'No judge decision stored yet: no score to draw.' })); return; }
     var x = s.at.map(function (t) { return t / 1000; });
-    var thr = s.at.map(function () { return s.threshold; });
-    var rb = s.at.map(function (t, i) { return t === s.rollbackAt ? s.candidate[i] : null; });
+    var has = function (line) { return line.some(function (v) { return v !== null; }); };
+    // Only lines with points: a deployment in progress has no validation and no rollback yet.
+    var series = [{}], data = [x];
+    var add = function (line, opts) { if (has(line)) { series.push(opts); data.push(line); } };
+    add(s.candidate, { label: 'score (candidate)', stroke: '#e53935', width: 2, points: { show: true, size: 6 }, spanGaps: true });
+    add(s.restored, { label: 'score (restored, validation)', stroke: '#ef6c00', width: 2, points: { show: true, size: 6 }, spanGaps: true });
+    add(s.at.map(function () { return s.threshold; }), { label: 'threshold', stroke: '#000', dash: [6, 4], width: 1, points: { show: false } });
+    add(s.at.map(function (t, i) { return t === s.rollbackAt ? s.candidate[i] : null; }),
+      { label: 'rollback', stroke: '#b71c1c', width: 0, points: { show: true, size: 12, fill: '#b71c1c' } });
     var box = el('div', { class: 'chart', id: 'chart-score' });
     sec.appendChild(box);
-    plot('score', box, {
-      height: 260, tzDate: utc, scales: { x: { time: true } },
-      series: [{}, { label: 'score (candidate)', stroke: '#e53935', width: 2, points: { show: true, size: 6 }, spanGaps: true },
-        { label: 'score (restored, validation)', stroke: '#ef6c00', width: 2, points: { show: true, size: 6 }, spanGaps: true },
-        { label: 'threshold', stroke: '#000', dash: [6, 4], width: 1, points: { show: false } },
-        { label: 'rollback', stroke: '#b71c1c', width: 0, points: { show: true, size: 12, fill: '#b71c1c' } }],
-      axes: [{}, { label: 'log10 e-value' }]
-    }, [x, s.candidate, s.restored, thr, rb]);
+    plot('score', box, { height: 260, tzDate: utc, scales: { x: { time: true } }, series: series, axes: [{}, { label: 'log10 e-value' }] }, data);
   }
 
   function heatColor(v, max) {

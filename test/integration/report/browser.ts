@@ -5,6 +5,7 @@
  * request, and can say what its charts hold: series, points, and painted
  * pixels of each canvas.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +104,45 @@ export function screenshotPath(name: string): string {
   const dir = process.env['UMBRA_SCREENSHOTS'] ?? join(tmpdir(), 'umbra-screenshots');
   mkdirSync(dir, { recursive: true });
   return join(dir, name);
+}
+
+/** Waits (bounded) until the page has drawn a report newer than `after` (its generatedAt), or a message. */
+export async function renderedAfter(page: Page, after: number, timeoutMs = 15_000): Promise<void> {
+  await page.waitForFunction(
+    (t) => {
+      const v = document.body.getAttribute('data-rendered');
+      return v !== null && (v === 'message' || Number(v) > t);
+    },
+    after,
+    { timeout: timeoutMs, polling: 100 },
+  );
+}
+
+/** Asserts the chart draws every series with points; returns its series by label. */
+export function assertDrawn(name: string, c: DrawnChart | undefined): Record<string, (number | null)[]> {
+  assert.ok(c, `chart ${name} is drawn`);
+  assert.ok(c.labels.length >= 2, `${name} has series`);
+  const byLabel: Record<string, (number | null)[]> = {};
+  c.labels.forEach((label, i) => {
+    const points = c.data[i]!.filter((v) => v !== null && Number.isFinite(v)).length;
+    assert.ok(points > 0, `${name}: series '${label}' has no points`);
+    byLabel[label] = c.data[i]!;
+  });
+  assert.ok(c.painted > 2000, `${name}: canvas nearly blank (${c.painted} pixels)`);
+  return byLabel;
+}
+
+/** The score line reaches the threshold exactly at the rollback point, from below. */
+export function assertCrossesAtRollback(score: Record<string, (number | null)[]>): void {
+  const cand = score['score (candidate)']!;
+  const thr = score['threshold']!;
+  const rb = score['rollback']!;
+  const i = rb.findIndex((v) => v !== null);
+  assert.ok(i > 0, 'the rollback point is drawn');
+  assert.ok(cand[i]! >= thr[i]!, `score ${cand[i]} at the rollback is below the threshold ${thr[i]}`);
+  const before = cand.slice(0, i).filter((v): v is number => v !== null);
+  assert.ok(
+    before.length > 0 && before[before.length - 1]! < thr[i]!,
+    'the score was below the threshold before',
+  );
 }

@@ -14,38 +14,16 @@ import { reportCommand } from '../../../daemon/cli/commands/report.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { runCaptured } from '../../unit/cli/capture.js';
 import { seedRegression } from '../../unit/report/fixture.js';
-import { type DrawnChart, drawnCharts, openPage, screenshotPath, startBrowser } from './browser.js';
+import {
+  assertCrossesAtRollback,
+  assertDrawn,
+  drawnCharts,
+  openPage,
+  screenshotPath,
+  startBrowser,
+} from './browser.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-
-/** Asserts the chart draws every series with points; returns its series by label. */
-export function assertDrawn(name: string, c: DrawnChart | undefined): Record<string, (number | null)[]> {
-  assert.ok(c, `chart ${name} is drawn`);
-  assert.ok(c.labels.length >= 2, `${name} has series`);
-  const byLabel: Record<string, (number | null)[]> = {};
-  c.labels.forEach((label, i) => {
-    const points = c.data[i]!.filter((v) => v !== null && Number.isFinite(v)).length;
-    assert.ok(points > 0, `${name}: series '${label}' has no points`);
-    byLabel[label] = c.data[i]!;
-  });
-  assert.ok(c.painted > 2000, `${name}: canvas nearly blank (${c.painted} pixels)`);
-  return byLabel;
-}
-
-/** The score line reaches the threshold exactly at the rollback point, from below. */
-export function assertCrossesAtRollback(score: Record<string, (number | null)[]>): void {
-  const cand = score['score (candidate)']!;
-  const thr = score['threshold']!;
-  const rb = score['rollback']!;
-  const i = rb.findIndex((v) => v !== null);
-  assert.ok(i > 0, 'the rollback point is drawn');
-  assert.ok(cand[i]! >= thr[i]!, `score ${cand[i]} at the rollback is below the threshold ${thr[i]}`);
-  const before = cand.slice(0, i).filter((v): v is number => v !== null);
-  assert.ok(
-    before.length > 0 && before[before.length - 1]! < thr[i]!,
-    'the score was below the threshold before',
-  );
-}
 
 test('a report opens offline in Chromium with every view drawn', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-report-browser-'));

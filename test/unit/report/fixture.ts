@@ -88,8 +88,15 @@ function histograms(
 /**
  * A deployment of v2 that fails 30 % of /cart in eu: shadowed, judged every
  * second (a decision stored each second), rolled back, validated, rolled_back.
+ * With `shadowSeconds`, it stops after that many judged seconds, still
+ * shadowing (a deployment in progress; `rollbackAt` is 0).
  */
-export function seedRegression(store: Store, t0Ms: number, id = 'shop-v2-1'): SeededRegression {
+export function seedRegression(
+  store: Store,
+  t0Ms: number,
+  id = 'shop-v2-1',
+  shadowSeconds?: number,
+): SeededRegression {
   const r = rng(7);
   const threshold = 2;
   store.createDeployment({
@@ -119,7 +126,7 @@ export function seedRegression(store: Store, t0Ms: number, id = 'shop-v2-1'): Se
   let state = initialJudgeState();
   let second = Math.floor(shadowAt / 1000) + 1;
   let rollbackAt = 0;
-  for (let i = 0; i < 60 && rollbackAt === 0; i++, second++) {
+  for (let i = 0; i < (shadowSeconds ?? 60) && rollbackAt === 0; i++, second++) {
     const cells = cellsOf(r, second, true);
     store.saveCells(cells);
     const { state: next, verdict } = judge(state, cells, defaultModel(), params);
@@ -136,6 +143,10 @@ export function seedRegression(store: Store, t0Ms: number, id = 'shop-v2-1'): Se
       explanation: { ...verdict, phase: 'shadowing' },
     });
     if (verdict.verdict === 'rollback') rollbackAt = at;
+  }
+  if (shadowSeconds !== undefined) {
+    store.saveHistograms(histograms(r, Math.floor(t0Ms / 60_000) * 60, ['primary', 'candidate']));
+    return { id, rollbackAt: 0, threshold };
   }
   if (rollbackAt === 0) throw new Error('fixture: the regression was never detected');
   move(
