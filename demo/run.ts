@@ -62,6 +62,7 @@ async function freePort(): Promise<number> {
 async function freePorts(): Promise<DemoPorts> {
   return {
     admin: await freePort(),
+    ui: await freePort(),
     telemetry: await freePort(),
     xds: await freePort(),
     envoyAdmin: await freePort(),
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
   for (const f of [wasm, sample]) if (!existsSync(f)) fail(`${f} is missing; run \`npm run build\` first`);
   const ports: DemoPorts = autoPorts
     ? await freePorts()
-    : { admin: 7070, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
+    : { admin: 7070, ui: 7073, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
   for (const [name, port] of Object.entries(ports)) {
     if (!(await portFree(port)))
       fail(`port ${port} (${name}) is in use; stop what holds it (another demo?) and retry`);
@@ -236,6 +237,7 @@ async function main(): Promise<void> {
   say(
     `from another terminal: UMBRA_ADMIN=127.0.0.1:${ports.admin} npx umbra status --token-file ${join(dir, 'admin.token')}`,
   );
+  say(`live page: http://127.0.0.1:${ports.ui}/ui?token=$(cat ${join(dir, 'admin.token')})`);
 
   const load: LoadStats = { sent: 0, statuses: {}, errors: 0, failures: [] };
   const stopLoad = startLoad(ports.listener, 150, load);
