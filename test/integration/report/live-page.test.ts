@@ -96,7 +96,8 @@ test('the live page is read-only and needs the admin token', { timeout: 60_000 }
 test('the live page draws every view and redraws as the score moves', { timeout: 180_000 }, async (t) => {
   const store = tempStore(t);
   const done = seedRegression(store, T0);
-  const running = seedRegression(store, T0 + 3_600_000, 'shop-v3-1', 3);
+  // In progress now, so the judge's live score lands just after its stored decisions.
+  const running = seedRegression(store, Date.now() - 30_000, 'shop-v2-2', 3);
   let live: LiveScore = { score: 0.7, threshold: 2, predictedSecondsToThreshold: 12 };
   const ui = await serve(t, store, () => live);
   const ctx = await startBrowser(t);
@@ -111,7 +112,6 @@ test('the live page draws every view and redraws as the score moves', { timeout:
   assertCrossesAtRollback(assertDrawn('score', charts['score']));
   for (const name of ['latency0', 'latency1', 'rates']) assertDrawn(name, charts[name]);
   assert.match((await page.locator('#culprits').textContent()) ?? '', /\/cart eu errors/);
-  await page.screenshot({ path: screenshotPath('live.png'), fullPage: true });
 
   // The deployment in progress (the latest): the judge's score now is on the line, and it moves.
   await page.goto(ui.url);
@@ -135,6 +135,7 @@ test('the live page draws every view and redraws as the score moves', { timeout:
     { timeout: 15_000, polling: 100 },
   );
   assert.match((await page.locator('#prediction').textContent()) ?? '', /3 s/);
+  await page.screenshot({ path: screenshotPath('live.png') });
   assert.deepEqual(errors, []);
   assert.deepEqual(
     requests.filter((u) => !u.startsWith(origin)),
