@@ -2,7 +2,8 @@
  * `umbra deploy SERVICE VERSION --watch` as a person runs it (the real CLI in
  * a child process, not on a terminal) against the real daemon: it follows
  * the deployment until it ends and says how with its exit code, 0 promoted,
- * 3 rolled back. The deployments are moved on by operator commands (no
+ * 3 rolled back. On the way, `umbra status --watch` names the daemon's live
+ * page, which answers for that deployment. The deployments are moved on by operator commands (no
  * traffic flows here, so the judge has nothing to say).
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
+import { statusCommand } from '../../../daemon/cli/commands/status.js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
@@ -19,6 +21,7 @@ import type { CommandName } from '../../../daemon/rollout/types.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
 import { freePorts } from '../../harness/index.js';
+import { runCaptured } from '../../unit/cli/capture.js';
 
 setLogLevel('silent');
 const TOKEN = 'deploy-watch-token';
@@ -66,7 +69,11 @@ test('deploy --watch follows a deployment to its end: 0 promoted, 3 rolled back'
       daemon: {
         xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
         telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
+        admin: {
+          listen: `127.0.0.1:${adminPort}`,
+          httpListen: '127.0.0.1:0',
+          tokenFile: join(dir, 'admin.token'),
+        },
         store: { path: join(dir, 'umbra.db') },
       },
       services: [
@@ -115,6 +122,17 @@ test('deploy --watch follows a deployment to its end: 0 promoted, 3 rolled back'
   assert.match(promoted.out, /deployment checkout-v2-\d+ is provisioning|is shadowing/);
   assert.match(promoted.out, / \| score \[/, 'plain lines carry the score bar');
   assert.match(promoted.out, /checkout v2 promoted: it serves 100%\n$/);
+
+  // The live page of the same daemon: status --watch names it, and it serves the deployment.
+  const watched = await runCaptured(['status', '--watch', '--count', '1', '--admin', admin], [statusCommand]);
+  assert.equal(watched.code, 0, watched.stderr);
+  const ui = /live page: (http:\/\/127\.0\.0\.1:\d+\/ui)\n/.exec(watched.stdout)?.[1];
+  assert.ok(ui, watched.stdout);
+  const live = await fetch(`${ui}/data`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(live.status, 200);
+  const body = (await live.json()) as { report?: { deployment: { version: string } }; message?: string };
+  // No traffic flowed: the daemon says so rather than drawing an empty page.
+  assert.match(body.message ?? '', /no stored traffic/, JSON.stringify(body).slice(0, 300));
 
   const rolledBack = await deployWatching(admin, 'v3', keepSending('rollback'));
   assert.equal(rolledBack.code, 3, rolledBack.out);
