@@ -25,14 +25,23 @@ import { readTlsFiles, TlsFilesError } from '../config/tls.js';
 import { logger } from '../log.js';
 import { tokenMatches } from '../platform/token-file.js';
 import { type BuildResult, buildReport, type ReportSource } from '../report/build.js';
+import { cachingReader } from '../report/cache.js';
 import { renderReportPage } from '../report/page.js';
 
 const log = logger('admin-ui');
 
 /** The page polls this often: at least every 2 s while a deployment runs. */
 export const UI_REFRESH_MS = 1500;
-/** A report is rebuilt at most this often, however many pages poll it (the store reads are the cost). */
+/**
+ * A report is rebuilt at most this often, however many pages poll it (the
+ * store reads are the cost), and never more often than keeps the daemon
+ * under a tenth of its time on it: a long deployment's report costs more,
+ * and the daemon's time belongs to ingest first. A final deployment's report
+ * does not change.
+ */
 const REBUILD_MS = 1000;
+const BUSY_SHARE = 0.1;
+const FINAL_MS = 60_000;
 const COOKIE = 'umbra_ui';
 
 export interface UiServerOptions {
@@ -84,7 +93,8 @@ function send(
 
 export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const now = o.now ?? Date.now;
-  const cache = new Map<string, { at: number; result: BuildResult }>();
+  const cache = new Map<string, { until: number; result: BuildResult }>();
+  const reader = cachingReader(o.store);
 
   /** The deployment a query names, else the latest one (of a service). */
   const resolve = (q: URLSearchParams): string | null => {
@@ -105,11 +115,14 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     }
     const hit = cache.get(id);
     const t = now();
-    if (hit && t - hit.at < REBUILD_MS) return hit.result;
-    let result = buildReport(o.store, id, t);
+    if (hit && t < hit.until) return hit.result;
+    const started = performance.now();
+    let result = buildReport(o.store, id, t, reader);
     if (o.live) result = o.live(result);
+    const cost = performance.now() - started;
+    const final = result.ok && result.report.deployment.final;
     if (cache.size > 32) cache.clear();
-    cache.set(id, { at: t, result });
+    cache.set(id, { until: t + (final ? FINAL_MS : Math.max(REBUILD_MS, cost / BUSY_SHARE)), result });
     return result;
   };
 

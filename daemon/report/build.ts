@@ -8,7 +8,7 @@
 import type { CellStats } from '../aggregate/stats.js';
 import { isPhase, isTerminal } from '../rollout/phases.js';
 import type { Store } from '../store/store.js';
-import { latencyCurves } from './latency.js';
+import { FRESH_DECODER, type HistogramDecoder, latencyCurves } from './latency.js';
 import type { DeploymentReport, LatencyGroup, PhaseSpan, ReportConfig } from './model.js';
 import { evidenceHeatmap, rateSeries } from './series.js';
 import { decidingVerdict, scoreSeries } from './verdict.js';
@@ -25,9 +25,28 @@ export type ReportSource = Pick<
   'getDeployment' | 'listDeployments' | 'listTransitions' | 'listDecisions' | 'listCells' | 'listHistograms'
 >;
 
+/** Where the bulky inputs come from: the store each time (a report file), or a cache (the live page: report/cache.ts). */
+export interface BulkReader {
+  cells(service: string, fromSecond: number, toSecond: number): CellStats[];
+  histograms: HistogramDecoder;
+}
+
+function storeReader(store: ReportSource): BulkReader {
+  return {
+    cells: (service, fromSecond, toSecond) =>
+      store.listCells({ service, fromSecond, toSecond }).map((s) => s.cell),
+    histograms: FRESH_DECODER,
+  };
+}
+
 const ISO = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function buildReport(store: ReportSource, deploymentId: string, nowMs: number): BuildResult {
+export function buildReport(
+  store: ReportSource,
+  deploymentId: string,
+  nowMs: number,
+  reader: BulkReader = storeReader(store),
+): BuildResult {
   const d = store.getDeployment(deploymentId);
   if (!d) {
     const recent = store.listDeployments({ limit: 5 });
@@ -46,13 +65,7 @@ export function buildReport(store: ReportSource, deploymentId: string, nowMs: nu
   }
   const final = isPhase(d.phase) && isTerminal(d.phase);
   const end = final ? d.updatedAt : nowMs;
-  const cells: CellStats[] = store
-    .listCells({
-      service: d.service,
-      fromSecond: Math.floor(d.createdAt / 1000),
-      toSecond: Math.floor(end / 1000) + 1,
-    })
-    .map((s) => s.cell);
+  const cells = reader.cells(d.service, Math.floor(d.createdAt / 1000), Math.floor(end / 1000) + 1);
   if (!cells.some((c) => c.candidate.pairs > 0 || Object.keys(c.live).length > 0)) {
     return {
       ok: false,
@@ -73,7 +86,7 @@ export function buildReport(store: ReportSource, deploymentId: string, nowMs: nu
       return `${endpoint}\u0000${segment}`;
     }),
   );
-  const latency = latencyGroups(store, d.service, d.createdAt, end, culpritKeys, notes);
+  const latency = latencyGroups(store, reader.histograms, d.service, d.createdAt, end, culpritKeys, notes);
   const plan = (d.phaseData as { plan?: unknown } | null)?.plan;
   const config: ReportConfig = {
     anomalyThreshold: threshold,
@@ -134,6 +147,7 @@ function phaseSpans(
 /** Overall, and one group per culprit endpoint (histograms are kept per endpoint, not per segment). */
 function latencyGroups(
   store: ReportSource,
+  decoder: HistogramDecoder,
   service: string,
   from: number,
   to: number,
@@ -153,12 +167,15 @@ function latencyGroups(
   }
   const groups: LatencyGroup[] = [];
   let bad = 0;
-  const overall = latencyCurves(rows);
+  const overall = latencyCurves(rows, decoder);
   bad += overall.bad;
   groups.push({ title: 'All endpoints', endpoint: '*', arms: overall.curves });
   const endpoints = new Set([...culprits].map((k) => k.split('\u0000')[0]!).filter((e) => e !== '*'));
   for (const endpoint of [...endpoints].sort()) {
-    const mine = latencyCurves(rows.filter((r) => r.endpoint === endpoint));
+    const mine = latencyCurves(
+      rows.filter((r) => r.endpoint === endpoint),
+      decoder,
+    );
     bad += mine.bad;
     if (mine.curves.length > 0)
       groups.push({ title: `Culprit endpoint ${endpoint}`, endpoint, arms: mine.curves });

@@ -15,27 +15,53 @@ export const PERCENTILES: readonly number[] = [
 /** The arms in the order they are drawn. */
 const ARMS = ['primary', 'candidate', 'baseline', 'live'] as const;
 
+/** Decodes a stored row; `release` is called when the caller is done with it. */
+export interface HistogramDecoder {
+  decode(row: HistogramRow): hdr.Histogram | null;
+  release(h: hdr.Histogram): void;
+}
+
+/** Decodes every time and frees at once (a report file: each row is read once). */
+export const FRESH_DECODER: HistogramDecoder = {
+  decode(row) {
+    try {
+      return hdr.decodeFromCompressedBase64(row.encoded);
+    } catch {
+      return null;
+    }
+  },
+  release: (h) => h.destroy(),
+};
+
+/** An empty histogram with the stored histograms' layout (see aggregate/latency-histogram.ts). */
+function accumulator(): hdr.Histogram {
+  return hdr.build({ bitBucketSize: 32, numberOfSignificantValueDigits: 2, autoResize: true });
+}
+
 /**
  * One curve per arm present in `rows` (rows may mix endpoints: they are all
  * added). A row whose histogram does not decode is skipped and counted in
  * `bad`, so one damaged row never hides the rest.
  */
-export function latencyCurves(rows: HistogramRow[]): { curves: LatencyCurve[]; bad: number } {
+export function latencyCurves(
+  rows: HistogramRow[],
+  decoder: HistogramDecoder = FRESH_DECODER,
+): { curves: LatencyCurve[]; bad: number } {
   const byArm = new Map<string, hdr.Histogram>();
   let bad = 0;
   for (const r of rows) {
-    let h: hdr.Histogram;
-    try {
-      h = hdr.decodeFromCompressedBase64(r.encoded);
-    } catch {
+    const h = decoder.decode(r);
+    if (!h) {
       bad++;
       continue;
     }
-    const acc = byArm.get(r.arm);
-    if (acc) {
-      acc.add(h);
-      h.destroy();
-    } else byArm.set(r.arm, h);
+    let acc = byArm.get(r.arm);
+    if (!acc) {
+      acc = accumulator();
+      byArm.set(r.arm, acc);
+    }
+    acc.add(h);
+    decoder.release(h);
   }
   const curves: LatencyCurve[] = [];
   for (const arm of ARMS) {

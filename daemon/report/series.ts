@@ -4,7 +4,7 @@
  * segment (the heat map). Cells add up, so buckets are sums; a bucket with
  * no pairs is a gap (null), never a zero. Pure over its cells.
  */
-import { addPaired, type CellStats, emptyPaired, type PairedCounts } from '../aggregate/stats.js';
+import type { CellStats, PairedCounts } from '../aggregate/stats.js';
 import type { EvidenceHeatmap, HeatmapRow, RateSeries } from './model.js';
 
 /** At most this many buckets per chart: a long deployment gets wider buckets. */
@@ -18,6 +18,42 @@ export function bucketSecondsFor(spanSeconds: number): number {
 }
 
 const rate = (k: number, n: number): number | null => (n > 0 ? k / n : null);
+
+/** The counts the charts use, summed per bucket (fixed fields: tens of thousands of cells are added per build). */
+interface Sums {
+  pairs: number;
+  primaryFailed: number;
+  shadowFailed: number;
+  statusMismatch: number;
+  errShadowOnly: number;
+  errPrimaryOnly: number;
+  latShadowSlower: number;
+  latPrimarySlower: number;
+}
+
+function sums(): Sums {
+  return {
+    pairs: 0,
+    primaryFailed: 0,
+    shadowFailed: 0,
+    statusMismatch: 0,
+    errShadowOnly: 0,
+    errPrimaryOnly: 0,
+    latShadowSlower: 0,
+    latPrimarySlower: 0,
+  };
+}
+
+function add(into: Sums, p: PairedCounts): void {
+  into.pairs += p.pairs;
+  into.primaryFailed += p.primaryFailed;
+  into.shadowFailed += p.shadowFailed;
+  into.statusMismatch += p.statusMismatch;
+  into.errShadowOnly += p.errShadowOnly;
+  into.errPrimaryOnly += p.errPrimaryOnly;
+  into.latShadowSlower += p.latShadowSlower;
+  into.latPrimarySlower += p.latPrimarySlower;
+}
 
 interface Bucketed {
   bucketSeconds: number;
@@ -46,12 +82,12 @@ function buckets(cells: CellStats[]): Bucketed {
 /** Rates per arm over time, all endpoints and segments together. `cells` must not be empty. */
 export function rateSeries(cells: CellStats[]): RateSeries {
   const b = buckets(cells);
-  const cand = b.starts.map(() => emptyPaired());
-  const base = b.starts.map(() => emptyPaired());
+  const cand = b.starts.map(sums);
+  const base = b.starts.map(sums);
   for (const c of cells) {
     const i = b.index(c.key.second);
-    addPaired(cand[i]!, c.candidate);
-    addPaired(base[i]!, c.baseline);
+    add(cand[i]!, c.candidate);
+    add(base[i]!, c.baseline);
   }
   const hasBaseline = base.some((p) => p.pairs > 0);
   return {
@@ -71,10 +107,7 @@ export function rateSeries(cells: CellStats[]): RateSeries {
  */
 export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): EvidenceHeatmap {
   const b = buckets(cells);
-  const rows = new Map<
-    string,
-    { endpoint: string; segment: string; per: PairedCounts[]; total: PairedCounts }
-  >();
+  const rows = new Map<string, { endpoint: string; segment: string; per: Sums[]; total: Sums }>();
   for (const c of cells) {
     const key = `${c.key.endpoint}\u0000${c.key.segment}`;
     let row = rows.get(key);
@@ -82,13 +115,13 @@ export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): Evid
       row = {
         endpoint: c.key.endpoint,
         segment: c.key.segment,
-        per: b.starts.map(() => emptyPaired()),
-        total: emptyPaired(),
+        per: b.starts.map(sums),
+        total: sums(),
       };
       rows.set(key, row);
     }
-    addPaired(row.per[b.index(c.key.second)]!, c.candidate);
-    addPaired(row.total, c.candidate);
+    add(row.per[b.index(c.key.second)]!, c.candidate);
+    add(row.total, c.candidate);
   }
   const out: HeatmapRow[] = [];
   for (const r of rows.values()) {
