@@ -49,9 +49,10 @@ export interface PhaseSpan {
 }
 
 /**
- * The anomaly score at each stored decision: `candidate` while the candidate
- * is judged (shadowing, promoting, baking), `restored` while the restored
- * version is validated; null where the other subject was judged.
+ * The anomaly score over time: `candidate` while the candidate is judged
+ * (shadowing, promoting, baking; per second of traffic when the decisions
+ * carry the judge's recent scores), `restored` at each decision while the
+ * restored version is validated; null where the other subject was judged.
  */
 export interface ScoreSeries {
   at: number[];
@@ -62,6 +63,8 @@ export interface ScoreSeries {
   phases: string[];
   /** When the candidate was rolled back (the rollback decision), else null. */
   rollbackAt: number | null;
+  /** Index in `at` of the rollback decision's score (its last second), else null. */
+  rollbackIndex: number | null;
   /** The latest prediction of seconds to threshold (null: not growing, or no decision). */
   predictedSecondsToThreshold: number | null;
 }

@@ -149,7 +149,7 @@ export const PAGE_SCRIPT = String.raw`
     add(s.candidate, { label: 'score (candidate)', stroke: '#e53935', width: 2, points: { show: true, size: 6 }, spanGaps: true });
     add(s.restored, { label: 'score (restored, validation)', stroke: '#ef6c00', width: 2, points: { show: true, size: 6 }, spanGaps: true });
     add(s.at.map(function () { return s.threshold; }), { label: 'threshold', stroke: '#000', dash: [6, 4], width: 1, points: { show: false } });
-    add(s.at.map(function (t, i) { return t === s.rollbackAt ? s.candidate[i] : null; }),
+    add(s.at.map(function (t, i) { return i === s.rollbackIndex ? s.candidate[i] : null; }),
       { label: 'rollback', stroke: '#b71c1c', width: 0, points: { show: true, size: 12, fill: '#b71c1c' } });
     var box = el('div', { class: 'chart', id: 'chart-score' });
     sec.appendChild(box);

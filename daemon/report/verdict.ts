@@ -21,20 +21,61 @@ function subjectOf(d: DecisionRow): 'candidate' | 'restored' {
   return obj(d.explanation)['phase'] === 'validating' ? 'restored' : 'candidate';
 }
 
-/** The score at each decision, oldest first (`decisions` in any order). */
+/** Per-second scores a decision carries (`recentScores`: the judge's last seconds), else none. */
+function recentScores(d: DecisionRow): Map<number, number> {
+  const out = new Map<number, number>();
+  const list = obj(d.explanation)['recentScores'];
+  if (!Array.isArray(list)) return out;
+  for (const p of list) {
+    const second = num(obj(p)['second']);
+    const score = num(obj(p)['score']);
+    if (second !== null && score !== null) out.set(second * 1000, score);
+  }
+  return out;
+}
+
+/**
+ * The score line, oldest first (`decisions` in any order). The candidate's
+ * line is drawn per second of traffic from the scores decisions carry
+ * (stored decisions are sparser: on a change, a rollback, every 10 s), or
+ * at each decision when they carry none; the restored version's at each
+ * decision. The rollback point is the rollback decision's last second.
+ */
 export function scoreSeries(decisions: DecisionRow[], threshold: number): ScoreSeries {
   const rows = [...decisions].sort((a, b) => a.at - b.at || a.id - b.id);
   const rollback = rows.find((d) => d.verdict === 'rollback' && subjectOf(d) === 'candidate');
+  const points = new Map<
+    number,
+    { candidate: number | null; restored: number | null; verdict: string; phase: string }
+  >();
+  let rollbackX: number | null = null;
+  for (const d of rows) {
+    const phase = str(obj(d.explanation)['phase']) ?? '';
+    if (subjectOf(d) === 'restored') {
+      points.set(d.at, { candidate: null, restored: d.score, verdict: d.verdict, phase });
+      continue;
+    }
+    const perSecond = recentScores(d);
+    if (perSecond.size === 0) perSecond.set(d.at, d.score);
+    let last = d.at;
+    for (const [x, score] of perSecond) {
+      points.set(x, { candidate: score, restored: null, verdict: d.verdict, phase });
+      last = x;
+    }
+    if (d === rollback) rollbackX = Math.max(...perSecond.keys(), last);
+  }
+  const xs = [...points.keys()].sort((a, b) => a - b);
   const last = rows[rows.length - 1];
   const lastExplanation = obj(obj(last?.explanation)['explanation']);
   return {
-    at: rows.map((d) => d.at),
-    candidate: rows.map((d) => (subjectOf(d) === 'candidate' ? d.score : null)),
-    restored: rows.map((d) => (subjectOf(d) === 'restored' ? d.score : null)),
+    at: xs,
+    candidate: xs.map((x) => points.get(x)!.candidate),
+    restored: xs.map((x) => points.get(x)!.restored),
     threshold,
-    verdicts: rows.map((d) => d.verdict),
-    phases: rows.map((d) => str(obj(d.explanation)['phase']) ?? ''),
+    verdicts: xs.map((x) => points.get(x)!.verdict),
+    phases: xs.map((x) => points.get(x)!.phase),
     rollbackAt: rollback?.at ?? null,
+    rollbackIndex: rollbackX === null ? null : xs.indexOf(rollbackX),
     predictedSecondsToThreshold: num(lastExplanation['predictedSecondsToThreshold']),
   };
 }

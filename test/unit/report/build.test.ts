@@ -32,8 +32,9 @@ describe('the deployment report from the store', () => {
     const s = r.score;
     assert.equal(s.rollbackAt, rollbackAt);
     assert.equal(s.threshold, threshold);
-    const i = s.at.indexOf(rollbackAt);
+    const i = s.rollbackIndex!;
     assert.ok(i > 0, 'the rollback decision is on the score line');
+    assert.equal(s.at[i], (Math.floor(rollbackAt / 1000) - 3) * 1000, 'at the last second it judged');
     assert.ok(s.candidate[i]! >= threshold, `score at rollback ${s.candidate[i]}`);
     assert.ok(s.candidate[i - 1]! < threshold, `score before rollback ${s.candidate[i - 1]}`);
     assert.ok(

@@ -140,7 +140,7 @@ export function seedRegression(
       score: verdict.score,
       threshold,
       modelVersion: 0,
-      explanation: { ...verdict, phase: 'shadowing' },
+      explanation: { ...verdict, phase: 'shadowing', recentScores: state.scores },
     });
     if (verdict.verdict === 'rollback') rollbackAt = at;
   }
