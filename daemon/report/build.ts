@@ -10,7 +10,7 @@ import { isPhase, isTerminal } from '../rollout/phases.js';
 import type { Store } from '../store/store.js';
 import { FRESH_DECODER, type HistogramDecoder, latencyCurves } from './latency.js';
 import type { DeploymentReport, LatencyGroup, PhaseSpan, ReportConfig } from './model.js';
-import { evidenceHeatmap, rateSeries } from './series.js';
+import { evidenceHeatmap, heatSignal, rateSeries } from './series.js';
 import { decidingVerdict, scoreSeries } from './verdict.js';
 
 export type ReportRefusal = 'no_history' | 'unknown_deployment' | 'no_cells';
@@ -113,7 +113,11 @@ export function buildReport(
       phases: phaseSpans(transitions, d.createdAt),
       score: scoreSeries(decisions, threshold ?? 0),
       rates: rateSeries(cells),
-      heatmap: evidenceHeatmap(cells, culpritKeys),
+      heatmap: evidenceHeatmap(
+        cells,
+        culpritKeys,
+        heatSignal(verdict?.subject === 'candidate' ? verdict.culprits[0]?.split(' ')[2] : undefined),
+      ),
       latency,
       verdict,
       config,

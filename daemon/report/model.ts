@@ -81,11 +81,18 @@ export interface RateSeries {
   baselineErrors: (number | null)[] | null;
 }
 
+/** The paired signals a heat map can show. */
+export type HeatSignal = 'errors' | 'latency_shift' | 'latency_tail' | 'status_mismatch' | 'body_mismatch';
+
 /**
- * Excess candidate failures per endpoint × segment over time: (shadow-only
- * minus primary-only failures) / pairs in each bucket; null: no pairs.
+ * The evidence per endpoint × segment over time, for the deciding culprit's
+ * signal (errors when there is none): per bucket, e.g. (candidate-only minus
+ * production-only failures) / pairs; null: no pairs.
  */
 export interface EvidenceHeatmap {
+  signal: HeatSignal;
+  /** What a value is, for people. */
+  label: string;
   bucketSeconds: number;
   at: number[];
   rows: HeatmapRow[];
@@ -95,6 +102,8 @@ export interface HeatmapRow {
   endpoint: string;
   segment: string;
   values: (number | null)[];
+  /** The signal's value over the whole deployment. */
+  total: number;
   /** Totals over the deployment. */
   pairs: number;
   excessErrors: number;

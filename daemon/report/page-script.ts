@@ -168,7 +168,7 @@ export const PAGE_SCRIPT = String.raw`
     var h = r.heatmap;
     var max = 0.01;
     h.rows.forEach(function (row) { row.values.forEach(function (v) { if (v !== null && v > max) max = v; }); });
-    sec.appendChild(el('p', { class: 'sub' }, ['Excess candidate failures per ' + h.bucketSeconds + ' s, per endpoint × segment: (candidate-only − production-only failures) / pairs. 0 ',
+    sec.appendChild(el('p', { class: 'sub', id: 'heat-signal' }, [h.signal + ' per ' + h.bucketSeconds + ' s, per endpoint × segment: ' + h.label + '. 0 ',
       el('span', { class: 'legend-scale' }), ' ' + pct(max, 0) + '. Empty: no pairs.']));
     var n = h.at.length;
     var grid = el('div', { class: 'heat', id: 'heatmap', style: 'grid-template-columns: max-content repeat(' + n + ', minmax(1px, 1fr));' });
@@ -194,7 +194,7 @@ export const PAGE_SCRIPT = String.raw`
   function pctLabel(x) { var p = 100 * (1 - Math.pow(10, -x)); return x >= NINES_MAX ? 'max' : x <= 0 ? 'min' : 'p' + (Math.round(p * 1000) / 1000); }
 
   function latency(r, sec) {
-    if (!r.latency.length) return;
+    if (!r.latency.length) { sec.appendChild(el('p', { class: 'sub', text: 'No latency histograms stored for this deployment (they are written when a minute ends).' })); return; }
     r.latency.forEach(function (g, gi) {
       sec.appendChild(el('h3', { text: g.title }));
       if (!g.arms.length) { sec.appendChild(el('p', { class: 'sub', text: 'no histograms for this endpoint' })); return; }
@@ -222,7 +222,9 @@ export const PAGE_SCRIPT = String.raw`
     series.forEach(function (ser, i) { if (i > 0) ser.value = function (u, v) { return pct(v); }; });
     var box = el('div', { class: 'chart', id: 'chart-rates' });
     sec.appendChild(box);
-    plot('rates', box, { height: 240, tzDate: utc, scales: { x: { time: true } }, series: series,
+    // A share never goes below 0; with no failures at all, show 0..1 % rather than an empty 0..100 % scale.
+    var yRange = function (u, min, max) { return [0, Math.max(0.01, (max || 0) * 1.1)]; };
+    plot('rates', box, { height: 240, tzDate: utc, scales: { x: { time: true }, y: { range: yRange } }, series: series,
       axes: [{}, { label: 'share of pairs', values: function (u, vals) { return vals.map(function (v) { return (100 * v).toFixed(1) + '%'; }); } }] }, data);
   }
 

@@ -5,7 +5,7 @@
  * no pairs is a gap (null), never a zero. Pure over its cells.
  */
 import type { CellStats, PairedCounts } from '../aggregate/stats.js';
-import type { EvidenceHeatmap, HeatmapRow, RateSeries } from './model.js';
+import type { EvidenceHeatmap, HeatmapRow, HeatSignal, RateSeries } from './model.js';
 
 /** At most this many buckets per chart: a long deployment gets wider buckets. */
 const MAX_BUCKETS = 300;
@@ -29,6 +29,9 @@ interface Sums {
   errPrimaryOnly: number;
   latShadowSlower: number;
   latPrimarySlower: number;
+  tailShadowOnly: number;
+  tailPrimaryOnly: number;
+  bodyMismatch: number;
 }
 
 function sums(): Sums {
@@ -41,6 +44,9 @@ function sums(): Sums {
     errPrimaryOnly: 0,
     latShadowSlower: 0,
     latPrimarySlower: 0,
+    tailShadowOnly: 0,
+    tailPrimaryOnly: 0,
+    bodyMismatch: 0,
   };
 }
 
@@ -53,6 +59,9 @@ function add(into: Sums, p: PairedCounts): void {
   into.errPrimaryOnly += p.errPrimaryOnly;
   into.latShadowSlower += p.latShadowSlower;
   into.latPrimarySlower += p.latPrimarySlower;
+  into.tailShadowOnly += p.tailShadowOnly;
+  into.tailPrimaryOnly += p.tailPrimaryOnly;
+  into.bodyMismatch += p.bodyMismatch;
 }
 
 interface Bucketed {
@@ -101,12 +110,41 @@ export function rateSeries(cells: CellStats[]): RateSeries {
   };
 }
 
+/** What the heat map shows: the deciding culprit's signal, per pair (positive: against the candidate). */
+const HEAT: Record<HeatSignal, { label: string; value: (s: Sums) => number }> = {
+  errors: {
+    label: 'excess candidate failures: (candidate-only − production-only failures) / pairs',
+    value: (s) => s.errShadowOnly - s.errPrimaryOnly,
+  },
+  latency_shift: {
+    label: 'net slower pairs: (candidate slower − production slower, beyond the margin) / pairs',
+    value: (s) => s.latShadowSlower - s.latPrimarySlower,
+  },
+  latency_tail: {
+    label: 'net tail exceedances: (candidate only − production only above the tail threshold) / pairs',
+    value: (s) => s.tailShadowOnly - s.tailPrimaryOnly,
+  },
+  status_mismatch: { label: 'status mismatches / pairs', value: (s) => s.statusMismatch },
+  body_mismatch: { label: 'body mismatches / pairs', value: (s) => s.bodyMismatch },
+};
+
+/** The heat map's signal for a culprit signal name (live signals and unknown names show errors). */
+export function heatSignal(signal: string | undefined): HeatSignal {
+  return signal !== undefined && signal in HEAT ? (signal as HeatSignal) : 'errors';
+}
+
 /**
- * The heat map: one row per endpoint × segment with pairs, ordered by excess
- * failures (worst first), culprit rows marked. `cells` must not be empty.
+ * The heat map of `signal`: one row per endpoint × segment with pairs,
+ * culprit rows first, then by the signal's total (worst first). `cells`
+ * must not be empty.
  */
-export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): EvidenceHeatmap {
+export function evidenceHeatmap(
+  cells: CellStats[],
+  culprits: Set<string>,
+  signal: HeatSignal = 'errors',
+): EvidenceHeatmap {
   const b = buckets(cells);
+  const heat = HEAT[signal];
   const rows = new Map<string, { endpoint: string; segment: string; per: Sums[]; total: Sums }>();
   for (const c of cells) {
     const key = `${c.key.endpoint}\u0000${c.key.segment}`;
@@ -131,7 +169,8 @@ export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): Evid
     out.push({
       endpoint: r.endpoint,
       segment: r.segment,
-      values: r.per.map((p) => rate(p.errShadowOnly - p.errPrimaryOnly, p.pairs)),
+      values: r.per.map((p) => rate(heat.value(p), p.pairs)),
+      total: heat.value(t) / t.pairs,
       pairs: t.pairs,
       excessErrors: (t.errShadowOnly - t.errPrimaryOnly) / t.pairs,
       statusMismatches: t.statusMismatch,
@@ -139,8 +178,14 @@ export function evidenceHeatmap(cells: CellStats[], culprits: Set<string>): Evid
       culprit: isCulprit(culprits, r.endpoint, r.segment),
     });
   }
-  out.sort((a, b) => Number(b.culprit) - Number(a.culprit) || b.excessErrors - a.excessErrors);
-  return { bucketSeconds: b.bucketSeconds, at: b.starts.map((s) => s * 1000), rows: out };
+  out.sort((a, b) => Number(b.culprit) - Number(a.culprit) || b.total - a.total);
+  return {
+    signal,
+    label: heat.label,
+    bucketSeconds: b.bucketSeconds,
+    at: b.starts.map((s) => s * 1000),
+    rows: out,
+  };
 }
 
 /** A culprit names an endpoint and a segment, either of which may be '*' (all). */

@@ -84,6 +84,30 @@ describe('the deployment report from the store', () => {
     assert.deepEqual(r.notes, []);
   });
 
+  it('draws the heat map of the deciding culprit signal', () => {
+    const store = openStore(':memory:');
+    const { id } = seedRegression(store, T0, 'shop-v2-7', 3);
+    store.recordDecision({
+      deploymentId: id,
+      service: SERVICE,
+      at: T0 + 9000,
+      verdict: 'rollback',
+      score: 2.5,
+      threshold: 2,
+      modelVersion: 0,
+      explanation: {
+        phase: 'shadowing',
+        culprits: [{ endpoint: '*', segment: '*', signal: 'latency_shift' }],
+      },
+    });
+    const built = buildReport(store, id, T0 + 10_000);
+    store.close();
+    assert.ok(built.ok);
+    if (!built.ok) return;
+    assert.equal(built.report.heatmap.signal, 'latency_shift');
+    assert.match(built.report.heatmap.label, /slower/);
+  });
+
   it('refuses an unknown deployment, naming recent ones', () => {
     const store = openStore(':memory:');
     seedRegression(store, T0);
