@@ -11,20 +11,21 @@
  * leaves the instances running unless asked otherwise.
  */
 import { join, resolve } from 'node:path';
+import { ControllerEffectRunner } from '../controller/effects.js';
+import { JudgingLoop } from '../controller/judging.js';
+import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
+import { ProxyRefusals } from '../controller/refusals.js';
+import { rolloutCollector } from '../controller/rollout-metrics.js';
+import { RoutingTable } from '../controller/routing.js';
+import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
+import { startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
-import { ControllerEffectRunner } from './effects.js';
-import { JudgingLoop } from './judging.js';
-import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
-import { ProxyRefusals } from './refusals.js';
-import { RoutingTable } from './routing.js';
-import { catchUpMsFor, servingVersion, startServing } from './serving.js';
-import { startXdsServer, telemetryControl, webhookFor } from './wiring.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('controller');
 
@@ -44,6 +45,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let unsubscribe: (() => void) | undefined;
   let stopRefusals: (() => void) | undefined;
   let offMetrics: (() => void) | undefined;
+  let offRolloutMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -115,12 +117,14 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
       };
+      offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', { xds: xds.port, xdsTls: Boolean(config.daemon.xds.tls), services });
     },
     async stop() {
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
+      offRolloutMetrics?.();
       await scheduler?.stop();
       await xds?.close();
       // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.

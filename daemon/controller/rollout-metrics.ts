@@ -1,6 +1,6 @@
 /**
- * The rollouts' state as metrics, read at scrape time from what the
- * controller publishes (ctx.controller) and the store: phase, weights, the
+ * The rollouts' state as metrics, read at scrape time from the controller
+ * (registered by its part, parts/controller.ts) and the store: phase, weights, the
  * mirror share in force, the judge's score and threshold, decisions by
  * verdict, pool replicas. Nothing is emitted for what is not known: no score
  * before the judge has spoken (missing data is never a zero).
@@ -10,12 +10,20 @@
  * the current one).
  */
 import type { ServiceConfig } from '../config/schema.js';
-import type { ControllerHandle } from '../part.js';
+import type { Collector, MetricFamily, Sample } from '../metrics/registry.js';
+import type { PoolStatus } from '../provision/provisioner.js';
 import { desiredEffects } from '../rollout/desired.js';
 import { PHASES } from '../rollout/phases.js';
 import type { DeploymentState } from '../rollout/types.js';
 import type { DecisionStore } from '../store/store.js';
-import type { Collector, MetricFamily, Sample } from './registry.js';
+import type { ServiceEvidence } from './evidence.js';
+
+/** What the collector reads of the controller, each call the state now. */
+export interface RolloutSource {
+  scheduler: { latest(service: string): DeploymentState | undefined };
+  evidence(service: string): ServiceEvidence | undefined;
+  pools(service: string): PoolStatus[];
+}
 
 /** The mirror share the deployment's routing asks for now (0 when paused or not mirroring). */
 function mirrorRatio(d: DeploymentState): number {
@@ -29,13 +37,12 @@ function family(name: string, help: string, type: MetricFamily['type'], samples:
 }
 
 /**
- * `controller` is read at every scrape (the controller part starts after
- * /metrics); decisions are counted from the store as they are stored after
- * the first scrape (a counter starts at 0 with the daemon).
+ * Decisions are counted from the store as they are stored after the first
+ * scrape (a counter starts at 0 with the daemon).
  */
 export function rolloutCollector(
   services: readonly ServiceConfig[],
-  controller: () => ControllerHandle | undefined,
+  c: RolloutSource,
   decisions: DecisionStore,
   nowMs: () => number = Date.now,
 ): Collector {
@@ -54,8 +61,6 @@ export function rolloutCollector(
   };
 
   return (): MetricFamily[] => {
-    const c = controller();
-    if (!c) return [];
     countDecisions();
     const phase: Sample[] = [];
     const info: Sample[] = [];

@@ -5,15 +5,15 @@
  * `daemon.admin.httpListen` is set, the live page (/ui) with the same token.
  * Starts after the controller, stops before it.
  */
+import { storedDecisions } from '../admin/decision-view.js';
+import { RolloutAdminBackend } from '../admin/rollout-backend.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { ensureAdminToken } from '../admin/token.js';
+import { startUiServer, type UiServer } from '../admin/ui-server.js';
 import { splitHostPort } from '../config/addresses.js';
 import { logger } from '../log.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
 import { withLiveScore } from '../report/live.js';
-import { storedDecisions } from './decision-view.js';
-import { RolloutAdminBackend } from './rollout-backend.js';
-import { type AdminServer, startAdminServer } from './server.js';
-import { ensureAdminToken } from './token.js';
-import { startUiServer, type UiServer } from './ui-server.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('admin');
 
