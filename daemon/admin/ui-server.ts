@@ -107,10 +107,11 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const report = (q: URLSearchParams): BuildResult => {
     const id = resolve(q);
     if (id === null) {
+      const service = q.get('service');
       return {
         ok: false,
         reason: 'no_history',
-        message: 'no deployment yet: this page shows one as soon as it starts',
+        message: `no deployment${service ? ` of service '${service}'` : ''} yet: this page shows one as soon as it starts`,
       };
     }
     const hit = cache.get(id);
@@ -138,7 +139,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       url.searchParams.delete('token');
       return send(res, 303, 'text/plain', '', {
         location: `${url.pathname}${url.search}`,
-        'set-cookie': `${COOKIE}=${cookieValue(o.token)}; HttpOnly; SameSite=Strict; Path=/ui`,
+        'set-cookie': `${COOKIE}=${cookieValue(o.token)}; HttpOnly; SameSite=Strict; Path=/ui${o.tls ? '; Secure' : ''}`,
       });
     }
     if (!authorized(req, o.token)) {

@@ -86,6 +86,13 @@ test('the live page is read-only and needs the admin token', { timeout: 60_000 }
   assert.equal(data.status, 200);
   const body = (await data.json()) as { report: { deployment: { id: string } } };
   assert.equal(body.report.deployment.id, 'shop-v2-1');
+  const noService = await fetch(`${base}/data?service=nope`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  assert.match(
+    ((await noService.json()) as { message: string }).message,
+    /^no deployment of service 'nope' yet/,
+  );
   const unknown = await fetch(`${base}/data?deployment=nope`, {
     headers: { authorization: `Bearer ${TOKEN}` },
   });
