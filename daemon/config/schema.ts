@@ -113,6 +113,8 @@ export const AdminConfig = z.strictObject({
   tls: Tls.optional(),
   /** Allows a non-loopback listen address without TLS (the token would cross the network in clear). */
   insecure: z.boolean().default(false),
+  /** The admin HTTP address: the live page at /ui (same token, same tls). Absent: not served. */
+  httpListen: HostPort.optional(),
 });
 export type AdminConfig = z.infer<typeof AdminConfig>;
 
@@ -397,6 +399,9 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
   if (!isLoopback(admin.listen) && !admin.tls && !admin.insecure) {
     issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
   }
+  if (admin.httpListen && !isLoopback(admin.httpListen) && !admin.tls && !admin.insecure) {
+    issue(ctx, ['daemon', 'admin', 'httpListen'], 'a non-loopback address needs tls (or insecure: true)');
+  }
   telemetryTlsChecks(cfg.daemon.telemetry.tls, cfg.services.length > 0, ctx);
   mutualTlsChecks(cfg.daemon, ctx);
   const bound = boundAddresses(cfg);
@@ -518,6 +523,7 @@ function boundAddresses(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }
   const d = cfg.daemon;
   return [
     { at: ['daemon', 'admin', 'listen'], hostPort: d.admin.listen },
+    ...(d.admin.httpListen ? [{ at: ['daemon', 'admin', 'httpListen'], hostPort: d.admin.httpListen }] : []),
     { at: ['daemon', 'telemetry', 'listen'], hostPort: d.telemetry.listen },
     { at: ['daemon', 'xds', 'listen'], hostPort: d.xds.listen },
     ...cfg.services.map((s, i) => ({ at: ['services', i, 'listen'], hostPort: s.listen })),

@@ -16,6 +16,7 @@ import { ControllerEffectRunner } from '../controller/effects.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
+import { rolloutCollector } from '../controller/rollout-metrics.js';
 import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
 import { startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
@@ -46,6 +47,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let stopRefusals: (() => void) | undefined;
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
+  let offRolloutMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -132,6 +134,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
       };
+      offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', { xds: xds.port, xdsTls: Boolean(config.daemon.xds.tls), services });
     },
     async stop() {
@@ -139,6 +142,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       stopRefusals?.();
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
+      offRolloutMetrics?.();
       await scheduler?.stop();
       await xds?.close();
       // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.

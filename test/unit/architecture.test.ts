@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['aggregate'],
   ['judge', 'telemetry', 'store'],
   ['replay', 'metrics', 'rollout'],
-  ['training', 'controller'],
+  ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],
   ['umbrad'],
