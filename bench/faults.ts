@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../daemon/xds/bootstrap.js';
 import { type LoadStats, startLoad } from '../demo/scenario.js';
-import { type Cleanup, freePorts, hasOpenssl, makeTestPki, startEnvoy } from '../test/harness/index.js';
+import { type Cleanup, freePort, hasOpenssl, makeTestPki, startEnvoy } from '../test/harness/index.js';
 import { faultsConfig, NODE_ID } from './faults/config.js';
 import { type Bench, userErrors } from './faults/context.js';
 import { weightFlips } from './faults/flips.js';
@@ -85,7 +85,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-bench-faults-'));
   cleanups.push(() => stopLeftoverInstances(dir));
   const pki = makeTestPki(cleanup);
-  const [admin, telemetry, xds, metrics, envoyAdmin, listener] = await freePorts(6);
+  // The daemon is stopped and started again on the same ports mid-run: named here, not picked by it.
+  const picked = new Set<number>();
+  for (let i = 0; i < 30 && picked.size < 6; i++) picked.add(await freePort());
+  const [admin, telemetry, xds, metrics, envoyAdmin, listener] = [...picked];
   const ports: Ports = {
     admin: admin!,
     telemetry: telemetry!,

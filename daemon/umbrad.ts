@@ -60,6 +60,7 @@ export async function startUmbrad(options: UmbradOptions, parts: DaemonPart[]): 
     pipeline,
     metrics: new MetricsRegistry(),
     now: options.now ?? wallClockUs,
+    bound: {},
     onCells: (fn) => pipeline.aggregator.onSecond(fn),
   };
   const started: DaemonPart[] = [];

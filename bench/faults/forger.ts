@@ -15,10 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { projectRoot } from '../../daemon/platform/envoy-binary.js';
 import type { TestPki } from '../../test/harness/index.js';
-import { TEST_SERVER_NAME } from '../../test/harness/index.js';
+import { TEST_SERVER_NAME, telemetryPackage } from '../../test/harness/index.js';
 
 const ARM_PRIMARY = 1;
 const ARM_CANDIDATE = 2;
@@ -64,14 +62,7 @@ type StreamClientConstructor = new (
  * sent in.
  */
 function clientConstructor(): { Client: StreamClientConstructor; serialize: (batch: object) => Buffer } {
-  const def = protoLoader.loadSync(`${projectRoot()}/proto/umbra/telemetry/v1/telemetry.proto`, {
-    longs: Number,
-    enums: Number,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
-  };
+  const pkg = telemetryPackage({ longs: Number, enums: Number, defaults: true });
   const stream = pkg.umbra.telemetry.v1.Telemetry.service['Stream']!;
   const serialize = stream.requestSerialize as (batch: object) => Buffer;
   const service = {

@@ -57,12 +57,18 @@ export class AdminClient {
     return this.#call('Deploy', { service, version });
   }
 
-  async status(service?: string): Promise<{ services: ServiceStatusView[]; nowMs: number }> {
+  /** `uiUrl`: the live page, '' when the daemon does not serve it. */
+  async status(service?: string): Promise<{ services: ServiceStatusView[]; nowMs: number; uiUrl: string }> {
     const r = await this.#call<{
       services: (ServiceStatusView & { deployment?: DeploymentView | null })[];
       nowMs: number;
+      uiUrl?: string;
     }>('Status', { service: service ?? '' });
-    return { ...r, services: r.services.map((s) => ({ ...s, deployment: s.deployment ?? null })) };
+    return {
+      ...r,
+      uiUrl: r.uiUrl ?? '',
+      services: r.services.map((s) => ({ ...s, deployment: s.deployment ?? null })),
+    };
   }
 
   command(

@@ -22,6 +22,8 @@ export interface AdminServerOptions {
   listen?: string;
   /** `daemon.admin.tls`: plaintext when absent; a file that cannot be used throws TlsFilesError. */
   tls?: Tls;
+  /** The live page's address, reported by Status (absent: not served). */
+  uiUrl?: string;
 }
 
 export interface AdminServer {
@@ -94,6 +96,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         deployment: s.deployment ?? undefined,
       })),
       nowMs: Date.now(),
+      uiUrl: opts.uiUrl ?? '',
     }),
     Promote: command('promote'),
     Rollback: command('rollback'),

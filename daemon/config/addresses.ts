@@ -33,6 +33,11 @@ export function splitHostPort(v: string): { host: string; port: number } {
   return { host, port: Number(v.slice(i + 1)) };
 }
 
+/** The inverse of {@link splitHostPort}: an IPv6 host goes in brackets. */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** True when binding both addresses would clash (same port, same or wildcard host). */

@@ -73,7 +73,7 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
         'note' in issue &&
         issue.note === 'No matching discriminator'
       ) {
-        return `${at}: must be process or static`;
+        return `${at}: must be process, static or exec`;
       }
       return `${at}: ${issue.message}`;
     case 'too_small':

@@ -134,6 +134,8 @@ export const AdminConfig = z.strictObject({
   tls: Tls.optional(),
   /** Allows a non-loopback listen address without TLS (the token would cross the network in clear). */
   insecure: z.boolean().default(false),
+  /** The admin HTTP address: the live page at /ui (same token, same tls). Absent: not served. */
+  httpListen: HostPort.optional(),
 });
 export type AdminConfig = z.infer<typeof AdminConfig>;
 
@@ -339,9 +341,48 @@ export const StaticProvisioner = z.strictObject({
 });
 export type StaticProvisioner = z.infer<typeof StaticProvisioner>;
 
-export const ProvisionerConfig = z.discriminatedUnion('kind', [ProcessProvisioner, StaticProvisioner], {
-  error: 'must be process or static',
+/**
+ * The `exec` provisioner: versions are started, resized, checked and stopped
+ * by a command the user configures (docs/provisioners.md has the contract).
+ */
+export const ExecProvisioner = z.strictObject({
+  kind: z.literal('exec'),
+  /** argv; Umbra appends `ACTION SERVICE VERSION ROLE REPLICAS`. */
+  command: z.array(z.string().min(1)).min(1, { error: 'must name a program' }),
+  cwd: z.string().min(1).optional(),
+  /** Environment of every call (besides the `UMBRA_*` variables). */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Production replicas of the stable version. */
+  replicas: z.number().int().min(1).max(10_000).default(2),
+  /** Per attempt; a command still running then is killed with its whole process group. */
+  timeouts: z
+    .strictObject({
+      ensure: timeout('5m', 3_600_000),
+      stop: timeout('2m', 3_600_000),
+      status: timeout('30s', 600_000),
+    })
+    .prefault({}),
+  /** Extra attempts after a temporary failure (exit code 75, or a timeout). */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** Wait before the first retry; it doubles for each further one. */
+  retryDelay: duration('2s', { max: 600_000 }),
+  /** How often `status` runs for each pool, and its endpoints are probed. */
+  checkInterval: duration('10s', { min: 100, max: 3_600_000 }),
+  /** How Umbra checks that a reported endpoint answers: HTTP GET healthPath (2xx/3xx), a TCP connect, or not at all. */
+  probe: z.enum(['http', 'tcp', 'none'], { error: 'must be one of http, tcp, none' }).default('http'),
+  healthPath: z.string().startsWith('/', { error: "must start with '/'" }).default('/healthz'),
+  versions: z.record(
+    name('version'),
+    z.strictObject({ env: z.record(z.string(), z.string()).default({}) }).prefault({}),
+  ),
 });
+export type ExecProvisioner = z.infer<typeof ExecProvisioner>;
+
+export const ProvisionerConfig = z.discriminatedUnion(
+  'kind',
+  [ProcessProvisioner, StaticProvisioner, ExecProvisioner],
+  { error: 'must be process, static or exec' },
+);
 export type ProvisionerConfig = z.infer<typeof ProvisionerConfig>;
 
 export const ServiceConfig = z.strictObject({
@@ -421,6 +462,9 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
   const admin = cfg.daemon.admin;
   if (!isLoopback(admin.listen) && !admin.tls && !admin.insecure) {
     issue(ctx, ['daemon', 'admin', 'listen'], 'a non-loopback address needs tls (or insecure: true)');
+  }
+  if (admin.httpListen && !isLoopback(admin.httpListen) && !admin.tls && !admin.insecure) {
+    issue(ctx, ['daemon', 'admin', 'httpListen'], 'a non-loopback address needs tls (or insecure: true)');
   }
   telemetryTlsChecks(cfg.daemon.telemetry.tls, cfg.services.length > 0, ctx);
   mutualTlsChecks(cfg.daemon, ctx);
@@ -544,6 +588,7 @@ function boundAddresses(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }
   const d = cfg.daemon;
   return [
     { at: ['daemon', 'admin', 'listen'], hostPort: d.admin.listen },
+    ...(d.admin.httpListen ? [{ at: ['daemon', 'admin', 'httpListen'], hostPort: d.admin.httpListen }] : []),
     { at: ['daemon', 'telemetry', 'listen'], hostPort: d.telemetry.listen },
     { at: ['daemon', 'xds', 'listen'], hostPort: d.xds.listen },
     ...cfg.services.map((s, i) => ({ at: ['services', i, 'listen'], hostPort: s.listen })),

@@ -265,7 +265,8 @@ export class JudgingLoop {
       v.score,
       v.threshold,
       v.modelVersion,
-      { ...v, phase: d.phase },
+      // The score of each of the last seconds: stored decisions are sparser, so reports draw the climb from these.
+      { ...v, phase: d.phase, recentScores: run.judge?.scores ?? [] },
       now,
     );
     this.#tell(cfg.name, verdictEvent(v, 'candidate', decisionId));

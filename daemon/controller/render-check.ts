@@ -6,6 +6,7 @@
  * at daemon start, so a setting Envoy would refuse is an error naming its
  * path, not a listener gone.
  */
+import { splitHostPort } from '../config/addresses.js';
 import type { UmbraConfig } from '../config/schema.js';
 import { type DesiredRouting, mergeResources, renderService, type SnapshotInput } from '../xds/index.js';
 import { publishServices } from '../xds/publish.js';
@@ -16,11 +17,21 @@ const PLACEHOLDER = { host: '127.0.0.1', port: 1 };
 
 const FILTER_ERROR = /umbra filter: (\w+): (.*)$/;
 
-/** One service rendered as the daemon publishes it with no deployment in progress. */
+/**
+ * One service rendered as the daemon publishes it with no deployment in
+ * progress. A telemetry port of 0 (the kernel picks one at start) is checked
+ * as the placeholder: the daemon renders the port it bound.
+ */
 export function idleRouting(config: UmbraConfig, index: number): DesiredRouting {
   const s = config.services[index]!;
-  return desiredRouting(config, s, { weights: { [s.stable]: 100 }, mirror: null }, (v, pool) =>
-    v === s.stable && pool === 'main' ? [PLACEHOLDER] : [],
+  const telemetryPort = splitHostPort(config.daemon.telemetry.listen).port || PLACEHOLDER.port;
+  return desiredRouting(
+    config,
+    s,
+    { weights: { [s.stable]: 100 }, mirror: null },
+    (v, pool) => (v === s.stable && pool === 'main' ? [PLACEHOLDER] : []),
+    undefined,
+    telemetryPort,
   );
 }
 

@@ -94,6 +94,8 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
 /**
  * The desired routing of one service: its route (weights, mirror) and where
  * each version runs. Pure; shared by the routing table and `config check`.
+ * `telemetryPort` is the port the telemetry server bound, when it listens
+ * (it differs from daemon.telemetry.listen's when that asks for port 0).
  */
 export function desiredRouting(
   config: UmbraConfig,
@@ -101,6 +103,7 @@ export function desiredRouting(
   route: ServiceRoute,
   endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
   telemetryToken?: string,
+  telemetryPort?: number,
 ): DesiredRouting {
   const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
   const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
@@ -136,7 +139,7 @@ export function desiredRouting(
     },
     telemetry: {
       address: telemetry.host,
-      port: telemetry.port,
+      port: telemetryPort ?? telemetry.port,
       ...(proxyTls ? { tls: proxyTls } : {}),
       ...(telemetryToken ? { token: telemetryToken } : {}),
     },
@@ -184,6 +187,8 @@ export interface RoutingTableOptions {
    * the upstream control plane sends each node, instead of whole snapshots.
    */
   overlay?: OverlayRelay;
+  /** The port the telemetry server bound (the proxies' telemetry cluster points there). */
+  telemetryPort?: number;
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -243,6 +248,7 @@ export class RoutingTable {
       route,
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
+      this.#o.telemetryPort,
     );
   }
 

@@ -6,7 +6,8 @@
  * {@link FADE_WINDOW_S} seconds, the paired latency excess (mean shadow −
  * primary delta over the primary's latency per second: the relative excess,
  * which the mix of endpoints in a second does not move) is falling (a negative trend
- * at z ≤ −2), or is not clearly there any more (mean at z < 3), and until
+ * at z ≤ −2), or is not clearly there any more (neither the window's mean
+ * nor its last {@link RECENT_LEVEL_S} seconds' at z ≥ 3), and until
  * {@link MIN_TREND_S} seconds show a trend at all. A candidate
  * slower from its first second that stays slower shows a flat, clearly
  * positive excess and is rolled back as before. Holding only withholds a
@@ -45,8 +46,20 @@ export function recordLatency(
   while (lat.length > 0 && lat[0]!.second <= second - FADE_WINDOW_S) lat.shift();
 }
 
-/** The trend and level of a scope's latency excess over its window (null with under 3 seconds of pairs). */
-export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number } | null {
+/**
+ * Seconds at the end of the window whose mean excess tells whether the
+ * excess is there *now*: a shift that began a few seconds ago is diluted in
+ * the whole window's mean, not in these.
+ */
+export const RECENT_LEVEL_S = 5;
+
+/**
+ * The trend and level of a scope's latency excess over its window (null
+ * with under 3 seconds of pairs): the slope's z, the window mean's z, and
+ * the z of the mean over its last {@link RECENT_LEVEL_S} seconds (standard
+ * errors from the residuals of the line).
+ */
+export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number; recentZ: number } | null {
   const pts = scope.lat ?? [];
   if (pts.length < 3) return null;
   let w = 0;
@@ -76,7 +89,19 @@ export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number
   // Variance of one pair's share of a second's mean, from the residuals (n − 2 degrees of freedom).
   const v = rss / (pts.length - 2);
   const z = (x: number, se: number): number => (se > 0 ? x / se : x > 0 ? Infinity : x < 0 ? -Infinity : 0);
-  return { slopeZ: z(slope, Math.sqrt(v / sxx)), meanZ: z(my, Math.sqrt(v / w)) };
+  const last = pts[pts.length - 1]!.second;
+  let wr = 0;
+  let syr = 0;
+  for (const p of pts) {
+    if (p.second <= last - RECENT_LEVEL_S) continue;
+    wr += p.pairs;
+    syr += p.pairs * y(p);
+  }
+  return {
+    slopeZ: z(slope, Math.sqrt(v / sxx)),
+    meanZ: z(my, Math.sqrt(v / w)),
+    recentZ: z(syr / wr, Math.sqrt(v / wr)),
+  };
 }
 
 /**
@@ -104,9 +129,14 @@ export function latencyDecaying(scope: ScopeState): boolean {
   return t !== null && (scope.lat?.length ?? 0) >= MIN_TREND_S && t.slopeZ <= FADING_Z;
 }
 
-/** Whether a latency rollback in this scope is held: its excess is falling, or no longer clearly there. */
+/**
+ * Whether a latency rollback in this scope is held: its excess is falling,
+ * or clearly there neither over the window nor over its last seconds (a
+ * shift that began a few seconds ago is judged by the last seconds: the
+ * window's mean dilutes it, and holding it restarted the latency tests).
+ */
 export function latencyFading(scope: ScopeState): boolean {
   const t = latencyTrend(scope);
   if (t === null || (scope.lat?.length ?? 0) < MIN_TREND_S) return true;
-  return t.slopeZ <= FADING_Z || t.meanZ < PRESENT_Z;
+  return t.slopeZ <= FADING_Z || (t.meanZ < PRESENT_Z && t.recentZ < PRESENT_Z);
 }

@@ -20,6 +20,7 @@ import {
 } from '../aggregate/stats.js';
 import { floorFor, type Model } from '../model/model.js';
 import { observeBodies } from './bodies.js';
+import { failureWindow, sharedBurst } from './bursts.js';
 import { clean, num, statusChanges, upperRate } from './counts.js';
 import { clearlyAbove, logMixtureE, rateBatchUpdate } from './evalue.js';
 import { buildVerdict } from './explain.js';
@@ -163,6 +164,11 @@ function stepSecond(
   s.health.push({ second, pairs, primaryFailed });
   s.health = s.health.filter((h) => h.second > second - params.healthWindowSeconds);
   const unhealthy = productionUnhealthy(s, params);
+  const serviceKey = scopeKey(ALL, ALL);
+  const serviceBatch = batches.get(serviceKey);
+  const service = serviceBatch && (s.scopes[serviceKey] ?? addScope(s, params, model, ALL, ALL));
+  const burst =
+    warm && serviceBatch !== undefined && service !== undefined && burstIn(service, serviceBatch, model);
 
   for (const key of [...batches.keys()].sort()) {
     const b = batches.get(key)!;
@@ -170,7 +176,7 @@ function stepSecond(
     const scope = s.scopes[key] ?? addScope(s, params, model, endpoint, segment);
     if (!scope || !warm) continue;
     recordLatency(scope, second, b.cand.latPairs, b.cand.latDeltaSumUs, b.cand.latPrimarySumUs);
-    updateRateTests(scope, b, model, unhealthy, serviceFloorContradicted(s));
+    updateRateTests(scope, b, model, unhealthy, serviceFloorContradicted(s), burst);
     if (!latWarm) {
       b.cand.latShadowSlower = 0;
       b.cand.latPrimarySlower = 0;
@@ -212,6 +218,7 @@ function updateRateTests(
   model: Model,
   unhealthy: boolean,
   historyStale: boolean,
+  serviceBurst: boolean,
 ): void {
   const n = b.cand.pairs;
   if (!(n > 0)) return;
@@ -220,29 +227,35 @@ function updateRateTests(
 
   // Errors against the floor: shadow-only failures vs the discordant rate production shows.
   const floorErr = b.floorErr / n;
-  checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
+  const primaryFloor = clamp(Math.max(b.floorPrimary / n, floorErr), MIN_RATE, 0.5);
+  const w = failureWindow(scope, b.cand);
+  const kp = w.primaryOnly;
+  const kf = w.primaryFailed;
+  const nw = w.pairs;
+  // A burst is the service's: seen there first (most pairs), every scope stands aside.
+  const shared = serviceBurst || burstIn(scope, b, model);
+  // What the primary arm showed so far, in the seconds without a burst (this one's counts come after).
+  const quiet = (scope.quiet ??= { pairs: 0, primaryOnly: 0 });
   let p0: number;
+  if (!shared) checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
   if (scope.floorContradicted) {
     // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
-    p0 = Math.max(floorErr, upperRate(scope.cand.errPrimaryOnly, scope.cand.pairs));
+    p0 = Math.max(floorErr, upperRate(quiet.primaryOnly, quiet.pairs));
   } else {
-    p0 = Math.max(floorErr, (scope.cand.errPrimaryOnly + floorErr * n0) / (scope.cand.pairs + n0 || 1));
+    p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));
+  }
+  if (!shared) {
+    quiet.pairs += n;
+    quiet.primaryOnly += b.cand.errPrimaryOnly;
   }
   p0 = clamp(p0, MIN_RATE, 0.5);
   scope.lastFloor.errors_rate = p0;
-  // Shared-dependency bursts fail the primary too (mostly both arms at once): while the primary
-  // arm's failures, or its discordant ones, are clearly above their floors, the test stands aside.
-  let kp = b.cand.errPrimaryOnly;
-  let kf = b.cand.primaryFailed;
-  let nw = n;
-  for (const r of scope.recent) {
-    kp += r.primaryOnly;
-    kf += r.primaryFailed;
-    nw += r.pairs;
-  }
-  const primaryFloor = clamp(Math.max(b.floorPrimary / n, floorErr), MIN_RATE, 0.5);
-  if (unhealthy || clearlyAbove(kp, nw, p0) || clearlyAbove(kf, nw, primaryFloor)) scope.rateSkips += 1;
-  else {
+  // Shared-dependency bursts fail the primary too (mostly both arms at once): during a burst
+  // (bursts.ts), and while the primary arm's failures or its discordant ones are clearly above
+  // their floors, the test stands aside.
+  if (unhealthy || shared || clearlyAbove(kp, nw, p0) || clearlyAbove(kf, nw, primaryFloor)) {
+    scope.rateSkips += 1;
+  } else {
     scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
     scope.errorsRecent = (scope.errorsRecent ?? 0) + recentBet(scope, b.cand.errShadowOnly, n, p0);
   }
@@ -298,6 +311,14 @@ function recentBet(scope: ScopeState, k: number, n: number, p0: number): number 
   const p1 = clamp((kr + p0 * RECENT_BET_PRIOR_PAIRS) / (nr + RECENT_BET_PRIOR_PAIRS), p0, 0.5);
   if (!(p1 > p0)) return 0;
   return k * Math.log(p1 / p0) + (n - k) * Math.log((1 - p1) / (1 - p0));
+}
+
+/** A shared-dependency burst in this scope's window (bursts.ts), against the model's rate of failures of both arms. */
+function burstIn(scope: ScopeState, b: Batch, model: Model): boolean {
+  const n = b.cand.pairs;
+  if (!(n > 0)) return false;
+  const modelBoth = Math.max(0, b.floorPrimary / n - b.floorErr / n);
+  return sharedBurst(scope, failureWindow(scope, b.cand), modelBoth, Math.max(0, model.params.priorStrength));
 }
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */

@@ -123,6 +123,12 @@ export interface ScopeState {
     latSlower?: number;
     latFaster?: number;
   }[];
+  /**
+   * Pairs and primary-only failures of the seconds without a shared-dependency
+   * burst (the seconds the error-rate tests may bet in): what the live primary
+   * arm says of the floor (absent in states saved before it existed).
+   */
+  quiet?: { pairs: number; primaryOnly: number };
   /** log wealth of the errors_recent test (absent in states saved before it existed). */
   errorsRecent?: number;
   /** log wealth of the latency_recent bet, half of latency_shift (absent in states saved before it existed). */

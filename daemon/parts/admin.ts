@@ -1,21 +1,25 @@
 /**
  * The admin API as a daemon part: serves what the controller part published
  * on the context (deployments, judge evidence, pools, refusals) and the
- * store's decisions, over gRPC with the admin token. Starts after the
- * controller, stops before it.
+ * store's decisions, over gRPC with the admin token; and, when
+ * `daemon.admin.httpListen` is set, the live page (/ui) with the same token.
+ * Starts after the controller, stops before it.
  */
-
 import { storedDecisions } from '../admin/decision-view.js';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
+import { startUiServer, type UiServer } from '../admin/ui-server.js';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { logger } from '../log.js';
+import { withLiveScore } from '../report/live.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('admin');
 
 export function adminPart(): DaemonPart {
   let server: AdminServer | undefined;
+  let ui: UiServer | undefined;
   return {
     name: 'admin',
     async start(ctx: UmbradContext) {
@@ -39,15 +43,36 @@ export function adminPart(): DaemonPart {
             hasAcked: p.acked !== null,
           })),
       });
+      const token = ensureAdminToken(config.daemon.admin.tokenFile);
+      const { httpListen, tls } = config.daemon.admin;
+      if (httpListen) {
+        const { host, port } = splitHostPort(httpListen);
+        ui = await startUiServer({
+          store,
+          token,
+          host,
+          port,
+          ...(tls ? { tls } : {}),
+          live: (result) => {
+            if (!result.ok) return result;
+            const d = controller.repo.get(result.report.deployment.id);
+            const e = d ? controller.evidence(d.service) : undefined;
+            return d ? { ...result, report: withLiveScore(result.report, e, d.phase, Date.now()) } : result;
+          },
+        });
+      }
       server = await startAdminServer({
         backend,
-        token: ensureAdminToken(config.daemon.admin.tokenFile),
+        token,
+        ...(ui ? { uiUrl: ui.url } : {}),
         listen: config.daemon.admin.listen,
         ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),
       });
+      ctx.bound['admin'] = joinHostPort(splitHostPort(config.daemon.admin.listen).host, server.port);
       log.info('admin API listening', { port: server.port, tls: Boolean(config.daemon.admin.tls) });
     },
     async stop() {
+      await ui?.close();
       await server?.close();
     },
   };

@@ -26,6 +26,12 @@ export interface UmbradContext {
   readonly now: () => number;
   /** Set by the telemetry part once it listens: control messages to the filters. */
   telemetry?: TelemetryServer;
+  /**
+   * Where each listening part bound, by part (`telemetry`, `metrics`, `xds`,
+   * `admin` → `host:port`), set by the part once it listens. With port 0 in
+   * the configuration this is the port the kernel picked.
+   */
+  readonly bound: Record<string, string>;
   /** Set by the controller part once started: what the admin API serves. */
   controller?: ControllerHandle;
   /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */

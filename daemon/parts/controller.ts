@@ -11,10 +11,12 @@
  * leaves the instances running unless asked otherwise.
  */
 import { join, resolve } from 'node:path';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
+import { rolloutCollector } from '../controller/rollout-metrics.js';
 import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
 import { startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
@@ -46,6 +48,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let unsubscribe: (() => void) | undefined;
   let stopRefusals: (() => void) | undefined;
   let offMetrics: (() => void) | undefined;
+  const offEndpointChanges: (() => void)[] = [];
+  let offRolloutMetrics: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -59,6 +63,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const parts = await startXdsServer(config);
       xds = parts.xds;
       overlay = parts.overlay;
+      ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
       const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
       const routing = new RoutingTable({
@@ -67,7 +72,21 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         provisioners,
         ...(overlay ? { overlay } : {}),
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
+        ...(telemetry ? { telemetryPort: telemetry.port } : {}),
       });
+      // Pools whose endpoints move on their own (exec) are routed where they are now.
+      for (const [service, p] of provisioners) {
+        const off = p.onEndpointsChange?.((ref) =>
+          routing.publish().catch((err: Error) =>
+            log.warn('routing not republished after an endpoint change', {
+              service,
+              ...ref,
+              error: err.message,
+            }),
+          ),
+        );
+        if (off) offEndpointChanges.push(off);
+      }
       const control = telemetryControl(telemetry);
       const runner = new ControllerEffectRunner({
         routing,
@@ -124,6 +143,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
       };
+      offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', {
         xds: xds.port,
         overlay: config.daemon.xds.upstream?.address,
@@ -135,6 +155,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
+      for (const off of offEndpointChanges.splice(0)) off();
+      offRolloutMetrics?.();
       await scheduler?.stop();
       overlay?.close();
       await xds?.close();

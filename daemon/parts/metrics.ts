@@ -1,5 +1,5 @@
 /** The daemon part (see umbrad.ts) serving /metrics. */
-import { splitHostPort } from '../config/addresses.js';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { pipelineCollector } from '../metrics/pipeline-metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import type { DaemonPart } from './context.js';
@@ -15,6 +15,7 @@ export function metricsPart(listen: string | null): DaemonPart {
       if (listen === null) return;
       const { host, port } = splitHostPort(listen);
       server = await startMetricsServer(ctx.metrics, host, port);
+      ctx.bound['metrics'] = joinHostPort(host, server.port);
     },
     async stop() {
       off?.();

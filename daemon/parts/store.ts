@@ -1,9 +1,30 @@
 /** Daemon parts (see umbrad.ts) that write to the store: statistics and retention. */
+import type { CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
-import type { RetentionPolicy } from '../store/store.js';
+import { TERMINAL_PHASES } from '../rollout/phases.js';
+import type { RetentionPolicy, Store } from '../store/store.js';
 import type { DaemonPart } from './context.js';
 
 const log = logger('store');
+
+/**
+ * Saves one final second's cells, each tagged with its service's deployment in
+ * progress (none between deployments): a restarted daemon resumes judging a
+ * phase from the cells tagged with its deployment, and training reads the
+ * cells of finished deployments by that tag.
+ */
+export function saveTaggedCells(store: Store, cells: CellStats[]): void {
+  const byService = new Map<string, CellStats[]>();
+  for (const c of cells) {
+    const list = byService.get(c.key.service);
+    if (list) list.push(c);
+    else byService.set(c.key.service, [c]);
+  }
+  for (const [service, list] of byService) {
+    const active = store.listDeployments({ service, excludePhases: [...TERMINAL_PHASES], limit: 1 })[0];
+    store.saveCells(list, active?.id ?? null);
+  }
+}
 
 /** Saves every final second's cells and every finished minute's histograms to the store. */
 export function persistStatsPart(): DaemonPart {
@@ -14,7 +35,7 @@ export function persistStatsPart(): DaemonPart {
       offs.push(
         ctx.onCells((cells) => {
           try {
-            ctx.store.saveCells(cells);
+            saveTaggedCells(ctx.store, cells);
           } catch (err) {
             log.error('saving cells failed', { error: err as Error, cells: cells.length });
           }

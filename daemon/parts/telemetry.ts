@@ -3,7 +3,7 @@
  * optional recorder, and the pipeline clock.
  */
 
-import { splitHostPort } from '../config/addresses.js';
+import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { telemetryTokenFile } from '../config/schema.js';
 import { logger } from '../log.js';
 import { ensureTokenFile } from '../platform/token-file.js';
@@ -71,6 +71,7 @@ export function telemetryPart(o: TelemetryPartOptions): DaemonPart {
         ...(ctx.config.daemon.telemetry.tls ? { tls: ctx.config.daemon.telemetry.tls } : {}),
       });
       ctx.telemetry = server;
+      ctx.bound['telemetry'] = joinHostPort(host, server.port);
     },
     async stop() {
       await server?.close();

@@ -6,8 +6,8 @@
  */
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
-import { trainFromStore } from '../model/sources.js';
 import type { Store } from '../store/store.js';
+import { trainFromStore } from '../training/sources.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('training');

@@ -17,11 +17,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
 import { isRunning, type ProcessIdentity, stopProcess } from './adopt.js';
 import { LogTail } from './log-tail.js';
+import { probeHttp } from './probe.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { InstanceStatus } from './provisioner.js';
 
@@ -241,25 +241,11 @@ export class ProcessInstance {
   }
 
   #probe(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request(
-        {
-          host: this.spec.host,
-          port: this.spec.port,
-          path: this.spec.healthPath,
-          method: 'GET',
-          timeout: this.#timing.healthTimeoutMs,
-          headers: { 'user-agent': 'umbra-health' },
-        },
-        (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-      req.end();
-    });
+    return probeHttp(
+      { host: this.spec.host, port: this.spec.port },
+      this.spec.healthPath,
+      this.#timing.healthTimeoutMs,
+    );
   }
 }
 

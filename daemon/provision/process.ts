@@ -21,6 +21,7 @@ import { findLeftovers, planAdoption, specHash, stopProcess } from './adopt.js';
 import { type InstanceSpec, type InstanceTiming, ProcessInstance } from './process-instance.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
 import { ProvisionError } from './provisioner.js';
+import { KeyedSerial } from './serial.js';
 
 const log = logger('provision');
 
@@ -52,7 +53,7 @@ export class ProcessProvisioner implements Provisioner {
   readonly #timing: InstanceTiming;
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
-  readonly #locks = new Map<string, Promise<void>>();
+  readonly #serial = new KeyedSerial();
   /** Stops of leftovers that could not be adopted; `close` waits for them. */
   readonly #leftoverStops: Promise<unknown>[] = [];
   #loop: NodeJS.Timeout | undefined;
@@ -142,7 +143,7 @@ export class ProcessProvisioner implements Provisioner {
       throw new ProvisionError(`replicas must be a whole number ≥ 0`);
     const key = keyOf(ref);
     // One resize at a time per pool: concurrent ensures must not both start the missing instances.
-    const pool = await this.#serial(key, () => this.#resize(key, ref, version, replicas));
+    const pool = await this.#serial.run(key, () => this.#resize(key, ref, version, replicas));
     this.#startLoop();
     return this.#waitReady(pool, opts.timeoutMs ?? this.#opts.readyTimeoutMs);
   }
@@ -197,28 +198,13 @@ export class ProcessProvisioner implements Provisioner {
 
   async stop(ref: PoolRef): Promise<void> {
     const key = keyOf(ref);
-    await this.#serial(key, async () => {
+    await this.#serial.run(key, async () => {
       const pool = this.#pools.get(key);
       if (!pool) return;
       this.#pools.delete(key);
       await Promise.all(pool.instances.map((i) => i.stop()));
       log.info('pool stopped', { service: this.#opts.service, ...ref, instances: pool.instances.length });
     });
-  }
-
-  /** Runs `fn` after every earlier call for the same pool has finished. */
-  #serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(key) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#locks.set(key, settled);
-    void settled.then(() => {
-      if (this.#locks.get(key) === settled) this.#locks.delete(key);
-    });
-    return run;
   }
 
   endpoints(ref: PoolRef): Endpoint[] {

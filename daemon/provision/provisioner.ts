@@ -1,6 +1,6 @@
 /**
  * Provisioners start and stop the versions of one service. One interface
- * (this file), one file per target (`process.ts`, `static.ts`), and a
+ * (this file), one file per target (`process.ts`, `static.ts`, `exec.ts`), and a
  * factory (`factory.ts`) that refuses unknown kinds.
  *
  * A service's instances are grouped in pools: a version's `main` pool (the
@@ -67,6 +67,13 @@ export interface Provisioner {
   status(): PoolStatus[];
   /** Stops everything this provisioner started. */
   close(): Promise<void>;
+  /**
+   * Optional: calls `listener` when a pool's healthy endpoints change on
+   * their own, outside `ensure` and `stop` (an instance moved, went away or
+   * started answering), so that routing can follow. Returns a function that
+   * unsubscribes. Targets whose endpoints cannot move leave it out.
+   */
+  onEndpointsChange?(listener: (ref: PoolRef) => void): () => void;
   /**
    * Stops watching and leaves the instances serving: the next provisioner of
    * the same service and owner adopts them (a daemon stop is not an outage).

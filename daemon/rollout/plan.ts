@@ -34,6 +34,6 @@ export function planFor(service: ServiceConfig, productionReplicas: number): Rol
 /** The production size of a service's stable version according to its provisioner config. */
 export function productionReplicasOf(service: ServiceConfig): number {
   const p = service.provisioner;
-  if (p.kind === 'process') return p.replicas;
+  if (p.kind === 'process' || p.kind === 'exec') return p.replicas;
   return p.versions[service.stable]?.endpoints.length ?? 1;
 }

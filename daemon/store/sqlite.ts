@@ -308,6 +308,16 @@ export function openStore(path: string): Store {
       return (db.prepare(sql).all(...args) as DecisionDb[]).map(decisionFrom);
     },
 
+    decisionCounts(afterId) {
+      const max = db.prepare('SELECT MAX(id) AS id FROM decisions').get() as { id: number | null };
+      const counts = db
+        .prepare(
+          'SELECT service, verdict, COUNT(*) AS count FROM decisions WHERE id > ? GROUP BY service, verdict',
+        )
+        .all(afterId) as { service: string; verdict: string; count: number }[];
+      return { lastId: max.id ?? 0, counts };
+    },
+
     getDecision(id) {
       const row = db.prepare('SELECT * FROM decisions WHERE id = ?').get(id) as DecisionDb | undefined;
       return row ? decisionFrom(row) : undefined;

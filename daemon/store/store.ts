@@ -116,6 +116,11 @@ export interface DecisionStore {
   getDecision(id: number): DecisionRow | undefined;
   /** Newest first. */
   listDecisions(filter?: { deploymentId?: string; service?: string; limit?: number }): DecisionRow[];
+  /** Decisions with an id above `afterId`, counted per service and verdict; `lastId` is the highest id stored (0: none). */
+  decisionCounts(afterId: number): {
+    lastId: number;
+    counts: { service: string; verdict: string; count: number }[];
+  };
 }
 
 export interface StatsStore {

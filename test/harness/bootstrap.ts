@@ -8,7 +8,8 @@ import { type UpstreamTls, upstreamTlsSocket } from '../../daemon/xds/resources/
 const HCM =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-export function adminBlock(port: number): object {
+/** Envoy's admin on loopback; port 0 (the default) lets Envoy pick one, which startEnvoy reads back. */
+export function adminBlock(port = 0): object {
   return { address: { socket_address: { address: '127.0.0.1', port_value: port } } };
 }
 
@@ -74,7 +75,8 @@ export function simpleRoute(o: RouteOptions): object {
 
 export interface ListenerOptions {
   name?: string;
-  port: number;
+  /** Default 0: Envoy binds a free port; read it back with EnvoyProcess.listenerPort. */
+  port?: number;
   /** Routes for an inline route configuration. */
   routes?: object[];
   /** Or RDS over ADS with this route configuration name. */
@@ -100,7 +102,7 @@ export function httpListener(o: ListenerOptions): object {
   }
   return {
     name: o.name ?? 'ingress',
-    address: { socket_address: { address: '127.0.0.1', port_value: o.port } },
+    address: { socket_address: { address: '127.0.0.1', port_value: o.port ?? 0 } },
     filter_chains: [
       { filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] },
     ],
@@ -152,7 +154,7 @@ export function staticCluster(o: ClusterOptions): object {
 
 /** A whole static bootstrap: admin, listeners and clusters. */
 export function staticBootstrap(o: {
-  adminPort: number;
+  adminPort?: number;
   listeners: object[];
   clusters: object[];
   nodeId?: string;

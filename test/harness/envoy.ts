@@ -4,12 +4,18 @@
  * Each Envoy gets its own temp dir (bootstrap, log), `--disable-hot-restart`
  * (so many can run at once), and is stopped by the test's `after` hook. When
  * the test failed, the tail of Envoy's log is printed.
+ *
+ * Ports are Envoy's to pick: give the admin and static listeners port 0, and
+ * read back what Envoy bound (`adminPort` from `--admin-address-path`,
+ * `listenerPort` from the admin's `/listeners?format=json`). No port is
+ * chosen for Envoy and released first, so none can be taken meanwhile.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireEnvoy } from '../../daemon/platform/envoy-binary.js';
+import { type WaitOptions, waitFor } from './wait.js';
 
 /** The part of a test context the harness uses (TestContext or a hand-made one). */
 export interface Cleanup {
@@ -38,13 +44,24 @@ export interface EnvoyOptions {
 }
 
 export interface EnvoyProcess {
+  /** The admin port Envoy bound (it wrote it to `--admin-address-path`). */
   adminPort: number;
+  /** Ports of the listeners bound when Envoy became ready, by listener name (empty with `waitForReady: false`). */
+  listenerPorts: Record<string, number>;
+  /** The port of the one listener in {@link listenerPorts}; throws unless there is exactly one. */
+  readonly listenerPort: number;
   pid: number;
   dir: string;
   /** All counters and gauges from /stats (histograms left out). */
   stats(): Promise<Record<string, number>>;
   stat(name: string): Promise<number | undefined>;
-  waitForStat(name: string, pred: (v: number) => boolean, timeoutMs?: number): Promise<number>;
+  /**
+   * Waits until the counter or gauge `name` equals `expected` (a number) or
+   * satisfies it (a predicate), and returns its value; the timeout message
+   * names the stat, the condition and the last value read. Waiting is the
+   * assertion: no `assert.equal` on the result is needed.
+   */
+  waitForStat(name: string, expected: number | ((v: number) => boolean), o?: WaitOptions): Promise<number>;
   // biome-ignore lint/suspicious/noExplicitAny: Envoy's config dump is free-form JSON that tests walk.
   configDump(query?: string): Promise<any>;
   admin(path: string, method?: 'GET' | 'POST'): Promise<string>;
@@ -52,12 +69,27 @@ export interface EnvoyProcess {
   stop(): Promise<void>;
 }
 
-function adminPortOf(config: object): number {
-  const port = (config as { admin?: { address?: { socket_address?: { port_value?: unknown } } } }).admin
-    ?.address?.socket_address?.port_value;
-  if (typeof port !== 'number')
-    throw new Error('startEnvoy: the bootstrap needs admin.address.socket_address.port_value');
-  return port;
+/** `127.0.0.1:40123` as Envoy writes it to `--admin-address-path`; undefined until written. */
+function adminPortIn(path: string): number | undefined {
+  try {
+    const m = /:(\d+)\s*$/.exec(readFileSync(path, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined; // not written yet
+  }
+}
+
+/** Listener name → bound port, from the admin's `/listeners?format=json`. */
+function boundListeners(json: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const parsed = JSON.parse(json) as {
+    listener_statuses?: { name: string; local_address?: { socket_address?: { port_value?: number } } }[];
+  };
+  for (const l of parsed.listener_statuses ?? []) {
+    const port = l.local_address?.socket_address?.port_value;
+    if (port) out[l.name] = port;
+  }
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -79,10 +111,10 @@ export function explainEnvoyFailure(log: string): string {
 
 export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promise<EnvoyProcess> {
   const bin = requireEnvoy().path;
-  const adminPort = adminPortOf(o.config);
   const dir = mkdtempSync(join(tmpdir(), `umbra-envoy-${o.name ?? 'test'}-`));
   const configPath = join(dir, 'bootstrap.json');
   const logPath = join(dir, 'envoy.log');
+  const adminAddressPath = join(dir, 'admin.address');
   writeFileSync(configPath, JSON.stringify(o.config, null, 2));
   const args = [
     '-c',
@@ -94,6 +126,8 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
     o.logLevel ?? 'info',
     '--log-path',
     logPath,
+    '--admin-address-path',
+    adminAddressPath,
     ...(o.componentLogLevel ? ['--component-log-level', o.componentLogLevel] : []),
     ...(o.args ?? []),
   ];
@@ -115,9 +149,12 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
     }
     return file + stderr;
   };
-  const base = `http://127.0.0.1:${adminPort}`;
+  let adminPort = 0;
   const admin = async (path: string, method: 'GET' | 'POST' = 'GET'): Promise<string> => {
-    const res = await fetch(base + path, { method, signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, {
+      method,
+      signal: AbortSignal.timeout(5000),
+    });
     return res.text();
   };
   let stopped = false;
@@ -132,7 +169,18 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
     }
   };
   const proc: EnvoyProcess = {
-    adminPort,
+    get adminPort() {
+      return adminPort;
+    },
+    listenerPorts: {},
+    get listenerPort() {
+      const ports = Object.values(proc.listenerPorts);
+      if (ports.length !== 1)
+        throw new Error(
+          `listenerPort: Envoy ${o.name ?? ''} has ${ports.length} bound listeners; pick one from listenerPorts`,
+        );
+      return ports[0]!;
+    },
     pid: child.pid ?? -1,
     dir,
     admin,
@@ -154,17 +202,16 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
       const m = /: (-?\d+)/.exec(text);
       return m ? Number(m[1]) : undefined;
     },
-    async waitForStat(name, pred, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: number | undefined;
-      while (Date.now() < deadline) {
-        last = await proc.stat(name);
-        if (last !== undefined && pred(last)) return last;
-        await sleep(50);
-      }
-      throw new Error(
-        `waitForStat: ${name} = ${String(last)} did not satisfy the condition within ${timeoutMs} ms`,
+    async waitForStat(name, expected, o) {
+      const ok = typeof expected === 'number' ? (v: number) => v === expected : expected;
+      const wanted = typeof expected === 'number' ? `= ${expected}` : `to satisfy ${expected.toString()}`;
+      const v = await waitFor(
+        `stat ${name} ${wanted}`,
+        () => proc.stat(name),
+        (v) => v !== undefined && ok(v),
+        o,
       );
+      return v!;
     },
     async configDump(query = '') {
       return JSON.parse(await admin(`/config_dump${query}`));
@@ -188,9 +235,15 @@ export async function startEnvoy(t: Cleanup | undefined, o: EnvoyOptions): Promi
         `envoy ${o.name ?? ''} exited with code ${exited} before it was ready: ${explainEnvoyFailure(readLog())}`,
       );
     }
+    adminPort ||= adminPortIn(adminAddressPath) ?? 0;
     try {
-      const res = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200 || o.waitForReady === false) return proc;
+      if (adminPort === 0) throw new Error('admin address not written yet');
+      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`, { signal: AbortSignal.timeout(1000) });
+      if (o.waitForReady === false) return proc;
+      if (res.status === 200) {
+        proc.listenerPorts = boundListeners(await admin('/listeners?format=json'));
+        return proc;
+      }
     } catch {
       // admin not listening yet
     }

@@ -3,6 +3,8 @@ export * from './bootstrap.js';
 export * from './envoy.js';
 export * from './load.js';
 export * from './ports.js';
+export * from './telemetry-proto.js';
 export * from './tls.js';
 export * from './upstream.js';
+export * from './wait.js';
 export * from './xds-upstream.js';

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addressInUse } from '../../config/addresses.js';
 import { loadConfig, parseConfig } from '../../config/load.js';
@@ -24,12 +24,23 @@ function hostPortFlag(v: unknown, name: string): string | undefined {
   return v;
 }
 
+/**
+ * Writes where each listening part bound, as one JSON object
+ * (`{"telemetry":"127.0.0.1:40123",…}`), through a temporary file and a
+ * rename, so a reader never sees half of it.
+ */
+function writePortsFile(path: string, bound: Record<string, string>): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(bound)}\n`);
+  renameSync(tmp, path);
+}
+
 export const daemonCommand: Command = {
   path: ['daemon'],
   summary: 'Run the Umbra daemon (telemetry ingest, judge, rollouts, xDS, admin API)',
   usage: [
     'Usage: umbra daemon [--config FILE] [--record FILE] [--telemetry HOST:PORT] [--metrics HOST:PORT|off]',
-    '                    [--stop-instances]',
+    '                    [--stop-instances] [--ports-file FILE]',
     '',
     'Runs umbrad in the foreground until SIGINT/SIGTERM: the telemetry server',
     'for the Envoy filters, pairing and aggregation, the judge, the rollout',
@@ -38,7 +49,8 @@ export const daemonCommand: Command = {
     'store, and /metrics. A restarted daemon resumes deployments in progress.',
     '',
     'Stopping the daemon (SIGINT, SIGTERM) leaves the service instances it runs',
-    '(process provisioner) serving; the next daemon on the same store adopts them.',
+    '(process and exec provisioners) serving; the next daemon on the same store',
+    'adopts them.',
     '',
     'Flags:',
     '  --config FILE           umbra.yaml (default ./umbra.yaml; built-in defaults when absent)',
@@ -46,6 +58,9 @@ export const daemonCommand: Command = {
     '  --telemetry HOST:PORT   override daemon.telemetry.listen',
     '  --metrics HOST:PORT     Prometheus /metrics address (default 127.0.0.1:9464; `off` disables)',
     '  --stop-instances        stop the service instances the daemon runs when it stops',
+    '                          (an exec provisioner runs its stop command for each pool)',
+    '  --ports-file FILE       once listening, write the address each port bound as JSON to FILE',
+    '                          (with port 0 in a listen setting, the port the kernel picked)',
   ].join('\n'),
   async run(argv) {
     const { flags, positionals } = parseFlags(argv, {
@@ -54,6 +69,7 @@ export const daemonCommand: Command = {
       telemetry: { type: 'string' },
       metrics: { type: 'string' },
       'stop-instances': { type: 'boolean' },
+      'ports-file': { type: 'string' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const configPath = flags['config'] as string | undefined;
@@ -123,7 +139,21 @@ export const daemonCommand: Command = {
       console.error(inUse);
       return 1;
     }
-    log.info('umbrad running', { services: config.services.map((s) => s.name), store: storePath });
+    const portsFile = flags['ports-file'] as string | undefined;
+    if (portsFile !== undefined) {
+      try {
+        writePortsFile(portsFile, daemon.context.bound);
+      } catch (err) {
+        console.error(`--ports-file ${portsFile}: ${(err as Error).message}`);
+        await daemon.stop();
+        return 1;
+      }
+    }
+    log.info('umbrad running', {
+      services: config.services.map((s) => s.name),
+      store: storePath,
+      listening: daemon.context.bound,
+    });
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -12,6 +12,7 @@ import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
 import { modelTrainCommand } from './model-train.js';
 import { replayCommand } from './replay.js';
+import { reportCommand } from './report.js';
 import { statusCommand } from './status.js';
 
 export function commands(): Command[] {
@@ -28,6 +29,7 @@ export function commands(): Command[] {
     abortCommand,
     historyCommand,
     explainCommand,
+    reportCommand,
     replayCommand,
     modelTrainCommand,
   ];

@@ -17,7 +17,8 @@ export const statusCommand: Command = {
     'Prints every configured service (or SERVICE): its stable version, the latest',
     "deployment's phase and candidate weight, the judge's score against the",
     'threshold, the evidence per endpoint and segment, and the predicted time',
-    'until the score reaches the threshold.',
+    'until the score reaches the threshold. With --watch, the first line also',
+    "shows the live page's address when the daemon serves it (daemon.admin.httpListen).",
     '',
     'Flags:',
     '  --watch             refresh until interrupted (with -o json: one object per line)',
@@ -60,7 +61,7 @@ export const statusCommand: Command = {
             else if (i > 0) console.log('');
             console.log(
               watch
-                ? `${new Date(r.nowMs).toISOString()}\n${renderStatus(r.services, r.nowMs)}`
+                ? `${new Date(r.nowMs).toISOString()}${r.uiUrl ? `  live page: ${r.uiUrl}` : ''}\n${renderStatus(r.services, r.nowMs)}`
                 : renderStatus(r.services, r.nowMs),
             );
           }

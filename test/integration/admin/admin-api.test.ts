@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
 import { adminService } from '../../../daemon/admin/proto.js';
-import { makeTestPki, skipWithoutOpenssl, TEST_SERVER_NAME } from '../../harness/index.js';
+import { makeTestPki, skipWithoutOpenssl, TEST_SERVER_NAME, waitFor } from '../../harness/index.js';
 import { DECISION, EVIDENCE, startAdmin, TOKEN } from './setup.js';
 
 /** Asserts that `p` fails with this gRPC status and a message matching `re`. */
@@ -18,12 +18,12 @@ async function refused(p: Promise<unknown>, code: status, re: RegExp): Promise<v
 
 /** Waits (bounded) until the checkout deployment reaches `phase`. */
 async function phaseOf(client: AdminClient, phase: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const s = (await client.status('checkout')).services[0]!;
-    if (s.deployment?.phase === phase) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`checkout never reached ${phase}`);
+  await waitFor(
+    `checkout in ${phase}`,
+    async () => (await client.status('checkout')).services[0]!.deployment?.phase,
+    (p) => p === phase,
+    { timeoutMs: 5000 },
+  );
 }
 
 describe('admin API over loopback gRPC', () => {

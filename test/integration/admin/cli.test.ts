@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { commands } from '../../../daemon/cli/commands/index.js';
+import { waitFor } from '../../harness/index.js';
 import { runCaptured } from '../../unit/cli/capture.js';
 import { DECISION, startAdmin, TOKEN } from './setup.js';
 
@@ -35,9 +36,13 @@ describe('umbra CLI against a real admin server', () => {
     assert.equal(refusal.code, 'FAILED_PRECONDITION');
 
     // status: a table with the phase, score and prediction, and the evidence per endpoint and segment.
-    for (let i = 0; i < 50 && !(await umbra('status', 'checkout')).stdout.includes('shadowing'); i++) {
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await waitFor(
+      'umbra status to say shadowing',
+      async () => (await umbra('status', 'checkout')).stdout.includes('shadowing'),
+      {
+        timeoutMs: 5000,
+      },
+    );
     r = await umbra('status');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');

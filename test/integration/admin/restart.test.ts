@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../../../daemon/admin/client.js';
+import { waitFor } from '../../harness/index.js';
 
 const DAEMON = fileURLToPath(new URL('./fixtures/mini-daemon.ts', import.meta.url));
 const TOKEN = 'restart-token';
@@ -67,22 +68,6 @@ async function kill(d: Daemon): Promise<void> {
   await exited;
 }
 
-async function waitFor<T>(
-  fn: () => Promise<T>,
-  pred: (v: T) => boolean,
-  ms: number,
-  what: string,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
-
 function setupFiles(): { config: string; db: string } {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-'));
   const config = join(dir, 'umbra.yaml');
@@ -99,10 +84,10 @@ describe('a daemon killed with SIGKILL resumes its deployment', () => {
     let d = await startDaemon(t, config, db);
     await d.client.deploy('checkout', 'v2');
     const shadowing = await waitFor(
+      'shadowing',
       () => status(d.client),
       (s) => s?.phase === 'shadowing',
-      10_000,
-      'shadowing',
+      { timeoutMs: 10_000 },
     );
     await kill(d);
     // Second daemon: the deployment is where it was, its deadline unchanged.
@@ -128,10 +113,10 @@ describe('a daemon killed with SIGKILL resumes its deployment', () => {
     let d = await startDaemon(t, config, db);
     await d.client.deploy('checkout', 'v2');
     await waitFor(
+      'shadowing',
       () => status(d.client),
       (s) => s?.phase === 'shadowing',
-      10_000,
-      'shadowing',
+      { timeoutMs: 10_000 },
     );
     const promoted = (await d.client.command('checkout', 'promote')).deployment;
     assert.equal(promoted.candidateWeight, 30);
@@ -139,10 +124,10 @@ describe('a daemon killed with SIGKILL resumes its deployment', () => {
     // Restarted: the 3 s hold ends without a healthy verdict and no extension is allowed: it pauses itself.
     d = await startDaemon(t, config, db);
     const s = await waitFor(
+      'the hold to end',
       () => status(d.client),
       (x) => x?.paused === true,
-      15_000,
-      'the hold to end',
+      { timeoutMs: 15_000 },
     );
     assert.equal(s?.phase, 'promoting');
     assert.equal(s?.candidateWeight, 30);
@@ -155,25 +140,25 @@ describe('a daemon killed with SIGKILL resumes its deployment', () => {
     let d = await startDaemon(t, config, db);
     await d.client.deploy('checkout', 'v2');
     await waitFor(
+      'shadowing',
       () => status(d.client),
       (s) => s?.phase === 'shadowing',
-      10_000,
-      'shadowing',
+      { timeoutMs: 10_000 },
     );
     await d.client.command('checkout', 'rollback', 'test');
     await waitFor(
+      'validating',
       () => status(d.client),
       (s) => s?.phase === 'validating',
-      10_000,
-      'validating',
+      { timeoutMs: 10_000 },
     );
     await kill(d);
     d = await startDaemon(t, config, db);
     await waitFor(
+      'rolled_back',
       () => status(d.client),
       (s) => s?.phase === 'rolled_back',
-      15_000,
-      'rolled_back',
+      { timeoutMs: 15_000 },
     );
     const h = await d.client.history('checkout');
     // The restart gave the validation's end a catch-up for the evidence buffered while down.

@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { drive, freePort } from '../../harness/index.js';
-import { until } from '../e2e/daemon.js';
+import { drive, freePort, waitFor } from '../../harness/index.js';
 
 test('the sample service counts the mirrored copies it answers in SAMPLE_SHADOW_COUNT_DIR', {
   timeout: 60_000,
@@ -32,9 +31,7 @@ test('the sample service counts the mirrored copies it answers in SAMPLE_SHADOW_
   );
   t.after(() => child.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}/catalog`;
-  await until('the sample service', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('the sample service', async () => (await drive({ url, requests: 1 })).statuses[200]);
 
   // Act: 3 mirrored copies and 5 ordinary requests.
   const shadow = await drive({
@@ -49,7 +46,7 @@ test('the sample service counts the mirrored copies it answers in SAMPLE_SHADOW_
   assert.deepEqual(shadow.statuses, { 200: 3 });
   assert.deepEqual(plain.statuses, { 200: 5 });
   const file = join(dir, `shadow-v3-${port}.count`);
-  const count = await until('the count file to say 3', async () => {
+  const count = await waitFor('the count file to say 3', async () => {
     const text = readFileSync(file, 'utf8');
     return text === '3' ? text : undefined;
   });

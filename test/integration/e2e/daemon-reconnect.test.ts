@@ -6,14 +6,10 @@
  * ports answering.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from './daemon.js';
 
 /** Whether something accepts TCP connections on the loopback port now. */
 function listening(port: number): Promise<boolean> {
@@ -37,25 +33,14 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
 }, async (t) => {
   // Arrange: a service behind a static endpoint, the daemon, Envoy over ADS, traffic through the filter.
   const v1 = await startUpstream(t, { body: 'v1' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-reconnect-'));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'reconnect-edge' },
-    staticShop(listen!, { v1: v1.port }),
-  );
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
-  const envoy = await startEnvoy(t, {
-    name: 'reconnect',
-    concurrency: 1,
-    config: adsBootstrap({
-      nodeId: 'reconnect-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
-    }),
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'reconnect-edge',
+    services: staticShop(listen, { v1: v1.port }),
   });
+  const { telemetry, xds } = daemon.ports;
+  const client = await connectAdmin(t, daemon);
+  const envoy = await startProxy(t, daemon, { name: 'reconnect', concurrency: 1 });
   const url = `http://127.0.0.1:${listen}/`;
   const ads = 'control_plane.connected_state';
   const stream = 'wasmcustom.umbra.shop.stream_connected';
@@ -68,32 +53,39 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
     loading = false;
     await load;
   });
-  await until('both streams connected', async () =>
-    (await envoy.stat(ads)) === 1 && (await envoy.stat(stream)) === 1 ? true : undefined,
+  await waitFor(
+    'both streams connected',
+    async () => (await envoy.stat(ads)) === 1 && (await envoy.stat(stream)) === 1,
   );
 
   // Act: the daemon goes away for a while, then comes back.
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
-  await until('both streams down', async () =>
-    (await envoy.stat(ads)) === 0 && (await envoy.stat(stream)) === 0 ? true : undefined,
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
+  await waitFor(
+    'both streams down',
+    async () => (await envoy.stat(ads)) === 0 && (await envoy.stat(stream)) === 0,
   );
   await new Promise((r) => setTimeout(r, OUTAGE_MS)); // let the backoffs grow
-  daemon = startDaemon(t, config);
+  // The restart is timed from its ports answering, so it is not awaited here.
+  daemon = await restartDaemon(t, daemon, { awaitListening: false });
   const up: Record<string, number> = {};
   const connected: Record<string, number> = {};
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && Object.keys(connected).length < 2) {
-    const now = Date.now();
-    if (up['xds'] === undefined && (await listening(xds!))) up['xds'] = now;
-    if (up['telemetry'] === undefined && (await listening(telemetry!))) up['telemetry'] = now;
-    if (connected['xds'] === undefined && (await envoy.stat(ads)) === 1) connected['xds'] = Date.now();
-    if (connected['telemetry'] === undefined && (await envoy.stat(stream)) === 1)
-      connected['telemetry'] = Date.now();
-    // Connected before a probe saw the port: it came up since the last probe.
-    for (const k of Object.keys(connected)) up[k] ??= now;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Each probe notes when a port first answers and when its stream is first connected again.
+  await waitFor(
+    'both streams connected again',
+    async () => {
+      const now = Date.now();
+      if (up['xds'] === undefined && (await listening(xds))) up['xds'] = now;
+      if (up['telemetry'] === undefined && (await listening(telemetry))) up['telemetry'] = now;
+      if (connected['xds'] === undefined && (await envoy.stat(ads)) === 1) connected['xds'] = Date.now();
+      if (connected['telemetry'] === undefined && (await envoy.stat(stream)) === 1)
+        connected['telemetry'] = Date.now();
+      // Connected before a probe saw the port: it came up since the last probe.
+      for (const k of Object.keys(connected)) up[k] ??= now;
+      return Object.keys(connected).length === 2 ? connected : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
 
   // Assert: each stream was back within the budget of its port answering.
   const xdsMs = (connected['xds'] ?? Number.POSITIVE_INFINITY) - (up['xds'] ?? 0);
@@ -105,7 +97,7 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
     `telemetry reconnected ${telemetryMs} ms after the daemon answered`,
   );
   // And status shows what the proxy ACKed from the restarted daemon, not only what it wants.
-  const proxies = await until('the proxy in sync', async () => {
+  const proxies = await waitFor('the proxy in sync', async () => {
     const p = (await client.status('shop')).services[0]?.proxies;
     return p?.[0]?.inSync ? p : undefined;
   });

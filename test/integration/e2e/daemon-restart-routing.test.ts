@@ -6,16 +6,20 @@
  * cluster the proxy's routes still send traffic to).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePorts, startEnvoy, startKeptAliveLoad } from '../../harness/index.js';
+import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
-import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+import {
+  connectAdmin,
+  killInstances,
+  restartDaemon,
+  startDaemon,
+  startProxy,
+  TINY_SERVER,
+} from './daemon.js';
 
 /** The sample service's argv in YAML flow style. */
 const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
@@ -41,42 +45,33 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
   timeout: 240_000,
 }, async (t) => {
   // Arrange: two versions run by the process provisioner, the daemon, Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-routing-'));
-  const owner = join(dir, 'instances');
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'rr-edge' },
-    twoVersions(listen!, TINY),
-  );
-  t.after(() => killInstances(owner, 'shop'));
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
-  await startEnvoy(t, {
-    name: 'restart-routing',
-    config: adsBootstrap({ nodeId: 'rr-edge', xdsHost: '127.0.0.1', xdsPort: xds!, adminPort: envoyAdmin! }),
-  });
+  const listen = await freePort();
+  let daemon = await startDaemon(t, { node: 'rr-edge', services: twoVersions(listen, TINY) });
+  t.after(() => killInstances(join(daemon.dir, 'instances'), 'shop'));
+  const client = await connectAdmin(t, daemon);
+  await startProxy(t, daemon, { name: 'restart-routing' });
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   await client.command('shop', 'promote', 'test');
   const split = { v1: 50, v2: 50 };
   const inSync = async () => {
     const p = (await client.status('shop')).services[0]?.proxies[0];
-    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify(split) ? true : undefined;
+    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify(split);
   };
-  await until('Envoy at 50/50', inSync, 60_000);
+  await waitFor('Envoy at 50/50', inSync, { timeoutMs: 60_000 });
 
   // Act: kept-alive load while the daemon is killed and started again.
   const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
   try {
-    daemon.kill('SIGKILL');
-    await new Promise((r) => daemon.once('exit', r));
-    daemon = startDaemon(t, config);
-    await until('the restarted daemon with Envoy at 50/50 again', inSync, 60_000);
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon.child.once('exit', r));
+    daemon = await restartDaemon(t, daemon);
+    await waitFor('the restarted daemon with Envoy at 50/50 again', inSync, { timeoutMs: 60_000 });
     const before = load.total();
-    await until('more load after the return', async () => (load.total() > before + 200 ? true : undefined));
+    await waitFor('more load after the return', async () => load.total() > before + 200);
   } finally {
     await load.stop();
   }
@@ -93,35 +88,34 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   timeout: 240_000,
 }, async (t) => {
   // Arrange: v1 takes 2 s to come up, so a restart's warm-up is long enough for a proxy to connect meanwhile.
-  const [admin, telemetry, xds, listen] = await freePorts(4);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-restart-first-'));
-  const owner = join(dir, 'instances');
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'first-edge' },
-    twoVersions(listen!, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
-  );
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'first-edge',
+    services: twoVersions(listen, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
+  });
+  const owner = join(daemon.dir, 'instances');
   t.after(() => killInstances(owner, 'shop'));
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
+  const client = await connectAdmin(t, daemon);
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   await client.command('shop', 'promote', 'test');
-  await until('promoting at 50 %', async () =>
-    (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50 ? true : undefined,
+  await waitFor(
+    'promoting at 50 %',
+    async () => (await client.status('shop')).services[0]?.deployment?.candidateWeight === 50,
   );
   // The daemon and its instances die (a machine reboot, say): the restart must start them again.
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   killInstances(owner, 'shop');
 
   // Act: the daemon starts again; a proxy connects as soon as the xDS port answers.
-  daemon = startDaemon(t, config);
-  const ads = adsClient(xds!);
+  daemon = await restartDaemon(t, daemon, { awaitListening: false });
+  const ads = adsClient(daemon.ports.xds);
   t.after(() => ads.close());
-  const first = await until(
+  const first = await waitFor(
     'the first clusters the restarted daemon sends',
     async () => {
       const stream = openAds(ads, 'first-edge');
@@ -131,7 +125,7 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
       stream.cancel();
       return r;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   const names = first.resources.map((r) => String(decodeResource(r)['name']));
 

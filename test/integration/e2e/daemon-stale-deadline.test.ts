@@ -5,13 +5,9 @@
  * shadow's end waits for the evidence that arrives once the streams catch up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy, startUpstream } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from './daemon.js';
 
 test('a shadow that ended while the daemon was down is not promoted on the verdict from before', {
   timeout: 240_000,
@@ -19,34 +15,20 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   // Arrange: v1 and an identical v2 behind static endpoints, a short shadow, Envoy over ADS, load.
   const v1 = await startUpstream(t, { body: 'same' });
   const v2 = await startUpstream(t, { body: 'same' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-stale-'));
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stale-edge' },
-    `${staticShop(listen!, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'stale-edge',
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     judge: { minSamples: 20, warmup: 1s }
     rollout:
       shadowDuration: 20s
       steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
 `,
-  );
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
-  await startEnvoy(t, {
-    name: 'stale',
-    concurrency: 1,
-    config: adsBootstrap({
-      nodeId: 'stale-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
-    }),
   });
+  const client = await connectAdmin(t, daemon);
+  await startProxy(t, daemon, { name: 'stale', concurrency: 1 });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving', async () => (await drive({ url, requests: 1 })).statuses[200]);
   let loading = true;
   const load = (async () => {
     for (let i = 0; i < 100_000 && loading; i++) await drive({ url, requests: 20, concurrency: 2 });
@@ -58,24 +40,24 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
 
   // Act 1: deploy v2; once the judge calls it healthy, kill the daemon and stay down past the shadow's end.
   const { deployment } = await client.deploy('shop', 'v2');
-  const judged = await until(
+  const judged = await waitFor(
     'a healthy verdict while shadowing',
     async () => {
       const s = (await client.status('shop')).services[0];
       return s?.deployment?.phase === 'shadowing' && s.verdict === 'healthy' ? s : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000 },
   );
   const shadowEnd = Number(judged.deployment!.deadlineMs);
-  daemon.kill('SIGKILL');
-  await new Promise((r) => daemon.once('exit', r));
+  daemon.child.kill('SIGKILL');
+  await new Promise((r) => daemon.child.once('exit', r));
   await new Promise((r) => setTimeout(r, Math.max(0, shadowEnd - Date.now()) + 2000)); // the shadow's end passes
   const restartedAt = Date.now();
-  daemon = startDaemon(t, config);
+  daemon = await restartDaemon(t, daemon);
 
   // Assert: the first thing the restarted daemon did was to move the deadline, not to promote
   // on the stale verdict…
-  const history = await until('a transition after the restart', async () => {
+  const history = await waitFor('a transition after the restart', async () => {
     const h = (await client.history('shop', 1))[0];
     return h?.transitions.some((tr) => Number(tr.atMs) >= restartedAt) ? h : undefined;
   });
@@ -88,13 +70,13 @@ test('a shadow that ended while the daemon was down is not promoted on the verdi
   );
   assert.match(restarted.reason, /shadow_end passed while the daemon was down/);
   // …and the promotion, when it comes, was decided at the new deadline on verdicts given since.
-  const promoted = await until(
+  const promoted = await waitFor(
     'promoting',
     async () => {
       const h = (await client.history('shop', 1))[0];
       return h?.transitions.find((tr) => tr.from === 'shadowing' && tr.to === 'promoting');
     },
-    90_000,
+    { timeoutMs: 90_000 },
   );
   assert.ok(
     Number(promoted.atMs) > Number(restarted.atMs) && Number(promoted.atMs) > restartedAt,

@@ -6,14 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, freePorts, startEnvoy } from '../../harness/index.js';
-import { connectAdmin, killInstances, startDaemon, TINY_SERVER, until, writeDaemonConfig } from './daemon.js';
+import { drive, freePort, waitFor } from '../../harness/index.js';
+import {
+  connectAdmin,
+  killInstances,
+  restartDaemon,
+  startDaemon,
+  startProxy,
+  TINY_SERVER,
+} from './daemon.js';
 
 /** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
 function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
@@ -31,13 +35,10 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   timeout: 180_000,
 }, async (t) => {
   // Arrange: one service of two local processes, the daemon, and Envoy over ADS.
-  const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-stop-'));
-  const owner = join(dir, 'instances');
-  const config = writeDaemonConfig(
-    dir,
-    { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'stop-edge' },
-    `  - name: shop
+  const listen = await freePort();
+  let daemon = await startDaemon(t, {
+    node: 'stop-edge',
+    services: `  - name: shop
     stable: v1
     listen: 127.0.0.1:${listen}
     provisioner:
@@ -46,28 +47,18 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
       versions:
         v1: { command: ['${process.execPath}', '${TINY_SERVER}'] }
 `,
-  );
+  });
+  const owner = join(daemon.dir, 'instances');
   // Whatever happens, no instance outlives the test.
   t.after(() => killInstances(owner, 'shop'));
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin!);
-  await until('both instances ready', async () => {
+  const client = await connectAdmin(t, daemon);
+  await waitFor('both instances ready', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
-  await startEnvoy(t, {
-    name: 'stop',
-    config: adsBootstrap({
-      nodeId: 'stop-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
-    }),
-  });
+  await startProxy(t, daemon, { name: 'stop' });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
   const before = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
   assert.equal(before.length, 2, 'two instances running');
 
@@ -84,13 +75,13 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
     }
     return total;
   })();
-  daemon.kill('SIGTERM');
-  assert.equal(await exited(daemon), 0, 'the daemon exits cleanly');
+  daemon.child.kill('SIGTERM');
+  assert.equal(await exited(daemon.child), 0, 'the daemon exits cleanly');
   const whileDown = findLeftovers(owner, 'shop').filter((p) => p.pid === p.pgid);
-  daemon = startDaemon(t, config);
-  await until('the restarted daemon with both instances ready', async () => {
+  daemon = await restartDaemon(t, daemon);
+  await waitFor('the restarted daemon with both instances ready', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
   // Load goes on for a while after the return, then stops.
   const afterReturn = await drive({ url, requests: 200, concurrency: 2, timeoutMs: 5000 });
@@ -108,15 +99,15 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   assert.deepEqual(afterReturn.statuses, { 200: 200 });
 
   // Act 2: the user asks for the instances to stop with the daemon.
-  daemon.kill('SIGKILL');
-  await exited(daemon);
-  daemon = startDaemon(t, config, ['--metrics', 'off', '--stop-instances']);
-  await until('the daemon with both instances ready again', async () => {
+  daemon.child.kill('SIGKILL');
+  await exited(daemon.child);
+  daemon = await restartDaemon(t, daemon, { args: ['--metrics', 'off', '--stop-instances'] });
+  await waitFor('the daemon with both instances ready again', async () => {
     const s = (await client.status('shop')).services[0];
-    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2) ? true : undefined;
+    return s?.pools.some((p) => p.version === 'v1' && p.ready === 2);
   });
-  daemon.kill('SIGTERM');
-  assert.equal(await exited(daemon), 0);
+  daemon.child.kill('SIGTERM');
+  assert.equal(await exited(daemon.child), 0);
 
   // Assert: nothing of the service runs any more.
   assert.deepEqual(findLeftovers(owner, 'shop'), []);

@@ -7,23 +7,18 @@
  * records arrive and pair.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
 import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
   drive,
-  freePorts,
+  freePort,
   makeTestPki,
   skipWithoutOpenssl,
-  startEnvoy,
   startUpstream,
   TEST_SERVER_NAME,
+  waitFor,
 } from '../../harness/index.js';
-import { startDaemon, TOKEN, until } from './daemon.js';
+import { startDaemon, startProxy, staticShop, TOKEN } from './daemon.js';
 
 test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end to end', {
   skip: skipWithoutOpenssl(),
@@ -33,44 +28,24 @@ test('umbra daemon serves admin, xDS and telemetry over TLS from umbra.yaml, end
   const pki = makeTestPki(t);
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, metrics, envoyAdmin, listen] = await freePorts(6);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-tls-e2e-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const listen = await freePort();
   const server = `certFile: ${pki.server.certFile}, keyFile: ${pki.server.keyFile}`;
-  const config = join(dir, 'umbra.yaml');
+  const proxy = `caFile: ${pki.ca.certFile}, serverName: ${TEST_SERVER_NAME}, certFile: ${pki.client.certFile}, keyFile: ${pki.client.keyFile}`;
   // 100 %: the plan asks for ⌈1 × 1.0 × 1.5⌉ = 2 shadow replicas; the static candidate has its one endpoint.
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin}, tls: { ${server} } }
-  telemetry:
-    listen: 127.0.0.1:${telemetry}
-    tls:
-      certFile: ${pki.server.certFile}
-      keyFile: ${pki.server.keyFile}
-      clientCaFile: ${pki.ca.certFile}
-      proxy:
-        caFile: ${pki.ca.certFile}
-        serverName: ${TEST_SERVER_NAME}
-        certFile: ${pki.client.certFile}
-        keyFile: ${pki.client.keyFile}
-  xds: { listen: 127.0.0.1:${xds}, nodes: [tls-edge], tls: { ${server} } }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${v1.port}'] }
-        v2: { endpoints: ['127.0.0.1:${v2.port}'] }
-    mirroring: { shadowPercentage: 100 }
+  const daemon = await startDaemon(
+    t,
+    {
+      node: 'tls-edge',
+      admin: `tls: { ${server} }`,
+      telemetry: `tls: { ${server}, clientCaFile: ${pki.ca.certFile}, proxy: { ${proxy} } }`,
+      xds: `tls: { ${server} }`,
+      services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     rollout: { shadowDuration: 10m }
 `,
+    },
+    ['--metrics', '127.0.0.1:0'],
   );
-  startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
+  const { admin, metrics } = daemon.ports;
   const client = new AdminClient({
     address: `${TEST_SERVER_NAME}:${admin}`,
     token: TOKEN,
@@ -82,36 +57,27 @@ services:
     client.close();
     plaintext.close();
   });
-  await until('the admin API over TLS', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
-  const envoy = await startEnvoy(t, {
+  await waitFor('the admin API over TLS', async () => (await client.status()).services.length === 1);
+  const envoy = await startProxy(t, daemon, {
     name: 'tls-e2e',
-    config: adsBootstrap({
-      nodeId: 'tls-edge',
-      xdsHost: '127.0.0.1',
-      xdsPort: xds!,
-      adminPort: envoyAdmin!,
-      tls: { caFile: pki.ca.certFile, serverName: TEST_SERVER_NAME },
-    }),
+    tls: { caFile: pki.ca.certFile, serverName: TEST_SERVER_NAME },
   });
   const url = `http://127.0.0.1:${listen}/`;
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
 
   // Act: shadow v2 (the filter hears it over the telemetry stream), then send traffic.
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   const pairs = async (): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     return Number(/^umbra_pairing_pairs_total (\d+)$/m.exec(text)?.[1] ?? 0);
   };
-  await until('mirrored pairs at the daemon', async () => {
+  await waitFor('mirrored pairs at the daemon', async () => {
     await drive({ url, requests: 10, concurrency: 2 });
-    return (await pairs()) >= 5 ? true : undefined;
+    return (await pairs()) >= 5;
   });
 
   // Assert: both of Envoy's connections to the daemon are TLS; plaintext admin is refused.

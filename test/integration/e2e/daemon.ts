@@ -1,22 +1,91 @@
 /**
  * The real daemon as `umbra daemon` runs it, in a child process, for the
- * end-to-end tests; and a bounded wait that retries through errors.
+ * end-to-end tests: one writer of its umbra.yaml, and a start that reads
+ * back the ports it bound (`--ports-file`), with every port 0 in the file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
-import { freePorts } from '../../harness/index.js';
+import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
+import type { UpstreamTls } from '../../../daemon/xds/resources/tls.js';
+import { type EnvoyProcess, retryInUse, startEnvoy, waitFor } from '../../harness/index.js';
 
 /** The admin token the started daemons use (UMBRA_ADMIN_TOKEN). */
 export const TOKEN = 'e2e-admin-token';
 
-/** Starts `umbra daemon --config <config> <args>`; killed after the test, its stderr shown when it failed. */
-export function startDaemon(t: TestContext, config: string, args = ['--metrics', 'off']): ChildProcess {
+/** A test daemon's umbra.yaml beyond what every one has (store, filter, ports). */
+export interface DaemonSetup {
+  /** The proxy's node id (`daemon.xds.nodes`). */
+  node: string;
+  /** The `services:` list items, indented by two (see {@link staticShop}). */
+  services: string;
+  /** More keys of `daemon.admin`, `daemon.telemetry`, `daemon.xds` in flow style (`tls: { … }`). */
+  admin?: string;
+  telemetry?: string;
+  xds?: string;
+  /** More `daemon:` lines, indented by two. */
+  daemonExtra?: string;
+}
+
+/** The ports a daemon bound, read from its `--ports-file`. */
+export interface DaemonPorts {
+  admin: number;
+  telemetry: number;
+  xds: number;
+  /** With `--metrics 127.0.0.1:0` (the default is `--metrics off`). */
+  metrics?: number;
+}
+
+/** A started daemon: its process, its files, and where it listens. */
+export interface TestDaemon {
+  child: ChildProcess;
+  /** umbra.yaml, in `dir` with the store (`umbra.db`) and the instances (`instances/`). */
+  config: string;
+  dir: string;
+  setup: DaemonSetup;
+  args: string[];
+  ports: DaemonPorts;
+}
+
+function flowKeys(extra: string | undefined): string {
+  return extra ? `, ${extra}` : '';
+}
+
+/** Writes `<dir>/umbra.yaml`: the daemon's ports 0 (or `pinned`), its store in `dir`, the built filter. */
+function writeDaemonConfig(dir: string, s: DaemonSetup, pinned?: DaemonPorts): string {
+  const path = join(dir, 'umbra.yaml');
+  writeFileSync(
+    path,
+    `daemon:
+  admin: { listen: 127.0.0.1:${pinned?.admin ?? 0}${flowKeys(s.admin)} }
+  telemetry: { listen: 127.0.0.1:${pinned?.telemetry ?? 0}${flowKeys(s.telemetry)} }
+  xds: { listen: 127.0.0.1:${pinned?.xds ?? 0}, nodes: [${s.node}]${flowKeys(s.xds)} }
+  store: { path: ${dir}/umbra.db }
+  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
+${s.daemonExtra ?? ''}services:
+${s.services}`,
+  );
+  return path;
+}
+
+/** `--metrics HOST:PORT` among the arguments, pinned to the port bound before (a restart). */
+function pinMetrics(args: string[], port: number | undefined): string[] {
+  const i = args.indexOf('--metrics');
+  if (port === undefined || i < 0 || args[i + 1] === 'off') return args;
+  return [...args.slice(0, i + 1), `127.0.0.1:${port}`, ...args.slice(i + 2)];
+}
+
+/** Spawns `umbra daemon`; killed after the test, its stderr shown when the test failed. */
+function spawnDaemon(
+  t: TestContext,
+  config: string,
+  args: string[],
+): { child: ChildProcess; stderr: () => string } {
   const cli = join(projectRoot(), 'daemon', 'cli', 'dev.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'daemon', '--config', config, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -31,120 +100,75 @@ export function startDaemon(t: TestContext, config: string, args = ['--metrics',
     if ((t as { passed?: boolean }).passed === false)
       console.error(`--- umbrad stderr ---\n${err.slice(-4000)}`);
   });
-  return child;
+  return { child, stderr: () => err };
 }
 
-/** Calls `fn` every 200 ms until it returns a value (errors count as not yet); fails after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} ${last}`);
-}
-
-/** What {@link writeShopConfig} writes beyond its defaults. */
-export interface ShopConfig {
-  /** The proxy's node id. */
-  node: string;
-  /** Ports of the static versions v1 and v2. */
-  v1: number;
-  v2: number;
-  /** More `daemon:` lines and `shop` service lines, indented as they are in the file. */
-  daemonExtra?: string;
-  serviceExtra?: string;
-}
-
-/** The written file and the free loopback ports it names (and two more for the test's own use). */
-export interface ShopSetup {
-  config: string;
-  admin: number;
-  telemetry: number;
-  xds: number;
-  /** Where the proxy accepts the service's traffic. */
-  listen: number;
-  metrics: number;
-  envoyAdmin: number;
+/** Waits for the ports file, or fails with the daemon's own words when it exits first. */
+async function boundPorts(child: ChildProcess, file: string, stderr: () => string): Promise<DaemonPorts> {
+  const seen = await waitFor(
+    'the daemon to write its ports file',
+    () =>
+      child.exitCode !== null
+        ? ('exited' as const)
+        : (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>),
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  if (seen === 'exited')
+    throw new Error(`umbra daemon exited with ${child.exitCode}: ${stderr().trim().slice(-2000)}`);
+  const port = (key: string) => Number(seen[key]!.slice(seen[key]!.lastIndexOf(':') + 1));
+  return {
+    admin: port('admin'),
+    telemetry: port('telemetry'),
+    xds: port('xds'),
+    ...(seen['metrics'] ? { metrics: port('metrics') } : {}),
+  };
 }
 
 /**
- * Writes `umbra.yaml` in a fresh directory (removed after the test): the
- * daemon on free loopback ports and one service `shop` with static v1 and v2.
+ * Writes umbra.yaml in a fresh directory (removed after the test) with every
+ * daemon port 0, starts `umbra daemon --config … <args>`, and resolves with
+ * the ports it bound once it listens on all of them.
  */
-export async function writeShopConfig(t: TestContext, c: ShopConfig): Promise<ShopSetup> {
-  const [admin, telemetry, xds, listen, metrics, envoyAdmin] = (await freePorts(6)) as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+export async function startDaemon(
+  t: TestContext,
+  setup: DaemonSetup,
+  args = ['--metrics', 'off'],
+): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'umbra.yaml');
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [${c.node}] }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-${c.daemonExtra ?? ''}services:
-  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: static
-      versions:
-        v1: { endpoints: ['127.0.0.1:${c.v1}'] }
-        v2: { endpoints: ['127.0.0.1:${c.v2}'] }
-${c.serviceExtra ?? ''}`,
-  );
-  return { config, admin, telemetry, xds, listen, metrics, envoyAdmin };
-}
-
-/** Loopback ports and the proxy node of a test daemon. */
-export interface DaemonPorts {
-  admin: number;
-  telemetry: number;
-  xds: number;
-  /** The xDS node id the daemon configures. */
-  node: string;
+  const config = writeDaemonConfig(dir, setup);
+  const portsFile = join(dir, 'ports.json');
+  const { child, stderr } = spawnDaemon(t, config, [...args, '--ports-file', portsFile]);
+  const ports = await boundPorts(child, portsFile, stderr);
+  return { child, config, dir, setup, args, ports };
 }
 
 /**
- * Writes `<dir>/umbra.yaml`: the daemon on `ports` with its store in `dir`
- * and the built filter, then `services` (YAML list items, indented by two);
- * `xdsExtra` continues the `xds` flow mapping (e.g. `, upstream: { … }`).
- * Returns the file's path.
+ * Starts the daemon again on the same store and the same ports (the proxies'
+ * bootstrap names the xDS port; clients know the admin port). `before` must
+ * have exited. NOTE: rebinding ports a moment after their owner died can
+ * meet EADDRINUSE (a connection still closing); the start is retried then.
+ * With `awaitListening: false` it resolves as soon as the process runs (to
+ * reach the daemon while it warms up; no retry then). `args` replace the
+ * first start's.
  */
-export function writeDaemonConfig(dir: string, ports: DaemonPorts, services: string, xdsExtra = ''): string {
-  const path = join(dir, 'umbra.yaml');
-  writeFileSync(
-    path,
-    `daemon:
-  admin: { listen: 127.0.0.1:${ports.admin} }
-  telemetry: { listen: 127.0.0.1:${ports.telemetry} }
-  xds: { listen: 127.0.0.1:${ports.xds}, nodes: [${ports.node}]${xdsExtra} }
-  store: { path: ${dir}/umbra.db }
-  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
-services:
-${services}`,
-  );
-  return path;
+export async function restartDaemon(
+  t: TestContext,
+  before: TestDaemon,
+  o: { awaitListening?: boolean; args?: string[] } = {},
+): Promise<TestDaemon> {
+  const config = writeDaemonConfig(before.dir, before.setup, before.ports);
+  const args = pinMetrics(o.args ?? before.args, before.ports.metrics);
+  const portsFile = join(before.dir, `ports-${Date.now()}.json`);
+  if (o.awaitListening === false) {
+    const { child } = spawnDaemon(t, config, [...args, '--ports-file', portsFile]);
+    return { ...before, child, args };
+  }
+  return retryInUse('restarting umbra daemon', async () => {
+    const { child, stderr } = spawnDaemon(t, config, [...args, '--ports-file', portsFile]);
+    const ports = await boundPorts(child, portsFile, stderr);
+    return { ...before, child, args, ports };
+  });
 }
 
 /** The sample service the process provisioner runs in these tests (`GET /` answers `<version> <instance>`). */
@@ -183,10 +207,33 @@ ${lines.join('\n')}
 `;
 }
 
-/** An admin client of the daemon on `port` (closed after the test), once the daemon answers. */
-export async function connectAdmin(t: TestContext, port: number): Promise<AdminClient> {
-  const client = new AdminClient({ address: `127.0.0.1:${port}`, token: TOKEN, timeoutMs: 3000 });
+/** A real Envoy that takes its whole configuration from `daemon` over ADS (the shipped bootstrap), as the daemon's node. */
+export function startProxy(
+  t: TestContext,
+  daemon: TestDaemon,
+  o: { name: string; concurrency?: number; tls?: UpstreamTls },
+): Promise<EnvoyProcess> {
+  return startEnvoy(t, {
+    name: o.name,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    config: adsBootstrap({
+      nodeId: daemon.setup.node,
+      xdsHost: '127.0.0.1',
+      xdsPort: daemon.ports.xds,
+      adminPort: 0,
+      ...(o.tls ? { tls: o.tls } : {}),
+    }),
+  });
+}
+
+/** An admin client of `daemon` (closed after the test), once the daemon answers. */
+export async function connectAdmin(t: TestContext, daemon: TestDaemon): Promise<AdminClient> {
+  const client = new AdminClient({
+    address: `127.0.0.1:${daemon.ports.admin}`,
+    token: TOKEN,
+    timeoutMs: 3000,
+  });
   t.after(() => client.close());
-  await until('the admin API', async () => ((await client.status()).services.length > 0 ? true : undefined));
+  await waitFor('the admin API', async () => (await client.status()).services.length > 0);
   return client;
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
@@ -40,6 +40,7 @@ test('demo: v2 regression is rolled back and validated, v3 is promoted', { timeo
     demo: string;
     regression: { rolled_back: boolean; detect_s: number; culprits: string[]; validated: boolean };
     good: { promoted: boolean };
+    reports: string[];
   };
   assert.equal(result.demo, 'done');
   assert.equal(result.regression.rolled_back, true, out.slice(-4000));
@@ -50,6 +51,11 @@ test('demo: v2 regression is rolled back and validated, v3 is promoted', { timeo
     `culprits ${JSON.stringify(result.regression.culprits)}`,
   );
   assert.equal(result.good.promoted, true, out.slice(-4000));
+  // A report of each deployment, naming the regression's culprit.
+  assert.equal(result.reports.length, 2, JSON.stringify(result.reports));
+  for (const f of result.reports) assert.match(f, /reports\/shop-v[23]-\d+\.html$/);
+  const regression = readFileSync(result.reports[0]!, 'utf8');
+  assert.match(regression, /"culprits":\["\/cart eu errors"/);
   // Users never saw the regression: v2 only ever got mirrored copies. NOTE: a
   // rare 503 (2 in 17,000 in one of about eight runs) has been seen around a
   // weight change; it is bounded here and listed by the demo ("a user got …")

@@ -7,10 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { drive, type EnvoyProcess, startEnvoy, startUpstream, type Upstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
+import {
+  drive,
+  type EnvoyProcess,
+  freePort,
+  startUpstream,
+  type Upstream,
+  waitFor,
+} from '../../harness/index.js';
+import { connectAdmin, startDaemon, startProxy, staticShop } from './daemon.js';
 
 const N = 40;
 
@@ -29,13 +34,13 @@ async function hitsOf(url: string, ...versions: Upstream[]): Promise<number[]> {
 async function pausedFilters(envoy: EnvoyProcess, url: string): Promise<boolean> {
   const stat = 'wasmcustom.umbra.shop.skipped_paused';
   const before = (await envoy.stat(stat)) ?? 0;
-  return until(
+  return waitFor(
     'the filters to pause mirroring',
     async () => {
       await drive({ url, requests: 2, concurrency: 1 });
-      return ((await envoy.stat(stat)) ?? 0) > before ? true : undefined;
+      return ((await envoy.stat(stat)) ?? 0) > before;
     },
-    15_000,
+    { timeoutMs: 15_000 },
   ).catch(() => false);
 }
 
@@ -46,46 +51,35 @@ test('after abort and after completion no request reaches the serving version tw
   // Arrange: two static versions, the daemon, Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const { config, admin, xds, envoyAdmin, listen } = await writeShopConfig(t, {
+  const listen = await freePort();
+  const daemon = await startDaemon(t, {
     node: 'edge',
-    v1: v1.port,
-    v2: v2.port,
-    serviceExtra: `    mirroring: { shadowPercentage: 100 }
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    mirroring: { shadowPercentage: 100 }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
       bake: 10m
 `,
   });
-  startDaemon(t, config);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
-  t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
-  );
-  const envoy = await startEnvoy(t, {
-    name: 'mirror-off',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
-  });
+  const client = await connectAdmin(t, daemon);
+  const envoy = await startProxy(t, daemon, { name: 'mirror-off' });
   const url = `http://127.0.0.1:${listen}/`;
   const phase = async () => (await client.status('shop')).services[0]?.deployment?.phase;
   const shadowingV2 = async () => {
     await client.deploy('shop', 'v2');
-    await until('shadowing', async () => ((await phase()) === 'shadowing' ? true : undefined));
-    await until('copies reaching v2', async () => {
+    await waitFor('shadowing', async () => (await phase()) === 'shadowing');
+    await waitFor('copies reaching v2', async () => {
       const before = v2.hits;
       await drive({ url, requests: 5, concurrency: 1 });
-      return v2.hits > before ? true : undefined;
+      return v2.hits > before;
     });
   };
-  await until('Envoy serving v1', async () =>
-    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
-  );
+  await waitFor('Envoy serving v1', async () => (await drive({ url, requests: 1 })).statuses[200]);
 
   // Act 1: shadow v2, then abort.
   await shadowingV2();
   await client.command('shop', 'abort');
-  await until('aborted', async () => ((await phase()) === 'aborted' ? true : undefined));
+  await waitFor('aborted', async () => (await phase()) === 'aborted');
   const pausedAfterAbort = await pausedFilters(envoy, url);
 
   // Assert 1: v1 serves each request once; v2 gets nothing; the filters are paused.
@@ -96,7 +90,7 @@ test('after abort and after completion no request reaches the serving version tw
   await shadowingV2();
   for (const expected of ['promoting', 'baking', 'completed']) {
     await client.command('shop', 'promote');
-    await until(expected, async () => ((await phase()) === expected ? true : undefined));
+    await waitFor(expected, async () => (await phase()) === expected);
   }
   const pausedAfterCompletion = await pausedFilters(envoy, url);
 

@@ -12,11 +12,9 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import test from 'node:test';
-import { AdminClient } from '../../../daemon/admin/client.js';
 import { renderStatus } from '../../../daemon/cli/commands/render.js';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
-import { startEnvoy, startUpstream } from '../../harness/index.js';
-import { startDaemon, TOKEN, until, writeShopConfig } from './daemon.js';
+import { startUpstream, waitFor } from '../../harness/index.js';
+import { connectAdmin, startDaemon, startProxy, staticShop } from './daemon.js';
 
 interface Alert {
   key: string;
@@ -46,30 +44,27 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   t.after(() => webhook.close());
   const hookPort = (webhook.address() as { port: number }).port;
-  const { config, admin, xds, metrics, envoyAdmin, listen } = await writeShopConfig(t, {
-    node: 'edge',
-    v1: v1.port,
-    v2: v2.port,
-    daemonExtra: `  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }\n`,
-    serviceExtra: '    rollout: { shadowDuration: 10m }\n',
-  });
+  // Something else holds the port the service's listener asks for: Envoy will refuse the listener.
   const squatter = createTcpServer();
-  await new Promise<void>((resolve) => squatter.listen(listen, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   t.after(() => squatter.close());
-  startDaemon(t, config, ['--metrics', `127.0.0.1:${metrics}`]);
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
-  t.after(() => client.close());
-  await until('the admin API', async () =>
-    (await client.status()).services.length === 1 ? true : undefined,
+  const listen = (squatter.address() as { port: number }).port;
+  const daemon = await startDaemon(
+    t,
+    {
+      node: 'edge',
+      daemonExtra: `  alerts: { webhook: 'http://127.0.0.1:${hookPort}/hook' }\n`,
+      services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout: { shadowDuration: 10m }\n`,
+    },
+    ['--metrics', '127.0.0.1:0'],
   );
+  const { metrics } = daemon.ports;
+  const client = await connectAdmin(t, daemon);
 
   // Act 1: a real Envoy gets the listener and refuses it.
-  const first = await startEnvoy(t, {
-    name: 'nack',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
-  });
+  const first = await startProxy(t, daemon, { name: 'nack' });
   const status = async () => (await client.status('shop')).services[0]!;
-  const refusal = await until('the refusal in status', async () => (await status()).refusals[0]);
+  const refusal = await waitFor('the refusal in status', async () => (await status()).refusals[0]);
 
   // Assert 1: attributed (node, LDS, the listener), with Envoy's error; status not idle; alert sent; counted.
   assert.equal(refusal.node, 'edge');
@@ -79,7 +74,7 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   const text = renderStatus([await status()], Date.now());
   assert.doesNotMatch(text, /\bidle\b/);
   assert.match(text, /refused by proxy/);
-  const idleAlert = await until('the alert', async () =>
+  const idleAlert = await waitFor('the alert', async () =>
     alerts.find((a) => a.key.includes(':rejected:edge:LDS:')),
   );
   assert.equal(idleAlert.severity, 'critical');
@@ -91,11 +86,11 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Act 2: deploy v2 while the refusal stands.
   const { deployment } = await client.deploy('shop', 'v2');
   // The hold's alert goes first; then the candidate is provisioned (and routing published) while held.
-  await until('the deployment’s hold alert', async () =>
+  await waitFor('the deployment’s hold alert', async () =>
     alerts.find((a) => a.deploymentId === deployment.id && a.key.includes(':rejected:')),
   );
-  await until('the candidate provisioned while held', async () =>
-    (await status()).pools.some((p) => p.version === 'v2' && p.ready >= 1) ? true : undefined,
+  await waitFor('the candidate provisioned while held', async () =>
+    (await status()).pools.some((p) => p.version === 'v2' && p.ready >= 1),
   );
 
   // Assert 2: held with Envoy's error, never rolled back; promote and resume refused; in history.
@@ -121,15 +116,10 @@ test('a listener Envoy refuses holds the rollout, is reported with its error, an
   // Act 3: the port is freed and the proxy restarts: it accepts the very listener it refused.
   await new Promise<void>((resolve) => squatter.close(() => resolve()));
   await first.stop();
-  await startEnvoy(t, {
-    name: 'nack-again',
-    config: adsBootstrap({ nodeId: 'edge', xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
-  });
+  await startProxy(t, daemon, { name: 'nack-again' });
 
   // Assert 3: the refusal clears and the hold it caused lifts: the ready candidate goes on to shadowing.
-  await until('shadowing', async () =>
-    (await status()).deployment?.phase === 'shadowing' ? true : undefined,
-  );
+  await waitFor('shadowing', async () => (await status()).deployment?.phase === 'shadowing');
   assert.deepEqual((await status()).refusals, []);
   const after = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
   assert.match(after, /^umbra_xds_refusals_standing\{service="shop"\} 0$/m);

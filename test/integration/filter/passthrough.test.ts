@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { type Behaviour, runEnvoyToExit, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap, waitForLog } from './fixture.js';
+import { type Behaviour, runEnvoyToExit, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
 
 interface Answer {
   status: number;
@@ -37,7 +37,7 @@ test('the filter loads, logs its version and configuration, and passes requests 
     if (req.path === '/echo') return { body: req.body, headers: { 'x-len': String(req.body.length) } };
     return { status: 200, body: 'hello', headers: { 'x-app': 'shop' } };
   });
-  const b = await filterBootstrap({ stablePort: up.port, filterConfig: { shadowPercentage: 0 } });
+  const b = filterBootstrap({ stablePort: up.port, filterConfig: { shadowPercentage: 0 } });
   const envoy = await startEnvoy(t, { config: b.config, name: 'passthrough', args: FLUSH_LOG_ARGS });
 
   // Act + Assert: every answer through Envoy equals the direct one.
@@ -49,7 +49,7 @@ test('the filter loads, logs its version and configuration, and passes requests 
     ['/echo', 'POST', posted],
   ] as const) {
     const direct = await fetchRaw(`${up.url}${path}`, method, body);
-    const proxied = await fetchRaw(`http://127.0.0.1:${b.listenerPort}${path}`, method, body);
+    const proxied = await fetchRaw(`http://127.0.0.1:${envoy.listenerPort}${path}`, method, body);
     assert.equal(proxied.status, direct.status, path);
     assert.ok(proxied.body.equals(direct.body), `${path}: body differs`);
     for (const h of ['content-type', 'x-app', 'x-len'])
@@ -59,7 +59,9 @@ test('the filter loads, logs its version and configuration, and passes requests 
   assert.equal(echoed.length, 2);
   assert.ok(echoed[1]!.body.equals(posted), 'request body reached the upstream intact');
   const started = /umbra filter \d+\.\d+\.\d+ configured: service=shop candidateCluster=candidate/;
-  assert.ok(await waitForLog(envoy.log, started), 'start-up log line with version and configuration');
+  await waitFor('start-up log line with version and configuration', () => started.test(envoy.log()), {
+    timeoutMs: 5000,
+  });
 });
 
 test('Envoy refuses a broken filter configuration, naming the field path', async () => {
@@ -71,7 +73,7 @@ test('Envoy refuses a broken filter configuration, naming the field path', async
       [{ methods: ['GET', 3] }, 'methods[1]: must be a non-empty string'],
       [{ mirroringStrategy: 'geographic' }, 'regionHeader: is required by the geographic strategy'],
     ] as const) {
-      const b = await filterBootstrap({ stablePort: up.port, filterConfig });
+      const b = filterBootstrap({ stablePort: up.port, filterConfig });
       const { code, log } = await runEnvoyToExit({ config: b.config, timeoutMs: 20_000 });
       assert.notEqual(code, 0, 'envoy must exit with an error');
       assert.ok(

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { startTelemetryServer, until } from './telemetry-server.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
 
 const FLAG_GENERATED_ID = 16;
 const FLAG_MIRROR_ABANDONED = 32;
@@ -29,26 +28,19 @@ function postChunked(url: string, chunks: Buffer[]): Promise<number> {
 }
 
 test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrored and are counted', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'bodies',
     filterConfig: {
       shadowPercentage: 100,
       methods: ['GET', 'POST'],
       maxBodyBytes: 100_000,
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'bodies', args: FLUSH_LOG_ARGS });
   const body = Buffer.alloc(99_000);
   for (let i = 0; i < body.length; i++) body[i] = (i * 13) % 256;
   const big = Buffer.alloc(200_000, 7);
-  const url = `http://127.0.0.1:${b.listenerPort}/upload`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/upload`;
 
   await drive({ url, requests: 3, method: 'POST', body, headers: () => ({ 'x-kind': 'fits' }) });
   await drive({
@@ -61,9 +53,8 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
   const chunks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(10_000, i));
   assert.equal(await postChunked(url, chunks), 200);
 
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 6);
-  await until(() => candidate.hits === 3, 5000, 'candidate hits');
-  await new Promise((r) => setTimeout(r, 300));
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 6);
+  await copiesAnswered(envoy, 3);
   assert.equal(candidate.hits, 3, 'only the bodies within the limit were mirrored');
   for (const r of candidate.requests) {
     assert.equal(r.headers['x-kind'], 'fits');
@@ -77,12 +68,12 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
       .every((r) => r.body.equals(big)),
   );
   assert.ok(stable.requests[5]!.body.equals(Buffer.concat(chunks)), 'chunked production body intact');
-  assert.equal(await envoy.waitForStat('wasmcustom.umbra.shop.skipped_body_size', (v) => v === 3), 3);
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_body_size', 3);
   // The chunked one was abandoned mid-way: its primary record says so, and it has no shadow.
-  await until(
-    () => telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').length === 4,
-    5000,
+  await waitFor(
     'primary records',
+    () => telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').length === 4,
+    { timeoutMs: 5000 },
   );
   const abandoned = telemetry.records.filter((r) => (r.flags & FLAG_MIRROR_ABANDONED) !== 0);
   assert.equal(abandoned.length, 1);
@@ -90,27 +81,20 @@ test('bodies are mirrored intact up to maxBodyBytes; larger ones are not mirrore
 });
 
 test('path include/exclude prefixes, custom stripped headers, and a generated id for a malformed one', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'policy',
     filterConfig: {
       shadowPercentage: 100,
       includePaths: ['/api/'],
       excludePaths: ['/api/admin'],
       stripHeaders: ['X-Secret', 'authorization'],
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'policy', args: FLUSH_LOG_ARGS });
   const paths = ['/api/items?x=1', '/api/admin/users', '/other', '/api'];
   const longId = 'z'.repeat(200);
   await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/`,
     requests: 8,
     path: (i) => paths[i % 4]!,
     headers: (i): Record<string, string> => ({
@@ -120,8 +104,8 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
       ...(i === 4 ? { 'x-request-id': longId } : {}),
     }),
   });
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 8);
-  await until(() => candidate.hits === 2, 5000, 'candidate hits');
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 8);
+  await waitFor('candidate hits', () => candidate.hits === 2, { timeoutMs: 5000 });
   assert.deepEqual(
     candidate.requests.map((r) => r.path),
     ['/api/items?x=1', '/api/items?x=1'],
@@ -133,10 +117,10 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
   }
   assert.equal(await envoy.stat('wasmcustom.umbra.shop.skipped_path'), 6);
   // The malformed id was replaced by a generated UUID shared by both arms.
-  await until(
-    () => telemetry.records.filter((r) => (r.flags & FLAG_GENERATED_ID) !== 0).length === 2,
-    5000,
+  await waitFor(
     'records with generated id',
+    () => telemetry.records.filter((r) => (r.flags & FLAG_GENERATED_ID) !== 0).length === 2,
+    { timeoutMs: 5000 },
   );
   const flagged = telemetry.records.filter((r) => (r.flags & FLAG_GENERATED_ID) !== 0);
   assert.deepEqual(flagged.map((r) => r.arm).sort(), ['ARM_CANDIDATE', 'ARM_PRIMARY']);
@@ -160,7 +144,7 @@ test('path include/exclude prefixes, custom stripped headers, and a generated id
 test('shadow calls in flight are capped per worker; the rest count as shadow_busy and production is unaffected', async (t) => {
   const stable = await startUpstream(t, { body: 'fast' });
   const candidate = await startUpstream(t, { delayMs: 2000, body: 'slow' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: {
@@ -171,17 +155,17 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'busy', args: FLUSH_LOG_ARGS });
-  const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/b`, requests: 40, concurrency: 4 });
+  const res = await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/b`, requests: 40, concurrency: 4 });
   assert.equal(res.statuses[200], 40);
   assert.ok(Math.max(...res.latenciesMs) < 1800, 'production did not wait for the 2 s shadow');
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 40);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 40);
   assert.equal(await envoy.stat('wasmcustom.umbra.shop.mirrored'), 3);
   assert.equal(await envoy.stat('wasmcustom.umbra.shop.shadow_busy'), 37);
   // Once the slow calls finish, slots free up again.
-  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', (v) => v === 3);
-  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', (v) => v === 0, 8000);
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/b`, requests: 2 });
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 42);
+  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 3);
+  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 0, { timeoutMs: 8000 });
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/b`, requests: 2 });
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 42);
   const stats = await envoy.stats();
   assert.equal(
     stats['wasmcustom.umbra.shop.mirrored'],
@@ -193,7 +177,7 @@ test('shadow calls in flight are capped per worker; the rest count as shadow_bus
 test('oversized headers and many headers are mirrored without harming the VM or production', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 },
@@ -203,25 +187,25 @@ test('oversized headers and many headers are mirrored without harming the VM or 
   const many: Record<string, string> = {};
   for (let i = 0; i < 90; i++) many[`x-h${i}`] = `value-${i}`;
   const res = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/h`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/h`,
     requests: 20,
     concurrency: 2,
     headers: (i): Record<string, string> => (i % 2 === 0 ? { 'x-big': big } : many),
   });
   assert.equal(res.statuses[200], 20);
-  await until(() => candidate.hits === 20, 5000, 'candidate hits');
+  await waitFor('candidate hits', () => candidate.hits === 20, { timeoutMs: 5000 });
   assert.ok(candidate.requests.filter((r) => r.headers['x-big'] === big).length === 10);
   assert.ok(candidate.requests.filter((r) => r.headers['x-h89'] === 'value-89').length === 10);
   // The VM is still healthy: later requests are still mirrored.
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/h`, requests: 5 });
-  await until(() => candidate.hits === 25, 5000, 'candidate hits after');
-  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 25);
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/h`, requests: 5 });
+  await waitFor('candidate hits after', () => candidate.hits === 25, { timeoutMs: 5000 });
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', 25);
 });
 
 test('a request aborted before it completes gives its in-flight slot back', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: {
@@ -234,7 +218,7 @@ test('a request aborted before it completes gives its in-flight slot back', asyn
   const envoy = await startEnvoy(t, { config: b.config, name: 'aborted', args: FLUSH_LOG_ARGS });
   // A POST that sends part of its body, then the client goes away.
   await new Promise<void>((resolve) => {
-    const req = request(`http://127.0.0.1:${b.listenerPort}/upload`, { method: 'POST' });
+    const req = request(`http://127.0.0.1:${envoy.listenerPort}/upload`, { method: 'POST' });
     req.on('error', () => resolve());
     req.write(Buffer.alloc(1000, 1));
     setTimeout(() => {
@@ -242,11 +226,11 @@ test('a request aborted before it completes gives its in-flight slot back', asyn
       resolve();
     }, 200);
   });
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 1);
-  await new Promise((r) => setTimeout(r, 300));
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 1);
+  await envoy.waitForStat('wasmcustom.umbra.shop.shadow_in_flight', 0);
   // The single slot is free again: the next request is mirrored.
-  await drive({ url: `http://127.0.0.1:${b.listenerPort}/after`, requests: 1 });
-  await until(() => candidate.hits === 1, 5000, 'mirrored after the abort');
+  await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/after`, requests: 1 });
+  await waitFor('mirrored after the abort', () => candidate.hits === 1, { timeoutMs: 5000 });
   assert.equal(candidate.requests[0]!.path, '/after');
   assert.equal((await envoy.stat('wasmcustom.umbra.shop.shadow_busy')) ?? 0, 0);
 });

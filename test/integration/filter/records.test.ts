@@ -1,47 +1,40 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, startTelemetryServer, until } from './telemetry-server.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
+import { fnv1a64, startTelemetryServer } from './telemetry-server.js';
 
 test('mirrored requests reach the candidate marked, with the same id and without secrets; records arrive with the right fields', async (t) => {
   // Arrange: stable and candidate answer differently; telemetry collects records.
-  const stable = await startUpstream(t, (r) => ({ body: `stable ${r.path}` }));
-  const candidate = await startUpstream(t, (r) => ({
-    status: r.path.includes('bad') ? 500 : 200,
-    body: `candidate!! ${r.path}`,
-  }));
-  const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { stable, candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'records',
+    stable: (r) => ({ body: `stable ${r.path}` }),
+    candidate: (r) => ({ status: r.path.includes('bad') ? 500 : 200, body: `candidate!! ${r.path}` }),
     routeName: 'catalog',
     nodeId: 'edge-7',
-    filterConfig: { shadowPercentage: 100, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
+    filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'records', args: FLUSH_LOG_ARGS });
   const ids: string[] = Array.from({ length: 20 }, () => randomUUID());
 
   // Act: 20 GETs (mirrored), 5 POSTs (writes: not mirrored by default).
   const gets = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/items`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/items`,
     requests: 20,
     concurrency: 4,
     path: (i) => (i % 5 === 0 ? `/items/bad/${i}` : `/items/${i}`),
     headers: (i) => ({ 'x-request-id': ids[i]!, authorization: 'Bearer secret', cookie: 'session=abc' }),
   });
   const posts = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/orders`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/orders`,
     requests: 5,
     method: 'POST',
     body: 'order',
   });
   assert.equal(gets.statuses[200], 20);
   assert.equal(posts.statuses[200], 5);
-  await until(() => candidate.hits >= 20, 10_000, 'candidate hits');
-  await until(() => telemetry.records.length >= 45, 10_000, 'records');
+  await waitFor('candidate hits', () => candidate.hits >= 20);
+  await waitFor('records', () => telemetry.records.length >= 45);
 
   // Assert: the candidate saw each GET once, marked, same id, no secrets; no POST.
   assert.equal(candidate.hits, 20);
@@ -91,15 +84,15 @@ test('mirrored requests reach the candidate marked, with the same id and without
   assert.equal(batch.proxyId, 'edge-7');
   assert.equal(batch.service, 'shop');
   assert.equal(batch.schemaVersion, 1);
-  await until(
-    () => telemetry.counters()['mirrored'] === 20 && telemetry.counters()['skippedMethod'] === 5,
-    5000,
+  await waitFor(
     'counters',
+    () => telemetry.counters()['mirrored'] === 20 && telemetry.counters()['skippedMethod'] === 5,
+    { timeoutMs: 5000 },
   );
   const counters = telemetry.counters();
   assert.equal(counters['requests'], 25);
-  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', (v) => v === 20);
-  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', (v) => v === 5);
+  await envoy.waitForStat('wasmcustom.umbra.shop.mirrored', 20);
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_method', 5);
 });
 
 test('live records of a route without a name carry the normalised path, cluster and status', async (t) => {
@@ -109,23 +102,23 @@ test('live records of a route without a name carry the normalised path, cluster 
     body: 'ok',
   }));
   const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     telemetryPort: telemetry.port,
     filterConfig: { shadowPercentage: 0, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
   });
-  await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'live-path', args: FLUSH_LOG_ARGS });
 
   // Act: ids in the path are normalised away; the query is dropped.
   const res = await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/`,
     requests: 6,
     concurrency: 2,
     path: (i) => (i < 4 ? `/users/${1000 + i}/orders?page=${i}` : `/gone/${i}`),
   });
   assert.equal(res.statuses[200], 4);
   assert.equal(res.statuses[404], 2);
-  await until(() => telemetry.records.length >= 6, 10_000, 'records');
+  await waitFor('records', () => telemetry.records.length >= 6);
 
   // Assert
   const live = telemetry.records.filter((r) => r.arm === 'ARM_LIVE');

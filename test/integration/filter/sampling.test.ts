@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, startTelemetryServer, until } from './telemetry-server.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { copiesAnswered, FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
+import { fnv1a64, startTelemetryServer } from './telemetry-server.js';
 
 /** Whether the filter's consistent hash puts `key` inside `pct` percent. */
 function inSegment(key: string, pct: number): boolean {
@@ -18,7 +18,7 @@ function bounds(n: number, p: number): [number, number] {
 test('random sampling mirrors the configured share (statistically) on every worker', async (t) => {
   const stable = await startUpstream(t, { body: 'ok' });
   const candidate = await startUpstream(t, { body: 'ok' });
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     filterConfig: { shadowPercentage: 30, flushIntervalMs: 100 },
@@ -30,11 +30,11 @@ test('random sampling mirrors the configured share (statistically) on every work
     args: FLUSH_LOG_ARGS,
   });
   const n = 600;
-  const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/r`, requests: n, concurrency: 8 });
+  const res = await drive({ url: `http://127.0.0.1:${envoy.listenerPort}/r`, requests: n, concurrency: 8 });
   assert.equal(res.statuses[200], n);
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === n);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', n);
   const mirrored = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
-  await until(() => candidate.hits === mirrored, 5000, 'candidate hits');
+  await waitFor('candidate hits', () => candidate.hits === mirrored, { timeoutMs: 5000 });
   const [lo, hi] = bounds(n, 0.3);
   assert.ok(mirrored >= lo && mirrored <= hi, `mirrored ${mirrored} outside [${lo}, ${hi}]`);
   assert.equal((await envoy.stat('wasmcustom.umbra.shop.skipped_sampling')) ?? 0, n - mirrored);
@@ -53,13 +53,13 @@ test('user-segment sampling is a consistent hash: the same users are in on every
     telemetryCluster: 'umbra_telemetry',
     flushIntervalMs: 100,
   };
-  const a = await filterBootstrap({
+  const a = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
     filterConfig,
   });
-  const c = await filterBootstrap({
+  const c = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: telemetry.port,
@@ -71,13 +71,13 @@ test('user-segment sampling is a consistent hash: the same users are in on every
     concurrency: 2,
     args: FLUSH_LOG_ARGS,
   });
-  await startEnvoy(t, { config: c.config, name: 'segment-b', args: FLUSH_LOG_ARGS });
+  const envoyB = await startEnvoy(t, { config: c.config, name: 'segment-b', args: FLUSH_LOG_ARGS });
   const users = Array.from({ length: 200 }, (_, i) => `user-${i * 7919}`);
   // Each user: twice through A by header, once through B by cookie, no key once.
   for (const [port, useCookie] of [
-    [a.listenerPort, false],
-    [a.listenerPort, false],
-    [c.listenerPort, true],
+    [envoyA.listenerPort, false],
+    [envoyA.listenerPort, false],
+    [envoyB.listenerPort, true],
   ] as const) {
     const res = await drive({
       url: `http://127.0.0.1:${port}/seg`,
@@ -88,10 +88,12 @@ test('user-segment sampling is a consistent hash: the same users are in on every
     });
     assert.equal(res.statuses[200], users.length);
   }
-  await drive({ url: `http://127.0.0.1:${a.listenerPort}/seg`, requests: 10 });
+  await drive({ url: `http://127.0.0.1:${envoyA.listenerPort}/seg`, requests: 10 });
   const expectedIn = users.filter((u) => inSegment(u, 40));
-  await until(() => candidate.hits >= expectedIn.length * 3, 10_000, 'candidate hits');
-  await new Promise((r) => setTimeout(r, 300));
+  // Twice through A, once through B for each user in the segment; then nothing more is coming.
+  await copiesAnswered(envoyA, expectedIn.length * 2);
+  await copiesAnswered(envoyB, expectedIn.length);
+  await waitFor('candidate hits', () => candidate.hits >= expectedIn.length * 3);
   // Every user is in (3 copies) or out (0 copies), exactly as the hash says.
   const copies = new Map<string, number>();
   for (const r of candidate.requests) {
@@ -108,10 +110,9 @@ test('user-segment sampling is a consistent hash: the same users are in on every
   const [lo, hi] = bounds(users.length, 0.4);
   assert.ok(expectedIn.length >= lo && expectedIn.length <= hi, `users in: ${expectedIn.length}`);
   // Cookie-keyed copies come from B: the same users (by record), with segments reported.
-  await until(
-    () => telemetry.records.filter((r) => r.arm === 'ARM_CANDIDATE').length >= expectedIn.length * 3,
-    10_000,
+  await waitFor(
     'records',
+    () => telemetry.records.filter((r) => r.arm === 'ARM_CANDIDATE').length >= expectedIn.length * 3,
   );
   const segments = new Set(telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').map((r) => r.segment));
   assert.ok(
@@ -121,47 +122,40 @@ test('user-segment sampling is a consistent hash: the same users are in on every
   assert.ok(segments.size >= 5, 'users spread over the buckets');
   const fromB = telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY' && r.proxyId === 'umbra-test').length;
   assert.equal(fromB, expectedIn.length * 3);
-  await envoyA.waitForStat('wasmcustom.umbra.shop.skipped_no_segment', (v) => v === 10);
+  await envoyA.waitForStat('wasmcustom.umbra.shop.skipped_no_segment', 10);
 });
 
 test('geographic sampling mirrors only the listed regions, sampled, and reports the region', async (t) => {
-  const stable = await startUpstream(t, { body: 'ok' });
-  const candidate = await startUpstream(t, { body: 'ok' });
-  const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
+  const { candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'sampling-geo',
     filterConfig: {
       shadowPercentage: 50,
       mirroringStrategy: 'geographic',
       regionHeader: 'x-region',
       regions: ['eu-west', 'US-East'],
-      telemetryCluster: 'umbra_telemetry',
       flushIntervalMs: 100,
     },
   });
-  const envoy = await startEnvoy(t, { config: b.config, name: 'sampling-geo', args: FLUSH_LOG_ARGS });
   const regionOf = (i: number): string => ['eu-west', 'us-east', 'ap-south', ''][i % 4]!;
   const n = 800;
   await drive({
-    url: `http://127.0.0.1:${b.listenerPort}/geo`,
+    url: `http://127.0.0.1:${envoy.listenerPort}/geo`,
     requests: n,
     concurrency: 8,
     headers: (i): Record<string, string> => (regionOf(i) ? { 'x-region': regionOf(i) } : {}),
   });
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === n);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', n);
   const mirrored = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
-  await until(() => candidate.hits === mirrored, 5000, 'candidate hits');
+  await waitFor('candidate hits', () => candidate.hits === mirrored, { timeoutMs: 5000 });
   const regions = new Set(candidate.requests.map((r) => String(r.headers['x-region'])));
   assert.deepEqual([...regions].sort(), ['eu-west', 'us-east']);
   const [lo, hi] = bounds(n / 2, 0.5);
   assert.ok(mirrored >= lo && mirrored <= hi, `mirrored ${mirrored} outside [${lo}, ${hi}]`);
-  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_no_segment', (v) => v === n / 4);
-  await until(
-    () => telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').length === mirrored,
-    5000,
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_no_segment', n / 4);
+  await waitFor(
     'records',
+    () => telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').length === mirrored,
+    { timeoutMs: 5000 },
   );
   const segs = new Set(telemetry.records.filter((r) => r.arm === 'ARM_PRIMARY').map((r) => r.segment));
   assert.deepEqual([...segs].sort(), ['eu-west', 'us-east'], 'regions are reported in lower case');

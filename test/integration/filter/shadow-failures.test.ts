@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Behaviour, drive, startEnvoy, startUpstream } from '../../harness/index.js';
-import { FLUSH_LOG_ARGS, filterBootstrap } from './fixture.js';
-import { fnv1a64, type SeenRecord, startTelemetryServer, until } from './telemetry-server.js';
+import { type Behaviour, drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { FLUSH_LOG_ARGS, filterBootstrap, startMirrorRig } from './fixture.js';
+import { fnv1a64, type SeenRecord } from './telemetry-server.js';
 
 const FLAG_TIMEOUT = 1;
 const FLAG_RESET = 2;
@@ -13,24 +13,12 @@ test('production bytes and status stay identical whatever the shadow does (slow,
   // Arrange: one Envoy mirroring everything; the candidate's behaviour changes per phase.
   const production = Buffer.alloc(50_000);
   for (let i = 0; i < production.length; i++) production[i] = (i * 31) % 256;
-  const stable = await startUpstream(
-    t,
-    (r): Behaviour => ({ status: r.path.endsWith('/404') ? 404 : 200, body: production }),
-  );
-  const candidate = await startUpstream(t, {});
-  const telemetry = await startTelemetryServer(t);
-  const b = await filterBootstrap({
-    stablePort: stable.port,
-    candidatePort: candidate.port,
-    telemetryPort: telemetry.port,
-    filterConfig: {
-      shadowPercentage: 100,
-      telemetryCluster: 'umbra_telemetry',
-      flushIntervalMs: 100,
-      shadowTimeoutMs: 1500,
-    },
+  const { candidate, telemetry, envoy } = await startMirrorRig(t, {
+    name: 'shadow-failures',
+    stable: (r): Behaviour => ({ status: r.path.endsWith('/404') ? 404 : 200, body: production }),
+    candidate: {},
+    filterConfig: { shadowPercentage: 100, flushIntervalMs: 100, shadowTimeoutMs: 1500 },
   });
-  await startEnvoy(t, { config: b.config, name: 'shadow-failures', args: FLUSH_LOG_ARGS });
   const phases: { name: string; behaviour: Behaviour | null; check: (shadow: SeenRecord) => void }[] = [
     { name: 'healthy', behaviour: { body: 'fine' }, check: (s) => assert.equal(s.status, 200) },
     {
@@ -81,7 +69,7 @@ test('production bytes and status stay identical whatever the shadow does (slow,
     const base = telemetry.records.length;
     // Act: production requests while the shadow misbehaves.
     const res = await drive({
-      url: `http://127.0.0.1:${b.listenerPort}/p/${phase.name}`,
+      url: `http://127.0.0.1:${envoy.listenerPort}/p/${phase.name}`,
       requests: 8,
       concurrency: 2,
       keepBodies: true,
@@ -97,10 +85,10 @@ test('production bytes and status stay identical whatever the shadow does (slow,
     const slowest = Math.max(...res.latenciesMs);
     assert.ok(slowest < 1400, `${phase.name}: production waited for the shadow (${slowest} ms)`);
     // The shadow's fate is recorded on its own arm.
-    await until(
-      () => telemetry.records.slice(base).filter((r) => r.arm === 'ARM_CANDIDATE').length >= 8,
-      15_000,
+    await waitFor(
       `${phase.name} shadow records`,
+      () => telemetry.records.slice(base).filter((r) => r.arm === 'ARM_CANDIDATE').length >= 8,
+      { timeoutMs: 15_000 },
     );
     const recs = telemetry.records.slice(base);
     for (const s of recs.filter((r) => r.arm === 'ARM_CANDIDATE')) phase.check(s);
@@ -115,7 +103,7 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
   const stable = await startUpstream(t, { body: 'ok' });
   const dead = await startUpstream(t, {});
   await dead.close();
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: dead.port,
     filterConfig: {
@@ -126,7 +114,7 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
     },
   });
   const envoy = await startEnvoy(t, { config: b.config, name: 'breaker', args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/x`;
+  const url = `http://127.0.0.1:${envoy.listenerPort}/x`;
   // One request at a time, paced so each shadow call has failed before the next.
   const paced = async (n: number): Promise<number> => {
     let ok = 0;
@@ -138,14 +126,14 @@ test('a dead shadow trips the breaker: mirroring rests (shadow_busy) and probes 
     return ok;
   };
   assert.equal(await paced(40), 40);
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 40);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 40);
   // Five failures trip it (a failure that lands after the next request lets one more through).
   const mirrored = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
   assert.ok(mirrored >= 5 && mirrored <= 10, `mirroring stopped after 5 failures (mirrored ${mirrored})`);
   assert.equal(await envoy.stat('wasmcustom.umbra.shop.shadow_busy'), 40 - mirrored);
-  await new Promise((r) => setTimeout(r, 1600));
+  await new Promise((r) => setTimeout(r, 1600)); // the breaker's cooldown (1500 ms) runs out
   assert.equal(await paced(10), 10);
-  await envoy.waitForStat('wasmcustom.umbra.shop.requests', (v) => v === 50);
+  await envoy.waitForStat('wasmcustom.umbra.shop.requests', 50);
   const after = (await envoy.stat('wasmcustom.umbra.shop.mirrored')) ?? 0;
   assert.ok(
     after - mirrored >= 5 && after - mirrored <= 10,

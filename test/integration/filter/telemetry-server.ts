@@ -4,11 +4,8 @@
  * receives, resolves dictionary ids per stream, and can send Control messages
  * down the open streams.
  */
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import type { Cleanup } from '../../harness/index.js';
+import { type Cleanup, retryInUse, telemetryPackage } from '../../harness/index.js';
 
 export interface WireRecord {
   requestId: Buffer;
@@ -69,8 +66,6 @@ export interface TelemetryServer {
   close(): Promise<void>;
 }
 
-const PROTO = join(projectRoot(), 'proto', 'umbra', 'telemetry', 'v1', 'telemetry.proto');
-
 /** Formats a record id like the daemon would: a UUID when it has 16 bytes. */
 export function idText(b: Buffer): string {
   if (b.length !== 16) return b.toString('utf8');
@@ -79,10 +74,7 @@ export function idText(b: Buffer): string {
 }
 
 export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Promise<TelemetryServer> {
-  const def = protoLoader.loadSync(PROTO, { longs: String, enums: String, bytes: Buffer, defaults: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    umbra: { telemetry: { v1: { Telemetry: { service: grpc.ServiceDefinition } } } };
-  };
+  const pkg = telemetryPackage({ longs: String, enums: String, bytes: Buffer, defaults: true });
   const service = pkg.umbra.telemetry.v1.Telemetry.service;
   const server = new grpc.Server();
   const calls = new Set<grpc.ServerDuplexStream<WireBatch, unknown>>();
@@ -155,11 +147,16 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
       call.on('cancelled', done);
     },
   });
-  ts.port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
+  // A named port (the filter was pointed at it before) may still be held a moment: retried then.
+  ts.port = await retryInUse(
+    `the telemetry server on port ${port}`,
+    () =>
+      new Promise<number>((resolve, reject) => {
+        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        );
+      }),
+  );
   let closed = false;
   ts.close = async () => {
     if (closed) return;
@@ -179,14 +176,4 @@ export function fnv1a64(b: Buffer): bigint {
     h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
   }
   return h;
-}
-
-/** Waits (bounded) until `pred` holds. */
-export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (pred()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (!pred()) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { drive, freePort, startUpstream, startXdsUpstream } from '../../harness/index.js';
-import { until } from '../e2e/daemon.js';
+import { drive, freePort, startUpstream, startXdsUpstream, waitFor } from '../../harness/index.js';
 import { shopService, startOverlayRig, startRelay, upstreamResources } from './fixture.js';
 
 test('the upstream down for a while and back: traffic flows throughout, its change arrives after', async (t) => {
@@ -20,7 +19,9 @@ test('the upstream down for a while and back: traffic flows throughout, its chan
     resources: upstreamResources([{ name: 'web', listenerPort, endpointPorts: [a.port] }]),
     upstreamPort,
   });
-  await until('a serves', async () => ((await drive({ url, requests: 1 })).statuses[200] ? true : undefined));
+  await waitFor('a serves', async () =>
+    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
+  );
 
   await rig.upstream.kill();
   const during = await drive({ url, requests: 20, concurrency: 1 });
@@ -30,7 +31,7 @@ test('the upstream down for a while and back: traffic flows throughout, its chan
     '2',
     upstreamResources([{ name: 'web', listenerPort, endpointPorts: [b.port] }]),
   );
-  await until('the change reaches Envoy', async () =>
+  await waitFor('the change reaches Envoy', async () =>
     (await drive({ url, requests: 1 })).statuses[200] && b.hits > 0 ? true : undefined,
   );
   const after = await drive({ url, requests: 10, concurrency: 1 });
@@ -59,7 +60,7 @@ test("Umbra's xDS server gone and restarted: the same merged state is served aga
     resources: upstreamResources([{ name: 'shop', listenerPort, endpointPorts: [v1.port] }]),
     edits,
   });
-  await until('both versions serve', async () => {
+  await waitFor('both versions serve', async () => {
     await drive({ url, requests: 4 });
     return v1.hits > 0 && v2.hits > 0 ? true : undefined;
   });
@@ -70,7 +71,7 @@ test("Umbra's xDS server gone and restarted: the same merged state is served aga
   await rig.xds.close();
   const during = await drive({ url, requests: 20, concurrency: 1 });
   const restarted = await startRelay(t, rig.upstream.adsPort, edits, port);
-  const status = await until('the restarted server is ACKed', async () => {
+  const status = await waitFor('the restarted server is ACKed', async () => {
     const s = restarted.xds.status(rig.nodeId);
     return s &&
       Object.keys(s.snapshot).length === 4 &&

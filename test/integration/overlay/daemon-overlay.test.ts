@@ -5,19 +5,15 @@
  * under kept-alive load: the merged state is served again and no request fails.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'node:test';
-import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import {
-  freePorts,
-  startEnvoy,
+  freePort,
   startKeptAliveLoad,
   startUpstream,
   startXdsUpstream,
+  waitFor,
 } from '../../harness/index.js';
-import { connectAdmin, startDaemon, staticShop, until, writeDaemonConfig } from '../e2e/daemon.js';
+import { connectAdmin, restartDaemon, startDaemon, startProxy, staticShop } from '../e2e/daemon.js';
 import { upstreamResources } from './fixture.js';
 
 test('a deployment through the overlay survives a SIGKILL of the daemon with no failed request', {
@@ -26,13 +22,7 @@ test('a deployment through the overlay survives a SIGKILL of the daemon with no 
   // Arrange: the upstream owns shop (listener, routes, cluster → v1); Umbra knows v2.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [admin, telemetry, xds, envoyAdmin, listen] = (await freePorts(5)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const listen = await freePort();
   const node = `overlay-daemon-${process.pid}`;
   const upstream = await startXdsUpstream(t);
   await upstream.setSnapshot(
@@ -40,46 +30,39 @@ test('a deployment through the overlay survives a SIGKILL of the daemon with no 
     '1',
     upstreamResources([{ name: 'shop', listenerPort: listen, endpointPorts: [v1.port] }]),
   );
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-overlay-'));
-  const shop = `${staticShop(listen, { v1: v1.port, v2: v2.port })}    overlay: { cluster: shop, listener: shop-ingress }
+  const services = `${staticShop(listen, { v1: v1.port, v2: v2.port })}    overlay: { cluster: shop, listener: shop-ingress }
     rollout:
       shadowDuration: 10m
       steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
 `;
-  const config = writeDaemonConfig(
-    dir,
-    { admin, telemetry, xds, node },
-    shop,
-    `, upstream: { address: 127.0.0.1:${upstream.adsPort} }`,
-  );
-  let daemon = startDaemon(t, config);
-  const client = await connectAdmin(t, admin);
-  const envoy = await startEnvoy(t, {
-    name: 'overlay-daemon',
-    config: adsBootstrap({ nodeId: node, xdsHost: '127.0.0.1', xdsPort: xds, adminPort: envoyAdmin }),
+  let daemon = await startDaemon(t, {
+    node,
+    services,
+    xds: `upstream: { address: 127.0.0.1:${upstream.adsPort} }`,
   });
+  const client = await connectAdmin(t, daemon);
+  const envoy = await startProxy(t, daemon, { name: 'overlay-daemon' });
   await client.deploy('shop', 'v2');
-  await until('shadowing', async () =>
-    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
   );
   await client.command('shop', 'promote', 'test');
   const split = async () => {
     const p = (await client.status('shop')).services[0]?.proxies[0];
-    return p?.inSync && JSON.stringify(p.ackedWeights) === JSON.stringify({ v1: 50, v2: 50 })
-      ? true
-      : undefined;
+    return p?.inSync === true && JSON.stringify(p.ackedWeights) === JSON.stringify({ v1: 50, v2: 50 });
   };
-  await until('Envoy at 50/50 through the overlay', split, 60_000);
+  await waitFor('Envoy at 50/50 through the overlay', split, { timeoutMs: 60_000 });
 
   // Act: kept-alive load while the daemon is killed and started again.
   const load = startKeptAliveLoad(`http://127.0.0.1:${listen}/`, 4);
   try {
-    daemon.kill('SIGKILL');
-    await new Promise((r) => daemon.once('exit', r));
-    daemon = startDaemon(t, config);
-    await until('the restarted daemon with Envoy at 50/50 again', split, 60_000);
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon.child.once('exit', r));
+    daemon = await restartDaemon(t, daemon);
+    await waitFor('the restarted daemon with Envoy at 50/50 again', split, { timeoutMs: 60_000 });
     const before = load.total();
-    await until('more load after the return', async () => (load.total() > before + 200 ? true : undefined));
+    await waitFor('more load after the return', () => load.total() > before + 200);
   } finally {
     await load.stop();
   }

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import type { OverlayEdits } from '../../../daemon/xds/overlay/merge.js';
-import { drive, freePort, startUpstream } from '../../harness/index.js';
-import { until } from '../e2e/daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
 import { type ShopPorts, shopService, startOverlayRig, upstreamResources } from './fixture.js';
 
 const wasmPath = join(projectRoot(), 'build', 'filter.wasm');
@@ -33,7 +32,7 @@ test('shadow, promote and roll back through the overlay, with upstream changes m
   const shop = { name: 'shop', listenerPort, endpointPorts: [v1.port] };
   const rig = await startOverlayRig(t, { resources: upstreamResources([shop]), edits: edits({ v1: 100 }) });
   const settled = async (what: string) =>
-    until(what, async () => {
+    waitFor(what, async () => {
       const s = rig.xds.status(rig.nodeId);
       return s && Object.keys(s.snapshot).every((k) => s.acked[k] === s.snapshot[k]) ? s : undefined;
     });
@@ -42,7 +41,7 @@ test('shadow, promote and roll back through the overlay, with upstream changes m
 
   // Shadowing: users stay on the upstream's v1, every request is mirrored to v2 by the filter.
   const shadow = await drive({ url, requests: 20, concurrency: 1 });
-  await until('20 mirrored copies reach v2', async () => (v2.hits >= 20 ? true : undefined));
+  await waitFor('20 mirrored copies reach v2', async () => (v2.hits >= 20 ? true : undefined));
   assert.deepEqual(shadow.statuses, { 200: 20 });
   assert.equal(v1.hits, 20);
   assert.ok(v2.requests.every((r) => r.headers['x-umbra-shadow'] === '1'));
@@ -61,7 +60,7 @@ test('shadow, promote and roll back through the overlay, with upstream changes m
     '2',
     upstreamResources([{ ...shop, endpointPorts: [v1.port, v1b.port] }]),
   );
-  await until('the upstream ACK of version 2 for every type', async () => {
+  await waitFor('the upstream ACK of version 2 for every type', async () => {
     const seen = await rig.upstream.requests();
     return new Set(seen.filter((r) => r.version_info === '2').map((r) => r.type_url)).size === 4
       ? true

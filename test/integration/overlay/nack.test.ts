@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CLUSTER_TYPE, LISTENER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startUpstream } from '../../harness/index.js';
-import { until } from '../e2e/daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
 import { shopService, startOverlayRig, upstreamResources } from './fixture.js';
 
 test("a refusal of the upstream's own cluster goes upstream with Envoy's error, and traffic stays", async (t) => {
@@ -17,13 +16,13 @@ test("a refusal of the upstream's own cluster goes upstream with Envoy's error, 
   const url = `http://127.0.0.1:${listenerPort}/`;
   const good = upstreamResources([{ name: 'web', listenerPort, endpointPorts: [web.port] }]);
   const rig = await startOverlayRig(t, { resources: good });
-  await until('web serves', async () =>
+  await waitFor('web serves', async () =>
     (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
   );
 
   const bad = { name: 'broken', type: 'STATIC', connectTimeout: '-1s' };
   await rig.upstream.setSnapshot(rig.nodeId, '2', { ...good, clusters: [...good.clusters!, bad] });
-  const nack = await until('the upstream receives a CDS NACK', async () =>
+  const nack = await waitFor('the upstream receives a CDS NACK', async () =>
     (await rig.upstream.requests()).find((r) => r.type_url === CLUSTER_TYPE && r.error_message),
   );
   const res = await drive({ url, requests: 10, concurrency: 1 });
@@ -47,11 +46,11 @@ test("a refusal of Umbra's edit stays with Umbra; the upstream's listener goes t
     // A filter module that does not exist: Envoy refuses the listener Umbra edited.
     edits: { services: [shop], filter: { wasmPath: '/nonexistent/umbra.wasm' } },
   });
-  const [refused] = await until('the relay reports the refusal', async () =>
+  const [refused] = await waitFor('the relay reports the refusal', async () =>
     rig.umbraNacks.length > 0 ? rig.umbraNacks : undefined,
   );
 
-  await until('the upstream receives the LDS ACK of version 1', async () =>
+  await waitFor('the upstream receives the LDS ACK of version 1', async () =>
     (await rig.upstream.requests()).find(
       (r) => r.type_url === LISTENER_TYPE && r.version_info === '1' && r.response_nonce && !r.error_message,
     ),

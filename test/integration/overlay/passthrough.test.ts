@@ -14,8 +14,7 @@ import {
   ROUTE_TYPE,
   type TypeUrl,
 } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startUpstream } from '../../harness/index.js';
-import { until } from '../e2e/daemon.js';
+import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from '../xds/ads-client.js';
 import { startOverlayRig, upstreamResources } from './fixture.js';
 
@@ -68,7 +67,7 @@ test('resources of an unmanaged service reach Envoy exactly as the upstream sent
   const resources = upstreamResources([{ name: 'web', listenerPort, endpointPorts: [web.port] }]);
   const rig = await startOverlayRig(t, { resources });
 
-  const res = await until('web answers through Envoy', async () => {
+  const res = await waitFor('web answers through Envoy', async () => {
     const r = await drive({ url: `http://127.0.0.1:${listenerPort}/`, requests: 10, concurrency: 1 });
     return r.statuses[200] === 10 ? r : undefined;
   });
@@ -98,14 +97,16 @@ test("an upstream change reaches Envoy and the upstream's version is ACKed upstr
   const rig = await startOverlayRig(t, {
     resources: upstreamResources([{ name: 'web', listenerPort, endpointPorts: [a.port] }]),
   });
-  await until('a serves', async () => ((await drive({ url, requests: 1 })).statuses[200] ? true : undefined));
+  await waitFor('a serves', async () =>
+    (await drive({ url, requests: 1 })).statuses[200] ? true : undefined,
+  );
 
   await rig.upstream.setSnapshot(
     rig.nodeId,
     '2',
     upstreamResources([{ name: 'web', listenerPort, endpointPorts: [b.port] }]),
   );
-  await until('upstream sees version 2 ACKed for every type', async () => {
+  await waitFor('upstream sees version 2 ACKed for every type', async () => {
     const seen = await rig.upstream.requests();
     const acked = new Set(
       seen.filter((r) => r.version_info === '2' && !r.error_message).map((r) => r.type_url),

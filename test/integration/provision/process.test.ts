@@ -10,6 +10,7 @@ import { setLogSink } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { ProcessProvisioner } from '../../../daemon/provision/process.js';
 import type { PoolName, PoolStatus } from '../../../daemon/provision/provisioner.js';
+import { waitFor } from '../../harness/index.js';
 
 const SERVER = fileURLToPath(new URL('./fixtures/tiny-server.mjs', import.meta.url));
 const CHILD = fileURLToPath(new URL('./fixtures/provisioner-child.ts', import.meta.url));
@@ -88,9 +89,13 @@ async function daemonChild(
       }
     }
   });
-  const end = Date.now() + 60_000;
-  while (!out.includes('\n') && child.exitCode === null && Date.now() < end)
-    await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    'the provisioner child to report its pools or exit',
+    () => out.includes('\n') || child.exitCode !== null,
+    {
+      timeoutMs: 60_000,
+    },
+  ).catch(() => undefined);
   assert.ok(out.includes('\n'), `the provisioner child reported no pools: ${err.slice(-2000)}`);
   const { pools } = JSON.parse(out) as { pools: PoolStatus[] };
   pids.push(...pools.flatMap((p) => p.instances.map((i) => i.pid!)));
@@ -143,16 +148,6 @@ function captureLogs(t: TestContext): Record<string, unknown>[] {
   return lines;
 }
 
-/** Polls `pred` every 50 ms for at most `ms`. */
-async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 const ref = { version: 'v1', pool: 'main' as const };
 
 describe('process provisioner (real processes)', () => {
@@ -174,13 +169,15 @@ describe('process provisioner (real processes)', () => {
       pids,
     );
     // Output goes to a per-instance log file, and its error lines are counted from there.
-    await until(
-      () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('listening on'),
-      5000,
+    await waitFor(
       'log',
+      () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('listening on'),
+      { timeoutMs: 5000 },
     );
     await get(eps[0]!.port, '/error?n=3');
-    await until(() => p.status()[0]!.instances[0]!.errorLines === 3, 5000, 'error lines from the log file');
+    await waitFor('error lines from the log file', () => p.status()[0]!.instances[0]!.errorLines === 3, {
+      timeoutMs: 5000,
+    });
     assert.equal(p.status()[0]!.instances[1]!.errorLines, 0);
     // Scale down to 1: instance 1 is stopped.
     await p.ensure(ref, 1);
@@ -199,12 +196,11 @@ describe('process provisioner (real processes)', () => {
     const { port, pid } = { port: st.instances[0]!.endpoint.port, pid: st.instances[0]!.pid! };
     // The instance crashes.
     await get(port, '/crash');
-    await until(() => !alive(pid), 5000, 'the crash');
+    await waitFor('the crash', () => !alive(pid), { timeoutMs: 5000 });
     // It comes back, restarted once, healthy on the same port.
-    await until(
-      () => p.status()[0]!.instances[0]!.healthy && p.status()[0]!.instances[0]!.pid !== pid,
-      10_000,
+    await waitFor(
       'restart',
+      () => p.status()[0]!.instances[0]!.healthy && p.status()[0]!.instances[0]!.pid !== pid,
     );
     const inst = p.status()[0]!.instances[0]!;
     assert.equal(inst.restarts, 1);
@@ -222,13 +218,15 @@ describe('process provisioner (real processes)', () => {
     const port = st.instances[0]!.endpoint.port;
     // Seven matching lines (and one that does not match).
     await get(port, '/error?n=7');
-    await until(() => p.status()[0]!.instances[0]!.errorLines === 7, 5000, 'error lines');
+    await waitFor('error lines', () => p.status()[0]!.instances[0]!.errorLines === 7, { timeoutMs: 5000 });
     assert.equal(p.status()[0]!.instances[0]!.errorLinesPerMinute, 7);
     // Memory from /proc: a Node process is well over 10 MB resident.
     assert.ok((p.status()[0]!.instances[0]!.rssBytes ?? 0) > 10 * 1024 * 1024);
     // CPU: a 600 ms busy loop shows up in a sample.
     await get(port, '/burn?ms=600');
-    await until(() => (p.status()[0]!.instances[0]!.cpuPercent ?? 0) > 20, 5000, 'CPU sample above 20%');
+    await waitFor('CPU sample above 20%', () => (p.status()[0]!.instances[0]!.cpuPercent ?? 0) > 20, {
+      timeoutMs: 5000,
+    });
   });
 
   test('an instance that never becomes healthy fails ensure with a diagnosis; an unknown version is refused', async (t) => {
@@ -297,10 +295,10 @@ describe('process provisioner (real processes)', () => {
     // Assert: it is still there, still serving, and its lines reached its log file.
     assert.equal(await get(endpoint.port, '/'), 'v1 0');
     assert.ok(running(pid!));
-    await until(
-      () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('INFO handled'),
-      5000,
+    await waitFor(
       'the line in the log file',
+      () => readFileSync(join(logDir, 'checkout-v1-main-0.log'), 'utf8').includes('INFO handled'),
+      { timeoutMs: 5000 },
     );
   });
 
@@ -348,10 +346,10 @@ describe('process provisioner (real processes)', () => {
     ]);
     // They are measured and their error lines counted, like instances it started.
     await get(ports[0]!, '/error?n=2');
-    await until(
-      () => second.status()[0]!.instances[0]!.errorLines === 2,
-      5000,
+    await waitFor(
       'error lines of an adopted instance',
+      () => second.status()[0]!.instances[0]!.errorLines === 2,
+      { timeoutMs: 5000 },
     );
     assert.ok((second.status()[0]!.instances[0]!.rssBytes ?? 0) > 10 * 1024 * 1024);
     // Growing the pool starts only the difference, on the next index.
@@ -386,10 +384,9 @@ describe('process provisioner (real processes)', () => {
     process.kill(pid!, 'SIGKILL');
 
     // Assert: a new process of ours, healthy on the same port, counted as a restart.
-    await until(
-      () => second.status()[0]!.instances[0]!.healthy && second.status()[0]!.instances[0]!.pid !== pid,
-      10_000,
+    await waitFor(
       'the replacement',
+      () => second.status()[0]!.instances[0]!.healthy && second.status()[0]!.instances[0]!.pid !== pid,
     );
     const inst = second.status()[0]!.instances[0]!;
     assert.equal(inst.endpoint.port, endpoint.port);
@@ -445,7 +442,7 @@ describe('process provisioner (real processes)', () => {
     await daemon.kill();
     // Instance 1 dies while no daemon runs.
     process.kill(-pids[1]!, 'SIGKILL');
-    await until(() => !running(pids[1]!), 5000, 'instance 1 to go');
+    await waitFor('instance 1 to go', () => !running(pids[1]!), { timeoutMs: 5000 });
     const second = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
     t.after(() => second.close());
     assert.deepEqual(
@@ -501,7 +498,7 @@ describe('process provisioner (real processes)', () => {
       second.status().map((s) => [s.version, s.instances.map((i) => i.pid)]),
       [['v1', [v1]]],
     );
-    await until(() => !running(v0!) && !running(v2!), 10_000, 'the leftovers to stop');
+    await waitFor('the leftovers to stop', () => !running(v0!) && !running(v2!));
     assert.ok(running(v1!));
     assert.ok(running(otherPid));
     const reasons = lines

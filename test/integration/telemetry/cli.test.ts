@@ -12,28 +12,15 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { freePorts } from '../../harness/index.js';
+import { waitFor } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'daemon/cli/dev.ts')] as const;
 
-async function until(
-  what: string,
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('umbra daemon records what it receives and umbra replay reads it back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-cli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [telemetryPort, metricsPort, xdsPort, adminPort] = await freePorts(4);
   const config = join(dir, 'umbra.yaml');
   writeFileSync(
     config,
@@ -41,9 +28,9 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
       daemon: {
         store: { path: join(dir, 'umbra.db') },
         // The daemon accepts records only from the proxies and for the services it configures.
-        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
+        xds: { listen: '127.0.0.1:0', nodes: ['envoy-1'] },
         telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
+        admin: { listen: '127.0.0.1:0', tokenFile: join(dir, 'admin.token') },
       },
       services: [
         {
@@ -55,6 +42,7 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
     }),
   );
   const rec = join(dir, 'telemetry.rec');
+  const portsFile = join(dir, 'ports.json');
   const daemon: ChildProcess = spawn(
     CLI[0],
     [
@@ -65,9 +53,11 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
       '--record',
       rec,
       '--telemetry',
-      `127.0.0.1:${telemetryPort}`,
+      '127.0.0.1:0',
       '--metrics',
-      `127.0.0.1:${metricsPort}`,
+      '127.0.0.1:0',
+      '--ports-file',
+      portsFile,
     ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UMBRA_LOG_LEVEL: 'info' } },
   );
@@ -79,7 +69,16 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
   t.after(() => {
     if (daemon.exitCode === null) daemon.kill('SIGKILL');
   });
-  await until('the daemon to listen', () => log.includes('umbrad running'));
+  // Every port is the kernel's pick: the daemon says where it bound, once it listens on all of them.
+  const bound = await waitFor(
+    'the daemon to write its ports file',
+    () => JSON.parse(readFileSync(portsFile, 'utf8')) as Record<string, string>,
+    { timeoutMs: 20_000 },
+  );
+  assert.deepEqual(Object.keys(bound).sort(), ['admin', 'metrics', 'telemetry', 'xds']);
+  const [telemetryPort, metricsPort] = [bound['telemetry']!, bound['metrics']!].map((a) =>
+    Number(a.slice(a.lastIndexOf(':') + 1)),
+  );
 
   // The daemon created its telemetry token; a filter presents it as initial metadata.
   const client = telemetryClient(telemetryPort);
@@ -114,10 +113,14 @@ test('umbra daemon records what it receives and umbra replay reads it back', asy
     dict: [{ id: 1, value: 'GET /' }],
     records,
   });
-  await until('the records to be counted', async () => {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    return /^umbra_pairing_pairs_total 20$/m.test(text);
-  });
+  await waitFor(
+    'the records to be counted',
+    async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return /^umbra_pairing_pairs_total 20$/m.test(text);
+    },
+    { timeoutMs: 20_000 },
+  );
   call.end();
   daemon.kill('SIGTERM');
   assert.equal(await exited, 0, log);

@@ -9,9 +9,8 @@ import { test } from 'node:test';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import { startTelemetryServer } from '../../../daemon/telemetry/server.js';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
-import { until } from './grpc-client.js';
 
 setLogLevel('silent');
 
@@ -22,7 +21,7 @@ test('the filter presents the telemetry token from its configuration, and its re
   const token = 'Zq7-token_from.the-daemon';
   const server = await startTelemetryServer(p.ingest, { host: '127.0.0.1', port: 0, token });
   t.after(() => server.close());
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: server.port,
@@ -33,11 +32,20 @@ test('the filter presents the telemetry token from its configuration, and its re
       flushIntervalMs: 100,
     },
   });
-  await startEnvoy(t, { config: b.config, name: 'telemetry-token', concurrency: 1, args: FLUSH_LOG_ARGS });
+  const envoy = await startEnvoy(t, {
+    config: b.config,
+    name: 'telemetry-token',
+    concurrency: 1,
+    args: FLUSH_LOG_ARGS,
+  });
 
-  const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/cart`, requests: 20, concurrency: 2 });
+  const res = await drive({
+    url: `http://127.0.0.1:${envoy.listenerPort}/cart`,
+    requests: 20,
+    concurrency: 2,
+  });
 
   assert.equal(res.statuses[200], 20, 'production is never affected');
-  await until('20 pairs', () => p.pairer.counters.pairs === 20, 10_000);
+  await waitFor('20 pairs', () => p.pairer.counters.pairs === 20);
   assert.deepEqual(p.ingest.counters.batchesRefused, {}, 'no stream was refused');
 });

@@ -9,18 +9,10 @@ import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import { startTelemetryServer, wallClockUs } from '../../../daemon/telemetry/server.js';
-import { drive, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
 
 setLogLevel('silent');
-
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('records from Envoy are paired into cells, and a control message stops mirroring', async (t) => {
   const stable = await startUpstream(t, { body: 'same body' });
@@ -34,27 +26,32 @@ test('records from Envoy are paired into cells, and a control message stops mirr
   p.aggregator.onSecond((c) => cells.push(...c));
   const server = await startTelemetryServer(p.ingest, { host: '127.0.0.1', port: 0 });
   t.after(() => server.close());
-  const b = await filterBootstrap({
+  const b = filterBootstrap({
     stablePort: stable.port,
     candidatePort: candidate.port,
     telemetryPort: server.port,
     filterConfig: { shadowPercentage: 100, telemetryCluster: 'umbra_telemetry', flushIntervalMs: 100 },
   });
-  await startEnvoy(t, { config: b.config, name: 'telemetry-e2e', concurrency: 1, args: FLUSH_LOG_ARGS });
-  const url = `http://127.0.0.1:${b.listenerPort}/cart`;
+  const envoy = await startEnvoy(t, {
+    config: b.config,
+    name: 'telemetry-e2e',
+    concurrency: 1,
+    args: FLUSH_LOG_ARGS,
+  });
+  const url = `http://127.0.0.1:${envoy.listenerPort}/cart`;
 
   const res = await drive({ url, requests: 100, concurrency: 4 });
   assert.equal(res.statuses[200], 100, 'production is never affected');
-  await until('100 pairs', () => p.pairer.counters.pairs === 100);
+  await waitFor('100 pairs', () => p.pairer.counters.pairs === 100);
   assert.deepEqual(p.ingest.counters.batchesRefused, {});
   assert.ok(p.ingest.counters.filter['mirrored']! >= 100, JSON.stringify(p.ingest.counters.filter));
 
   // Pause through the daemon: nothing more is mirrored, live records keep coming.
   assert.equal(server.pause('shop'), 1);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('the filter to apply the pause', () => /control: mirroring paused/.test(envoy.log()));
   const hits = candidate.hits;
   await drive({ url, requests: 20 });
-  await until('live records', () => p.ingest.counters.records >= 220);
+  await waitFor('live records', () => p.ingest.counters.records >= 220);
   assert.equal(candidate.hits, hits);
 
   // Close every second and look at the cells.

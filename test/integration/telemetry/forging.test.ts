@@ -19,7 +19,8 @@ import { openStore } from '../../../daemon/store/sqlite.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { startUmbrad } from '../../../daemon/umbrad.js';
 import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { openStream, telemetryClient, until } from './grpc-client.js';
+import { waitFor } from '../../harness/index.js';
+import { openStream, telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
 
@@ -88,7 +89,7 @@ test('a proxy the daemon did not configure, or a service it did not configure it
   stranger.call.write(batch({ proxyId: 'forger', seq: 1, records: pair('a', 1, 0), dict }));
   const otherService = open();
   otherService.call.write(batch({ service: 'payments', seq: 1, records: pair('b', 1, 0), dict }));
-  await until(
+  await waitFor(
     'both refusals',
     () =>
       p.ingest.counters.batchesRefused['unknown_proxy'] === 1 &&
@@ -99,12 +100,12 @@ test('a proxy the daemon did not configure, or a service it did not configure it
 
   const real = open();
   real.call.write(batch({ seq: 1, records: pair('c', 1, 0), dict }));
-  await until('the configured proxy’s pair', () => p.pairer.counters.pairs === 1);
+  await waitFor('the configured proxy’s pair', () => p.pairer.counters.pairs === 1);
   assert.deepEqual(real.acks, [1]);
 
   // A stream may not change its proxy id once it has one.
   real.call.write(batch({ proxyId: 'edge-2', seq: 2 }));
-  await until('proxy_changed', () => p.ingest.counters.batchesRefused['proxy_changed'] === 1);
+  await waitFor('proxy_changed', () => p.ingest.counters.batchesRefused['proxy_changed'] === 1);
 });
 
 test('one batch of 21,000 junk series cannot blind the judge to the real proxy’s records', async (t) => {
@@ -126,7 +127,7 @@ test('one batch of 21,000 junk series cannot blind the judge to the real proxy�
   }
   const junk = open();
   junk.call.write(batch({ seq: 1, records, dict }));
-  await until('the junk batch', () => junk.acks.length === 1, 15_000);
+  await waitFor('the junk batch', () => junk.acks.length === 1, { timeoutMs: 15_000 });
   const skipped = p.ingest.counters.recordsSkipped;
   assert.equal(p.registry.seriesCount, 5_000, 'one stream adds at most its share (a quarter) of series');
   assert.equal(skipped['stream_series_limit'], 21_000 - 5_000, 'the excess is refused and counted');
@@ -142,7 +143,7 @@ test('one batch of 21,000 junk series cannot blind the judge to the real proxy�
       ],
     }),
   );
-  await until('the real pair', () => p.pairer.counters.pairs === 1);
+  await waitFor('the real pair', () => p.pairer.counters.pairs === 1);
   assert.ok(p.registry.knownSeries('checkout', 'GET /cart', 'eu') >= 0, 'the real series exists');
   assert.equal(skipped['series_limit'], undefined, 'the registry never filled');
 });
@@ -157,7 +158,10 @@ test('a stream without the daemon’s telemetry token, or with a wrong one, is r
   anonymous.call.write(batch({ seq: 1, records: forged, dict }));
   const guessed = open('not-the-token');
   guessed.call.write(batch({ seq: 1, records: forged, dict }));
-  await until('both streams ended', () => anonymous.status() !== undefined && guessed.status() !== undefined);
+  await waitFor(
+    'both streams ended',
+    () => anonymous.status() !== undefined && guessed.status() !== undefined,
+  );
 
   assert.equal(anonymous.status()!.code, grpc.status.UNAUTHENTICATED);
   assert.equal(guessed.status()!.code, grpc.status.UNAUTHENTICATED);
@@ -167,7 +171,7 @@ test('a stream without the daemon’s telemetry token, or with a wrong one, is r
 
   const filter = open();
   filter.call.write(batch({ seq: 1, records: pair('real', 1, 0), dict }));
-  await until('the filter’s pair', () => p.pairer.counters.pairs === 1);
+  await waitFor('the filter’s pair', () => p.pairer.counters.pairs === 1);
 });
 
 test('junk upstream cluster names from one stream cannot fill the cluster registry for live records', async (t) => {
@@ -183,7 +187,7 @@ test('junk upstream cluster names from one stream cannot fill the cluster regist
     }
     junk.call.write(batch({ seq: b + 1, records, dict }));
   }
-  await until('the junk batches', () => junk.acks.length === 3, 15_000);
+  await waitFor('the junk batches', () => junk.acks.length === 3, { timeoutMs: 15_000 });
   assert.equal(
     p.registry.clusterName.length,
     2_500,
@@ -199,7 +203,7 @@ test('junk upstream cluster names from one stream cannot fill the cluster regist
       dict: [{ id: 1, value: 'shop-v1' }],
     }),
   );
-  await until('the real live record', () => real.acks.length === 1);
+  await waitFor('the real live record', () => real.acks.length === 1);
   assert.ok(p.registry.knownCluster('shop-v1') >= 0, 'the real cluster is known');
   assert.equal(p.ingest.counters.recordsSkipped['cluster_limit'], undefined, 'the registry never filled');
 });
@@ -227,7 +231,7 @@ test('streams that reconnect cannot add more than their proxy’s share; other p
 
   for (const tag of ['a', 'b', 'c']) {
     const s = flood('edge-1', tag);
-    await until(`flood ${tag}`, () => s.acks.length === 1, 15_000);
+    await waitFor(`flood ${tag}`, () => s.acks.length === 1, { timeoutMs: 15_000 });
   }
   const skipped = p.ingest.counters.recordsSkipped;
   assert.equal(p.registry.seriesCount, 10_000, 'one proxy id adds at most half of the registry');
@@ -235,6 +239,6 @@ test('streams that reconnect cannot add more than their proxy’s share; other p
   assert.equal(skipped['proxy_series_limit'], 6_000, 'the third found its proxy’s share used up');
 
   const other = flood('edge-2', 'd');
-  await until('the other proxy', () => other.acks.length === 1, 15_000);
+  await waitFor('the other proxy', () => other.acks.length === 1, { timeoutMs: 15_000 });
   assert.equal(p.registry.seriesCount, 15_000, 'another proxy still adds its stream’s share');
 });

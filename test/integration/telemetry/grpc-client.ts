@@ -3,16 +3,11 @@
  * protobufjs through @grpc/proto-loader: an encoder independent of the
  * daemon's hand-rolled decoder. For tests that play a filter, or a forger.
  */
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { CONTROL_ACK } from '../../../daemon/telemetry/server.js';
+import { telemetryPackage } from '../../harness/index.js';
 
-const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
-const def = protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true });
-const pkg = grpc.loadPackageDefinition(def) as unknown as {
-  umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } };
-};
+const pkg = telemetryPackage({ longs: Number, enums: Number, defaults: true });
 
 type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
 
@@ -56,13 +51,4 @@ export function openStream(
     status = s;
   });
   return { call, controls, acks, status: () => status };
-}
-
-/** Resolves once `pred` holds; rejects naming `what` after `timeoutMs`. */
-export async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

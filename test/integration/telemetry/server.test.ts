@@ -14,7 +14,8 @@ import {
   startTelemetryServer,
 } from '../../../daemon/telemetry/server.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { openStream, telemetryClient, until } from './grpc-client.js';
+import { waitFor } from '../../harness/index.js';
+import { openStream, telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
 
@@ -72,12 +73,12 @@ test('batches encoded by protobufjs are decoded, paired and counted', async (t) 
   s.call.write(
     batch(2, [{ requestId: Buffer.from('a'), arm: ARM_CANDIDATE, endpoint: 1, status: 200, latencyUs: 90 }]),
   );
-  await until('the pair', () => p.pairer.counters.pairs === 1);
+  await waitFor('the pair', () => p.pairer.counters.pairs === 1);
   assert.equal(p.ingest.counters.records, 2);
   assert.equal(p.ingest.counters.batches, 2);
   assert.equal(p.ingest.streams.size, 1);
   s.call.end();
-  await until('the stream to close', () => p.ingest.streams.size === 0);
+  await waitFor('the stream to close', () => p.ingest.streams.size === 0);
 });
 
 test('every handled batch is acknowledged on its stream (flow control); a refused one is not', async (t) => {
@@ -87,7 +88,7 @@ test('every handled batch is acknowledged on its stream (flow control); a refuse
   s.call.write(batch(2, []));
   s.call.write({ ...batch(2, []), service: 'checkout' }); // stale sequence: refused
   s.call.write(batch(5, []));
-  await until('acks', () => s.acks.length === 3);
+  await waitFor('acks', () => s.acks.length === 3);
   assert.deepEqual(s.acks, [1, 2, 5]);
   assert.equal(s.controls.length, 0, 'acks carry no ordered control');
 });
@@ -98,14 +99,14 @@ test('control messages reach every stream of the service, and streams that conne
   const b = open();
   a.call.write(batch(1, []));
   b.call.write({ ...batch(1, []), service: 'payments' });
-  await until(
+  await waitFor(
     'streams identified',
     () => [...p.ingest.streams.values()].filter((s) => s.service !== '').length === 2,
   );
   assert.equal(server.setPercentage('checkout', 0), 1);
   assert.equal(server.setPercentage('checkout', 25), 1);
   assert.equal(server.pause('checkout'), 1);
-  await until('controls', () => a.controls.length === 3);
+  await waitFor('controls', () => a.controls.length === 3);
   assert.deepEqual(
     a.controls.map((c) => [c['sequence'], c['kind'], c['shadowPercentage']]),
     [
@@ -118,7 +119,7 @@ test('control messages reach every stream of the service, and streams that conne
   // A stream that connects later learns the current state on its first batch.
   const c = open();
   c.call.write(batch(1, []));
-  await until('replayed controls', () => c.controls.length === 2);
+  await waitFor('replayed controls', () => c.controls.length === 2);
   assert.deepEqual(
     c.controls.map((m) => [m['kind'], m['shadowPercentage']]),
     [
@@ -147,13 +148,13 @@ test('a stream of garbage is refused with INVALID_ARGUMENT; others carry on', as
   });
   call.on('error', () => {});
   for (let i = 0; i < 12; i++) call.write(Buffer.from([0xff, 0xff, 0xff, i]));
-  await until('the garbage stream to be refused', () => status !== undefined);
+  await waitFor('the garbage stream to be refused', () => status !== undefined);
   assert.equal(status!.code, grpc.status.INVALID_ARGUMENT);
   assert.match(status!.details, /bad batches in a row/);
   const refused = Object.values(p.ingest.counters.batchesRefused).reduce((a, b) => a + b, 0);
   assert.ok(refused >= 10, `refused ${refused}`);
   good.call.write(batch(2, [{ requestId: Buffer.from('x'), arm: ARM_CANDIDATE, status: 200 }]));
-  await until('the good stream to keep pairing', () => p.pairer.counters.pairs === 1);
+  await waitFor('the good stream to keep pairing', () => p.pairer.counters.pairs === 1);
 });
 
 test('an oversized batch is dropped and counted, the stream carries on; beyond the gRPC limit the stream ends', async (t) => {
@@ -167,14 +168,14 @@ test('an oversized batch is dropped and counted, the stream carries on; beyond t
   const s = open();
   s.call.write(batch(1, records(1000))); // ~70 KB: over our limit, under gRPC's
   s.call.write(batch(2, records(1)));
-  await until('the small batch', () => p.ingest.counters.records === 1);
+  await waitFor('the small batch', () => p.ingest.counters.records === 1);
   assert.equal(p.ingest.counters.batchesRefused['oversized'], 1);
   assert.equal(s.status(), undefined, 'the stream is still open');
 
   const big = open();
   big.call.write(batch(1, records(5000))); // ~350 KB: over gRPC's limit
-  await until('the oversized stream to end', () => big.status() !== undefined);
+  await waitFor('the oversized stream to end', () => big.status() !== undefined);
   assert.equal(big.status()!.code, grpc.status.RESOURCE_EXHAUSTED);
   s.call.write(batch(3, records(1)));
-  await until('the first stream to be served still', () => p.ingest.counters.batches === 2);
+  await waitFor('the first stream to be served still', () => p.ingest.counters.batches === 2);
 });

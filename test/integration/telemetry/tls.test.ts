@@ -7,10 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Tls } from '../../../daemon/config/schema.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
@@ -25,27 +23,14 @@ import {
   startUpstream,
   TEST_SERVER_NAME,
   type TestPki,
+  waitFor,
 } from '../../harness/index.js';
 import { FLUSH_LOG_ARGS, filterBootstrap } from '../filter/fixture.js';
+import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
 
-const PROTO = join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto');
-const pkg = grpc.loadPackageDefinition(
-  protoLoader.loadSync(PROTO, { longs: Number, enums: Number, defaults: true }),
-) as unknown as { umbra: { telemetry: { v1: { Telemetry: grpc.ServiceClientConstructor } } } };
-
-type Duplex = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
-
 const skip = skipWithoutOpenssl();
-
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startServer(t: import('node:test').TestContext, tls: Tls) {
   const p = createPipeline({ pairing: { ttlUs: 3_000_000 } });
@@ -68,11 +53,11 @@ function sendBatch(
   creds: grpc.ChannelCredentials,
   records: number,
 ): Stream {
-  const client = new pkg.umbra.telemetry.v1.Telemetry(`127.0.0.1:${port}`, creds, {
+  const client = telemetryClient(port, creds, {
     // The certificate names localhost; a TLS server name may not be an IP address.
     'grpc.ssl_target_name_override': TEST_SERVER_NAME,
     'grpc.default_authority': TEST_SERVER_NAME,
-  }) as unknown as grpc.Client & { Stream(): Duplex };
+  });
   t.after(() => client.close());
   const call = client.Stream();
   let status: grpc.StatusObject | undefined;
@@ -125,7 +110,7 @@ test('with clientCaFile only clients whose certificate that CA signed may stream
   );
   const refusedRecords = p.ingest.counters.records;
   const signed = sendBatch(t, server.port, clientCreds(pki, pki.client), 8);
-  await until('the signed client’s records', () => p.ingest.counters.records === 8);
+  await waitFor('the signed client’s records', () => p.ingest.counters.records === 8);
 
   // Plaintext, no client certificate, a certificate from another CA: all refused.
   for (const s of refused) assert.equal(s.code, grpc.status.UNAVAILABLE, s.details);
@@ -142,7 +127,7 @@ test('without clientCaFile any client that trusts the CA may stream, a plaintext
 
   const plaintext = await sendBatch(t, server.port, grpc.credentials.createInsecure(), 1).ended;
   const trusting = sendBatch(t, server.port, clientCreds(pki), 3);
-  await until('the trusting client’s records', () => p.ingest.counters.records === 3);
+  await waitFor('the trusting client’s records', () => p.ingest.counters.records === 3);
 
   assert.equal(plaintext.code, grpc.status.UNAVAILABLE, plaintext.details);
   assert.equal(trusting.status(), undefined, 'the trusting client keeps its stream');
@@ -158,7 +143,7 @@ for (const mutual of [false, true]) {
       ...pki.server,
       ...(mutual ? { clientCaFile: pki.ca.certFile } : {}),
     });
-    const b = await filterBootstrap({
+    const b = filterBootstrap({
       stablePort: stable.port,
       candidatePort: candidate.port,
       telemetryPort: server.port,
@@ -171,8 +156,12 @@ for (const mutual of [false, true]) {
     });
     const envoy = await startEnvoy(t, { config: b.config, name: 'telemetry-tls', args: FLUSH_LOG_ARGS });
 
-    const res = await drive({ url: `http://127.0.0.1:${b.listenerPort}/cart`, requests: 30, concurrency: 2 });
-    await until('30 pairs', () => p.pairer.counters.pairs === 30, 15_000);
+    const res = await drive({
+      url: `http://127.0.0.1:${envoy.listenerPort}/cart`,
+      requests: 30,
+      concurrency: 2,
+    });
+    await waitFor('30 pairs', () => p.pairer.counters.pairs === 30, { timeoutMs: 15_000 });
 
     assert.deepEqual(res.statuses, { 200: 30 });
     assert.equal(candidate.hits, 30);

@@ -17,35 +17,22 @@ import { openStore } from '../../../daemon/store/sqlite.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { freePorts } from '../../harness/index.js';
+import { waitFor } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
 
-async function until(
-  what: string,
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its recording replays to the same cells', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbrad-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [telemetryPort, metricsPort, xdsPort, adminPort] = await freePorts(4);
-  // Every part of the real daemon runs: give the xDS and admin servers free ports and a private token.
+  // Every part of the real daemon runs, each on a port it picks (0), the admin with a private token.
   const parsed = parseConfig(
     JSON.stringify({
       daemon: {
         // The daemon accepts records only from the proxies and for the services it configures.
-        xds: { listen: `127.0.0.1:${xdsPort}`, nodes: ['envoy-1'] },
+        xds: { listen: '127.0.0.1:0', nodes: ['envoy-1'] },
         telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: { listen: `127.0.0.1:${adminPort}`, tokenFile: join(dir, 'admin.token') },
+        admin: { listen: '127.0.0.1:0', tokenFile: join(dir, 'admin.token') },
         store: { path: join(dir, 'umbra.db') },
       },
       services: [
@@ -68,8 +55,8 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
     { config: parsed.config, store, pipeline },
     defaultParts({
       ...DEFAULT_PARTS_OPTIONS,
-      telemetryListen: `127.0.0.1:${telemetryPort}`,
-      metricsListen: `127.0.0.1:${metricsPort}`,
+      telemetryListen: '127.0.0.1:0',
+      metricsListen: '127.0.0.1:0',
       recordPath,
       tickMs: 100,
     }),
@@ -78,6 +65,16 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   t.after(async () => {
     if (!stopped) await daemon.stop();
   });
+  // Every listening part says where it bound (what `umbra daemon --ports-file` writes).
+  const bound = daemon.context.bound;
+  assert.deepEqual(Object.keys(bound).sort(), ['admin', 'metrics', 'telemetry', 'xds']);
+  const portOf = (part: string): number => Number(bound[part]!.slice(bound[part]!.lastIndexOf(':') + 1));
+  assert.ok(
+    Object.keys(bound).every((part) => portOf(part) > 0),
+    JSON.stringify(bound),
+  );
+  const telemetryPort = portOf('telemetry');
+  const metricsPort = portOf('metrics');
 
   // A filter-like client: one stream, a dictionary, then 40 requests with both arms.
   // The daemon created its telemetry token; a filter presents it as initial metadata.
@@ -128,9 +125,10 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   }
   const stored = (): CellStats[] =>
     store.listCells({ service: 'checkout', fromSecond: 0, toSecond: 4e9 }).map((r) => r.cell);
-  await until(
+  await waitFor(
     'all pairs stored',
     () => stored().reduce((n, c) => n + c.candidate.pairs + c.candidate.shadowMissing, 0) === 40,
+    { timeoutMs: 15_000 },
   );
   const cells = stored();
   const total = cells.reduce(

@@ -16,7 +16,7 @@ import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { XDS_TOKEN_METADATA, XdsServer } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { adsClient } from './ads-client.js';
 import { mustSnapshot, waitAllAcked } from './fixture.js';
 
@@ -85,7 +85,7 @@ test('an Envoy with the xDS token and an expected node id gets its configuration
       nodeId,
       xdsHost: '127.0.0.1',
       xdsPort: xds.port,
-      adminPort: await freePort(),
+      adminPort: 0,
       xdsToken: TOKEN,
     }),
     concurrency: 1,
@@ -107,14 +107,13 @@ test('an Envoy naming a node id the daemon does not serve gets nothing, and is c
       nodeId: 'not-the-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds.port,
-      adminPort: await freePort(),
+      adminPort: 0,
       xdsToken: TOKEN,
     }),
     waitForReady: false,
   });
 
-  const deadline = Date.now() + 15_000;
-  while (xds.refused.unknownNode < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the unknown node to be refused', () => xds.refused.unknownNode >= 1, { timeoutMs: 15_000 });
 
   assert.ok(xds.refused.unknownNode >= 1, 'the stream was refused');
   assert.equal(xds.status('not-the-edge'), undefined, 'no state for a node that is not served');

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { LISTENER_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive } from '../../harness/index.js';
+import { drive, waitFor } from '../../harness/index.js';
 import { startRig } from './fixture.js';
 
 const wasmPath = join(projectRoot(), 'build', 'filter.wasm');
@@ -26,8 +26,7 @@ test('the Umbra filter arrives over LDS, mirrors to the candidate, and survives 
   const lds = rig.xds.status(rig.nodeId)!.acked['LDS'];
 
   const res = await drive({ url: rig.url, requests: 20, concurrency: 1 });
-  const deadline = Date.now() + 5000;
-  while (rig.v2.hits < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('20 copies at v2', () => rig.v2.hits >= 20, { timeoutMs: 5000 });
   await rig.publish(renderService(rig.desired({ v1: 50, v2: 50 }), render));
 
   assert.deepEqual(res.statuses, { 200: 20 });

@@ -12,7 +12,7 @@ import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { type NackRecord, type NodeStatus, XdsServer } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
-import { drive, freePort, startEnvoy, startUpstream } from '../../harness/index.js';
+import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { mustSnapshot, startRig } from './fixture.js';
 
 test('Envoy ACKs the first snapshot of every type and serves the service it describes', async (t) => {
@@ -124,7 +124,8 @@ test('a new version and a route to it in one snapshot: Envoy never routes to a m
   assert.ok(!rig.xds.snapshot(rig.nodeId)!.types.get(CLUSTER_TYPE)!.items.has('shop-v2'));
 
   const load = drive({ url: rig.url, requests: 100_000, durationMs: 1500, concurrency: 2 });
-  await new Promise((r) => setTimeout(r, 300));
+  const before = rig.v1.hits;
+  await waitFor('the load under way on v1', () => rig.v1.hits >= before + 5, { timeoutMs: 1500 });
   const s = await rig.publish(renderService(rig.desired({ v2: 100 })));
   const res = await load;
 
@@ -150,7 +151,7 @@ test('an Envoy that starts while the current snapshot stands NACKed gets the las
       nodeId: rig.nodeId,
       xdsHost: '127.0.0.1',
       xdsPort: rig.xds.port,
-      adminPort: await freePort(),
+      adminPort: 0,
     }),
     concurrency: 1,
   });
@@ -176,20 +177,20 @@ test('an Envoy whose node id has no snapshot yet waits, connected, and comes up 
     versions: [{ name: 'v1', endpoints: [{ address: '127.0.0.1', port: up.port }] }],
     weights: { v1: 100 },
   };
-  let whileWaiting: NodeStatus | undefined;
-  const publishLater = (async () => {
-    for (let i = 0; i < 100 && !xds.status(nodeId); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 500));
-    whileWaiting = xds.status(nodeId);
-    xds.setSnapshot(nodeId, mustSnapshot(renderService(desired)));
-  })();
-
   const envoy = await startEnvoy(t, {
     name: 'xds-late',
-    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort: await freePort() }),
+    config: adsBootstrap({ nodeId, xdsHost: '127.0.0.1', xdsPort: xds.port, adminPort: 0 }),
     concurrency: 1,
+    waitForReady: false,
   });
-  await publishLater;
+  // Envoy's stream is up and its first request is in (the node is known): the
+  // server had its chance to answer, and Envoy has nothing and is not live.
+  await envoy.waitForStat('control_plane.connected_state', 1);
+  const whileWaiting: NodeStatus = await waitFor('the node to ask', () => xds.status(nodeId));
+  assert.equal((await envoy.stat('cluster_manager.cds.update_success')) ?? 0, 0);
+  assert.notEqual((await envoy.admin('/ready')).trim(), 'LIVE');
+  xds.setSnapshot(nodeId, mustSnapshot(renderService(desired)));
+  await waitFor('Envoy to come up', async () => (await envoy.admin('/ready')).trim() === 'LIVE');
   const res = await drive({ url: `http://127.0.0.1:${listenerPort}/`, requests: 10, concurrency: 1 });
 
   assert.ok(envoy.pid > 0);

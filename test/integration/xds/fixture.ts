@@ -80,14 +80,13 @@ export async function startRig(t: Cleanup, opts: RigOptions = {}): Promise<Envoy
   });
   const first = mustSnapshot(renderService(desired({ v1: 100 }), opts.render));
   xds.setSnapshot(nodeId, first);
-  const adminPort = await freePort();
   const envoy = await startEnvoy(t, {
     name: 'xds',
     config: adsBootstrap({
       nodeId,
       xdsHost: '127.0.0.1',
       xdsPort: xds.port,
-      adminPort,
+      adminPort: 0,
       ...(opts.tls ? { tls: opts.tls.envoy } : {}),
     }),
     concurrency: 1,

@@ -12,6 +12,7 @@ import { renderService } from '../../../daemon/xds/resources/render.js';
 import { type AckEvent, type NackRecord, XdsServer } from '../../../daemon/xds/server.js';
 import { createSnapshot, type Snapshot } from '../../../daemon/xds/snapshot.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { waitFor } from '../../harness/index.js';
 import { adsClient, openAds } from './ads-client.js';
 
 /** `http2` changes the clusters (CDS); weights change only the routes (RDS). */
@@ -214,7 +215,9 @@ test('a client that disconnects mid-update is forgotten; later pushes and new cl
   await gone.next();
 
   gone.cancel();
-  for (let i = 0; i < 50 && xds.status('edge')!.streams > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the cancelled stream to close', () => xds.status('edge')!.streams === 0, {
+    timeoutMs: 5000,
+  });
   const streamsAfterCancel = xds.status('edge')!.streams;
   xds.setSnapshot('edge', snapshotOf(desired({ v2: 100 })));
   const fresh = openAds(client, 'edge');
@@ -231,11 +234,13 @@ test('a node id without a snapshot is forgotten when its last stream closes', as
   const { xds, client } = await setup(t);
   const ads = openAds(client, 'stranger');
   ads.send({ type_url: CLUSTER_TYPE });
-  for (let i = 0; i < 50 && !xds.status('stranger'); i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the stranger node to connect', () => xds.status('stranger'), { timeoutMs: 5000 });
   const whileConnected = xds.status('stranger');
 
   ads.cancel();
-  for (let i = 0; i < 50 && xds.status('stranger'); i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the stranger node to be forgotten', () => xds.status('stranger') === undefined, {
+    timeoutMs: 5000,
+  });
 
   assert.equal(whileConnected?.streams, 1);
   assert.equal(xds.status('stranger'), undefined);

@@ -33,6 +33,7 @@ import {
   startEnvoy,
   TEST_SERVER_NAME,
   type TestPki,
+  waitFor,
 } from '../../harness/index.js';
 import { mustSnapshot, startRig } from './fixture.js';
 
@@ -121,14 +122,14 @@ for (const outsider of OUTSIDERS) {
         nodeId,
         xdsHost: '127.0.0.1',
         xdsPort: xds.port,
-        adminPort: await freePort(),
+        adminPort: 0,
         tls: outsider.envoy(pki),
       }),
       waitForReady: false,
     });
 
     // Two refused handshakes: the first attempt and a retry.
-    await envoy.waitForStat(outsider.failure, (n) => n >= 2, 20_000);
+    await envoy.waitForStat(outsider.failure, (n) => n >= 2, { timeoutMs: 20_000 });
     const status = xds.status(nodeId)!;
 
     assert.equal(status.streams, 0, 'no ADS stream was opened');
@@ -161,9 +162,9 @@ test("the telemetry cluster pushed over TLS carries TLS too, and the filter's re
   });
 
   const res = await drive({ url: rig.url, requests: 20, concurrency: 2 });
-  const deadline = Date.now() + 15_000;
-  while (pipeline.pairer.counters.pairs < 20 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
+  await waitFor('20 pairs at the telemetry server', () => pipeline.pairer.counters.pairs >= 20, {
+    timeoutMs: 15_000,
+  });
 
   assert.deepEqual(res.statuses, { 200: 20 });
   assert.equal(rig.v2.hits, 20, 'every request was mirrored');

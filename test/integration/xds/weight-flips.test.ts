@@ -13,7 +13,7 @@ import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { createProvisioner } from '../../../daemon/provision/factory.js';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { XdsServer } from '../../../daemon/xds/server.js';
-import { freePorts, startEnvoy, startKeptAliveLoad, startUpstream } from '../../harness/index.js';
+import { freePort, startEnvoy, startKeptAliveLoad, startUpstream } from '../../harness/index.js';
 import { staticShop } from '../e2e/daemon.js';
 
 const FLIPS = 100;
@@ -24,15 +24,15 @@ test(`${FLIPS} weight flips that add and remove clusters under kept-alive load f
   // Arrange: two versions, the routing table the daemon uses, a real Envoy over ADS.
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
-  const [telemetry, listen, envoyAdmin] = await freePorts(3);
+  const listen = await freePort();
   const xds = await XdsServer.start({ port: 0 });
   t.after(() => xds.close());
   const loaded = parseConfig(`daemon:
-  telemetry: { listen: 127.0.0.1:${telemetry} }
+  telemetry: { listen: 127.0.0.1:9 } # no telemetry server here: the filters' stream reaches nobody
   xds: { listen: 127.0.0.1:${xds.port}, nodes: [flip-edge] }
   filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
 services:
-${staticShop(listen!, { v1: v1.port, v2: v2.port })}`);
+${staticShop(listen, { v1: v1.port, v2: v2.port })}`);
   assert.ok(loaded.ok, JSON.stringify(loaded));
   const config = loaded.config;
   const service = config.services[0]!;
@@ -53,7 +53,7 @@ ${staticShop(listen!, { v1: v1.port, v2: v2.port })}`);
       nodeId: 'flip-edge',
       xdsHost: '127.0.0.1',
       xdsPort: xds.port,
-      adminPort: envoyAdmin!,
+      adminPort: 0,
     }),
   });
   // Envoy serves once it has ACKed the first snapshot.

@@ -42,3 +42,24 @@ test('config check refuses a missing FILE and unknown flags', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Unknown option '--strict'/);
 });
+
+test('config check covers the exec provisioner: each bad setting with its path', async () => {
+  const file = join(dir, 'exec.yaml');
+  writeFileSync(
+    file,
+    'services: [{ name: shop, stable: v1, provisioner: { kind: exec, command: [], probe: grpc, versions: { v1: {} } } }]\n',
+  );
+  const r = await runCaptured(['config', 'check', file, '-o', 'json', '--no-envoy'], [configCheckCommand]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(JSON.parse(r.stdout).errors, [
+    'services[0].provisioner.command: must name a program',
+    'services[0].provisioner.probe: must be one of http, tcp, none',
+  ]);
+  writeFileSync(
+    file,
+    'services: [{ name: shop, stable: v1, provisioner: { kind: exec, command: [./deploy.sh], versions: { v1: {} } } }]\n',
+  );
+  const ok = await runCaptured(['config', 'check', file, '--no-envoy'], [configCheckCommand]);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /valid \(1 service: shop\)/);
+});

@@ -180,7 +180,7 @@ describe('umbra.yaml schema', () => {
     const errors = errorsOf(
       'services: [{ name: a, stable: v1, provisioner: { kind: kubernetes, versions: {} } }]',
     );
-    assert.deepEqual(errors, ['services[0].provisioner.kind: must be process or static']);
+    assert.deepEqual(errors, ['services[0].provisioner.kind: must be process, static or exec']);
   });
 
   test('missing required fields and wrong types', () => {

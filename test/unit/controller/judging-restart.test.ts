@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { JudgingLoop } from '../../../daemon/controller/judging.js';
+import { saveTaggedCells } from '../../../daemon/parts/store.js';
 import type { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
+import { storeDeploymentRepo } from '../../../daemon/rollout/store-repo.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { shadowing } from '../rollout/fixtures.js';
 import { checkoutConfig } from './fixtures.js';
@@ -41,11 +43,12 @@ function loop(store: ReturnType<typeof openStore>, verdicts: string[]) {
 test('a judging loop started after a restart rebuilds the phase’s evidence from the stored cells', () => {
   // Arrange: one loop sees every second live; the store keeps the cells as the daemon does.
   const store = openStore(':memory:');
+  storeDeploymentRepo(store).create(deployment, 'deploy');
   const uninterrupted = loop(openStore(':memory:'), []);
   const cells = Array.from({ length: SECONDS }, (_, i) => cell(FIRST + i));
   for (const c of cells.slice(0, -1)) {
     uninterrupted.onSecond([c]);
-    store.saveCells([c], deployment.id);
+    saveTaggedCells(store, [c]); // as the daemon's persist-stats part saves them
   }
   uninterrupted.onSecond([cells.at(-1)!]);
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { checkRendering } from '../../../daemon/controller/render-check.js';
+import { checkoutConfig } from './fixtures.js';
 
 function config(mirroring: string): ReturnType<typeof parseConfig> {
   return parseConfig(`
@@ -48,4 +49,9 @@ test('mirroring.timeout 0 is an error at its path', () => {
   assert.deepEqual(checkRendering(c.config), [
     'services[0].mirroring.timeout: the Umbra filter refuses it: shadowTimeoutMs: must be an integer 1..600000 (got 0)',
   ]);
+});
+
+test('a telemetry port of 0 (the kernel picks one at start) is no rendering error', () => {
+  const c = checkoutConfig('daemon:\n  telemetry: { listen: 127.0.0.1:0 }\n');
+  assert.deepEqual(checkRendering(c), []);
 });

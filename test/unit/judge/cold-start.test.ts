@@ -37,3 +37,15 @@ describe('judge: cold starts', () => {
     }
   });
 });
+
+describe('judge: a latency shift after a healthy start', () => {
+  it('is not held as a cold start: its last seconds show it while the window mean still dilutes it', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const verdicts = run(seed, (t) => (t < 30 ? 1 : 1.3));
+      const first = verdicts.findIndex((v) => v.verdict === 'rollback');
+      assert.ok(first >= 30 && first <= 36, `seed ${seed}: first rollback at ${first} s`);
+      const held = verdicts.slice(0, first).findIndex((v) => v.reason?.startsWith('latency excess fading'));
+      assert.equal(held, -1, `seed ${seed}: held as fading at ${held} s`);
+    }
+  });
+});

@@ -43,7 +43,7 @@ describe('provisioner factory', () => {
         createProvisioner({ kind: 'kubernetes' } as unknown as ProvisionerConfig, { service: 'checkout' }),
       (err: Error) =>
         err instanceof ProvisionError &&
-        err.message === "unknown provisioner kind 'kubernetes' (known: process, static)",
+        err.message === "unknown provisioner kind 'kubernetes' (known: process, static, exec)",
     );
   });
 });

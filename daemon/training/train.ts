@@ -10,7 +10,7 @@ import { statusChanges, upperRate } from '../judge/counts.js';
 import { clearlyAbove } from '../judge/evalue.js';
 import { judgeSeries } from '../judge/series.js';
 import type { JudgeParams } from '../judge/types.js';
-import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from './model.js';
+import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from '../model/model.js';
 
 /** One run of history: the cells of one deployment (or one file). */
 export interface HistoryRun {
