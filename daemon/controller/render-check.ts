@@ -19,8 +19,11 @@ const FILTER_ERROR = /umbra filter: (\w+): (.*)$/;
 /** One service rendered as the daemon publishes it with no deployment in progress. */
 export function idleRouting(config: UmbraConfig, index: number): DesiredRouting {
   const s = config.services[index]!;
-  return desiredRouting(config, s, { weights: { [s.stable]: 100 }, mirror: null }, (v, pool) =>
-    v === s.stable && pool === 'main' ? [PLACEHOLDER] : [],
+  return desiredRouting(
+    config,
+    s,
+    { weights: { [s.stable]: 100 }, mirror: null, filter: false },
+    (v, pool) => (v === s.stable && pool === 'main' ? [PLACEHOLDER] : []),
   );
 }
 

@@ -3,11 +3,12 @@
  * one xDS snapshot per configured proxy node.
  *
  * The listener of a service never changes once rendered: the Umbra filter is
- * always present and mirrors to two role clusters, `<service>-umbra-mirror`
- * and `<service>-umbra-mirror-baseline`, whose *endpoints* follow the mirror
- * target (the candidate while shadowing, the previous version while baking).
- * Whether and how much the filter mirrors is steered over the telemetry
- * control stream.
+ * always present, disabled by default, and mirrors to two role clusters,
+ * `<service>-umbra-mirror` and `<service>-umbra-mirror-baseline`, whose
+ * *endpoints* follow the mirror target (the candidate while shadowing, the
+ * previous version while baking). Which requests enter the filter is the
+ * routes' business (RDS: filter-gate.ts); whether and how much it mirrors is
+ * steered over the telemetry control stream.
  * NOTE: an LDS update drains the listener's connections (seen on Envoy 1.40;
  * Envoy's listener docs: a changed listener is drained and replaced), so live
  * behaviour changes through EDS/RDS and the control stream, never LDS.
@@ -20,6 +21,7 @@ import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
 import {
   CLUSTER_TYPE,
+  type DesiredFilterGate,
   type DesiredRouting,
   type DesiredVersion,
   ENDPOINT_TYPE,
@@ -34,6 +36,7 @@ import {
   type XdsServer,
 } from '../xds/index.js';
 import { publishServices } from '../xds/publish.js';
+import { filterGatePlan, liveSampleEvery } from './filter-gate.js';
 
 const log = logger('routing');
 
@@ -45,6 +48,8 @@ export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
 export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
+  /** A deployment phase needs the Umbra filter on the service's routes. */
+  filter: boolean;
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -76,6 +81,7 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
     maxBodyBytes: m.maxBodyBytes,
     stripHeaders: m.stripHeaders,
     shadowTimeoutMs: m.timeout,
+    liveSampleEvery: liveSampleEvery(s),
   };
   if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
   if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
@@ -130,6 +136,7 @@ export function desiredRouting(
       ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
       filterConfig: filterSettings(service),
     },
+    ...gateOf(service, route),
     telemetry: {
       address: telemetry.host,
       port: telemetry.port,
@@ -137,6 +144,15 @@ export function desiredRouting(
       ...(telemetryToken ? { token: telemetryToken } : {}),
     },
   };
+}
+
+/** The routes' filter gate for a service's route (none: the filter runs for no request). */
+function gateOf(service: ServiceConfig, route: ServiceRoute): { filterGate?: DesiredFilterGate } {
+  const { gate } = filterGatePlan(service, {
+    filter: route.filter,
+    mirrorPercentage: route.mirror?.percentage ?? null,
+  });
+  return gate ? { filterGate: gate } : {};
 }
 
 export interface RoutingTableOptions {
@@ -177,17 +193,37 @@ export class RoutingTable {
 
   /** Sets a service's serving version with no deployment in progress. */
   setServing(service: string, version: string): void {
-    this.#routes.set(service, { weights: { [version]: 100 }, mirror: null });
+    this.#routes.set(service, { weights: { [version]: 100 }, mirror: null, filter: false });
   }
 
   /** Sets a service's routing from a route effect without publishing (at start, before the first publish). */
   setRoute(effect: RouteEffect): void {
-    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+    this.#routes.set(effect.service, {
+      weights: { ...effect.weights },
+      mirror: effect.mirror,
+      filter: effect.filter,
+    });
   }
 
   /** The routing a service has now. */
   route(service: string): ServiceRoute | undefined {
     return this.#routes.get(service);
+  }
+
+  /**
+   * The percentage the service's filters must apply to the requests that
+   * enter them for `percentage` % of all eligible requests to be mirrored
+   * under the current route's gate (filter-gate.ts).
+   */
+  insidePercentage(service: string, percentage: number): number {
+    const cfg = this.#services.get(service);
+    const route = this.#routes.get(service);
+    if (!cfg || !route) return percentage;
+    const plan = filterGatePlan(cfg, {
+      filter: route.filter,
+      mirrorPercentage: route.mirror?.percentage ?? null,
+    });
+    return plan.insidePercentage(percentage);
   }
 
   /** Applies a route effect and publishes; resolves once connected proxies ACK (or NACK: see publish). */
@@ -198,7 +234,11 @@ export class RoutingTable {
 
   /** The desired routing of one service from its route and its pools' endpoints. */
   desired(service: ServiceConfig): DesiredRouting {
-    const route = this.#routes.get(service.name) ?? { weights: { [service.stable]: 100 }, mirror: null };
+    const route = this.#routes.get(service.name) ?? {
+      weights: { [service.stable]: 100 },
+      mirror: null,
+      filter: false,
+    };
     const prov = this.#o.provisioners.get(service.name);
     return desiredRouting(
       this.#o.config,
