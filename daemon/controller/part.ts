@@ -24,7 +24,7 @@ import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
 import { ProxyRefusals } from './refusals.js';
 import { RoutingTable } from './routing.js';
 import { catchUpMsFor, servingVersion, startServing } from './serving.js';
-import { startXdsServer, telemetryControl, webhookFor } from './wiring.js';
+import { gatedControl, startXdsServer, telemetryControl, webhookFor } from './wiring.js';
 
 const log = logger('controller');
 
@@ -63,7 +63,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         provisioners,
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
       });
-      const control = telemetryControl(telemetry);
+      const control = gatedControl(telemetryControl(telemetry), routing);
       const runner = new ControllerEffectRunner({
         routing,
         provisioners,

@@ -10,6 +10,7 @@ import { ensureTokenFile } from '../platform/token-file.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 import { XdsServer } from '../xds/index.js';
 import type { ControlSink } from './effects.js';
+import type { RoutingTable } from './routing.js';
 
 /** Starts the xDS server of `daemon.xds`: configuration only for the node ids configured (matched exactly), and only with the token when one is set. */
 export function startXdsServer(config: UmbraConfig): Promise<XdsServer> {
@@ -32,6 +33,23 @@ export function telemetryControl(telemetry: TelemetryServer | undefined): Contro
       telemetry.setPercentage(service, c.percentage);
       if (c.paused) telemetry.pause(service);
       else telemetry.resume(service);
+    },
+  };
+}
+
+/**
+ * The configured mirror share turned into the share the filters apply to the
+ * requests that enter them: Envoy already sampled those (filter-gate.ts).
+ * Route effects run before the control effects that follow them
+ * (rollout/desired.ts), so the scale is the one of the routes just published.
+ */
+export function gatedControl(
+  sink: ControlSink,
+  routing: Pick<RoutingTable, 'insidePercentage'>,
+): ControlSink {
+  return {
+    setControl(service, c) {
+      sink.setControl(service, { ...c, percentage: routing.insidePercentage(service, c.percentage) });
     },
   };
 }
