@@ -45,6 +45,8 @@ services:
       shadowPercentage: 50
       mirroringStrategy: geographic
       geographic: { header: x-region, regions: [eu, us, ap] }
+      # 8 s steps at ~150 requests/s need ≥ 14 % live records for minSamples 100 after the warm-up.
+      liveSample: 40
       timeout: 1s
     judge:
       anomalyThreshold: 2
