@@ -35,14 +35,17 @@ const OUTAGE_MS = 15_000;
 test('after an outage, xDS and telemetry reconnect within seconds of the daemon answering', {
   timeout: 180_000,
 }, async (t) => {
-  // Arrange: a service behind a static endpoint, the daemon, Envoy over ADS, traffic through the filter.
+  // Arrange: a service behind a static endpoint shadowing v2 (so its routes run the filter), the
+  // daemon, Envoy over ADS, traffic through the filter.
   const v1 = await startUpstream(t, { body: 'v1' });
+  const v2 = await startUpstream(t, { body: 'v2' });
   const [admin, telemetry, xds, envoyAdmin, listen] = await freePorts(5);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-reconnect-'));
   const config = writeDaemonConfig(
     dir,
     { admin: admin!, telemetry: telemetry!, xds: xds!, node: 'reconnect-edge' },
-    staticShop(listen!, { v1: v1.port }),
+    `${staticShop(listen!, { v1: v1.port, v2: v2.port })}    rollout: { shadowDuration: 10m }
+`,
   );
   let daemon = startDaemon(t, config);
   const client = await connectAdmin(t, admin!);
@@ -56,6 +59,10 @@ test('after an outage, xDS and telemetry reconnect within seconds of the daemon 
       adminPort: envoyAdmin!,
     }),
   });
+  await client.deploy('shop', 'v2');
+  await until('shadowing', async () =>
+    (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing' ? true : undefined,
+  );
   const url = `http://127.0.0.1:${listen}/`;
   const ads = 'control_plane.connected_state';
   const stream = 'wasmcustom.umbra.shop.stream_connected';
