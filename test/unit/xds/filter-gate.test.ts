@@ -5,40 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeResource } from '../../../daemon/xds/encode.js';
-import { type DesiredRouting, validateDesired } from '../../../daemon/xds/resources/desired.js';
+import { validateDesired } from '../../../daemon/xds/resources/desired.js';
 import { sharePpm } from '../../../daemon/xds/resources/filter-gate.js';
-import { renderService } from '../../../daemon/xds/resources/render.js';
-import { createSnapshot, type Snapshot } from '../../../daemon/xds/snapshot.js';
-import { LISTENER_TYPE, ROUTE_TYPE, type TypeUrl } from '../../../daemon/xds/type-urls.js';
+import type { Snapshot } from '../../../daemon/xds/snapshot.js';
+import { LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { desired, FILTER, one, snap } from './render-fixtures.js';
 
-const FILTER = { filter: { wasmPath: '/opt/umbra/filter.wasm' } };
 const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
-
-function desired(over: Partial<DesiredRouting> = {}): DesiredRouting {
-  return {
-    service: 'shop',
-    listener: { name: 'shop-in', port: 10000, address: '0.0.0.0' },
-    versions: [
-      { name: 'v1', endpoints: [{ address: '10.0.0.1', port: 8080 }] },
-      { name: 'v2', endpoints: [{ address: '10.0.0.2', port: 8080 }] },
-    ],
-    weights: { v1: 50, v2: 50 },
-    mirror: { candidate: 'v2', filterConfig: {} },
-    ...over,
-  };
-}
-
-function snap(d: DesiredRouting, options: object = FILTER): Snapshot {
-  const r = createSnapshot(renderService(d, options));
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.snapshot;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: decoded protobuf trees are walked by field name in assertions
-function one(s: Snapshot, type: TypeUrl, name: string): Record<string, any> {
-  return decodeResource(s.types.get(type)!.items.get(name)!);
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: as above
 function routes(s: Snapshot): any[] {
@@ -52,7 +25,7 @@ function enabled(route: any): boolean {
 }
 
 test('the listener carries the filter disabled; without a gate no route enables it', () => {
-  const s = snap(desired());
+  const s = snap(desired(), FILTER);
 
   const hcm = one(s, LISTENER_TYPE, 'shop-in')['filter_chains'][0]['filters'][0]['typed_config'];
   assert.equal(hcm['http_filters'][0]['name'], 'umbra');
@@ -62,9 +35,9 @@ test('the listener carries the filter disabled; without a gate no route enables 
 });
 
 test('turning the gate on or off changes the routes only, never the listener', () => {
-  const off = snap(desired());
-  const on = snap(desired({ filterGate: { share: 100 } }));
-  const sampled = snap(desired({ filterGate: { share: 5 } }));
+  const off = snap(desired(), FILTER);
+  const on = snap(desired({ filterGate: { share: 100 } }), FILTER);
+  const sampled = snap(desired({ filterGate: { share: 5 } }), FILTER);
 
   const lds = (s: Snapshot) => s.types.get(LISTENER_TYPE)!.items.get('shop-in')!.value;
   assert.deepEqual(lds(on), lds(off));
@@ -75,7 +48,7 @@ test('turning the gate on or off changes the routes only, never the listener', (
 });
 
 test('a share below 100 is a runtime_fraction route with the filter, then the same route without', () => {
-  const s = snap(desired({ filterGate: { share: 5.5 } }));
+  const s = snap(desired({ filterGate: { share: 5.5 } }), FILTER);
 
   const [sampled, rest] = routes(s);
   assert.equal(routes(s).length, 2);
@@ -91,7 +64,7 @@ test('a share below 100 is a runtime_fraction route with the filter, then the sa
 
 test('geographic: the listed regions enter at their share, every other request at the general one', () => {
   const gate = { share: 2, regions: { header: 'x-region', values: ['eu', 'us.east'], share: 12 } };
-  const s = snap(desired({ filterGate: gate }));
+  const s = snap(desired({ filterGate: gate }), FILTER);
 
   const [region, general, rest] = routes(s);
   assert.equal(routes(s).length, 3);
