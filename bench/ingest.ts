@@ -42,7 +42,7 @@ import {
   ARM_LIVE,
   ARM_PRIMARY,
   FLAG_TIMEOUT,
-} from '../daemon/telemetry/record-contract.js';
+} from '../daemon/wire/record-contract.js';
 
 const STREAMS = 4;
 const TEMPLATES = 16;

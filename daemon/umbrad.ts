@@ -1,36 +1,38 @@
 /**
  * umbrad: the daemon's composition, and nothing else. A daemon is a shared
- * context (config, store, ingest pipeline, metrics, clock; see part.ts) plus
- * an ordered list of parts; parts start in order and stop in reverse order.
- * Adding a capability is one line in {@link defaultParts}. The parts of
- * `umbra daemon`:
+ * context (config, store, ingest pipeline, metrics, clock; see
+ * parts/context.ts) plus an ordered list of parts; parts start in order and
+ * stop in reverse order. Adding a capability is one line in
+ * {@link defaultParts}. The parts of `umbra daemon`, each in daemon/parts/:
  *
- *   persistStatsPart   store/part.ts       final per-second cells and histograms into SQLite
- *   telemetryPart      telemetry/part.ts   the filters' gRPC stream → ingest → pairing → aggregation
- *   clockPart          telemetry/part.ts   the pipeline's tick (expiry, closing seconds)
- *   metricsPart        metrics/part.ts     /metrics
- *   retentionPart      store/part.ts       prunes old cells, histograms and decisions
- *   controllerPart     controller/part.ts  provisioners, xDS, routing, effects, rollout scheduler, judging
- *   adminPart          admin/part.ts       the admin API (gRPC, token) over what the controller offers
- *   trainingPart       controller/training.ts  scheduled judge training (when enabled)
+ *   persistStatsPart   store.ts       final per-second cells and histograms into SQLite
+ *   telemetryPart      telemetry.ts   the filters' gRPC stream → ingest → pairing → aggregation
+ *   clockPart          telemetry.ts   the pipeline's tick (expiry, closing seconds)
+ *   metricsPart        metrics.ts     /metrics
+ *   retentionPart      store.ts       prunes old cells, histograms and decisions
+ *   controllerPart     controller.ts  provisioners, xDS, routing, effects, rollout scheduler, judging
+ *   adminPart          admin.ts       the admin API (gRPC, token) over what the controller offers
+ *   trainingPart       training.ts    scheduled judge training (when enabled)
  *
+ * The parts sit above the rooms they compose (store, telemetry, metrics,
+ * controller, admin) and import them; nothing below imports a part.
  * A part receives the context in `start` and may publish what it offers on
  * it (the telemetry part sets `ctx.telemetry`, so later parts can send
  * control messages; the controller sets `ctx.controller` for the admin API).
  * Parts never import each other.
  */
 
-import { adminPart } from './admin/part.js';
 import type { UmbraConfig } from './config/schema.js';
-import { controllerPart } from './controller/part.js';
-import { trainingPart } from './controller/training.js';
 import { logger } from './log.js';
-import { metricsPart } from './metrics/part.js';
 import { MetricsRegistry } from './metrics/registry.js';
-import type { DaemonPart, UmbradContext } from './part.js';
-import { persistStatsPart, retentionPart } from './store/part.js';
+import { adminPart } from './parts/admin.js';
+import type { DaemonPart, UmbradContext } from './parts/context.js';
+import { controllerPart } from './parts/controller.js';
+import { metricsPart } from './parts/metrics.js';
+import { persistStatsPart, retentionPart } from './parts/store.js';
+import { clockPart, telemetryPart } from './parts/telemetry.js';
+import { trainingPart } from './parts/training.js';
 import type { RetentionPolicy, Store } from './store/store.js';
-import { clockPart, telemetryPart } from './telemetry/part.js';
 import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
 import { wallClockUs } from './telemetry/server.js';
 

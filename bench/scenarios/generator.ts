@@ -5,8 +5,18 @@
  * request-dependent latency shared by both arms, dynamic bodies
  * (timestamps), timeouts, low traffic. Everything is drawn from a seed.
  */
-import type { ReplayRecord } from '../../daemon/model/history.js';
+import type { FlagName, JsonLineRecord } from '../../daemon/replay/jsonl.js';
 import { between, gauss, logBetween, pick, poisson, rng, weighted } from './rng.js';
+
+/** A generated record: a line of the replay JSON-lines format with every field the scenarios use filled in. */
+export interface ScenarioRecord extends JsonLineRecord {
+  start_us: number;
+  arm: 'primary' | 'candidate';
+  segment: string;
+  /** '' for an arm without a body (a failure or a timeout). */
+  body_hash: string;
+  flags: FlagName[];
+}
 
 export interface EndpointProfile {
   name: string;
@@ -256,9 +266,9 @@ function burstAt(s: Scenario, t: number): Burst | undefined {
 }
 
 /** The records of a scenario, in time order, primary and candidate arms of every mirrored request. */
-export function generate(s: Scenario): ReplayRecord[] {
+export function generate(s: Scenario): ScenarioRecord[] {
   const r = rng(s.seed);
-  const out: ReplayRecord[] = [];
+  const out: ScenarioRecord[] = [];
   const epWeights = s.profile.endpoints.map((e) => e.share);
   const segWeights = s.profile.segments.map((g) => g.share);
   let id = 0;
@@ -329,7 +339,7 @@ function record(
   failed: boolean,
   latencyUs: number,
   body: string,
-): ReplayRecord {
+): ScenarioRecord {
   const timeout = latencyUs > s.timeoutUs;
   const latency = Math.round(Math.min(latencyUs, s.timeoutUs));
   return {
@@ -358,7 +368,7 @@ function noHash(requestId: string): boolean {
  * `emptyHashes` written as `""` (another producer's way of saying so, also
  * for some bodies it did not hash).
  */
-export function toJsonLines(records: readonly ReplayRecord[], emptyHashes = false): string {
+export function toJsonLines(records: readonly ScenarioRecord[], emptyHashes = false): string {
   return records
     .map((x) =>
       JSON.stringify({

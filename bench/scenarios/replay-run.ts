@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replayJudge } from '../../daemon/cli/commands/replay.js';
 import type { Culprit, JudgeParams } from '../../daemon/judge/types.js';
-import type { ReplayRecord } from '../../daemon/model/history.js';
 import type { Model } from '../../daemon/model/model.js';
-import { modelFromHistoryFiles } from '../../daemon/model/sources.js';
 import { replay } from '../../daemon/replay/replay.js';
-import { toJsonLines } from './generator.js';
+import { modelFromHistoryFiles } from '../../daemon/training/sources.js';
+import { type ScenarioRecord, toJsonLines } from './generator.js';
 
 /** The first rollback verdict: when it was emitted (s from the first record) and which second it judged. */
 export interface RollbackSeen {
@@ -32,7 +31,12 @@ export function scenarioDir(keep?: string): string {
   return d;
 }
 
-export function writeScenario(d: string, name: string, records: ReplayRecord[], emptyHashes = false): string {
+export function writeScenario(
+  d: string,
+  name: string,
+  records: ScenarioRecord[],
+  emptyHashes = false,
+): string {
   const path = join(d, `${name}.jsonl`);
   writeFileSync(path, `${toJsonLines(records, emptyHashes)}\n`);
   return path;

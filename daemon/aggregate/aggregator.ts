@@ -20,7 +20,7 @@
  */
 
 import { formatRequestId, type PairSink, type PairView } from '../pairing/pairer.js';
-import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../telemetry/record-contract.js';
+import { ARM_BASELINE, FLAG_BODY_TRUNCATED } from '../wire/record-contract.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { SeriesRegistry } from './series.js';
 import {

@@ -6,18 +6,12 @@
  */
 import type { SignalName } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
+import { BODY_SAMPLE } from './bodies.js';
+import { statusChanges } from './counts.js';
 import { logMixtureE } from './evalue.js';
 import { LATENCY_FADING, LATENCY_TOO_EARLY, latencyDecaying, latencyFading, MIN_TREND_S } from './fading.js';
-import {
-  BODY_SAMPLE,
-  LIVE_ERRORS_SHARE,
-  LIVE_TAIL_SHARE,
-  processLogE,
-  statusChanges,
-  type Term,
-  terms,
-} from './judge.js';
 import { ALL } from './scopes.js';
+import { LIVE_ERRORS_SHARE, LIVE_TAIL_SHARE, processLogE, type Term, terms } from './terms.js';
 import type {
   Culprit,
   JudgeParams,

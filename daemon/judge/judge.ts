@@ -19,37 +19,20 @@ import {
   type SignalName,
 } from '../aggregate/stats.js';
 import { floorFor, type Model } from '../model/model.js';
-import {
-  clearlyAbove,
-  logMixtureE,
-  logSignMarginE,
-  logSignMixtureE,
-  logSumExp,
-  rateBatchUpdate,
-} from './evalue.js';
+import { observeBodies } from './bodies.js';
+import { clean, num, statusChanges, upperRate } from './counts.js';
+import { clearlyAbove, logMixtureE, rateBatchUpdate } from './evalue.js';
 import { buildVerdict } from './explain.js';
 import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
 import { latencyRecentBet } from './recent.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
-import type { JudgeParams, JudgeState, ProcessName, ScopeState, Verdict } from './types.js';
-import { PROCESS_NAMES } from './types.js';
+import { combinedScore } from './terms.js';
+import type { JudgeParams, JudgeState, ScopeState, Verdict } from './types.js';
 
-/** Live signals' split of the live share. */
-export const LIVE_ERRORS_SHARE = 0.7;
-export const LIVE_TAIL_SHARE = 0.3;
 /** A floor at or above this means the signal is not comparable (e.g. dynamic bodies): not tested. */
 const NOT_COMPARABLE = 0.97;
-/** Primary bodies of an endpoint seen before its learned body floor is trusted. */
-export const BODY_SAMPLE = 40;
-/** Share of those new to the endpoint above which its bodies are dynamic (timestamps, ids). */
-const DYNAMIC_BODY_SHARE = 0.9;
 const MIN_RATE = 1e-4;
 const SCORE_HISTORY = 30;
-/**
- * Tail test null: the shadow alone above the tail threshold in at most this
- * share of the pairs where exactly one arm is (0.6: 1.5× as often as production).
- */
-const TAIL_NULL_SHARE = 0.6;
 
 /**
  * Runs the judge over new cells and decides. Degenerate input (no cells,
@@ -118,21 +101,6 @@ function productionLive(
     failed += Math.min(num(c?.failed), r);
   }
   return { requests, failed };
-}
-
-function num(x: unknown): number {
-  return typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0;
-}
-
-function clean(p: PairedCounts | undefined): PairedCounts {
-  const out = emptyPaired();
-  if (!p) return out;
-  for (const k of Object.keys(out) as (keyof PairedCounts)[]) {
-    // latDeltaSumUs may be negative: it is a sum of signed deltas.
-    const v = p[k];
-    out[k] = k === 'latDeltaSumUs' ? (Number.isFinite(v) ? v : 0) : num(v);
-  }
-  return out;
 }
 
 function stepSecond(
@@ -229,29 +197,6 @@ function stepSecond(
     mergeExamples(scope.examples, b.examples, params.examples);
   }
   if (warm && params.liveCandidateCluster) updateLive(s, cells, model, params.liveCandidateCluster);
-}
-
-/**
- * Stale history, bodies: a floor learned when an endpoint's bodies were
- * deterministic says nothing once they carry timestamps (in both versions
- * alike). The primary arm's own bodies tell, whatever the candidate does:
- * after {@link BODY_SAMPLE} of them, nearly all new to the endpoint means
- * dynamic, and its bodies are not compared (the conservative model's
- * choice); until then they are not compared either.
- */
-function observeBodies(s: JudgeState, cells: CellStats[]): void {
-  const bodies = (s.bodies ??= {});
-  for (const cell of cells) {
-    const c = cell.candidate;
-    const hashed = num(c?.bodyHashed);
-    if (!(hashed > 0)) continue;
-    const ep = cell.key.endpoint;
-    const b = (bodies[ep] ??= { hashed: 0, novel: 0, state: 'unknown' });
-    if (b.state !== 'unknown') continue;
-    b.hashed += hashed;
-    b.novel += Math.min(num(c.bodyNovel), hashed);
-    if (b.hashed >= BODY_SAMPLE) b.state = b.novel >= DYNAMIC_BODY_SHARE * b.hashed ? 'dynamic' : 'stable';
-  }
 }
 
 /**
@@ -417,23 +362,6 @@ function serviceFloorContradicted(s: JudgeState): boolean {
   return s.scopes[scopeKey(ALL, ALL)]?.floorContradicted === true;
 }
 
-/** Upper 95 % bound of a rate from k events in n trials (Poisson approximation; 3/n at k = 0). */
-export function upperRate(k: number, n: number): number {
-  if (!(n > 0)) return 1;
-  return Math.min(1, (k + 1.645 * Math.sqrt(k + 1) + 1.4) / n);
-}
-
-/**
- * Status mismatches other than failures (200 vs 404, 200 vs 302, …): a
- * pair where exactly one arm failed always has differing statuses, and is
- * the errors signal's business, so it is not counted twice (and bursts of
- * shared-dependency failures do not leak into this test).
- */
-export function statusChanges(p: PairedCounts): number {
-  const discordantWithStatus = p.errShadowOnly + p.errPrimaryOnly;
-  return Math.max(0, p.statusMismatch - discordantWithStatus);
-}
-
 /** A floor raised to what the baseline arm shows, when a baseline runs (model floor as prior). */
 function withBaseline(floor: number, k: number, n: number, n0: number): number {
   if (!(n > 0)) return floor;
@@ -499,80 +427,6 @@ export function productionUnhealthy(s: JudgeState, params: JudgeParams): boolean
     failed += h.primaryFailed;
   }
   return pairs >= 20 && failed / pairs >= params.unhealthyPrimaryErrorRate;
-}
-
-/** log E of one process in one scope. */
-export function processLogE(scope: ScopeState, proc: ProcessName, model: Model): number {
-  const c = scope.cand;
-  const sign = model.params.signMixture;
-  switch (proc) {
-    case 'errors_paired':
-      return logSignMixtureE(c.errShadowOnly, c.errPrimaryOnly, sign);
-    case 'latency_shift':
-      // A fixed convex mix, chosen before any outcome: half the fixed-prior mixture (strongest from
-      // the first second), half the recent plug-in (no wealth lost before a late onset).
-      return (
-        logSumExp([logSignMixtureE(c.latShadowSlower, c.latPrimarySlower, sign), scope.latencyRecent ?? 0]) -
-        Math.LN2
-      );
-    case 'latency_tail':
-      // Exceedances of a fixed threshold magnify tiny shifts: judged with a margin.
-      return logSignMarginE(c.tailShadowOnly, c.tailPrimaryOnly, sign, TAIL_NULL_SHARE);
-    case 'errors_recent':
-      return scope.errorsRecent ?? 0;
-    case 'errors_rate':
-    case 'status_mismatch':
-    case 'body_mismatch':
-      return logMixtureE(scope.wealth[proc], model.params.rateMixture);
-  }
-}
-
-/** One weighted term of the combined e-value: ln(w) + ln(E). */
-export interface Term {
-  scope: ScopeState | null;
-  proc: ProcessName | 'live_errors' | 'live_latency';
-  logW: number;
-  logE: number;
-}
-
-/** Every weighted term of E = Σ w·E (slots not yet handed out are left out: they add their weight × 1). */
-export function terms(s: JudgeState, model: Model, params: JudgeParams): Term[] {
-  const out: Term[] = [];
-  for (const scope of Object.values(s.scopes)) {
-    for (const proc of PROCESS_NAMES) {
-      const w = scope.weight * params.processShares[proc];
-      if (!(w > 0)) continue;
-      out.push({ scope, proc, logW: Math.log(w), logE: processLogE(scope, proc, model) });
-    }
-  }
-  if (params.liveCandidateCluster && params.liveShare > 0 && s.live.wealthErrors.length > 0) {
-    const mix = model.params.rateMixture;
-    out.push({
-      scope: null,
-      proc: 'live_errors',
-      logW: Math.log(params.liveShare * LIVE_ERRORS_SHARE),
-      logE: logMixtureE(s.live.wealthErrors, mix),
-    });
-    out.push({
-      scope: null,
-      proc: 'live_latency',
-      logW: Math.log(params.liveShare * LIVE_TAIL_SHARE),
-      logE: logMixtureE(s.live.wealthTail, mix),
-    });
-  }
-  return out;
-}
-
-/** log10 of E = Σ w·E over every slot (unused slots and live signals not yet seen count as E = 1). */
-export function combinedScore(s: JudgeState, model: Model, params: JudgeParams): number {
-  const ts = terms(s, model, params);
-  const logs = ts.map((t) => t.logW + t.logE);
-  let used = 0;
-  for (const t of ts) used += Math.exp(t.logW);
-  // The whole budget is 1: slots not handed out yet (and live signals not yet seen) sit at E = 1.
-  const rest = 1 - used;
-  if (rest > 1e-12) logs.push(Math.log(rest));
-  return logSumExp(logs) / Math.LN10;
 }
 
 function mergeExamples(

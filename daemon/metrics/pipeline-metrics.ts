@@ -4,7 +4,7 @@
  */
 
 import type { Pipeline } from '../telemetry/pipeline.js';
-import { COUNTER_NAMES } from '../telemetry/record-contract.js';
+import { COUNTER_NAMES } from '../wire/record-contract.js';
 import { byLabel, type Collector, type MetricFamily, single } from './registry.js';
 
 export function pipelineCollector(p: Pipeline): Collector {

@@ -30,7 +30,7 @@ import {
   ARM_LIVE,
   ARM_PRIMARY,
   FLAG_MIRROR_ABANDONED,
-} from '../telemetry/record-contract.js';
+} from '../wire/record-contract.js';
 
 /**
  * One arm's record, filled in place by the caller (reused; read during `add`

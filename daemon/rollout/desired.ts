@@ -74,7 +74,7 @@ export function desiredEffects(s: DeploymentState): Effect[] {
 
   switch (s.phase) {
     case 'provisioning':
-      // Mirroring is already off: a deployment begins after another ended, or at start (controller/part.ts).
+      // Mirroring is already off: a deployment begins after another ended, or at start (parts/controller.ts).
       return [route(s, null), candidate(plan.shadowReplicas), ...baseline];
     case 'shadowing':
       return [

@@ -12,6 +12,7 @@ import type { Aggregator, LiveRecord } from '../aggregate/aggregator.js';
 import type { SeriesRegistry } from '../aggregate/series.js';
 import { logger, rateLimited } from '../log.js';
 import type { Pairer } from '../pairing/pairer.js';
+import { ARM_LIVE, ARM_PRIMARY, COUNTER_NAMES } from '../wire/record-contract.js';
 import {
   BatchColumns,
   DEFAULT_DECODE_LIMITS,
@@ -19,7 +20,6 @@ import {
   type DecodeLimits,
   decodeBatch,
 } from './decode.js';
-import { ARM_LIVE, ARM_PRIMARY, COUNTER_NAMES } from './record-contract.js';
 
 const log = logger('telemetry');
 

@@ -1,7 +1,7 @@
 /**
  * Record.flags bits as the filter sets them, taken from the enum generated
  * from telemetry.proto (`Flag`), as u32 for bit arithmetic. The daemon reads
- * the same bits from daemon/telemetry/record-contract.ts; a unit test keeps
+ * the same bits from daemon/wire/record-contract.ts; a unit test keeps
  * both equal to the proto.
  */
 import { Flag } from './generated/umbra/telemetry/v1/Flag';

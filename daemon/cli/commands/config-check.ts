@@ -2,7 +2,7 @@ import { loadConfig } from '../../config/load.js';
 import type { UmbraConfig } from '../../config/schema.js';
 import { checkRendering, renderAll } from '../../controller/render-check.js';
 import { findEnvoy } from '../../platform/envoy-binary.js';
-import { envoyValidate } from '../../platform/envoy-validate.js';
+import { envoyValidate } from '../../xds/envoy-validate.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';

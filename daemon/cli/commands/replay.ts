@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_JUDGE_PARAMS } from '../../judge/index.js';
 import type { Model } from '../../model/model.js';
-import { modelFromHistoryFiles } from '../../model/sources.js';
 import { judgeHook } from '../../replay/judge-hook.js';
 import { type ReplayJudge, replay } from '../../replay/replay.js';
+import { modelFromHistoryFiles } from '../../training/sources.js';
 import { intFlag, parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 import { freePorts } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 

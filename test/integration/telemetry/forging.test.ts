@@ -14,11 +14,11 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
+import { telemetryPart } from '../../../daemon/parts/telemetry.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
-import { telemetryPart } from '../../../daemon/telemetry/part.js';
-import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { startUmbrad } from '../../../daemon/umbrad.js';
+import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 import { openStream, telemetryClient, until } from './grpc-client.js';
 
 setLogLevel('silent');

@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import {
   CONTROL_PAUSE,
   CONTROL_SET_PERCENTAGE,
   startTelemetryServer,
 } from '../../../daemon/telemetry/server.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 import { openStream, telemetryClient, until } from './grpc-client.js';
 
 setLogLevel('silent');

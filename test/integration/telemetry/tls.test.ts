@@ -14,8 +14,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Tls } from '../../../daemon/config/schema.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import { ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { startTelemetryServer } from '../../../daemon/telemetry/server.js';
+import { ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 import {
   type CertFiles,
   drive,

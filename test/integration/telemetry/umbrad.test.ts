@@ -14,9 +14,9 @@ import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { replay } from '../../../daemon/replay/replay.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 import { freePorts } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 

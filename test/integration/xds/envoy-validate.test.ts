@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot, requireEnvoy } from '../../../daemon/platform/envoy-binary.js';
-import { envoyValidate } from '../../../daemon/platform/envoy-validate.js';
+import { envoyValidate } from '../../../daemon/xds/envoy-validate.js';
 import type { DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 

@@ -12,7 +12,7 @@ import {
   FLAG_BODY_TRUNCATED,
   FLAG_RESET,
   FLAG_TIMEOUT,
-} from '../../../daemon/telemetry/record-contract.js';
+} from '../../../daemon/wire/record-contract.js';
 
 const T0 = 1_700_000_000; // a Unix second
 

@@ -8,7 +8,7 @@ import {
   DEFAULT_MIRROR_TIMEOUT_MS,
   pipelineTiming,
 } from '../../../daemon/telemetry/pipeline.js';
-import { ARM_BASELINE, ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
+import { ARM_BASELINE, ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 
 const S = 1_700_000_000; // a Unix second
 const US = 1e6;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
+import { statusChanges } from '../../../daemon/judge/counts.js';
 import {
   DEFAULT_JUDGE_PARAMS,
   initialJudgeState,
@@ -9,7 +10,6 @@ import {
   judge,
   type Verdict,
 } from '../../../daemon/judge/index.js';
-import { statusChanges } from '../../../daemon/judge/judge.js';
 import { slotWeight } from '../../../daemon/judge/scopes.js';
 import { defaultModel, type Model } from '../../../daemon/model/model.js';
 import { type CellSpec, rng, simulateCell, spec } from './sim.js';

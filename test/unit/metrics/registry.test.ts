@@ -5,7 +5,7 @@ import { pipelineCollector } from '../../../daemon/metrics/pipeline-metrics.js';
 import { byLabel, MetricsRegistry, single } from '../../../daemon/metrics/registry.js';
 import { encodeBatch } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');
 

@@ -7,7 +7,7 @@ import {
   ARM_CANDIDATE,
   ARM_PRIMARY,
   FLAG_MIRROR_ABANDONED,
-} from '../../../daemon/telemetry/record-contract.js';
+} from '../../../daemon/wire/record-contract.js';
 
 interface Seen {
   id: string;

@@ -10,12 +10,7 @@ import { FRAME_BATCH, FRAME_CLOSE, FRAME_OPEN, RecordingWriter } from '../../../
 import { type ReplayVerdict, replay } from '../../../daemon/replay/replay.js';
 import { encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import {
-  ARM_BASELINE,
-  ARM_CANDIDATE,
-  ARM_LIVE,
-  ARM_PRIMARY,
-} from '../../../daemon/telemetry/record-contract.js';
+import { ARM_BASELINE, ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');
 const dir = mkdtempSync(join(tmpdir(), 'umbra-replay-'));
@@ -53,7 +48,14 @@ test('JSON lines: pairs per second, bad lines with their numbers, a summary last
       '',
       '{"t_us": "soon"}',
       l({ t_us: 1_100_000, request_id: 'r2', arm: 'primary', status: 200, latency_us: 100 }),
-      l({ t_us: 1_100_000, request_id: 'r3', arm: 'candidate', flags: ['sideways'] }),
+      l({
+        t_us: 1_100_000,
+        request_id: 'r3',
+        arm: 'candidate',
+        status: 200,
+        latency_us: 100,
+        flags: ['sideways'],
+      }),
       l({ t_us: 2_100_000, request_id: 'r4', arm: 'live', status: 200, latency_us: 100, cluster: 'v1' }),
       'garbage',
     ].join('\n'),

@@ -12,7 +12,7 @@ import {
 } from '../../../daemon/telemetry/decode.js';
 import { setWasmDecoding } from '../../../daemon/telemetry/decode-wasm.js';
 import { encodeBatch } from '../../../daemon/telemetry/encode.js';
-import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/telemetry/record-contract.js';
+import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
 
 const root = protobuf.loadSync(
   join(import.meta.dirname, '../../../proto/umbra/telemetry/v1/telemetry.proto'),

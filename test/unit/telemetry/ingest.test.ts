@@ -4,12 +4,7 @@ import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { type BatchInput, encodeBatch, type RecordInput } from '../../../daemon/telemetry/encode.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
-import {
-  ARM_CANDIDATE,
-  ARM_LIVE,
-  ARM_PRIMARY,
-  FLAG_TIMEOUT,
-} from '../../../daemon/telemetry/record-contract.js';
+import { ARM_CANDIDATE, ARM_LIVE, ARM_PRIMARY, FLAG_TIMEOUT } from '../../../daemon/wire/record-contract.js';
 
 setLogLevel('silent');
 

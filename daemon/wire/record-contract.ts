@@ -5,7 +5,7 @@
  * daemon's readers (decode, pairing, aggregation, replay, metrics) take them
  * from here; the filter takes its own from the enums generated from the same
  * proto (filter/assembly/generated/, record-flags.ts, metrics.ts), and
- * test/unit/telemetry/record-contract.test.ts keeps all of them equal to the proto.
+ * test/unit/wire/record-contract.test.ts keeps all of them equal to the proto.
  */
 
 export const ARM_UNSPECIFIED = 0;

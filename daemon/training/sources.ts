@@ -8,9 +8,9 @@
  */
 import type { CellStats } from '../aggregate/stats.js';
 import type { JudgeParams } from '../judge/types.js';
+import { defaultModel, type Model } from '../model/model.js';
 import { replay } from '../replay/replay.js';
 import type { Store } from '../store/store.js';
-import { defaultModel, type Model } from './model.js';
 import { DEFAULT_TRAIN_OPTIONS, type HistoryRun, trainModel } from './train.js';
 
 /** Phases that mean the deployment was judged bad. */

@@ -1,8 +1,8 @@
 /** The daemon part (see umbrad.ts) serving /metrics. */
 import { splitHostPort } from '../config/addresses.js';
-import type { DaemonPart } from '../part.js';
-import { pipelineCollector } from './pipeline-metrics.js';
-import { startMetricsServer } from './server.js';
+import { pipelineCollector } from '../metrics/pipeline-metrics.js';
+import { startMetricsServer } from '../metrics/server.js';
+import type { DaemonPart } from './context.js';
 
 /** Prometheus /metrics on plain HTTP (loopback by default). */
 export function metricsPart(listen: string | null): DaemonPart {

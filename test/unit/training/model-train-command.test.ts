@@ -7,10 +7,9 @@ import { generate, makeScenario, randomProfile, toJsonLines } from '../../../ben
 import { UsageError } from '../../../daemon/cli/command.js';
 import { modelTrainCommand } from '../../../daemon/cli/commands/model-train.js';
 import { DEFAULT_JUDGE_PARAMS } from '../../../daemon/judge/types.js';
-import { cellsFromRecords, DEFAULT_CELLS_OPTIONS } from '../../../daemon/model/history.js';
 import { defaultModel, parseModel } from '../../../daemon/model/model.js';
-import { modelFromHistoryFiles, trainFromStore } from '../../../daemon/model/sources.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
+import { cellsFromFile, modelFromHistoryFiles, trainFromStore } from '../../../daemon/training/sources.js';
 
 function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const log = console.log;
@@ -85,7 +84,9 @@ describe('umbra model train', () => {
 });
 
 describe('training from the store', () => {
-  it('learns from completed and rolled-back deployments and saves a new version', () => {
+  it('learns from completed and rolled-back deployments and saves a new version', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-model-store-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const store = openStore(':memory:');
     try {
       assert.equal(trainFromStore(store, DEFAULT_JUDGE_PARAMS, 1), null);
@@ -101,7 +102,14 @@ describe('training from the store', () => {
         const from = t0 + 100 * i;
         const s = makeScenario(kind, profile, 50, 30 + i);
         s.durationS = 20;
-        const cells = cellsFromRecords(generate(s), { ...DEFAULT_CELLS_OPTIONS, baseSecond: from });
+        // The cells the daemon stored: the run's records through the daemon's pairer and aggregator,
+        // at the deployment's seconds (JSON-lines seconds count from the start of the file).
+        const path = join(dir, `${id}.jsonl`);
+        writeFileSync(path, `${toJsonLines(generate(s))}\n`);
+        const cells = cellsFromFile(path).cells.map((c) => ({
+          ...c,
+          key: { ...c.key, second: c.key.second + from },
+        }));
         store.createDeployment({
           id,
           service: 'shop',

@@ -13,7 +13,7 @@ import {
   trainModel,
   tuneMixture,
   withinGuarantee,
-} from '../../../daemon/model/train.js';
+} from '../../../daemon/training/train.js';
 import { type CellSpec, rng, simulateCell, spec } from '../judge/sim.js';
 
 const params = DEFAULT_JUDGE_PARAMS;

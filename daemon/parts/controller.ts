@@ -11,20 +11,20 @@
  * leaves the instances running unless asked otherwise.
  */
 import { join, resolve } from 'node:path';
+import { ControllerEffectRunner } from '../controller/effects.js';
+import { JudgingLoop } from '../controller/judging.js';
+import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
+import { ProxyRefusals } from '../controller/refusals.js';
+import { RoutingTable } from '../controller/routing.js';
+import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
+import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
-import { ControllerEffectRunner } from './effects.js';
-import { JudgingLoop } from './judging.js';
-import { feedRefusals, holdOnStanding, rejectedEvent } from './refusal-feed.js';
-import { ProxyRefusals } from './refusals.js';
-import { RoutingTable } from './routing.js';
-import { catchUpMsFor, servingVersion, startServing } from './serving.js';
-import { gatedControl, startXdsServer, telemetryControl, webhookFor } from './wiring.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('controller');
 

@@ -6,9 +6,9 @@
  */
 import { DEFAULT_JUDGE_PARAMS } from '../judge/index.js';
 import { logger } from '../log.js';
-import { trainFromStore } from '../model/sources.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
 import type { Store } from '../store/store.js';
+import { trainFromStore } from '../training/sources.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('training');
 

@@ -3,18 +3,18 @@
  * shared context and the part interface. Parts import this file, never
  * umbrad.ts, so the composition sits above everything it composes.
  */
-import type { CellStats } from './aggregate/stats.js';
-import type { UmbraConfig } from './config/schema.js';
-import type { ServiceEvidence } from './controller/evidence.js';
-import type { ProxyRouting } from './controller/routing.js';
-import type { MetricsRegistry } from './metrics/registry.js';
-import type { PoolStatus } from './provision/provisioner.js';
-import type { DeploymentRepo } from './rollout/ports.js';
-import type { RolloutScheduler } from './rollout/scheduler.js';
-import type { ConfigRejection } from './rollout/types.js';
-import type { Store } from './store/store.js';
-import type { Pipeline } from './telemetry/pipeline.js';
-import type { TelemetryServer } from './telemetry/server.js';
+import type { CellStats } from '../aggregate/stats.js';
+import type { UmbraConfig } from '../config/schema.js';
+import type { ServiceEvidence } from '../controller/evidence.js';
+import type { ProxyRouting } from '../controller/routing.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import type { PoolStatus } from '../provision/provisioner.js';
+import type { DeploymentRepo } from '../rollout/ports.js';
+import type { RolloutScheduler } from '../rollout/scheduler.js';
+import type { ConfigRejection } from '../rollout/types.js';
+import type { Store } from '../store/store.js';
+import type { Pipeline } from '../telemetry/pipeline.js';
+import type { TelemetryServer } from '../telemetry/server.js';
 
 /** Everything parts share. Mutable only where documented. */
 export interface UmbradContext {

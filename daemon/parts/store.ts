@@ -1,7 +1,7 @@
 /** Daemon parts (see umbrad.ts) that write to the store: statistics and retention. */
 import { logger } from '../log.js';
-import type { DaemonPart } from '../part.js';
-import type { RetentionPolicy } from './store.js';
+import type { RetentionPolicy } from '../store/store.js';
+import type { DaemonPart } from './context.js';
 
 const log = logger('store');
 

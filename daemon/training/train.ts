@@ -6,11 +6,11 @@
  * correlated errors break the independence the rate tests assume). Pure.
  */
 import type { CellStats } from '../aggregate/stats.js';
+import { statusChanges, upperRate } from '../judge/counts.js';
 import { clearlyAbove } from '../judge/evalue.js';
-import { statusChanges, upperRate } from '../judge/judge.js';
 import { judgeSeries } from '../judge/series.js';
 import type { JudgeParams } from '../judge/types.js';
-import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from './model.js';
+import { defaultModel, type MixtureAtom, type Model, type NoiseFloor } from '../model/model.js';
 
 /** One run of history: the cells of one deployment (or one file). */
 export interface HistoryRun {

@@ -6,10 +6,10 @@
 import { splitHostPort } from '../config/addresses.js';
 import { telemetryTokenFile } from '../config/schema.js';
 import { logger } from '../log.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
 import { ensureTokenFile } from '../platform/token-file.js';
 import { FRAME_BATCH, FRAME_CLOSE, FRAME_META, FRAME_OPEN, RecordingWriter } from '../replay/recording.js';
-import { type IngestTap, startTelemetryServer } from './server.js';
+import { type IngestTap, startTelemetryServer } from '../telemetry/server.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('telemetry');
 

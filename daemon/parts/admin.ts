@@ -4,12 +4,13 @@
  * store's decisions, over gRPC with the admin token. Starts after the
  * controller, stops before it.
  */
+
+import { storedDecisions } from '../admin/decision-view.js';
+import { RolloutAdminBackend } from '../admin/rollout-backend.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { ensureAdminToken } from '../admin/token.js';
 import { logger } from '../log.js';
-import type { DaemonPart, UmbradContext } from '../part.js';
-import { storedDecisions } from './decision-view.js';
-import { RolloutAdminBackend } from './rollout-backend.js';
-import { type AdminServer, startAdminServer } from './server.js';
-import { ensureAdminToken } from './token.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('admin');
 
