@@ -206,14 +206,20 @@ export class JudgingLoop {
     return run;
   }
 
-  /** The restored version's live counts over the history before the deployment. */
+  /**
+   * The restored version's live counts over the history before validation
+   * began: the half hour before the deployment and the deployment's own
+   * phases, in which it still served (and the filter sampled it) until the
+   * rollback. With route gating a service idle before the deployment has no
+   * live records then: the deployment's phases are the history it has.
+   */
   #history(cfg: ServiceConfig, d: DeploymentState): ValidationCounts {
-    const to = Math.floor(d.createdAt / 1000);
+    const to = Math.floor(d.phaseStartedAt / 1000);
     const cluster = versionCluster(cfg.name, d.previousVersion);
     const out: ValidationCounts = { requests: 0, failed: 0, overTail: 0 };
     for (const { cell } of this.#o.store.listCells({
       service: cfg.name,
-      fromSecond: to - HISTORY_SECONDS,
+      fromSecond: Math.floor(d.createdAt / 1000) - HISTORY_SECONDS,
       toSecond: to,
     })) {
       const live = cell.live[cluster];

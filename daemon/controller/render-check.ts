@@ -19,26 +19,31 @@ const FILTER_ERROR = /umbra filter: (\w+): (.*)$/;
 
 /**
  * One service rendered as the daemon publishes it with no deployment in
- * progress. A telemetry port of 0 (the kernel picks one at start) is checked
- * as the placeholder: the daemon renders the port it bound.
+ * progress, or (`shadowing`) with the routes that let the mirrored share and
+ * the live sample into the filter, so Envoy checks those too. A telemetry
+ * port of 0 (the kernel picks one at start) is checked as the placeholder:
+ * the daemon renders the port it bound.
  */
-export function idleRouting(config: UmbraConfig, index: number): DesiredRouting {
+export function idleRouting(config: UmbraConfig, index: number, shadowing = false): DesiredRouting {
   const s = config.services[index]!;
   const telemetryPort = splitHostPort(config.daemon.telemetry.listen).port || PLACEHOLDER.port;
+  const mirror = shadowing
+    ? { target: s.stable, baseline: null, percentage: s.mirroring.shadowPercentage }
+    : null;
   return desiredRouting(
     config,
     s,
-    { weights: { [s.stable]: 100 }, mirror: null },
+    { weights: { [s.stable]: 100 }, mirror, filter: shadowing },
     (v, pool) => (v === s.stable && pool === 'main' ? [PLACEHOLDER] : []),
     undefined,
     telemetryPort,
   );
 }
 
-/** Every service's rendered resources, merged as one proxy gets them (for `envoy --mode validate`). */
+/** Every service's rendered resources while shadowing, merged as one proxy gets them (for `envoy --mode validate`). */
 export function renderAll(config: UmbraConfig): SnapshotInput {
   const options = { filter: { wasmPath: config.daemon.filter.wasmPath } };
-  return mergeResources(config.services.map((_, i) => renderService(idleRouting(config, i), options)));
+  return mergeResources(config.services.map((_, i) => renderService(idleRouting(config, i, true), options)));
 }
 
 /** Errors with umbra.yaml paths (`services[0].mirroring.timeout: …`); empty when proxies should accept it. */

@@ -3,11 +3,12 @@
  * one xDS snapshot per configured proxy node.
  *
  * The listener of a service never changes once rendered: the Umbra filter is
- * always present and mirrors to two role clusters, `<service>-umbra-mirror`
- * and `<service>-umbra-mirror-baseline`, whose *endpoints* follow the mirror
- * target (the candidate while shadowing, the previous version while baking).
- * Whether and how much the filter mirrors is steered over the telemetry
- * control stream.
+ * always present, disabled by default, and mirrors to two role clusters,
+ * `<service>-umbra-mirror` and `<service>-umbra-mirror-baseline`, whose
+ * *endpoints* follow the mirror target (the candidate while shadowing, the
+ * previous version while baking). Which requests enter the filter is the
+ * routes' business (RDS: filter-gate.ts); whether and how much it mirrors is
+ * steered over the telemetry control stream.
  * NOTE: an LDS update drains the listener's connections (seen on Envoy 1.40;
  * Envoy's listener docs: a changed listener is drained and replaced), so live
  * behaviour changes through EDS/RDS and the control stream, never LDS.
@@ -20,6 +21,7 @@ import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
 import {
   CLUSTER_TYPE,
+  type DesiredFilterGate,
   type DesiredRouting,
   type DesiredVersion,
   ENDPOINT_TYPE,
@@ -38,6 +40,7 @@ import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
+import { filterGatePlan, liveSampleEvery } from './filter-gate.js';
 
 const log = logger('routing');
 
@@ -49,6 +52,8 @@ export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
 export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
+  /** A deployment phase needs the Umbra filter on the service's routes. */
+  filter: boolean;
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -67,8 +72,11 @@ export const FILTER_SETTING_PATHS: Readonly<Record<string, string>> = {
   regions: 'mirroring.geographic.regions',
 };
 
-/** The filter's plugin configuration from the service's mirroring settings. */
-export function filterSettings(s: ServiceConfig): Record<string, unknown> {
+/**
+ * The filter's plugin configuration from the service's mirroring settings
+ * (`wholeRoute`: overlay mode, see filter-gate.ts).
+ */
+export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<string, unknown> {
   const m = s.mirroring;
   const out: Record<string, unknown> = {
     // The filter starts silent; the daemon sets the share over the control stream.
@@ -80,6 +88,7 @@ export function filterSettings(s: ServiceConfig): Record<string, unknown> {
     maxBodyBytes: m.maxBodyBytes,
     stripHeaders: m.stripHeaders,
     shadowTimeoutMs: m.timeout,
+    liveSampleEvery: liveSampleEvery(s, wholeRoute),
   };
   if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
   if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
@@ -135,8 +144,9 @@ export function desiredRouting(
     mirror: {
       candidate: MIRROR_VERSION,
       ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
-      filterConfig: filterSettings(service),
+      filterConfig: filterSettings(service, overlayMode(config)),
     },
+    ...gateOf(service, route, overlayMode(config)),
     telemetry: {
       address: telemetry.host,
       port: telemetryPort ?? telemetry.port,
@@ -172,6 +182,25 @@ export function overlayService(
     stable: service.stable,
     desired,
   };
+}
+
+/** Overlay mode: the proxies' routes are an upstream control plane's, relayed and edited. */
+function overlayMode(config: UmbraConfig): boolean {
+  return config.daemon.xds.upstream !== undefined;
+}
+
+/** The routes' filter gate for a service's route (none: the filter runs for no request). */
+function gateOf(
+  service: ServiceConfig,
+  route: ServiceRoute,
+  wholeRoute: boolean,
+): { filterGate?: DesiredFilterGate } {
+  const { gate } = filterGatePlan(service, {
+    filter: route.filter,
+    mirrorPercentage: route.mirror?.percentage ?? null,
+    wholeRoute,
+  });
+  return gate ? { filterGate: gate } : {};
 }
 
 export interface RoutingTableOptions {
@@ -219,17 +248,38 @@ export class RoutingTable {
 
   /** Sets a service's serving version with no deployment in progress. */
   setServing(service: string, version: string): void {
-    this.#routes.set(service, { weights: { [version]: 100 }, mirror: null });
+    this.#routes.set(service, { weights: { [version]: 100 }, mirror: null, filter: false });
   }
 
   /** Sets a service's routing from a route effect without publishing (at start, before the first publish). */
   setRoute(effect: RouteEffect): void {
-    this.#routes.set(effect.service, { weights: { ...effect.weights }, mirror: effect.mirror });
+    this.#routes.set(effect.service, {
+      weights: { ...effect.weights },
+      mirror: effect.mirror,
+      filter: effect.filter,
+    });
   }
 
   /** The routing a service has now. */
   route(service: string): ServiceRoute | undefined {
     return this.#routes.get(service);
+  }
+
+  /**
+   * The percentage the service's filters must apply to the requests that
+   * enter them for `percentage` % of all eligible requests to be mirrored
+   * under the current route's gate (filter-gate.ts).
+   */
+  insidePercentage(service: string, percentage: number): number {
+    const cfg = this.#services.get(service);
+    const route = this.#routes.get(service);
+    if (!cfg || !route) return percentage;
+    const plan = filterGatePlan(cfg, {
+      filter: route.filter,
+      mirrorPercentage: route.mirror?.percentage ?? null,
+      wholeRoute: overlayMode(this.#o.config),
+    });
+    return plan.insidePercentage(percentage);
   }
 
   /** Applies a route effect and publishes; resolves once connected proxies ACK (or NACK: see publish). */
@@ -240,7 +290,11 @@ export class RoutingTable {
 
   /** The desired routing of one service from its route and its pools' endpoints. */
   desired(service: ServiceConfig): DesiredRouting {
-    const route = this.#routes.get(service.name) ?? { weights: { [service.stable]: 100 }, mirror: null };
+    const route = this.#routes.get(service.name) ?? {
+      weights: { [service.stable]: 100 },
+      mirror: null,
+      filter: false,
+    };
     const prov = this.#o.provisioners.get(service.name);
     return desiredRouting(
       this.#o.config,

@@ -12,6 +12,7 @@ import { XdsServer } from '../xds/index.js';
 import { OverlayRelay } from '../xds/overlay/relay.js';
 import { upstreamTarget } from '../xds/overlay/target.js';
 import type { ControlSink } from './effects.js';
+import type { RoutingTable } from './routing.js';
 
 /** The xDS server, and in overlay mode the relay that feeds it from the upstream control plane. */
 export interface XdsParts {
@@ -47,6 +48,23 @@ export function telemetryControl(telemetry: TelemetryServer | undefined): Contro
       telemetry.setPercentage(service, c.percentage);
       if (c.paused) telemetry.pause(service);
       else telemetry.resume(service);
+    },
+  };
+}
+
+/**
+ * The configured mirror share turned into the share the filters apply to the
+ * requests that enter them: Envoy already sampled those (filter-gate.ts).
+ * Route effects run before the control effects that follow them
+ * (rollout/desired.ts), so the scale is the one of the routes just published.
+ */
+export function gatedControl(
+  sink: ControlSink,
+  routing: Pick<RoutingTable, 'insidePercentage'>,
+): ControlSink {
+  return {
+    setControl(service, c) {
+      sink.setControl(service, { ...c, percentage: routing.insidePercentage(service, c.percentage) });
     },
   };
 }

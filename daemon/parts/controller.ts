@@ -19,7 +19,7 @@ import { ProxyRefusals } from '../controller/refusals.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
 import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
-import { startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
+import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
@@ -87,7 +87,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         );
         if (off) offEndpointChanges.push(off);
       }
-      const control = telemetryControl(telemetry);
+      const control = gatedControl(telemetryControl(telemetry), routing);
       const runner = new ControllerEffectRunner({
         routing,
         provisioners,

@@ -10,7 +10,11 @@
  * baking: the previous version as a reverse shadow). Every other phase,
  * final ones included, pauses the filters at 0 % and routes no mirror, so
  * no request reaches a serving version twice once a deployment ends.
+ *
+ * The filter itself is on a service's routes only in {@link FILTER_PHASES}:
+ * a route effect's `filter` turns it on and off through RDS.
  */
+import type { Phase } from './phases.js';
 import type { DeploymentState, Effect, RouteEffect } from './types.js';
 
 /** Live weights: the candidate's share and the previous version's rest, without zero entries. */
@@ -21,8 +25,21 @@ export function weightsOf(s: DeploymentState): Record<string, number> {
   return w;
 }
 
+/**
+ * Phases that need the Umbra filter on the service's routes: shadowing and
+ * baking for copies, promoting for live records of both versions, validating
+ * for the restored version's live records. Everywhere else it is not created.
+ */
+export const FILTER_PHASES: readonly Phase[] = ['shadowing', 'promoting', 'baking', 'validating'];
+
 function route(s: DeploymentState, mirror: RouteEffect['mirror']): RouteEffect {
-  return { kind: 'route', service: s.service, weights: weightsOf(s), mirror };
+  return {
+    kind: 'route',
+    service: s.service,
+    weights: weightsOf(s),
+    mirror,
+    filter: FILTER_PHASES.includes(s.phase),
+  };
 }
 
 /** The idempotent effects that bring the world to what `s` describes, in the order they must run. */

@@ -155,6 +155,12 @@ export interface RouteEffect {
   weights: Record<string, number>;
   /** Where copies go; null: no mirroring. */
   mirror: { target: string; baseline: string | null; percentage: number } | null;
+  /**
+   * The phase needs the Umbra filter on the service's routes (copies, or live
+   * records to judge). False: the filter is not created for any request of the
+   * service, which then costs the proxy nothing.
+   */
+  filter: boolean;
 }
 
 /** The effects the machine asks for. Each is declarative and idempotent: running it twice is harmless. */

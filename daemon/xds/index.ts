@@ -4,6 +4,7 @@ export { type AnyResource, decodeResource, encodeResource } from './encode.js';
 export { checkRendered } from './resources/check.js';
 export type {
   DesiredEndpoint,
+  DesiredFilterGate,
   DesiredMirror,
   DesiredRouting,
   DesiredTelemetry,

@@ -6,6 +6,7 @@
  * resources/render.ts renders for a service of Umbra's own.
  */
 import type { DesiredRouting } from '../resources/desired.js';
+import { filterEnabled } from '../resources/filter-gate.js';
 import { versionCluster } from '../resources/names.js';
 import type { RenderOptions } from '../resources/render.js';
 import { wasmFilter } from '../resources/render.js';
@@ -51,18 +52,29 @@ export function insertUmbraFilter(
 }
 
 /**
- * Points one upstream route of the service at the deployment's weights: the
- * stable version stays on the upstream's cluster, every other version goes
- * to Umbra's `<service>-<version>` cluster. A route that does not send to
- * the upstream cluster with a plain `cluster`, or weights that give
- * everything to the stable version, leave the route as upstream sent it.
- * Returns whether it changed.
+ * Edits one upstream route of the service for the deployment: the Umbra
+ * filter (disabled in the HCM) is enabled on the whole route while the
+ * desired gate lets requests in (overlay mode splits no upstream route, see
+ * controller/filter-gate.ts), and the route points at the deployment's
+ * weights: the stable version stays on the upstream's cluster, every other
+ * version goes to Umbra's `<service>-<version>` cluster. A route that does
+ * not send to the upstream cluster with a plain `cluster` is left as
+ * upstream sent it, and so is one with no deployment in progress. Returns
+ * whether it changed.
  */
 export function editServiceRoute(route: Obj, s: OverlayService): boolean {
   const action = route['route'] as Obj | undefined;
   if (!action || action['cluster'] !== s.upstreamCluster) return false;
+  let changed = false;
+  if ((s.desired.filterGate?.share ?? 0) > 0) {
+    route['typed_per_filter_config'] = {
+      ...((route['typed_per_filter_config'] as Obj | undefined) ?? {}),
+      ...filterEnabled(),
+    };
+    changed = true;
+  }
   const serving = Object.entries(s.desired.weights).filter(([, w]) => w > 0);
-  if (serving.every(([v]) => v === s.stable)) return false;
+  if (serving.every(([v]) => v === s.stable)) return changed;
   const clusters = serving.map(([v, w]) => ({
     name: v === s.stable ? s.upstreamCluster : versionCluster(s.desired.service, v),
     weight: { value: w },

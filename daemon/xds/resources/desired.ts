@@ -47,6 +47,22 @@ export interface DesiredMirror {
   filterConfig: Record<string, unknown>;
 }
 
+/**
+ * Which of the service's requests run the Umbra filter. The filter sits in
+ * the listener disabled; the routes enable it (RDS only, so turning it on or
+ * off never drains a connection). A request whose route does not enable it
+ * never enters the VM: Envoy does not create the filter for it at all.
+ */
+export interface DesiredFilterGate {
+  /** Share of all requests (0..100, fractional ok) that run the filter; 100: every request. */
+  share: number;
+  /**
+   * Requests whose `header` names one of `values` (ASCII case-insensitive)
+   * run it at `share` here instead (at least the general share).
+   */
+  regions?: { header: string; values: string[]; share: number };
+}
+
 /** The desired routing of one service on one proxy. */
 export interface DesiredRouting {
   /** Service name: `[A-Za-z0-9._-]+`, prefix of its cluster names. */
@@ -60,6 +76,8 @@ export interface DesiredRouting {
    */
   weights: Record<string, number>;
   mirror?: DesiredMirror;
+  /** Which requests run the Umbra filter (see {@link DesiredFilterGate}); absent: none. */
+  filterGate?: DesiredFilterGate;
   /** The daemon's telemetry ingest (gRPC, HTTP/2); cluster `umbra-telemetry`. */
   telemetry?: DesiredTelemetry;
   /** Per-route timeout for user requests (default 15000). */
@@ -127,10 +145,29 @@ export function validateDesired(d: DesiredRouting): string[] {
       errors.push('mirror.filterConfig: must be an object');
     }
   }
+  if (d.filterGate) errors.push(...gateErrors(d.filterGate));
   if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
   if (d.telemetry?.tls) errors.push(...validateUpstreamTls(d.telemetry.tls, 'telemetry.tls'));
   const t = d.routeTimeoutMs;
   if (t !== undefined && (!Number.isInteger(t) || t < 1))
     errors.push('routeTimeoutMs: must be a positive integer');
+  return errors;
+}
+
+const isShare = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 100;
+
+function gateErrors(g: DesiredFilterGate): string[] {
+  const errors: string[] = [];
+  if (!isShare(g.share)) errors.push('filterGate.share: must be a number 0..100');
+  const r = g.regions;
+  if (!r) return errors;
+  if (typeof r.header !== 'string' || !/^[a-z0-9-]+$/.test(r.header))
+    errors.push('filterGate.regions.header: must be a lower-case header name');
+  if (!Array.isArray(r.values) || r.values.length === 0)
+    errors.push('filterGate.regions.values: at least one');
+  for (const [i, v] of (r.values ?? []).entries())
+    if (typeof v !== 'string' || v.length === 0)
+      errors.push(`filterGate.regions.values[${i}]: must be non-empty`);
+  if (!isShare(r.share)) errors.push('filterGate.regions.share: must be a number 0..100');
   return errors;
 }

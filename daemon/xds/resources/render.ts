@@ -3,9 +3,12 @@
  * field names; `createSnapshot` encodes and checks them).
  *
  * What goes where, so that a weight or endpoint change touches only RDS/EDS:
- * - LDS: the listener: HCM with RDS over ADS, [Umbra Wasm filter], router.
- *   It names the route configuration, never clusters or weights.
- * - RDS: one virtual host, one route with weighted clusters and the timeout.
+ * - LDS: the listener: HCM with RDS over ADS, [Umbra Wasm filter, disabled
+ *   by default], router. It names the route configuration, never clusters,
+ *   weights or which requests run the filter.
+ * - RDS: one virtual host; its routes (filter-gate.ts) share one action
+ *   (weighted clusters, timeout) and enable the filter where the desired
+ *   `filterGate` says.
  * - CDS: one EDS cluster per version (`<service>-<version>`), plus the
  *   telemetry cluster `umbra-telemetry` (static, HTTP/2, TLS when the
  *   desired telemetry says so).
@@ -14,6 +17,7 @@
 import { isIP } from 'node:net';
 import type { SnapshotInput } from '../snapshot.js';
 import type { DesiredEndpoint, DesiredRouting, DesiredTelemetry } from './desired.js';
+import { FILTER_NAME, gatedRoutes } from './filter-gate.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
 import { upstreamTlsSocket } from './tls.js';
 
@@ -124,7 +128,9 @@ export function filterConfiguration(d: DesiredRouting): Record<string, unknown> 
 
 export function wasmFilter(d: DesiredRouting, filter: NonNullable<RenderOptions['filter']>): object {
   return {
-    name: 'umbra',
+    name: FILTER_NAME,
+    // Off unless the request's route enables it (filter-gate.ts): idle routes cost nothing.
+    disabled: true,
     typed_config: {
       '@type': WASM_TYPE,
       config: {
@@ -144,8 +150,8 @@ export function wasmFilter(d: DesiredRouting, filter: NonNullable<RenderOptions[
 
 function connectionManager(d: DesiredRouting, options: RenderOptions): object {
   const httpFilters: object[] = [];
-  if (options.filter && options.proxy !== 'grpc' && d.mirror?.candidate) {
-    httpFilters.push(wasmFilter(d, options.filter));
+  if (hasFilter(d, options)) {
+    httpFilters.push(wasmFilter(d, options.filter!));
   }
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } });
   return {
@@ -179,25 +185,28 @@ function listenerResource(d: DesiredRouting, options: RenderOptions): object {
   };
 }
 
-function routeResource(d: DesiredRouting): object {
+/** Whether the listener carries the Umbra filter. */
+function hasFilter(d: DesiredRouting, options: RenderOptions): boolean {
+  return options.filter !== undefined && options.proxy !== 'grpc' && d.mirror?.candidate !== undefined;
+}
+
+function routeResource(d: DesiredRouting, options: RenderOptions): object {
   const clusters = d.versions
     .filter((v) => (d.weights[v.name] ?? 0) > 0)
     .map((v) => ({ name: versionCluster(d.service, v.name), weight: { value: d.weights[v.name] } }));
+  const total = clusters.reduce((sum, c) => sum + c.weight.value!, 0);
+  const action = { weighted_clusters: { clusters }, timeout: duration(d.routeTimeoutMs ?? 15_000) };
+  const gate = hasFilter(d, options) ? d.filterGate : undefined;
   return {
     name: routeConfigName(d.service),
     virtual_hosts: [
       {
         name: d.service,
         domains: ['*'],
-        routes: [
-          {
-            // NOTE: unnamed on purpose: the Umbra filter reports a named route as
-            // the endpoint, and one catch-all route would make every request one
-            // endpoint; unnamed, it reports the normalised path.
-            match: { prefix: '/' },
-            route: { weighted_clusters: { clusters }, timeout: duration(d.routeTimeoutMs ?? 15_000) },
-          },
-        ],
+        // NOTE: unnamed on purpose: the Umbra filter reports a named route as
+        // the endpoint, and one catch-all route would make every request one
+        // endpoint; unnamed, it reports the normalised path.
+        routes: gatedRoutes(action, gate, total),
       },
     ],
   };
@@ -220,7 +229,7 @@ export function renderService(d: DesiredRouting, options: RenderOptions = {}): S
     clusters,
     endpoints,
     listeners: [listenerResource(d, options)],
-    routes: [routeResource(d)],
+    routes: [routeResource(d, options)],
   };
 }
 

@@ -31,16 +31,24 @@ const OUTAGE_MS = 15_000;
 test('after an outage, xDS and telemetry reconnect within seconds of the daemon answering', {
   timeout: 180_000,
 }, async (t) => {
-  // Arrange: a service behind a static endpoint, the daemon, Envoy over ADS, traffic through the filter.
+  // Arrange: a service behind a static endpoint shadowing v2 (so its routes run the filter), the
+  // daemon, Envoy over ADS, traffic through the filter.
   const v1 = await startUpstream(t, { body: 'v1' });
+  const v2 = await startUpstream(t, { body: 'v2' });
   const listen = await freePort();
   let daemon = await startDaemon(t, {
     node: 'reconnect-edge',
-    services: staticShop(listen, { v1: v1.port }),
+    services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout: { shadowDuration: 10m }
+`,
   });
   const { telemetry, xds } = daemon.ports;
   const client = await connectAdmin(t, daemon);
   const envoy = await startProxy(t, daemon, { name: 'reconnect', concurrency: 1 });
+  await client.deploy('shop', 'v2');
+  await waitFor(
+    'shadowing',
+    async () => (await client.status('shop')).services[0]?.deployment?.phase === 'shadowing',
+  );
   const url = `http://127.0.0.1:${listen}/`;
   const ads = 'control_plane.connected_state';
   const stream = 'wasmcustom.umbra.shop.stream_connected';

@@ -22,7 +22,7 @@ test('the Umbra filter arrives over LDS, mirrors to the candidate, and survives 
 }, async (t) => {
   const render = { filter: { wasmPath, failOpen: false } };
   const mirror = { candidate: 'v2', filterConfig: { shadowPercentage: 100, shadowTimeoutMs: 2000 } };
-  const rig = await startRig(t, { render, mirror });
+  const rig = await startRig(t, { render, mirror, filterGate: { share: 100 } });
   const lds = rig.xds.status(rig.nodeId)!.acked['LDS'];
 
   const res = await drive({ url: rig.url, requests: 20, concurrency: 1 });

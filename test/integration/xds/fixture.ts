@@ -51,6 +51,8 @@ export async function waitAllAcked(xds: XdsServer, nodeId: string, snapshot: Sna
 export interface RigOptions {
   render?: RenderOptions;
   mirror?: DesiredRouting['mirror'];
+  /** Which requests run the filter (none when absent: the filter stays disabled). */
+  filterGate?: DesiredRouting['filterGate'];
   telemetry?: DesiredTelemetry;
   /** The xDS server's TLS (as `daemon.xds.tls`) and how Envoy reaches it. */
   tls?: { server: Tls; envoy: UpstreamTls };
@@ -75,6 +77,7 @@ export async function startRig(t: Cleanup, opts: RigOptions = {}): Promise<Envoy
     ],
     weights,
     ...(opts.mirror ? { mirror: opts.mirror } : {}),
+    ...(opts.filterGate ? { filterGate: opts.filterGate } : {}),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     routeTimeoutMs: 5000,
   });

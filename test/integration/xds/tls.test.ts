@@ -157,6 +157,7 @@ test("the telemetry cluster pushed over TLS carries TLS too, and the filter's re
     tls: { server: pki.server, envoy: trusting(pki) },
     render: { filter: { wasmPath, failOpen: false } },
     mirror: { candidate: 'v2', filterConfig: { shadowPercentage: 100, flushIntervalMs: 100 } },
+    filterGate: { share: 100 },
     // What daemon.telemetry.tls.proxy becomes: the proxy's CA file, the name, its client certificate.
     telemetry: { address: '127.0.0.1', port: telemetry.port, tls: { ...trusting(pki), ...pki.client } },
   });

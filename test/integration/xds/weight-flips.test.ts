@@ -70,6 +70,7 @@ ${staticShop(listen, { v1: v1.port, v2: v2.port })}`);
         service: 'shop',
         weights: plans[i % plans.length]!,
         mirror: null,
+        filter: false,
       });
     }
   } finally {

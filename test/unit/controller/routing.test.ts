@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { desiredRouting } from '../../../daemon/controller/routing.js';
 import { checkoutConfig } from './fixtures.js';
 
-const idle = { weights: { v1: 100 }, mirror: null };
+const idle = { weights: { v1: 100 }, mirror: null, filter: false };
 const noEndpoints = () => [];
 
 test('the telemetry cluster points at the port the telemetry server bound (port 0 in umbra.yaml)', () => {

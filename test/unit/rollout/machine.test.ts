@@ -21,7 +21,7 @@ describe('rollout machine: the forward path, phase by phase', () => {
     assert.equal(b.state.phase, 'provisioning');
     assert.deepEqual(b.state.deadline, { timer: 'provision_timeout', atMs: T0 + 90_000 });
     assert.deepEqual(b.effects, [
-      { kind: 'route', service: 'checkout', weights: { v1: 100 }, mirror: null },
+      { kind: 'route', service: 'checkout', weights: { v1: 100 }, mirror: null, filter: false },
       { kind: 'provision', service: 'checkout', version: 'v2', pool: 'main', replicas: 1 },
     ]);
 
@@ -34,6 +34,7 @@ describe('rollout machine: the forward path, phase by phase', () => {
       service: 'checkout',
       weights: { v1: 100 },
       mirror: { target: 'v2', baseline: null, percentage: 10 },
+      filter: true,
     });
     assert.deepEqual(kinds(r), ['provision', 'route', 'control:percentage', 'control:resume']);
 
@@ -59,6 +60,7 @@ describe('rollout machine: the forward path, phase by phase', () => {
       replicas: 4,
     });
     assert.deepEqual(routeOf(r.effects)?.weights, { v1: 90, v2: 10 });
+    assert.equal(routeOf(r.effects)?.filter, true, 'live records of both versions judge a step');
 
     // Step 2 (50%) and step 3 (100%), each after a healthy hold.
     r = run(r.state, ev.verdict('healthy', T0 + 70_000), ev.timer('step_end', T0 + 91_000));
@@ -71,6 +73,7 @@ describe('rollout machine: the forward path, phase by phase', () => {
     r = run(r.state, ev.verdict('healthy', T0 + 130_000), ev.timer('step_end', T0 + 151_000));
     assert.equal(r.state.phase, 'baking');
     assert.deepEqual(routeOf(r.effects)?.mirror, { target: 'v1', baseline: null, percentage: 10 });
+    assert.equal(routeOf(r.effects)?.filter, true);
     assert.ok(r.effects.some((e) => e.kind === 'provision' && e.version === 'v1' && e.replicas === 4));
 
     // Bake ends: completed, mirroring off, v1 stopped, an info alert.
@@ -79,6 +82,7 @@ describe('rollout machine: the forward path, phase by phase', () => {
     assert.equal(r.state.deadline, null);
     assert.deepEqual(kinds(r), ['control:pause', 'control:percentage', 'route', 'deprovision', 'alert']);
     assert.deepEqual(r.effects[3], { kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' });
+    assert.equal(routeOf(r.effects)?.filter, false, 'no deployment in progress: the filter is off');
   });
 
   test('with a baseline, shadowing waits for both pools and mirrors to both', () => {
@@ -371,6 +375,7 @@ describe('rollout machine: manual commands', () => {
       service: 'checkout',
       weights: { v1: 100 },
       mirror: null,
+      filter: false,
     });
     assert.ok(r.effects.some((e) => e.kind === 'deprovision' && e.version === 'v2'));
     assert.match(
