@@ -103,6 +103,8 @@ export function shopService(ports: ShopPorts, weights: Record<string, number>): 
     ],
     weights,
     mirror: { candidate: 'umbra-mirror', filterConfig: { shadowPercentage: 100, shadowTimeoutMs: 2000 } },
+    // A deployment in progress: the (default-disabled) filter is enabled on the service's whole route.
+    filterGate: { share: 100 },
     telemetry: { address: '127.0.0.1', port: ports.telemetry },
     routeTimeoutMs: 5000,
   };

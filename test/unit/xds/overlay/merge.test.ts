@@ -79,7 +79,7 @@ function upstream(): EncodedTypes {
   return types;
 }
 
-function shop(weights: Record<string, number>, cluster = 'shop'): OverlayService {
+function shop(weights: Record<string, number>, cluster = 'shop', gated = false): OverlayService {
   return {
     at: 'services[0]',
     upstreamCluster: cluster,
@@ -96,6 +96,7 @@ function shop(weights: Record<string, number>, cluster = 'shop'): OverlayService
       weights,
       mirror: { candidate: 'umbra-mirror', filterConfig: { shadowPercentage: 0 } },
       telemetry: { address: '127.0.0.1', port: 7071 },
+      ...(gated ? { filterGate: { share: 100 } } : {}),
     },
   };
 }
@@ -138,6 +139,31 @@ test('outside a deployment: the filter goes into the listener, the mirror cluste
   assert.ok(!r.types.get(CLUSTER_TYPE)!.has('shop-v1'), 'the stable version is the upstream’s cluster');
   assert.ok(r.owned.has('shop-umbra-mirror') && !r.owned.has('shop'));
   assert.deepEqual(r.umbra.get(umbraKey(LISTENER_TYPE, 'shop-ingress')), ['shop']);
+});
+
+test('outside a deployment the filter is in the listener but disabled; shadowing enables it on the service’s route only', () => {
+  const up = upstream();
+
+  const idle = mergeOverlay(up, { services: [shop({ v1: 100 })], filter });
+  const shadowing = mergeOverlay(up, { services: [shop({ v1: 100 }, 'shop', true)], filter });
+
+  const umbra = (decodeResource(idle.types.get(LISTENER_TYPE)!.get('shop-ingress')!) as Obj)[
+    'filter_chains'
+  ][0].filters[0].typed_config.http_filters[0];
+  assert.equal(umbra.name, 'umbra');
+  assert.equal(umbra.disabled, true, 'no request runs the filter unless its route enables it');
+  assert.equal(idle.types.get(ROUTE_TYPE)!.get('shop-routes'), up.get(ROUTE_TYPE)!.get('shop-routes'));
+  assert.equal(
+    shadowing.types.get(LISTENER_TYPE)!.get('shop-ingress'),
+    idle.types.get(LISTENER_TYPE)!.get('shop-ingress'),
+    'a deployment does not touch the listener',
+  );
+  const route = (decodeResource(shadowing.types.get(ROUTE_TYPE)!.get('shop-routes')!) as Obj)[
+    'virtual_hosts'
+  ][0].routes[0];
+  assert.deepEqual(Object.keys(route.typed_per_filter_config), ['umbra']);
+  assert.equal(route.route.cluster, 'shop', 'users stay on the upstream’s cluster while shadowing');
+  assert.equal(shadowing.types.get(ROUTE_TYPE)!.get('web-routes'), up.get(ROUTE_TYPE)!.get('web-routes'));
 });
 
 test('promoting: the service’s route splits between the upstream’s cluster and Umbra’s candidate; others are untouched', () => {
