@@ -1,5 +1,6 @@
 /** The integration-test harness: real Envoy, sample upstreams, loopback load. */
 export * from './bootstrap.js';
+export * from './daemon-config.js';
 export * from './envoy.js';
 export * from './load.js';
 export * from './ports.js';

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { statusCommand } from '../../../daemon/cli/commands/status.js';
-import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import type { CommandName } from '../../../daemon/rollout/types.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
+import { inProcessConfig } from '../../harness/index.js';
 import { runCaptured } from '../../unit/cli/capture.js';
 
 setLogLevel('silent');
@@ -62,40 +62,29 @@ test('deploy --watch follows a deployment to its end: 0 promoted, 3 rolled back'
   const dir = mkdtempSync(join(tmpdir(), 'umbra-deploy-watch-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const endpoints = { endpoints: ['127.0.0.1:9'] };
-  const parsed = parseConfig(
-    JSON.stringify({
-      daemon: {
-        xds: { listen: '127.0.0.1:0', nodes: ['envoy-1'] },
-        telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: {
-          listen: '127.0.0.1:0',
-          httpListen: '127.0.0.1:0',
-          tokenFile: join(dir, 'admin.token'),
+  const config = inProcessConfig(
+    dir,
+    [
+      {
+        name: 'checkout',
+        stable: 'v1',
+        provisioner: { kind: 'static', versions: { v1: endpoints, v2: endpoints, v3: endpoints } },
+        rollout: {
+          shadowDuration: '30s',
+          steps: [{ weight: 100, hold: '30s' }],
+          bake: '30s',
+          validationPeriod: '1s',
         },
-        store: { path: join(dir, 'umbra.db') },
       },
-      services: [
-        {
-          name: 'checkout',
-          stable: 'v1',
-          provisioner: { kind: 'static', versions: { v1: endpoints, v2: endpoints, v3: endpoints } },
-          rollout: {
-            shadowDuration: '30s',
-            steps: [{ weight: 100, hold: '30s' }],
-            bake: '30s',
-            validationPeriod: '1s',
-          },
-        },
-      ],
-    }),
+    ],
+    { httpListen: '127.0.0.1:0' },
   );
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('\n'));
   process.env['UMBRA_ADMIN_TOKEN'] = TOKEN;
   t.after(() => {
     delete process.env['UMBRA_ADMIN_TOKEN'];
   });
   const daemon = await startUmbrad(
-    { config: parsed.config, store: openStore(':memory:') },
+    { config: config, store: openStore(':memory:') },
     defaultParts({
       ...DEFAULT_PARTS_OPTIONS,
       telemetryListen: '127.0.0.1:0',

@@ -11,11 +11,11 @@ import { test } from 'node:test';
 import parse, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { readAdminToken } from '../../../daemon/admin/token.js';
-import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
+import { inProcessConfig } from '../../harness/index.js';
 
 setLogLevel('silent');
 
@@ -54,32 +54,21 @@ function value(f: ParsedFamily | undefined, labels: Record<string, string>): num
 test('/metrics parses, carries the rollout state, and has every metric the dashboard queries', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-metrics-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const parsed = parseConfig(
-    JSON.stringify({
-      daemon: {
-        xds: { listen: '127.0.0.1:0', nodes: ['envoy-1'] },
-        telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: { listen: '127.0.0.1:0', tokenFile: join(dir, 'admin.token') },
-        store: { path: join(dir, 'umbra.db') },
+  const config = inProcessConfig(dir, [
+    {
+      name: 'checkout',
+      stable: 'v1',
+      mirroring: { shadowPercentage: 25 },
+      judge: { anomalyThreshold: 3 },
+      provisioner: {
+        kind: 'static',
+        versions: { v1: { endpoints: ['127.0.0.1:9'] }, v2: { endpoints: ['127.0.0.1:9'] } },
       },
-      services: [
-        {
-          name: 'checkout',
-          stable: 'v1',
-          mirroring: { shadowPercentage: 25 },
-          judge: { anomalyThreshold: 3 },
-          provisioner: {
-            kind: 'static',
-            versions: { v1: { endpoints: ['127.0.0.1:9'] }, v2: { endpoints: ['127.0.0.1:9'] } },
-          },
-        },
-      ],
-    }),
-  );
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('\n'));
+    },
+  ]);
   const store = openStore(':memory:');
   const daemon = await startUmbrad(
-    { config: parsed.config, store },
+    { config: config, store },
     defaultParts({
       ...DEFAULT_PARTS_OPTIONS,
       telemetryListen: '127.0.0.1:0',

@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { CellStats } from '../../../daemon/aggregate/stats.js';
-import { parseConfig } from '../../../daemon/config/load.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { replay } from '../../../daemon/replay/replay.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { TOKEN_METADATA } from '../../../daemon/telemetry/server.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../../daemon/umbrad.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
-import { waitFor } from '../../harness/index.js';
+import { inProcessConfig, waitFor } from '../../harness/index.js';
 import { telemetryClient } from './grpc-client.js';
 
 setLogLevel('silent');
@@ -26,25 +25,13 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   const dir = mkdtempSync(join(tmpdir(), 'umbrad-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // Every part of the real daemon runs, each on a port it picks (0), the admin with a private token.
-  const parsed = parseConfig(
-    JSON.stringify({
-      daemon: {
-        // The daemon accepts records only from the proxies and for the services it configures.
-        xds: { listen: '127.0.0.1:0', nodes: ['envoy-1'] },
-        telemetry: { tokenFile: join(dir, 'telemetry.token') },
-        admin: { listen: '127.0.0.1:0', tokenFile: join(dir, 'admin.token') },
-        store: { path: join(dir, 'umbra.db') },
-      },
-      services: [
-        {
-          name: 'checkout',
-          stable: 'v1',
-          provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
-        },
-      ],
-    }),
-  );
-  assert.ok(parsed.ok);
+  const config = inProcessConfig(dir, [
+    {
+      name: 'checkout',
+      stable: 'v1',
+      provisioner: { kind: 'static', versions: { v1: { endpoints: ['127.0.0.1:9'] } } },
+    },
+  ]);
   const store = openStore(':memory:');
   const pipeline = {
     pairing: { ttlUs: 1_000_000 },
@@ -52,7 +39,7 @@ test('umbrad ingests over gRPC, stores final seconds, serves /metrics, and its r
   };
   const recordPath = join(dir, 'telemetry.rec');
   const daemon = await startUmbrad(
-    { config: parsed.config, store, pipeline },
+    { config: config, store, pipeline },
     defaultParts({
       ...DEFAULT_PARTS_OPTIONS,
       telemetryListen: '127.0.0.1:0',
