@@ -282,10 +282,18 @@ export class Aggregator implements PairSink {
     c[base + F.latPairs]!++;
     c[base + F.latDeltaSumUs]! += s - p;
     c[base + F.latPrimarySumUs]! += p;
-    if (s > p * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) {
+    // The sign test compares the shadow, less the tolerated slowdown (relative and absolute), with
+    // the primary: a pair counts for the shadow only beyond the tolerance and for the primary
+    // otherwise. Under "the shadow is at most that much slower" a pair then favours the shadow
+    // with probability ≤ ½, so a constant excess within the tolerance (the mirror callout's own
+    // path through Envoy is a few hundred µs slower than the primary's, even for identical
+    // versions) is no evidence. NOTE: a symmetric dead zone (shadow beyond the margin vs primary
+    // beyond it) does not do this: any constant excess tips it toward the shadow.
+    const tolerated = p * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs;
+    if (s > tolerated) {
       c[base + F.latShadowSlower]!++;
       if (exampleSignals) this.example(cellIdx, 'latency_shift', v);
-    } else if (p > s * (1 + opts.latencyMarginRel) + opts.latencyMarginAbsUs) c[base + F.latPrimarySlower]!++;
+    } else if (s < tolerated) c[base + F.latPrimarySlower]!++;
     const thr = this.tail[ep]!;
     const sOver = s > thr;
     const pOver = p > thr;

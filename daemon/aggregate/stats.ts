@@ -105,9 +105,9 @@ export type SignalName =
 
 /** Knobs of the aggregation that the judge's model chooses. */
 export interface AggregateOptions {
-  /** Relative latency margin of the sign test (0.05 = 5 %). */
+  /** Relative slowdown of the shadow the latency sign test tolerates (0.05 = 5 %). */
   latencyMarginRel: number;
-  /** Absolute latency margin in µs (noise floor of timing). */
+  /** Absolute slowdown in µs it tolerates on top (timing noise, the mirror callout's own path). */
   latencyMarginAbsUs: number;
   /** Quantile of primary latency used as the tail threshold per endpoint. */
   tailQuantile: number;
@@ -116,8 +116,8 @@ export interface AggregateOptions {
 }
 
 export const DEFAULT_AGGREGATE_OPTIONS: AggregateOptions = {
-  latencyMarginRel: 0.05,
-  latencyMarginAbsUs: 100,
+  latencyMarginRel: 0,
+  latencyMarginAbsUs: 300,
   tailQuantile: 0.99,
   examplesPerSignal: 3,
 };

@@ -68,7 +68,7 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
   pair({ sStatus: 0, sFlags: FLAG_RESET, pStatus: 0, pFlags: FLAG_RESET }); // both failed
   pair({ missing: true, sStatus: 0 }); // shadow never arrived: missing data, in no other count
   pair({ sLatencyUs: 13_100 }); // 13.1 ms > 10 ms × 1.1 + 2 ms = 13 ms: slower
-  pair({ sLatencyUs: 12_900 }); // within the margin
+  pair({ sLatencyUs: 12_900 }); // within the tolerance: counts for the primary, as identical pairs do
   pair({ pLatencyUs: 20_000, sLatencyUs: 10_000 }); // primary slower
   pair({ sHashLo: 9 }); // body mismatch
   pair({ sHashLo: 9, sFlags: FLAG_BODY_TRUNCATED }); // truncated: not a body mismatch
@@ -88,7 +88,9 @@ test('paired counts follow the contract: failures, discordance, margins, mismatc
     errPrimaryOnly: 1,
     shadowMissing: 1,
     latShadowSlower: 1,
-    latPrimarySlower: 1,
+    // The shadow, less the tolerated slowdown, is below the primary in 6 of the 7 latency pairs:
+    // the 4 identical ones, the one within the tolerance and the one where the primary is slower.
+    latPrimarySlower: 6,
     tailShadowOnly: 0,
     tailPrimaryOnly: 0,
     statusMismatch: 3,
@@ -236,4 +238,34 @@ test('per-minute histograms per arm are emitted encoded when a minute closes', (
   assert.equal(cand.totalCount, 100);
   const p50 = cand.getValueAtPercentile(50);
   assert.ok(Math.abs(p50 - 10_000) <= 100, `p50 ${p50}`);
+});
+
+test('the latency sign test: a constant excess within the tolerance is no evidence, a larger one is', () => {
+  // Identical versions whose copies take a constant 250 µs longer (the mirror callout's own path),
+  // then a real +2 ms regression; service times spread 1–5 ms around each other.
+  const counts = (excessUs: number) => {
+    const { agg, pair, seconds } = setup({ latencyMarginRel: 0, latencyMarginAbsUs: 300 });
+    agg.advance(T0 * 1e6);
+    let x = 12345;
+    const next = () => {
+      x = (x * 48271) % 2147483647;
+      return x / 2147483647;
+    };
+    for (let i = 0; i < 2000; i++) {
+      pair({
+        pLatencyUs: Math.round(1000 + 4000 * next()),
+        sLatencyUs: Math.round(1000 + 4000 * next() + excessUs),
+      });
+    }
+    agg.advance((T0 + 3) * 1e6);
+    const c = seconds[0]!.cells[0]!.candidate;
+    return { shadow: c.latShadowSlower, primary: c.latPrimarySlower };
+  };
+  const path = counts(250);
+  assert.ok(path.shadow < path.primary, `a 250 µs path excess tips nothing: ${JSON.stringify(path)}`);
+  const regression = counts(2000);
+  assert.ok(
+    regression.shadow > 1.5 * regression.primary,
+    `a 2 ms regression shows: ${JSON.stringify(regression)}`,
+  );
 });
