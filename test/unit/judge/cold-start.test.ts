@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { generate, randomProfile } from '../../../bench/scenarios/generator.js';
+import { replayForRollback, writeScenario } from '../../../bench/scenarios/replay-run.js';
+import { makeTrap } from '../../../bench/scenarios/traps.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
 import { defaultModel } from '../../../daemon/model/model.js';
 import { rng, simulateCell, spec } from './sim.js';
@@ -48,4 +54,26 @@ describe('judge: a latency shift after a healthy start', () => {
       assert.equal(held, -1, `seed ${seed}: held as fading at ${held} s`);
     }
   });
+});
+
+describe('judge: cold starts of a service with several endpoints (bench:judge traps, replayed as a user does)', () => {
+  // `node --import tsx bench/judge.ts --only traps --seed S`: the aa_cold_20s runs that were rolled back at 14 s.
+  // The service's excess mixes endpoints of 1–80 ms, and which of them a second holds moved its trend's z to
+  // −2.0 at the first second a trend was judged; within each endpoint × segment cell the fall is clear (z ≈ −4).
+  for (const { benchSeed, seed } of [
+    { benchSeed: 1, seed: 1_000_024 },
+    { benchSeed: 2, seed: 2_000_022 },
+  ]) {
+    it(`does not roll back the 20 s cold start of --seed ${benchSeed} (run ${seed})`, () => {
+      const pi = seed % 6;
+      const trap = makeTrap('aa_cold_20s', randomProfile(benchSeed * 100 + pi + 1, `svc${pi}`), seed);
+      const dir = mkdtempSync(join(tmpdir(), 'umbra-cold-'));
+      try {
+        const rb = replayForRollback(writeScenario(dir, 'cold', generate(trap)), 2);
+        assert.equal(rb, null, `rolled back at ${JSON.stringify(rb)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
