@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generate, randomProfile } from '../../../bench/scenarios/generator.js';
-import { replayForRollback, writeScenario } from '../../../bench/scenarios/replay-run.js';
-import { makeTrap } from '../../../bench/scenarios/traps.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
 import { defaultModel } from '../../../daemon/model/model.js';
+import { replayTrap } from './replay-trap.js';
 import { rng, simulateCell, spec } from './sim.js';
 
 /** 60 s of one endpoint at 100 pairs/s; the candidate's latency × factor(t). */
@@ -65,15 +60,8 @@ describe('judge: cold starts of a service with several endpoints (bench:judge tr
     { benchSeed: 2, seed: 2_000_022 },
   ]) {
     it(`does not roll back the 20 s cold start of --seed ${benchSeed} (run ${seed})`, () => {
-      const pi = seed % 6;
-      const trap = makeTrap('aa_cold_20s', randomProfile(benchSeed * 100 + pi + 1, `svc${pi}`), seed);
-      const dir = mkdtempSync(join(tmpdir(), 'umbra-cold-'));
-      try {
-        const rb = replayForRollback(writeScenario(dir, 'cold', generate(trap)), 2);
-        assert.equal(rb, null, `rolled back at ${JSON.stringify(rb)}`);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const rb = replayTrap('aa_cold_20s', benchSeed, seed);
+      assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
     });
   }
 });

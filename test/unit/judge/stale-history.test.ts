@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generate, randomProfile } from '../../../bench/scenarios/generator.js';
-import { replayForRollback, writeScenario } from '../../../bench/scenarios/replay-run.js';
-import { makeTrap } from '../../../bench/scenarios/traps.js';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
 import type { Model } from '../../../daemon/model/model.js';
+import { replayTrap } from './replay-trap.js';
 import { modelWithFloor } from './sim.js';
 
 /** A model trained when GET /a's bodies were deterministic (body floor 0.1 %). */
@@ -74,15 +69,7 @@ describe('judge: an error floor not yet checked in a narrow scope (bench:judge t
   // 2.8 % of GET /user/profile (5.6x the built-in floor). In its first two seconds the candidate failed 6 of 87
   // pairs there and the primary 1, too few for the primary to contradict the floor: rolled back at 4 s.
   it('does not let the candidate race the primary arm against a floor the cell has not checked yet', () => {
-    const seed = 2_000_035;
-    const pi = seed % 6;
-    const trap = makeTrap('aa_stale_errors', randomProfile(2 * 100 + pi + 1, `svc${pi}`), seed);
-    const dir = mkdtempSync(join(tmpdir(), 'umbra-stale-'));
-    try {
-      const rb = replayForRollback(writeScenario(dir, 'stale', generate(trap)), 2);
-      assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const rb = replayTrap('aa_stale_errors', 2, 2_000_035);
+    assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
   });
 });
