@@ -104,11 +104,14 @@ export function modelInForce(s: JudgeState, model: Model): string[] {
       );
   }
   for (const scope of Object.values(s.scopes)) {
-    if (!scope.floorContradicted) continue;
+    if (!scope.floorContradicted && !scope.floorUnchecked) continue;
     const where =
       scope.endpoint === ALL ? (scope.segment === ALL ? 'the service' : scope.segment) : scope.endpoint;
+    const why = scope.floorContradicted
+      ? "contradicted by production's own failures: the live primary arm sets it"
+      : "not checked yet (too few pairs): at least the primary arm's own rate so far";
     out.push(
-      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: contradicted by production's own failures: the live primary arm sets it`,
+      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: ${why}`,
     );
   }
   return out;

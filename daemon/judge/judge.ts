@@ -246,12 +246,11 @@ function updateRateTests(
   }
   // Until a narrow scope's primary arm has been watched long enough to contradict its floor, the
   // conservative choice is in force there: the live primary arm's upper bound, as for a contradicted floor.
-  if (
+  scope.floorUnchecked =
+    !scope.floorContradicted &&
     (scope.kind === 'cell' || scope.kind === 'endpoint') &&
-    quiet.pairs * clamp(floorErr, MIN_RATE, 0.5) < FLOOR_CHECKED_EVENTS
-  ) {
-    p0 = Math.max(p0, upperRate(quiet.primaryOnly, quiet.pairs));
-  }
+    quiet.pairs * clamp(floorErr, MIN_RATE, 0.5) < FLOOR_CHECKED_EVENTS;
+  if (scope.floorUnchecked) p0 = Math.max(p0, upperRate(quiet.primaryOnly, quiet.pairs));
   if (!shared) {
     quiet.pairs += n;
     quiet.primaryOnly += b.cand.errPrimaryOnly;
