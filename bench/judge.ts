@@ -186,7 +186,7 @@ const traps = runTraps(profiles, models);
 // The same traps under other seeds, each numbered as `--only traps --seed N` numbers them
 // (the suite's own seed reuses the traps above when nothing ran before them).
 const trapsSeeds: RunScore[] = [];
-for (const s of trapSeeds) {
+for (const s of TRAP_KINDS.some((k) => wanted(k) || wanted('traps')) ? trapSeeds : []) {
   if (s === seed0 && trapsFrom === seed0 * 1_000_000) {
     trapsSeeds.push(...traps);
     continue;
