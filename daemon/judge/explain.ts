@@ -104,14 +104,11 @@ export function modelInForce(s: JudgeState, model: Model): string[] {
       );
   }
   for (const scope of Object.values(s.scopes)) {
-    if (!scope.floorContradicted && !scope.floorUnchecked) continue;
+    if (!scope.floorContradicted) continue;
     const where =
       scope.endpoint === ALL ? (scope.segment === ALL ? 'the service' : scope.segment) : scope.endpoint;
-    const why = scope.floorContradicted
-      ? "contradicted by production's own failures: the live primary arm sets it"
-      : "not checked yet (too few pairs): at least the primary arm's own rate so far";
     out.push(
-      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: ${why}`,
+      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: contradicted by production's own failures: the live primary arm sets it`,
     );
   }
   return out;

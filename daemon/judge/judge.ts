@@ -244,13 +244,6 @@ function updateRateTests(
   } else {
     p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));
   }
-  // Until a narrow scope's primary arm has been watched long enough to contradict its floor, the
-  // conservative choice is in force there: the live primary arm's upper bound, as for a contradicted floor.
-  scope.floorUnchecked =
-    !scope.floorContradicted &&
-    (scope.kind === 'cell' || scope.kind === 'endpoint') &&
-    quiet.pairs * clamp(floorErr, MIN_RATE, 0.5) < FLOOR_CHECKED_EVENTS;
-  if (scope.floorUnchecked) p0 = Math.max(p0, upperRate(quiet.primaryOnly, quiet.pairs));
   if (!shared) {
     quiet.pairs += n;
     quiet.primaryOnly += b.cand.errPrimaryOnly;
@@ -327,20 +320,6 @@ function burstIn(scope: ScopeState, b: Batch, model: Model): boolean {
   const modelBoth = Math.max(0, b.floorPrimary / n - b.floorErr / n);
   return sharedBurst(scope, failureWindow(scope, b.cand), modelBoth, Math.max(0, model.params.priorStrength));
 }
-
-/**
- * Primary-only failures the floor predicts in a scope's quiet seconds before the scope's error-rate
- * tests bet against the floor alone: until then it is unchecked (a floor 5-30x too low is contradicted
- * by the primary arm's first few failures, but a cell sees its first ones only after seconds), and a
- * stale floor would let the candidate's first failures, which under the null are a copy of the
- * primary's, win the race. Meanwhile the floor is at least the upper bound of the primary arm's own
- * rate so far, fixed before the second is seen, so the test stays valid and a large excess still
- * counts. Applies to endpoint and endpoint × segment scopes, where every stale-floor false rollback
- * of `bench:judge --only traps --seeds 1,2,3,4,5` happened; the service (most pairs: its check comes
- * first, and once contradicted it contradicts every scope's) and segments (every endpoint of a
- * region) are exempt, so a regression confined to a region is still named at once.
- */
-const FLOOR_CHECKED_EVENTS = 1;
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
 const FLOOR_CHECK_LOG = Math.log(3);

@@ -139,8 +139,6 @@ export interface ScopeState {
   floorCheckLive: number[];
   /** The primary arm showed the learned error floor to be wrong here; the live arm sets it from then on. */
   floorContradicted: boolean;
-  /** The error floor is not checked yet here (too few pairs): the primary arm's upper bound is in force (judge.ts). */
-  floorUnchecked?: boolean;
   /** Seconds in which the error-rate test stood aside because the primary arm was noisy. */
   rateSkips: number;
   /** The floors last used (for explanations). */
