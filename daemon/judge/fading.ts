@@ -183,10 +183,14 @@ export function scopeTrend(s: JudgeState, scope: ScopeState): ReturnType<typeof 
   return pooledTrend(seriesOf(s, scope).map((lat) => lat ?? []));
 }
 
-/** Whether the scope's excess is clearly falling (enough seconds, trend within its cells at z ≤ −2). */
+/**
+ * Whether the scope's excess is clearly falling (enough seconds, trend at z ≤ −2 within its cells or
+ * in its own mixed series: each caught cold starts of bench:judge's traps the other missed; holding
+ * on either only withholds a rollback).
+ */
 export function latencyDecaying(s: JudgeState, scope: ScopeState): boolean {
-  const t = scopeTrend(s, scope);
-  return t !== null && (scope.lat?.length ?? 0) >= MIN_TREND_S && t.slopeZ <= FADING_Z;
+  if ((scope.lat?.length ?? 0) < MIN_TREND_S) return false;
+  return [scopeTrend(s, scope), latencyTrend(scope)].some((t) => t !== null && t.slopeZ <= FADING_Z);
 }
 
 /**
@@ -194,10 +198,11 @@ export function latencyDecaying(s: JudgeState, scope: ScopeState): boolean {
  * or clearly there neither over the window nor over its last seconds (a
  * shift that began a few seconds ago is judged by the last seconds: the
  * window's mean dilutes it, and holding it restarted the latency tests).
- * Trend and level are fitted within the scope's cells.
+ * Trend and level are fitted within the scope's cells and over its own series; either holds.
  */
 export function latencyFading(s: JudgeState, scope: ScopeState): boolean {
-  const t = scopeTrend(s, scope);
-  if (t === null || (scope.lat?.length ?? 0) < MIN_TREND_S) return true;
-  return t.slopeZ <= FADING_Z || (t.meanZ < PRESENT_Z && t.recentZ < PRESENT_Z);
+  if ((scope.lat?.length ?? 0) < MIN_TREND_S) return true;
+  return [scopeTrend(s, scope), latencyTrend(scope)].some(
+    (t) => t === null || t.slopeZ <= FADING_Z || (t.meanZ < PRESENT_Z && t.recentZ < PRESENT_Z),
+  );
 }
