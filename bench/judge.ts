@@ -15,6 +15,8 @@
  *   npm run bench:judge -- --untrained        judge with the built-in model (no --history)
  *   npm run bench:judge -- --write DIR        keep each scenario's JSON lines in DIR
  *   npm run bench:judge -- --only KIND        one scenario kind (or trap kind)
+ *   npm run bench:judge -- --seeds 1,2,3      the A/A traps once per seed, as `--only traps --seed N`
+ *                                             runs them (default 1,2,3,4,5; with --quick, --seed only)
  */
 import { unlinkSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     write: { type: 'string' },
     threshold: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
+    seeds: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     only: { type: 'string' },
   },
@@ -47,6 +50,8 @@ const { values } = parseArgs({
 
 const quick = values.quick === true;
 const seed0 = Number(values.seed);
+/** Seeds the A/A traps run under for `aa_false_rollback_rate_traps_seeds`, each numbered as `--only traps --seed N`. */
+const trapSeeds = parseSeeds(values.seeds ?? (quick ? String(seed0) : '1,2,3,4,5'));
 const params: JudgeParams = { ...DEFAULT_JUDGE_PARAMS, anomalyThreshold: Number(values.threshold) };
 const RATES = [10, 100, 300];
 const PROFILES = quick ? 3 : 6;
@@ -176,16 +181,44 @@ for (let i = 0; i < GOAL_RUNS && wanted('goals'); i++) {
   firstSecond.push(judgeScenario(f, models[pi], 'regression_from_first_second'));
 }
 // A/A traps, each with the service's history (`--history`) and without.
-const traps: RunScore[] = [];
-for (const kind of TRAP_KINDS) {
-  if (!wanted(kind) && !wanted('traps')) continue;
-  for (let i = 0; i < TRAP_RUNS; i++) {
-    seed++;
-    const pi = seed % PROFILES;
-    const t = makeTrap(kind, profiles[pi]!, seed);
-    traps.push(judgeScenario(t, models[pi], kind));
-    if (models[pi]) traps.push(judgeScenario(t, undefined, `${kind} (no history)`));
+const trapsFrom = seed;
+const traps = runTraps(profiles, models);
+// The same traps under other seeds, each numbered as `--only traps --seed N` numbers them
+// (the suite's own seed reuses the traps above when nothing ran before them).
+const trapsSeeds: RunScore[] = [];
+for (const s of TRAP_KINDS.some((k) => wanted(k) || wanted('traps')) ? trapSeeds : []) {
+  if (s === seed0 && trapsFrom === seed0 * 1_000_000) {
+    trapsSeeds.push(...traps);
+    continue;
   }
+  seed = s * 1_000_000;
+  const ps = Array.from({ length: PROFILES }, (_, i) => randomProfile(s * 100 + i + 1, `svc${i}`));
+  trapsSeeds.push(...runTraps(ps, s === seed0 ? models : ps.map((p, i) => train(p, s * 100 + i + 1))));
+}
+
+/** Every wanted trap kind, TRAP_RUNS runs each (seeds from the running counter), with history and without. */
+function runTraps(ps: ServiceProfile[], ms: (Model | undefined)[]): RunScore[] {
+  const out: RunScore[] = [];
+  for (const kind of TRAP_KINDS) {
+    if (!wanted(kind) && !wanted('traps')) continue;
+    for (let i = 0; i < TRAP_RUNS; i++) {
+      seed++;
+      const pi = seed % PROFILES;
+      const t = makeTrap(kind, ps[pi]!, seed);
+      out.push(judgeScenario(t, ms[pi], kind));
+      if (ms[pi]) out.push(judgeScenario(t, undefined, `${kind} (no history)`));
+    }
+  }
+  return out;
+}
+
+/** `--seeds 1,2,3`: positive integers, at least one. */
+function parseSeeds(text: string): number[] {
+  const seeds = text.split(',').map((x) => Number(x.trim()));
+  if (seeds.length === 0 || !seeds.every((x) => Number.isInteger(x) && x > 0)) {
+    throw new Error(`--seeds: expected positive integers separated by commas, got "${text}"`);
+  }
+  return [...new Set(seeds)];
 }
 
 const rows: [string, ReturnType<typeof summarise>][] = KINDS.map((k) => [
@@ -212,7 +245,15 @@ const loss = summarise(traps.filter((x) => x.kind.startsWith('aa_loss_3pct')));
 console.log(
   `judge scenario suite through umbra replay: threshold t=${params.anomalyThreshold}, ${values.untrained ? 'untrained model' : `models trained on history files (${trainedMs} ms)`}`,
 );
-console.log(table([...rows, ...byRate, ...goals, ...trapRows]));
+console.log(
+  table([
+    ...rows,
+    ...byRate,
+    ...goals,
+    ...trapRows,
+    [`A/A traps, seeds ${trapSeeds.join(',')}`, summarise(trapsSeeds)],
+  ]),
+);
 const aa = rows.find(([k]) => k === 'aa')![1];
 const result = {
   bench: 'judge',
@@ -222,6 +263,15 @@ const result = {
   elapsed_s: Math.round((Date.now() - started) / 100) / 10,
   kinds: Object.fromEntries(rows),
   traps: Object.fromEntries(trapRows.map(([k, v]) => [k.slice('trap: '.length), v])),
+  trap_seeds: {
+    seeds: trapSeeds,
+    ...Object.fromEntries(
+      [...new Set(trapsSeeds.map((x) => x.kind))].map((k) => [
+        k,
+        summarise(trapsSeeds.filter((x) => x.kind === k)),
+      ]),
+    ),
+  },
   goals: {
     aa_false_rollback_rate: aa.false_alarm_rate,
     errors_1pct_100rps_median_s: goals[0]![1].median_ttd_s,
@@ -235,6 +285,8 @@ const result = {
     ).culprit_rate,
     /** Goal 0. */
     aa_false_rollback_rate_traps: summarise(traps).false_alarm_rate,
+    /** Goal 0: the A/A traps over every seed of `--seeds`. */
+    aa_false_rollback_rate_traps_seeds: summarise(trapsSeeds).false_alarm_rate,
     /** Goal 0. */
     loss_3pct_false_rollback_rate: loss.false_alarm_rate,
     /** Goal ≤ 5. */

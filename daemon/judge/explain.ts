@@ -134,14 +134,14 @@ function latencyHold(s: JudgeState, culprits: Culprit[]): string | null {
 
 function fadingAt(s: JudgeState, c: Culprit): boolean {
   const scope = scopeOf(s, c);
-  if (scope !== null && latencyFading(scope)) return true;
+  if (scope !== null && latencyFading(s, scope)) return true;
   for (const [ep, seg] of [
     [c.endpoint, ALL],
     [ALL, c.segment],
     [ALL, ALL],
   ] as const) {
     const outer = s.scopes[`${ep}\u0000${seg}`];
-    if (outer && outer !== scope && latencyDecaying(outer)) return true;
+    if (outer && outer !== scope && latencyDecaying(s, outer)) return true;
   }
   return false;
 }

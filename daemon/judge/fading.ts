@@ -5,7 +5,8 @@
  * is therefore held while the excess is fading: over the scope's last
  * {@link FADE_WINDOW_S} seconds, the paired latency excess (mean shadow −
  * primary delta over the primary's latency per second: the relative excess,
- * which the mix of endpoints in a second does not move) is falling (a negative trend
+ * which the mix of endpoints in a second does not move), fitted within each
+ * endpoint × segment cell the scope holds, is falling (a negative trend
  * at z ≤ −2), or is not clearly there any more (neither the window's mean
  * nor its last {@link RECENT_LEVEL_S} seconds' at z ≥ 3), and until
  * {@link MIN_TREND_S} seconds show a trend at all. A candidate
@@ -13,6 +14,7 @@
  * positive excess and is rolled back as before. Holding only withholds a
  * rollback, so the false-rollback bound is untouched. Pure.
  */
+import { ALL } from './scopes.js';
 import type { JudgeState, ScopeState } from './types.js';
 
 /** Reasons a latency rollback is held (the verdict's `reason`). */
@@ -53,6 +55,8 @@ export function recordLatency(
  */
 export const RECENT_LEVEL_S = 5;
 
+type LatPoint = NonNullable<ScopeState['lat']>[number];
+
 /**
  * The trend and level of a scope's latency excess over its window (null
  * with under 3 seconds of pairs): the slope's z, the window mean's z, and
@@ -60,46 +64,81 @@ export const RECENT_LEVEL_S = 5;
  * errors from the residuals of the line).
  */
 export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number; recentZ: number } | null {
-  const pts = scope.lat ?? [];
-  if (pts.length < 3) return null;
-  let w = 0;
-  let sx = 0;
-  let sy = 0;
-  const y = (p: (typeof pts)[number]): number => p.deltaUs / p.primaryUs;
-  for (const p of pts) {
-    w += p.pairs;
-    sx += p.pairs * p.second;
-    sy += p.pairs * y(p);
+  return pooledTrend([scope.lat ?? []]);
+}
+
+/**
+ * The same, over several series at once (the endpoint × segment cells a
+ * scope holds), each with its own level and one common slope: the trend
+ * *within* each cell. A scope's own per-second excess mixes its endpoints,
+ * and which endpoints a second happens to hold moves it (a 3 ms and an
+ * 80 ms endpoint differ in their excess' noise); within cells that noise is
+ * gone, so a cold start, which slows every endpoint alike, shows its fall
+ * sooner. With one series it is {@link latencyTrend}. Null with under 3
+ * seconds or no degree of freedom left.
+ */
+export function pooledTrend(
+  series: readonly (readonly LatPoint[])[],
+): { slopeZ: number; meanZ: number; recentZ: number } | null {
+  const y = (p: LatPoint): number => p.deltaUs / p.primaryUs;
+  const used = series.filter((pts) => pts.length > 0);
+  let n = 0;
+  let last = -Infinity;
+  for (const pts of used) {
+    n += pts.length;
+    for (const p of pts) last = Math.max(last, p.second);
   }
-  const mx = sx / w;
-  const my = sy / w;
+  if (used.length === 0 || Math.max(...used.map((pts) => pts.length)) < 3 || n - used.length - 1 < 1)
+    return null;
+  let w = 0;
+  let sy = 0;
   let sxx = 0;
   let sxy = 0;
-  for (const p of pts) {
-    const dx = p.second - mx;
-    sxx += p.pairs * dx * dx;
-    sxy += p.pairs * dx * (y(p) - my);
+  const centres: { mx: number; my: number }[] = [];
+  for (const pts of used) {
+    let wc = 0;
+    let sxc = 0;
+    let syc = 0;
+    for (const p of pts) {
+      wc += p.pairs;
+      sxc += p.pairs * p.second;
+      syc += p.pairs * y(p);
+    }
+    const mx = sxc / wc;
+    const my = syc / wc;
+    centres.push({ mx, my });
+    w += wc;
+    sy += syc;
+    for (const p of pts) {
+      const dx = p.second - mx;
+      sxx += p.pairs * dx * dx;
+      sxy += p.pairs * dx * (y(p) - my);
+    }
   }
   const slope = sxx > 0 ? sxy / sxx : 0;
   let rss = 0;
-  for (const p of pts) {
-    const r = y(p) - my - slope * (p.second - mx);
-    rss += p.pairs * r * r;
-  }
-  // Variance of one pair's share of a second's mean, from the residuals (n − 2 degrees of freedom).
-  const v = rss / (pts.length - 2);
+  used.forEach((pts, i) => {
+    const { mx, my } = centres[i]!;
+    for (const p of pts) {
+      const r = y(p) - my - slope * (p.second - mx);
+      rss += p.pairs * r * r;
+    }
+  });
+  // Variance of one pair's share of a second's mean, from the residuals (a level per series and one slope fitted).
+  const v = rss / (n - used.length - 1);
   const z = (x: number, se: number): number => (se > 0 ? x / se : x > 0 ? Infinity : x < 0 ? -Infinity : 0);
-  const last = pts[pts.length - 1]!.second;
   let wr = 0;
   let syr = 0;
-  for (const p of pts) {
-    if (p.second <= last - RECENT_LEVEL_S) continue;
-    wr += p.pairs;
-    syr += p.pairs * y(p);
+  for (const pts of used) {
+    for (const p of pts) {
+      if (p.second <= last - RECENT_LEVEL_S) continue;
+      wr += p.pairs;
+      syr += p.pairs * y(p);
+    }
   }
   return {
     slopeZ: z(slope, Math.sqrt(v / sxx)),
-    meanZ: z(my, Math.sqrt(v / w)),
+    meanZ: z(sy / w, Math.sqrt(v / w)),
     recentZ: z(syr / wr, Math.sqrt(v / wr)),
   };
 }
@@ -123,10 +162,35 @@ export function restartLatency(s: JudgeState): void {
   }
 }
 
-/** Whether the scope's excess is clearly falling (enough seconds, trend at z ≤ −2). */
-export function latencyDecaying(scope: ScopeState): boolean {
-  const t = latencyTrend(scope);
-  return t !== null && (scope.lat?.length ?? 0) >= MIN_TREND_S && t.slopeZ <= FADING_Z;
+/**
+ * The endpoint × segment cells a scope holds (a cell holds itself): the
+ * series its trend is fitted within. The scope's own series when none is
+ * kept.
+ */
+function seriesOf(s: JudgeState, scope: ScopeState): ScopeState['lat'][] {
+  const cells = Object.values(s.scopes).filter(
+    (c) =>
+      c.endpoint !== ALL &&
+      c.segment !== ALL &&
+      (scope.endpoint === ALL || c.endpoint === scope.endpoint) &&
+      (scope.segment === ALL || c.segment === scope.segment),
+  );
+  return cells.length > 0 ? cells.map((c) => c.lat) : [scope.lat];
+}
+
+/** The scope's trend and level, fitted within its cells ({@link pooledTrend}). */
+export function scopeTrend(s: JudgeState, scope: ScopeState): ReturnType<typeof pooledTrend> {
+  return pooledTrend(seriesOf(s, scope).map((lat) => lat ?? []));
+}
+
+/**
+ * Whether the scope's excess is clearly falling (enough seconds, trend at z ≤ −2 within its cells or
+ * in its own mixed series: each caught cold starts of bench:judge's traps the other missed; holding
+ * on either only withholds a rollback).
+ */
+export function latencyDecaying(s: JudgeState, scope: ScopeState): boolean {
+  if ((scope.lat?.length ?? 0) < MIN_TREND_S) return false;
+  return [scopeTrend(s, scope), latencyTrend(scope)].some((t) => t !== null && t.slopeZ <= FADING_Z);
 }
 
 /**
@@ -134,9 +198,11 @@ export function latencyDecaying(scope: ScopeState): boolean {
  * or clearly there neither over the window nor over its last seconds (a
  * shift that began a few seconds ago is judged by the last seconds: the
  * window's mean dilutes it, and holding it restarted the latency tests).
+ * Trend and level are fitted within the scope's cells and over its own series; either holds.
  */
-export function latencyFading(scope: ScopeState): boolean {
-  const t = latencyTrend(scope);
-  if (t === null || (scope.lat?.length ?? 0) < MIN_TREND_S) return true;
-  return t.slopeZ <= FADING_Z || (t.meanZ < PRESENT_Z && t.recentZ < PRESENT_Z);
+export function latencyFading(s: JudgeState, scope: ScopeState): boolean {
+  if ((scope.lat?.length ?? 0) < MIN_TREND_S) return true;
+  return [scopeTrend(s, scope), latencyTrend(scope)].some(
+    (t) => t === null || t.slopeZ <= FADING_Z || (t.meanZ < PRESENT_Z && t.recentZ < PRESENT_Z),
+  );
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
 import { defaultModel } from '../../../daemon/model/model.js';
+import { replayTrap } from './replay-trap.js';
 import { rng, simulateCell, spec } from './sim.js';
 
 /** 60 s of one endpoint at 100 pairs/s; the candidate's latency × factor(t). */
@@ -48,4 +49,21 @@ describe('judge: a latency shift after a healthy start', () => {
       assert.equal(held, -1, `seed ${seed}: held as fading at ${held} s`);
     }
   });
+});
+
+describe('judge: cold starts of a service with several endpoints (bench:judge traps, replayed as a user does)', () => {
+  // `node --import tsx bench/judge.ts --only traps --seed S`: the aa_cold_20s runs that were rolled back at 14 s.
+  // The service's excess mixes endpoints of 1–80 ms, and which of them a second holds moved its trend's z to
+  // −2.0 at the first second a trend was judged; within each endpoint × segment cell the fall is clear (z ≈ −4).
+  for (const { benchSeed, seed } of [
+    { benchSeed: 1, seed: 1_000_024 },
+    { benchSeed: 2, seed: 2_000_022 },
+    // Held by the mixed series, not within cells: either trend falling holds.
+    { benchSeed: 5, seed: 5_000_018 },
+  ]) {
+    it(`does not roll back the 20 s cold start of --seed ${benchSeed} (run ${seed})`, () => {
+      const rb = replayTrap('aa_cold_20s', benchSeed, seed);
+      assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
+    });
+  }
 });
