@@ -84,8 +84,11 @@ async function telemetryStreams(b: Bench): Promise<number> {
 }
 
 /**
- * Stops the daemon with `signal`, keeps it down `downMs`, starts it again and
- * counts the user errors from the signal until 5 s after Envoy is back.
+ * With v3 shadowing (so the service's routes run the filter and its telemetry
+ * streams are open: with route gating an idle service has none to reconnect),
+ * stops the daemon with `signal`, keeps it down `downMs`, starts it again and
+ * counts the user errors from the signal until 5 s after Envoy is back; the
+ * deployment is aborted afterwards.
  */
 export async function restartUnderLoad(
   b: Bench,
@@ -93,6 +96,7 @@ export async function restartUnderLoad(
   downMs: number,
 ): Promise<number> {
   const label = signal === 'SIGTERM' ? 'clean stop' : 'kill';
+  await deployToShadowing(b, 'v3');
   const before = userErrors(b.load);
   const sentBefore = b.load.sent;
   say(`${label}: ${signal} to umbrad, down for ${downMs / 1000} s`);
@@ -104,6 +108,7 @@ export async function restartUnderLoad(
   await sleep(5000);
   const errors = userErrors(b.load) - before;
   say(`${label}: ${errors} user errors in ${b.load.sent - sentBefore} answered requests`);
+  await endDeployment(b, 'abort');
   return errors;
 }
 
