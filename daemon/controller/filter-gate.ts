@@ -50,12 +50,17 @@ function scaled(p: number, live: number): number {
   return f <= 0 ? 0 : Math.min(100, (100 * p) / f);
 }
 
+/** The filter sees every request of the route and samples inside: user-segment, and every strategy in overlay mode. */
+function samplesInside(service: ServiceConfig, wholeRoute: boolean): boolean {
+  return service.mirroring.mirroringStrategy === 'user-segment' || wholeRoute;
+}
+
 /** The gate for a service's route (see the module comment). */
 export function filterGatePlan(service: ServiceConfig, route: GateInput): FilterGatePlan {
   const m = service.mirroring;
   const live = m.liveSample;
   if (!route.filter) return { insidePercentage: () => 0 };
-  if (m.mirroringStrategy === 'user-segment' || route.wholeRoute)
+  if (samplesInside(service, route.wholeRoute === true))
     return { gate: { share: 100 }, insidePercentage: (p) => p };
   const p = route.mirrorPercentage ?? 0;
   const insidePercentage = (q: number) => scaled(q, live);
@@ -74,6 +79,6 @@ export function filterGatePlan(service: ServiceConfig, route: GateInput): Filter
 export function liveSampleEvery(service: ServiceConfig, wholeRoute = false): number {
   const live = service.mirroring.liveSample;
   if (live <= 0) return 0;
-  if (service.mirroring.mirroringStrategy !== 'user-segment' && !wholeRoute) return 1;
+  if (!samplesInside(service, wholeRoute)) return 1;
   return Math.max(1, Math.round(100 / live));
 }

@@ -114,6 +114,7 @@ export function desiredRouting(
   telemetryToken?: string,
   telemetryPort?: number,
 ): DesiredRouting {
+  const wholeRoute = overlayMode(config);
   const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
   const serving = Object.keys(route.weights).filter((v) => (route.weights[v] ?? 0) > 0);
   const versions: DesiredVersion[] = serving.map((v) => ({
@@ -144,9 +145,9 @@ export function desiredRouting(
     mirror: {
       candidate: MIRROR_VERSION,
       ...(withBaseline ? { baseline: MIRROR_BASELINE_VERSION } : {}),
-      filterConfig: filterSettings(service, overlayMode(config)),
+      filterConfig: filterSettings(service, wholeRoute),
     },
-    ...gateOf(service, route, overlayMode(config)),
+    ...gateOf(service, route, wholeRoute),
     telemetry: {
       address: telemetry.host,
       port: telemetryPort ?? telemetry.port,
@@ -355,8 +356,6 @@ export class RoutingTable {
   ): Iterable<[string, Record<string, string>]> {
     const overlay = this.#o.overlay;
     if (overlay) {
-      const errors = routable.flatMap((d) => validateDesired(d));
-      if (errors.length > 0) throw new Error(`inconsistent configuration: ${errors.join('; ')}`);
       const services = routable.map((d) =>
         overlayService(this.#services.get(d.service)!, d, this.#index(d.service)),
       );

@@ -1,7 +1,7 @@
 /** Daemon parts (see umbrad.ts) that write to the store: statistics and retention. */
 import type { CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
-import { TERMINAL_PHASES } from '../rollout/phases.js';
+import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { RetentionPolicy, Store } from '../store/store.js';
 import type { DaemonPart } from './context.js';
 
@@ -20,8 +20,9 @@ export function saveTaggedCells(store: Store, cells: CellStats[]): void {
     if (list) list.push(c);
     else byService.set(c.key.service, [c]);
   }
+  const repo = storeDeploymentRepo(store);
   for (const [service, list] of byService) {
-    const active = store.listDeployments({ service, excludePhases: [...TERMINAL_PHASES], limit: 1 })[0];
+    const active = repo.list({ service, activeOnly: true, limit: 1 })[0];
     store.saveCells(list, active?.id ?? null);
   }
 }

@@ -15,9 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SnapshotInput } from './snapshot.js';
-
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+import { HCM_TYPE } from './type-urls.js';
 
 type Obj = Record<string, unknown>;
 

@@ -11,6 +11,7 @@ import { type AnyResource, encodeResource, isEdsCluster, resourceName } from './
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
+  HCM_TYPE,
   LISTENER_TYPE,
   PUSH_ORDER,
   ROUTE_TYPE,
@@ -47,9 +48,6 @@ const INPUT_KEYS: ReadonlyArray<[keyof SnapshotInput, TypeUrl]> = [
   ['listeners', LISTENER_TYPE],
   ['routes', ROUTE_TYPE],
 ];
-
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function digest(items: ReadonlyMap<string, AnyResource>): string {
   const h = createHash('sha256');

@@ -44,3 +44,8 @@ export function isKnownType(url: string): url is TypeUrl {
 export function messageName(url: string): string {
   return url.slice(url.lastIndexOf('/') + 1);
 }
+
+/** Type URLs of the filters inside a listener that the renderer, the overlay and the checks look for. */
+export const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';

@@ -6,14 +6,13 @@
  * resources/render.ts renders for a service of Umbra's own.
  */
 import type { DesiredRouting } from '../resources/desired.js';
-import { filterEnabled } from '../resources/filter-gate.js';
+import { FILTER_NAME, filterEnabled } from '../resources/filter-gate.js';
 import { versionCluster } from '../resources/names.js';
 import type { RenderOptions } from '../resources/render.js';
 import { wasmFilter } from '../resources/render.js';
+import { ROUTER_TYPE } from '../type-urls.js';
 
 type Obj = Record<string, unknown>;
-
-const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 /** What Umbra wants for one service it manages beside the upstream. */
 export interface OverlayService {
@@ -40,7 +39,7 @@ export function insertUmbraFilter(
 ): boolean {
   if (!s.desired.mirror?.candidate) return false;
   const filters = (hcm['http_filters'] as Obj[] | undefined) ?? [];
-  if (filters.some((f) => f['name'] === 'umbra')) return false;
+  if (filters.some((f) => f['name'] === FILTER_NAME)) return false;
   const router = filters.findIndex(
     (f) =>
       f['name'] === 'envoy.filters.http.router' ||

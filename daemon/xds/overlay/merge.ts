@@ -18,7 +18,14 @@ import { type AnyResource, decodeResource, encodeResource, resourceName } from '
 import { versionCluster } from '../resources/names.js';
 import type { RenderOptions } from '../resources/render.js';
 import { renderService } from '../resources/render.js';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, type TypeUrl } from '../type-urls.js';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  HCM_TYPE,
+  LISTENER_TYPE,
+  ROUTE_TYPE,
+  type TypeUrl,
+} from '../type-urls.js';
 import { editServiceRoute, insertUmbraFilter, type OverlayService } from './edits.js';
 
 type Obj = Record<string, unknown>;
@@ -45,9 +52,6 @@ export interface MergeResult {
   /** Services left alone, with the reason and the umbra.yaml path. */
   errors: string[];
 }
-
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /** The key of a resource in {@link MergeResult.umbra}. */
 export function umbraKey(typeUrl: TypeUrl, name: string): string {

@@ -16,14 +16,12 @@
  */
 import { isIP } from 'node:net';
 import type { SnapshotInput } from '../snapshot.js';
+import { HCM_TYPE, ROUTER_TYPE } from '../type-urls.js';
 import type { DesiredEndpoint, DesiredRouting, DesiredTelemetry } from './desired.js';
 import { FILTER_NAME, gatedRoutes } from './filter-gate.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
 import { upstreamTlsSocket } from './tls.js';
 
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
 const STRING_VALUE_TYPE = 'type.googleapis.com/google.protobuf.StringValue';
 const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
