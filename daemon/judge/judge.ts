@@ -25,7 +25,7 @@ import { clean, num, statusChanges, upperRate } from './counts.js';
 import { clearlyAbove, logMixtureE, rateBatchUpdate } from './evalue.js';
 import { buildVerdict } from './explain.js';
 import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
-import { latencyRecentBet } from './recent.js';
+import { errorsRecentBet, latencyRecentBet } from './recent.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
 import { combinedScore } from './terms.js';
 import type { JudgeParams, JudgeState, ScopeState, Verdict } from './types.js';
@@ -196,8 +196,8 @@ function stepSecond(
       primaryOnly: b.cand.errPrimaryOnly,
       primaryFailed: b.cand.primaryFailed,
       shadowOnly: b.cand.errShadowOnly,
-      latSlower: b.cand.latShadowSlower,
-      latFaster: b.cand.latPrimarySlower,
+      latShadowSlower: b.cand.latShadowSlower,
+      latPrimarySlower: b.cand.latPrimarySlower,
     });
     scope.recent = scope.recent.filter((r) => r.second > second - params.healthWindowSeconds);
     mergeExamples(scope.examples, b.examples, params.examples);
@@ -257,7 +257,7 @@ function updateRateTests(
     scope.rateSkips += 1;
   } else {
     scope.wealth.errors_rate = rateBatchUpdate(scope.wealth.errors_rate, b.cand.errShadowOnly, n, p0, mix);
-    scope.errorsRecent = (scope.errorsRecent ?? 0) + recentBet(scope, b.cand.errShadowOnly, n, p0);
+    scope.errorsRecent = (scope.errorsRecent ?? 0) + errorsRecentBet(scope, b.cand.errShadowOnly, n, p0);
   }
   if (unhealthy) return;
 
@@ -280,37 +280,6 @@ function updateRateTests(
     const p = Math.max(bodyFloor, MIN_RATE);
     scope.wealth.body_mismatch = rateBatchUpdate(scope.wealth.body_mismatch, b.cand.bodyMismatch, nb, p, mix);
   }
-}
-
-/** Seconds of shadow-only failures the errors_recent test bets on, and the pairs its estimate is shrunk by. */
-const RECENT_BET_SECONDS = 5;
-const RECENT_BET_PRIOR_PAIRS = 50;
-
-/**
- * errors_recent: the same null as errors_rate (shadow-only failures at a
- * per-pair rate ≤ p₀), tested by a likelihood ratio whose alternative p₁ is
- * estimated from the last seconds only (shrunk toward p₀, never below it),
- * before this second's counts are seen: a predictable plug-in (Robbins and
- * Siegmund 1974; Waudby-Smith and Ramdas 2024, "Estimating means of bounded
- * random variables by betting"). For k of n Bernoulli(p) with p ≤ p₀ ≤ p₁
- * the factor (p₁/p₀)^k ((1−p₁)/(1−p₀))^(n−k) has expectation
- * (p p₁/p₀ + (1−p)(1−p₁)/(1−p₀))^n ≤ 1. Under the null p₁ stays near p₀, so
- * unlike the fixed alternatives of errors_rate it loses almost nothing while
- * the candidate is healthy, and it bets as soon as failures rise: a
- * regression that starts late in a run is caught as fast as one from the
- * start. Returns the log factor.
- */
-function recentBet(scope: ScopeState, k: number, n: number, p0: number): number {
-  const last = scope.recent.slice(-RECENT_BET_SECONDS);
-  let kr = 0;
-  let nr = 0;
-  for (const r of last) {
-    kr += r.shadowOnly ?? 0;
-    nr += r.pairs;
-  }
-  const p1 = clamp((kr + p0 * RECENT_BET_PRIOR_PAIRS) / (nr + RECENT_BET_PRIOR_PAIRS), p0, 0.5);
-  if (!(p1 > p0)) return 0;
-  return k * Math.log(p1 / p0) + (n - k) * Math.log((1 - p1) / (1 - p0));
 }
 
 /** A shared-dependency burst in this scope's window (bursts.ts), against the model's rate of failures of both arms. */

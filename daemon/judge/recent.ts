@@ -1,45 +1,68 @@
 /**
- * latency_recent: the latency sign test's null (a discordant pair points at
- * the shadow with probability p ≤ ½) tested by a likelihood ratio whose
- * alternative p₁ ≥ ½ is estimated from the scope's last seconds only,
- * before this second's counts are seen: a predictable plug-in (Robbins and
- * Siegmund 1974; Waudby-Smith and Ramdas, "Estimating means of bounded
- * random variables by betting", JRSS B 2024). For each discordant pair the
- * factor 2p₁ (shadow slower) or 2(1−p₁) (primary slower) has expectation
- * 2(1−p₁) + 2p(2p₁−1) ≤ 1 for every p ≤ ½, so the product is a test
- * supermartingale whatever p₁ the past chose.
+ * The recent bets (errors_recent, latency_recent): a one-sided null "events
+ * at a per-pair rate ≤ p₀" tested by a likelihood ratio whose alternative
+ * p₁ ≥ p₀ is estimated from the scope's last seconds only (shrunk toward p₀,
+ * never below it), before this second's counts are seen: a predictable
+ * plug-in (Robbins and Siegmund 1974; Waudby-Smith and Ramdas, "Estimating
+ * means of bounded random variables by betting", JRSS B 2024). For k of n
+ * Bernoulli(p) with p ≤ p₀ ≤ p₁ the factor (p₁/p₀)^k ((1−p₁)/(1−p₀))^(n−k)
+ * has expectation (p p₁/p₀ + (1−p)(1−p₁)/(1−p₀))^n ≤ 1, so the product is a
+ * test supermartingale whatever p₁ the past chose.
  *
- * Why: the fixed-prior mixture (`logSignMixtureE`) pays for its
- * alternatives every healthy second, so a regression that starts after a
- * healthy minute first wins that back. The plug-in stays near p₁ = ½ (betting
- * nothing) while the arms are exchangeable and bets within seconds of a
- * shift. Pure.
+ * Why: a fixed-prior mixture pays for its alternatives every healthy second,
+ * so a regression that starts after a healthy minute first wins that back.
+ * The plug-in stays near p₀ (betting nothing) while the candidate is healthy
+ * and bets within seconds of a change. Pure.
+ *
+ * - errors_recent: shadow-only failures among all pairs, p₀ the error floor.
+ * - latency_recent: "shadow slower" among discordant latency pairs, p₀ = ½
+ *   (the factor is then 2p₁ per shadow-slower pair, 2(1−p₁) per other).
  */
 import type { ScopeState } from './types.js';
 
-/** Seconds of discordant latency pairs the bet is estimated from. */
-export const LATENCY_BET_SECONDS = 5;
-/** Pseudo-pairs at p = ½ the estimate is shrunk by. */
-const LATENCY_BET_PRIOR_PAIRS = 20;
-/** The bet never goes beyond this (a pair against it then costs at most ln 5). */
-const LATENCY_BET_MAX = 0.9;
+/** Seconds of recent counts a bet is estimated from. */
+const BET_SECONDS = 5;
+
+interface BetShape {
+  /** Pseudo-events at p₀ the estimate is shrunk by. */
+  priorPairs: number;
+  /** The bet never goes beyond this. */
+  max: number;
+}
+
+const ERRORS_BET: BetShape = { priorPairs: 50, max: 0.5 };
+/** A latency pair against the bet then costs at most ln 5. */
+const LATENCY_BET: BetShape = { priorPairs: 20, max: 0.9 };
+
+/** The log factor for k events of n, with p₁ from kr of nr recent ones. */
+function plugInBet(k: number, n: number, kr: number, nr: number, p0: number, shape: BetShape): number {
+  const p1 = Math.min(shape.max, Math.max(p0, (kr + p0 * shape.priorPairs) / (nr + shape.priorPairs)));
+  if (!(p1 > p0)) return 0;
+  return k * Math.log(p1 / p0) + (n - k) * Math.log((1 - p1) / (1 - p0));
+}
+
+/** errors_recent's log factor for k shadow-only failures in n pairs against floor p0 (`recent` must not yet hold this second). */
+export function errorsRecentBet(scope: ScopeState, k: number, n: number, p0: number): number {
+  let kr = 0;
+  let nr = 0;
+  for (const r of scope.recent.slice(-BET_SECONDS)) {
+    kr += r.shadowOnly ?? 0;
+    nr += r.pairs;
+  }
+  return plugInBet(k, n, kr, nr, p0, ERRORS_BET);
+}
 
 /**
- * The log factor of one second's discordant latency pairs (`up`: shadow
- * slower, `down`: primary slower), with p₁ from the scope's `recent`
+ * latency_recent's log factor of one second's discordant latency pairs (`up`:
+ * shadow slower, `down`: primary slower), with p₁ from the scope's `recent`
  * seconds, which must not yet hold this second.
  */
 export function latencyRecentBet(scope: ScopeState, up: number, down: number): number {
   let ur = 0;
   let nr = 0;
-  for (const r of scope.recent.slice(-LATENCY_BET_SECONDS)) {
-    ur += r.latSlower ?? 0;
-    nr += (r.latSlower ?? 0) + (r.latFaster ?? 0);
+  for (const r of scope.recent.slice(-BET_SECONDS)) {
+    ur += r.latShadowSlower ?? 0;
+    nr += (r.latShadowSlower ?? 0) + (r.latPrimarySlower ?? 0);
   }
-  const p1 = Math.min(
-    LATENCY_BET_MAX,
-    Math.max(0.5, (ur + 0.5 * LATENCY_BET_PRIOR_PAIRS) / (nr + LATENCY_BET_PRIOR_PAIRS)),
-  );
-  if (!(p1 > 0.5)) return 0;
-  return up * Math.log(2 * p1) + down * Math.log(2 * (1 - p1));
+  return plugInBet(up, up + down, ur, nr, 0.5, LATENCY_BET);
 }

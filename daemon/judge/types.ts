@@ -120,8 +120,8 @@ export interface ScopeState {
     primaryFailed: number;
     shadowOnly?: number;
     /** Discordant latency pairs: shadow slower, primary slower (latency_recent; 0 during the latency warm-up). */
-    latSlower?: number;
-    latFaster?: number;
+    latShadowSlower?: number;
+    latPrimarySlower?: number;
   }[];
   /**
    * Pairs and primary-only failures of the seconds without a shared-dependency
