@@ -47,7 +47,7 @@ export async function deployToShadowing(b: Bench, version: string): Promise<stri
 }
 
 /** Waits (≤ `timeoutMs`) until the current deployment is in one of `phases`; returns the phase seen last. */
-export async function waitPhase(b: Bench, phases: string[], timeoutMs: number): Promise<string> {
+export async function waitPhase(b: Bench, phases: readonly string[], timeoutMs: number): Promise<string> {
   const seen = await poll(async () => {
     const ph = await phase(b);
     return phases.includes(ph) ? ph : undefined;

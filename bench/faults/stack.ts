@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { AdminClient } from '../../daemon/admin/client.js';
 import type { ServiceStatusView } from '../../daemon/admin/port.js';
 import { projectRoot } from '../../daemon/platform/envoy-binary.js';
+import { TERMINAL_PHASES } from '../../daemon/rollout/phases.js';
 
 export const TOKEN = 'bench-faults-admin-token';
 const t0 = Date.now();
@@ -188,4 +189,4 @@ export function shadowCopiesSeen(dir: string): number {
 }
 
 /** Phases after which a deployment does nothing more. */
-export const TERMINAL = ['completed', 'aborted', 'rolled_back', 'rollback_failed'];
+export const TERMINAL: readonly string[] = TERMINAL_PHASES;

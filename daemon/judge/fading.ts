@@ -63,7 +63,7 @@ type LatPoint = NonNullable<ScopeState['lat']>[number];
  * the z of the mean over its last {@link RECENT_LEVEL_S} seconds (standard
  * errors from the residuals of the line).
  */
-export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number; recentZ: number } | null {
+function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number; recentZ: number } | null {
   return pooledTrend([scope.lat ?? []]);
 }
 
@@ -77,7 +77,7 @@ export function latencyTrend(scope: ScopeState): { slopeZ: number; meanZ: number
  * sooner. With one series it is {@link latencyTrend}. Null with under 3
  * seconds or no degree of freedom left.
  */
-export function pooledTrend(
+function pooledTrend(
   series: readonly (readonly LatPoint[])[],
 ): { slopeZ: number; meanZ: number; recentZ: number } | null {
   const y = (p: LatPoint): number => p.deltaUs / p.primaryUs;
@@ -179,7 +179,7 @@ function seriesOf(s: JudgeState, scope: ScopeState): ScopeState['lat'][] {
 }
 
 /** The scope's trend and level, fitted within its cells ({@link pooledTrend}). */
-export function scopeTrend(s: JudgeState, scope: ScopeState): ReturnType<typeof pooledTrend> {
+function scopeTrend(s: JudgeState, scope: ScopeState): ReturnType<typeof pooledTrend> {
   return pooledTrend(seriesOf(s, scope).map((lat) => lat ?? []));
 }
 

@@ -5,31 +5,19 @@
  * same processes. With `--stop-instances` a stop does stop them.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { drive, freePort, waitFor } from '../../harness/index.js';
 import {
   connectAdmin,
+  exited,
   killInstances,
   restartDaemon,
   startDaemon,
   startProxy,
   TINY_SERVER,
 } from './daemon.js';
-
-/** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
-function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the daemon did not exit')), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --stop-instances stops them', {
   timeout: 180_000,

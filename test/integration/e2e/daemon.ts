@@ -237,3 +237,15 @@ export async function connectAdmin(t: TestContext, daemon: TestDaemon): Promise<
   await waitFor('the admin API', async () => (await client.status()).services.length > 0);
   return client;
 }
+
+/** Resolves with the exit code once the child has exited; fails after `timeoutMs`. */
+export function exited(child: ChildProcess, timeoutMs = 30_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the daemon did not exit')), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}

@@ -6,17 +6,11 @@
  * runs the script's stop and they go.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import test from 'node:test';
 import type { AdminClient } from '../../../daemon/admin/client.js';
 import { waitFor } from '../../harness/index.js';
-import { connectAdmin, restartDaemon, startDaemon, startProxy } from './daemon.js';
+import { connectAdmin, exited, restartDaemon, startDaemon, startProxy } from './daemon.js';
 import { answers, execSetup, running, scriptCalls, scriptPids } from './exec.js';
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 /** Resolves once the daemon reports v1's main pool with both replicas ready. */
 function v1Ready(client: AdminClient): Promise<true> {
