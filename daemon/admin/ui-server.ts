@@ -51,7 +51,7 @@ export interface UiServerOptions {
   port: number;
   tls?: Tls;
   /** Adds what the daemon knows now (the judge's live score) to a report of a deployment in progress. */
-  live?: (result: BuildResult) => BuildResult;
+  live?: (result: BuildResult, nowMs: number) => BuildResult;
   now?: () => number;
 }
 
@@ -119,7 +119,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     if (hit && t < hit.until) return hit.result;
     const started = performance.now();
     let result = buildReport(o.store, id, t, reader);
-    if (o.live) result = o.live(result);
+    if (o.live) result = o.live(result, t);
     const cost = performance.now() - started;
     const final = result.ok && result.report.deployment.final;
     if (cache.size > 32) cache.clear();

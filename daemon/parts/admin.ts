@@ -53,11 +53,13 @@ export function adminPart(): DaemonPart {
           host,
           port,
           ...(tls ? { tls } : {}),
-          live: (result) => {
+          live: (result, t) => {
             if (!result.ok) return result;
-            const d = controller.repo.get(result.report.deployment.id);
-            const e = d ? controller.evidence(d.service) : undefined;
-            return d ? { ...result, report: withLiveScore(result.report, e, d.phase, Date.now()) } : result;
+            const d = result.report.deployment;
+            return {
+              ...result,
+              report: withLiveScore(result.report, controller.evidence(d.service), d.phase, t),
+            };
           },
         });
       }
