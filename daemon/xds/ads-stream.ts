@@ -269,7 +269,7 @@ export class AdsStream {
       kept++;
     }
     const names = [...items.keys()].sort();
-    const version = (all?.version ?? '') + (kept > 0 ? `+kept${kept}` : '');
+    const version = keptVersion(all?.version ?? '', kept);
     return { version, names, resources: names.map((n) => items.get(n)!), items };
   }
 
@@ -320,4 +320,17 @@ export function blamedResources(sent: readonly string[], message: string): strin
     return false;
   });
   return named.length > 0 ? named : [...sent];
+}
+
+const KEPT = '+kept';
+
+/** The version of a response that also keeps `kept` resources the snapshot dropped (make before break). */
+export function keptVersion(version: string, kept: number): string {
+  return kept > 0 ? `${version}${KEPT}${kept}` : version;
+}
+
+/** The snapshot version a response's version stands for (`<version>+kept<N>` holds what `<version>` holds). */
+export function snapshotVersion(version: string): string {
+  const i = version.indexOf(KEPT);
+  return i < 0 ? version : version.slice(0, i);
 }

@@ -26,6 +26,7 @@ import { EventEmitter } from 'node:events';
 import protobuf from 'protobufjs';
 import { logger, rateLimited } from '../../log.js';
 import type { DiscoveryRequest } from '../ads-stream.js';
+import { snapshotVersion } from '../ads-stream.js';
 import type { AnyResource } from '../encode.js';
 import type { AckEvent, NackRecord } from '../nodes.js';
 import type { StreamObserver, XdsServer } from '../server.js';
@@ -65,8 +66,6 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
   private edits: OverlayEdits | undefined;
   private editsKey = '';
   private readonly allowLog = rateLimited(10_000);
-  /** Upstream resources refused before reaching a proxy (undecodable, unnamed). */
-  refusedUpstream = 0;
 
   private readonly client: AdsClient;
 
@@ -170,7 +169,6 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
     stream.session.received(typeUrl, version, nonce);
     const named = nameResources(typeUrl, res.resources ?? []);
     if (!named.ok) {
-      this.refusedUpstream++;
       log.error('upstream sent resources that cannot be relayed; NACKed upstream, proxies keep theirs', {
         nodeId: stream.nodeId,
         upstream: this.target.address,
@@ -211,7 +209,7 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
     if (!stream.session.pending(typeUrl)) return;
     const current = this.current(stream.nodeId, typeUrl);
     const acked = this.xds?.status(stream.nodeId)?.acked[SHORT_NAME[typeUrl]];
-    if (current === undefined || stripKept(acked ?? '') !== current) return;
+    if (current === undefined || snapshotVersion(acked ?? '') !== current) return;
     const ack = stream.session.ack(typeUrl);
     if (ack) stream.connection.send(ack);
   }
@@ -224,7 +222,7 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
   private onAck(e: AckEvent): void {
     this.emit('ack', e);
     const stream = this.streams.get(e.streamId);
-    if (!stream || stripKept(e.version) !== this.current(e.nodeId, e.typeUrl)) return;
+    if (!stream || snapshotVersion(e.version) !== this.current(e.nodeId, e.typeUrl)) return;
     const ack = stream.session.ack(e.typeUrl);
     if (ack) stream.connection.send(ack);
   }
@@ -232,7 +230,7 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
   private onNack(n: NackRecord): void {
     const stream = this.streams.get(n.streamId);
     const node = this.nodes.get(n.nodeId);
-    if (!stream || !node || stripKept(n.version) !== this.current(n.nodeId, n.typeUrl)) return;
+    if (!stream || !node || snapshotVersion(n.version) !== this.current(n.nodeId, n.typeUrl)) return;
     const services = new Set<string>();
     for (const name of n.resources) {
       for (const s of node.merged?.umbra.get(umbraKey(n.typeUrl, name)) ?? []) services.add(s);
@@ -258,12 +256,6 @@ export class OverlayRelay extends EventEmitter implements StreamObserver {
     const nack = stream.session.nack(n.typeUrl, { code: n.code, message: n.message });
     if (nack) stream.connection.send(nack);
   }
-}
-
-/** `<version>+kept<N>` (ads-stream.ts make before break) holds what `<version>` holds. */
-function stripKept(version: string): string {
-  const i = version.indexOf('+kept');
-  return i < 0 ? version : version.slice(0, i);
 }
 
 type Named = { ok: true; items: Map<string, AnyResource> } | { ok: false; errors: string[] };
