@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
+import { adsClient, openAds } from '../../harness/ads-client.js';
 import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
-import { adsClient, openAds } from '../xds/ads-client.js';
 import {
   connectAdmin,
   killInstances,
