@@ -75,6 +75,30 @@ export interface ServiceStatusView {
   missingShadows: number;
   /** Which parts of the model are in force where history is not simply trusted. */
   model: string[];
+  /** The service's journeys with their last results (see proto JourneyStatus). */
+  journeys: JourneyView[];
+}
+
+/** One version's answer to a journey step. */
+export interface JourneyArmView {
+  version: string;
+  status: number;
+  latencyMs: number;
+  failures: string[];
+}
+
+/** A journey's counts and last run (see proto JourneyStatus). */
+export interface JourneyView {
+  name: string;
+  everyMs: number;
+  runs: number;
+  oneSideFailed: number;
+  bothFailed: number;
+  overruns: number;
+  lastRun: number;
+  lastAtMs: number;
+  lastSteps: { name: string; primary: JourneyArmView; candidate: JourneyArmView }[];
+  lastStopped: string;
 }
 
 /** A proxy's refusal that stands (see proto ProxyRefusal). */
