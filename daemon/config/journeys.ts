@@ -17,10 +17,9 @@ const journeyName = (what: string) =>
     .regex(NAME, { error: `must be a ${what} name: letters, digits, '.', '_' or '-' (1-63 characters)` });
 
 /** A duration within [min, max] ms (the same forms as every duration of umbra.yaml). */
-function span(fallback: string, min: number, max: number) {
+function span(min: number, max: number) {
   return z
     .union([z.string(), z.number()], { error: 'must be a duration like 500ms, 5s or 1m' })
-    .default(fallback)
     .transform((v, ctx) => {
       const ms = parseDuration(v);
       if (ms === undefined || ms < min || ms > max) {
@@ -67,7 +66,7 @@ export const JourneyStep = z.strictObject({
       /** JSON path → the value expected there. */
       body: z.record(z.string(), z.unknown()).default({}),
       /** Latency budget per request. */
-      latency: span('0ms', 0, 600_000).optional(),
+      latency: span(1, 600_000).optional(),
     })
     .prefault({}),
 });
@@ -76,9 +75,9 @@ export type JourneyStep = z.infer<typeof JourneyStep>;
 export const JourneyConfig = z.strictObject({
   name: journeyName('journey'),
   /** How often it runs while a deployment is shadowed or baked. */
-  every: span('30s', 1_000, 3_600_000),
+  every: span(1_000, 3_600_000).default(30_000),
   /** Per request (each step, each version). */
-  timeout: span('5s', 1, 60_000),
+  timeout: span(1, 60_000).default(5_000),
   /** Its share of the journeys' part of the false-alarm budget, relative to the other journeys. */
   weight: z.number().positive({ error: 'must be above 0' }).max(1000).default(1),
   /** Defined once per run (templated: builtins and earlier variables). */

@@ -53,6 +53,7 @@ test('a journey with variables, extraction and assertions is valid, with default
   assert.equal(j.weight, 1);
   assert.equal(j.steps[0]!.method, 'GET');
   assert.equal(j.steps[0]!.expect.latency, 300);
+  assert.equal(j.steps[1]!.expect.latency, undefined, 'no latency budget unless one is set');
 });
 
 test('a variable nobody defines is refused with its path', () => {
