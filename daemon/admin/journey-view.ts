@@ -1,6 +1,6 @@
 /** A journey's status as the admin API shows it (proto JourneyStatus). */
 import type { ArmResult, JourneyStatus } from '../synthetic/runner.js';
-import type { JourneyArmView, JourneyView } from './port.js';
+import type { JourneyView } from './port.js';
 
 export function journeyView(j: JourneyStatus): JourneyView {
   return {
@@ -21,6 +21,6 @@ export function journeyView(j: JourneyStatus): JourneyView {
   };
 }
 
-function armView(a: ArmResult): JourneyArmView {
-  return { version: a.version, status: a.status, latencyMs: a.latencyMs, failures: [...a.failures] };
+function armView(a: ArmResult): ArmResult {
+  return { ...a, failures: [...a.failures] };
 }

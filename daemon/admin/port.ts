@@ -9,6 +9,7 @@
  */
 import type { SignalEvidence } from '../controller/evidence.js';
 import type { CommandName } from '../rollout/types.js';
+import type { ArmResult, JourneyStatus } from '../synthetic/runner.js';
 
 export interface DeploymentView {
   id: string;
@@ -79,25 +80,14 @@ export interface ServiceStatusView {
   journeys: JourneyView[];
 }
 
-/** One version's answer to a journey step. */
-export interface JourneyArmView {
-  version: string;
-  status: number;
-  latencyMs: number;
-  failures: string[];
-}
+/** One version's answer to a journey step (see proto JourneyArm): the runner's own result. */
+export type JourneyArmView = ArmResult;
 
-/** A journey's counts and last run (see proto JourneyStatus). */
-export interface JourneyView {
-  name: string;
-  everyMs: number;
-  runs: number;
-  oneSideFailed: number;
-  bothFailed: number;
-  overruns: number;
+/** A journey's counts and its last run, flattened (see proto JourneyStatus): 0 and empty before the first. */
+export interface JourneyView extends Omit<JourneyStatus, 'last'> {
   lastRun: number;
   lastAtMs: number;
-  lastSteps: { name: string; primary: JourneyArmView; candidate: JourneyArmView }[];
+  lastSteps: NonNullable<JourneyStatus['last']>['steps'];
   lastStopped: string;
 }
 
