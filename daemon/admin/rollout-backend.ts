@@ -16,6 +16,7 @@ import type {
   DecisionView,
   DeploymentView,
   HistoryEntryView,
+  JourneyView,
   PoolView,
   ProxyView,
   ServiceStatusView,
@@ -36,6 +37,8 @@ export interface RolloutBackendOptions {
   refusals?: (service: string) => ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies?: (service: string) => ProxyView[];
+  /** The service's journeys with their last results. */
+  journeys?: (service: string) => JourneyView[];
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -159,6 +162,7 @@ export class RolloutAdminBackend implements AdminBackend {
       proxies: this.#o.proxies?.(cfg.name) ?? [],
       missingShadows: ev?.missingShadows ?? 0,
       model: ev?.model ?? [],
+      journeys: this.#o.journeys?.(cfg.name) ?? [],
     };
   }
 }

@@ -6,6 +6,7 @@
  * Starts after the controller, stops before it.
  */
 import { storedDecisions } from '../admin/decision-view.js';
+import { journeyView } from '../admin/journey-view.js';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
@@ -42,6 +43,7 @@ export function adminPart(): DaemonPart {
             ackedWeights: p.acked ?? {},
             hasAcked: p.acked !== null,
           })),
+        journeys: (s) => controller.journeys(s).map(journeyView),
       });
       const token = ensureAdminToken(config.daemon.admin.tokenFile);
       const { httpListen, tls } = config.daemon.admin;

@@ -13,6 +13,7 @@ import type { DeploymentRepo } from '../rollout/ports.js';
 import type { RolloutScheduler } from '../rollout/scheduler.js';
 import type { ConfigRejection } from '../rollout/types.js';
 import type { Store } from '../store/store.js';
+import type { JourneyStatus } from '../synthetic/runner.js';
 import type { Pipeline } from '../telemetry/pipeline.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 
@@ -57,4 +58,6 @@ export interface ControllerHandle {
   refusals(service: string): ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies(service: string): ProxyRouting[];
+  /** The service's journeys with their last results (empty without journeys). */
+  journeys(service: string): JourneyStatus[];
 }

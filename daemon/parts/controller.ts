@@ -13,6 +13,7 @@
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
+import { JourneyLoop } from '../controller/journeys.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
@@ -50,6 +51,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
+  let journeys: JourneyLoop | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -133,6 +135,17 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       // Overlay mode without services: the upstream's configuration passes through as it is.
       if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
+      const sched = scheduler;
+      journeys = new JourneyLoop({
+        services: config.services,
+        provisioners,
+        latest: (service) => sched.latest(service),
+        registry: ctx.pipeline.registry,
+        aggregator: ctx.pipeline.aggregator,
+        nowUs: ctx.now,
+      });
+      journeys.start();
+      const journeyLoop = journeys;
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
       ctx.controller = {
@@ -142,6 +155,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         pools: (s) => provisioners.get(s)?.status() ?? [],
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
+        journeys: (s) => journeyLoop.status(s),
       };
       offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', {
@@ -152,6 +166,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
     },
     async stop() {
+      await journeys?.stop();
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
