@@ -6,6 +6,11 @@
  * over HTTP and samples its CPU; instances that exit are restarted with
  * backoff by the instance itself (process-instance.ts).
  *
+ * An instance that turns healthy or unhealthy on its own (it answered for the
+ * first time, failed its checks, exited) is reported to the
+ * `onEndpointsChange` listeners at once: routing follows it, and Envoy keeps
+ * no weight on an instance that is gone until something else publishes.
+ *
  * With a log directory, a new provisioner adopts the instances that a daemon
  * which died or was stopped left running (adopt.ts): production keeps being
  * served by the same processes across a daemon crash or restart. Those it
@@ -54,6 +59,7 @@ export class ProcessProvisioner implements Provisioner {
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
   readonly #serial = new KeyedSerial();
+  readonly #listeners = new Set<(ref: PoolRef) => void>();
   /** Stops of leftovers that could not be adopted; `close` waits for them. */
   readonly #leftoverStops: Promise<unknown>[] = [];
   #loop: NodeJS.Timeout | undefined;
@@ -110,6 +116,7 @@ export class ProcessProvisioner implements Provisioner {
         a.index,
         this.#spec(a.ref, this.#config.versions[a.ref.version]!, a.index, a.port),
         this.#timing,
+        (healthy) => this.#healthChanged(pool, a.index, healthy),
       );
       inst.adopt(a.id);
       pool.instances.push(inst);
@@ -162,7 +169,12 @@ export class ProcessProvisioner implements Provisioner {
     while (pool.instances.length < replicas) {
       const index = lowestFreeIndex(pool.instances);
       const port = await this.#opts.allocatePort();
-      const inst = new ProcessInstance(index, this.#spec(ref, version, index, port), this.#timing);
+      const inst = new ProcessInstance(
+        index,
+        this.#spec(ref, version, index, port),
+        this.#timing,
+        (healthy) => this.#healthChanged(pool, index, healthy),
+      );
       inst.start();
       pool.instances.push(inst);
       pool.instances.sort((x, y) => x.index - y.index);
@@ -212,6 +224,20 @@ export class ProcessProvisioner implements Provisioner {
     return (pool?.instances ?? [])
       .filter((i) => i.healthy)
       .map((i) => ({ host: i.spec.host, port: i.spec.port }));
+  }
+
+  /** Called when an instance's health changes on its own (not by `ensure` or `stop`); returns the unsubscribe. */
+  onEndpointsChange(listener: (ref: PoolRef) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** An instance of `pool` turned healthy or not: its listeners route to what answers now. */
+  #healthChanged(pool: Pool, index: number, healthy: boolean): void {
+    // A pool stopped or replaced meanwhile is no longer routed: nothing to follow.
+    if (this.#closed || this.#pools.get(keyOf(pool.ref)) !== pool) return;
+    log.info('instance health changed', { service: this.#opts.service, ...pool.ref, index, healthy });
+    for (const listener of this.#listeners) listener({ ...pool.ref });
   }
 
   status(): PoolStatus[] {
