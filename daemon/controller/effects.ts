@@ -5,7 +5,7 @@
  * (see rollout/desired.ts), so re-running them after a restart is safe.
  */
 import { logger } from '../log.js';
-import type { PoolRef, Provisioner } from '../provision/provisioner.js';
+import { DRAIN_MS, type PoolRef, type Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
 import { RoutingRefused, type RoutingTable, type ServiceRoute } from './routing.js';
@@ -38,14 +38,9 @@ export interface EffectRunnerOptions {
   sendAlert?: AlertSender;
   alertTimeoutMs?: number;
   provisionTimeoutMs?: number;
-  /**
-   * Time between routing away from a pool and stopping it: the proxies' workers
-   * apply an ACKed route a moment after the ACK, and requests in flight finish.
-   */
+  /** Time between routing away from a pool and stopping it (default {@link DRAIN_MS}). */
   drainMs?: number;
 }
-
-const DEFAULT_DRAIN_MS = 3000;
 
 /** Whether a route sends live traffic (main pools) or copies (the mirror's pools) to a pool. */
 function routesTo(route: ServiceRoute, ref: PoolRef): boolean {
@@ -206,7 +201,7 @@ export class ControllerEffectRunner implements EffectRunner {
       return [{ type: 'effect_failed', effect: 'deprovision', error }];
     }
     await this.#o.routing.publish();
-    await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DEFAULT_DRAIN_MS));
+    await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DRAIN_MS));
     await prov.stop(ref);
     await this.#o.routing.publish();
     return undefined;

@@ -25,7 +25,7 @@ import { logger } from '../log.js';
 import { findLeftovers, planAdoption, specHash, stopProcess } from './adopt.js';
 import { type InstanceSpec, type InstanceTiming, ProcessInstance } from './process-instance.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
-import { ProvisionError } from './provisioner.js';
+import { DRAIN_MS, ProvisionError } from './provisioner.js';
 import { KeyedSerial } from './serial.js';
 
 const log = logger('provision');
@@ -41,6 +41,8 @@ export interface ProcessOptions {
   logDir?: string;
   /** Picks a port for a new instance (default: a free loopback port). */
   allocatePort?: () => Promise<number>;
+  /** How long a scale-down leaves the instances it removes running once routed away (default {@link DRAIN_MS}). */
+  drainMs?: number;
   timing?: Partial<InstanceTiming>;
 }
 
@@ -73,6 +75,7 @@ export class ProcessProvisioner implements Provisioner {
       healthIntervalMs: 500,
       readyTimeoutMs: 60_000,
       allocatePort: freeLoopbackPort,
+      drainMs: DRAIN_MS,
       ...opts,
     };
     this.#timing = {
@@ -165,7 +168,8 @@ export class ProcessProvisioner implements Provisioner {
     this.#pools.set(key, pool);
     pool.desired = replicas;
     // The highest indices go first; new instances take the lowest free ones.
-    while (pool.instances.length > replicas) await pool.instances.pop()!.stop();
+    const leaving = pool.instances.splice(replicas);
+    if (leaving.length > 0) await this.#drainAndStop(pool, leaving);
     while (pool.instances.length < replicas) {
       const index = lowestFreeIndex(pool.instances);
       const port = await this.#opts.allocatePort();
@@ -237,7 +241,24 @@ export class ProcessProvisioner implements Provisioner {
     // A pool stopped or replaced meanwhile is no longer routed: nothing to follow.
     if (this.#closed || this.#pools.get(keyOf(pool.ref)) !== pool) return;
     log.info('instance health changed', { service: this.#opts.service, ...pool.ref, index, healthy });
-    for (const listener of this.#listeners) listener({ ...pool.ref });
+    this.#tell(pool.ref);
+  }
+
+  #tell(ref: PoolRef): void {
+    for (const listener of this.#listeners) listener({ ...ref });
+  }
+
+  /**
+   * A scale-down, make-before-break: the instances leaving (already out of
+   * the pool, so out of its endpoints) are routed away first (the listeners
+   * are told), requests in flight get `drainMs`, then they are stopped.
+   */
+  async #drainAndStop(pool: Pool, leaving: ProcessInstance[]): Promise<void> {
+    if (leaving.some((i) => i.healthy)) {
+      this.#tell(pool.ref);
+      await new Promise((r) => setTimeout(r, this.#opts.drainMs));
+    }
+    await Promise.all(leaving.map((i) => i.stop()));
   }
 
   status(): PoolStatus[] {

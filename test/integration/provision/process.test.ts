@@ -242,6 +242,27 @@ describe('process provisioner (real processes)', () => {
     );
   });
 
+  test('a scale-down routes the leaving instance away, lets it drain, then stops it', async (t) => {
+    // Arrange: two instances, a listener that notes whether the leaving one still runs when told.
+    const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, drainMs: 300 });
+    t.after(() => p.close());
+    const st = await p.ensure(ref, 2, { timeoutMs: 15_000 });
+    const leaving = st.instances[1]!;
+    const told: { ports: number[]; leavingRuns: boolean }[] = [];
+    t.after(
+      p.onEndpointsChange((r) =>
+        told.push({ ports: p.endpoints(r).map((e) => e.port), leavingRuns: running(leaving.pid!) }),
+      ),
+    );
+
+    // Act: down to one.
+    await p.ensure(ref, 1);
+
+    // Assert: routing was told while the instance still ran (out of the endpoints already), then it stopped.
+    assert.deepEqual(told, [{ ports: [st.instances[0]!.endpoint.port], leavingRuns: true }]);
+    assert.equal(alive(leaving.pid!), false);
+  });
+
   test('reports CPU, memory and the rate of error lines per instance', async (t) => {
     const p = new ProcessProvisioner(config({ errorPattern: 'request failed' }), {
       service: 'checkout',
