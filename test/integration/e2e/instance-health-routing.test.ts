@@ -10,28 +10,17 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers } from '../../../daemon/provision/adopt.js';
 import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
-import { connectAdmin, killInstances, startDaemon, startProxy, TINY_SERVER } from './daemon.js';
-
-const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
-
-function shop(listen: number): string {
-  return `  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 2
-      versions:
-        v1: { command: [${TINY}] }
-`;
-}
+import { connectAdmin, killInstances, processShop, startDaemon, startProxy, TINY_COMMAND } from './daemon.js';
 
 test('an instance that fails its checks leaves Envoy, dies unseen, and its replacement joins', {
   timeout: 240_000,
 }, async (t) => {
   // Arrange: v1 as two processes behind a real Envoy, kept-alive load on both.
   const listen = await freePort();
-  const daemon = await startDaemon(t, { node: 'health-edge', services: shop(listen) });
+  const daemon = await startDaemon(t, {
+    node: 'health-edge',
+    services: processShop(listen, { replicas: 2, versions: { v1: TINY_COMMAND } }),
+  });
   const owner = join(daemon.dir, 'instances');
   t.after(() => killInstances(owner, 'shop'));
   await connectAdmin(t, daemon);

@@ -10,33 +10,29 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { findLeftovers, isRunning } from '../../../daemon/provision/adopt.js';
 import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
-import { connectAdmin, killInstances, startDaemon, startProxy, TINY_SERVER } from './daemon.js';
-
-const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
-
-/** shop: v1 and v2 as processes, one replica; promotion by command only (long holds). */
-function shop(listen: number): string {
-  return `  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 1
-      versions:
-        v1: { command: [${TINY}] }
-        v2: { command: [${TINY}] }
-    rollout:
-      shadowDuration: 10m
-      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
-`;
-}
+import {
+  COMMAND_DRIVEN_ROLLOUT,
+  connectAdmin,
+  killInstances,
+  processShop,
+  startDaemon,
+  startProxy,
+  TINY_COMMAND,
+} from './daemon.js';
 
 test('abort then redeploy of the same version, promoted at once, fails no kept-alive request', {
   timeout: 240_000,
 }, async (t) => {
   // Arrange: v2 shadowing next to v1, Envoy over ADS, kept-alive load on v1.
   const listen = await freePort();
-  const daemon = await startDaemon(t, { node: 'redeploy-edge', services: shop(listen) });
+  const daemon = await startDaemon(t, {
+    node: 'redeploy-edge',
+    services: processShop(listen, {
+      replicas: 1,
+      versions: { v1: TINY_COMMAND, v2: TINY_COMMAND },
+      rollout: COMMAND_DRIVEN_ROLLOUT,
+    }),
+  });
   const owner = join(daemon.dir, 'instances');
   t.after(() => killInstances(owner, 'shop'));
   const client = await connectAdmin(t, daemon);
