@@ -327,7 +327,9 @@ async function main(): Promise<void> {
   }
   for (const f of load.failures) {
     console.log(
-      `  ${new Date(f.at).toISOString().slice(11, 23)}  a user got ${f.status} for ${f.path} (x-version: ${f.version})`,
+      f.status === 0
+        ? `  ${new Date(f.at).toISOString().slice(11, 23)}  a user's request for ${f.path} failed: ${f.detail}`
+        : `  ${new Date(f.at).toISOString().slice(11, 23)}  a user got ${f.status} for ${f.path} (x-version: ${f.version})`,
     );
   }
   console.log(

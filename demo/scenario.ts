@@ -76,8 +76,13 @@ export interface LoadStats {
   sent: number;
   statuses: Record<number, number>;
   errors: number;
-  /** The first non-200 answers users got (at most 20), for the timeline. */
-  failures: { at: number; status: number; path: string; version: string }[];
+  /**
+   * The first non-200 answers users got, and requests that failed without an
+   * answer (status 0), at most 20, for the timeline. `detail`: the start of
+   * the answer's body (Envoy names its reason there, e.g. `reset reason:
+   * connection failure`), or the client's error.
+   */
+  failures: { at: number; status: number; path: string; version: string; detail: string }[];
 }
 
 /**
@@ -103,7 +108,10 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
         headers: { 'x-region': REGIONS[(i * 7) % 3]!, 'x-user': `user-${(i * 31) % 500}` },
       },
       (res) => {
-        res.resume();
+        let detail = '';
+        res.on('data', (c: Buffer) => {
+          if (res.statusCode !== 200 && detail.length < 160) detail += c.toString();
+        });
         res.on('end', () => {
           inFlight--;
           stats.sent++;
@@ -114,6 +122,7 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
               status: res.statusCode ?? 0,
               path: PATHS[i % PATHS.length]!,
               version,
+              detail: detail.slice(0, 160),
             });
           }
           stats.statuses[res.statusCode ?? 0] = (stats.statuses[res.statusCode ?? 0] ?? 0) + 1;
@@ -121,9 +130,17 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => {
+    req.on('error', (err) => {
       inFlight--;
       stats.errors++;
+      if (stats.failures.length < 20)
+        stats.failures.push({
+          at: Date.now(),
+          status: 0,
+          path: PATHS[i % PATHS.length]!,
+          version: '',
+          detail: err.message,
+        });
     });
     req.end();
   };

@@ -76,17 +76,25 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
         ...(telemetry ? { telemetryPort: telemetry.port } : {}),
       });
-      // Pools whose endpoints move on their own (exec) are routed where they are now.
+      // Pools whose endpoints move on their own (exec; process instances turning healthy or
+      // not) are routed where they are now, but only once the services' routing is set
+      // (startServing): a publish before it would send the proxies the default, the stable
+      // version alone, and drop the clusters a deployment in progress routes users to.
+      let routesSet = false;
+      let missed = false;
+      const republish = (reason: Record<string, unknown>): void => {
+        if (!routesSet) {
+          missed = true;
+          return;
+        }
+        routing
+          .publish()
+          .catch((err: Error) =>
+            log.warn('routing not republished after an endpoint change', { ...reason, error: err.message }),
+          );
+      };
       for (const [service, p] of provisioners) {
-        const off = p.onEndpointsChange?.((ref) =>
-          routing.publish().catch((err: Error) =>
-            log.warn('routing not republished after an endpoint change', {
-              service,
-              ...ref,
-              error: err.message,
-            }),
-          ),
-        );
+        const off = p.onEndpointsChange?.((ref) => republish({ service, ...ref }));
         if (off) offEndpointChanges.push(off);
       }
       const control = gatedControl(telemetryControl(telemetry), routing);
@@ -132,6 +140,9 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           }),
         ),
       );
+      routesSet = true;
+      // An endpoint change while the serving versions came up may postdate their publish.
+      if (missed) republish({ at: 'start' });
       // Overlay mode without services: the upstream's configuration passes through as it is.
       if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
