@@ -241,6 +241,8 @@ export class RoutingTable {
   readonly #o: RoutingTableOptions;
   readonly #routes = new Map<string, ServiceRoute>();
   readonly #services: Map<string, ServiceConfig>;
+  /** What was last published for each service: kept while the service cannot be rendered. */
+  readonly #lastRoutable = new Map<string, DesiredRouting>();
 
   constructor(o: RoutingTableOptions) {
     this.#o = o;
@@ -375,15 +377,29 @@ export class RoutingTable {
   /**
    * Renders every service, checks it, and publishes it to every configured
    * node; waits for the ACK of nodes that are connected. A service that
-   * cannot be rendered yet (no healthy endpoint at all) is left out.
+   * cannot be rendered now (no healthy endpoint in any serving version)
+   * keeps what it was last published with; one never published is left out.
+   * NOTE: leaving a published service out of a node's snapshot would remove
+   * its listener (state of the world: what is not sent is deleted), refusing
+   * every connection even where its instances still answer; the last
+   * routing keeps it served while its instances' health comes back.
    */
   async publish(): Promise<void> {
     const routable: DesiredRouting[] = [];
     for (const service of this.#services.values()) {
       const d = this.desired(service);
       const errors = validateDesired(d);
-      if (errors.length > 0) log.warn('service not routable yet', { service: service.name, errors });
-      else routable.push(d);
+      const last = this.#lastRoutable.get(service.name);
+      if (errors.length === 0) {
+        this.#lastRoutable.set(service.name, d);
+        routable.push(d);
+      } else if (last) {
+        log.warn('service not routable now; its last routing stays published', {
+          service: service.name,
+          errors,
+        });
+        routable.push(last);
+      } else log.warn('service not routable yet', { service: service.name, errors });
     }
     // The overlay publishes even without a routable service: the upstream's resources must flow.
     if (routable.length === 0 && !this.#o.overlay) return;
