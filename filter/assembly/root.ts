@@ -41,6 +41,7 @@ import {
   segmentPoint,
 } from './sampling';
 import { classifyCallout, hashCalloutBody, ShadowCall } from './shadow';
+import { SplitKeys } from './split';
 import { buf } from './strings';
 import { Counts, Dictionary, RecordBuffer } from './telemetry';
 import { TelemetryStream } from './telemetry-stream';
@@ -80,6 +81,8 @@ export class RootContext {
   drop: HeaderSet = shadowDropSet([]);
   /** Reused for every dispatch: the shadow calls copy what they keep. */
   callTemplate: ShadowCall = new ShadowCall();
+  /** Header names of an A/B split (split.ts), as bytes. */
+  splitKeys: SplitKeys = new SplitKeys(new Config());
   private candidate: ArrayBuffer = new ArrayBuffer(0);
   private baseline: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
@@ -99,6 +102,7 @@ export class RootContext {
     if (!randomBytes(seed, 8)) store<u64>(seed, <u64>nowMicros());
     this.rng = new Rng(load<u64>(seed));
     this.drop = shadowDropSet(c.stripHeaders);
+    this.splitKeys = new SplitKeys(c);
     this.candidate = buf(c.candidateCluster);
     this.baseline = buf(c.baselineCluster);
     this.buffer = new RecordBuffer(<i32>c.bufferMaxRecords);

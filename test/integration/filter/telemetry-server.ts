@@ -19,6 +19,8 @@ export interface WireRecord {
   responseBytes: string;
   bodyHash: string;
   cluster: number;
+  user: number;
+  outcomeMilli: number;
 }
 
 export interface WireBatch {
@@ -46,6 +48,9 @@ export interface SeenRecord {
   flags: number;
   responseBytes: number;
   bodyHash: bigint;
+  /** A/B split: the user's 32-bit id (0: none) and the outcome in thousandths. */
+  user: number;
+  outcomeMilli: number;
   worker: number;
   proxyId: string;
   service: string;
@@ -130,6 +135,8 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
             flags: r.flags,
             responseBytes: Number(r.responseBytes),
             bodyHash: BigInt.asUintN(64, BigInt(r.bodyHash)),
+            user: r.user ?? 0,
+            outcomeMilli: r.outcomeMilli ?? 0,
             worker: b.worker,
             proxyId: b.proxyId,
             service: b.service,
