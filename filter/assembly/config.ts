@@ -88,7 +88,8 @@ export class Config {
    * A/B experiment: share of users (0..100, by the consistent hash of the
    * segment header or cookie) whose requests carry `splitHeader: b`, which a
    * route sends to version B. 0: no split. While it is above 0, every request
-   * with a user key gives a live record with the user's hash.
+   * with a user key gives a live record with the user's hash. The daemon
+   * changes it live (CONTROL_SET_SPLIT), never through the listener.
    */
   splitPercentage: f64 = 0;
   /** A/B experiment: the request header set on B's users' requests (lower case). */

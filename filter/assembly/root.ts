@@ -67,6 +67,8 @@ export class RootContext {
   configured: bool = false;
   /** Live share, from config then control messages (0..100). */
   percentage: f64 = 0;
+  /** Live share of users in B of an A/B split, from config then control messages (0..100). */
+  splitPercentage: f64 = 0;
   paused: bool = false;
   counts: Counts = new Counts();
   rng: Rng = new Rng(0);
@@ -97,6 +99,7 @@ export class RootContext {
   configure(c: Config): void {
     this.config = c;
     this.percentage = c.shadowPercentage;
+    this.splitPercentage = c.splitPercentage;
     this.paused = false;
     const seed = memory.data(8);
     if (!randomBytes(seed, 8)) store<u64>(seed, <u64>nowMicros());
@@ -430,7 +433,12 @@ export class RootContext {
   }
 
   /** Applies a control message (see telemetry.proto ControlKind). */
-  applyControl(kind: i32, percentage: f64): void {
+  applyControl(kind: i32, percentage: f64, split: f64 = 0): void {
+    if (kind === ControlKind.CONTROL_SET_SPLIT) {
+      this.splitPercentage = split < 0 ? 0 : split > 100 ? 100 : split;
+      log(LogLevel.Info, 'umbra: control: splitPercentage=' + this.splitPercentage.toString());
+      return;
+    }
     if (kind === ControlKind.CONTROL_SET_PERCENTAGE) {
       const p = percentage < 0 ? 0 : percentage > 100 ? 100 : percentage;
       this.percentage = p;

@@ -58,9 +58,9 @@ function userKeyHash(c: Config, keys: SplitKeys): u64 {
  * removes a client-sent one from anyone else's. Answers the user id for the
  * record (0: no user key, the request is not part of the experiment).
  */
-export function splitUser(c: Config, keys: SplitKeys): u32 {
+export function splitUser(c: Config, keys: SplitKeys, percentage: f64): u32 {
   const h = userKeyHash(c, keys);
-  if (h !== 0 && inB(h, c.splitPercentage)) {
+  if (h !== 0 && inB(h, percentage)) {
     replaceHeader(MapType.RequestHeaders, keys.split, B);
     return userId(h);
   }

@@ -121,7 +121,7 @@ export class StreamContext {
     root.counts.requests++;
     // An A/B split routes B's users (a header the route matches) before the
     // router picks the cluster; every request of a user gets a live record.
-    if (root.config.splitPercentage > 0) this.user = splitUser(root.config, root.splitKeys);
+    if (root.splitPercentage > 0) this.user = splitUser(root.config, root.splitKeys, root.splitPercentage);
     root.decide(this.decision);
     this.mirror = this.decision.mirror;
     // The clock is read only for requests that get a record.

@@ -155,6 +155,12 @@ export function control(bytes: Uint8Array): string {
   return c.sequence.toString() + ',' + c.kind.toString() + ',' + c.shadowPercentage.toString();
 }
 
+/** The split share a Control carries (-1 when the bytes are not a valid message). */
+export function controlSplit(bytes: Uint8Array): f64 {
+  const c = decodeControl(bytes.dataStart, bytes.length);
+  return c === null ? -1 : c.splitPercentage;
+}
+
 export function localReplyFlags(body: string): u32 {
   const b = String.UTF8.encode(body);
   return classifyLocalReply(changetype<usize>(b), <u32>b.byteLength);

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { FLAG_OUTCOME } from '../../../daemon/wire/record-contract.js';
 import { splitRoutes } from '../../../daemon/xds/resources/filter-gate.js';
 import {
+  type Cleanup,
   drive,
   httpListener,
   type SeenRequest,
@@ -43,7 +44,8 @@ function bounds(n: number, p: number): [number, number] {
   return [n * p - 5 * sd, n * p + 5 * sd];
 }
 
-test('a split sends the same users to B on every request and worker, leaves A untouched, and records users and outcomes', async (t) => {
+/** Upstreams A and B, the test telemetry server, and an Envoy with the split routes and the filter. */
+async function splitRig(t: Cleanup, split: number, concurrency: number) {
   // A answers with an outcome of 1 on /buy; B answers 2.5 there.
   const a = await startUpstream(t, (r: SeenRequest) => ({
     body: 'A',
@@ -62,7 +64,7 @@ test('a split sends the same users to B on every request and worker, leaves A un
         service: 'shop',
         candidateCluster: 'b',
         shadowPercentage: 0,
-        splitPercentage: SPLIT,
+        splitPercentage: split,
         splitHeader: HEADER,
         segmentHeader: 'x-user',
         outcomeHeader: 'x-outcome',
@@ -85,7 +87,12 @@ test('a split sends the same users to B on every request and worker, leaves A un
       staticCluster({ name: 'umbra_telemetry', port: telemetry.port, http2: true }),
     ],
   });
-  const envoy = await startEnvoy(t, { config, name: 'split', concurrency: 2, args: FLUSH_LOG_ARGS });
+  const envoy = await startEnvoy(t, { config, name: 'split', concurrency, args: FLUSH_LOG_ARGS });
+  return { a, b, telemetry, envoy };
+}
+
+test('a split sends the same users to B on every request and worker, leaves A untouched, and records users and outcomes', async (t) => {
+  const { a, b, telemetry, envoy } = await splitRig(t, SPLIT, 2);
   const users = Array.from({ length: 300 }, (_, i) => `user-${i * 7919}`);
   const url = `http://127.0.0.1:${envoy.listenerPort}`;
   // Each user twice on /page, once on /buy; A's users also try to pick B themselves once.
@@ -130,4 +137,30 @@ test('a split sends the same users to B on every request and worker, leaves A un
     assert.equal((r.flags & FLAG_OUTCOME) !== 0, bought, `outcome flag on ${r.endpoint}`);
     if (bought) assert.equal(r.outcomeMilli, inB(user) ? 2500 : 1000);
   }
+});
+
+test('the daemon starts and ends a split live over the control stream, and every user follows', async (t) => {
+  const { a, b, telemetry, envoy } = await splitRig(t, 0, 1);
+  const url = `http://127.0.0.1:${envoy.listenerPort}/page`;
+  const users = Array.from({ length: 100 }, (_, i) => `user-${i * 7919}`);
+  const headers = (i: number): Record<string, string> => ({ 'x-user': users[i % users.length]! });
+  // No split yet: everyone is served by A, and the filter's stream opens.
+  await drive({ url, requests: users.length, concurrency: 4, headers });
+  assert.equal(b.hits, 0);
+  await waitFor('telemetry stream', () => telemetry.streams >= 1);
+  assert.equal(telemetry.control('CONTROL_SET_SPLIT', SPLIT), 1);
+  await waitFor('split applied', () => /control: splitPercentage=30/.test(envoy.log()));
+  a.requests.length = 0;
+  await drive({ url, requests: users.length, concurrency: 4, headers });
+  assert.deepEqual(
+    b.requests.map((r) => String(r.headers['x-user'])).sort(),
+    users.filter(inB).sort(),
+    'B serves exactly its users',
+  );
+  // The split ends: B's users are back on A at once.
+  assert.equal(telemetry.control('CONTROL_SET_SPLIT', 0), 1);
+  await waitFor('split ended', () => /control: splitPercentage=0/.test(envoy.log()));
+  const before = b.hits;
+  await drive({ url, requests: users.length, concurrency: 4, headers });
+  assert.equal(b.hits, before);
 });

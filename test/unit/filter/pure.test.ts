@@ -34,6 +34,7 @@ interface Pure {
   newUuid(seed: bigint): string;
   shadowHeaders(keys: string, values: string, strip: string, id: string): string;
   control(bytes: Uint8Array): string;
+  controlSplit(bytes: Uint8Array): number;
   localReplyFlags(body: string): number;
   resetTelemetry(capacity: number): void;
   addRecord(
@@ -377,6 +378,9 @@ describe('telemetry encoding', () => {
     const extra = Buffer.concat([Buffer.from(ok), Buffer.from([0x22, 0x02, 0x68, 0x69, 0x28, 0x05])]);
     assert.equal(pure.control(extra), '3,1,12.5');
     assert.equal(pure.control(new Uint8Array(0)), '0,0,0.0');
+    const split = Control.encode(Control.create({ sequence: 4, kind: 5, splitPercentage: 30 })).finish();
+    assert.equal(pure.control(split), '4,5,0.0');
+    assert.equal(pure.controlSplit(split), 30);
   });
 
   test('batches carry meta, counters, records with relative start times, and each dictionary entry once per stream', () => {

@@ -19,6 +19,9 @@ export class Control {
 
     writer.uint32(32);
     writer.uint64(message.ackedSequence);
+
+    writer.uint32(41);
+    writer.double(message.splitPercentage);
   }
 
   static decode(reader: Reader, length: i32): Control {
@@ -44,6 +47,10 @@ export class Control {
           message.ackedSequence = reader.uint64();
           break;
 
+        case 5:
+          message.splitPercentage = reader.double();
+          break;
+
         default:
           reader.skipType(tag & 7);
           break;
@@ -57,16 +64,19 @@ export class Control {
   kind: ControlKind;
   shadowPercentage: f64;
   ackedSequence: u64;
+  splitPercentage: f64;
 
   constructor(
     sequence: u64 = 0,
     kind: ControlKind = 0,
     shadowPercentage: f64 = 0.0,
-    ackedSequence: u64 = 0
+    ackedSequence: u64 = 0,
+    splitPercentage: f64 = 0.0
   ) {
     this.sequence = sequence;
     this.kind = kind;
     this.shadowPercentage = shadowPercentage;
     this.ackedSequence = ackedSequence;
+    this.splitPercentage = splitPercentage;
   }
 }

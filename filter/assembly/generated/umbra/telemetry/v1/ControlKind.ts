@@ -9,4 +9,5 @@ export enum ControlKind {
   CONTROL_PAUSE = 2,
   CONTROL_RESUME = 3,
   CONTROL_ACK = 4,
+  CONTROL_SET_SPLIT = 5,
 }
