@@ -36,6 +36,8 @@ export interface RolloutBackendOptions {
   refusals?: (service: string) => ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies?: (service: string) => ProxyView[];
+  /** The A/B experiment running on a service (its id), if any: a deployment waits until it ends. */
+  experimentRunning?: (service: string) => string | null;
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -56,6 +58,12 @@ export class RolloutAdminBackend implements AdminBackend {
         `${service} has no version '${version}' (configured: ${versions.join(', ')})`,
       );
     }
+    const experiment = this.#o.experimentRunning?.(service);
+    if (experiment)
+      throw new AdminError(
+        'failed_precondition',
+        `${service} runs experiment ${experiment}; stop it first (umbra experiment stop ${service})`,
+      );
     const previousVersion = this.#stable(cfg);
     try {
       const state = this.#o.scheduler.deploy({

@@ -414,6 +414,16 @@ export const ServiceConfig = z.strictObject({
   overlay: z.strictObject({ cluster: z.string().min(1), listener: z.string().min(1) }).optional(),
   /** Overrides daemon.alerts.webhook for this service. */
   alerts: z.strictObject({ webhook: WebhookUrl.optional() }).prefault({}),
+  /** A/B experiments (docs/experiments.md); they split users by `mirroring.userSegment`'s key. */
+  experiments: z
+    .strictObject({
+      /** The response header whose decimal value is a request's outcome (read only for users of a split). */
+      outcomeHeader: z
+        .string()
+        .regex(/^[a-z0-9-]+$/, { error: 'must be a lower-case header name' })
+        .default('x-outcome'),
+    })
+    .prefault({}),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 

@@ -29,7 +29,7 @@ export class ExperimentRunner {
     readonly spec: ExperimentSpec,
     private readonly mixture: readonly MixtureAtom[],
     /** The guard's threshold: log10 of the evidence that stops B (the service's anomalyThreshold). */
-    private readonly threshold: number,
+    readonly threshold: number,
     limits?: TallyLimits,
   ) {
     this.tally = new ExperimentTally(spec, limits);

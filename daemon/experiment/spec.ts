@@ -93,3 +93,27 @@ export function busyReason(
   if (running) return `${service} already runs experiment ${running}; stop it first`;
   return null;
 }
+
+/**
+ * An outcome as the CLI writes it: `header:NAME` (a proportion),
+ * `header:NAME:MAX` (a mean, each user's sum capped at MAX) or
+ * `conversion:/PATH`. Answers the spec or an error naming `outcome`.
+ */
+export function parseOutcome(text: string): OutcomeSpec | string {
+  const [kind, arg, max, ...rest] = text.split(':');
+  if (kind === 'conversion' && arg !== undefined && max === undefined)
+    return { kind: 'conversion', path: arg };
+  if (kind === 'header' && arg && rest.length === 0) {
+    const m = max === undefined ? 1 : Number(max);
+    if (!(m > 0 && Number.isFinite(m))) return `outcome: the cap in '${text}' must be a positive number`;
+    return { kind: 'header', header: arg.toLowerCase(), max: m };
+  }
+  return `outcome: '${text}' is not header:NAME[:MAX] or conversion:/PATH`;
+}
+
+/** An outcome as text again (the form {@link parseOutcome} reads). */
+export function outcomeText(o: OutcomeSpec): string {
+  return o.kind === 'conversion'
+    ? `conversion:${o.path}`
+    : `header:${o.header}${o.max === 1 ? '' : `:${o.max}`}`;
+}

@@ -6,6 +6,7 @@
 import type { CellStats } from '../aggregate/stats.js';
 import type { UmbraConfig } from '../config/schema.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
+import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
@@ -57,4 +58,6 @@ export interface ControllerHandle {
   refusals(service: string): ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies(service: string): ProxyRouting[];
+  /** The services' A/B experiments. */
+  readonly experiments: ExperimentDesk;
 }

@@ -13,6 +13,8 @@
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
+import { experimentCollector } from '../controller/experiment-metrics.js';
+import { ExperimentDesk } from '../controller/experiments.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
@@ -21,8 +23,10 @@ import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
 import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
+import { defaultModel } from '../model/model.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
@@ -50,6 +54,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
+  let offExperiments: (() => void) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -135,7 +140,36 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       scheduler.start();
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
+      const serving = (service: string) =>
+        servingVersion(config.services.find((c) => c.name === service)!, latest(service));
+      const experiments = new ExperimentDesk({
+        services: config.services,
+        provisioners,
+        routing,
+        ...(telemetry ? { setSplit: (s: string, p: number) => telemetry.setSplit(s, p) } : {}),
+        registry: ctx.pipeline.registry,
+        serving,
+        activeDeployment: (service) => {
+          const d = latest(service);
+          return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
+        },
+        mixture: defaultModel().params.rateMixture,
+      });
+      ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
+      const ticker = setInterval(() => {
+        experiments
+          .tick(Date.now())
+          .catch((err: Error) => log.error('experiment tick failed', { error: err }));
+      }, 1000);
+      ticker.unref();
+      const offMetricsExperiments = ctx.metrics.register(experimentCollector(() => experiments.status()));
+      offExperiments = () => {
+        clearInterval(ticker);
+        ctx.pipeline.ingest.splitTap = null;
+        offMetricsExperiments();
+      };
       ctx.controller = {
+        experiments,
         scheduler,
         repo,
         evidence: (s) => judging.evidence(s),
@@ -157,6 +191,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
       offRolloutMetrics?.();
+      offExperiments?.();
       await scheduler?.stop();
       overlay?.close();
       await xds?.close();
