@@ -36,6 +36,7 @@ export interface ExperimentView {
   alpha: number;
   minEffect: number;
   windowMs: number;
+  droppedUsers: number;
 }
 
 export function experimentView(s: ExperimentStatus): ExperimentView {
@@ -69,6 +70,7 @@ export function experimentView(s: ExperimentStatus): ExperimentView {
     alpha: s.spec.alpha,
     minEffect: s.spec.minEffect,
     windowMs: s.spec.windowMs,
+    droppedUsers: (a?.dropped.switched ?? 0) + (a?.dropped.overCap ?? 0),
   };
 }
 
@@ -106,10 +108,10 @@ export class ExperimentBackend {
 
   async start(req: ExperimentStartInput): Promise<{ experiment: ExperimentView; message: string }> {
     const spec = specOf(req);
-    const s = await refused(() => this.desk.start(spec, this.now()));
+    const s = await refused(async () => this.desk.start(spec, this.now()));
     return {
       experiment: experimentView(s),
-      message: `${s.id}: ${spec.split} % of ${spec.service}'s users on ${spec.version}, the rest on ${s.stable}`,
+      message: `${s.id} starting: ${spec.split} % of ${spec.service}'s users to ${spec.version}, the rest on ${s.stable}`,
     };
   }
 
@@ -119,7 +121,7 @@ export class ExperimentBackend {
 
   async stop(service: string, reason: string): Promise<{ experiment: ExperimentView; message: string }> {
     const why = `stopped by an operator${reason ? `: ${reason}` : ''}`;
-    const s = await refused(() => this.desk.stop(service, why, this.now()));
+    const s = await refused(async () => this.desk.stop(service, why, this.now()));
     return { experiment: experimentView(s), message: `${s.id} stopped; every user is on ${s.stable}` };
   }
 }

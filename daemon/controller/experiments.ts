@@ -63,6 +63,8 @@ export interface ExperimentDeskOptions {
   /** The version serving a service now, and its deployment in progress if any. */
   serving: (service: string) => string;
   activeDeployment: (service: string) => { id: string; phase: string } | null;
+  /** Resolves once the effects of ended deployments have run (a rollback's last pool stop, say). */
+  settled?: () => Promise<void>;
   mixture: readonly MixtureAtom[];
   drainMs?: number;
 }
@@ -77,6 +79,7 @@ export class ExperimentDesk {
   readonly #o: ExperimentDeskOptions;
   /** The latest experiment per service (running or not). */
   readonly #byService = new Map<string, Entry>();
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(o: ExperimentDeskOptions) {
     this.#o = o;
@@ -94,8 +97,13 @@ export class ExperimentDesk {
       .map((e) => structuredClone(e.status));
   }
 
-  /** Checks and starts an experiment; resolves once the split is live. Throws ExperimentRefused. */
-  async start(spec: ExperimentSpec, nowMs: number): Promise<ExperimentStatus> {
+  /**
+   * Checks an experiment and starts it: answers at once (phase `starting`)
+   * once the checks pass, and goes on in the background until the split is
+   * live (`running`), or ends it (`stopped`, with why). Throws
+   * ExperimentRefused for a request it will not start.
+   */
+  start(spec: ExperimentSpec, nowMs: number): ExperimentStatus {
     const cfg = this.#o.services.find((s) => s.name === spec.service);
     if (!cfg) throw new ExperimentRefused(`service: no service named ${spec.service}`);
     const at = `services[${this.#o.services.indexOf(cfg)}]`;
@@ -136,7 +144,20 @@ export class ExperimentDesk {
     };
     this.#byService.set(cfg.name, entry);
     log.info('experiment starting', { id, version: spec.version, split: spec.split });
+    this.#track(this.#launch(entry, cfg, provisioner));
+    return structuredClone(entry.status);
+  }
+
+  /** Resolves once every start and cleanup under way has finished (for tests and shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#pending]);
+  }
+
+  async #launch(entry: Entry, cfg: ServiceConfig, provisioner: Provisioner): Promise<void> {
+    const { spec, id } = entry.status;
     try {
+      // The last deployment's cleanup (its drain, its pools stopped) must not undo B's pool.
+      await this.#o.settled?.();
       const replicas = shadowReplicas({
         productionReplicas: productionReplicasOf(cfg),
         shadowPercentage: spec.split,
@@ -146,21 +167,24 @@ export class ExperimentDesk {
       // Routes first: a user the filter marks must find B's route.
       await this.#o.routing.setSplit(cfg.name, spec.version);
       entry.runner = new ExperimentRunner(spec, this.#o.mixture, cfg.judge.anomalyThreshold);
+      if (entry.status.phase !== 'starting') return; // stopped meanwhile
       this.#o.setSplit!(cfg.name, spec.split);
       entry.status.phase = 'running';
+      log.info('experiment running', { id });
     } catch (err) {
-      await this.#end(entry, `could not start: ${(err as Error).message}`, nowMs, false);
-      throw new ExperimentRefused(`${id}: could not start: ${(err as Error).message}`);
+      log.error('experiment could not start', { id, error: err as Error });
+      this.#end(entry, `could not start: ${(err as Error).message}`, Date.now(), false);
     }
-    log.info('experiment running', { id });
-    return structuredClone(entry.status);
   }
 
-  /** Ends a service's running experiment; B's users go back to A. */
-  async stop(service: string, reason: string, nowMs: number): Promise<ExperimentStatus> {
+  /**
+   * Ends a service's experiment: B's users are back on A when it answers (the
+   * filters stop marking them); the routes and B's pool follow in the background.
+   */
+  stop(service: string, reason: string, nowMs: number): ExperimentStatus {
     const e = this.#byService.get(service);
     if (!e || e.status.phase === 'stopped') throw new ExperimentRefused(`${service} runs no experiment`);
-    await this.#end(e, reason, nowMs, false);
+    this.#end(e, reason, nowMs, false);
     return structuredClone(e.status);
   }
 
@@ -184,7 +208,7 @@ export class ExperimentDesk {
   }
 
   /** Once a second: every running experiment answers; a guard that fires ends its experiment. */
-  async tick(nowMs: number): Promise<void> {
+  tick(nowMs: number): void {
     for (const e of this.#byService.values()) {
       if (!e.runner || e.status.phase !== 'running') continue;
       const t = e.runner.tick(nowMs);
@@ -192,19 +216,28 @@ export class ExperimentDesk {
       if (!t.guard.stop) continue;
       const reason = `guard: B's ${t.guard.signal} worse than A's (score ${t.guard.score.toFixed(2)} ≥ ${e.runner.threshold})`;
       log.warn('experiment stopped by its guard', { id: e.status.id, reason });
-      await this.#end(e, reason, nowMs, true);
+      this.#end(e, reason, nowMs, true);
     }
   }
 
-  async #end(e: Entry, reason: string, nowMs: number, harmful: boolean): Promise<void> {
-    const service = e.status.spec.service;
+  #end(e: Entry, reason: string, nowMs: number, harmful: boolean): void {
     e.status.phase = 'stopped';
     e.status.stopReason = reason;
     e.status.stoppedAtMs = nowMs;
     e.status.harmful = harmful;
     if (e.runner) e.status.latest = e.runner.tick(nowMs);
     // The filters stop marking users at once; then the routes lose the split; then B stops.
-    this.#o.setSplit?.(service, 0);
+    this.#o.setSplit?.(e.status.spec.service, 0);
+    this.#track(this.#cleanup(e, reason));
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #cleanup(e: Entry, reason: string): Promise<void> {
+    const service = e.status.spec.service;
     try {
       await this.#o.routing.setSplit(service, null);
       await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DRAIN_MS));

@@ -54,7 +54,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
-  let offExperiments: (() => void) | undefined;
+  let offExperiments: (() => Promise<void>) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -154,19 +154,23 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
         },
         mixture: defaultModel().params.rateMixture,
+        settled: () => scheduler!.idle(),
       });
       ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
       const ticker = setInterval(() => {
-        experiments
-          .tick(Date.now())
-          .catch((err: Error) => log.error('experiment tick failed', { error: err }));
+        try {
+          experiments.tick(Date.now());
+        } catch (err) {
+          log.error('experiment tick failed', { error: err as Error });
+        }
       }, 1000);
       ticker.unref();
       const offMetricsExperiments = ctx.metrics.register(experimentCollector(() => experiments.status()));
-      offExperiments = () => {
+      offExperiments = async () => {
         clearInterval(ticker);
         ctx.pipeline.ingest.splitTap = null;
         offMetricsExperiments();
+        await experiments.idle();
       };
       ctx.controller = {
         experiments,
@@ -191,7 +195,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
       offRolloutMetrics?.();
-      offExperiments?.();
+      await offExperiments?.();
       await scheduler?.stop();
       overlay?.close();
       await xds?.close();
