@@ -66,6 +66,8 @@ export interface ExperimentDeskOptions {
   /** Resolves once the effects of ended deployments have run (a rollback's last pool stop, say). */
   settled?: () => Promise<void>;
   mixture: readonly MixtureAtom[];
+  /** Overlay mode (`daemon.xds.upstream`): the routes are an upstream's, so experiments are refused. */
+  overlay?: boolean;
   drainMs?: number;
 }
 
@@ -121,6 +123,8 @@ export class ExperimentDesk {
       errors.push(
         `outcome.header: ${cfg.name}'s filter reads ${cfg.experiments.outcomeHeader} (${at}.experiments.outcomeHeader)`,
       );
+    if (this.#o.overlay)
+      errors.push('daemon.xds.upstream: experiments need the routes Umbra renders, not an overlay');
     if (!this.#o.setSplit) errors.push('daemon.telemetry: the split needs the filters’ telemetry stream');
     if (errors.length > 0) throw new ExperimentRefused(errors.join('; '));
     const busy = busyReason(cfg.name, this.#o.activeDeployment(cfg.name), this.running(cfg.name));

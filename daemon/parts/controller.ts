@@ -154,6 +154,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
         },
         mixture: defaultModel().params.rateMixture,
+        overlay: overlay !== undefined,
         settled: () => scheduler!.idle(),
       });
       ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
