@@ -93,13 +93,18 @@ function feed(
   }
 }
 
+/** The answer after 300 s of 40 new users a second converting with pA and pB, every window closed. */
+function answerAfterFiveMinutes(pA: number, pB: number, seed: number) {
+  const s = spec();
+  const tally = new ExperimentTally(s);
+  feed(tally, { seconds: 300, usersPerSecond: 40, pA, pB, seed });
+  tally.close(400_000);
+  return experimentAnswer(s, tally);
+}
+
 describe('the answer', () => {
   it('counts each user once, after their window, and finds a B that converts 5 points better', () => {
-    const s = spec();
-    const tally = new ExperimentTally(s);
-    feed(tally, { seconds: 300, usersPerSecond: 40, pA: 0.1, pB: 0.15, seed: 3 });
-    tally.close(400_000);
-    const a = experimentAnswer(s, tally);
+    const a = answerAfterFiveMinutes(0.1, 0.15, 3);
     assert.equal(a.users.A + a.users.B, 300 * 40);
     assert.equal(a.winner, 'B');
     assert.ok(a.ci[0] > 0 && a.ci[0] < 0.05 && a.ci[1] > 0.05, `ci ${a.ci}`);
@@ -107,11 +112,7 @@ describe('the answer', () => {
   });
 
   it('an A/A split declares nothing', () => {
-    const s = spec();
-    const tally = new ExperimentTally(s);
-    feed(tally, { seconds: 300, usersPerSecond: 40, pA: 0.1, pB: 0.1, seed: 4 });
-    tally.close(400_000);
-    const a = experimentAnswer(s, tally);
+    const a = answerAfterFiveMinutes(0.1, 0.1, 4);
     assert.equal(a.winner, null);
     assert.ok(a.ci[0] < 0 && a.ci[1] > 0);
   });
