@@ -46,11 +46,17 @@ services:
         v1: { command: ${cmd}, env: { SAMPLE_VERSION: v1 } }
         # v2 answers 503 to 30 % of GET /cart from region eu once it sees load.
         v2: { command: ${cmd}, env: { SAMPLE_VERSION: v2, SAMPLE_FAULT: "cart:eu:0.3:5" } }
-        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3 } }
+        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
+        # For the A/B experiments (npm run demo -- --experiments): v4 converts 6 points better
+        # than v3; v3-aa is v3 again, for an A/A split.
+        v4: { command: ${cmd}, env: { SAMPLE_VERSION: v4, SAMPLE_CONVERT: "0.16" } }
+        v3-aa: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
     mirroring:
       shadowPercentage: 50
       mirroringStrategy: geographic
       geographic: { header: x-region, regions: [eu, us, ap] }
+      # The user key A/B experiments split users by.
+      userSegment: { header: x-user }
       # Every request: an 8 s step at 25 % of ~150 requests/s, judged after a 3 s warm-up, has
       # barely minSamples (100) live records of the candidate even so (docs/filter.md, Route gating).
       liveSample: 100

@@ -39,6 +39,8 @@ export interface RolloutBackendOptions {
   proxies?: (service: string) => ProxyView[];
   /** The service's journeys with their last results. */
   journeys?: (service: string) => JourneyView[];
+  /** The A/B experiment running on a service (its id), if any: a deployment waits until it ends. */
+  experimentRunning?: (service: string) => string | null;
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -59,6 +61,12 @@ export class RolloutAdminBackend implements AdminBackend {
         `${service} has no version '${version}' (configured: ${versions.join(', ')})`,
       );
     }
+    const experiment = this.#o.experimentRunning?.(service);
+    if (experiment)
+      throw new AdminError(
+        'failed_precondition',
+        `${service} runs experiment ${experiment}; stop it first (umbra experiment stop ${service})`,
+      );
     const previousVersion = this.#stable(cfg);
     try {
       const state = this.#o.scheduler.deploy({

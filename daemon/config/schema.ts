@@ -425,6 +425,16 @@ export const ServiceConfig = z.strictObject({
   journeys: z.array(JourneyConfig).max(50).default([]),
   /** Whether the service's versions write to real data or to a sandbox (journeys with writes need a sandbox). */
   sideEffects: SideEffects.default('production'),
+  /** A/B experiments (docs/experiments.md); they split users by `mirroring.userSegment`'s key. */
+  experiments: z
+    .strictObject({
+      /** The response header whose decimal value is a request's outcome (read only for users of a split). */
+      outcomeHeader: z
+        .string()
+        .regex(/^[a-z0-9-]+$/, { error: 'must be a lower-case header name' })
+        .default('x-outcome'),
+    })
+    .prefault({}),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 

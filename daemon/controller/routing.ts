@@ -48,12 +48,21 @@ const log = logger('routing');
 export const MIRROR_VERSION = 'umbra-mirror';
 export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
 
+/**
+ * The request header the filter sets on the requests of a split's users in
+ * B. NOTE: the filter's default `splitHeader` (filter/assembly/config.ts),
+ * so the listener needs no setting for it.
+ */
+export const SPLIT_HEADER = 'x-umbra-arm';
+
 /** The routing a service has when no deployment says otherwise. */
 export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
   /** A deployment phase needs the Umbra filter on the service's routes. */
   filter: boolean;
+  /** An A/B experiment's version B: the split's users are routed to it. */
+  split?: string;
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -90,6 +99,7 @@ export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<str
     shadowTimeoutMs: m.timeout,
     liveSampleEvery: liveSampleEvery(s, wholeRoute),
   };
+  if (m.userSegment) out['outcomeHeader'] = s.experiments.outcomeHeader;
   if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
   if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
   if (m.userSegment) out['segmentBuckets'] = m.userSegment.buckets;
@@ -125,6 +135,8 @@ export function desiredRouting(
   // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
   const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
   versions.push({ name: MIRROR_VERSION, endpoints: target });
+  if (route.split && !serving.includes(route.split))
+    versions.push({ name: route.split, endpoints: toDesired(endpointsOf(route.split, 'main')) });
   const withBaseline = service.mirroring.baseline;
   if (withBaseline) {
     const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
@@ -148,6 +160,7 @@ export function desiredRouting(
       filterConfig: filterSettings(service, wholeRoute),
     },
     ...gateOf(service, route, wholeRoute),
+    ...(route.split ? { split: { version: route.split, header: SPLIT_HEADER } } : {}),
     telemetry: {
       address: telemetry.host,
       port: telemetryPort ?? telemetry.port,
@@ -261,6 +274,23 @@ export class RoutingTable {
       mirror: effect.mirror,
       filter: effect.filter,
     });
+  }
+
+  /**
+   * Routes an A/B split's users to `version` (null: no split) and publishes.
+   * The rest of the service's route is kept; a route effect of a deployment
+   * replaces it (experiments and deployments never run at once).
+   */
+  async setSplit(service: string, version: string | null): Promise<void> {
+    const cfg = this.#services.get(service);
+    const route = this.#routes.get(service) ?? {
+      weights: { [cfg?.stable ?? '']: 100 },
+      mirror: null,
+      filter: false,
+    };
+    const { split: _old, ...rest } = route;
+    this.#routes.set(service, version ? { ...rest, split: version } : rest);
+    await this.publish();
   }
 
   /** The routing a service has now. */

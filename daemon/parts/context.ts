@@ -6,6 +6,7 @@
 import type { CellStats } from '../aggregate/stats.js';
 import type { UmbraConfig } from '../config/schema.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
+import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
@@ -60,4 +61,6 @@ export interface ControllerHandle {
   proxies(service: string): ProxyRouting[];
   /** The service's journeys with their last results (empty without journeys). */
   journeys(service: string): JourneyStatus[];
+  /** The services' A/B experiments. */
+  readonly experiments: ExperimentDesk;
 }

@@ -13,6 +13,8 @@
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
+import { experimentCollector } from '../controller/experiment-metrics.js';
+import { ExperimentDesk } from '../controller/experiments.js';
 import { JourneyLoop } from '../controller/journeys.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
@@ -22,8 +24,10 @@ import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
 import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
+import { defaultModel } from '../model/model.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
@@ -52,6 +56,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
   let journeys: JourneyLoop | undefined;
+  let offExperiments: (() => Promise<void>) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -159,7 +164,41 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const journeyLoop = journeys;
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
+      const serving = (service: string) =>
+        servingVersion(config.services.find((c) => c.name === service)!, latest(service));
+      const experiments = new ExperimentDesk({
+        services: config.services,
+        provisioners,
+        routing,
+        ...(telemetry ? { setSplit: (s: string, p: number) => telemetry.setSplit(s, p) } : {}),
+        registry: ctx.pipeline.registry,
+        serving,
+        activeDeployment: (service) => {
+          const d = latest(service);
+          return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
+        },
+        mixture: defaultModel().params.rateMixture,
+        overlay: overlay !== undefined,
+        settled: () => scheduler!.idle(),
+      });
+      ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
+      const ticker = setInterval(() => {
+        try {
+          experiments.tick(Date.now());
+        } catch (err) {
+          log.error('experiment tick failed', { error: err as Error });
+        }
+      }, 1000);
+      ticker.unref();
+      const offMetricsExperiments = ctx.metrics.register(experimentCollector(() => experiments.status()));
+      offExperiments = async () => {
+        clearInterval(ticker);
+        ctx.pipeline.ingest.splitTap = null;
+        offMetricsExperiments();
+        await experiments.idle();
+      };
       ctx.controller = {
+        experiments,
         scheduler,
         repo,
         evidence: (s) => judging.evidence(s),
@@ -183,6 +222,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
       offRolloutMetrics?.();
+      await offExperiments?.();
       await scheduler?.stop();
       overlay?.close();
       await xds?.close();

@@ -1,7 +1,7 @@
 /**
  * The house's shape, kept by a test: imports inside daemon/ run one way,
- * down the layers below (wire → synthetic → config → pairing → aggregation → judge → rollout →
- * controller → admin → parts → umbrad → CLI), and no file of daemon/ or
+ * down the layers below (wire → synthetic → config → pairing → aggregation → judge → rollout and
+ * experiment → controller → admin → parts → umbrad → CLI), and no file of daemon/ or
  * filter/ imports itself back through others. A new folder must be given
  * its place in LAYERS; a failure names the import that breaks the order.
  */
@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
   ['judge', 'telemetry', 'store'],
-  ['replay', 'metrics', 'rollout'],
+  ['replay', 'metrics', 'rollout', 'experiment'],
   ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],
