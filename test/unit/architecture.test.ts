@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ['log', 'config', 'platform', 'wire', 'model'],
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
-  ['judge', 'telemetry', 'store'],
+  ['judge', 'telemetry', 'store', 'adaptive'],
   ['replay', 'metrics', 'rollout'],
   ['training', 'controller', 'report'],
   ['admin'],
