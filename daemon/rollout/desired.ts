@@ -42,6 +42,11 @@ function route(s: DeploymentState, mirror: RouteEffect['mirror']): RouteEffect {
   };
 }
 
+/** The share of eligible requests mirrored now: the adaptive share in force, else the plan's. */
+export function shareInForce(s: DeploymentState): number {
+  return s.share?.percentage ?? s.plan.shadowPercentage;
+}
+
 /** The idempotent effects that bring the world to what `s` describes, in the order they must run. */
 export function desiredEffects(s: DeploymentState): Effect[] {
   const { service, version, previousVersion: previous, plan } = s;
@@ -65,11 +70,12 @@ export function desiredEffects(s: DeploymentState): Effect[] {
     { kind: 'control', service, action: 'pause' },
     { kind: 'control', service, action: 'percentage', percentage: 0 },
   ];
+  // Routes are made for the plan's share (an adaptive plan's max); the filters apply the share in force.
   const percentage: Effect = {
     kind: 'control',
     service,
     action: 'percentage',
-    percentage: plan.shadowPercentage,
+    percentage: shareInForce(s),
   };
 
   switch (s.phase) {

@@ -9,7 +9,9 @@
  * failed effect ends its batch (the rest is skipped) and is fed back as
  * `effect_failed`. A batch superseded by a newer one skips its remaining
  * non-alert effects: every batch is the whole desired world (desired.ts), so
- * the newer one suffices.
+ * the newer one suffices. A batch of control effects alone (an adaptive
+ * share) is not a whole world: it runs after the batch before it and
+ * supersedes nothing.
  *
  * Restart: {@link RolloutScheduler.start} re-runs the desired effects of each
  * service's latest deployment (idempotent) and re-arms timers from the
@@ -236,7 +238,10 @@ export class RolloutScheduler {
   }
 
   #enqueue(state: DeploymentState, effects: Effect[]): void {
-    const gen = (this.#generation.get(state.id) ?? 0) + 1;
+    // A batch of control effects alone (an adaptive share) adjusts the live share; it is not
+    // the whole desired world, so it supersedes nothing (the batch before it still runs whole).
+    const whole = effects.some((e) => e.kind !== 'control' && e.kind !== 'alert');
+    const gen = (this.#generation.get(state.id) ?? 0) + (whole ? 1 : 0);
     this.#generation.set(state.id, gen);
     const prev = this.#queues.get(state.id) ?? Promise.resolve();
     const next = prev.then(() => this.#runBatch(state, effects, gen));
