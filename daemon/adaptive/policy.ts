@@ -6,7 +6,8 @@
  * The rules, first match wins (docs/config.md, "Adaptive shadowing"):
  *
  * 1. Production itself unhealthy → 0 (paused): its failures are nobody's
- *    evidence, and a struggling system needs no extra load.
+ *    evidence, and a struggling system needs no extra load. Healthy again,
+ *    it resumes at `max` (the calm, like the evidence, paused with it).
  * 2. The shadow pool saturated (CPU, or its latency far above production's)
  *    → half the share in force, never below `min`.
  * 3. A rollback verdict → `min`: the rollout takes it from there.
@@ -67,6 +68,8 @@ export interface ShareState {
   share: number;
   /** The first second of the present calm (healthy, low score) run, or null. */
   calmSince: number | null;
+  /** The share is 0 because production was unhealthy (not because min is 0). */
+  paused?: boolean;
 }
 
 export interface ShareStep {
@@ -145,10 +148,15 @@ export function nextShare(
     reason,
   });
 
-  if (!input.production.healthy) return to(0, `paused: ${input.production.reason}`);
+  if (!input.production.healthy)
+    return {
+      state: { share: 0, calmSince: null, paused: true },
+      reason: `paused: ${input.production.reason}`,
+    };
   const current = Math.max(state.share, 0);
   const full = saturated(input.pool, tuning);
   if (full) return to(Math.max(min, current / 2), full);
+  if (state.paused) return to(max, `production healthy again: resuming at ${fmt(max)}%`);
   if (j?.verdict === 'rollback') return to(min, `rollback verdict (score ${j.score.toFixed(2)})`);
   if (j && j.score >= j.threshold / 2) {
     const cap = Math.max(min, (3 * max) / 4);

@@ -128,8 +128,11 @@ test('a score that climbs again ends the calm and raises the share from min', ()
   assert.equal(r.state.share, 2);
 });
 
-test('after a pause for production, a healthy production starts over at max', () => {
-  const r = nextShare(range, at(0), input({ judge: null }));
+test('after a pause for production, a healthy production resumes at max; a min of 0 is no pause', () => {
+  const resumed = nextShare(range, { share: 0, calmSince: null, paused: true }, input({ second: 10 }));
+  const zero = nextShare({ min: 0, max: 20 }, at(0, 1), input({ second: 40 }));
 
-  assert.equal(r.state.share, 20);
+  assert.equal(resumed.state.share, 20);
+  assert.match(resumed.reason, /production healthy again: resuming at 20%/);
+  assert.equal(zero.state.share, 0, 'calm at min 0 stays there');
 });
