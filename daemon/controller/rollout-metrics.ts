@@ -12,7 +12,7 @@
 import type { ServiceConfig } from '../config/schema.js';
 import type { Collector, MetricFamily, Sample } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
-import { desiredEffects } from '../rollout/desired.js';
+import { desiredEffects, shareInForce } from '../rollout/desired.js';
 import { PHASES } from '../rollout/phases.js';
 import type { DeploymentState } from '../rollout/types.js';
 import type { DecisionStore } from '../store/store.js';
@@ -28,7 +28,8 @@ export interface RolloutSource {
 /** The mirror share the deployment's routing asks for now (0 when paused or not mirroring). */
 function mirrorRatio(d: DeploymentState): number {
   if (d.paused) return 0;
-  for (const e of desiredEffects(d)) if (e.kind === 'route') return (e.mirror?.percentage ?? 0) / 100;
+  // The share in force (an adaptive share), not the route's (made for the adaptive max).
+  for (const e of desiredEffects(d)) if (e.kind === 'route') return e.mirror ? shareInForce(d) / 100 : 0;
   return 0;
 }
 

@@ -9,12 +9,15 @@ import { test } from 'node:test';
 import type { CellStats } from '../../../daemon/aggregate/stats.js';
 import { AdaptiveShareLoop } from '../../../daemon/controller/adaptive.js';
 import type { ServiceEvidence } from '../../../daemon/controller/evidence.js';
+import { rolloutCollector } from '../../../daemon/controller/rollout-metrics.js';
 import type { PoolStatus } from '../../../daemon/provision/provisioner.js';
 import { MemoryDeploymentRepo } from '../../../daemon/rollout/memory-repo.js';
 import { RolloutScheduler } from '../../../daemon/rollout/scheduler.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
 import { rng, simulateCell, spec } from '../judge/sim.js';
 import { plan, T0 } from '../rollout/fixtures.js';
 import { ManualClock, RecordingRunner } from '../rollout/scheduler-fixtures.js';
+import { checkoutConfig } from './fixtures.js';
 
 const healthy = (score = 0): ServiceEvidence => ({
   verdict: 'healthy',
@@ -154,3 +157,24 @@ function liveOnly(second: number): CellStats {
     examples: {},
   };
 }
+
+test('the mirror ratio metric shows the share in force, not the max the routes are made for', async () => {
+  const { scheduler, world, second, cell } = await setup();
+  world.evidence = healthy(0.1);
+  const store = openStore(':memory:');
+  const collect = rolloutCollector(
+    checkoutConfig().services,
+    { scheduler, evidence: () => undefined, pools: () => [] },
+    store,
+  );
+  const ratio = () =>
+    collect()
+      .find((f) => f.name === 'umbra_rollout_mirror_ratio')
+      ?.samples.find((s) => s.labels?.['service'] === 'checkout')?.value;
+  const atMax = ratio();
+
+  for (let i = 0; i < 16; i++) second((s) => [cell(s)]);
+
+  assert.equal(atMax, 0.2);
+  assert.equal(ratio(), 0.01);
+});
