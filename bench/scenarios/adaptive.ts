@@ -22,12 +22,10 @@ import {
   type ShareState,
 } from '../../daemon/adaptive/policy.js';
 import { replayJudge } from '../../daemon/cli/commands/replay.js';
-import type { Culprit } from '../../daemon/judge/types.js';
 import type { Model } from '../../daemon/model/model.js';
 import { replay } from '../../daemon/replay/replay.js';
 import { generate, KINDS, type Kind, makeScenario, type Scenario, type ServiceProfile } from './generator.js';
-import type { RollbackSeen } from './replay-run.js';
-import { writeScenario } from './replay-run.js';
+import { type RollbackSeen, rollbackOf, writeScenario } from './replay-run.js';
 import { scoreRun } from './scorecard.js';
 
 /** The comparison: adaptive 1..20 % against a fixed 20 %. */
@@ -110,12 +108,7 @@ function replayShadowed(
       return keep;
     },
     emit(line) {
-      if (rollback || line['type'] !== 'verdict' || line['verdict'] !== 'rollback') return;
-      rollback = {
-        atS: (line['t_us'] as number) / 1e6,
-        second: line['second'] as number,
-        culprits: line['culprits'] as Culprit[],
-      };
+      rollback ??= rollbackOf(line);
     },
   });
   const stopUs = rollback === null ? Number.POSITIVE_INFINITY : (rollback as RollbackSeen).atS * 1e6;
