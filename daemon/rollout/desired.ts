@@ -47,6 +47,11 @@ export function shareInForce(s: DeploymentState): number {
   return s.share?.percentage ?? s.plan.shadowPercentage;
 }
 
+/** Whether copies flow now: the phase routes a mirror and the rollout is not paused. */
+export function mirroring(s: DeploymentState): boolean {
+  return !s.paused && desiredEffects(s).some((e) => e.kind === 'route' && e.mirror !== null);
+}
+
 /** The idempotent effects that bring the world to what `s` describes, in the order they must run. */
 export function desiredEffects(s: DeploymentState): Effect[] {
   const { service, version, previousVersion: previous, plan } = s;

@@ -116,10 +116,14 @@ test('the share in force follows the adaptive policy through the control stream'
   await shareChange(/^share 5%: judged healthy for \d+ s: holding 5%$/);
   await settled(url, v1, v2, (r) => r < 0.2);
   const atMin = await copyRatio(url, v1, v2, 400);
+  const shown = (await client.status('shop')).services[0]?.deployment;
 
   // Assert 2: the filters copy about 5 %, and Envoy still runs the same route (no RDS push).
   assert.ok(atMin < 0.12, `copies at min: ${atMin}`);
   assert.deepEqual(await routeFractions(envoy), fractions);
+  assert.equal(shown?.sharePercentage, 5, '`umbra status` shows the share in force');
+  assert.match(shown?.shareReason ?? '', /^judged healthy for \d+ s: holding 5%$/);
+  assert.deepEqual([shown?.shareMin, shown?.shareMax], [5, 50]);
 
   // Act 3: production itself fails → paused at 0.
   v1.setBehaviour({ status: 503, body: 'down' });
