@@ -47,6 +47,17 @@ export function shareInForce(s: DeploymentState): number {
   return s.share?.percentage ?? s.plan.shadowPercentage;
 }
 
+/** The history's words for a change of share (read back by {@link shareOfTransition}). */
+export function shareTransition(percentage: number, why: string): string {
+  return `share ${percentage}%: ${why}`;
+}
+
+/** A change of share from a `share` transition's reason, or null when it is not one. */
+export function shareOfTransition(reason: string): { percentage: number; why: string } | null {
+  const m = /^share ([0-9.]+)%: (.*)$/s.exec(reason);
+  return m ? { percentage: Number(m[1]), why: m[2]! } : null;
+}
+
 /** Whether copies flow now: the phase routes a mirror and the rollout is not paused. */
 export function mirroring(s: DeploymentState): boolean {
   return !s.paused && desiredEffects(s).some((e) => e.kind === 'route' && e.mirror !== null);

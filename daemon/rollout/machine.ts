@@ -19,7 +19,7 @@
  *    before it: it waits for the evidence buffered while the daemon was down.
  */
 import { onCommand } from './commands.js';
-import { desiredEffects, shareInForce } from './desired.js';
+import { desiredEffects, shareInForce, shareTransition } from './desired.js';
 import { FORWARD_PHASES } from './phases.js';
 import { onAccepted, onRejected } from './rejection.js';
 import {
@@ -263,7 +263,7 @@ function onShare(s: DeploymentState, e: Ev<'share'>): StepResult {
   return {
     state: { ...s, share: { percentage, reason: e.reason, at: e.at }, updatedAt: e.at },
     effects: [{ kind: 'control', service: s.service, action: 'percentage', percentage }],
-    reason: `share ${percentage}%: ${e.reason}`,
+    reason: shareTransition(percentage, e.reason),
   };
 }
 
