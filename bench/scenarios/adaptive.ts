@@ -31,6 +31,9 @@ import { scoreRun } from './scorecard.js';
 /** The issue's comparison: adaptive 1..20 % against a fixed 20 %. */
 export const ADAPTIVE_RANGE: AdaptiveRange = { min: 1, max: 20 };
 
+/** The onset of the late regressions: well after a healthy start has dropped the share to min. */
+const LATE_ONSET_S = 40;
+
 /** One replay of a scenario: its first rollback and the copies sent until then. */
 interface ShadowRun {
   rollback: RollbackSeen | null;
@@ -143,6 +146,13 @@ export interface AdaptiveResult {
     mirrored: number;
     aa_runs: number;
   };
+  /** Error and latency regressions that begin at LATE_ONSET_S, when the share has dropped to min (not in the goals). */
+  late_onset: {
+    onset_s: number;
+    runs: number;
+    fixed_max: { median_detect_s: number | null; detected: number };
+    adaptive: { median_detect_s: number | null; detected: number };
+  };
 }
 
 function median(xs: number[]): number | null {
@@ -159,16 +169,28 @@ export function runAdaptive(o: AdaptiveOptions): AdaptiveResult {
   let seed = o.seed;
   const fixed = { ttd: [] as number[], detected: 0, runs: 0, mirrored: 0 };
   const adaptive = { ttd: [] as number[], detected: 0, runs: 0, mirrored: 0, aaRuns: 0, aaFalse: 0 };
-  const one = (kind: Kind): void => {
+  const late = { fixed: [] as number[], adaptive: [] as number[], runs: 0 };
+  const one = (kind: Kind, onsetS?: number): void => {
     seed++;
     const pi = seed % o.profiles.length;
     const s: Scenario = makeScenario(kind, o.profiles[pi]!, 100, seed);
+    if (onsetS !== undefined && s.regression) {
+      s.regression.onsetS = onsetS;
+      s.durationS = onsetS + 60;
+    }
     const path = writeScenario(o.dir, `adaptive-${kind}-${seed}`, generate(s));
     const f = replayShadowed(path, o.threshold, o.models[pi], null);
     const a = replayShadowed(path, o.threshold, o.models[pi], ADAPTIVE_RANGE);
     if (!o.keepFiles) unlinkSync(path);
     const fs = scoreRun(s, kind, f.rollback);
     const as = scoreRun(s, kind, a.rollback);
+    if (onsetS !== undefined) {
+      // Beside the goals: the cost of a regression that begins once the share is at min.
+      late.runs++;
+      if (fs.detected) late.fixed.push(fs.secondsToDetect!);
+      if (as.detected) late.adaptive.push(as.secondsToDetect!);
+      return;
+    }
     fixed.runs++;
     adaptive.runs++;
     fixed.mirrored += f.mirrored;
@@ -191,6 +213,8 @@ export function runAdaptive(o: AdaptiveOptions): AdaptiveResult {
     for (let i = 0; i < regressionsPerKind; i++) one(kind);
   }
   for (let i = 0; i < aaRuns; i++) one('aa');
+  for (let i = 0; i < regressionsPerKind; i++) one('error_step', LATE_ONSET_S);
+  for (let i = 0; i < regressionsPerKind; i++) one('latency_median', LATE_ONSET_S);
   const mf = median(fixed.ttd);
   const ma = median(adaptive.ttd);
   const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -211,6 +235,12 @@ export function runAdaptive(o: AdaptiveOptions): AdaptiveResult {
       runs: adaptive.runs,
       mirrored: adaptive.mirrored,
       aa_runs: adaptive.aaRuns,
+    },
+    late_onset: {
+      onset_s: LATE_ONSET_S,
+      runs: late.runs,
+      fixed_max: { median_detect_s: median(late.fixed), detected: late.fixed.length },
+      adaptive: { median_detect_s: median(late.adaptive), detected: late.adaptive.length },
     },
   };
 }
