@@ -14,7 +14,7 @@
  *   npm run bench:judge -- --quick            a smaller suite
  *   npm run bench:judge -- --untrained        judge with the built-in model (no --history)
  *   npm run bench:judge -- --write DIR        keep each scenario's JSON lines in DIR
- *   npm run bench:judge -- --only KIND        one scenario kind (or trap kind)
+ *   npm run bench:judge -- --only KIND        one scenario kind (or trap kind, or `adaptive`)
  *   npm run bench:judge -- --seeds 1,2,3      the A/A traps once per seed, as `--only traps --seed N`
  *                                             runs them (default 1,2,3,4,5; with --quick, --seed only)
  */
@@ -22,6 +22,7 @@ import { unlinkSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_JUDGE_PARAMS, type JudgeParams } from '../daemon/judge/types.js';
 import type { Model } from '../daemon/model/model.js';
+import { runAdaptive } from './scenarios/adaptive.js';
 import {
   generate,
   KINDS,
@@ -237,6 +238,18 @@ const journeyOnly = summarise(journeys.filter((x) => x.kind === 'journey_only_re
 console.log(
   `journeys (one every ${JOURNEY_EVERY_S} s): ${JSON.stringify({ regression: journeyOnly, aa: summarise(journeys.filter((x) => x.kind === 'journey_aa')) })}`,
 );
+// Adaptive shadowing (1..20 %) against a fixed 20 %, on seeds of its own (bench/scenarios/adaptive.ts).
+const adaptive = wanted('adaptive')
+  ? runAdaptive({
+      profiles,
+      models,
+      threshold: params.anomalyThreshold,
+      dir,
+      keepFiles: values.write !== undefined,
+      quick,
+      seed: seed0 * 1_000_000 + 900_000,
+    })
+  : null;
 
 const rows: [string, ReturnType<typeof summarise>][] = KINDS.map((k) => [
   k,
@@ -271,6 +284,7 @@ console.log(
     [`A/A traps, seeds ${trapSeeds.join(',')}`, summarise(trapsSeeds)],
   ]),
 );
+if (adaptive) console.log(`adaptive 1..20 % vs fixed 20 %: ${JSON.stringify(adaptive)}`);
 const aa = rows.find(([k]) => k === 'aa')![1];
 const result = {
   bench: 'judge',
@@ -314,6 +328,12 @@ const result = {
     regression_from_first_second_detect_s: goals[4]![1].median_ttd_s,
     /** Goal ≤ 30 with a journey every 5 s: a regression only a journey reaches (bench/scenarios/synthetic.ts). */
     synthetic_only_detect_s: journeyOnly.median_ttd_s,
+    /** Goal ≤ 1.25: median time to detect, adaptive 1..20 % ÷ fixed 20 %. */
+    adaptive_detect_s_ratio_vs_fixed_max: adaptive?.adaptive_detect_s_ratio_vs_fixed_max ?? null,
+    /** Goal ≤ 0.5: copies over whole runs (healthy and regressed), adaptive ÷ fixed 20 %. */
+    adaptive_mirrored_ratio_vs_fixed_max: adaptive?.adaptive_mirrored_ratio_vs_fixed_max ?? null,
+    /** Goal 0 at t = 2. */
+    adaptive_aa_false_rollback_rate: adaptive?.adaptive_aa_false_rollback_rate ?? null,
   },
 };
 console.log(JSON.stringify(result));

@@ -42,18 +42,23 @@ export function writeScenario(
   return path;
 }
 
+/** The rollback a line of replay's timeline announces, or null. */
+export function rollbackOf(line: Record<string, unknown>): RollbackSeen | null {
+  if (line['type'] !== 'verdict' || line['verdict'] !== 'rollback') return null;
+  return {
+    atS: (line['t_us'] as number) / 1e6,
+    second: line['second'] as number,
+    culprits: line['culprits'] as Culprit[],
+  };
+}
+
 /** `umbra replay FILE` (with `--threshold`); the first rollback, or null. */
 export function replayForRollback(path: string, threshold: number, model?: Model): RollbackSeen | null {
   let first: RollbackSeen | null = null;
   replay(path, {
     judge: replayJudge(threshold, model),
     emit(line) {
-      if (first || line['type'] !== 'verdict' || line['verdict'] !== 'rollback') return;
-      first = {
-        atS: (line['t_us'] as number) / 1e6,
-        second: line['second'] as number,
-        culprits: line['culprits'] as Culprit[],
-      };
+      first ??= rollbackOf(line);
     },
   });
   return first;

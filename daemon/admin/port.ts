@@ -30,6 +30,12 @@ export interface DeploymentView {
   rollbackReason: string;
   lastError: string;
   rollbackDecisionId: number;
+  /** Share of eligible requests mirrored now (0..100; 0 when not mirroring or paused), and why (adaptive). */
+  sharePercentage: number;
+  shareReason: string;
+  /** The adaptive range; both 0 for a fixed share. */
+  shareMin: number;
+  shareMax: number;
 }
 
 /** Produced by the judging loop (controller/evidence.ts); served as it is. */

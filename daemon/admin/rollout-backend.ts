@@ -7,6 +7,7 @@
 import type { ServiceConfig } from '../config/schema.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
 import type { PoolStatus } from '../provision/provisioner.js';
+import { mirroring, shareInForce } from '../rollout/desired.js';
 import { planFor, productionReplicasOf } from '../rollout/plan.js';
 import type { DeploymentRepo } from '../rollout/ports.js';
 import { RolloutRefusal, type RolloutScheduler } from '../rollout/scheduler.js';
@@ -195,6 +196,22 @@ export function view(s: DeploymentState): DeploymentView {
     rollbackReason: s.rollback?.reason ?? '',
     lastError: s.lastError ?? '',
     rollbackDecisionId: s.rollback?.decisionId ?? 0,
+    ...shareView(s),
+  };
+}
+
+/** The share mirrored now and, when adaptive, why. */
+function shareView(
+  s: DeploymentState,
+): Pick<DeploymentView, 'sharePercentage' | 'shareReason' | 'shareMin' | 'shareMax'> {
+  const on = mirroring(s);
+  const range = s.plan.adaptive;
+  return {
+    sharePercentage: on ? shareInForce(s) : 0,
+    shareReason:
+      range && on ? (s.share?.reason ?? `phase start: ${range.max}% until the judge has evidence`) : '',
+    shareMin: range?.min ?? 0,
+    shareMax: range?.max ?? 0,
   };
 }
 

@@ -216,12 +216,31 @@ const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS'];
  */
 const SHADOW_TIMEOUT_MAX_MS = 600_000;
 
-export const Mirroring = z.strictObject({
-  /** Share of eligible production requests copied to the candidate, 0..100. */
+const percentage = z
+  .number({ error: 'must be a number 0..100' })
+  .min(0, { error: 'must be 0..100' })
+  .max(100, { error: 'must be 0..100' });
+
+/** `shadowPercentage: {adaptive: {min, max}}`: the daemon moves the share in force within [min, max]. */
+export const AdaptiveShare = z
+  .strictObject({
+    min: percentage,
+    max: percentage.refine((v) => v > 0, { error: 'must be above 0' }),
+  })
+  .superRefine((a, ctx) => {
+    if (a.min > a.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `must be ≤ max (${a.max})` });
+  });
+export type AdaptiveShare = z.infer<typeof AdaptiveShare>;
+
+const MirroringFields = z.strictObject({
+  /**
+   * Share of eligible production requests copied to the candidate, 0..100,
+   * or `{adaptive: {min, max}}` (daemon/adaptive/policy.ts).
+   */
   shadowPercentage: z
-    .number({ error: 'must be a number 0..100' })
-    .min(0, { error: 'must be 0..100' })
-    .max(100, { error: 'must be 0..100' })
+    .union([percentage, z.strictObject({ adaptive: AdaptiveShare })], {
+      error: 'must be a number 0..100 or {adaptive: {min, max}}',
+    })
     .default(10),
   mirroringStrategy: MirroringStrategy.default('random'),
   /** `user-segment`: the header or cookie whose value is hashed into buckets. */
@@ -273,6 +292,18 @@ export const Mirroring = z.strictObject({
   /** Time allowed for a mirrored request (the filter's shadowTimeoutMs: 1 ms..10 min). */
   timeout: timeout('5s', SHADOW_TIMEOUT_MAX_MS),
 });
+
+/**
+ * Mirroring as the daemon reads it: `shadowPercentage` is always a number,
+ * the configured share or, when adaptive, its `max` (what routes, pool sizes
+ * and the filter's gate are made for); `adaptive` is set only when adaptive.
+ */
+export const Mirroring = MirroringFields.transform(
+  ({ shadowPercentage: p, ...rest }): typeof rest & { shadowPercentage: number; adaptive?: AdaptiveShare } =>
+    typeof p === 'number'
+      ? { ...rest, shadowPercentage: p }
+      : { ...rest, shadowPercentage: p.adaptive.max, adaptive: p.adaptive },
+);
 export type Mirroring = z.infer<typeof Mirroring>;
 
 export const JudgeConfig = z.strictObject({

@@ -9,7 +9,11 @@
  * other request at L). Inside, the filter mirrors p / f of what it sees and
  * gives every other request a live record (`liveSampleEvery` 1), so p of the
  * eligible requests are mirrored and L of all requests give a live record,
- * as before; the rest never enter the VM. `user-segment` needs the consistent
+ * as before; the rest never enter the VM. With adaptive shadowing the route
+ * is made for the range's max p and the share in force q ≤ p is carried by
+ * the filter alone (q / f of what enters), so it moves without an RDS push;
+ * the live sample is then a little above L while q < p (requests that enter
+ * for the unused p − q get a live record). `user-segment` needs the consistent
  * hash of every request: the whole route keeps the filter, which mirrors p
  * and gives one live record per round(100 / L) of the others. In overlay
  * mode every strategy does as user-segment does: the routes are the
@@ -44,10 +48,9 @@ function entering(p: number, live: number): number {
   return Math.min(100, p + live);
 }
 
-/** The filter's percentage so that p % of all requests are mirrored when f % enter. */
-function scaled(p: number, live: number): number {
-  const f = entering(p, live);
-  return f <= 0 ? 0 : Math.min(100, (100 * p) / f);
+/** The filter's percentage so that q % of all requests are mirrored when f % enter. */
+function scaled(q: number, f: number): number {
+  return f <= 0 ? 0 : Math.min(100, (100 * q) / f);
 }
 
 /** The filter sees every request of the route and samples inside: user-segment, and every strategy in overlay mode. */
@@ -63,7 +66,10 @@ export function filterGatePlan(service: ServiceConfig, route: GateInput): Filter
   if (samplesInside(service, route.wholeRoute === true))
     return { gate: { share: 100 }, insidePercentage: (p) => p };
   const p = route.mirrorPercentage ?? 0;
-  const insidePercentage = (q: number) => scaled(q, live);
+  // The route lets f = p + L % in, p the route's share (an adaptive plan's max): a share in
+  // force q ≤ p is q / f of what enters, so it moves without a route push.
+  const f = entering(p, live);
+  const insidePercentage = (q: number) => scaled(q, f);
   if (m.mirroringStrategy === 'geographic' && m.geographic) {
     const regions = { header: m.geographic.header.toLowerCase(), values: m.geographic.regions };
     return { gate: { share: live, regions: { ...regions, share: entering(p, live) } }, insidePercentage };

@@ -78,6 +78,11 @@ function swapCell(c: CellStats): CellStats {
   return { ...c, candidate: swapArms(c.candidate), baseline: swapArms(c.baseline) };
 }
 
+/** One e-process per deployment phase and promotion step. */
+function runKey(d: DeploymentState): string {
+  return `${d.id}:${d.phase}:${d.stepIndex}`;
+}
+
 interface Run {
   key: string;
   deploymentId: string;
@@ -111,6 +116,16 @@ export class JudgingLoop {
 
   /** The judge's latest word on a service (for `umbra status`). */
   evidence(service: string): ServiceEvidence | undefined {
+    return this.#evidence.get(service);
+  }
+
+  /**
+   * The judge's latest word on a deployment's current phase (or promotion
+   * step), or undefined when it has judged nothing of it yet: evidence of an
+   * earlier phase is not this one's.
+   */
+  phaseEvidence(service: string, d: DeploymentState): ServiceEvidence | undefined {
+    if (this.#runs.get(service)?.key !== runKey(d)) return undefined;
     return this.#evidence.get(service);
   }
 
@@ -174,7 +189,7 @@ export class JudgingLoop {
 
   /** The run for this deployment's current phase; rebuilt from stored cells after a restart. */
   #run(cfg: ServiceConfig, d: DeploymentState): Run {
-    const key = `${d.id}:${d.phase}:${d.stepIndex}`;
+    const key = runKey(d);
     const existing = this.#runs.get(cfg.name);
     if (existing?.key === key) return existing;
     const run: Run = { key, deploymentId: d.id, phase: d.phase, lastDecisionAt: 0 };

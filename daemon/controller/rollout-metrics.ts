@@ -12,7 +12,7 @@
 import type { ServiceConfig } from '../config/schema.js';
 import type { Collector, MetricFamily, Sample } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
-import { desiredEffects } from '../rollout/desired.js';
+import { mirroring, shareInForce } from '../rollout/desired.js';
 import { PHASES } from '../rollout/phases.js';
 import type { DeploymentState } from '../rollout/types.js';
 import type { DecisionStore } from '../store/store.js';
@@ -23,13 +23,6 @@ export interface RolloutSource {
   scheduler: { latest(service: string): DeploymentState | undefined };
   evidence(service: string): ServiceEvidence | undefined;
   pools(service: string): PoolStatus[];
-}
-
-/** The mirror share the deployment's routing asks for now (0 when paused or not mirroring). */
-function mirrorRatio(d: DeploymentState): number {
-  if (d.paused) return 0;
-  for (const e of desiredEffects(d)) if (e.kind === 'route') return (e.mirror?.percentage ?? 0) / 100;
-  return 0;
 }
 
 function family(name: string, help: string, type: MetricFamily['type'], samples: Sample[]): MetricFamily {
@@ -86,7 +79,7 @@ export function rolloutCollector(
         });
         paused.push({ labels: { service }, value: d.paused ? 1 : 0 });
         weight.push({ labels: { service }, value: d.candidateWeight / 100 });
-        mirror.push({ labels: { service }, value: mirrorRatio(d) });
+        mirror.push({ labels: { service }, value: mirroring(d) ? shareInForce(d) / 100 : 0 });
         if (d.deadline && !d.paused) {
           deadline.push({
             labels: { service, timer: d.deadline.timer },

@@ -1,7 +1,8 @@
 /**
  * The controller as a daemon part: it only wires. Provisioners, the xDS
  * server (wiring.ts), the routing table, the effect runner (effects.ts), the
- * rollout scheduler and the judging loop (judging.ts), started in that order
+ * rollout scheduler, the judging loop (judging.ts) and the adaptive share
+ * (adaptive.ts, once a second), started in that order
  * over the shared context (see umbrad.ts).
  *
  * On start it brings every service's serving version up (serving.ts;
@@ -12,6 +13,7 @@
  */
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
+import { AdaptiveShareLoop } from '../controller/adaptive.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { experimentCollector } from '../controller/experiment-metrics.js';
 import { ExperimentDesk } from '../controller/experiments.js';
@@ -57,6 +59,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offRolloutMetrics: (() => void) | undefined;
   let journeys: JourneyLoop | undefined;
   let offExperiments: (() => Promise<void>) | undefined;
+  let adaptiveTimer: ReturnType<typeof setInterval> | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -131,7 +134,15 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         standing: (service) => refusals.standing(service).map(rejectedEvent),
       });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
-      unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
+      const adaptive = new AdaptiveShareLoop({
+        scheduler,
+        evidence: (s, d) => judging.phaseEvidence(s, d),
+        pools: (s) => provisioners.get(s)?.status() ?? [],
+      });
+      unsubscribe = ctx.onCells((cells) => {
+        judging.onSecond(cells);
+        adaptive.observe(cells);
+      });
 
       // Serving versions first, so traffic flows before any deployment resumes.
       await Promise.all(
@@ -162,6 +173,11 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
       journeys.start();
       const journeyLoop = journeys;
+      // The share moves once a second, only after the deployments resumed (events go to started machines).
+      if (config.services.some((s) => s.mirroring.adaptive)) {
+        adaptiveTimer = setInterval(() => adaptive.tick(services), 1000);
+        adaptiveTimer.unref();
+      }
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
       const serving = (service: string) =>
@@ -218,6 +234,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
     async stop() {
       await journeys?.stop();
       unsubscribe?.();
+      clearInterval(adaptiveTimer);
       stopRefusals?.();
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();

@@ -36,7 +36,15 @@ export function judgeHook(o: ReplayJudgeOptions = {}): ReplayJudge {
       const r = judge(states.get(service) ?? initialJudgeState(), list, model, params);
       states.set(service, r.state);
       const v = r.verdict;
-      out.push({ service, verdict: v.verdict, score: v.score, threshold: v.threshold, culprits: v.culprits });
+      out.push({
+        service,
+        verdict: v.verdict,
+        score: v.score,
+        threshold: v.threshold,
+        culprits: v.culprits,
+        reason: v.reason,
+        predictedSecondsToThreshold: v.explanation.predictedSecondsToThreshold,
+      });
     }
     return out;
   };

@@ -36,6 +36,9 @@ export interface ReplayVerdict {
   score: number;
   threshold: number;
   culprits: { endpoint: string; segment: string; signal: SignalName }[];
+  /** Why insufficient, when the judge says so. */
+  reason?: string | null;
+  predictedSecondsToThreshold?: number | null;
 }
 
 /** Called with the cells of each final second, in order; `nowUs` is the replay clock (absolute). */
@@ -46,6 +49,12 @@ export interface ReplayOptions {
   judge?: ReplayJudge;
   /** Receives every timeline object, in order. */
   emit: (line: Record<string, unknown>) => void;
+  /**
+   * JSON lines only: a line for which this returns false is skipped as if it
+   * were not in the file (a sampler in front of the pipeline, as a filter
+   * that did not mirror the request; bench/scenarios/adaptive.ts).
+   */
+  keepLine?: (text: string) => boolean;
 }
 
 export interface ReplaySummary {
@@ -188,6 +197,7 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
   } else {
     const src = new JsonLinesSource();
     forEachLine(path, (text, no) => {
+      if (opts.keepLine && !opts.keepLine(text)) return;
       const b = src.line(text);
       if (b === null) return;
       if (typeof b === 'string') {

@@ -6,10 +6,11 @@
  * people, never as an empty report.
  */
 import type { CellStats } from '../aggregate/stats.js';
+import { shareOfTransition } from '../rollout/desired.js';
 import { isPhase, isTerminal } from '../rollout/phases.js';
 import type { Store } from '../store/store.js';
 import { FRESH_DECODER, type HistogramDecoder, latencyCurves } from './latency.js';
-import type { DeploymentReport, LatencyGroup, PhaseSpan, ReportConfig } from './model.js';
+import type { DeploymentReport, LatencyGroup, PhaseSpan, ReportConfig, ShareChange } from './model.js';
 import { evidenceHeatmap, heatSignal, rateSeries } from './series.js';
 import { decidingVerdict, scoreSeries } from './verdict.js';
 
@@ -111,6 +112,7 @@ export function buildReport(
         updatedAt: d.updatedAt,
       },
       phases: phaseSpans(transitions, d.createdAt),
+      shares: shareChanges(transitions),
       score: scoreSeries(decisions, threshold ?? 0),
       rates: rateSeries(cells),
       heatmap: evidenceHeatmap(
@@ -124,6 +126,17 @@ export function buildReport(
       notes,
     },
   };
+}
+
+/** Adaptive shadowing's changes of share, from the history. */
+function shareChanges(transitions: { event: string; at: number; detail: unknown }[]): ShareChange[] {
+  const out: ShareChange[] = [];
+  for (const t of transitions) {
+    const reason = (t.detail as { reason?: unknown } | null)?.reason;
+    const s = t.event === 'share' && typeof reason === 'string' ? shareOfTransition(reason) : null;
+    if (s) out.push({ at: t.at, percentage: s.percentage, reason: s.why });
+  }
+  return out;
 }
 
 /** Each phase from the transition that entered it to the next one. */

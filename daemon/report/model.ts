@@ -15,6 +15,8 @@ export interface DeploymentReport {
   deployment: ReportDeployment;
   /** Phase timeline, oldest first; the last entry's `to` is null while it lasts. */
   phases: PhaseSpan[];
+  /** Adaptive shadowing: each change of the share mirrored, oldest first (empty for a fixed share). */
+  shares: ShareChange[];
   score: ScoreSeries;
   rates: RateSeries;
   heatmap: EvidenceHeatmap;
@@ -37,6 +39,13 @@ export interface ReportDeployment {
   candidateWeight: number;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface ShareChange {
+  at: number;
+  /** Share of eligible requests mirrored from then on, 0..100. */
+  percentage: number;
+  reason: string;
 }
 
 export interface PhaseSpan {

@@ -132,6 +132,14 @@ export const PAGE_SCRIPT = String.raw`
     sec.appendChild(bar);
     sec.appendChild(el('div', { style: 'height: 8px' }));
     sec.appendChild(t);
+    if (r.shares && r.shares.length) {
+      sec.appendChild(el('h2', { text: 'Share mirrored (adaptive)' }));
+      var st = el('table', { id: 'shares' }, [el('tr', {}, ['at', 'share', 'reason'].map(function (h) { return el('th', { text: h }); }))]);
+      r.shares.forEach(function (s) {
+        st.appendChild(el('tr', {}, [iso(s.at), s.percentage + ' %', s.reason].map(function (x) { return el('td', { text: x }); })));
+      });
+      sec.appendChild(st);
+    }
     return sec;
   }
 

@@ -42,6 +42,27 @@ function route(s: DeploymentState, mirror: RouteEffect['mirror']): RouteEffect {
   };
 }
 
+/** The share of eligible requests mirrored now: the adaptive share in force, else the plan's. */
+export function shareInForce(s: DeploymentState): number {
+  return s.share?.percentage ?? s.plan.shadowPercentage;
+}
+
+/** The history's words for a change of share (read back by {@link shareOfTransition}). */
+export function shareTransition(percentage: number, why: string): string {
+  return `share ${percentage}%: ${why}`;
+}
+
+/** A change of share from a `share` transition's reason, or null when it is not one. */
+export function shareOfTransition(reason: string): { percentage: number; why: string } | null {
+  const m = /^share ([0-9.]+)%: (.*)$/s.exec(reason);
+  return m ? { percentage: Number(m[1]), why: m[2]! } : null;
+}
+
+/** Whether copies flow now: the phase routes a mirror and the rollout is not paused. */
+export function mirroring(s: DeploymentState): boolean {
+  return !s.paused && desiredEffects(s).some((e) => e.kind === 'route' && e.mirror !== null);
+}
+
 /** The idempotent effects that bring the world to what `s` describes, in the order they must run. */
 export function desiredEffects(s: DeploymentState): Effect[] {
   const { service, version, previousVersion: previous, plan } = s;
@@ -65,11 +86,12 @@ export function desiredEffects(s: DeploymentState): Effect[] {
     { kind: 'control', service, action: 'pause' },
     { kind: 'control', service, action: 'percentage', percentage: 0 },
   ];
+  // Routes are made for the plan's share (an adaptive plan's max); the filters apply the share in force.
   const percentage: Effect = {
     kind: 'control',
     service,
     action: 'percentage',
-    percentage: plan.shadowPercentage,
+    percentage: shareInForce(s),
   };
 
   switch (s.phase) {

@@ -19,7 +19,7 @@
  *    before it: it waits for the evidence buffered while the daemon was down.
  */
 import { onCommand } from './commands.js';
-import { desiredEffects } from './desired.js';
+import { desiredEffects, shareInForce, shareTransition } from './desired.js';
 import { FORWARD_PHASES } from './phases.js';
 import { onAccepted, onRejected } from './rejection.js';
 import {
@@ -94,6 +94,8 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
       return onAccepted(state, event);
     case 'restarted':
       return onRestarted(state, event);
+    case 'share':
+      return onShare(state, event);
   }
 }
 
@@ -243,6 +245,26 @@ function onProvisioned(s: DeploymentState, e: Ev<'provisioned'>): StepResult {
   }
   if (candidateWeight === s.candidateWeight) return quiet(s, e.at, { rollback });
   return update(s, e.at, { candidateWeight, rollback }, `shifted back: candidate at ${candidateWeight}%`);
+}
+
+/** Phases whose mirroring the adaptive share steers. */
+const MIRRORING_PHASES: ReadonlySet<string> = new Set(['shadowing', 'baking']);
+
+/**
+ * Adaptive shadowing: a new share in force, with its reason in the history.
+ * Only the filters' share changes (a control effect): routes stay made for
+ * the plan's max, so no route is pushed.
+ */
+function onShare(s: DeploymentState, e: Ev<'share'>): StepResult {
+  const range = s.plan.adaptive;
+  if (!range || !MIRRORING_PHASES.has(s.phase) || s.paused) return same(s);
+  const percentage = Math.min(range.max, Math.max(0, e.percentage));
+  if (percentage === shareInForce(s)) return same(s);
+  return {
+    state: { ...s, share: { percentage, reason: e.reason, at: e.at }, updatedAt: e.at },
+    effects: [{ kind: 'control', service: s.service, action: 'percentage', percentage }],
+    reason: shareTransition(percentage, e.reason),
+  };
 }
 
 function onEffectFailed(s: DeploymentState, e: Ev<'effect_failed'>): StepResult {

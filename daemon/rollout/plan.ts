@@ -14,6 +14,7 @@ export function planFor(service: ServiceConfig, productionReplicas: number): Rol
   const { mirroring, rollout } = service;
   return {
     shadowPercentage: mirroring.shadowPercentage,
+    ...(mirroring.adaptive ? { adaptive: { ...mirroring.adaptive } } : {}),
     baseline: mirroring.baseline,
     shadowReplicas: shadowReplicas({
       productionReplicas,

@@ -18,6 +18,9 @@
  * new deployment's first effect, so the new one provisions the pool afresh
  * and never routes users to instances that are being stopped.
  *
+ * A batch of control effects alone (an adaptive share) is not a whole world:
+ * it runs after the batch before it and supersedes nothing.
+ *
  * Restart: {@link RolloutScheduler.start} re-runs the desired effects of each
  * service's latest deployment (idempotent) and re-arms timers from the
  * persisted deadlines. It first tells the machine that the daemon restarted
@@ -245,7 +248,10 @@ export class RolloutScheduler {
   }
 
   #enqueue(state: DeploymentState, effects: Effect[]): void {
-    const gen = (this.#generation.get(state.id) ?? 0) + 1;
+    // A batch of control effects alone (an adaptive share) adjusts the live share; it is not
+    // the whole desired world, so it supersedes nothing (the batch before it still runs whole).
+    const whole = effects.some((e) => e.kind !== 'control' && e.kind !== 'alert');
+    const gen = (this.#generation.get(state.id) ?? 0) + (whole ? 1 : 0);
     this.#generation.set(state.id, gen);
     const prev = this.#queues.get(state.service) ?? Promise.resolve();
     const next = prev.then(() => this.#runBatch(state, effects, gen));

@@ -48,6 +48,7 @@ export function enter(
     phaseStartedAt: at,
     extensions: 0,
     lastVerdict: null,
+    share: null,
     updatedAt: at,
   };
   const effects: Effect[] = desiredEffects(next);

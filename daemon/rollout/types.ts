@@ -13,6 +13,11 @@ import type { Phase } from './phases.js';
 export interface RolloutPlan {
   /** Share of eligible requests mirrored to the candidate while shadowing (0..100). */
   shadowPercentage: number;
+  /**
+   * Adaptive shadowing: the range the share in force moves in (daemon/adaptive);
+   * `shadowPercentage` is then its max. Absent: the share is fixed.
+   */
+  adaptive?: { min: number; max: number };
   /** Also mirror to a baseline (previous version, candidate-sized). */
   baseline: boolean;
   /** Replicas of the candidate (and baseline) while shadowing: see provision/sizing.ts. */
@@ -105,6 +110,12 @@ export interface DeploymentState {
    * persisted before it existed have none.
    */
   rejection?: ConfigRejection | null;
+  /**
+   * Adaptive shadowing: the share in force in this phase and why, as last
+   * set by a `share` event; absent or null: `plan.shadowPercentage`. Reset
+   * when a phase begins.
+   */
+  share?: { percentage: number; reason: string; at: number } | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -145,7 +156,13 @@ export type RolloutEventBody =
    * while it was down arrive within `catchUpMs`: a judged deadline that falls
    * before then waits for them.
    */
-  | { type: 'restarted'; catchUpMs: number };
+  | { type: 'restarted'; catchUpMs: number }
+  /**
+   * Adaptive shadowing: the share of eligible requests to mirror from now on
+   * (0..plan max) and why. Acts only with an adaptive plan, while a phase
+   * mirrors and the rollout is not paused.
+   */
+  | { type: 'share'; percentage: number; reason: string };
 
 /** Routing wanted for the service: rendered into Envoy config by the xDS side. */
 export interface RouteEffect {

@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['config'],
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
-  ['judge', 'telemetry', 'store'],
+  ['judge', 'telemetry', 'store', 'adaptive'],
   ['replay', 'metrics', 'rollout', 'experiment'],
   ['training', 'controller', 'report'],
   ['admin'],

@@ -72,6 +72,10 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
         `${s.name}: proxy ${r.node} refuses ${r.type} ${r.version} (${r.resources.join(', ')}) since ${isoTime(r.atMs)}: ${r.message}`,
       );
     }
+    if (d?.shareReason) {
+      const range = `adaptive ${d.shareMin}..${d.shareMax}%`;
+      out.push(`${s.name}: mirroring ${d.sharePercentage}% (${range}): ${d.shareReason}`);
+    }
     if (d?.lastError) out.push(`${s.name}: last error: ${d.lastError}`);
     if (s.culprits.length) out.push(`${s.name}: culprits: ${s.culprits.join('; ')}`);
     if (s.missingShadows > 0) {

@@ -25,6 +25,10 @@ function deployment(over: Partial<DeploymentView> = {}): DeploymentView {
     rollbackReason: '',
     lastError: '',
     rollbackDecisionId: 0,
+    sharePercentage: 10,
+    shareReason: '',
+    shareMin: 0,
+    shareMax: 0,
     ...over,
   };
 }

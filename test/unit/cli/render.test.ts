@@ -200,3 +200,30 @@ test('status lists journeys with their counts and their last run step by step', 
   assert.match(out, /checkout\/pay +v7 200 12\.5ms +v8 599 12\.5ms: \$\.paid is false, expected true/);
   assert.match(out, /checkout: last run stopped early: step pay failed/);
 });
+
+test('status shows the adaptive share in force and why; a fixed share adds no line', () => {
+  const adaptive = { shadowPercentage: 20, adaptive: { min: 1, max: 20 } };
+  const started = shadowing(adaptive);
+  const moved = step(started, {
+    type: 'share',
+    percentage: 1,
+    reason: 'judged healthy for 15 s: holding 1%',
+    at: T0 + 20_000,
+  }).state;
+  const paused = step(moved, ev.command('pause', T0 + 21_000)).state;
+  const show = (d: Parameters<typeof view>[0]) =>
+    renderStatus([{ ...idle, name: 'checkout', deployment: view(d) }], T0 + 22_000);
+
+  assert.match(
+    show(started),
+    /checkout: mirroring 20% \(adaptive 1\.\.20%\): phase start: 20% until the judge has evidence/,
+  );
+  assert.match(
+    show(moved),
+    /checkout: mirroring 1% \(adaptive 1\.\.20%\): judged healthy for 15 s: holding 1%/,
+  );
+  assert.doesNotMatch(show(paused), /mirroring/, 'a paused rollout mirrors nothing');
+  assert.doesNotMatch(show(shadowing()), /mirroring/, 'a fixed share: no line');
+  assert.equal(view(moved).sharePercentage, 1);
+  assert.equal(view(shadowing()).sharePercentage, 10);
+});

@@ -219,3 +219,41 @@ describe('durations and addresses', () => {
     assert.ok(!isLoopback('10.0.0.1:1'));
   });
 });
+
+describe('adaptive shadowPercentage', () => {
+  const withShare = (share: string) =>
+    ['services:', ...SERVICE, `    mirroring: { shadowPercentage: ${share} }`].join('\n');
+
+  test('{adaptive: {min, max}} is read as its range, with max as the share routes and pools are made for', () => {
+    const r = parseConfig(withShare('{ adaptive: { min: 1, max: 20 } }'));
+
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('; '));
+    assert.equal(r.config.services[0]!.mirroring.shadowPercentage, 20);
+    assert.deepEqual(r.config.services[0]!.mirroring.adaptive, { min: 1, max: 20 });
+  });
+
+  test('a plain number keeps today’s behaviour: no adaptive range', () => {
+    const r = parseConfig(withShare('5'));
+
+    assert.ok(r.ok);
+    assert.equal(r.config.services[0]!.mirroring.shadowPercentage, 5);
+    assert.equal(r.config.services[0]!.mirroring.adaptive, undefined);
+  });
+
+  test('min > max is refused with its path', () => {
+    assert.deepEqual(errorsOf(withShare('{ adaptive: { min: 30, max: 20 } }')), [
+      'services[0].mirroring.shadowPercentage.adaptive.min: must be ≤ max (20)',
+    ]);
+  });
+
+  test('a max of 0, a bound out of range, and an unknown key are refused with their paths', () => {
+    const zero = errorsOf(withShare('{ adaptive: { min: 0, max: 0 } }'));
+    const range = errorsOf(withShare('{ adaptive: { min: 1, max: 120 } }'));
+    const typo = errorsOf(withShare('{ adaptive: { min: 1, max: 20, mx: 3 } }'));
+
+    assert.deepEqual(zero, ['services[0].mirroring.shadowPercentage.adaptive.max: must be above 0']);
+    assert.deepEqual(range, ['services[0].mirroring.shadowPercentage.adaptive.max: must be 0..100']);
+    assert.equal(typo.length, 1);
+    assert.match(typo[0]!, /^services\[0\]\.mirroring\.shadowPercentage\.adaptive/);
+  });
+});

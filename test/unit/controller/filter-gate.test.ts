@@ -97,3 +97,32 @@ test('the desired routing of a service carries the gate and the filter its live 
   assert.equal(shadowing.mirror?.filterConfig['liveSampleEvery'], 0, 'live sample 0: no live records');
   assert.deepEqual(idle.mirror, shadowing.mirror, 'the listener is the same whether the filter is on or off');
 });
+
+test('adaptive: the route lets in max + L, and the filter carries the share in force q as q / (max + L)', () => {
+  const s = checkoutConfig(
+    mirroring('      shadowPercentage: { adaptive: { min: 1, max: 20 } }\n      liveSample: 10'),
+  ).services[0]!;
+
+  // The route is made for the range's max (the plan's share), whatever the share in force.
+  const plan = filterGatePlan(s, { filter: true, mirrorPercentage: s.mirroring.shadowPercentage });
+
+  assert.deepEqual(plan.gate, { share: 30 });
+  for (const q of [1, 5, 15, 20]) {
+    // End result: 30 % enter × q / 30 mirrored = q % of all eligible requests.
+    assert.ok(Math.abs((30 * plan.insidePercentage(q)) / 100 - q) < 1e-9, `share ${q}%`);
+  }
+  assert.equal(plan.insidePercentage(0), 0, 'a paused share mirrors nothing');
+});
+
+test('adaptive, geographic: listed regions enter at max + L and the share in force is carried inside', () => {
+  const s = checkoutConfig(
+    mirroring(
+      '      shadowPercentage: { adaptive: { min: 2, max: 40 } }\n      liveSample: 10\n      mirroringStrategy: geographic\n      geographic: { header: X-Region, regions: [eu] }',
+    ),
+  ).services[0]!;
+
+  const plan = filterGatePlan(s, { filter: true, mirrorPercentage: 40 });
+
+  assert.equal(plan.gate?.regions?.share, 50);
+  assert.ok(Math.abs((50 * plan.insidePercentage(4)) / 100 - 4) < 1e-9);
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildReport } from '../../../daemon/report/build.js';
 import type { DeploymentReport } from '../../../daemon/report/model.js';
+import { shareTransition } from '../../../daemon/rollout/desired.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { SERVICE, seedRegression, seedWithoutTraffic } from './fixture.js';
 
@@ -139,6 +140,37 @@ describe('the deployment report from the store', () => {
     assert.equal(built.reason, 'no_cells');
     assert.match(built.message, new RegExp(`'${id}' has no stored traffic between 2026-01-05T10:00:00Z`));
     assert.equal(SERVICE, 'shop');
+  });
+
+  it('lists the changes of an adaptive share from the history, leaving the phase timeline as it was', () => {
+    const store = openStore(':memory:');
+    const { id } = seedRegression(store, T0, 'shop-v2-1', 5);
+    const share = (at: number, percentage: number, why: string) =>
+      store.transition({
+        deploymentId: id,
+        from: 'shadowing',
+        to: 'shadowing',
+        event: 'share',
+        at,
+        detail: { reason: shareTransition(percentage, why) },
+        phaseData: {},
+      });
+    share(T0 + 6000, 10, 'shadow pool saturated (CPU 93% of a core)');
+    share(T0 + 7000, 0, 'paused: production unhealthy (12.5% of its requests failed)');
+
+    const built = buildReport(store, id, T0 + 600_000);
+    store.close();
+
+    assert.ok(built.ok);
+    if (!built.ok) return;
+    assert.deepEqual(built.report.shares, [
+      { at: T0 + 6000, percentage: 10, reason: 'shadow pool saturated (CPU 93% of a core)' },
+      { at: T0 + 7000, percentage: 0, reason: 'paused: production unhealthy (12.5% of its requests failed)' },
+    ]);
+    assert.deepEqual(
+      built.report.phases.map((p) => p.phase),
+      ['provisioning', 'shadowing'],
+    );
   });
 
   it('says so when histograms are missing rather than drawing empty curves', () => {
