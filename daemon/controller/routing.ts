@@ -38,8 +38,10 @@ import {
 import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
+import type { DesiredFault } from '../xds/resources/desired.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
+import { desiredEgress } from './egress.js';
 import { filterGatePlan, liveSampleEvery } from './filter-gate.js';
 
 const log = logger('routing');
@@ -54,6 +56,8 @@ export interface ServiceRoute {
   mirror: RouteEffect['mirror'];
   /** A deployment phase needs the Umbra filter on the service's routes. */
   filter: boolean;
+  /** Faults on the candidate's (and baseline's) calls to the service's dependencies (egress.ts). */
+  faults?: readonly DesiredFault[];
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -137,9 +141,11 @@ export function desiredRouting(
   const weights: Record<string, number> = {};
   for (const v of versions)
     if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
+  const egress = desiredEgress(service, route, route.faults ?? []);
   return {
     service: service.name,
     listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
+    ...(egress ? { egress } : {}),
     versions,
     weights,
     mirror: {
@@ -240,6 +246,7 @@ export class RoutingRefused extends Error {}
 export class RoutingTable {
   readonly #o: RoutingTableOptions;
   readonly #routes = new Map<string, ServiceRoute>();
+  readonly #faults = new Map<string, readonly DesiredFault[]>();
   readonly #services: Map<string, ServiceConfig>;
 
   constructor(o: RoutingTableOptions) {
@@ -259,6 +266,20 @@ export class RoutingTable {
       mirror: effect.mirror,
       filter: effect.filter,
     });
+  }
+
+  /**
+   * Sets the faults on the service's non-production calls to its
+   * dependencies (none: an empty list) and publishes, as {@link apply}.
+   */
+  async setFaults(service: string, faults: readonly DesiredFault[]): Promise<void> {
+    this.#faults.set(service, [...faults]);
+    await this.publish();
+  }
+
+  /** The faults set on a service's egress now. */
+  faults(service: string): readonly DesiredFault[] {
+    return this.#faults.get(service) ?? [];
   }
 
   /** The routing a service has now. */
@@ -300,7 +321,7 @@ export class RoutingTable {
     return desiredRouting(
       this.#o.config,
       service,
-      route,
+      { ...route, faults: this.faults(service.name) },
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
       this.#o.telemetryPort,

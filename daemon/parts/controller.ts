@@ -12,6 +12,7 @@
  */
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
+import { dependencyEnv } from '../config/dependencies.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
@@ -22,7 +23,7 @@ import { catchUpMsFor, servingVersion, startServing } from '../controller/servin
 import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
 import { createProvisioner } from '../provision/factory.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { PoolRef, Provisioner } from '../provision/provisioner.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
@@ -58,7 +59,11 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const services = config.services.map((s) => s.name);
       const logDir = resolve(o.logDir ?? join(config.daemon.store.path, '..', 'instances'));
       for (const s of config.services) {
-        provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
+        const dependencyEnvOf = (ref: PoolRef) => dependencyEnv(s, ref.version, ref.pool);
+        provisioners.set(
+          s.name,
+          createProvisioner(s.provisioner, { service: s.name, logDir, dependencyEnv: dependencyEnvOf }),
+        );
       }
       const parts = await startXdsServer(config);
       xds = parts.xds;
