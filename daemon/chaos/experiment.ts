@@ -20,8 +20,8 @@ export interface ChaosRequest {
   faults: ChaosFault[];
   /** How long the faults stay on (ms). */
   durationMs: number;
-  /** Share of production's eligible requests mirrored to the candidate (0..100). */
-  percentage: number;
+  /** Share of production's eligible requests mirrored to the candidate (0..100); default the service's shadowPercentage. */
+  percentage?: number;
   /**
    * `report` (default): the verdict is reported. `fail`: a resilience
    * regression fails the experiment, and a deployment of that version is
@@ -72,7 +72,7 @@ export const MAX_DURATION_MS = 3_600_000;
 export function startRefusals(
   req: ChaosRequest,
   service: ServiceConfig | undefined,
-  deployment: { id: number; version: string; phase: string } | null,
+  deployment: { id: string; version: string; phase: string } | null,
   running: ChaosExperiment | undefined,
 ): string[] {
   if (!service) return [`service: unknown service '${req.service}'`];
@@ -95,8 +95,8 @@ export function startRefusals(
   errors.push(...faultErrors(req.faults, Object.keys(service.dependencies), 'faults'));
   if (!Number.isInteger(req.durationMs) || req.durationMs < 1000 || req.durationMs > MAX_DURATION_MS)
     errors.push('duration: must be 1s..1h');
-  if (!(req.percentage > 0 && req.percentage <= 100))
-    errors.push('percentage: must be above 0 and at most 100');
+  const p = req.percentage;
+  if (p !== undefined && !(p > 0 && p <= 100)) errors.push('percentage: must be above 0 and at most 100');
   return errors;
 }
 

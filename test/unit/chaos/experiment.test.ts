@@ -77,9 +77,9 @@ test('a fault on an unknown dependency is refused with its path', () => {
 });
 
 test('an experiment on a service with a deployment in progress is refused with the reason', () => {
-  const errors = startRefusals(request(), shop, { id: 7, version: 'v3', phase: 'shadowing' }, undefined);
+  const errors = startRefusals(request(), shop, { id: 'd7', version: 'v3', phase: 'shadowing' }, undefined);
   assert.equal(errors.length, 1);
-  assert.match(errors[0]!, /^service: shop has deployment 7 of v3 in progress \(shadowing\)/);
+  assert.match(errors[0]!, /^service: shop has deployment d7 of v3 in progress \(shadowing\)/);
   assert.deepEqual(startRefusals(request(), shop, null, undefined), []);
   assert.deepEqual(startRefusals(request({ version: 'v9' }), shop, null, undefined), [
     "version: shop has no version 'v9' (configured: v1, v2)",
