@@ -36,6 +36,8 @@ export interface RolloutBackendOptions {
   refusals?: (service: string) => ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies?: (service: string) => ProxyView[];
+  /** Why a deployment of the version must wait (a chaos experiment runs, or the version failed one). */
+  deployRefusal?: (service: string, version: string) => string | undefined;
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -56,6 +58,8 @@ export class RolloutAdminBackend implements AdminBackend {
         `${service} has no version '${version}' (configured: ${versions.join(', ')})`,
       );
     }
+    const refusal = this.#o.deployRefusal?.(service, version);
+    if (refusal) throw new AdminError('failed_precondition', refusal);
     const previousVersion = this.#stable(cfg);
     try {
       const state = this.#o.scheduler.deploy({

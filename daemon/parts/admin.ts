@@ -33,6 +33,7 @@ export function adminPart(): DaemonPart {
         decision: storedDecisions(store),
         pools: (s) => controller.pools(s),
         refusals: (s) => controller.refusals(s),
+        deployRefusal: (s, v) => controller.chaos.deployRefusal(s, v),
         proxies: (s) =>
           controller.proxies(s).map((p) => ({
             nodeId: p.nodeId,
@@ -66,6 +67,7 @@ export function adminPart(): DaemonPart {
       server = await startAdminServer({
         backend,
         token,
+        chaos: controller.chaos,
         ...(ui ? { uiUrl: ui.url } : {}),
         listen: config.daemon.admin.listen,
         ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),

@@ -5,6 +5,7 @@
  */
 import type { CellStats } from '../aggregate/stats.js';
 import type { UmbraConfig } from '../config/schema.js';
+import type { ChaosRunner } from '../controller/chaos-runner.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
 import type { ProxyRouting } from '../controller/routing.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
@@ -57,4 +58,6 @@ export interface ControllerHandle {
   refusals(service: string): ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies(service: string): ProxyRouting[];
+  /** Chaos experiments on the services' shadow legs. */
+  readonly chaos: ChaosRunner;
 }

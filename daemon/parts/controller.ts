@@ -13,6 +13,7 @@
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { dependencyEnv } from '../config/dependencies.js';
+import { ChaosRunner } from '../controller/chaos-runner.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
@@ -24,6 +25,7 @@ import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../c
 import { logger } from '../log.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { PoolRef, Provisioner } from '../provision/provisioner.js';
+import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
@@ -51,6 +53,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
+  let chaos: ChaosRunner | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -121,7 +124,21 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         standing: (service) => refusals.standing(service).map(rejectedEvent),
       });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
-      unsubscribe = ctx.onCells((cells) => judging.onSecond(cells));
+      chaos = new ChaosRunner({
+        services: config.services,
+        routing,
+        provisioners,
+        control,
+        deploymentInProgress: (service) => {
+          const d = latest(service);
+          return d && !isTerminal(d.phase) ? { id: d.id, version: d.version, phase: d.phase } : null;
+        },
+      });
+      const experiments = chaos;
+      unsubscribe = ctx.onCells((cells) => {
+        judging.onSecond(cells);
+        experiments.onSecond(cells);
+      });
 
       // Serving versions first, so traffic flows before any deployment resumes.
       await Promise.all(
@@ -147,6 +164,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         pools: (s) => provisioners.get(s)?.status() ?? [],
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
+        chaos,
       };
       offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', {
@@ -157,6 +175,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
     },
     async stop() {
+      // Experiments end first: their faults lifted, their pools stopped, production's route as it was.
+      await chaos?.close();
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
