@@ -14,6 +14,8 @@
  * `--overlay` runs the same scenarios with shop's listener, routes and cluster
  * owned by an upstream control plane and umbrad as the overlay (overlay.ts);
  * the JSON line then adds `"mode":"overlay"` and `"passthrough_exact"`.
+ * `--experiments` then runs the experiments on the shadow environment
+ * (experiments/index.ts), whose JSON line comes last.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,8 @@ import type { ServiceStatusView } from '../daemon/admin/port.js';
 import { readAdminToken } from '../daemon/admin/token.js';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../daemon/xds/bootstrap.js';
+import { runExperiments } from './experiments/index.js';
+import { startInventory } from './experiments/inventory.js';
 import { passthroughExact, startOverlayUpstream } from './overlay.js';
 import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenario.js';
 
@@ -33,6 +37,8 @@ const keep = process.argv.includes('--keep');
 const overlayMode = process.argv.includes('--overlay');
 /** `--ports auto` picks free ports (tests); the default uses the well-known ones so `umbra status` needs no flags. */
 const autoPorts = process.argv.includes('auto');
+/** After the story, the experiments on the shadow environment (experiments/index.ts); the last line is theirs. */
+const experimentsMode = process.argv.includes('--experiments');
 const t0 = Date.now();
 const children: ChildProcess[] = [];
 
@@ -212,6 +218,15 @@ async function main(): Promise<void> {
     say(
       `upstream control plane (go-control-plane) on 127.0.0.1:${upstream.adsPort} owns shop's listener, routes and cluster`,
     );
+  const experimentPorts = {
+    inventory: autoPorts ? await freePort() : 7074,
+    egress: autoPorts ? await freePort() : 10001,
+  };
+  if (experimentsMode)
+    for (const [name, port] of Object.entries(experimentPorts))
+      if (!(await portFree(port))) fail(`port ${port} (${name}) is in use; stop what holds it and retry`);
+  const inventory = experimentsMode ? await startInventory(experimentPorts.inventory) : undefined;
+  const egressPort = experimentPorts.egress;
   writeFileSync(
     configPath,
     demoConfig({
@@ -220,6 +235,7 @@ async function main(): Promise<void> {
       sampleCommand: [process.execPath, sample],
       wasmPath: wasm,
       ...(upstream ? { upstreamPort: upstream.adsPort } : {}),
+      ...(inventory ? { experiments: { inventoryPort: inventory.port, egressPort } } : {}),
     }),
   );
   say(`Envoy: ${envoy.version.replace(/^.*version: /, '')}`);
@@ -308,7 +324,11 @@ async function main(): Promise<void> {
       ),
     240_000,
   );
+  const experiments = experimentsMode
+    ? await runExperiments({ client, listenerPort: ports.listener, load, say })
+    : undefined;
   await stopLoad();
+  await inventory?.close();
   const exact = upstream ? await passthroughExact(upstream.adsPort, ports.xds, NODE_ID) : undefined;
 
   const reports = writeReports(
@@ -352,6 +372,7 @@ async function main(): Promise<void> {
   stopping = true;
   await shutdown();
   console.log(JSON.stringify(result));
+  if (experiments) console.log(JSON.stringify(experiments));
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
