@@ -17,6 +17,7 @@ import { FAULT_FILTER_NAME } from '../../../daemon/xds/resources/egress.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { createSnapshot } from '../../../daemon/xds/snapshot.js';
 import { LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { rng } from '../judge/sim.js';
 
 const VERSIONS = ['v1', 'v2', 'v3'];
 
@@ -35,18 +36,6 @@ ${VERSIONS.map((v, i) => `        ${v}: { endpoints: ['127.0.0.1:${9001 + i}'] }
 `);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   return parsed.config;
-}
-
-/** A small deterministic generator (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomRoute(r: () => number): ServiceRoute {
@@ -73,7 +62,7 @@ function isProductionPool(route: ServiceRoute, version: string, pool: string): b
 type Decoded = Record<string, any>;
 
 test('chaos faults never appear on production routes in any rendered xDS snapshot (500 random routes)', () => {
-  const r = random(20);
+  const r = rng(20);
   const configs = [shopConfig(false), shopConfig(true)];
   let faulted = 0;
   let production = 0;
@@ -130,6 +119,6 @@ services:
     provisioner: { kind: static, versions: { v1: { endpoints: ['127.0.0.1:9001'] } } }
 `);
   assert.ok(parsed.ok);
-  const d = desiredRouting(parsed.config, parsed.config.services[0]!, randomRoute(random(1)), () => []);
+  const d = desiredRouting(parsed.config, parsed.config.services[0]!, randomRoute(rng(1)), () => []);
   assert.equal(d.egress, undefined);
 });
