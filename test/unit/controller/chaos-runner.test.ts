@@ -152,3 +152,26 @@ test('refused with the reason while a deployment is in progress, and for the ver
   assert.throws(() => rig().runner.start({ ...req, version: 'v1' }), /v1 serves production/);
   assert.deepEqual(busy.log, [], 'nothing started');
 });
+
+test('replica loss: the candidate runs one more replica than it loses, and loses them when the faults go on', async () => {
+  const r = rig();
+
+  r.runner.start({
+    service: 'shop',
+    version: 'v4',
+    faults: [{ kind: 'lose-replica', replicas: 2 }],
+    durationMs: 1000,
+    onRegression: 'report',
+  });
+  await waitFor('ended', () => ['passed', 'failed'].includes(r.runner.status('shop')[0]!.phase));
+
+  assert.deepEqual(r.log.slice(0, 6), [
+    'ensure v4/main 3',
+    'ensure v1/baseline 3',
+    'route {"v1":100} mirror v4',
+    'control 10',
+    'faults 0',
+    'ensure v4/main 1',
+  ]);
+  assert.ok(!r.log.some((l) => l.startsWith('ensure v1/main')), "production's pool is never resized");
+});
