@@ -20,19 +20,8 @@ test('the sample service counts the mirrored copies it answers in SAMPLE_SHADOW_
   // Arrange: one instance of v3 with a count directory.
   const dir = mkdtempSync(join(tmpdir(), 'umbra-sample-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(projectRoot(), 'demo', 'sample-service.ts')],
-    {
-      cwd: projectRoot(),
-      stdio: 'ignore',
-      env: { ...process.env, PORT: String(port), SAMPLE_VERSION: 'v3', SAMPLE_SHADOW_COUNT_DIR: dir },
-    },
-  );
-  t.after(() => child.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}/catalog`;
-  await waitFor('the sample service', async () => (await drive({ url, requests: 1 })).statuses[200]);
+  const { port, origin } = await startSample(t, { SAMPLE_VERSION: 'v3', SAMPLE_SHADOW_COUNT_DIR: dir });
+  const url = `${origin}/catalog`;
 
   // Act: 3 mirrored copies and 5 ordinary requests.
   const shadow = await drive({
@@ -67,12 +56,12 @@ async function startSample(t: Cleanup, env: Record<string, string>) {
     },
   );
   t.after(() => child.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}`;
+  const origin = `http://127.0.0.1:${port}`;
   await waitFor(
     'the sample service',
-    async () => (await drive({ url: `${url}/catalog`, requests: 1 })).statuses[200],
+    async () => (await drive({ url: `${origin}/catalog`, requests: 1 })).statuses[200],
   );
-  return url;
+  return { port, origin };
 }
 
 test('with an inventory, /cart retries a failed stock call; a version without the retry answers 503', {
@@ -84,8 +73,8 @@ test('with an inventory, /cart retries a failed stock call; a version without th
     inventory.hits % 2 === 1 ? { status: 503 } : { body: '[{"sku":"sku-0","left":3}]' },
   );
   const env = { UMBRA_DEP_INVENTORY_URL: `${inventory.url}/shop/v1/main/inventory` };
-  const retrying = await startSample(t, { ...env, SAMPLE_VERSION: 'v1' });
-  const noRetry = await startSample(t, { ...env, SAMPLE_VERSION: 'v4', SAMPLE_RETRIES: '0' });
+  const retrying = (await startSample(t, { ...env, SAMPLE_VERSION: 'v1' })).origin;
+  const noRetry = (await startSample(t, { ...env, SAMPLE_VERSION: 'v4', SAMPLE_RETRIES: '0' })).origin;
 
   // Act: one /cart each, each starting on a failing inventory call.
   const ok = await drive({
