@@ -43,7 +43,10 @@ export interface ChaosRunnerOptions {
   deploymentInProgress: (service: string) => { id: string; version: string; phase: string } | null;
   /** Copies before the faults go on (both arms warm, a clean start for the tally). Default 3 s. */
   warmupMs?: number;
-  /** Time after the faults are lifted for the last seconds to be tallied and requests to drain. Default 3 s. */
+  /**
+   * Time after the faults are lifted before the verdict: the last seconds under
+   * faults must be final (the pipeline's close delay) and copies in flight drain. Default 3 s.
+   */
   drainMs?: number;
   provisionTimeoutMs?: number;
   now?: () => number;

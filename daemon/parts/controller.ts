@@ -28,6 +28,7 @@ import type { PoolRef, Provisioner } from '../provision/provisioner.js';
 import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
+import { pipelineOptionsFor } from '../telemetry/pipeline.js';
 import type { XdsServer } from '../xds/index.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import type { DaemonPart, UmbradContext } from './context.js';
@@ -125,6 +126,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
       const judging = new JudgingLoop({ services: config.services, scheduler, store });
       chaos = new ChaosRunner({
+        // The last seconds under faults are judged once final: the pipeline's close delay, and a flush.
+        drainMs: Math.ceil((pipelineOptionsFor(config).aggregate?.closeDelayUs ?? 0) / 1000) + 2000,
         services: config.services,
         routing,
         provisioners,
