@@ -14,9 +14,10 @@
  * `--overlay` runs the same scenarios with shop's listener, routes and cluster
  * owned by an upstream control plane and umbrad as the overlay (overlay.ts);
  * the JSON line then adds `"mode":"overlay"` and `"passthrough_exact"`.
- * `--experiments` then runs the experiments (demo/experiments/): an A/B test
- * that finds a better B and an A/A split that finds nothing; a last JSON
- * line `{"experiments":"done","ab":{…}}` follows the demo's.
+ * `--experiments` then runs the experiments on the shadow environment
+ * (experiments/index.ts): a chaos experiment under the story's load, then an
+ * A/B test that finds a better B and an A/A split that finds nothing; their
+ * JSON line `{"experiments":"done","chaos":{…},"ab":{…}}` comes last.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,8 @@ import type { ServiceStatusView } from '../daemon/admin/port.js';
 import { readAdminToken } from '../daemon/admin/token.js';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../daemon/xds/bootstrap.js';
-import { runAbExperiments } from './experiments/ab.js';
+import { runExperiments } from './experiments/index.js';
+import { startInventory } from './experiments/inventory.js';
 import { passthroughExact, startOverlayUpstream } from './overlay.js';
 import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenario.js';
 
@@ -35,10 +37,10 @@ const root = projectRoot();
 const keep = process.argv.includes('--keep');
 /** The shop service's listener, routes and cluster come from an upstream control plane; umbrad overlays it. */
 const overlayMode = process.argv.includes('--overlay');
-/** `--experiments`: after the story, the experiments of issue 20 (docs/experiments.md). */
-const experimentsMode = process.argv.includes('--experiments');
 /** `--ports auto` picks free ports (tests); the default uses the well-known ones so `umbra status` needs no flags. */
 const autoPorts = process.argv.includes('auto');
+/** After the story, the experiments on the shadow environment (experiments/index.ts); the last line is theirs. */
+const experimentsMode = process.argv.includes('--experiments');
 const t0 = Date.now();
 const children: ChildProcess[] = [];
 
@@ -218,6 +220,15 @@ async function main(): Promise<void> {
     say(
       `upstream control plane (go-control-plane) on 127.0.0.1:${upstream.adsPort} owns shop's listener, routes and cluster`,
     );
+  const experimentPorts = {
+    inventory: autoPorts ? await freePort() : 7074,
+    egress: autoPorts ? await freePort() : 10001,
+  };
+  if (experimentsMode)
+    for (const [name, port] of Object.entries(experimentPorts))
+      if (!(await portFree(port))) fail(`port ${port} (${name}) is in use; stop what holds it and retry`);
+  const inventory = experimentsMode ? await startInventory(experimentPorts.inventory) : undefined;
+  const egressPort = experimentPorts.egress;
   writeFileSync(
     configPath,
     demoConfig({
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
       sampleCommand: [process.execPath, sample],
       wasmPath: wasm,
       ...(upstream ? { upstreamPort: upstream.adsPort } : {}),
+      ...(inventory ? { experiments: { inventoryPort: inventory.port, egressPort } } : {}),
     }),
   );
   say(`Envoy: ${envoy.version.replace(/^.*version: /, '')}`);
@@ -314,8 +326,11 @@ async function main(): Promise<void> {
       ),
     240_000,
   );
+  const experiments = experimentsMode
+    ? await runExperiments({ client, listenerPort: ports.listener, load, say }, stopLoad)
+    : undefined;
   await stopLoad();
-  const ab = experimentsMode ? await runAbExperiments({ client, port: ports.listener, say }) : undefined;
+  await inventory?.close();
   const exact = upstream ? await passthroughExact(upstream.adsPort, ports.xds, NODE_ID) : undefined;
 
   const reports = writeReports(
@@ -361,7 +376,7 @@ async function main(): Promise<void> {
   stopping = true;
   await shutdown();
   console.log(JSON.stringify(result));
-  if (ab) console.log(JSON.stringify({ experiments: 'done', ab }));
+  if (experiments) console.log(JSON.stringify(experiments));
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -11,6 +11,11 @@
  *   SAMPLE_SLOW_MS   optional extra latency on every request
  *   SAMPLE_CONVERT   optional share (0..1) of GET /cart answers that carry
  *                    `x-outcome: 1` (a purchase, for A/B experiments)
+ *   UMBRA_DEP_INVENTORY_URL  optional: GET /cart asks this inventory service
+ *                    (`<url>/stock?items=N`) for the items' stock and adds it to
+ *                    the body; a failed call (5xx, reset, 1 s timeout) is retried
+ *   SAMPLE_RETRIES   retries of a failed inventory call (default 2; 0: a version
+ *                    that lost its retry answers 503 when the inventory fails)
  *   SAMPLE_SHADOW_COUNT_DIR  optional directory: the instance keeps the number
  *                    of mirrored copies it has answered (`x-umbra-shadow: 1`)
  *                    in `<dir>/shadow-<version>-<PORT>.count`, rewritten at most
@@ -50,6 +55,22 @@ const fault = parseFault(process.env['SAMPLE_FAULT']);
 const slowMs = Number(process.env['SAMPLE_SLOW_MS'] ?? 0) || 0;
 const convert = Number(process.env['SAMPLE_CONVERT'] ?? 0) || 0;
 const shadowCountDir = process.env['SAMPLE_SHADOW_COUNT_DIR'];
+const inventoryUrl = process.env['UMBRA_DEP_INVENTORY_URL'];
+const retries = Math.max(0, Math.min(5, Number(process.env['SAMPLE_RETRIES'] ?? 2) || 0));
+
+/** The items' stock from the inventory, retried; undefined when every attempt failed. */
+async function stockOf(items: number): Promise<unknown> {
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    try {
+      const res = await fetch(`${inventoryUrl}/stock?items=${items}`, { signal: AbortSignal.timeout(1000) });
+      if (res.status < 500) return await res.json();
+      await res.arrayBuffer();
+    } catch {
+      // a reset or a timeout: retried like a 5xx
+    }
+  }
+  return undefined;
+}
 
 /** Mirrored copies answered, written to a file when SAMPLE_SHADOW_COUNT_DIR is set. */
 let shadowCopies = 0;
@@ -116,7 +137,7 @@ const server = createServer((req, res) => {
   const region = String(req.headers['x-region'] ?? 'none');
   const user = String(req.headers['x-user'] ?? 'anonymous');
   const payload = body(url.pathname, user);
-  setTimeout(() => {
+  setTimeout(async () => {
     res.setHeader('x-version', version);
     if (!payload) {
       res.statusCode = 404;
@@ -134,6 +155,16 @@ const server = createServer((req, res) => {
       res.statusCode = 503;
       res.end('{"error":"inventory backend unavailable"}');
       return;
+    }
+    if (inventoryUrl && endpoint === 'cart') {
+      const items = (payload as { items: unknown[] }).items.length;
+      const stock = await stockOf(items);
+      if (stock === undefined) {
+        res.statusCode = 503;
+        res.end('{"error":"inventory unavailable"}');
+        return;
+      }
+      (payload as Record<string, unknown>)['stock'] = stock;
     }
     res.setHeader('content-type', 'application/json');
     if (convert > 0 && endpoint === 'cart' && Math.random() < convert) res.setHeader('x-outcome', '1');

@@ -23,6 +23,11 @@ export function demoConfig(o: {
   wasmPath: string;
   /** Overlay mode: the upstream control plane's ADS port (it owns shop's listener, routes and cluster). */
   upstreamPort?: number;
+  /**
+   * The experiments demo: shop calls an inventory service through its egress
+   * listener, runs a baseline arm, and has v4, a version that lost its retry.
+   */
+  experiments?: { inventoryPort: number; egressPort: number };
 }): string {
   const cmd = JSON.stringify(o.sampleCommand);
   const upstream = o.upstreamPort ? `, upstream: { address: 127.0.0.1:${o.upstreamPort} }` : '';
@@ -46,13 +51,9 @@ services:
         v1: { command: ${cmd}, env: { SAMPLE_VERSION: v1 } }
         # v2 answers 503 to 30 % of GET /cart from region eu once it sees load.
         v2: { command: ${cmd}, env: { SAMPLE_VERSION: v2, SAMPLE_FAULT: "cart:eu:0.3:5" } }
-        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
-        # For the A/B experiments (npm run demo -- --experiments): v4 converts 6 points better
-        # than v3; v3-aa is v3 again, for an A/A split.
-        v4: { command: ${cmd}, env: { SAMPLE_VERSION: v4, SAMPLE_CONVERT: "0.16" } }
-        v3-aa: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
+        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }${experimentsConfig(cmd, o.experiments)}
     mirroring:
-      shadowPercentage: 50
+      shadowPercentage: 50${o.experiments ? '\n      baseline: true' : ''}
       mirroringStrategy: geographic
       geographic: { header: x-region, regions: [eu, us, ap] }
       # The user key A/B experiments split users by.
@@ -73,6 +74,22 @@ services:
       provisionTimeout: 30s
       capacityTimeout: 30s
 `;
+}
+
+/** The experiments demo's additions to shop: v4 (no retry on the inventory), the dependency, its egress. */
+function experimentsConfig(
+  cmd: string,
+  e: { inventoryPort: number; egressPort: number } | undefined,
+): string {
+  if (!e) return '';
+  return `
+        # v4 lost its retry on the inventory: it answers 503 whenever one inventory call fails.
+        v4: { command: ${cmd}, env: { SAMPLE_VERSION: v4, SAMPLE_RETRIES: "0", SAMPLE_CONVERT: "0.10" } }
+        # For the A/B experiments: v5 converts 6 points better than v3; v3-aa is v3 again, for an A/A split.
+        v5: { command: ${cmd}, env: { SAMPLE_VERSION: v5, SAMPLE_CONVERT: "0.16" } }
+        v3-aa: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
+    egress: 127.0.0.1:${e.egressPort}
+    dependencies: { inventory: 127.0.0.1:${e.inventoryPort} }`;
 }
 
 const REGIONS = ['eu', 'us', 'ap'];

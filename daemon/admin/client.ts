@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { type Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { CommandName } from '../rollout/types.js';
+import type { ChaosExperimentView } from './chaos-api.js';
 import type { ExperimentStartInput, ExperimentView } from './experiment-backend.js';
 import type { DecisionView, DeploymentView, HistoryEntryView, ServiceStatusView } from './port.js';
 import { adminService } from './proto.js';
@@ -106,6 +107,29 @@ export class AdminClient {
 
   explain(decisionId: number): Promise<DecisionView> {
     return this.#call('Explain', { decisionId });
+  }
+
+  /** Starts a chaos experiment (`faults` as written: `db:delay=200ms@50%`, `lose-replica=1`). */
+  chaosStart(req: {
+    service: string;
+    version: string;
+    faults: string[];
+    durationMs?: number;
+    percentage?: number;
+    failOnRegression?: boolean;
+  }): Promise<{ experiment: ChaosExperimentView; message: string }> {
+    return this.#call('ChaosStart', req);
+  }
+
+  async chaosStatus(service?: string): Promise<ChaosExperimentView[]> {
+    const r = await this.#call<{ experiments: ChaosExperimentView[] }>('ChaosStatus', {
+      service: service ?? '',
+    });
+    return r.experiments;
+  }
+
+  chaosStop(service: string): Promise<{ experiment: ChaosExperimentView; message: string }> {
+    return this.#call('ChaosStop', { service, reason: '' });
   }
 
   close(): void {

@@ -42,6 +42,8 @@ export interface RolloutBackendOptions {
   journeys?: (service: string) => JourneyView[];
   /** The A/B experiment running on a service (its id), if any: a deployment waits until it ends. */
   experimentRunning?: (service: string) => string | null;
+  /** Why a deployment of the version must wait (a chaos experiment runs, or the version failed one). */
+  deployRefusal?: (service: string, version: string) => string | undefined;
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -68,6 +70,8 @@ export class RolloutAdminBackend implements AdminBackend {
         'failed_precondition',
         `${service} runs experiment ${experiment}; stop it first (umbra experiment stop ${service})`,
       );
+    const refusal = this.#o.deployRefusal?.(service, version);
+    if (refusal) throw new AdminError('failed_precondition', refusal);
     const previousVersion = this.#stable(cfg);
     try {
       const state = this.#o.scheduler.deploy({

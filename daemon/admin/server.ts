@@ -8,6 +8,7 @@ import type { Tls } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import type { CommandName } from '../rollout/types.js';
+import { type ChaosPort, chaosHandlers } from './chaos-api.js';
 import type { ExperimentBackend } from './experiment-backend.js';
 import type { AdminBackend } from './port.js';
 import { AdminError } from './port.js';
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   tls?: Tls;
   /** The live page's address, reported by Status (absent: not served). */
   uiUrl?: string;
+  /** Chaos experiments (absent: the chaos calls are refused as unavailable). */
+  chaos?: ChaosPort;
 }
 
 export interface AdminServer {
@@ -146,6 +149,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       return backend.explain(id);
     },
   };
+  if (opts.chaos) Object.assign(handlers, chaosHandlers(opts.chaos));
   const impl: Record<string, ReturnType<typeof unary>> = {};
   for (const [name, fn] of Object.entries(handlers)) impl[name] = unary(name, token, fn);
   server.addService(adminServiceDefinition(), impl);

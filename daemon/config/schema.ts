@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
+import { dependencyEnvName } from './dependencies.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { JourneyConfig, journeyChecks, SideEffects } from './journeys.js';
 
@@ -466,6 +467,14 @@ export const ServiceConfig = z.strictObject({
         .default('x-outcome'),
     })
     .prefault({}),
+  /**
+   * What the service's versions call (name → `host:port`). Their calls go
+   * through Envoy's egress listener for the service (`egress`), so that
+   * chaos experiments can fault the candidate's calls alone (docs/experiments.md).
+   */
+  dependencies: z.record(name('dependency'), HostPort).default({}),
+  /** Where Envoy accepts the versions' calls to their dependencies; required with dependencies. */
+  egress: HostPort.optional(),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
@@ -559,6 +568,7 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
       }
     });
     journeyChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
+    dependencyChecks(s, i, cfg.daemon.xds.upstream !== undefined, ctx);
     const steps = s.rollout.steps;
     steps.forEach((step, j) => {
       if (j > 0 && step.weight <= steps[j - 1]!.weight) {
@@ -577,6 +587,22 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
       );
     }
   });
+}
+
+/** Dependencies are reached through the service's egress listener, which Umbra serves itself. */
+function dependencyChecks(s: ServiceConfig, i: number, overlay: boolean, ctx: Ctx): void {
+  const named = Object.keys(s.dependencies).length > 0;
+  if (named && !s.egress) issue(ctx, ['services', i, 'egress'], 'required with dependencies');
+  if (!named && s.egress) issue(ctx, ['services', i, 'egress'], 'only with dependencies');
+  if (named && overlay)
+    issue(ctx, ['services', i, 'dependencies'], 'not available with daemon.xds.upstream (overlay mode)');
+  const byEnv = new Map<string, string>();
+  for (const dep of Object.keys(s.dependencies)) {
+    const env = dependencyEnvName(dep);
+    const other = byEnv.get(env);
+    if (other) issue(ctx, ['services', i, 'dependencies', dep], `same variable ${env} as '${other}'`);
+    byEnv.set(env, dep);
+  }
 }
 
 /**
@@ -656,6 +682,9 @@ function boundAddresses(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }
     { at: ['daemon', 'telemetry', 'listen'], hostPort: d.telemetry.listen },
     { at: ['daemon', 'xds', 'listen'], hostPort: d.xds.listen },
     ...cfg.services.map((s, i) => ({ at: ['services', i, 'listen'], hostPort: s.listen })),
+    ...cfg.services.flatMap((s, i) =>
+      s.egress ? [{ at: ['services', i, 'egress'], hostPort: s.egress }] : [],
+    ),
   ];
 }
 

@@ -63,6 +63,8 @@ export interface ExperimentDeskOptions {
   /** The version serving a service now, and its deployment in progress if any. */
   serving: (service: string) => string;
   activeDeployment: (service: string) => { id: string; phase: string } | null;
+  /** A chaos experiment running on the service (what it is), or undefined: it owns the mirror. */
+  chaosRunning?: (service: string) => string | undefined;
   /** Resolves once the effects of ended deployments have run (a rollback's last pool stop, say). */
   settled?: () => Promise<void>;
   mixture: readonly MixtureAtom[];
@@ -127,7 +129,9 @@ export class ExperimentDesk {
       errors.push('daemon.xds.upstream: experiments need the routes Umbra renders, not an overlay');
     if (!this.#o.setSplit) errors.push('daemon.telemetry: the split needs the filters’ telemetry stream');
     if (errors.length > 0) throw new ExperimentRefused(errors.join('; '));
-    const busy = busyReason(cfg.name, this.#o.activeDeployment(cfg.name), this.running(cfg.name));
+    const busy =
+      busyReason(cfg.name, this.#o.activeDeployment(cfg.name), this.running(cfg.name)) ??
+      this.#o.chaosRunning?.(cfg.name);
     if (busy) throw new ExperimentRefused(busy);
 
     const id = `${cfg.name}-${spec.version}-ab-${nowMs}`;

@@ -38,8 +38,10 @@ import {
 import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
+import type { DesiredFault } from '../xds/resources/desired.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
+import { desiredEgress } from './egress.js';
 import { filterGatePlan, liveSampleEvery } from './filter-gate.js';
 
 const log = logger('routing');
@@ -63,6 +65,8 @@ export interface ServiceRoute {
   filter: boolean;
   /** An A/B experiment's version B: the split's users are routed to it. */
   split?: string;
+  /** Faults on the candidate's (and baseline's) calls to the service's dependencies (egress.ts). */
+  faults?: readonly DesiredFault[];
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -149,9 +153,11 @@ export function desiredRouting(
   const weights: Record<string, number> = {};
   for (const v of versions)
     if (serving.includes(v.name) && v.endpoints.length > 0) weights[v.name] = route.weights[v.name]!;
+  const egress = desiredEgress(service, route, route.faults ?? []);
   return {
     service: service.name,
     listener: { name: `${service.name}-ingress`, address: listen.host, port: listen.port },
+    ...(egress ? { egress } : {}),
     versions,
     weights,
     mirror: {
@@ -253,6 +259,7 @@ export class RoutingRefused extends Error {}
 export class RoutingTable {
   readonly #o: RoutingTableOptions;
   readonly #routes = new Map<string, ServiceRoute>();
+  readonly #faults = new Map<string, readonly DesiredFault[]>();
   readonly #services: Map<string, ServiceConfig>;
   /** What was last published for each service: kept while the service cannot be rendered. */
   readonly #lastRoutable = new Map<string, DesiredRouting>();
@@ -291,6 +298,20 @@ export class RoutingTable {
     const { split: _old, ...rest } = route;
     this.#routes.set(service, version ? { ...rest, split: version } : rest);
     await this.publish();
+  }
+
+  /**
+   * Sets the faults on the service's non-production calls to its
+   * dependencies (none: an empty list) and publishes, as {@link apply}.
+   */
+  async setFaults(service: string, faults: readonly DesiredFault[]): Promise<void> {
+    this.#faults.set(service, [...faults]);
+    await this.publish();
+  }
+
+  /** The faults set on a service's egress now. */
+  faults(service: string): readonly DesiredFault[] {
+    return this.#faults.get(service) ?? [];
   }
 
   /** The routing a service has now. */
@@ -332,7 +353,7 @@ export class RoutingTable {
     return desiredRouting(
       this.#o.config,
       service,
-      route,
+      { ...route, faults: this.faults(service.name) },
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
       this.#o.telemetryPort,

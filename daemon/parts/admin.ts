@@ -36,6 +36,7 @@ export function adminPart(): DaemonPart {
         pools: (s) => controller.pools(s),
         refusals: (s) => controller.refusals(s),
         experimentRunning: (s) => controller.experiments.running(s),
+        deployRefusal: (s, v) => controller.chaos.deployRefusal(s, v),
         proxies: (s) =>
           controller.proxies(s).map((p) => ({
             nodeId: p.nodeId,
@@ -71,6 +72,7 @@ export function adminPart(): DaemonPart {
         backend,
         experiments: new ExperimentBackend(controller.experiments),
         token,
+        chaos: controller.chaos,
         ...(ui ? { uiUrl: ui.url } : {}),
         listen: config.daemon.admin.listen,
         ...(config.daemon.admin.tls ? { tls: config.daemon.admin.tls } : {}),

@@ -5,6 +5,7 @@
  */
 import type { CellStats } from '../aggregate/stats.js';
 import type { UmbraConfig } from '../config/schema.js';
+import type { ChaosRunner } from '../controller/chaos-runner.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
 import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
@@ -63,4 +64,6 @@ export interface ControllerHandle {
   journeys(service: string): JourneyStatus[];
   /** The services' A/B experiments. */
   readonly experiments: ExperimentDesk;
+  /** Chaos experiments on the services' shadow legs. */
+  readonly chaos: ChaosRunner;
 }

@@ -13,7 +13,9 @@
  */
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
+import { dependencyEnv } from '../config/dependencies.js';
 import { AdaptiveShareLoop } from '../controller/adaptive.js';
+import { ChaosRunner } from '../controller/chaos-runner.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
 import { experimentCollector } from '../controller/experiment-metrics.js';
 import { ExperimentDesk } from '../controller/experiments.js';
@@ -28,10 +30,11 @@ import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../c
 import { logger } from '../log.js';
 import { defaultModel } from '../model/model.js';
 import { createProvisioner } from '../provision/factory.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { PoolRef, Provisioner } from '../provision/provisioner.js';
 import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
+import { pipelineOptionsFor } from '../telemetry/pipeline.js';
 import type { XdsServer } from '../xds/index.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import type { DaemonPart, UmbradContext } from './context.js';
@@ -60,6 +63,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let journeys: JourneyLoop | undefined;
   let offExperiments: (() => Promise<void>) | undefined;
   let adaptiveTimer: ReturnType<typeof setInterval> | undefined;
+  let chaos: ChaosRunner | undefined;
+  let experimentDesk: ExperimentDesk | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -68,7 +73,11 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const services = config.services.map((s) => s.name);
       const logDir = resolve(o.logDir ?? join(config.daemon.store.path, '..', 'instances'));
       for (const s of config.services) {
-        provisioners.set(s.name, createProvisioner(s.provisioner, { service: s.name, logDir }));
+        const dependencyEnvOf = (ref: PoolRef) => dependencyEnv(s, ref.version, ref.pool);
+        provisioners.set(
+          s.name,
+          createProvisioner(s.provisioner, { service: s.name, logDir, dependencyEnv: dependencyEnvOf }),
+        );
       }
       const parts = await startXdsServer(config);
       xds = parts.xds;
@@ -139,8 +148,23 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         evidence: (s, d) => judging.phaseEvidence(s, d),
         pools: (s) => provisioners.get(s)?.status() ?? [],
       });
+      chaos = new ChaosRunner({
+        // The last seconds under faults are judged once final: the pipeline's close delay, and a flush.
+        drainMs: Math.ceil((pipelineOptionsFor(config).aggregate?.closeDelayUs ?? 0) / 1000) + 2000,
+        services: config.services,
+        routing,
+        provisioners,
+        control,
+        deploymentInProgress: (service) => {
+          const d = latest(service);
+          return d && !isTerminal(d.phase) ? { id: d.id, version: d.version, phase: d.phase } : null;
+        },
+        abRunning: (service) => experimentDesk?.running(service) ?? null,
+      });
+      const chaosRunner = chaos;
       unsubscribe = ctx.onCells((cells) => {
         judging.onSecond(cells);
+        chaosRunner.onSecond(cells);
         adaptive.observe(cells);
       });
 
@@ -182,7 +206,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       holdOnStanding(services, refusals, scheduler);
       const serving = (service: string) =>
         servingVersion(config.services.find((c) => c.name === service)!, latest(service));
-      const experiments = new ExperimentDesk({
+      const experiments: ExperimentDesk = new ExperimentDesk({
         services: config.services,
         provisioners,
         routing,
@@ -196,7 +220,10 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         mixture: defaultModel().params.rateMixture,
         overlay: overlay !== undefined,
         settled: () => scheduler!.idle(),
+        // Any running chaos experiment: its refusal text names it (a deploy is refused alike).
+        chaosRunning: (service) => chaosRunner.deployRefusal(service, ''),
       });
+      experimentDesk = experiments;
       ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
       const ticker = setInterval(() => {
         try {
@@ -222,6 +249,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
         journeys: (s) => journeyLoop.status(s),
+        chaos,
       };
       offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', {
@@ -232,6 +260,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
     },
     async stop() {
+      // Experiments end first: their faults lifted, their pools stopped, production's route as it was.
+      await chaos?.close();
       await journeys?.stop();
       unsubscribe?.();
       clearInterval(adaptiveTimer);

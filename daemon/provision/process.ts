@@ -1,7 +1,8 @@
 /**
  * The `process` provisioner: runs each version of a service as N local
  * processes (the version's `command`, with `PORT` set per instance, and
- * `UMBRA_SERVICE`, `UMBRA_VERSION`, `UMBRA_POOL`, `UMBRA_INSTANCE`), on
+ * `UMBRA_SERVICE`, `UMBRA_VERSION`, `UMBRA_POOL`, `UMBRA_INSTANCE`, and a
+ * `UMBRA_DEP_<NAME>_URL` per dependency of the service), on
  * loopback ports it picks. A background loop health-checks every instance
  * over HTTP and samples its CPU; instances that exit are restarted with
  * backoff by the instance itself (process-instance.ts).
@@ -44,6 +45,8 @@ export interface ProcessOptions {
   /** How long a scale-down leaves the instances it removes running once routed away (default {@link DRAIN_MS}). */
   drainMs?: number;
   timing?: Partial<InstanceTiming>;
+  /** Extra environment of a pool's instances: the URLs of the service's dependencies (config/dependencies.ts). */
+  dependencyEnv?: (ref: PoolRef) => Record<string, string>;
 }
 
 interface Pool {
@@ -56,7 +59,8 @@ interface Pool {
 export class ProcessProvisioner implements Provisioner {
   readonly kind = 'process';
   readonly #config: ProcessConfig;
-  readonly #opts: Required<Omit<ProcessOptions, 'logDir' | 'timing'>> & Pick<ProcessOptions, 'logDir'>;
+  readonly #opts: Required<Omit<ProcessOptions, 'logDir' | 'timing' | 'dependencyEnv'>> &
+    Pick<ProcessOptions, 'logDir' | 'dependencyEnv'>;
   readonly #timing: InstanceTiming;
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
@@ -194,6 +198,7 @@ export class ProcessProvisioner implements Provisioner {
       command: version.command,
       env: {
         ...version.env,
+        ...this.#opts.dependencyEnv?.(ref),
         UMBRA_SERVICE: this.#opts.service,
         ...(logDir ? { UMBRA_OWNER: logDir } : {}),
         UMBRA_VERSION: ref.version,

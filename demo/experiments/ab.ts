@@ -1,6 +1,6 @@
 /**
  * The demo's A/B half (`npm run demo -- --experiments`): on the running shop,
- * an A/B test where B (v4) converts better than A (v3) by a few points, then
+ * an A/B test where B (v5) converts better than A (v3) by a few points, then
  * an A/A split (v3 against v3-aa, the same code) that must declare nothing.
  * New users arrive at a steady rate, each with one `GET /cart`; a user's
  * outcome is whether that answer carried `x-outcome: 1`. Returns the `ab`
@@ -114,8 +114,8 @@ async function experiment(o: AbOptions, version: string, maxMs: number): Promise
 }
 
 export async function runAbExperiments(o: AbOptions): Promise<AbResult> {
-  o.say('── A/B: half of the users on v4 (converts 6 points better than v3), the outcome a purchase header');
-  const ab = await experiment(o, 'v4', 120_000);
+  o.say('── A/B: half of the users on v5 (converts 6 points better than v3), the outcome a purchase header');
+  const ab = await experiment(o, 'v5', 120_000);
   o.say(
     `  A/B: ${ab.winner ? `${ab.winner} wins` : 'no winner'}: effect ${ab.effect.toFixed(3)}, ` +
       `${(100 * (1 - ab.alpha)).toFixed(0)} % anytime interval [${ab.ciLow.toFixed(3)}, ${ab.ciHigh.toFixed(3)}]`,

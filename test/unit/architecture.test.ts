@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
   ['judge', 'telemetry', 'store', 'adaptive'],
-  ['replay', 'metrics', 'rollout', 'experiment'],
+  ['replay', 'metrics', 'rollout', 'experiment', 'chaos'],
   ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],

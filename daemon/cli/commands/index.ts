@@ -3,6 +3,7 @@
  * command; each command lives in its own file beside this one.
  */
 import type { Command } from '../command.js';
+import { chaosCommands } from './chaos.js';
 import { configCheckCommand } from './config-check.js';
 import { abortCommand, pauseCommand, promoteCommand, resumeCommand, rollbackCommand } from './control.js';
 import { daemonCommand } from './daemon.js';
@@ -33,6 +34,7 @@ export function commands(): Command[] {
     experimentStopCommand,
     historyCommand,
     explainCommand,
+    ...chaosCommands,
     reportCommand,
     replayCommand,
     modelTrainCommand,

@@ -77,6 +77,42 @@ export interface DesiredSplit {
   header: string;
 }
 
+/**
+ * Who calls a dependency through the egress listener: one instance pool of a
+ * version, and the role it plays now. The role decides the faults: a fault
+ * reaches `candidate` and `baseline` callers, never `production` ones.
+ */
+export interface DesiredEgressCaller {
+  version: string;
+  /** The provisioner's pool (`main`, `baseline`). */
+  pool: string;
+  role: 'production' | 'candidate' | 'baseline';
+}
+
+/** A fault on the calls to one dependency (Envoy's HTTP fault filter). */
+export interface DesiredFault {
+  dependency: string;
+  /** Share of the calls it hits, 0..100. */
+  percent: number;
+  /** Added latency in ms (≥ 1). */
+  delayMs?: number;
+  /** Answer this HTTP status (200..599) instead of calling the dependency. */
+  abortStatus?: number;
+}
+
+/**
+ * The service's egress listener: its versions' calls to their dependencies,
+ * one route per (caller, dependency), so that faults can ride on the
+ * non-production callers' routes alone.
+ */
+export interface DesiredEgress {
+  listener: DesiredEndpoint;
+  dependencies: Array<{ name: string; endpoint: DesiredEndpoint }>;
+  callers: DesiredEgressCaller[];
+  /** Faults on every non-production caller's calls to the named dependency. */
+  faults: DesiredFault[];
+}
+
 /** The desired routing of one service on one proxy. */
 export interface DesiredRouting {
   /** Service name: `[A-Za-z0-9._-]+`, prefix of its cluster names. */
@@ -100,6 +136,8 @@ export interface DesiredRouting {
   routeTimeoutMs?: number;
   /** Speak HTTP/2 to the versions' upstreams (e.g. gRPC services). Default HTTP/1.1. */
   upstreamHttp2?: boolean;
+  /** The versions' calls to their dependencies (absent: the service declares none). */
+  egress?: DesiredEgress;
 }
 
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -170,6 +208,7 @@ export function validateDesired(d: DesiredRouting): string[] {
       errors.push('split.header: must be a lower-case header name');
     if (!m?.candidate) errors.push('split: needs mirror (the filter splits the users)');
   }
+  if (d.egress) errors.push(...egressErrors(d.egress));
   if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
   if (d.telemetry?.tls) errors.push(...validateUpstreamTls(d.telemetry.tls, 'telemetry.tls'));
   const t = d.routeTimeoutMs;
@@ -193,5 +232,44 @@ function gateErrors(g: DesiredFilterGate): string[] {
     if (typeof v !== 'string' || v.length === 0)
       errors.push(`filterGate.regions.values[${i}]: must be non-empty`);
   if (!isShare(r.share)) errors.push('filterGate.regions.share: must be a number 0..100');
+  return errors;
+}
+
+const ROLES = ['production', 'candidate', 'baseline'];
+
+function egressErrors(e: DesiredEgress): string[] {
+  const errors: string[] = [];
+  checkEndpoint(e.listener, 'egress.listener', errors);
+  const deps = new Set<string>();
+  for (const [i, d] of (e.dependencies ?? []).entries()) {
+    if (typeof d.name !== 'string' || !NAME.test(d.name))
+      errors.push(`egress.dependencies[${i}].name: must match [A-Za-z0-9._-]+`);
+    else if (deps.has(d.name)) errors.push(`egress.dependencies[${i}].name: duplicate ${d.name}`);
+    deps.add(d.name);
+    checkEndpoint(d.endpoint, `egress.dependencies[${i}].endpoint`, errors);
+  }
+  if (deps.size === 0) errors.push('egress.dependencies: at least one');
+  for (const [i, c] of (e.callers ?? []).entries()) {
+    if (!NAME.test(c.version) || !NAME.test(c.pool))
+      errors.push(`egress.callers[${i}]: version and pool must match [A-Za-z0-9._-]+`);
+    if (!ROLES.includes(c.role)) errors.push(`egress.callers[${i}].role: must be one of ${ROLES.join(', ')}`);
+  }
+  const kinds = new Set<string>();
+  for (const [i, f] of (e.faults ?? []).entries()) {
+    const at = `egress.faults[${i}]`;
+    for (const kind of ['delayMs', 'abortStatus'] as const) {
+      if (f[kind] === undefined) continue;
+      if (kinds.has(`${f.dependency}/${kind}`)) errors.push(`${at}.${kind}: a second one on ${f.dependency}`);
+      kinds.add(`${f.dependency}/${kind}`);
+    }
+    if (!deps.has(f.dependency)) errors.push(`${at}.dependency: no such dependency ${f.dependency}`);
+    if (!isShare(f.percent)) errors.push(`${at}.percent: must be a number 0..100`);
+    if (f.delayMs === undefined && f.abortStatus === undefined) errors.push(`${at}: a delay or an abort`);
+    if (f.delayMs !== undefined && (!Number.isInteger(f.delayMs) || f.delayMs < 1))
+      errors.push(`${at}.delayMs: must be a positive integer`);
+    const s = f.abortStatus;
+    if (s !== undefined && (!Number.isInteger(s) || s < 200 || s > 599))
+      errors.push(`${at}.abortStatus: must be 200..599`);
+  }
   return errors;
 }

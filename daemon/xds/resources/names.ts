@@ -1,5 +1,7 @@
 /** Resource naming conventions shared by the renderer, the bootstrap and the filter. */
 
+export { egressPath } from '../../config/dependencies.js';
+
 /** The daemon's telemetry ingest cluster (HTTP/2). */
 export const TELEMETRY_CLUSTER = 'umbra-telemetry';
 
@@ -14,4 +16,19 @@ export function versionCluster(service: string, version: string): string {
 /** Route configuration served over RDS for a service. */
 export function routeConfigName(service: string): string {
   return `${service}-routes`;
+}
+
+/** The egress listener of a service: its versions' calls to their dependencies. */
+export function egressListenerName(service: string): string {
+  return `${service}-egress`;
+}
+
+/** Route configuration of a service's egress listener. */
+export function egressRouteConfigName(service: string): string {
+  return `${service}-egress-routes`;
+}
+
+/** Cluster of one dependency of a service (prefixed like the telemetry cluster, apart from `<service>-<version>`). */
+export function dependencyCluster(service: string, dependency: string): string {
+  return `umbra-egress-${service}-${dependency}`;
 }

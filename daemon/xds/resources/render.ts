@@ -13,19 +13,20 @@
  *   telemetry cluster `umbra-telemetry` (static, HTTP/2, TLS when the
  *   desired telemetry says so).
  * - EDS: one load assignment per version.
+ * - With dependencies: the egress listener, its routes and clusters (egress.ts).
  */
 import { isIP } from 'node:net';
 import type { SnapshotInput } from '../snapshot.js';
 import { HCM_TYPE, ROUTER_TYPE } from '../type-urls.js';
-import type { DesiredEndpoint, DesiredRouting, DesiredTelemetry } from './desired.js';
+import type { DesiredRouting, DesiredTelemetry } from './desired.js';
+import { egressResources } from './egress.js';
+import { duration, http1Options, http2Options, loadAssignment, socketAddress } from './envoy-parts.js';
 import { FILTER_NAME, gatedRoutes, splitRoutes } from './filter-gate.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
 import { upstreamTlsSocket } from './tls.js';
 
 const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
 const STRING_VALUE_TYPE = 'type.googleapis.com/google.protobuf.StringValue';
-const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-const HTTP_OPTIONS_TYPE = `type.googleapis.com/${HTTP_OPTIONS_KEY}`;
 
 /** How the service is rendered. */
 export interface RenderOptions {
@@ -39,54 +40,6 @@ export interface RenderOptions {
    * candidate). Absent: no filter, whatever `mirror` says.
    */
   filter?: { wasmPath: string; failOpen?: boolean };
-}
-
-function duration(ms: number): { seconds: number; nanos: number } {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-}
-
-function socketAddress(e: DesiredEndpoint): object {
-  return { socket_address: { address: e.address, port_value: e.port } };
-}
-
-function http2Options(): object {
-  return {
-    [HTTP_OPTIONS_KEY]: { '@type': HTTP_OPTIONS_TYPE, explicit_http_config: { http2_protocol_options: {} } },
-  };
-}
-
-/**
- * Idle timeout of Envoy's HTTP/1.1 connections to a version's instances.
- * NOTE: an upstream that closes an idle keep-alive connection while Envoy
- * sends a request on it makes Envoy answer the user 503 (reset before
- * headers). Envoy closing first avoids that race: 4 s is below Node's
- * default keepAliveTimeout (5 s) and most servers' (nginx 75 s).
- */
-const UPSTREAM_IDLE_MS = 4000;
-
-function http1Options(): object {
-  return {
-    [HTTP_OPTIONS_KEY]: {
-      '@type': HTTP_OPTIONS_TYPE,
-      common_http_protocol_options: { idle_timeout: duration(UPSTREAM_IDLE_MS) },
-      explicit_http_config: { http_protocol_options: {} },
-    },
-  };
-}
-
-/** A load assignment with one locality (gRPC clients ignore localities without a weight). */
-function loadAssignment(clusterName: string, endpoints: DesiredEndpoint[]): object {
-  return {
-    cluster_name: clusterName,
-    endpoints: [
-      {
-        locality: { region: '', zone: '', sub_zone: '' },
-        // NOTE: gRFC A27: gRPC drops EDS localities whose load_balancing_weight is unset.
-        load_balancing_weight: { value: 1 },
-        lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e) } })),
-      },
-    ],
-  };
 }
 
 function versionClusterResource(name: string, http2: boolean): object {
@@ -227,11 +180,12 @@ export function renderService(d: DesiredRouting, options: RenderOptions = {}): S
     endpoints.push(loadAssignment(name, v.endpoints));
   }
   if (d.telemetry && options.proxy !== 'grpc') clusters.push(telemetryClusterResource(d.telemetry));
+  const egress = d.egress && options.proxy !== 'grpc' ? egressResources(d.service, d.egress) : undefined;
   return {
-    clusters,
+    clusters: [...clusters, ...(egress?.clusters ?? [])],
     endpoints,
-    listeners: [listenerResource(d, options)],
-    routes: [routeResource(d, options)],
+    listeners: [listenerResource(d, options), ...(egress?.listeners ?? [])],
+    routes: [routeResource(d, options), ...(egress?.routes ?? [])],
   };
 }
 

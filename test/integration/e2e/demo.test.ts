@@ -5,34 +5,12 @@
  * one region must be rolled back and named; a good version must be promoted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import test from 'node:test';
-import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { runDemo } from './demo-run.js';
 
 test('demo: v2 regression is rolled back and validated, v3 is promoted', { timeout: 600_000 }, async () => {
-  const root = projectRoot();
-  const run = join(root, 'dist', 'demo', 'run.js');
-  assert.ok(existsSync(run), 'dist/demo/run.js missing: run `npm run build` first');
-  const child = spawn(process.execPath, [run, '--ports', 'auto'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGTERM'), 540_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, out } = await runDemo([], 540_000);
   const lines = out.trim().split('\n');
   const last = lines[lines.length - 1] ?? '';
   assert.equal(code, 0, `demo failed:\n${out.slice(-4000)}`);

@@ -151,6 +151,25 @@ function captureLogs(t: TestContext): Record<string, unknown>[] {
 const ref = { version: 'v1', pool: 'main' as const };
 
 describe('process provisioner (real processes)', () => {
+  test("hands each pool's instances their own dependency URLs", async (t) => {
+    const p = new ProcessProvisioner(config(), {
+      service: 'checkout',
+      healthIntervalMs: 100,
+      dependencyEnv: (r) => ({
+        UMBRA_DEP_DB_URL: `http://127.0.0.1:15001/checkout/${r.version}/${r.pool}/db`,
+      }),
+    });
+    t.after(() => p.close());
+
+    await p.ensure(ref, 1, { timeoutMs: 15_000 });
+    await p.ensure({ version: 'v1', pool: 'baseline' }, 1, { timeoutMs: 15_000 });
+    const urlOf = (pool: PoolName) =>
+      get(p.endpoints({ version: 'v1', pool })[0]!.port, '/env?name=UMBRA_DEP_DB_URL');
+
+    assert.equal(await urlOf('main'), 'http://127.0.0.1:15001/checkout/v1/main/db');
+    assert.equal(await urlOf('baseline'), 'http://127.0.0.1:15001/checkout/v1/baseline/db');
+  });
+
   test('starts N instances with a PORT each, health-checked, and stops them cleanly', async (t) => {
     const logDir = mkdtempSync(join(tmpdir(), 'umbra-provision-'));
     const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, logDir });
