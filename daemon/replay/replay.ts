@@ -168,6 +168,7 @@ export function replay(path: string, opts: ReplayOptions): ReplaySummary {
       opts.emit({
         type: 'verdict',
         t_us: rel,
+        second,
         service: v.service,
         verdict: v.verdict,
         score: v.score,

@@ -63,6 +63,11 @@ test('a candidate failing on one endpoint is rolled back with that endpoint name
   );
   assert.ok(!culprits.some((c) => c.endpoint === 'GET /cart'), 'the healthy endpoint is not blamed');
   assert.ok(summary.first_rollback_t_us !== null);
+  // The line names the second it judged (seconds of JSON lines count from the file's start):
+  // what tells a rollback before a regression's onset from one after it.
+  const second = rollback['second'];
+  assert.ok(Number.isInteger(second) && (second as number) >= 0, `second: ${second}`);
+  assert.ok((second as number) < (rollback['t_us'] as number) / 1e6, 'a second is judged after it ends');
 });
 
 test('an identical candidate is never rolled back, and the same input gives the same verdicts', () => {
