@@ -181,6 +181,7 @@ test('the judge hook sees each final second once and its verdicts are printed', 
   assert.deepEqual(verdicts[3], {
     type: 'verdict',
     t_us: verdicts[3]!['t_us'],
+    second: seen[3],
     service: 'checkout',
     verdict: 'rollback',
     score: 1,
