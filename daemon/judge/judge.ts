@@ -20,7 +20,7 @@ import {
 } from '../aggregate/stats.js';
 import { floorFor, type Model } from '../model/model.js';
 import { observeBodies } from './bodies.js';
-import { failureWindow, sharedBurst } from './bursts.js';
+import { type FailureWindow, failureWindow, sharedBurst } from './bursts.js';
 import { clean, num, statusChanges, upperRate } from './counts.js';
 import { clearlyAbove, logMixtureE, rateBatchUpdate } from './evalue.js';
 import { buildVerdict } from './explain.js';
@@ -53,15 +53,9 @@ export function judge(
     if (s.service === null) s.service = c.key.service;
     if (c.key.service === s.service) mine.push(c);
   }
-  const bySecond = new Map<number, CellStats[]>();
-  for (const c of mine) {
-    const list = bySecond.get(c.key.second);
-    if (list) list.push(c);
-    else bySecond.set(c.key.second, [c]);
-  }
   let score: number | undefined;
-  for (const second of [...bySecond.keys()].sort((a, b) => a - b)) {
-    stepSecond(s, second, bySecond.get(second)!, model, params);
+  for (const [second, ofSecond] of bySecond(mine)) {
+    stepSecond(s, second, ofSecond, model, params);
     score = combinedScore(s, model, params);
     s.scores.push({ second, score });
     if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
@@ -70,6 +64,17 @@ export function judge(
   const verdict = buildVerdict(s, score, model, params, productionUnhealthy(s, params));
   if (verdict.reason === LATENCY_FADING) restartLatency(s);
   return { state: s, verdict };
+}
+
+/** Cells grouped by second, seconds in ascending order (each second's cells in their given order). */
+export function bySecond(cells: readonly CellStats[]): [number, CellStats[]][] {
+  const groups = new Map<number, CellStats[]>();
+  for (const c of cells) {
+    const list = groups.get(c.key.second);
+    if (list) list.push(c);
+    else groups.set(c.key.second, [c]);
+  }
+  return [...groups].sort(([a], [b]) => a - b);
 }
 
 interface Batch {
@@ -168,7 +173,10 @@ function stepSecond(
   const serviceBatch = batches.get(serviceKey);
   const service = serviceBatch && (s.scopes[serviceKey] ?? addScope(s, params, model, ALL, ALL));
   const burst =
-    warm && serviceBatch !== undefined && service !== undefined && burstIn(service, serviceBatch, model);
+    warm &&
+    serviceBatch !== undefined &&
+    service !== undefined &&
+    burstIn(service, serviceBatch, model, failureWindow(service, serviceBatch.cand));
 
   for (const key of [...batches.keys()].sort()) {
     const b = batches.get(key)!;
@@ -233,7 +241,7 @@ function updateRateTests(
   const kf = w.primaryFailed;
   const nw = w.pairs;
   // A burst is the service's: seen there first (most pairs), every scope stands aside.
-  const shared = serviceBurst || burstIn(scope, b, model);
+  const shared = serviceBurst || burstIn(scope, b, model, w);
   // What the primary arm showed so far, in the seconds without a burst (this one's counts come after).
   const quiet = (scope.quiet ??= { pairs: 0, primaryOnly: 0 });
   let p0: number;
@@ -282,12 +290,15 @@ function updateRateTests(
   }
 }
 
-/** A shared-dependency burst in this scope's window (bursts.ts), against the model's rate of failures of both arms. */
-function burstIn(scope: ScopeState, b: Batch, model: Model): boolean {
+/**
+ * A shared-dependency burst in this scope's window `w` (bursts.ts: its recent seconds and this one),
+ * against the model's rate of failures of both arms.
+ */
+function burstIn(scope: ScopeState, b: Batch, model: Model, w: FailureWindow): boolean {
   const n = b.cand.pairs;
   if (!(n > 0)) return false;
   const modelBoth = Math.max(0, b.floorPrimary / n - b.floorErr / n);
-  return sharedBurst(scope, failureWindow(scope, b.cand), modelBoth, Math.max(0, model.params.priorStrength));
+  return sharedBurst(scope, w, modelBoth, Math.max(0, model.params.priorStrength));
 }
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
