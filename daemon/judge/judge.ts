@@ -244,14 +244,20 @@ function updateRateTests(
   const shared = serviceBurst || burstIn(scope, b, model, w);
   // What the primary arm showed so far, in the seconds without a burst (this one's counts come after).
   const quiet = (scope.quiet ??= { pairs: 0, primaryOnly: 0 });
+  // Whether the present could have contradicted the floor yet is decided before this second is seen.
+  const unchecked = (scope.floorExposure ?? 0) < FLOOR_CHECKED_EVENTS;
   let p0: number;
   if (!shared) checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
+  scope.floorUnchecked = unchecked && !scope.floorContradicted;
   if (scope.floorContradicted) {
     // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
     p0 = Math.max(floorErr, upperRate(quiet.primaryOnly, quiet.pairs));
   } else {
     p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));
   }
+  // Not checked yet: trusted only down to the rate the check has seen FLOOR_CHECKED_EVENTS failures' worth of.
+  if (scope.floorUnchecked)
+    p0 = Math.max(p0, (quiet.primaryOnly + FLOOR_CHECKED_EVENTS) / (quiet.pairs || 1));
   if (!shared) {
     quiet.pairs += n;
     quiet.primaryOnly += b.cand.errPrimaryOnly;
@@ -301,6 +307,20 @@ function burstIn(scope: ScopeState, b: Batch, model: Model, w: FailureWindow): b
   return sharedBurst(scope, w, modelBoth, Math.max(0, model.params.priorStrength));
 }
 
+/**
+ * Failures a scope's floor must have predicted among the pairs (and production's live requests) its
+ * check has seen before the scope's error-rate tests bet against it alone: until then the present
+ * has not had a chance to contradict it. A floor 10–30× too low shows in the primary arm's first
+ * few failures, but a scope sees its first ones only after seconds, and meanwhile the candidate's
+ * own first failures (under the null a copy of the primary's) would bet against a floor nobody
+ * checked. So until then the floor is trusted only down to the rate at which the primary arm's
+ * pairs so far hold one failure more than they showed ((k + 1) / n), fixed before the second: a
+ * smooth form of the same rule (at k = 0 it is the floor once n × floor reaches one), still a valid
+ * test, and a large excess still counts. Every scope alike, the service too (with a floor of 0.1 %
+ * its first 1000 pairs check it; with live records, ten times as many requests, about a second).
+ */
+const FLOOR_CHECKED_EVENTS = 1;
+
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
 const FLOOR_CHECK_LOG = Math.log(3);
 
@@ -329,8 +349,10 @@ function checkFloor(
     return;
   }
   scope.floorCheck = rateBatchUpdate(scope.floorCheck, b.cand.errPrimaryOnly, b.cand.pairs, floor, mix);
+  scope.floorExposure = (scope.floorExposure ?? 0) + b.cand.pairs * floor;
   if (b.liveRequests > 0) {
     const liveFloor = clamp(b.floorLive / b.liveRequests, MIN_RATE, 0.5);
+    scope.floorExposure += b.liveRequests * liveFloor;
     scope.floorCheckLive = rateBatchUpdate(
       scope.floorCheckLive,
       b.liveFailed,
