@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
+import { type CellStats, emptyPaired, type PairedCounts } from '../../../daemon/aggregate/stats.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
 import type { Model } from '../../../daemon/model/model.js';
 import { replayTrap } from './replay-trap.js';
@@ -16,31 +16,37 @@ function trained(): Model {
   });
 }
 
-/** One second of GET /a: every pair's bodies differ; 30 primaries had a body hash, `novel` of them new to the endpoint. */
-function second(sec: number, novel: number): CellStats {
-  const c = emptyPaired();
-  c.pairs = 100;
-  c.bodyMismatch = 100;
-  c.bodyHashed = 30;
-  c.bodyNovel = novel;
+/** One second of GET /a in eu with these paired counts (the rest zero). */
+function cellOf(sec: number, counts: Partial<PairedCounts>): CellStats {
   return {
     key: { service: 'shop', endpoint: 'GET /a', segment: 'eu', second: sec },
-    candidate: c,
+    candidate: { ...emptyPaired(), ...counts },
     baseline: emptyPaired(),
     live: {},
     examples: {},
   };
 }
 
-function run(novel: number, seconds: number): Verdict[] {
+/** One second of GET /a: every pair's bodies differ; 30 primaries had a body hash, `novel` of them new to the endpoint. */
+function second(sec: number, novel: number): CellStats {
+  return cellOf(sec, { pairs: 100, bodyMismatch: 100, bodyHashed: 30, bodyNovel: novel });
+}
+
+/** Each cell judged as its own second, in order. */
+function judgeSeconds(model: Model, seconds: CellStats[]): Verdict[] {
   let state = initialJudgeState();
-  const out: Verdict[] = [];
-  for (let s = 0; s < seconds; s++) {
-    const r = judge(state, [second(s, novel)], trained(), DEFAULT_JUDGE_PARAMS);
+  return seconds.map((cell) => {
+    const r = judge(state, [cell], model, DEFAULT_JUDGE_PARAMS);
     state = r.state;
-    out.push(r.verdict);
-  }
-  return out;
+    return r.verdict;
+  });
+}
+
+function run(novel: number, seconds: number): Verdict[] {
+  return judgeSeconds(
+    trained(),
+    Array.from({ length: seconds }, (_, s) => second(s, novel)),
+  );
 }
 
 describe('judge: stale history', () => {
@@ -70,28 +76,13 @@ describe('judge: stale history', () => {
 
 /** One second of GET /a in eu: `pairs` pairs, `shadowOnly` of them failed on the shadow alone, `primaryOnly` on the primary alone. */
 function failures(sec: number, pairs: number, shadowOnly: number, primaryOnly: number): CellStats {
-  const c = emptyPaired();
-  c.pairs = pairs;
-  c.shadowFailed = shadowOnly;
-  c.primaryFailed = primaryOnly;
-  c.errShadowOnly = shadowOnly;
-  c.errPrimaryOnly = primaryOnly;
-  c.statusMismatch = shadowOnly + primaryOnly;
-  return {
-    key: { service: 'shop', endpoint: 'GET /a', segment: 'eu', second: sec },
-    candidate: c,
-    baseline: emptyPaired(),
-    live: {},
-    examples: {},
-  };
-}
-
-function judgeSeconds(model: Model, seconds: CellStats[]): Verdict[] {
-  let state = initialJudgeState();
-  return seconds.map((cell) => {
-    const r = judge(state, [cell], model, DEFAULT_JUDGE_PARAMS);
-    state = r.state;
-    return r.verdict;
+  return cellOf(sec, {
+    pairs,
+    shadowFailed: shadowOnly,
+    primaryFailed: primaryOnly,
+    errShadowOnly: shadowOnly,
+    errPrimaryOnly: primaryOnly,
+    statusMismatch: shadowOnly + primaryOnly,
   });
 }
 
