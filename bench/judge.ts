@@ -28,9 +28,9 @@ import {
   KINDS,
   type Kind,
   makeScenario,
-  randomProfile,
   type Scenario,
   type ServiceProfile,
+  suiteProfiles,
 } from './scenarios/generator.js';
 import { replayForRollback, scenarioDir, trainOnFiles, writeScenario } from './scenarios/replay-run.js';
 import { type RunScore, scoreRun, summarise, table } from './scenarios/scorecard.js';
@@ -134,8 +134,8 @@ function train(profile: ServiceProfile, seed: number): Model | undefined {
 }
 
 const started = Date.now();
-const profiles = Array.from({ length: PROFILES }, (_, i) => randomProfile(seed0 * 100 + i + 1, `svc${i}`));
-const models = profiles.map((p, i) => train(p, seed0 * 100 + i + 1));
+const profiles = suiteProfiles(seed0, PROFILES);
+const models = modelsFor(seed0, profiles);
 const trainedMs = Date.now() - started;
 const wanted = (kind: string): boolean => !values.only || values.only === kind;
 
@@ -194,8 +194,13 @@ for (const s of TRAP_KINDS.some((k) => wanted(k) || wanted('traps')) ? trapSeeds
     continue;
   }
   seed = s * 1_000_000;
-  const ps = Array.from({ length: PROFILES }, (_, i) => randomProfile(s * 100 + i + 1, `svc${i}`));
-  trapsSeeds.push(...runTraps(ps, s === seed0 ? models : ps.map((p, i) => train(p, s * 100 + i + 1))));
+  const ps = suiteProfiles(s, PROFILES);
+  trapsSeeds.push(...runTraps(ps, s === seed0 ? models : modelsFor(s, ps)));
+}
+
+/** Each profile's model, trained on its own history (numbered as the profiles are). */
+function modelsFor(benchSeed: number, ps: ServiceProfile[]): (Model | undefined)[] {
+  return ps.map((p, i) => train(p, benchSeed * 100 + i + 1));
 }
 
 /** Every wanted trap kind, TRAP_RUNS runs each (seeds from the running counter), with history and without. */

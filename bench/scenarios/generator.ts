@@ -140,6 +140,14 @@ export function randomProfile(seed: number, service = 'shop'): ServiceProfile {
   return { service, endpoints, segments: segs };
 }
 
+/**
+ * The `count` service profiles bench:judge runs under `--seed benchSeed`
+ * (`svc0`, `svc1`, …), so a run it reports can be rebuilt alone.
+ */
+export function suiteProfiles(benchSeed: number, count: number): ServiceProfile[] {
+  return Array.from({ length: count }, (_, i) => randomProfile(benchSeed * 100 + i + 1, `svc${i}`));
+}
+
 /** A scenario of one kind at one traffic rate, with random nuisances. */
 export function makeScenario(kind: Kind, profile: ServiceProfile, rps: number, seed: number): Scenario {
   const r = rng(seed ^ 0x9e3779b9);

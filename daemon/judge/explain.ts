@@ -104,15 +104,31 @@ export function modelInForce(s: JudgeState, model: Model): string[] {
         `bodies of ${ep}: not compared until ${BODY_SAMPLE} primary bodies confirm history (${b.hashed} so far)`,
       );
   }
+  const unchecked: string[] = [];
   for (const scope of Object.values(s.scopes)) {
+    if (scope.floorUnchecked) unchecked.push(scopeName(scope));
     if (!scope.floorContradicted) continue;
-    const where =
-      scope.endpoint === ALL ? (scope.segment === ALL ? 'the service' : scope.segment) : scope.endpoint;
     out.push(
-      `error floor of ${where}${scope.endpoint !== ALL && scope.segment !== ALL ? ` in ${scope.segment}` : ''}: contradicted by production's own failures: the live primary arm sets it`,
+      `error floor of ${scopeName(scope)}: contradicted by production's own failures: the live primary arm sets it`,
+    );
+  }
+  if (unchecked.length > 0) {
+    unchecked.sort();
+    const more = unchecked.length > MAX_NAMED ? ` and ${unchecked.length - MAX_NAMED} more` : '';
+    out.push(
+      `error floors not checked yet (production's own failures too few to tell): the primary arm's upper bound in force for ${unchecked.slice(0, MAX_NAMED).join(', ')}${more}`,
     );
   }
   return out;
+}
+
+/** Scopes named one by one in a line of `modelInForce`. */
+const MAX_NAMED = 3;
+
+/** 'the service', a segment, an endpoint, or 'GET /a in eu'. */
+function scopeName(scope: ScopeState): string {
+  if (scope.endpoint === ALL) return scope.segment === ALL ? 'the service' : scope.segment;
+  return scope.segment === ALL ? scope.endpoint : `${scope.endpoint} in ${scope.segment}`;
 }
 
 /** Every culprit is a paired latency signal (the cold-start hold applies to those only). */
@@ -221,14 +237,20 @@ function findCulprits(all: Term[], s: JudgeState, model: Model, t: number): Culp
 /**
  * Narrows a scope to the endpoint and/or segment that holds its evidence:
  * a regression everywhere spreads evidence across sub-scopes (named '*'); a
- * regression in one place concentrates it there.
+ * regression in one place concentrates it there. Errors are located by the
+ * paired sign test when it has evidence: it is the one errors test on the
+ * same footing in every scope, while the rate tests' floors differ by scope
+ * (a narrow scope's floor is checked later, judge.ts), so their e-values
+ * would favour the wider scope.
  */
 function nameWithin(
   scope: ScopeState,
-  proc: ProcessName,
+  termProc: ProcessName,
   s: JudgeState,
   model: Model,
 ): { endpoint: string; segment: string } {
+  const paired = PROCESS_SIGNAL[termProc] === 'errors' && processLogE(scope, 'errors_paired', model) > 0;
+  const proc: ProcessName = paired ? 'errors_paired' : termProc;
   const parent = processLogE(scope, proc, model);
   let endpoint = scope.endpoint;
   let segment = scope.segment;

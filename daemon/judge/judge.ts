@@ -20,7 +20,7 @@ import {
 } from '../aggregate/stats.js';
 import { floorFor, type Model } from '../model/model.js';
 import { observeBodies } from './bodies.js';
-import { failureWindow, sharedBurst } from './bursts.js';
+import { type FailureWindow, failureWindow, sharedBurst } from './bursts.js';
 import { clean, num, statusChanges, upperRate } from './counts.js';
 import { clearlyAbove, logMixtureE, rateBatchUpdate } from './evalue.js';
 import { buildVerdict } from './explain.js';
@@ -54,15 +54,9 @@ export function judge(
     if (s.service === null) s.service = c.key.service;
     if (c.key.service === s.service) mine.push(c);
   }
-  const bySecond = new Map<number, CellStats[]>();
-  for (const c of mine) {
-    const list = bySecond.get(c.key.second);
-    if (list) list.push(c);
-    else bySecond.set(c.key.second, [c]);
-  }
   let score: number | undefined;
-  for (const second of [...bySecond.keys()].sort((a, b) => a - b)) {
-    stepSecond(s, second, bySecond.get(second)!, model, params);
+  for (const [second, ofSecond] of bySecond(mine)) {
+    stepSecond(s, second, ofSecond, model, params);
     score = combinedScore(s, model, params);
     s.scores.push({ second, score });
     if (s.scores.length > SCORE_HISTORY) s.scores.splice(0, s.scores.length - SCORE_HISTORY);
@@ -71,6 +65,17 @@ export function judge(
   const verdict = buildVerdict(s, score, model, params, productionUnhealthy(s, params));
   if (verdict.reason === LATENCY_FADING) restartLatency(s);
   return { state: s, verdict };
+}
+
+/** Cells grouped by second, seconds in ascending order (each second's cells in their given order). */
+export function bySecond(cells: readonly CellStats[]): [number, CellStats[]][] {
+  const groups = new Map<number, CellStats[]>();
+  for (const c of cells) {
+    const list = groups.get(c.key.second);
+    if (list) list.push(c);
+    else groups.set(c.key.second, [c]);
+  }
+  return [...groups].sort(([a], [b]) => a - b);
 }
 
 interface Batch {
@@ -176,7 +181,10 @@ function stepSecond(
   const serviceBatch = batches.get(serviceKey);
   const service = serviceBatch && (s.scopes[serviceKey] ?? addScope(s, params, model, ALL, ALL));
   const burst =
-    warm && serviceBatch !== undefined && service !== undefined && burstIn(service, serviceBatch, model);
+    warm &&
+    serviceBatch !== undefined &&
+    service !== undefined &&
+    burstIn(service, serviceBatch, model, failureWindow(service, serviceBatch.cand));
 
   for (const key of [...batches.keys()].sort()) {
     const b = batches.get(key)!;
@@ -241,17 +249,23 @@ function updateRateTests(
   const kf = w.primaryFailed;
   const nw = w.pairs;
   // A burst is the service's: seen there first (most pairs), every scope stands aside.
-  const shared = serviceBurst || burstIn(scope, b, model);
+  const shared = serviceBurst || burstIn(scope, b, model, w);
   // What the primary arm showed so far, in the seconds without a burst (this one's counts come after).
   const quiet = (scope.quiet ??= { pairs: 0, primaryOnly: 0 });
+  // Whether the present could have contradicted the floor yet is decided before this second is seen.
+  const unchecked = (scope.floorExposure ?? 0) < FLOOR_CHECKED_EVENTS;
   let p0: number;
   if (!shared) checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
+  scope.floorUnchecked = unchecked && !scope.floorContradicted;
   if (scope.floorContradicted) {
     // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
     p0 = Math.max(floorErr, upperRate(quiet.primaryOnly, quiet.pairs));
   } else {
     p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));
   }
+  // Not checked yet: trusted only down to the rate the check has seen FLOOR_CHECKED_EVENTS failures' worth of.
+  if (scope.floorUnchecked)
+    p0 = Math.max(p0, (quiet.primaryOnly + FLOOR_CHECKED_EVENTS) / (quiet.pairs || 1));
   if (!shared) {
     quiet.pairs += n;
     quiet.primaryOnly += b.cand.errPrimaryOnly;
@@ -290,13 +304,30 @@ function updateRateTests(
   }
 }
 
-/** A shared-dependency burst in this scope's window (bursts.ts), against the model's rate of failures of both arms. */
-function burstIn(scope: ScopeState, b: Batch, model: Model): boolean {
+/**
+ * A shared-dependency burst in this scope's window `w` (bursts.ts: its recent seconds and this one),
+ * against the model's rate of failures of both arms.
+ */
+function burstIn(scope: ScopeState, b: Batch, model: Model, w: FailureWindow): boolean {
   const n = b.cand.pairs;
   if (!(n > 0)) return false;
   const modelBoth = Math.max(0, b.floorPrimary / n - b.floorErr / n);
-  return sharedBurst(scope, failureWindow(scope, b.cand), modelBoth, Math.max(0, model.params.priorStrength));
+  return sharedBurst(scope, w, modelBoth, Math.max(0, model.params.priorStrength));
 }
+
+/**
+ * Failures a scope's floor must have predicted among the pairs (and production's live requests) its
+ * check has seen before the scope's error-rate tests bet against it alone: until then the present
+ * has not had a chance to contradict it. A floor 10–30× too low shows in the primary arm's first
+ * few failures, but a scope sees its first ones only after seconds, and meanwhile the candidate's
+ * own first failures (under the null a copy of the primary's) would bet against a floor nobody
+ * checked. So until then the floor is trusted only down to the rate at which the primary arm's
+ * pairs so far hold one failure more than they showed ((k + 1) / n), fixed before the second: a
+ * smooth form of the same rule (at k = 0 it is the floor once n × floor reaches one), still a valid
+ * test, and a large excess still counts. Every scope alike, the service too (with a floor of 0.1 %
+ * its first 1000 pairs check it; with live records, ten times as many requests, about a second).
+ */
+const FLOOR_CHECKED_EVENTS = 1;
 
 /** log of the e-value at which the primary arm is taken to contradict the learned floor. */
 const FLOOR_CHECK_LOG = Math.log(3);
@@ -326,8 +357,10 @@ function checkFloor(
     return;
   }
   scope.floorCheck = rateBatchUpdate(scope.floorCheck, b.cand.errPrimaryOnly, b.cand.pairs, floor, mix);
+  scope.floorExposure = (scope.floorExposure ?? 0) + b.cand.pairs * floor;
   if (b.liveRequests > 0) {
     const liveFloor = clamp(b.floorLive / b.liveRequests, MIN_RATE, 0.5);
+    scope.floorExposure += b.liveRequests * liveFloor;
     scope.floorCheckLive = rateBatchUpdate(
       scope.floorCheckLive,
       b.liveFailed,

@@ -4,7 +4,7 @@
  */
 import type { CellStats } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
-import { judge } from './judge.js';
+import { bySecond, judge } from './judge.js';
 import { initialJudgeState } from './scopes.js';
 import type { JudgeParams, Verdict } from './types.js';
 
@@ -23,16 +23,10 @@ export function judgeSeries(
   params: JudgeParams,
   stopAtRollback = true,
 ): TimedVerdict[] {
-  const bySecond = new Map<number, CellStats[]>();
-  for (const c of cells) {
-    const l = bySecond.get(c.key.second);
-    if (l) l.push(c);
-    else bySecond.set(c.key.second, [c]);
-  }
   let state = initialJudgeState();
   const out: TimedVerdict[] = [];
-  for (const second of [...bySecond.keys()].sort((a, b) => a - b)) {
-    const r = judge(state, bySecond.get(second)!, model, params);
+  for (const [second, ofSecond] of bySecond(cells)) {
+    const r = judge(state, ofSecond, model, params);
     state = r.state;
     out.push({ second, verdict: r.verdict });
     if (stopAtRollback && r.verdict.verdict === 'rollback') break;

@@ -146,6 +146,13 @@ export interface ScopeState {
   floorCheckLive: number[];
   /** The primary arm showed the learned error floor to be wrong here; the live arm sets it from then on. */
   floorContradicted: boolean;
+  /**
+   * Failures the floor predicted among the pairs and live requests its check has seen (absent in
+   * states saved before it existed): below one, the floor is not trusted yet (`floorUnchecked`).
+   */
+  floorExposure?: number;
+  /** The last second's error-rate tests used the primary arm's bound, the floor not yet checked. */
+  floorUnchecked?: boolean;
   /** Seconds in which the error-rate test stood aside because the primary arm was noisy. */
   rateSkips: number;
   /** The floors last used (for explanations). */

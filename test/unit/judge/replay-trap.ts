@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate, randomProfile } from '../../../bench/scenarios/generator.js';
+import { generate, suiteProfiles } from '../../../bench/scenarios/generator.js';
 import { type RollbackSeen, replayForRollback, writeScenario } from '../../../bench/scenarios/replay-run.js';
 import { makeTrap, type TrapKind } from '../../../bench/scenarios/traps.js';
 
@@ -16,8 +16,7 @@ const PROFILES = 6;
 
 /** The first rollback of that run, or null. */
 export function replayTrap(kind: TrapKind, benchSeed: number, seed: number): RollbackSeen | null {
-  const pi = seed % PROFILES;
-  const trap = makeTrap(kind, randomProfile(benchSeed * 100 + pi + 1, `svc${pi}`), seed);
+  const trap = makeTrap(kind, suiteProfiles(benchSeed, PROFILES)[seed % PROFILES]!, seed);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-trap-'));
   try {
     return replayForRollback(writeScenario(dir, kind, generate(trap)), 2);
