@@ -253,7 +253,9 @@ function updateRateTests(
   // What the primary arm showed so far, in the seconds without a burst (this one's counts come after).
   const quiet = (scope.quiet ??= { pairs: 0, primaryOnly: 0 });
   // Whether the present could have contradicted the floor yet is decided before this second is seen.
-  const unchecked = (scope.floorExposure ?? 0) < FLOOR_CHECKED_EVENTS;
+  // A journey's floor is a prior on a check the user wrote, at a few runs a minute: waiting until it
+  // predicted a failure would leave journeys no power (judge.md, "Journeys").
+  const unchecked = !scope.journey && (scope.floorExposure ?? 0) < FLOOR_CHECKED_EVENTS;
   let p0: number;
   if (!shared) checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
   scope.floorUnchecked = unchecked && !scope.floorContradicted;

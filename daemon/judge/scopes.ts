@@ -124,6 +124,7 @@ export function addScope(
     endpoint,
     segment,
     weight,
+    ...(synthetic !== undefined ? { journey: true } : {}),
     cand: emptyPaired(),
     base: emptyPaired(),
     wealth: { errors_rate: zeros(m), status_mismatch: zeros(m), body_mismatch: zeros(m) },

@@ -153,6 +153,11 @@ export interface ScopeState {
   floorExposure?: number;
   /** The last second's error-rate tests used the primary arm's bound, the floor not yet checked. */
   floorUnchecked?: boolean;
+  /**
+   * A journey's endpoint (synthetic.ts): its floor is trusted before the present has checked it
+   * (judge.md, "Journeys"); the stable arm's failures still contradict it.
+   */
+  journey?: boolean;
   /** Seconds in which the error-rate test stood aside because the primary arm was noisy. */
   rateSkips: number;
   /** The floors last used (for explanations). */
