@@ -104,7 +104,7 @@ function upserts(table: string, columns: string[], conflict: string, rows: unkno
   return out;
 }
 
-const FENCE_SQL = `SELECT 1 FROM umbra_lease WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > now() FOR SHARE`;
+const FENCE_SQL = `SELECT 1 FROM umbra_lease WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp() FOR SHARE`;
 
 function rowsOf<T>(r: SqlResult): T[] {
   return r.rows as T[];

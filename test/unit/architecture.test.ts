@@ -19,7 +19,7 @@ const LAYERS: string[][] = [
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
   ['judge', 'telemetry', 'store'],
-  ['replay', 'metrics', 'rollout'],
+  ['replay', 'metrics', 'rollout', 'ha'],
   ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],
