@@ -23,7 +23,7 @@ export const LEASE_NAME = 'leader';
 
 export interface LeaseOptions {
   url: string;
-  /** This daemon's id (unique among the daemons of the database). */
+  /** This daemon's id (unique among the daemons of the database; its row in `umbra_daemons`). */
   holder: string;
   /** This daemon's admin address, told to the others while it leads. */
   address: string;
@@ -49,6 +49,8 @@ ON CONFLICT (name) DO UPDATE SET
   expires_at = EXCLUDED.expires_at
 WHERE (l.holder = EXCLUDED.holder AND l.token = $5) OR l.expires_at <= clock_timestamp()
 RETURNING token`;
+
+const HEARTBEAT = `UPDATE umbra_daemons SET seen_at = clock_timestamp() WHERE id = $1`;
 
 const READ = `SELECT holder, address, token, expires_at > clock_timestamp() AS live FROM umbra_lease WHERE name = $1`;
 
@@ -118,6 +120,10 @@ export class LeaderLease {
         )
         .catch((err: Error) => log.warn('lease not handed back', { error: err.message }));
     }
+    // Gone from the live daemons at once: a daemon with another configuration may join.
+    await this.client
+      ?.query('DELETE FROM umbra_daemons WHERE id = $1', [this.o.holder])
+      .catch((err: Error) => log.warn('daemon row not removed', { error: err.message }));
     await this.client?.end().catch(() => {});
     this.client = undefined;
   }
@@ -132,6 +138,8 @@ export class LeaderLease {
     const sent = performance.now();
     try {
       const c = await this.connection();
+      // The round is also this daemon's heartbeat among the daemons of the database (members.ts).
+      await c.query(HEARTBEAT, [this.o.holder]);
       const r = await c.query(ACQUIRE, [
         LEASE_NAME,
         this.o.holder,

@@ -153,11 +153,13 @@ export class SyncPg {
         const a = m.message as BridgeAnswer;
         if (a.id !== id) continue; // the answer to a request that timed out
         if (a.ok) return a.value;
-        if (a.code === undefined || a.code.startsWith('08') || a.code.startsWith('57P')) {
+        // A SQLSTATE is five characters; Node's own codes (ECONNREFUSED, …) are not.
+        const sqlstate = a.code !== undefined && /^[0-9A-Z]{5}$/.test(a.code) ? a.code : undefined;
+        if (sqlstate === undefined || sqlstate.startsWith('08') || sqlstate.startsWith('57P')) {
           if (op.op === 'connect') this.dropWorker();
           throw new StoreUnavailableError(`PostgreSQL unavailable: ${a.message}`);
         }
-        throw new SqlError(a.message, a.code);
+        throw new SqlError(a.message, sqlstate);
       }
       const left = deadline - Date.now();
       if (left <= 0) break;
