@@ -4,7 +4,7 @@
  * from version i to i + 1; `umbra_schema.version` records the version reached.
  * Append new migrations; never edit one that has shipped.
  *
- * Same tables and columns as SQLite, so both stores share one row mapping;
+ * Same tables and columns as SQLite (and `cells.daemon`), so both stores share one row mapping;
  * JSON stays TEXT (returned exactly as written). The two tables `umbra_lease`
  * and `umbra_daemons` exist only here: several daemons on one database.
  */
@@ -56,7 +56,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     second BIGINT NOT NULL,
     deployment_id TEXT,
     stats TEXT NOT NULL,
-    PRIMARY KEY (service, second, endpoint, segment)
+    -- The daemon that aggregated the cell: each keeps its own, and reads add them up.
+    daemon TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (service, second, endpoint, segment, daemon)
   );
   CREATE INDEX cells_second ON cells (second);
 

@@ -10,7 +10,7 @@
  * {@link FencedError} and writes nothing. The row is locked FOR SHARE, so a
  * new holder cannot take the lease while such a write is in flight.
  */
-import type { CellStats } from '../aggregate/stats.js';
+import { addCell, type CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
 import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
@@ -50,6 +50,12 @@ export interface PostgresStoreOptions {
   connectTimeoutMs: number;
   /** Longest wait for any one answer, ms (the daemon's thread waits that long at most). */
   timeoutMs: number;
+  /**
+   * The daemon whose cells this store writes (default ''). Each daemon keeps
+   * its own row per cell key; `listCells` adds the rows of one key up (counts
+   * add), so a second's cell is the sum of what every daemon saw of it.
+   */
+  daemonId?: string;
 }
 
 export interface PostgresStore extends Store {
@@ -104,6 +110,21 @@ function upserts(table: string, columns: string[], conflict: string, rows: unkno
   return out;
 }
 
+/** Adds up consecutive rows of one cell key (rows come ordered by key): one cell per key, as from one daemon. */
+function mergeByKey(rows: StoredCell[]): StoredCell[] {
+  const out: StoredCell[] = [];
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    const a = last?.cell.key;
+    const b = r.cell.key;
+    if (last && a!.second === b.second && a!.endpoint === b.endpoint && a!.segment === b.segment) {
+      addCell(last.cell, r.cell);
+      last.deploymentId ??= r.deploymentId;
+    } else out.push(r);
+  }
+  return out;
+}
+
 const FENCE_SQL = `SELECT 1 FROM umbra_lease WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp() FOR SHARE`;
 
 function rowsOf<T>(r: SqlResult): T[] {
@@ -127,6 +148,7 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
     throw err;
   }
   let fence: (() => Fence | undefined) | undefined;
+  const daemonId = options.daemonId ?? '';
 
   /** Runs `queries` atomically behind the fence (when set); returns their results, or the index that failed. */
   const fenced = (queries: SqlQuery[]): { results: SqlResult[]; failedAt?: number } => {
@@ -316,13 +338,14 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       db.batch(
         upserts(
           'cells',
-          ['service', 'endpoint', 'segment', 'second', 'deployment_id', 'stats'],
-          'service, second, endpoint, segment',
+          ['service', 'endpoint', 'segment', 'second', 'daemon', 'deployment_id', 'stats'],
+          'service, second, endpoint, segment, daemon',
           cells.map((c) => [
             c.key.service,
             c.key.endpoint,
             c.key.segment,
             c.key.second,
+            daemonId,
             deploymentId ?? null,
             JSON.stringify(c),
           ]),
@@ -340,9 +363,11 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
         args.push(query.deploymentId);
         where.push(`deployment_id = $${args.length}`);
       }
-      const sql = `SELECT deployment_id, stats FROM cells WHERE ${where.join(' AND ')} ORDER BY second, endpoint, segment`;
-      return rowsOf<{ deployment_id: string | null; stats: string }>(db.query(sql, args)).map(
-        (r): StoredCell => ({ deploymentId: r.deployment_id, cell: JSON.parse(r.stats) as CellStats }),
+      const sql = `SELECT deployment_id, stats FROM cells WHERE ${where.join(' AND ')} ORDER BY second, endpoint, segment, daemon`;
+      return mergeByKey(
+        rowsOf<{ deployment_id: string | null; stats: string }>(db.query(sql, args)).map(
+          (r): StoredCell => ({ deploymentId: r.deployment_id, cell: JSON.parse(r.stats) as CellStats }),
+        ),
       );
     },
     saveHistograms(rows: HistogramRow[]) {
