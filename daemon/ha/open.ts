@@ -30,9 +30,11 @@ export interface OpenRetry {
   maxPauseMs?: number;
 }
 
+/** Opens the store as daemon `daemonId` (its cells are its own: see postgres.ts). */
 export async function openSharedStore(
   pgc: PostgresStoreConfig,
   retry: OpenRetry = {},
+  daemonId = '',
 ): Promise<PostgresStore> {
   let pause = retry.firstPauseMs ?? 500;
   const maxPause = retry.maxPauseMs ?? 30_000;
@@ -42,6 +44,7 @@ export async function openSharedStore(
         url: pgc.url,
         connectTimeoutMs: pgc.connectTimeout,
         timeoutMs: pgc.timeout,
+        daemonId,
       });
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) {

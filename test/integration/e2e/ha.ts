@@ -1,0 +1,115 @@
+/**
+ * Several real daemons (`umbra daemon`) on one real PostgreSQL, for the
+ * high-availability tests and `bench:failover`: every daemon's ports are
+ * named up front (a follower binds no xDS or admin port until it leads, so
+ * there is no ports file to wait for), and all share one directory for what
+ * the store's path places (the telemetry token, the instances).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdminClient } from '../../../daemon/admin/client.js';
+import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
+import { freePort } from '../../harness/index.js';
+import { TOKEN } from './daemon.js';
+
+export interface HaDaemon {
+  name: string;
+  child: ChildProcess;
+  admin: number;
+  xds: number;
+  telemetry: number;
+  client: AdminClient;
+  stderr(): string;
+}
+
+export interface HaCluster {
+  dir: string;
+  daemons: HaDaemon[];
+  /** Starts one more daemon (same umbra.yaml but for its ports). */
+  add(name: string): Promise<HaDaemon>;
+  /** The daemon whose admin API answers as leader, or undefined. */
+  leader(): Promise<HaDaemon | undefined>;
+  /** SIGKILLs every daemon still running and removes the directory. */
+  close(): Promise<void>;
+}
+
+export interface HaSetup {
+  pgUrl: string;
+  node: string;
+  /** The `services:` list items (see staticShop in daemon.ts). */
+  services: string;
+  lease?: string;
+}
+
+/** Writes a daemon's umbra.yaml with its own ports and starts it. */
+async function spawnHaDaemon(dir: string, s: HaSetup, name: string): Promise<HaDaemon> {
+  const [admin, xds, telemetry] = [await freePort(), await freePort(), await freePort()];
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(
+    config,
+    `daemon:
+  admin: { listen: 127.0.0.1:${admin} }
+  telemetry: { listen: 127.0.0.1:${telemetry} }
+  xds: { listen: 127.0.0.1:${xds}, nodes: [${s.node}] }
+  store: { path: ${dir}/umbra.db, postgres: { url: '${s.pgUrl}', lease: ${s.lease ?? '2s'}, timeout: 1s } }
+  filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
+services:
+${s.services}`,
+  );
+  const cli = join(projectRoot(), 'daemon', 'cli', 'dev.ts');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, 'daemon', '--config', config, '--metrics', 'off'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, UMBRA_ADMIN_TOKEN: TOKEN, UMBRA_LOG_LEVEL: 'warn' },
+    },
+  );
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (err.length < 100_000) err += d.toString();
+  });
+  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 1000 });
+  return { name, child, admin, xds, telemetry, client, stderr: () => err };
+}
+
+export async function startHaCluster(s: HaSetup, names: string[]): Promise<HaCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-ha-'));
+  const daemons: HaDaemon[] = [];
+  const cluster: HaCluster = {
+    dir,
+    daemons,
+    async add(name) {
+      const d = await spawnHaDaemon(dir, s, name);
+      daemons.push(d);
+      return d;
+    },
+    async leader() {
+      for (const d of daemons) {
+        if (d.child.exitCode !== null || d.child.signalCode !== null) continue;
+        try {
+          await d.client.status();
+          return d;
+        } catch {
+          // not leading (no admin API), or not up yet
+        }
+      }
+      return undefined;
+    },
+    async close() {
+      for (const d of daemons) {
+        d.client.close();
+        if (d.child.exitCode === null && d.child.signalCode === null) {
+          const gone = new Promise((r) => d.child.once('exit', r));
+          d.child.kill('SIGKILL');
+          await gone;
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  for (const n of names) await cluster.add(n);
+  return cluster;
+}
