@@ -17,9 +17,10 @@ import { waitFor } from './wait.js';
 
 const NOBODY = 65_534;
 
-/** The directory of Debian's PostgreSQL programs (the newest major installed), or undefined. */
+/** The directory of PostgreSQL's programs: `UMBRA_PG_BIN`, else Debian's (the newest major installed); undefined when absent. */
 export function postgresBinDir(): string | undefined {
-  if (process.env['UMBRA_PG_BIN']) return process.env['UMBRA_PG_BIN'];
+  const given = process.env['UMBRA_PG_BIN'];
+  if (given) return existsSync(join(given, 'postgres')) ? given : undefined;
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const majors = readdirSync(root)
