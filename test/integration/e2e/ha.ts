@@ -35,6 +35,13 @@ export interface HaCluster {
   close(): Promise<void>;
 }
 
+/** One daemon's ports, named before it starts. */
+export interface HaPorts {
+  admin: number;
+  xds: number;
+  telemetry: number;
+}
+
 export interface HaSetup {
   pgUrl: string;
   node: string;
@@ -43,28 +50,35 @@ export interface HaSetup {
   lease?: string;
 }
 
-/** Writes a daemon's umbra.yaml with its own ports and starts it. */
-async function spawnHaDaemon(dir: string, s: HaSetup, name: string): Promise<HaDaemon> {
-  const [admin, xds, telemetry] = [await freePort(), await freePort(), await freePort()];
-  const config = join(dir, `${name}.yaml`);
-  writeFileSync(
-    config,
-    `daemon:
-  admin: { listen: 127.0.0.1:${admin} }
-  telemetry: { listen: 127.0.0.1:${telemetry} }
-  xds: { listen: 127.0.0.1:${xds}, nodes: [${s.node}] }
+/** The umbra.yaml of the tests' daemons: `s.services` on a shared store, the given ports. */
+export function haConfig(dir: string, s: HaSetup, p: HaPorts): string {
+  return `daemon:
+  admin: { listen: 127.0.0.1:${p.admin} }
+  telemetry: { listen: 127.0.0.1:${p.telemetry} }
+  xds: { listen: 127.0.0.1:${p.xds}, nodes: [${s.node}] }
   store: { path: ${dir}/umbra.db, postgres: { url: '${s.pgUrl}', lease: ${s.lease ?? '2s'}, timeout: 1s } }
   filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
 services:
-${s.services}`,
-  );
+${s.services}`;
+}
+
+/** Writes a daemon's umbra.yaml (`configFor` its ports) and starts it. */
+async function spawnHaDaemon(
+  dir: string,
+  configFor: (p: HaPorts) => string,
+  name: string,
+  env: Record<string, string>,
+): Promise<HaDaemon> {
+  const [admin, xds, telemetry] = [await freePort(), await freePort(), await freePort()];
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(config, configFor({ admin, xds, telemetry }));
   const cli = join(projectRoot(), 'daemon', 'cli', 'dev.ts');
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', cli, 'daemon', '--config', config, '--metrics', 'off'],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, UMBRA_ADMIN_TOKEN: TOKEN, UMBRA_LOG_LEVEL: 'warn' },
+      env: { ...process.env, UMBRA_ADMIN_TOKEN: TOKEN, UMBRA_LOG_LEVEL: 'warn', ...env },
     },
   );
   let err = '';
@@ -75,14 +89,24 @@ ${s.services}`,
   return { name, child, admin, xds, telemetry, client, stderr: () => err };
 }
 
-export async function startHaCluster(s: HaSetup, names: string[]): Promise<HaCluster> {
+/**
+ * Starts the daemons `names` in a fresh directory; `setup` is the tests'
+ * (see {@link haConfig}) or, for the bench, a function from the directory
+ * and a daemon's ports to its umbra.yaml.
+ */
+export async function startHaCluster(
+  setup: HaSetup | ((dir: string, p: HaPorts) => string),
+  names: string[],
+  env: Record<string, string> = {},
+): Promise<HaCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-ha-'));
+  const configFor = (p: HaPorts) => (typeof setup === 'function' ? setup(dir, p) : haConfig(dir, setup, p));
   const daemons: HaDaemon[] = [];
   const cluster: HaCluster = {
     dir,
     daemons,
     async add(name) {
-      const d = await spawnHaDaemon(dir, s, name);
+      const d = await spawnHaDaemon(dir, configFor, name, env);
       daemons.push(d);
       return d;
     },
