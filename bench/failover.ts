@@ -6,15 +6,18 @@
  * It deploys shop v3 (healthy), SIGKILLs the leader while it shadows, waits
  * for another daemon to lead (its admin API answers, with the deployment in
  * the phase it had), starts the killed one again, promotes, and SIGKILLs the
- * leader again while it promotes. Each failover is the time from the kill to
- * the new leader answering. Before each kill it reads every transition and
+ * leader again while it promotes. Each failover is the time from the kill
+ * until another daemon holds the lease (a new term in PostgreSQL, polled every
+ * 50 ms); `resumed_s` adds the new leader's start until its admin API answers
+ * with the deployment in its phase (on this busy machine, mostly the probes). Before each kill it reads every transition and
  * decision id from PostgreSQL; after the failover it counts those missing.
  * All along it asks every daemon's admin API every 100 ms: only a leader
  * serves one, so two answering in one sweep would be two leaders.
  *
  * Then the ingest ratio: `bench:ingest` (decode → pairing → aggregation,
  * saving each closed second's cells on the daemon's thread) with the shared
- * store ÷ the same with SQLite, the best of two alternating runs of each.
+ * store ÷ the same with SQLite, the best of three alternating runs of each,
+ * once the daemons, their instances and Envoy have stopped.
  *
  * The last line is one JSON object:
  *   {"bench":"failover","failover_s_p50":…,"failover_s_max":…,"transitions_lost":N,
@@ -31,7 +34,13 @@ import { adsBootstrap } from '../daemon/xds/bootstrap.js';
 import { demoConfig, type LoadStats, startLoad } from '../demo/scenario.js';
 import { type Cleanup, freePort, startEnvoy } from '../test/harness/index.js';
 import { type PostgresServer, startPostgres } from '../test/harness/postgres.js';
-import { type HaCluster, type HaDaemon, type HaPorts, startHaCluster } from '../test/integration/e2e/ha.js';
+import {
+  type HaCluster,
+  type HaDaemon,
+  type HaPorts,
+  startHaCluster,
+  withAdmin,
+} from '../test/integration/e2e/ha.js';
 import { userErrors } from './faults/context.js';
 import { say, waitFor } from './faults/stack.js';
 
@@ -128,7 +137,10 @@ async function ids(db: pg.Client, table: 'transitions' | 'decisions'): Promise<S
 }
 
 interface Kill {
+  /** From the kill until another daemon holds the lease (a new term in PostgreSQL). */
   failoverS: number;
+  /** From the kill until the new leader's admin API answers with the deployment in its phase. */
+  resumedS: number;
   transitionsLost: number;
   decisionsLost: number;
 }
@@ -137,34 +149,44 @@ interface Kill {
 async function killLeader(cluster: HaCluster, db: pg.Client, phase: string): Promise<Kill> {
   const leader = await waitFor('a leader', () => cluster.leader(), 60_000);
   const [transitions, decisions] = [await ids(db, 'transitions'), await ids(db, 'decisions')];
+  const token = async () => Number((await db.query('SELECT token FROM umbra_lease')).rows[0]?.token ?? 0);
+  const term = await token();
   const killedAt = Date.now();
   leader.child.kill('SIGKILL');
   await new Promise((r) => leader.child.once('exit', r));
+  let failoverS = Number.NaN;
+  for (let i = 0; i < 1200 && Number.isNaN(failoverS); i++) {
+    if ((await token()) > term) failoverS = (Date.now() - killedAt) / 1000;
+    else await new Promise((r) => setTimeout(r, 50));
+  }
   const next: HaDaemon = await waitFor(
     `a new leader with the deployment ${phase}`,
     async () => {
       const d = await cluster.leader();
       if (!d) return undefined;
-      const s = (await d.client.status(SERVICE)).services[0]?.deployment;
+      const s = (await withAdmin(d, (c) => c.status(SERVICE))).services[0]?.deployment;
       return s?.phase === phase ? d : undefined;
     },
     60_000,
   );
-  const failoverS = (Date.now() - killedAt) / 1000;
+  const resumedS = (Date.now() - killedAt) / 1000;
   const [tAfter, dAfter] = [await ids(db, 'transitions'), await ids(db, 'decisions')];
   const lost = (before: Set<number>, after: Set<number>) => [...before].filter((id) => !after.has(id)).length;
-  say(`leader ${leader.name} killed while ${phase}: ${next.name} leads after ${failoverS.toFixed(2)} s`);
+  say(
+    `leader ${leader.name} killed while ${phase}: ${next.name} took the lease after ${failoverS.toFixed(2)} s, answered with the deployment after ${resumedS.toFixed(2)} s`,
+  );
   // The killed daemon comes back as a follower, so three run again.
   await cluster.add(`${leader.name}'`);
   return {
     failoverS,
+    resumedS,
     transitionsLost: lost(transitions, tAfter),
     decisionsLost: lost(decisions, dAfter),
   };
 }
 
 /** bench:ingest with `--store`, best of `rounds` alternating runs per store: records/s. */
-function ingestRatio(pgUrl: string, rounds = 2): { sqlite: number; postgres: number; ratio: number } {
+function ingestRatio(pgUrl: string, rounds = 3): { sqlite: number; postgres: number; ratio: number } {
   const self = join(projectRoot(), 'bench', 'ingest.ts');
   const best = { sqlite: 0, postgres: 0 };
   for (let i = 0; i < rounds; i++) {
@@ -249,7 +271,7 @@ async function main(): Promise<void> {
     'shadowing',
     async () => {
       const d = await cluster.leader();
-      const s = d && (await d.client.status(SERVICE)).services[0]?.deployment;
+      const s = d && (await withAdmin(d, (c) => c.status(SERVICE))).services[0]?.deployment;
       return s?.phase === 'shadowing' ? true : undefined;
     },
     120_000,
@@ -259,7 +281,7 @@ async function main(): Promise<void> {
   const kills: Kill[] = [await killLeader(cluster, db, 'shadowing')];
 
   const leader = await waitFor('a leader', () => cluster.leader(), 60_000);
-  await leader.client.command(SERVICE, 'promote', 'bench:failover');
+  await withAdmin(leader, (c) => c.command(SERVICE, 'promote', 'bench:failover'));
   await new Promise((r) => setTimeout(r, 8_000));
   kills.push(await killLeader(cluster, db, 'promoting'));
   // Traffic keeps flowing through the second failover and a little after.
@@ -268,6 +290,9 @@ async function main(): Promise<void> {
   await leaders.stop();
   say(`load: ${load.sent} requests, statuses ${JSON.stringify(load.statuses)}, errors ${load.errors}`);
 
+  // The ingest runs measure one process against PostgreSQL: the daemons, their instances and Envoy go first.
+  await cluster.close();
+  stopLeftoverInstances(cluster.dir);
   const ingest = ingestRatio(server.url);
   const failovers = kills.map((k) => k.failoverS);
   console.log(
@@ -282,6 +307,7 @@ async function main(): Promise<void> {
       ingest_ratio_shared_vs_sqlite: ingest.ratio,
       ingest_records_per_s: { sqlite: ingest.sqlite, postgres: ingest.postgres },
       failovers_s: failovers,
+      resumed_s: kills.map((k) => k.resumedS),
       requests: load.sent,
       lease: LEASE,
     }),

@@ -14,7 +14,8 @@
  *   adminPart          admin.ts       the admin API (gRPC, token) over what the controller offers
  *   trainingPart       training.ts    scheduled judge training (when enabled)
  *   leaderPart         leader.ts      with a PostgreSQL store: the lease; the controller, admin,
- *                                     training and retention run only while this daemon leads
+ *                                     training and retention run only while this daemon leads,
+ *                                     a follower's admin API (follower-admin.ts) while it does not
  *
  * The parts sit above the rooms they compose (store, telemetry, metrics,
  * controller, admin) and import them; nothing below imports a part.
@@ -31,6 +32,7 @@ import { MetricsRegistry } from './metrics/registry.js';
 import { adminPart } from './parts/admin.js';
 import type { DaemonPart, UmbradContext } from './parts/context.js';
 import { controllerPart } from './parts/controller.js';
+import { followerAdminPart } from './parts/follower-admin.js';
 import { leaderPart } from './parts/leader.js';
 import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
@@ -133,12 +135,17 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
       telemetryPart(o),
       clockPart(o.tickMs),
       metricsPart(o.metricsListen),
-      leaderPart(lease, store, [
-        retentionPart(o.retention),
-        controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
-        adminPart(),
-        trainingPart(),
-      ]),
+      leaderPart(
+        lease,
+        store,
+        [
+          retentionPart(o.retention),
+          controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
+          adminPart(),
+          trainingPart(),
+        ],
+        [followerAdminPart(lease)],
+      ),
     ];
   }
   return [

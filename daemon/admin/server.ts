@@ -24,6 +24,8 @@ export interface AdminServerOptions {
   tls?: Tls;
   /** The live page's address, reported by Status (absent: not served). */
   uiUrl?: string;
+  /** On a follower of a shared store (docs/ha.md): the leader's admin address, reported by Status. */
+  follower?: { leader: () => string | undefined };
 }
 
 export interface AdminServer {
@@ -97,6 +99,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       })),
       nowMs: Date.now(),
       uiUrl: opts.uiUrl ?? '',
+      follower: opts.follower !== undefined,
+      leader: opts.follower?.leader() ?? '',
     }),
     Promote: command('promote'),
     Rollback: command('rollback'),

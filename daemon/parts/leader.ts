@@ -4,7 +4,8 @@
  * rollout writes with it, and runs the leader's parts (the controller with
  * its rollout machine, provisioning and judging; the admin API; training;
  * retention) only while this daemon leads. They start, in order, when it
- * takes the lease and stop, in reverse order, when it loses or hands it back.
+ * takes the lease and stop, in reverse order, when it loses or hands it back;
+ * the follower's parts (its admin API) run while it does not lead.
  *
  * On stop it stops the leader's parts first, while their last writes still
  * hold the lease, then hands the lease back so another daemon takes over at
@@ -17,38 +18,55 @@ import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('ha');
 
-export function leaderPart(lease: LeaderLease, store: PostgresStore, parts: DaemonPart[]): DaemonPart {
+export function leaderPart(
+  lease: LeaderLease,
+  store: PostgresStore,
+  parts: DaemonPart[],
+  followerParts: DaemonPart[] = [],
+): DaemonPart {
   const started: DaemonPart[] = [];
+  const following: DaemonPart[] = [];
   // Changes are applied one at a time, in the order they happen.
   let chain: Promise<void> = Promise.resolve();
   let stopping = false;
   let context: UmbradContext | undefined;
 
-  const stopParts = async (ctx: UmbradContext): Promise<void> => {
-    for (const p of started.splice(0).reverse()) {
+  /** Stops what `running` holds, in reverse order. */
+  const stopAll = async (running: DaemonPart[]): Promise<void> => {
+    for (const p of running.splice(0).reverse()) {
       try {
         await p.stop();
-        log.info('leader part stopped', { part: p.name });
+        log.info('part stopped', { part: p.name });
       } catch (err) {
-        log.error('leader part failed to stop', { part: p.name, error: err as Error });
+        log.error('part failed to stop', { part: p.name, error: err as Error });
       }
     }
-    ctx.controller = undefined;
   };
 
-  const startParts = async (ctx: UmbradContext): Promise<void> => {
-    for (const p of parts) {
-      if (stopping || !lease.isLeader()) return;
+  /** Starts `list` in order into `running` while `still()` holds; on a failure stops what started. */
+  const startAll = async (
+    ctx: UmbradContext,
+    list: DaemonPart[],
+    running: DaemonPart[],
+    still: () => boolean,
+  ): Promise<void> => {
+    for (const p of list) {
+      if (stopping || !still()) return;
       try {
-        started.push(p);
+        running.push(p);
         await p.start(ctx);
-        log.info('leader part started', { part: p.name });
+        log.info('part started', { part: p.name });
       } catch (err) {
-        log.error('leader part failed to start', { part: p.name, error: err as Error });
-        await stopParts(ctx);
+        log.error('part failed to start', { part: p.name, error: err as Error });
+        await stopAll(running);
         return;
       }
     }
+  };
+
+  const stopParts = async (ctx: UmbradContext): Promise<void> => {
+    await stopAll(started);
+    ctx.controller = undefined;
   };
 
   return {
@@ -56,19 +74,29 @@ export function leaderPart(lease: LeaderLease, store: PostgresStore, parts: Daem
     async start(ctx) {
       context = ctx;
       store.setFence(() => lease.fence());
+      // The follower's parts and the leader's may share addresses (the admin API): one set runs at a time.
+      const follow = () => startAll(ctx, followerParts, following, () => !lease.isLeader());
       lease.onChange((leading) => {
-        chain = chain.then(() => {
+        chain = chain.then(async () => {
           if (stopping) return;
-          if (leading && lease.isLeader() && started.length === 0) return startParts(ctx);
-          if (!leading && started.length > 0) return stopParts(ctx);
+          if (leading && lease.isLeader() && started.length === 0) {
+            await stopAll(following);
+            await startAll(ctx, parts, started, () => lease.isLeader());
+          } else if (!leading && following.length === 0) {
+            await stopParts(ctx);
+            await follow();
+          }
         });
       });
+      chain = chain.then(follow);
+      await chain;
       lease.start();
     },
     async stop() {
       stopping = true;
       await chain;
       if (context) await stopParts(context);
+      await stopAll(following);
       await lease.stop();
     },
   };

@@ -9,7 +9,7 @@ import test from 'node:test';
 import { freePort, startUpstream, waitFor } from '../../harness/index.js';
 import { startPostgres } from '../../harness/postgres.js';
 import { staticShop } from './daemon.js';
-import { startHaCluster } from './ha.js';
+import { startHaCluster, withAdmin } from './ha.js';
 
 test('the leader SIGKILLed while shadowing is replaced within the lease; the deployment resumes as it was', {
   timeout: 180_000,
@@ -66,6 +66,16 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
   const transitions = (h: typeof before) =>
     h[0]!.transitions.map((x) => `${x.from}>${x.to} ${x.event} ${x.atMs}`);
   assert.deepEqual(transitions(after).slice(0, transitions(before).length), transitions(before));
+  // A follower answers reads from the store and refuses commands, naming the leader.
+  const follower = cluster.daemons.find((d) => d !== next && d !== first)!;
+  const seen = await withAdmin(follower, (c) => c.status('shop'));
+  assert.equal(seen.follower, true);
+  assert.equal(seen.leader, `127.0.0.1:${next.admin}`);
+  assert.equal(seen.services[0]!.deployment!.phase, 'shadowing');
+  await assert.rejects(
+    withAdmin(follower, (c) => c.command('shop', 'promote', 'to a follower')),
+    new RegExp(`follows: send commands to the leader's admin API at 127\\.0\\.0\\.1:${next.admin}`),
+  );
   // The new leader takes commands: a promote moves the deployment on.
   const promoted = (await next.client.command('shop', 'promote', 'after failover')).deployment;
   assert.equal(promoted.phase, 'promoting');

@@ -1,8 +1,8 @@
 /**
  * Several real daemons (`umbra daemon`) on one real PostgreSQL, for the
  * high-availability tests and `bench:failover`: every daemon's ports are
- * named up front (a follower binds no xDS or admin port until it leads, so
- * there is no ports file to wait for), and all share one directory for what
+ * named up front (a follower binds no xDS port until it leads, so there is
+ * no ports file to wait for), and all share one directory for what
  * the store's path places (the telemetry token, the instances).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,7 +29,7 @@ export interface HaCluster {
   daemons: HaDaemon[];
   /** Starts one more daemon (same umbra.yaml but for its ports). */
   add(name: string): Promise<HaDaemon>;
-  /** The daemon whose admin API answers as leader, or undefined. */
+  /** The daemon whose admin API answers as the leader's (not a follower's), or undefined. */
   leader(): Promise<HaDaemon | undefined>;
   /** SIGKILLs every daemon still running and removes the directory. */
   close(): Promise<void>;
@@ -60,6 +60,16 @@ export function haConfig(dir: string, s: HaSetup, p: HaPorts): string {
   filter: { wasmPath: ${join(projectRoot(), 'build', 'filter.wasm')} }
 services:
 ${s.services}`;
+}
+
+/** Runs `fn` with a fresh admin client of `d` (see the NOTE in `leader()`), closed afterwards. */
+export async function withAdmin<T>(d: HaDaemon, fn: (c: AdminClient) => Promise<T>): Promise<T> {
+  const c = new AdminClient({ address: `127.0.0.1:${d.admin}`, token: TOKEN, timeoutMs: 1000 });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
 }
 
 /** Writes a daemon's umbra.yaml (`configFor` its ports) and starts it. */
@@ -113,11 +123,13 @@ export async function startHaCluster(
     async leader() {
       for (const d of daemons) {
         if (d.child.exitCode !== null || d.child.signalCode !== null) continue;
+        // NOTE: a fresh channel per probe: a grpc-js channel that found the port closed waits out a
+        // reconnect back-off (1 s, growing) before it tries again, which would be counted as failover time.
         try {
-          await d.client.status();
-          return d;
+          // A follower answers too, saying it follows.
+          if (!(await withAdmin(d, (c) => c.status())).follower) return d;
         } catch {
-          // not leading (no admin API), or not up yet
+          // not up yet, or between a follower's admin API and the leader's
         }
       }
       return undefined;
