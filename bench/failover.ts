@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   await db.connect();
   cleanups.push(() => db.end());
 
-  const { deployment } = await first.client.deploy(SERVICE, 'v3');
+  const { deployment } = await withAdmin(first, (c) => c.deploy(SERVICE, 'v3'), 15_000);
   say(`deployed ${SERVICE} v3 (${deployment.id})`);
   await waitFor(
     'shadowing',
@@ -281,7 +281,8 @@ async function main(): Promise<void> {
   const kills: Kill[] = [await killLeader(cluster, db, 'shadowing')];
 
   const leader = await waitFor('a leader', () => cluster.leader(), 60_000);
-  await withAdmin(leader, (c) => c.command(SERVICE, 'promote', 'bench:failover'));
+  // A command waits for its answer longer than a probe: this machine may be busy.
+  await withAdmin(leader, (c) => c.command(SERVICE, 'promote', 'bench:failover'), 15_000);
   await new Promise((r) => setTimeout(r, 8_000));
   kills.push(await killLeader(cluster, db, 'promoting'));
   // Traffic keeps flowing through the second failover and a little after.

@@ -63,8 +63,12 @@ ${s.services}`;
 }
 
 /** Runs `fn` with a fresh admin client of `d` (see the NOTE in `leader()`), closed afterwards. */
-export async function withAdmin<T>(d: HaDaemon, fn: (c: AdminClient) => Promise<T>): Promise<T> {
-  const c = new AdminClient({ address: `127.0.0.1:${d.admin}`, token: TOKEN, timeoutMs: 1000 });
+export async function withAdmin<T>(
+  d: HaDaemon,
+  fn: (c: AdminClient) => Promise<T>,
+  timeoutMs = 1000,
+): Promise<T> {
+  const c = new AdminClient({ address: `127.0.0.1:${d.admin}`, token: TOKEN, timeoutMs });
   try {
     return await fn(c);
   } finally {
@@ -95,7 +99,7 @@ async function spawnHaDaemon(
   child.stderr?.on('data', (d: Buffer) => {
     if (err.length < 100_000) err += d.toString();
   });
-  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 1000 });
+  const client = new AdminClient({ address: `127.0.0.1:${admin}`, token: TOKEN, timeoutMs: 5000 });
   return { name, child, admin, xds, telemetry, client, stderr: () => err };
 }
 
