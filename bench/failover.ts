@@ -24,7 +24,7 @@
  *    "decisions_lost":N,"user_errors":N,"two_leaders":false,"ingest_ratio_shared_vs_sqlite":…}
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
@@ -42,7 +42,7 @@ import {
   withAdmin,
 } from '../test/integration/e2e/ha.js';
 import { userErrors } from './faults/context.js';
-import { say, waitFor } from './faults/stack.js';
+import { say, stopLeftoverInstances, waitFor } from './faults/stack.js';
 
 const NODE_ID = 'failover-edge';
 const SERVICE = 'shop';
@@ -87,19 +87,6 @@ function configFor(o: { pgUrl: string; listener: number; wasmPath: string; root:
     });
     return stringify(cfg);
   };
-}
-
-/** Stops the sample-service instances this run's daemons started (marked with this run's directory). */
-function stopLeftoverInstances(dir: string): void {
-  const mark = `SAMPLE_SHADOW_COUNT_DIR=${dir}`;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(mark)) process.kill(Number(pid), 'SIGTERM');
-    } catch {
-      // gone, or not ours to read
-    }
-  }
 }
 
 /** Asks every daemon's admin API at once, every 100 ms; records a sweep in which two answered. */

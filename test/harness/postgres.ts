@@ -11,6 +11,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
@@ -166,4 +167,24 @@ export async function startPostgres(): Promise<PostgresServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One server for the calling test file: started in its `before`, stopped in
+ * its `after`. `database()` makes a fresh, empty database and returns its URL.
+ */
+export function usePostgres(): { server(): PostgresServer; database(): Promise<string> } {
+  let server: PostgresServer | undefined;
+  let n = 0;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const get = (): PostgresServer => {
+    if (!server) throw new Error('usePostgres(): the server starts in before()');
+    return server;
+  };
+  return { server: get, database: () => get().createDatabase(`db_${process.pid}_${++n}`) };
 }

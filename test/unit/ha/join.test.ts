@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { parseConfig } from '../../../daemon/config/load.js';
 import type { UmbraConfig } from '../../../daemon/config/schema.js';
 import { LeaderLease } from '../../../daemon/ha/lease.js';
@@ -9,19 +9,11 @@ import { setLogLevel } from '../../../daemon/log.js';
 import { PG_MIGRATIONS } from '../../../daemon/store/pg-migrations.js';
 import { openPostgresStore } from '../../../daemon/store/postgres.js';
 import { freePort } from '../../harness/ports.js';
-import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
+import { usePostgres } from '../../harness/postgres.js';
 
 setLogLevel('silent');
 
-let server: PostgresServer;
-let n = 0;
-
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const pg = usePostgres();
 
 function config(yaml: string): UmbraConfig {
   const r = parseConfig(yaml);
@@ -40,20 +32,21 @@ services:
 `;
 
 async function migrated(): Promise<string> {
-  const url = await server.createDatabase(`join_${++n}`);
+  const url = await pg.database();
   openPostgresStore({ url, connectTimeoutMs: 2000, timeoutMs: 2000 }).close();
   return url;
 }
 
+const join = (url: string, id: string, cfg: UmbraConfig) =>
+  joinDaemons({ url, id, address: id, config: cfg, leaseMs: 5000, connectTimeoutMs: 2000 });
+
 test('a second daemon with a different umbra.yaml is refused, naming the setting; per-daemon settings may differ', async () => {
   const url = await migrated();
-  const join = (id: string, cfg: UmbraConfig) =>
-    joinDaemons({ url, id, address: id, config: cfg, leaseMs: 5000, connectTimeoutMs: 2000 });
-  await join('a', config(SERVICE(10, '127.0.0.1:7371')));
+  await join(url, 'a', config(SERVICE(10, '127.0.0.1:7371')));
   // Where it listens is one daemon's own.
-  await join('b', config(SERVICE(10, '127.0.0.1:7171')));
+  await join(url, 'b', config(SERVICE(10, '127.0.0.1:7171')));
   await assert.rejects(
-    join('c', config(SERVICE(20, '127.0.0.1:7271'))),
+    join(url, 'c', config(SERVICE(20, '127.0.0.1:7271'))),
     (err: Error) =>
       err instanceof ConfigMismatchError && /services\[0\]\.mirroring\.shadowPercentage/.test(err.message),
   );
@@ -62,24 +55,10 @@ test('a second daemon with a different umbra.yaml is refused, naming the setting
 test('a daemon that stopped cleanly no longer holds its configuration against the next one', async () => {
   const url = await migrated();
   const a = new LeaderLease({ url, holder: 'a', address: 'a', leaseMs: 5000, connectTimeoutMs: 2000 });
-  await joinDaemons({
-    url,
-    id: 'a',
-    address: 'a',
-    config: config(SERVICE(10, '127.0.0.1:7371')),
-    leaseMs: 5000,
-    connectTimeoutMs: 2000,
-  });
+  await join(url, 'a', config(SERVICE(10, '127.0.0.1:7371')));
   await a.tryOnce();
   await a.stop();
-  await joinDaemons({
-    url,
-    id: 'b',
-    address: 'b',
-    config: config(SERVICE(20, '127.0.0.1:7371')),
-    leaseMs: 5000,
-    connectTimeoutMs: 2000,
-  });
+  await join(url, 'b', config(SERVICE(20, '127.0.0.1:7371')));
 });
 
 test('a schema newer than this build is refused with both versions', async () => {
@@ -114,9 +93,12 @@ test('an unreachable PostgreSQL at start is retried with backoff until it answer
   await assert.rejects(failing, /stopped while waiting for PostgreSQL/);
 
   // A server that comes up while the daemon waits is used once it answers.
-  await server.halt();
-  const opening = openSharedStore({ ...nowhere, url: server.url }, { firstPauseMs: 50, maxPauseMs: 200 });
-  await server.resume();
+  await pg.server().halt();
+  const opening = openSharedStore(
+    { ...nowhere, url: pg.server().url },
+    { firstPauseMs: 50, maxPauseMs: 200 },
+  );
+  await pg.server().resume();
   const s = await opening;
   assert.equal(s.listDeployments().length, 0);
   s.close();

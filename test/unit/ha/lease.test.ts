@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { LeaderLease } from '../../../daemon/ha/lease.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { FencedError, openPostgresStore, type PostgresStore } from '../../../daemon/store/postgres.js';
-import { type PostgresServer, startPostgres } from '../../harness/postgres.js';
+import { usePostgres } from '../../harness/postgres.js';
 import { waitFor } from '../../harness/wait.js';
 
 setLogLevel('silent');
 
-let server: PostgresServer;
-let n = 0;
-
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server?.stop();
-});
+const pg = usePostgres();
 
 async function fresh(): Promise<{ url: string; store: PostgresStore }> {
-  const url = await server.createDatabase(`lease_${++n}`);
+  const url = await pg.database();
   // Opening the store migrates the database (the lease table is in its schema).
   return { url, store: openPostgresStore({ url, connectTimeoutMs: 2000, timeoutMs: 2000 }) };
 }
@@ -107,7 +99,7 @@ test('PostgreSQL down longer than the lease: the old leader stops acting, and it
     a.start();
     b.start();
 
-    await server.halt();
+    await pg.server().halt();
     const haltedAt = performance.now();
     await waitFor('the leader to stop acting without PostgreSQL', () => !a.isLeader(), { timeoutMs: 10_000 });
     // Down for longer than the lease: in the database's clock too, the term has ended.
@@ -115,7 +107,7 @@ test('PostgreSQL down longer than the lease: the old leader stops acting, and it
       timeoutMs: 10_000,
     });
     assert.equal(b.isLeader(), false);
-    await server.resume();
+    await pg.server().resume();
     await waitFor('a new leader', () => a.isLeader() || b.isLeader(), { timeoutMs: 15_000 });
     const leader = a.isLeader() ? a : b;
     assert.ok(leader.fence()!.token > stale.token, 'a new term has a new token');
