@@ -10,11 +10,12 @@
  * {@link FencedError} and writes nothing. The row is locked FOR SHARE, so a
  * new holder cannot take the lease while such a write is in flight.
  */
-import { addCell, type CellStats } from '../aggregate/stats.js';
+import type { CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
 import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
+import { mergeByKey, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
   DAY_MS,
   type DecisionDb,
@@ -89,47 +90,7 @@ export function migratePostgres(db: SyncPg): number {
   });
 }
 
-/** Upserts in statements of at most 1000 rows (PostgreSQL takes at most 65535 parameters per statement). */
-function upserts(table: string, columns: string[], conflict: string, rows: unknown[][]): SqlQuery[] {
-  const update = columns
-    .filter((c) => !conflict.split(', ').includes(c))
-    .map((c) => `${c} = EXCLUDED.${c}`)
-    .join(', ');
-  const out: SqlQuery[] = [];
-  for (let start = 0; start < rows.length; start += 1000) {
-    const chunk = rows.slice(start, start + 1000);
-    const values = chunk.map(
-      (_, i) => `(${columns.map((_c, j) => `$${i * columns.length + j + 1}`).join(', ')})`,
-    );
-    out.push({
-      sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values.join(', ')}
-            ON CONFLICT (${conflict}) DO UPDATE SET ${update}`,
-      params: chunk.flat(),
-    });
-  }
-  return out;
-}
-
-/** Adds up consecutive rows of one cell key (rows come ordered by key): one cell per key, as from one daemon. */
-function mergeByKey(rows: StoredCell[]): StoredCell[] {
-  const out: StoredCell[] = [];
-  for (const r of rows) {
-    const last = out[out.length - 1];
-    const a = last?.cell.key;
-    const b = r.cell.key;
-    if (last && a!.second === b.second && a!.endpoint === b.endpoint && a!.segment === b.segment) {
-      addCell(last.cell, r.cell);
-      last.deploymentId ??= r.deploymentId;
-    } else out.push(r);
-  }
-  return out;
-}
-
 const FENCE_SQL = `SELECT 1 FROM umbra_lease WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp() FOR SHARE`;
-
-function rowsOf<T>(r: SqlResult): T[] {
-  return r.rows as T[];
-}
 
 /** Connects, migrates and returns the store; throws StoreUnavailableError when PostgreSQL cannot be reached. */
 export function openPostgresStore(options: PostgresStoreOptions): PostgresStore {
@@ -213,21 +174,12 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
     },
     getDeployment,
     listDeployments(filter = {}) {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.service !== undefined) {
-        args.push(filter.service);
-        where.push(`service = $${args.length}`);
-      }
-      if (filter.excludePhases && filter.excludePhases.length > 0) {
-        args.push(filter.excludePhases);
-        where.push(`NOT (phase = ANY($${args.length}))`);
-      }
+      const { where, args } = whereOf([
+        ['service = ?', filter.service],
+        ['NOT (phase = ANY(?))', filter.excludePhases?.length ? filter.excludePhases : undefined],
+      ]);
       args.push(filter.limit ?? null);
-      const sql =
-        'SELECT * FROM deployments' +
-        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-        ` ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
+      const sql = `SELECT * FROM deployments${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`;
       return rowsOf<DeploymentDb>(db.query(sql, args)).map(deploymentFrom);
     },
     transition(t): TransitionRow {
@@ -304,21 +256,12 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       return r ? decisionFrom(r) : undefined;
     },
     listDecisions(filter = {}) {
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (filter.deploymentId !== undefined) {
-        args.push(filter.deploymentId);
-        where.push(`deployment_id = $${args.length}`);
-      }
-      if (filter.service !== undefined) {
-        args.push(filter.service);
-        where.push(`service = $${args.length}`);
-      }
+      const { where, args } = whereOf([
+        ['deployment_id = ?', filter.deploymentId],
+        ['service = ?', filter.service],
+      ]);
       args.push(filter.limit ?? null);
-      const sql =
-        'SELECT * FROM decisions' +
-        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-        ` ORDER BY id DESC LIMIT $${args.length}`;
+      const sql = `SELECT * FROM decisions${where} ORDER BY id DESC LIMIT $${args.length}`;
       return rowsOf<DecisionDb>(db.query(sql, args)).map(decisionFrom);
     },
     decisionCounts(afterId) {
@@ -353,17 +296,14 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       );
     },
     listCells(query) {
-      const where = ['service = $1', 'second >= $2', 'second < $3'];
-      const args: unknown[] = [query.service, query.fromSecond, query.toSecond];
-      if (query.endpoint !== undefined) {
-        args.push(query.endpoint);
-        where.push(`endpoint = $${args.length}`);
-      }
-      if (query.deploymentId !== undefined) {
-        args.push(query.deploymentId);
-        where.push(`deployment_id = $${args.length}`);
-      }
-      const sql = `SELECT deployment_id, stats FROM cells WHERE ${where.join(' AND ')} ORDER BY second, endpoint, segment, daemon`;
+      const { where, args } = whereOf([
+        ['service = ?', query.service],
+        ['second >= ?', query.fromSecond],
+        ['second < ?', query.toSecond],
+        ['endpoint = ?', query.endpoint],
+        ['deployment_id = ?', query.deploymentId],
+      ]);
+      const sql = `SELECT deployment_id, stats FROM cells${where} ORDER BY second, endpoint, segment, daemon`;
       return mergeByKey(
         rowsOf<{ deployment_id: string | null; stats: string }>(db.query(sql, args)).map(
           (r): StoredCell => ({ deploymentId: r.deployment_id, cell: JSON.parse(r.stats) as CellStats }),
@@ -382,17 +322,14 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       );
     },
     listHistograms(query) {
-      const where = ['service = $1', 'minute >= $2', 'minute < $3'];
-      const args: unknown[] = [query.service, query.fromMinute, query.toMinute];
-      if (query.endpoint !== undefined) {
-        args.push(query.endpoint);
-        where.push(`endpoint = $${args.length}`);
-      }
-      if (query.arm !== undefined) {
-        args.push(query.arm);
-        where.push(`arm = $${args.length}`);
-      }
-      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms WHERE ${where.join(' AND ')} ORDER BY minute, endpoint, arm`;
+      const { where, args } = whereOf([
+        ['service = ?', query.service],
+        ['minute >= ?', query.fromMinute],
+        ['minute < ?', query.toMinute],
+        ['endpoint = ?', query.endpoint],
+        ['arm = ?', query.arm],
+      ]);
+      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms${where} ORDER BY minute, endpoint, arm`;
       return rowsOf<HistogramRow>(db.query(sql, args));
     },
 
