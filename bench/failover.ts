@@ -11,12 +11,12 @@
  * 50 ms); `resumed_s` adds the new leader's start until its admin API answers
  * with the deployment in its phase (on this busy machine, mostly the probes). Before each kill it reads every transition and
  * decision id from PostgreSQL; after the failover it counts those missing.
- * All along it asks every daemon's admin API every 100 ms: only a leader
- * serves one, so two answering in one sweep would be two leaders.
+ * All along it asks every daemon's admin API every 100 ms whether it follows:
+ * two answering as leader in one sweep would be two leaders.
  *
  * Then the ingest ratio: `bench:ingest` (decode → pairing → aggregation,
  * saving each closed second's cells on the daemon's thread) with the shared
- * store ÷ the same with SQLite, the best of three alternating runs of each,
+ * store ÷ the same with SQLite, the best of four alternating runs of each,
  * once the daemons, their instances and Envoy have stopped.
  *
  * The last line is one JSON object:
@@ -99,7 +99,8 @@ function watchLeaders(cluster: HaCluster): { stop(): Promise<void>; twoLeaders: 
         cluster.daemons.map((d) =>
           d.child.exitCode === null && d.child.signalCode === null
             ? d.client.status().then(
-                () => 1,
+                // A follower answers too, saying it follows: only a leader counts.
+                (r) => (r.follower ? 0 : 1),
                 () => 0,
               )
             : 0,
@@ -173,7 +174,7 @@ async function killLeader(cluster: HaCluster, db: pg.Client, phase: string): Pro
 }
 
 /** bench:ingest with `--store`, best of `rounds` alternating runs per store: records/s. */
-function ingestRatio(pgUrl: string, rounds = 3): { sqlite: number; postgres: number; ratio: number } {
+function ingestRatio(pgUrl: string, rounds = 4): { sqlite: number; postgres: number; ratio: number } {
   const self = join(projectRoot(), 'bench', 'ingest.ts');
   const best = { sqlite: 0, postgres: 0 };
   for (let i = 0; i < rounds; i++) {
