@@ -12,6 +12,7 @@ import type { UmbraConfig } from '../../config/schema.js';
 import { LeaderLease } from '../../ha/lease.js';
 import { joinDaemons } from '../../ha/members.js';
 import { describeUrl, openSharedStore } from '../../ha/open.js';
+import { openPostgresStore } from '../../store/postgres.js';
 import { openStore } from '../../store/sqlite.js';
 import type { Store } from '../../store/store.js';
 import type { PartsOptions } from '../../umbrad.js';
@@ -55,4 +56,20 @@ export async function openDaemonStore(config: UmbraConfig, signal: AbortSignal):
     connectTimeoutMs: pgc.connectTimeout,
   });
   return { store, where: `postgres ${describeUrl(pgc.url)} as ${id}`, leadership: { lease, store } };
+}
+
+/**
+ * The shared store a configuration names, for the commands that read the
+ * store directly (`umbra report`, `umbra model train`): opened once, no retry
+ * (the command fails with one line naming the setting); undefined when the
+ * configuration uses SQLite (`daemon.store.path`).
+ */
+export function openConfiguredSharedStore(config: UmbraConfig): Store | undefined {
+  const pgc = config.daemon.store.postgres;
+  if (!pgc) return undefined;
+  try {
+    return openPostgresStore({ url: pgc.url, connectTimeoutMs: pgc.connectTimeout, timeoutMs: pgc.timeout });
+  } catch (err) {
+    throw new Error(`daemon.store.postgres (${describeUrl(pgc.url)}): ${(err as Error).message}`);
+  }
 }
