@@ -198,12 +198,7 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
         },
       ]);
       if (out.failedAt !== undefined) {
-        const cur = getDeployment(t.deploymentId);
-        throw new PhaseConflictError(
-          cur
-            ? `deployment ${t.deploymentId} is in phase ${cur.phase}, not ${t.from}`
-            : `deployment ${t.deploymentId} does not exist`,
-        );
+        throw PhaseConflictError.of(t.deploymentId, t.from, getDeployment(t.deploymentId)?.phase);
       }
       return {
         id: Number(out.results[1]!.rows[0]!['id']),

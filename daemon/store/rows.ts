@@ -5,7 +5,16 @@
 import type { DecisionRow, DeploymentRow, ModelRow, TransitionRow } from './store.js';
 
 /** Thrown when a compare-and-set transition finds another phase. */
-export class PhaseConflictError extends Error {}
+export class PhaseConflictError extends Error {
+  /** The error for a transition of `id` from `from` that found the deployment in `current` (undefined: no such deployment). */
+  static of(id: string, from: string, current: string | undefined): PhaseConflictError {
+    return new PhaseConflictError(
+      current === undefined
+        ? `deployment ${id} does not exist`
+        : `deployment ${id} is in phase ${current}, not ${from}`,
+    );
+  }
+}
 
 export const DAY_MS = 86_400_000;
 

@@ -124,11 +124,7 @@ export function openStore(path: string): Store {
     });
     if (res.changes !== 1) {
       const cur = q.getDeployment.get(t.deploymentId) as DeploymentDb | undefined;
-      throw new PhaseConflictError(
-        cur
-          ? `deployment ${t.deploymentId} is in phase ${cur.phase}, not ${t.from}`
-          : `deployment ${t.deploymentId} does not exist`,
-      );
+      throw PhaseConflictError.of(t.deploymentId, t.from, cur?.phase);
     }
     const detail = json(t.detail);
     const ins = q.insTransition.run(t.deploymentId, t.from, t.to, t.event, t.at, detail);
