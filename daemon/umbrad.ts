@@ -68,7 +68,15 @@ export async function startUmbrad(options: UmbradOptions, parts: DaemonPart[]): 
     metrics: new MetricsRegistry(),
     now: options.now ?? wallClockUs,
     bound: {},
-    onCells: (fn) => pipeline.aggregator.onSecond(fn),
+    // A listener that fails (a shared store out of reach) is logged; the pipeline and the other listeners go on.
+    onCells: (fn) =>
+      pipeline.aggregator.onSecond((cells, second, nowUs) => {
+        try {
+          fn(cells, second, nowUs);
+        } catch (err) {
+          log.error('a listener of final seconds failed', { second, error: err as Error });
+        }
+      }),
   };
   const started: DaemonPart[] = [];
   let stopping: Promise<void> | undefined;
