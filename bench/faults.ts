@@ -29,6 +29,17 @@ import { restartUnderLoad, staleDeadline } from './faults/restarts.js';
 import { Daemon, type Ports, say, stopLeftoverInstances, waitFor } from './faults/stack.js';
 
 const LOAD_RPS = 120;
+const SCENARIOS = [
+  'clean_stop',
+  'kill_restart',
+  'weight_flips',
+  'forged_rollback',
+  'regression_control',
+  'forged_hidden',
+  'stale_deadline',
+  'series_flood',
+  'nack',
+];
 /** The whole bench is stopped after this long, whatever it is doing. */
 const BENCH_TIMEOUT_MS = 15 * 60_000;
 
@@ -45,8 +56,25 @@ async function runCleanups(): Promise<void> {
   }
 }
 
+/**
+ * `--only a,b`: run just these scenarios (the others report null), e.g.
+ * `--only kill_restart,weight_flips` to look at one fault closely.
+ */
+function onlyScenarios(argv: string[]): Set<string> | undefined {
+  const i = argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const names = (argv[i + 1] ?? '').split(',').filter((n) => n.length > 0);
+  const unknown = names.filter((n) => !SCENARIOS.includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--only: expected a comma-separated list of ${SCENARIOS.join(', ')}`);
+  return new Set(names);
+}
+
+const only = onlyScenarios(process.argv.slice(2));
+
 /** Runs one scenario; a failure is reported and leaves its figures null. */
 async function scenario<T>(b: Bench, name: string, fn: () => Promise<T>): Promise<T | null> {
+  if (only && !only.has(name)) return null;
   const started = Date.now();
   say(`── ${name}`);
   try {
@@ -167,7 +195,9 @@ async function main(): Promise<void> {
     `load: ${load.sent} answers, statuses ${JSON.stringify(load.statuses)}, failed requests ${load.errors}`,
   );
   await runCleanups();
-  if (Object.keys(b.notes).some((k) => k.endsWith('_error'))) say(`logs kept in ${dir}`);
+  // A user error is worth the daemon's logs too (umbrad-N.log, instances/).
+  if (Object.keys(b.notes).some((k) => k.endsWith('_error')) || userErrors(load) > 0)
+    say(`logs kept in ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
   console.log(JSON.stringify(result));
 }

@@ -8,11 +8,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { xdsProtos } from '../daemon/xds/protos.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../daemon/xds/type-urls.js';
 import { buildXdsUpstream } from '../test/fixtures/xds-upstream/build.js';
 import { upstreamResources } from '../test/fixtures/xds-upstream/resources.js';
+import { fetchResources } from '../test/harness/ads-client.js';
 
 export type Spawn = (
   name: string,
@@ -86,77 +85,8 @@ export async function startOverlayUpstream(o: {
   return { adsPort };
 }
 
-type Resources = Map<string, string>;
-
-/** Every resource a node gets of the four types over one ADS stream (each response ACKed), as hex by `<type> <name>`. */
-async function fetchAll(port: number, nodeId: string): Promise<Resources> {
-  const Client = grpc.makeClientConstructor(xdsProtos().adsService, 'AggregatedDiscoveryService');
-  const client = new Client(
-    `127.0.0.1:${port}`,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & {
-    StreamAggregatedResources(): grpc.ClientDuplexStream<
-      object,
-      { type_url: string; version_info: string; nonce: string; resources: { value: Buffer }[] }
-    >;
-  };
-  const call = client.StreamAggregatedResources();
-  const out: Resources = new Map();
-  const queue: Array<
-    (r: { type_url: string; version_info: string; nonce: string; resources: { value: Buffer }[] }) => void
-  > = [];
-  call.on('data', (r) => queue.shift()?.(r));
-  call.on('error', () => {});
-  const names: Record<string, string[]> = {
-    [ENDPOINT_TYPE]: ['shop', 'inventory'],
-    [ROUTE_TYPE]: ['shop-routes'],
-  };
-  try {
-    for (const [i, type] of [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE].entries()) {
-      const next = new Promise<Parameters<(typeof queue)[number]>[0] | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), 10_000);
-        queue.push((r) => {
-          clearTimeout(timer);
-          resolve(r);
-        });
-      });
-      const resource_names = names[type] ?? [];
-      call.write({ type_url: type, resource_names, ...(i === 0 ? { node: { id: nodeId } } : {}) });
-      const res = await next;
-      if (!res) throw new Error(`no ${type} from 127.0.0.1:${port}`);
-      call.write({
-        type_url: type,
-        resource_names,
-        version_info: res.version_info,
-        response_nonce: res.nonce,
-      });
-      for (const r of res.resources)
-        out.set(`${type} ${fieldOne(r.value)}`, Buffer.from(r.value).toString('hex'));
-    }
-  } finally {
-    call.cancel();
-    client.close();
-  }
-  return out;
-}
-
-/** Field 1 (the name, for all four types) of an encoded resource. */
-function fieldOne(b: Buffer): string {
-  let i = 0;
-  while (i < b.length) {
-    const tag = b[i++]!;
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const x = b[i++]!;
-      len += (x & 0x7f) * 2 ** shift;
-      if (x < 0x80) break;
-    }
-    if (tag === 0x0a) return b.subarray(i, i + len).toString();
-    if ((tag & 7) !== 2) return '';
-    i += len;
-  }
-  return '';
-}
+const TYPES = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
+const NAMES = { [ENDPOINT_TYPE]: ['shop', 'inventory'], [ROUTE_TYPE]: ['shop-routes'] };
 
 /** Whether every resource Umbra does not manage reaches a proxy through Umbra exactly as the upstream sends it. */
 export async function passthroughExact(
@@ -164,7 +94,8 @@ export async function passthroughExact(
   umbraPort: number,
   nodeId: string,
 ): Promise<boolean> {
-  const [direct, relayed] = [await fetchAll(upstreamPort, nodeId), await fetchAll(umbraPort, nodeId)];
+  const direct = await fetchResources(upstreamPort, nodeId, TYPES, NAMES);
+  const relayed = await fetchResources(umbraPort, nodeId, TYPES, NAMES);
   let unmanaged = 0;
   for (const [key, hex] of direct) {
     if (MANAGED.has(key)) continue;

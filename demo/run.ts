@@ -14,6 +14,9 @@
  * `--overlay` runs the same scenarios with shop's listener, routes and cluster
  * owned by an upstream control plane and umbrad as the overlay (overlay.ts);
  * the JSON line then adds `"mode":"overlay"` and `"passthrough_exact"`.
+ * `--experiments` then runs the experiments (demo/experiments/): an A/B test
+ * that finds a better B and an A/A split that finds nothing; a last JSON
+ * line `{"experiments":"done","ab":{…}}` follows the demo's.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ import type { ServiceStatusView } from '../daemon/admin/port.js';
 import { readAdminToken } from '../daemon/admin/token.js';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
 import { adsBootstrap } from '../daemon/xds/bootstrap.js';
+import { runAbExperiments } from './experiments/ab.js';
 import { passthroughExact, startOverlayUpstream } from './overlay.js';
 import { type DemoPorts, demoConfig, type LoadStats, startLoad } from './scenario.js';
 
@@ -31,6 +35,8 @@ const root = projectRoot();
 const keep = process.argv.includes('--keep');
 /** The shop service's listener, routes and cluster come from an upstream control plane; umbrad overlays it. */
 const overlayMode = process.argv.includes('--overlay');
+/** `--experiments`: after the story, the experiments of issue 20 (docs/experiments.md). */
+const experimentsMode = process.argv.includes('--experiments');
 /** `--ports auto` picks free ports (tests); the default uses the well-known ones so `umbra status` needs no flags. */
 const autoPorts = process.argv.includes('auto');
 const t0 = Date.now();
@@ -309,6 +315,7 @@ async function main(): Promise<void> {
     240_000,
   );
   await stopLoad();
+  const ab = experimentsMode ? await runAbExperiments({ client, port: ports.listener, say }) : undefined;
   const exact = upstream ? await passthroughExact(upstream.adsPort, ports.xds, NODE_ID) : undefined;
 
   const reports = writeReports(
@@ -327,7 +334,9 @@ async function main(): Promise<void> {
   }
   for (const f of load.failures) {
     console.log(
-      `  ${new Date(f.at).toISOString().slice(11, 23)}  a user got ${f.status} for ${f.path} (x-version: ${f.version})`,
+      f.status === 0
+        ? `  ${new Date(f.at).toISOString().slice(11, 23)}  a user's request for ${f.path} failed: ${f.detail}`
+        : `  ${new Date(f.at).toISOString().slice(11, 23)}  a user got ${f.status} for ${f.path} (x-version: ${f.version})`,
     );
   }
   console.log(
@@ -352,6 +361,7 @@ async function main(): Promise<void> {
   stopping = true;
   await shutdown();
   console.log(JSON.stringify(result));
+  if (ab) console.log(JSON.stringify({ experiments: 'done', ab }));
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -9,6 +9,8 @@
  *                    requests from region eu once the service sees at least
  *                    MIN_RPS requests a second (a fault that appears under load)
  *   SAMPLE_SLOW_MS   optional extra latency on every request
+ *   SAMPLE_CONVERT   optional share (0..1) of GET /cart answers that carry
+ *                    `x-outcome: 1` (a purchase, for A/B experiments)
  *   SAMPLE_SHADOW_COUNT_DIR  optional directory: the instance keeps the number
  *                    of mirrored copies it has answered (`x-umbra-shadow: 1`)
  *                    in `<dir>/shadow-<version>-<PORT>.count`, rewritten at most
@@ -46,6 +48,7 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 const version = process.env['SAMPLE_VERSION'] ?? 'v1';
 const fault = parseFault(process.env['SAMPLE_FAULT']);
 const slowMs = Number(process.env['SAMPLE_SLOW_MS'] ?? 0) || 0;
+const convert = Number(process.env['SAMPLE_CONVERT'] ?? 0) || 0;
 const shadowCountDir = process.env['SAMPLE_SHADOW_COUNT_DIR'];
 
 /** Mirrored copies answered, written to a file when SAMPLE_SHADOW_COUNT_DIR is set. */
@@ -133,6 +136,7 @@ const server = createServer((req, res) => {
       return;
     }
     res.setHeader('content-type', 'application/json');
+    if (convert > 0 && endpoint === 'cart' && Math.random() < convert) res.setHeader('x-outcome', '1');
     res.end(JSON.stringify(payload));
   }, serviceTimeMs());
 });

@@ -46,11 +46,17 @@ services:
         v1: { command: ${cmd}, env: { SAMPLE_VERSION: v1 } }
         # v2 answers 503 to 30 % of GET /cart from region eu once it sees load.
         v2: { command: ${cmd}, env: { SAMPLE_VERSION: v2, SAMPLE_FAULT: "cart:eu:0.3:5" } }
-        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3 } }
+        v3: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
+        # For the A/B experiments (npm run demo -- --experiments): v4 converts 6 points better
+        # than v3; v3-aa is v3 again, for an A/A split.
+        v4: { command: ${cmd}, env: { SAMPLE_VERSION: v4, SAMPLE_CONVERT: "0.16" } }
+        v3-aa: { command: ${cmd}, env: { SAMPLE_VERSION: v3, SAMPLE_CONVERT: "0.10" } }
     mirroring:
       shadowPercentage: 50
       mirroringStrategy: geographic
       geographic: { header: x-region, regions: [eu, us, ap] }
+      # The user key A/B experiments split users by.
+      userSegment: { header: x-user }
       # Every request: an 8 s step at 25 % of ~150 requests/s, judged after a 3 s warm-up, has
       # barely minSamples (100) live records of the candidate even so (docs/filter.md, Route gating).
       liveSample: 100
@@ -76,8 +82,13 @@ export interface LoadStats {
   sent: number;
   statuses: Record<number, number>;
   errors: number;
-  /** The first non-200 answers users got (at most 20), for the timeline. */
-  failures: { at: number; status: number; path: string; version: string }[];
+  /**
+   * The first non-200 answers users got, and requests that failed without an
+   * answer (status 0), at most 20, for the timeline. `detail`: the start of
+   * the answer's body (Envoy names its reason there, e.g. `reset reason:
+   * connection failure`), or the client's error.
+   */
+  failures: { at: number; status: number; path: string; version: string; detail: string }[];
 }
 
 /**
@@ -103,7 +114,10 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
         headers: { 'x-region': REGIONS[(i * 7) % 3]!, 'x-user': `user-${(i * 31) % 500}` },
       },
       (res) => {
-        res.resume();
+        let detail = '';
+        res.on('data', (c: Buffer) => {
+          if (res.statusCode !== 200 && detail.length < 160) detail += c.toString();
+        });
         res.on('end', () => {
           inFlight--;
           stats.sent++;
@@ -114,6 +128,7 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
               status: res.statusCode ?? 0,
               path: PATHS[i % PATHS.length]!,
               version,
+              detail: detail.slice(0, 160),
             });
           }
           stats.statuses[res.statusCode ?? 0] = (stats.statuses[res.statusCode ?? 0] ?? 0) + 1;
@@ -121,9 +136,17 @@ export function startLoad(port: number, rps: number, stats: LoadStats): () => Pr
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => {
+    req.on('error', (err) => {
       inFlight--;
       stats.errors++;
+      if (stats.failures.length < 20)
+        stats.failures.push({
+          at: Date.now(),
+          status: 0,
+          path: PATHS[i % PATHS.length]!,
+          version: '',
+          detail: err.message,
+        });
     });
     req.end();
   };

@@ -15,9 +15,9 @@ try {
   copyFileSync(src, join(dir, 'records.ts'));
   const asc = resolve('node_modules/.bin/asc');
   // AssemblyScript's allocator-only runtime (`stub`): the module allocates nothing; its columns sit at
-  // fixed offsets in a fixed 200-page memory.
+  // fixed offsets in a fixed 210-page memory.
   const args = ['records.ts', '-O3', '--runtime', 'stub', '--noAssert'];
-  args.push('--initialMemory', '200', '--maximumMemory', '200', '-o', 'records.wasm');
+  args.push('--initialMemory', '210', '--maximumMemory', '210', '-o', 'records.wasm');
   execFileSync(asc, args, { cwd: dir, stdio: 'inherit' });
   const wasm = join(dir, 'records.wasm');
   const b64 = readFileSync(wasm).toString('base64');

@@ -8,6 +8,7 @@
  */
 import { SERVICE } from './config.js';
 import { type Bench, deployToShadowing, mirroredAfterEnd, phase, userErrors, waitPhase } from './context.js';
+import { FlipLog } from './flip-log.js';
 import { poll, say, sleep, TERMINAL } from './stack.js';
 
 /** At most one weight change per this many ms (~18 requests of the load each). */
@@ -20,9 +21,10 @@ export interface FlipResult {
 }
 
 /** Promotes once and waits (≤ 10 s) until the status shows a different weight or phase. */
-async function promoteOnce(b: Bench): Promise<{ weight: number; phase: string } | undefined> {
+async function promoteOnce(b: Bench, log: FlipLog): Promise<{ weight: number; phase: string } | undefined> {
   const before = (await b.daemon.service(SERVICE))?.deployment;
   if (!before) return undefined;
+  log.note(`promote (${before.phase} at ${before.candidateWeight} %)`);
   await b.daemon.client.command(SERVICE, 'promote', 'bench:faults weight flip');
   return poll(
     async () => {
@@ -38,7 +40,8 @@ async function promoteOnce(b: Bench): Promise<{ weight: number; phase: string } 
 }
 
 /** Walks one deployment of `version` from shadowing through every step to completed; returns the weight changes. */
-async function walk(b: Bench, version: string): Promise<number> {
+async function walk(b: Bench, version: string, log: FlipLog): Promise<number> {
+  log.note(`deploy ${version}`);
   await deployToShadowing(b, version);
   let flips = 0;
   let weight = 0;
@@ -47,7 +50,7 @@ async function walk(b: Bench, version: string): Promise<number> {
     const at = Date.now();
     const ph = await phase(b);
     if (TERMINAL.includes(ph) || ph === 'rolling_back' || ph === 'validating') break;
-    const r = await promoteOnce(b).catch((err: Error) => {
+    const r = await promoteOnce(b, log).catch((err: Error) => {
       say(`promote failed: ${err.message}`);
       return undefined;
     });
@@ -77,16 +80,20 @@ async function envoyUpdates(b: Bench): Promise<number> {
 export async function weightFlips(b: Bench): Promise<FlipResult> {
   const startedAt = Date.now();
   const updatesBefore = await envoyUpdates(b);
+  const log = new FlipLog(b);
+  await log.start();
   let errorsBefore = userErrors(b.load);
-  let flips = await walk(b, 'v3');
+  let flips = await walk(b, 'v3', log);
   // Errors a late flip causes land within the next moments: count them too.
   await sleep(2000);
   let errors = userErrors(b.load) - errorsBefore;
   let mirrored = await mirroredAfterEnd(b, 'completed (v3)');
   errorsBefore = userErrors(b.load);
-  flips += await walk(b, 'v1');
+  flips += await walk(b, 'v1', log);
   await sleep(2000);
   errors += userErrors(b.load) - errorsBefore;
+  await log.stop();
+  await log.explain(b.load, startedAt);
   mirrored += await mirroredAfterEnd(b, 'completed (v1)');
   b.notes['weight_flips_s'] = Math.round((Date.now() - startedAt) / 1000);
   b.notes['weight_flips_envoy_updates'] = (await envoyUpdates(b)) - updatesBefore;

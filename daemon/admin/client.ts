@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { type Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import type { CommandName } from '../rollout/types.js';
+import type { ExperimentStartInput, ExperimentView } from './experiment-backend.js';
 import type { DecisionView, DeploymentView, HistoryEntryView, ServiceStatusView } from './port.js';
 import { adminService } from './proto.js';
 
@@ -55,6 +56,21 @@ export class AdminClient {
 
   deploy(service: string, version: string): Promise<{ deployment: DeploymentView; message: string }> {
     return this.#call('Deploy', { service, version });
+  }
+
+  experimentStart(req: ExperimentStartInput): Promise<{ experiment: ExperimentView; message: string }> {
+    return this.#call('ExperimentStart', req);
+  }
+
+  async experimentStatus(service?: string): Promise<ExperimentView[]> {
+    const r = await this.#call<{ experiments?: ExperimentView[] }>('ExperimentStatus', {
+      service: service ?? '',
+    });
+    return r.experiments ?? [];
+  }
+
+  experimentStop(service: string, reason = ''): Promise<{ experiment: ExperimentView; message: string }> {
+    return this.#call('ExperimentStop', { service, reason });
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import type { SignalEvidence } from '../controller/evidence.js';
 import type { CommandName } from '../rollout/types.js';
+import type { ArmResult, JourneyStatus } from '../synthetic/runner.js';
 
 export interface DeploymentView {
   id: string;
@@ -75,6 +76,19 @@ export interface ServiceStatusView {
   missingShadows: number;
   /** Which parts of the model are in force where history is not simply trusted. */
   model: string[];
+  /** The service's journeys with their last results (see proto JourneyStatus). */
+  journeys: JourneyView[];
+}
+
+/** One version's answer to a journey step (see proto JourneyArm): the runner's own result. */
+export type JourneyArmView = ArmResult;
+
+/** A journey's counts and its last run, flattened (see proto JourneyStatus): 0 and empty before the first. */
+export interface JourneyView extends Omit<JourneyStatus, 'last'> {
+  lastRun: number;
+  lastAtMs: number;
+  lastSteps: NonNullable<JourneyStatus['last']>['steps'];
+  lastStopped: string;
 }
 
 /** A proxy's refusal that stands (see proto ProxyRefusal). */

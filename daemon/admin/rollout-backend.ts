@@ -16,6 +16,7 @@ import type {
   DecisionView,
   DeploymentView,
   HistoryEntryView,
+  JourneyView,
   PoolView,
   ProxyView,
   ServiceStatusView,
@@ -39,6 +40,10 @@ export interface RolloutBackendOptions {
   refusals?: (service: string) => ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies?: (service: string) => ProxyView[];
+  /** The service's journeys with their last results. */
+  journeys?: (service: string) => JourneyView[];
+  /** The A/B experiment running on a service (its id), if any: a deployment waits until it ends. */
+  experimentRunning?: (service: string) => string | null;
 }
 
 export class RolloutAdminBackend implements AdminBackend {
@@ -59,6 +64,12 @@ export class RolloutAdminBackend implements AdminBackend {
         `${service} has no version '${version}' (configured: ${versions.join(', ')})`,
       );
     }
+    const experiment = this.#o.experimentRunning?.(service);
+    if (experiment)
+      throw new AdminError(
+        'failed_precondition',
+        `${service} runs experiment ${experiment}; stop it first (umbra experiment stop ${service})`,
+      );
     const previousVersion = this.#stable(cfg);
     try {
       const state = this.#scheduler().deploy({
@@ -167,6 +178,7 @@ export class RolloutAdminBackend implements AdminBackend {
       proxies: this.#o.proxies?.(cfg.name) ?? [],
       missingShadows: ev?.missingShadows ?? 0,
       model: ev?.model ?? [],
+      journeys: this.#o.journeys?.(cfg.name) ?? [],
     };
   }
 }

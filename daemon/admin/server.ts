@@ -8,6 +8,7 @@ import type { Tls } from '../config/schema.js';
 import { serverCredentials } from '../config/tls.js';
 import { logger } from '../log.js';
 import type { CommandName } from '../rollout/types.js';
+import type { ExperimentBackend } from './experiment-backend.js';
 import type { AdminBackend } from './port.js';
 import { AdminError } from './port.js';
 import { adminServiceDefinition } from './proto.js';
@@ -17,6 +18,8 @@ const log = logger('admin');
 
 export interface AdminServerOptions {
   backend: AdminBackend;
+  /** A/B experiments; absent: their calls are refused. */
+  experiments?: ExperimentBackend;
   token: string;
   /** host:port; port 0 picks a free one. Default 127.0.0.1:7070. */
   listen?: string;
@@ -69,14 +72,26 @@ type Handler = (req: Record<string, unknown>) => unknown;
 /** Wraps a handler with auth and error mapping. */
 function unary(name: string, token: string, fn: Handler) {
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, cb: sendUnaryData<unknown>) => {
-    try {
-      authorize(call.metadata, token);
-      cb(null, fn(call.request));
-    } catch (err) {
-      if (err instanceof Refusal) return cb({ code: err.code, details: err.message });
-      if (err instanceof AdminError) return cb({ code: CODES[err.code], details: err.message });
+    const fail = (err: unknown): void => {
+      if (err instanceof Refusal) {
+        cb({ code: err.code, details: err.message });
+        return;
+      }
+      if (err instanceof AdminError) {
+        cb({ code: CODES[err.code], details: err.message });
+        return;
+      }
       log.error('admin call failed', { rpc: name, error: err as Error });
       cb({ code: status.INTERNAL, details: `internal error: ${(err as Error).message}` });
+    };
+    try {
+      authorize(call.metadata, token);
+      const result = fn(call.request);
+      // A handler may answer later (an experiment starts once its split is live).
+      if (result instanceof Promise) result.then((r) => cb(null, r), fail);
+      else cb(null, result);
+    } catch (err) {
+      fail(err);
     }
   };
 }
@@ -89,6 +104,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const command = (c: CommandName) => (req: Record<string, unknown>) => {
     const reason = typeof req['reason'] === 'string' && req['reason'] ? req['reason'] : undefined;
     return backend.command(required(req, 'service'), c, reason);
+  };
+  const experiments = (): ExperimentBackend => {
+    if (!opts.experiments) throw new Refusal(status.UNIMPLEMENTED, 'this daemon runs no experiments');
+    return opts.experiments;
   };
   const handlers: Record<string, Handler> = {
     Deploy: (req) => backend.deploy(required(req, 'service'), required(req, 'version')),
@@ -110,6 +129,20 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     History: (req) => ({
       deployments: backend.history((req['service'] as string) || undefined, Number(req['limit']) || 20),
     }),
+    ExperimentStart: (req) =>
+      experiments().start({
+        service: required(req, 'service'),
+        version: required(req, 'version'),
+        split: Number(req['split']),
+        outcome: required(req, 'outcome'),
+        windowMs: Number(req['windowMs']),
+        alpha: Number(req['alpha']),
+        minEffect: Number(req['minEffect']),
+      }),
+    ExperimentStatus: (req) => ({
+      experiments: experiments().status((req['service'] as string) || undefined),
+    }),
+    ExperimentStop: (req) => experiments().stop(required(req, 'service'), String(req['reason'] ?? '')),
     Explain: (req) => {
       const id = Number(req['decisionId']);
       if (!Number.isInteger(id) || id <= 0)

@@ -82,6 +82,9 @@ export interface LiveRecord {
   idBuf: Uint8Array;
   idOff: number;
   idLen: number;
+  /** A/B split: the filter's user id (0: none) and the outcome in thousandths (when FLAG_OUTCOME is set). */
+  user: number;
+  outcomeMilli: number;
 }
 
 /**

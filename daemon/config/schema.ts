@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { JourneyConfig, journeyChecks, SideEffects } from './journeys.js';
 
 /**
  * A duration (`30s`, `5m`, `1h`, or seconds as a number) → milliseconds,
@@ -312,6 +313,12 @@ export const JudgeConfig = z.strictObject({
   minSamples: z.number().int().min(1).default(200),
   /** Time after a phase starts during which nothing is judged. */
   warmup: duration('30s'),
+  /** Share of the false-alarm budget given to the service's journeys (when it has any), split by their weights. */
+  syntheticShare: z
+    .number({ error: 'must be a number 0.01..0.5' })
+    .min(0.01, { error: 'must be 0.01..0.5' })
+    .max(0.5, { error: 'must be 0.01..0.5' })
+    .default(0.2),
 });
 export type JudgeConfig = z.infer<typeof JudgeConfig>;
 
@@ -441,6 +448,20 @@ export const ServiceConfig = z.strictObject({
   overlay: z.strictObject({ cluster: z.string().min(1), listener: z.string().min(1) }).optional(),
   /** Overrides daemon.alerts.webhook for this service. */
   alerts: z.strictObject({ webhook: WebhookUrl.optional() }).prefault({}),
+  /** Synthetic transactions run against both versions during shadowing and baking (docs/config.md). */
+  journeys: z.array(JourneyConfig).max(50).default([]),
+  /** Whether the service's versions write to real data or to a sandbox (journeys with writes need a sandbox). */
+  sideEffects: SideEffects.default('production'),
+  /** A/B experiments (docs/experiments.md); they split users by `mirroring.userSegment`'s key. */
+  experiments: z
+    .strictObject({
+      /** The response header whose decimal value is a request's outcome (read only for users of a split). */
+      outcomeHeader: z
+        .string()
+        .regex(/^[a-z0-9-]+$/, { error: 'must be a lower-case header name' })
+        .default('x-outcome'),
+    })
+    .prefault({}),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
@@ -533,6 +554,7 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
         );
       }
     });
+    journeyChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
     const steps = s.rollout.steps;
     steps.forEach((step, j) => {
       if (j > 0 && step.weight <= steps[j - 1]!.weight) {

@@ -5,10 +5,10 @@
  * (see rollout/desired.ts), so re-running them after a restart is safe.
  */
 import { logger } from '../log.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import { DRAIN_MS, type PoolRef, type Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
-import { RoutingRefused, type RoutingTable } from './routing.js';
+import { RoutingRefused, type RoutingTable, type ServiceRoute } from './routing.js';
 
 const log = logger('effects');
 
@@ -26,8 +26,8 @@ export interface ControlSink {
 /** Posts an alert; resolves when delivered (or throws). */
 export type AlertSender = (webhook: string, body: Record<string, unknown>) => Promise<void>;
 
-/** What the runner needs of the routing table: apply a route, publish what changed. */
-export type RoutingPort = Pick<RoutingTable, 'apply' | 'publish'>;
+/** What the runner needs of the routing table: apply a route, publish what changed, read a service's route. */
+export type RoutingPort = Pick<RoutingTable, 'apply' | 'publish' | 'route'>;
 
 export interface EffectRunnerOptions {
   routing: RoutingPort;
@@ -38,14 +38,15 @@ export interface EffectRunnerOptions {
   sendAlert?: AlertSender;
   alertTimeoutMs?: number;
   provisionTimeoutMs?: number;
-  /**
-   * Time between routing away from a pool and stopping it: the proxies' workers
-   * apply an ACKed route a moment after the ACK, and requests in flight finish.
-   */
+  /** Time between routing away from a pool and stopping it (default {@link DRAIN_MS}). */
   drainMs?: number;
 }
 
-const DEFAULT_DRAIN_MS = 3000;
+/** Whether a route sends live traffic (main pools) or copies (the mirror's pools) to a pool. */
+function routesTo(route: ServiceRoute, ref: PoolRef): boolean {
+  if (ref.pool === 'baseline') return route.mirror?.baseline === ref.version;
+  return (route.weights[ref.version] ?? 0) > 0 || route.mirror?.target === ref.version;
+}
 
 /** A JSON POST with a timeout; a non-2xx answer is an error. */
 export function httpAlertSender(timeoutMs: number): AlertSender {
@@ -82,17 +83,8 @@ export class ControllerEffectRunner implements EffectRunner {
         return undefined;
       case 'provision':
         return this.#provision(effect, deployment);
-      case 'deprovision': {
-        const prov = this.#provisioner(effect.service);
-        if (prov.endpoints({ version: effect.version, pool: effect.pool }).length === 0) return undefined;
-        // Route away first (the machine's route effect did; publishing again is
-        // idempotent), let in-flight requests drain, then stop the instances.
-        await this.#o.routing.publish();
-        await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DEFAULT_DRAIN_MS));
-        await prov.stop({ version: effect.version, pool: effect.pool });
-        await this.#o.routing.publish();
-        return undefined;
-      }
+      case 'deprovision':
+        return this.#deprovision(effect);
       case 'control': {
         const now = this.control(effect.service);
         const next: MirrorControl =
@@ -185,6 +177,34 @@ export class ControllerEffectRunner implements EffectRunner {
     if (unrouted !== undefined) events.push({ type: 'effect_failed', effect: 'route', error: unrouted });
     if (failed) events.push(failed);
     return events;
+  }
+
+  /**
+   * Stops a pool the route no longer names: route away (the machine's route
+   * effect did; publishing again is idempotent), let requests in flight
+   * drain, stop every instance, publish without them. A pool with instances
+   * but no healthy one (still starting, failing its checks) is stopped too:
+   * skipped, it would run on, be restarted forever and be adopted by the next
+   * daemon. A pool the service's route still sends users or copies to is
+   * never stopped (refused as a failed effect).
+   */
+  async #deprovision(
+    effect: Extract<Effect, { kind: 'deprovision' }>,
+  ): Promise<RolloutEventBody[] | undefined> {
+    const prov = this.#provisioner(effect.service);
+    const ref = { version: effect.version, pool: effect.pool };
+    if (!prov.status().some((p) => p.version === ref.version && p.pool === ref.pool)) return undefined;
+    const route = this.#o.routing.route(effect.service);
+    if (route && routesTo(route, ref)) {
+      const error = `${effect.service} ${ref.version} (${ref.pool}) is still routed to; not stopped`;
+      log.warn('pool still routed; not stopped', { service: effect.service, ...ref });
+      return [{ type: 'effect_failed', effect: 'deprovision', error }];
+    }
+    await this.#o.routing.publish();
+    await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DRAIN_MS));
+    await prov.stop(ref);
+    await this.#o.routing.publish();
+    return undefined;
   }
 
   #provisioner(service: string): Provisioner {

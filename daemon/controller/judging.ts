@@ -43,6 +43,7 @@ import type { DeploymentState, RolloutEventBody } from '../rollout/types.js';
 import type { Store } from '../store/store.js';
 import { versionCluster } from '../xds/index.js';
 import { evidenceFromVerdict, type ServiceEvidence } from './evidence.js';
+import { syntheticWeights } from './journeys.js';
 
 const log = logger('judging');
 
@@ -167,6 +168,7 @@ export class JudgingLoop {
         DEFAULT_JUDGE_PARAMS.latencyWarmupSeconds,
       ),
       ...(d.phase === 'promoting' ? { liveCandidateCluster: versionCluster(cfg.name, d.version) } : {}),
+      ...(cfg.journeys.length > 0 ? { synthetic: syntheticWeights(cfg) } : {}),
     };
   }
 

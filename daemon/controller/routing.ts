@@ -48,12 +48,21 @@ const log = logger('routing');
 export const MIRROR_VERSION = 'umbra-mirror';
 export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
 
+/**
+ * The request header the filter sets on the requests of a split's users in
+ * B. NOTE: the filter's default `splitHeader` (filter/assembly/config.ts),
+ * so the listener needs no setting for it.
+ */
+export const SPLIT_HEADER = 'x-umbra-arm';
+
 /** The routing a service has when no deployment says otherwise. */
 export interface ServiceRoute {
   weights: Record<string, number>;
   mirror: RouteEffect['mirror'];
   /** A deployment phase needs the Umbra filter on the service's routes. */
   filter: boolean;
+  /** An A/B experiment's version B: the split's users are routed to it. */
+  split?: string;
 }
 
 /** Where each filter setting comes from in a service's umbra.yaml entry (for errors). */
@@ -90,6 +99,7 @@ export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<str
     shadowTimeoutMs: m.timeout,
     liveSampleEvery: liveSampleEvery(s, wholeRoute),
   };
+  if (m.userSegment) out['outcomeHeader'] = s.experiments.outcomeHeader;
   if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
   if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
   if (m.userSegment) out['segmentBuckets'] = m.userSegment.buckets;
@@ -125,6 +135,8 @@ export function desiredRouting(
   // mirrored (one that missed the pause) reaches nobody, never a serving version twice.
   const target = route.mirror ? toDesired(endpointsOf(route.mirror.target, 'main')) : [];
   versions.push({ name: MIRROR_VERSION, endpoints: target });
+  if (route.split && !serving.includes(route.split))
+    versions.push({ name: route.split, endpoints: toDesired(endpointsOf(route.split, 'main')) });
   const withBaseline = service.mirroring.baseline;
   if (withBaseline) {
     const base = route.mirror?.baseline ? toDesired(endpointsOf(route.mirror.baseline, 'baseline')) : [];
@@ -148,6 +160,7 @@ export function desiredRouting(
       filterConfig: filterSettings(service, wholeRoute),
     },
     ...gateOf(service, route, wholeRoute),
+    ...(route.split ? { split: { version: route.split, header: SPLIT_HEADER } } : {}),
     telemetry: {
       address: telemetry.host,
       port: telemetryPort ?? telemetry.port,
@@ -241,6 +254,8 @@ export class RoutingTable {
   readonly #o: RoutingTableOptions;
   readonly #routes = new Map<string, ServiceRoute>();
   readonly #services: Map<string, ServiceConfig>;
+  /** What was last published for each service: kept while the service cannot be rendered. */
+  readonly #lastRoutable = new Map<string, DesiredRouting>();
 
   constructor(o: RoutingTableOptions) {
     this.#o = o;
@@ -259,6 +274,23 @@ export class RoutingTable {
       mirror: effect.mirror,
       filter: effect.filter,
     });
+  }
+
+  /**
+   * Routes an A/B split's users to `version` (null: no split) and publishes.
+   * The rest of the service's route is kept; a route effect of a deployment
+   * replaces it (experiments and deployments never run at once).
+   */
+  async setSplit(service: string, version: string | null): Promise<void> {
+    const cfg = this.#services.get(service);
+    const route = this.#routes.get(service) ?? {
+      weights: { [cfg?.stable ?? '']: 100 },
+      mirror: null,
+      filter: false,
+    };
+    const { split: _old, ...rest } = route;
+    this.#routes.set(service, version ? { ...rest, split: version } : rest);
+    await this.publish();
   }
 
   /** The routing a service has now. */
@@ -375,15 +407,29 @@ export class RoutingTable {
   /**
    * Renders every service, checks it, and publishes it to every configured
    * node; waits for the ACK of nodes that are connected. A service that
-   * cannot be rendered yet (no healthy endpoint at all) is left out.
+   * cannot be rendered now (no healthy endpoint in any serving version)
+   * keeps what it was last published with; one never published is left out.
+   * NOTE: leaving a published service out of a node's snapshot would remove
+   * its listener (state of the world: what is not sent is deleted), refusing
+   * every connection even where its instances still answer; the last
+   * routing keeps it served while its instances' health comes back.
    */
   async publish(): Promise<void> {
     const routable: DesiredRouting[] = [];
     for (const service of this.#services.values()) {
       const d = this.desired(service);
       const errors = validateDesired(d);
-      if (errors.length > 0) log.warn('service not routable yet', { service: service.name, errors });
-      else routable.push(d);
+      const last = this.#lastRoutable.get(service.name);
+      if (errors.length === 0) {
+        this.#lastRoutable.set(service.name, d);
+        routable.push(d);
+      } else if (last) {
+        log.warn('service not routable now; its last routing stays published', {
+          service: service.name,
+          errors,
+        });
+        routable.push(last);
+      } else log.warn('service not routable yet', { service: service.name, errors });
     }
     // The overlay publishes even without a routable service: the upstream's resources must flow.
     if (routable.length === 0 && !this.#o.overlay) return;

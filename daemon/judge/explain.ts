@@ -11,6 +11,7 @@ import { statusChanges } from './counts.js';
 import { logMixtureE } from './evalue.js';
 import { LATENCY_FADING, LATENCY_TOO_EARLY, latencyDecaying, latencyFading, MIN_TREND_S } from './fading.js';
 import { ALL } from './scopes.js';
+import { syntheticPairs } from './synthetic.js';
 import { LIVE_ERRORS_SHARE, LIVE_TAIL_SHARE, processLogE, type Term, terms } from './terms.js';
 import type {
   Culprit,
@@ -42,7 +43,7 @@ export function buildVerdict(
 ): Verdict {
   const t = params.anomalyThreshold;
   const service = s.scopes[`${ALL}\u0000${ALL}`];
-  const pairs = service?.cand.pairs ?? 0;
+  const pairs = (service?.cand.pairs ?? 0) + syntheticPairs(s, params);
   const all = terms(s, model, params).sort((a, b) => b.logW + b.logE - (a.logW + a.logE));
   const lead = all[0];
   let reason: string | null = null;

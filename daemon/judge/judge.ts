@@ -27,6 +27,7 @@ import { buildVerdict } from './explain.js';
 import { LATENCY_FADING, recordLatency, restartLatency } from './fading.js';
 import { errorsRecentBet, latencyRecentBet } from './recent.js';
 import { ALL, addScope, scopeKey } from './scopes.js';
+import { syntheticWeight } from './synthetic.js';
 import { combinedScore } from './terms.js';
 import type { JudgeParams, JudgeState, ScopeState, Verdict } from './types.js';
 
@@ -124,15 +125,22 @@ function stepSecond(
     const cand = clean(cell.candidate);
     const base = clean(cell.baseline);
     const prod = productionLive(cell, params.liveCandidateCluster);
-    pairs += cand.pairs;
-    primaryFailed += cand.primaryFailed;
+    // A journey's cells are its endpoint's alone (synthetic.ts): not users, not production's health.
+    const synthetic = syntheticWeight(params, cell.key.endpoint) !== undefined;
+    if (!synthetic) {
+      pairs += cand.pairs;
+      primaryFailed += cand.primaryFailed;
+    }
     const f = floorFor(model, cell.key.endpoint);
     const infl = Math.max(1, model.params.floorInflation);
     const ep = cell.key.endpoint;
     const seg = cell.key.segment;
     // A learned body floor holds only once the primary's own bodies show them deterministic.
     const bodyRate = f.bodyMismatchRate >= 1 || s.bodies?.[ep]?.state !== 'stable' ? 1 : f.bodyMismatchRate;
-    for (const key of [scopeKey(ep, seg), scopeKey(ep, ALL), scopeKey(ALL, seg), scopeKey(ALL, ALL)]) {
+    const keys = synthetic
+      ? [scopeKey(ep, ALL)]
+      : [scopeKey(ep, seg), scopeKey(ep, ALL), scopeKey(ALL, seg), scopeKey(ALL, ALL)];
+    for (const key of keys) {
       let b = batches.get(key);
       if (!b) {
         b = {

@@ -22,6 +22,7 @@
  */
 import { emptyPaired } from '../aggregate/stats.js';
 import type { Model } from '../model/model.js';
+import { syntheticTotal, syntheticWeight } from './synthetic.js';
 import type { JudgeParams, JudgeState, ScopeKind, ScopeState } from './types.js';
 
 export const ALL = '*';
@@ -65,9 +66,9 @@ export function knownEndpointWeight(
   return (share * overflow) / ((unknownIndex + 1) * (unknownIndex + 2));
 }
 
-/** Part of the budget for paired signals (the rest goes to live signals when they are judged). */
+/** Part of the budget for paired signals (the rest goes to live signals when they are judged, and to journeys). */
 export function pairedShare(params: JudgeParams): number {
-  return params.liveCandidateCluster ? 1 - params.liveShare : 1;
+  return (params.liveCandidateCluster ? 1 - params.liveShare : 1) - syntheticTotal(params);
 }
 
 /** A fresh judge state: nothing seen, E = 1. */
@@ -107,7 +108,9 @@ export function addScope(
   if (kind === 'cell' && Object.keys(state.scopes).length >= params.maxScopes) return undefined;
   let weight: number;
   const known = Object.keys(model.params.floors).length;
-  if (kind === 'service') weight = slotWeight(params, kind, 0);
+  const synthetic = kind === 'endpoint' ? syntheticWeight(params, endpoint) : undefined;
+  if (synthetic !== undefined) weight = synthetic;
+  else if (kind === 'service') weight = slotWeight(params, kind, 0);
   else if (kind === 'endpoint' && known > 0) {
     weight = knownEndpointWeight(params, known, endpoint in model.params.floors, state.slotsUsed.endpoint);
     if (!(endpoint in model.params.floors)) state.slotsUsed.endpoint += 1;

@@ -68,6 +68,13 @@ export interface JudgeParams {
   liveCandidateCluster?: string;
   /** Share of the whole budget given to live signals when they are judged (taken from the paired scopes). */
   liveShare: number;
+  /**
+   * Journey endpoints (`synthetic:<journey>/<step>`) and each one's share of
+   * the whole budget, fixed by configuration before the run (taken from the
+   * paired scopes); their cells count only in their own endpoint scope
+   * (synthetic.ts). Absent: no journeys.
+   */
+  synthetic?: Record<string, number>;
   /** Example request ids kept per scope and signal. */
   examples: number;
 }

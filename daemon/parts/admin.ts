@@ -6,6 +6,8 @@
  * Starts after the controller, stops before it.
  */
 import { storedDecisions } from '../admin/decision-view.js';
+import { ExperimentBackend } from '../admin/experiment-backend.js';
+import { journeyView } from '../admin/journey-view.js';
 import { RolloutAdminBackend } from '../admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { ensureAdminToken } from '../admin/token.js';
@@ -33,6 +35,7 @@ export function adminPart(): DaemonPart {
         decision: storedDecisions(store),
         pools: (s) => controller.pools(s),
         refusals: (s) => controller.refusals(s),
+        experimentRunning: (s) => controller.experiments.running(s),
         proxies: (s) =>
           controller.proxies(s).map((p) => ({
             nodeId: p.nodeId,
@@ -42,6 +45,7 @@ export function adminPart(): DaemonPart {
             ackedWeights: p.acked ?? {},
             hasAcked: p.acked !== null,
           })),
+        journeys: (s) => controller.journeys(s).map(journeyView),
       });
       const token = ensureAdminToken(config.daemon.admin.tokenFile);
       const { httpListen, tls } = config.daemon.admin;
@@ -65,6 +69,7 @@ export function adminPart(): DaemonPart {
       }
       server = await startAdminServer({
         backend,
+        experiments: new ExperimentBackend(controller.experiments),
         token,
         ...(ui ? { uiUrl: ui.url } : {}),
         listen: config.daemon.admin.listen,

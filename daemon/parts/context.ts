@@ -6,6 +6,7 @@
 import type { CellStats } from '../aggregate/stats.js';
 import type { UmbraConfig } from '../config/schema.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
+import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
@@ -13,6 +14,7 @@ import type { DeploymentRepo } from '../rollout/ports.js';
 import type { RolloutScheduler } from '../rollout/scheduler.js';
 import type { ConfigRejection } from '../rollout/types.js';
 import type { Store } from '../store/store.js';
+import type { JourneyStatus } from '../synthetic/runner.js';
 import type { Pipeline } from '../telemetry/pipeline.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 
@@ -57,4 +59,8 @@ export interface ControllerHandle {
   refusals(service: string): ConfigRejection[];
   /** Per proxy, what it ACKed for the service against what the daemon wants. */
   proxies(service: string): ProxyRouting[];
+  /** The service's journeys with their last results (empty without journeys). */
+  journeys(service: string): JourneyStatus[];
+  /** The services' A/B experiments. */
+  readonly experiments: ExperimentDesk;
 }

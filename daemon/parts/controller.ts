@@ -13,6 +13,9 @@
 import { join, resolve } from 'node:path';
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { ControllerEffectRunner } from '../controller/effects.js';
+import { experimentCollector } from '../controller/experiment-metrics.js';
+import { ExperimentDesk } from '../controller/experiments.js';
+import { JourneyLoop } from '../controller/journeys.js';
 import { JudgingLoop } from '../controller/judging.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
@@ -21,8 +24,10 @@ import { RoutingTable } from '../controller/routing.js';
 import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
 import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
+import { defaultModel } from '../model/model.js';
 import { createProvisioner } from '../provision/factory.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import { isTerminal } from '../rollout/phases.js';
 import { RolloutScheduler } from '../rollout/scheduler.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { XdsServer } from '../xds/index.js';
@@ -50,6 +55,8 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
+  let journeys: JourneyLoop | undefined;
+  let offExperiments: (() => Promise<void>) | undefined;
   const provisioners = new Map<string, Provisioner>();
   return {
     name: 'controller',
@@ -74,17 +81,25 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
         ...(telemetry ? { telemetryPort: telemetry.port } : {}),
       });
-      // Pools whose endpoints move on their own (exec) are routed where they are now.
+      // Pools whose endpoints move on their own (exec; process instances turning healthy or
+      // not) are routed where they are now, but only once the services' routing is set
+      // (startServing): a publish before it would send the proxies the default, the stable
+      // version alone, and drop the clusters a deployment in progress routes users to.
+      let routesSet = false;
+      let missed = false;
+      const republish = (reason: Record<string, unknown>): void => {
+        if (!routesSet) {
+          missed = true;
+          return;
+        }
+        routing
+          .publish()
+          .catch((err: Error) =>
+            log.warn('routing not republished after an endpoint change', { ...reason, error: err.message }),
+          );
+      };
       for (const [service, p] of provisioners) {
-        const off = p.onEndpointsChange?.((ref) =>
-          routing.publish().catch((err: Error) =>
-            log.warn('routing not republished after an endpoint change', {
-              service,
-              ...ref,
-              error: err.message,
-            }),
-          ),
-        );
+        const off = p.onEndpointsChange?.((ref) => republish({ service, ...ref }));
         if (off) offEndpointChanges.push(off);
       }
       const control = gatedControl(telemetryControl(telemetry), routing);
@@ -130,18 +145,67 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           }),
         ),
       );
+      routesSet = true;
+      // An endpoint change while the serving versions came up may postdate their publish.
+      if (missed) republish({ at: 'start' });
       // Overlay mode without services: the upstream's configuration passes through as it is.
       if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
+      const sched = scheduler;
+      journeys = new JourneyLoop({
+        services: config.services,
+        provisioners,
+        latest: (service) => sched.latest(service),
+        registry: ctx.pipeline.registry,
+        aggregator: ctx.pipeline.aggregator,
+        nowUs: ctx.now,
+      });
+      journeys.start();
+      const journeyLoop = journeys;
       // Refusals that arrived while the serving versions came up hold what resumed.
       holdOnStanding(services, refusals, scheduler);
+      const serving = (service: string) =>
+        servingVersion(config.services.find((c) => c.name === service)!, latest(service));
+      const experiments = new ExperimentDesk({
+        services: config.services,
+        provisioners,
+        routing,
+        ...(telemetry ? { setSplit: (s: string, p: number) => telemetry.setSplit(s, p) } : {}),
+        registry: ctx.pipeline.registry,
+        serving,
+        activeDeployment: (service) => {
+          const d = latest(service);
+          return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
+        },
+        mixture: defaultModel().params.rateMixture,
+        overlay: overlay !== undefined,
+        settled: () => scheduler!.idle(),
+      });
+      ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
+      const ticker = setInterval(() => {
+        try {
+          experiments.tick(Date.now());
+        } catch (err) {
+          log.error('experiment tick failed', { error: err as Error });
+        }
+      }, 1000);
+      ticker.unref();
+      const offMetricsExperiments = ctx.metrics.register(experimentCollector(() => experiments.status()));
+      offExperiments = async () => {
+        clearInterval(ticker);
+        ctx.pipeline.ingest.splitTap = null;
+        offMetricsExperiments();
+        await experiments.idle();
+      };
       ctx.controller = {
+        experiments,
         scheduler,
         repo,
         evidence: (s) => judging.evidence(s),
         pools: (s) => provisioners.get(s)?.status() ?? [],
         refusals: (s) => refusals.standing(s),
         proxies: (s) => routing.proxies(s),
+        journeys: (s) => journeyLoop.status(s),
       };
       offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
       log.info('controller started', {
@@ -152,11 +216,13 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
     },
     async stop() {
+      await journeys?.stop();
       unsubscribe?.();
       stopRefusals?.();
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
       offRolloutMetrics?.();
+      await offExperiments?.();
       await scheduler?.stop();
       overlay?.close();
       await xds?.close();

@@ -14,6 +14,13 @@
  * (adopt.ts). It is checked, measured and stopped like a child, but its exit
  * cannot be observed, so each health check looks it up in /proc; once it has
  * gone it is replaced by a child of ours, as a child that exits is restarted.
+ *
+ * Health: one answered probe makes an instance healthy; a healthy one turns
+ * unhealthy after two failed probes in a row (probe.ts nextHealth: one probe
+ * lost to a busy machine is not evidence), or at once when its process is
+ * gone. Each change of health it makes on its own (not by `stop`) is reported
+ * to `onHealthChange`, so that routing can follow without waiting for another
+ * reason to publish.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -21,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { logger } from '../log.js';
 import { isRunning, type ProcessIdentity, stopProcess } from './adopt.js';
 import { LogTail } from './log-tail.js';
-import { probeHttp } from './probe.js';
+import { nextHealth, type ProbedHealth, probeHttp } from './probe.js';
 import { CpuSampler, rssBytes } from './proc-stats.js';
 import type { InstanceStatus } from './provisioner.js';
 
@@ -53,13 +60,14 @@ export class ProcessInstance {
   readonly index: number;
   readonly spec: InstanceSpec;
   readonly #timing: InstanceTiming;
+  readonly #onHealthChange: (healthy: boolean) => void;
   #child: ChildProcess | undefined;
   /** A process a previous daemon started, while it runs; never set together with a live #child. */
   #adopted: ProcessIdentity | undefined;
   #stopping = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
-  #healthy = false;
+  #health: ProbedHealth | undefined;
   #restarts = 0;
   #errorLines = 0;
   readonly #errorTimes: number[] = [];
@@ -71,16 +79,29 @@ export class ProcessInstance {
   /** The running child writes to pipes to us (no log file): it cannot outlive this daemon. */
   #piped = false;
 
-  constructor(index: number, spec: InstanceSpec, timing: InstanceTiming) {
+  constructor(
+    index: number,
+    spec: InstanceSpec,
+    timing: InstanceTiming,
+    onHealthChange: (healthy: boolean) => void = () => undefined,
+  ) {
     this.index = index;
     this.spec = spec;
     this.#timing = timing;
+    this.#onHealthChange = onHealthChange;
     // Follows the file from its current end: earlier runs' lines are not this instance's.
     if (spec.logFile) this.#logTail = new LogTail(spec.logFile);
   }
 
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#health?.healthy ?? false;
+  }
+
+  /** Sets the health (undefined: not probed since it (re)started, so not healthy); reports a change. */
+  #setHealth(health: ProbedHealth | undefined): void {
+    const was = this.healthy;
+    this.#health = health;
+    if (this.healthy !== was && !this.#stopping) this.#onHealthChange(this.healthy);
   }
 
   get pid(): number | undefined {
@@ -110,7 +131,7 @@ export class ProcessInstance {
     }
     this.#child = child;
     this.#piped = out === undefined;
-    this.#healthy = false;
+    this.#setHealth(undefined);
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.#onLine(line));
     }
@@ -123,28 +144,32 @@ export class ProcessInstance {
   /** Takes over a running process that a previous daemon started as this instance (instead of `start`). */
   adopt(id: ProcessIdentity): void {
     this.#adopted = id;
-    this.#healthy = false;
+    this.#setHealth(undefined);
   }
 
   /** One HTTP health check; updates `healthy`, and samples CPU. */
   async check(now: number): Promise<boolean> {
     this.#readLog();
     if (this.#adopted && !isRunning(this.#adopted)) this.#onAdoptedGone();
-    const child = this.#child;
-    const pid = this.#adopted
-      ? this.#adopted.pid
-      : child && child.exitCode === null && child.signalCode === null
-        ? child.pid
-        : undefined;
+    const pid = this.#livePid();
     if (pid === undefined) {
-      this.#healthy = false;
+      this.#setHealth(undefined);
       return false;
     }
     this.#cpuPercent = this.#cpu.sample(pid, now);
     const ok = await this.#probe();
-    this.#healthy = ok;
+    // The process exited (or was replaced) while the probe ran: its exit has decided already.
+    if (this.#livePid() !== pid || this.#stopping) return false;
+    this.#setHealth(nextHealth(this.#health, ok));
     if (ok) this.#failures = 0;
     return ok;
+  }
+
+  /** The pid of the process while it runs (an adopted one: as last looked up). */
+  #livePid(): number | undefined {
+    if (this.#adopted) return this.#adopted.pid;
+    const child = this.#child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   status(now: number): InstanceStatus {
@@ -154,7 +179,7 @@ export class ProcessInstance {
     return {
       index: this.index,
       endpoint: { host: this.spec.host, port: this.spec.port },
-      healthy: this.#healthy,
+      healthy: this.healthy,
       ...(pid === undefined ? {} : { pid }),
       restarts: this.#restarts,
       ...(this.#cpuPercent === undefined ? {} : { cpuPercent: Math.round(this.#cpuPercent * 10) / 10 }),
@@ -171,7 +196,7 @@ export class ProcessInstance {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
-    this.#healthy = false;
+    this.#setHealth(undefined);
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -202,7 +227,7 @@ export class ProcessInstance {
 
   #onAdoptedGone(): void {
     this.#adopted = undefined;
-    this.#healthy = false;
+    this.#setHealth(undefined);
     // Not our child: nobody tells us how it ended.
     this.#lastExit = 'the adopted process exited';
     if (!this.#stopping) this.#restartLater();
@@ -224,7 +249,7 @@ export class ProcessInstance {
 
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.#child) return;
-    this.#healthy = false;
+    this.#setHealth(undefined);
     this.#lastExit = signal ? `killed by ${signal}` : `exited with code ${code}`;
     if (!this.#stopping) this.#restartLater();
   }

@@ -6,6 +6,11 @@
  * over HTTP and samples its CPU; instances that exit are restarted with
  * backoff by the instance itself (process-instance.ts).
  *
+ * An instance that turns healthy or unhealthy on its own (it answered for the
+ * first time, failed its checks, exited) is reported to the
+ * `onEndpointsChange` listeners at once: routing follows it, and Envoy keeps
+ * no weight on an instance that is gone until something else publishes.
+ *
  * With a log directory, a new provisioner adopts the instances that a daemon
  * which died or was stopped left running (adopt.ts): production keeps being
  * served by the same processes across a daemon crash or restart. Those it
@@ -20,7 +25,7 @@ import { logger } from '../log.js';
 import { findLeftovers, planAdoption, specHash, stopProcess } from './adopt.js';
 import { type InstanceSpec, type InstanceTiming, ProcessInstance } from './process-instance.js';
 import type { Endpoint, PoolRef, PoolStatus, Provisioner } from './provisioner.js';
-import { ProvisionError } from './provisioner.js';
+import { DRAIN_MS, ProvisionError } from './provisioner.js';
 import { KeyedSerial } from './serial.js';
 
 const log = logger('provision');
@@ -36,6 +41,8 @@ export interface ProcessOptions {
   logDir?: string;
   /** Picks a port for a new instance (default: a free loopback port). */
   allocatePort?: () => Promise<number>;
+  /** How long a scale-down leaves the instances it removes running once routed away (default {@link DRAIN_MS}). */
+  drainMs?: number;
   timing?: Partial<InstanceTiming>;
 }
 
@@ -54,6 +61,7 @@ export class ProcessProvisioner implements Provisioner {
   readonly #pattern: RegExp;
   readonly #pools = new Map<string, Pool>();
   readonly #serial = new KeyedSerial();
+  readonly #listeners = new Set<(ref: PoolRef) => void>();
   /** Stops of leftovers that could not be adopted; `close` waits for them. */
   readonly #leftoverStops: Promise<unknown>[] = [];
   #loop: NodeJS.Timeout | undefined;
@@ -67,6 +75,7 @@ export class ProcessProvisioner implements Provisioner {
       healthIntervalMs: 500,
       readyTimeoutMs: 60_000,
       allocatePort: freeLoopbackPort,
+      drainMs: DRAIN_MS,
       ...opts,
     };
     this.#timing = {
@@ -110,6 +119,7 @@ export class ProcessProvisioner implements Provisioner {
         a.index,
         this.#spec(a.ref, this.#config.versions[a.ref.version]!, a.index, a.port),
         this.#timing,
+        (healthy) => this.#healthChanged(pool, a.index, healthy),
       );
       inst.adopt(a.id);
       pool.instances.push(inst);
@@ -158,11 +168,17 @@ export class ProcessProvisioner implements Provisioner {
     this.#pools.set(key, pool);
     pool.desired = replicas;
     // The highest indices go first; new instances take the lowest free ones.
-    while (pool.instances.length > replicas) await pool.instances.pop()!.stop();
+    const leaving = pool.instances.splice(replicas);
+    if (leaving.length > 0) await this.#drainAndStop(pool, leaving);
     while (pool.instances.length < replicas) {
       const index = lowestFreeIndex(pool.instances);
       const port = await this.#opts.allocatePort();
-      const inst = new ProcessInstance(index, this.#spec(ref, version, index, port), this.#timing);
+      const inst = new ProcessInstance(
+        index,
+        this.#spec(ref, version, index, port),
+        this.#timing,
+        (healthy) => this.#healthChanged(pool, index, healthy),
+      );
       inst.start();
       pool.instances.push(inst);
       pool.instances.sort((x, y) => x.index - y.index);
@@ -212,6 +228,37 @@ export class ProcessProvisioner implements Provisioner {
     return (pool?.instances ?? [])
       .filter((i) => i.healthy)
       .map((i) => ({ host: i.spec.host, port: i.spec.port }));
+  }
+
+  /** Called when an instance's health changes on its own (not by `ensure` or `stop`); returns the unsubscribe. */
+  onEndpointsChange(listener: (ref: PoolRef) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** An instance of `pool` turned healthy or not: its listeners route to what answers now. */
+  #healthChanged(pool: Pool, index: number, healthy: boolean): void {
+    // A pool stopped or replaced meanwhile is no longer routed: nothing to follow.
+    if (this.#closed || this.#pools.get(keyOf(pool.ref)) !== pool) return;
+    log.info('instance health changed', { service: this.#opts.service, ...pool.ref, index, healthy });
+    this.#tell(pool.ref);
+  }
+
+  #tell(ref: PoolRef): void {
+    for (const listener of this.#listeners) listener({ ...ref });
+  }
+
+  /**
+   * A scale-down, make-before-break: the instances leaving (already out of
+   * the pool, so out of its endpoints) are routed away first (the listeners
+   * are told), requests in flight get `drainMs`, then they are stopped.
+   */
+  async #drainAndStop(pool: Pool, leaving: ProcessInstance[]): Promise<void> {
+    if (leaving.some((i) => i.healthy)) {
+      this.#tell(pool.ref);
+      await new Promise((r) => setTimeout(r, this.#opts.drainMs));
+    }
+    await Promise.all(leaving.map((i) => i.stop()));
   }
 
   status(): PoolStatus[] {

@@ -83,5 +83,12 @@ export interface Provisioner {
   release(): Promise<void>;
 }
 
+/**
+ * How long instances keep running once routed away before they are stopped:
+ * the proxies' workers apply an ACKed route a moment after the ACK, and
+ * requests in flight finish.
+ */
+export const DRAIN_MS = 3000;
+
 /** Refused input (unknown version, …); nothing was started or stopped. */
 export class ProvisionError extends Error {}

@@ -5,11 +5,18 @@
  * deployment armed from the persisted deadline.
  *
  * Ordering: events are applied synchronously, one at a time. Effects run in
- * the background, per deployment, batch after batch, each batch in order; a
+ * the background, per service, batch after batch, each batch in order; a
  * failed effect ends its batch (the rest is skipped) and is fed back as
- * `effect_failed`. A batch superseded by a newer one skips its remaining
- * non-alert effects: every batch is the whole desired world (desired.ts), so
- * the newer one suffices.
+ * `effect_failed`. A batch superseded by a newer one of the same deployment
+ * skips its remaining non-alert effects: every batch is the whole desired
+ * world (desired.ts), so the newer one suffices.
+ *
+ * One queue per service, not per deployment: a deployment that ended
+ * (aborted, rolled back, completed) tears down pools of the same names a new
+ * deployment of the service may want at once (a version redeployed after an
+ * abort). Its teardown (route away, drain, stop) runs to its end before the
+ * new deployment's first effect, so the new one provisions the pool afresh
+ * and never routes users to instances that are being stopped.
  *
  * Restart: {@link RolloutScheduler.start} re-runs the desired effects of each
  * service's latest deployment (idempotent) and re-arms timers from the
@@ -77,7 +84,9 @@ export class RolloutScheduler {
   readonly #standing: (service: string) => RolloutEventBody[];
   readonly #catchUpMs: number;
   readonly #timers = new Map<string, unknown>();
+  /** The effect batches of each service, chained: by service name. */
   readonly #queues = new Map<string, Promise<void>>();
+  /** The latest batch of each deployment: by deployment id. */
   readonly #generation = new Map<string, number>();
   #stopped = false;
 
@@ -254,11 +263,11 @@ export class RolloutScheduler {
   #enqueue(state: DeploymentState, effects: Effect[]): void {
     const gen = (this.#generation.get(state.id) ?? 0) + 1;
     this.#generation.set(state.id, gen);
-    const prev = this.#queues.get(state.id) ?? Promise.resolve();
+    const prev = this.#queues.get(state.service) ?? Promise.resolve();
     const next = prev.then(() => this.#runBatch(state, effects, gen));
-    this.#queues.set(state.id, next);
+    this.#queues.set(state.service, next);
     void next.then(() => {
-      if (this.#queues.get(state.id) === next) this.#queues.delete(state.id);
+      if (this.#queues.get(state.service) === next) this.#queues.delete(state.service);
     });
   }
 

@@ -28,6 +28,8 @@ export interface RecordColumns {
   hashLo: Int32Array;
   hashHi: Int32Array;
   cluster: Uint32Array;
+  user: Uint32Array;
+  outcomeMilli: Uint32Array;
   grow(n: number): void;
 }
 
@@ -90,6 +92,8 @@ function instantiate(): FastPath | null {
       hashLo: new Int32Array(buf, at('C_HLO'), n),
       hashHi: new Int32Array(buf, at('C_HHI'), n),
       cluster: new Uint32Array(buf, at('C_CLUSTER'), n),
+      user: new Uint32Array(buf, at('C_USER'), n),
+      outcomeMilli: new Uint32Array(buf, at('C_OUTCOME'), n),
     },
   };
 }
@@ -152,6 +156,8 @@ export function decodeRecordRun(
   out.hashLo.set(c.hashLo.subarray(count, n), count);
   out.hashHi.set(c.hashHi.subarray(count, n), count);
   out.cluster.set(c.cluster.subarray(count, n), count);
+  out.user.set(c.user.subarray(count, n), count);
+  out.outcomeMilli.set(c.outcomeMilli.subarray(count, n), count);
   return stop;
 }
 

@@ -75,6 +75,9 @@ export class BatchColumns {
   hashLo = new Int32Array(0);
   hashHi = new Int32Array(0);
   cluster = new Uint32Array(0);
+  /** A/B split: the user's 32-bit id (0: none) and the outcome in thousandths (FLAG_OUTCOME says whether set). */
+  user = new Uint32Array(0);
+  outcomeMilli = new Uint32Array(0);
 
   constructor(initialCapacity = 1024) {
     this.grow(initialCapacity);
@@ -111,6 +114,8 @@ export class BatchColumns {
     this.hashLo = g(this.hashLo, Int32Array);
     this.hashHi = g(this.hashHi, Int32Array);
     this.cluster = g(this.cluster, Uint32Array);
+    this.user = g(this.user, Uint32Array);
+    this.outcomeMilli = g(this.outcomeMilli, Uint32Array);
   }
 }
 
@@ -266,8 +271,8 @@ function readCounters(out: BatchColumns): void {
   end = outerEnd;
 }
 
-/** Wire type of each Record field 1..11 (index 0 unused). */
-const RECORD_WIRE = Uint8Array.from([255, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+/** Wire type of each Record field 1..13 (index 0 unused). */
+const RECORD_WIRE = Uint8Array.from([255, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
 
 function badVarint(p: number): never {
   throw new DecodeError('bad_varint', `varint longer than 10 bytes at byte ${p}`);
@@ -330,6 +335,8 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
   let hLo = 0;
   let hHi = 0;
   let cluster = 0;
+  let user = 0;
+  let outcome = 0;
   // Fast path: the filter (like every protobuf encoder) writes fields in
   // ascending number with one-byte tags, and most values fit 4 varint bytes.
   // Read them in that order with predictable branches; anything else (a field
@@ -421,6 +428,20 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
       p += 1 + (r & 7);
     }
   }
+  if (p < stop && buf[p] === 0x60) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      user = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
+  if (p < stop && buf[p] === 0x68) {
+    r = shortVarint(buf, p + 1, stop);
+    if (r >= 0) {
+      outcome = r >>> 3;
+      p += 1 + (r & 7);
+    }
+  }
   while (p < stop) {
     // Tag (every known tag fits one byte; longer tags are unknown fields).
     let c = buf[p++]!;
@@ -458,7 +479,7 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
     }
     // Dense field numbers let V8 dispatch with a jump table; a wrong wire type is an unknown field.
     const field = tag >>> 3;
-    switch (field <= 11 && RECORD_WIRE[field] === wire ? field : 0) {
+    switch (field <= 13 && RECORD_WIRE[field] === wire ? field : 0) {
       case 1: {
         if (v > stop - p) truncated('request_id');
         if (v > limits.maxRequestIdBytes) {
@@ -507,6 +528,12 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
       case 11:
         cluster = v >>> 0;
         break;
+      case 12:
+        user = v >>> 0;
+        break;
+      case 13:
+        outcome = v >>> 0;
+        break;
       default:
         // Unknown field (or a known one with an unexpected wire type): skip it.
         if (wire === 0) break;
@@ -538,6 +565,8 @@ function readRecord(out: BatchColumns, i: number, limits: DecodeLimits): void {
   out.hashLo[i] = hLo;
   out.hashHi[i] = hHi;
   out.cluster[i] = cluster;
+  out.user[i] = user;
+  out.outcomeMilli[i] = outcome;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface RecordInput {
   hashLo?: number;
   hashHi?: number;
   cluster?: number;
+  user?: number;
+  outcomeMilli?: number;
 }
 
 export interface BatchInput {
@@ -143,6 +145,8 @@ function writeRecord(w: Writer, r: RecordInput): void {
     w.fixed32(r.hashHi ?? 0);
   }
   w.uint(11, r.cluster);
+  w.uint(12, r.user);
+  w.uint(13, r.outcomeMilli);
 }
 
 /** Serializes a batch. */

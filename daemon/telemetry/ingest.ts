@@ -127,7 +127,15 @@ export class Ingest {
     idBuf: new Uint8Array(0),
     idOff: 0,
     idLen: 0,
+    user: 0,
+    outcomeMilli: 0,
   };
+  /**
+   * Sees every live record of an A/B split (one with a user id) after the
+   * aggregator did; the record object is reused: copy what you keep. Set by
+   * the daemon's composition; must not throw.
+   */
+  splitTap: ((r: Readonly<LiveRecord>) => void) | null = null;
   private readonly allowLog = rateLimited(10_000);
   /**
    * Who may send: the proxy ids (Envoy node ids) and services the daemon
@@ -311,7 +319,10 @@ export class Ingest {
         live.flags = cols.flags[i]!;
         live.idOff = cols.idOff[i]!;
         live.idLen = cols.idLen[i]!;
+        live.user = cols.user[i]!;
+        live.outcomeMilli = cols.outcomeMilli[i]!;
         this.aggregator.onLive(live);
+        if (live.user !== 0 && this.splitTap !== null) this.splitTap(live);
         continue;
       }
       this.pairer.addColumn(cols, i, series);

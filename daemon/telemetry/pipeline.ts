@@ -93,5 +93,7 @@ export function createPipeline(options: Partial<PipelineOptions> = {}): Pipeline
  * run out, so shadow timeouts are never late.
  */
 export function pipelineOptionsFor(config: UmbraConfig): Partial<PipelineOptions> {
-  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout)));
+  // A journey step holds its second open while it runs (daemon/controller/journeys.ts): its timeout counts too.
+  const journeys = config.services.flatMap((s) => s.journeys.map((j) => j.timeout));
+  return pipelineTiming(Math.max(500, ...config.services.map((s) => s.mirroring.timeout), ...journeys));
 }

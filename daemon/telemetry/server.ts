@@ -25,6 +25,7 @@ export const CONTROL_SET_PERCENTAGE = 1;
 export const CONTROL_PAUSE = 2;
 export const CONTROL_RESUME = 3;
 export const CONTROL_ACK = 4;
+export const CONTROL_SET_SPLIT = 5;
 
 /**
  * The initial metadata key carrying the telemetry token. The filter sends it
@@ -37,6 +38,8 @@ export const TOKEN_METADATA = 'x-umbra-telemetry-token';
 export interface ControlState {
   percentage?: number;
   paused?: boolean;
+  /** Share of users an A/B split sends to B (0: none). */
+  split?: number;
 }
 
 /** Sees every stream event and received batch (for `--record`); must not throw. */
@@ -75,6 +78,8 @@ export interface TelemetryServer {
   setPercentage(service: string, percentage: number): number;
   pause(service: string): number;
   resume(service: string): number;
+  /** Sets the share of users an A/B split sends to B (0 ends it) on every stream, now and later. */
+  setSplit(service: string, percentage: number): number;
   control(service: string): ControlState;
   close(): Promise<void>;
 }
@@ -126,7 +131,9 @@ export async function startTelemetryServer(
 
   const send = (c: Conn, kind: number, percentage = 0): void => {
     try {
-      c.call.write({ sequence: ++c.controlSeq, kind, shadowPercentage: percentage });
+      const value =
+        kind === CONTROL_SET_SPLIT ? { splitPercentage: percentage } : { shadowPercentage: percentage };
+      c.call.write({ sequence: ++c.controlSeq, kind, ...value });
     } catch (err) {
       log.warn('control send failed', { stream: c.id, error: err as Error });
     }
@@ -146,6 +153,7 @@ export async function startTelemetryServer(
     if (!st) return;
     if (st.percentage !== undefined) send(c, CONTROL_SET_PERCENTAGE, st.percentage);
     if (st.paused) send(c, CONTROL_PAUSE);
+    if (st.split) send(c, CONTROL_SET_SPLIT, st.split);
   };
 
   const handler = (call: Call): void => {
@@ -262,6 +270,12 @@ export async function startTelemetryServer(
     resume(service) {
       controls.set(service, { ...controls.get(service), paused: false });
       return broadcast(service, CONTROL_RESUME);
+    },
+    setSplit(service, percentage) {
+      if (!(percentage >= 0 && percentage <= 100))
+        throw new Error(`split must be 0..100 (got ${percentage})`);
+      controls.set(service, { ...controls.get(service), split: percentage });
+      return broadcast(service, CONTROL_SET_SPLIT, percentage);
     },
     control(service) {
       return { ...controls.get(service) };

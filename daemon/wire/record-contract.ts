@@ -20,6 +20,7 @@ export const FLAG_CONNECT_FAILURE = 4;
 export const FLAG_BODY_TRUNCATED = 8;
 export const FLAG_GENERATED_ID = 16;
 export const FLAG_MIRROR_ABANDONED = 32;
+export const FLAG_OUTCOME = 64;
 
 /** Names of Counters fields 1..12, in field order. */
 export const COUNTER_NAMES = [

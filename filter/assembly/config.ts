@@ -85,6 +85,18 @@ export class Config {
   /** One live record per this many non-mirrored requests; 0 disables. */
   liveSampleEvery: u32 = 1;
   /**
+   * A/B experiment: share of users (0..100, by the consistent hash of the
+   * segment header or cookie) whose requests carry `splitHeader: b`, which a
+   * route sends to version B. 0: no split. While it is above 0, every request
+   * with a user key gives a live record with the user's hash. The daemon
+   * changes it live (CONTROL_SET_SPLIT), never through the listener.
+   */
+  splitPercentage: f64 = 0;
+  /** A/B experiment: the request header set on B's users' requests (lower case). */
+  splitHeader: string = 'x-umbra-arm';
+  /** A/B experiment: a response header whose decimal value is the request's outcome (lower case); empty: none. */
+  outcomeHeader: string = '';
+  /**
    * Reconnect backoff bounds: capped low so that a daemon that comes back is
    * reached within about a second; a dead one is tried about once a second.
    */
@@ -127,6 +139,9 @@ const KNOWN: string[] = [
   'bufferMaxRecords',
   'maxUnackedBatches',
   'liveSampleEvery',
+  'splitPercentage',
+  'splitHeader',
+  'outcomeHeader',
   'reconnectMinMs',
   'reconnectMaxMs',
 ];
@@ -250,6 +265,9 @@ export function parseConfig(text: string): ConfigResult {
   c.bufferMaxRecords = r.int('bufferMaxRecords', c.bufferMaxRecords, 1, 1 << 20);
   c.maxUnackedBatches = r.int('maxUnackedBatches', c.maxUnackedBatches, 1, 65536);
   c.liveSampleEvery = r.int('liveSampleEvery', c.liveSampleEvery, 0, 1 << 30);
+  c.splitPercentage = r.num('splitPercentage', 0, 0, 100);
+  c.splitHeader = r.str('splitHeader', c.splitHeader, false).toLowerCase();
+  c.outcomeHeader = r.str('outcomeHeader', '', false).toLowerCase();
   c.reconnectMinMs = r.int('reconnectMinMs', c.reconnectMinMs, 10, 600000);
   c.reconnectMaxMs = r.int('reconnectMaxMs', c.reconnectMaxMs, 10, 3600000);
   if (r.error.length === 0) crossCheck(c, r);
@@ -277,6 +295,10 @@ function crossCheck(c: Config, r: Reader): void {
   if (c.baselineCluster.length > 0 && c.baselineCluster === c.candidateCluster) {
     r.fail('baselineCluster', 'must differ from candidateCluster');
   }
+  if (c.splitPercentage > 0 && c.segmentHeader.length === 0 && c.segmentCookie.length === 0) {
+    r.fail('splitPercentage', 'a split of users needs segmentHeader or segmentCookie');
+  }
+  if (c.splitPercentage > 0 && c.splitHeader.length === 0) r.fail('splitHeader', 'must not be empty');
   if (c.reconnectMaxMs < c.reconnectMinMs) r.fail('reconnectMaxMs', 'must be >= reconnectMinMs');
   if (c.bufferMaxRecords < c.batchMaxRecords) r.fail('bufferMaxRecords', 'must be >= batchMaxRecords');
 }
@@ -322,6 +344,10 @@ export function describeConfig(c: Config): string {
     ' maxUnackedBatches=' +
     c.maxUnackedBatches.toString() +
     ' liveSampleEvery=' +
-    c.liveSampleEvery.toString()
+    c.liveSampleEvery.toString() +
+    ' splitPercentage=' +
+    c.splitPercentage.toString() +
+    ' outcomeHeader=' +
+    (c.outcomeHeader.length > 0 ? c.outcomeHeader : '-')
   );
 }

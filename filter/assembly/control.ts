@@ -55,6 +55,7 @@ export function decodeControl(p: usize, n: i32): Control | null {
         break;
       }
       if (field === 3) out.shadowPercentage = load<f64>(p + c.pos);
+      else if (field === 5) out.splitPercentage = load<f64>(p + c.pos);
       c.pos += 8;
     } else if (wire === 2) {
       const len = c.varint();

@@ -122,7 +122,8 @@ export function onGrpcReceive(rootId: u32, token: u32, size: u32): void {
   const s = root.stream;
   if (s === null || !s.owns(token)) return;
   const control = s.onReceive(size);
-  if (control !== null) root.applyControl(<i32>control.kind, control.shadowPercentage);
+  if (control !== null)
+    root.applyControl(<i32>control.kind, control.shadowPercentage, control.splitPercentage);
 }
 
 export function onGrpcInitialMetadata(rootId: u32, token: u32): void {

@@ -41,6 +41,7 @@ import {
   segmentPoint,
 } from './sampling';
 import { classifyCallout, hashCalloutBody, ShadowCall } from './shadow';
+import { SplitKeys } from './split';
 import { buf } from './strings';
 import { Counts, Dictionary, RecordBuffer } from './telemetry';
 import { TelemetryStream } from './telemetry-stream';
@@ -66,6 +67,8 @@ export class RootContext {
   configured: bool = false;
   /** Live share, from config then control messages (0..100). */
   percentage: f64 = 0;
+  /** Live share of users in B of an A/B split, from config then control messages (0..100). */
+  splitPercentage: f64 = 0;
   paused: bool = false;
   counts: Counts = new Counts();
   rng: Rng = new Rng(0);
@@ -80,6 +83,8 @@ export class RootContext {
   drop: HeaderSet = shadowDropSet([]);
   /** Reused for every dispatch: the shadow calls copy what they keep. */
   callTemplate: ShadowCall = new ShadowCall();
+  /** Header names of an A/B split (split.ts), as bytes. */
+  splitKeys: SplitKeys = new SplitKeys(new Config());
   private candidate: ArrayBuffer = new ArrayBuffer(0);
   private baseline: ArrayBuffer = new ArrayBuffer(0);
   private regionIds: u32[] = [];
@@ -94,11 +99,13 @@ export class RootContext {
   configure(c: Config): void {
     this.config = c;
     this.percentage = c.shadowPercentage;
+    this.splitPercentage = c.splitPercentage;
     this.paused = false;
     const seed = memory.data(8);
     if (!randomBytes(seed, 8)) store<u64>(seed, <u64>nowMicros());
     this.rng = new Rng(load<u64>(seed));
     this.drop = shadowDropSet(c.stripHeaders);
+    this.splitKeys = new SplitKeys(c);
     this.candidate = buf(c.candidateCluster);
     this.baseline = buf(c.baselineCluster);
     this.buffer = new RecordBuffer(<i32>c.bufferMaxRecords);
@@ -426,7 +433,12 @@ export class RootContext {
   }
 
   /** Applies a control message (see telemetry.proto ControlKind). */
-  applyControl(kind: i32, percentage: f64): void {
+  applyControl(kind: i32, percentage: f64, split: f64 = 0): void {
+    if (kind === ControlKind.CONTROL_SET_SPLIT) {
+      this.splitPercentage = split < 0 ? 0 : split > 100 ? 100 : split;
+      log(LogLevel.Info, 'umbra: control: splitPercentage=' + this.splitPercentage.toString());
+      return;
+    }
     if (kind === ControlKind.CONTROL_SET_PERCENTAGE) {
       const p = percentage < 0 ? 0 : percentage > 100 ? 100 : percentage;
       this.percentage = p;

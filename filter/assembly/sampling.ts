@@ -12,7 +12,11 @@ const POINTS: u64 = 1000000;
  * every Envoy and worker, so raising the percentage only adds users.
  */
 export function segmentPoint(keyPtr: usize, keySize: usize): f64 {
-  const h = fnvUpdate(FNV_OFFSET, keyPtr, keySize);
+  return pointOf(fnvUpdate(FNV_OFFSET, keyPtr, keySize));
+}
+
+/** The point on [0, 100) of a key's FNV-1a 64 hash (see {@link segmentPoint}). */
+export function pointOf(h: u64): f64 {
   return (<f64>(h % POINTS) * 100.0) / <f64>POINTS;
 }
 
@@ -161,4 +165,42 @@ export function normalisePath(ptr: usize, size: usize): string {
   }
   if (out.length === 0) out = '/';
   return out.length > MAX_ENDPOINT ? out.substring(0, MAX_ENDPOINT) : out;
+}
+
+/** The 32 bits of a user's hash a record carries (never 0, which means "no user"). */
+export function userId(h: u64): u32 {
+  const id = <u32>(h ^ (h >> 32));
+  return id === 0 ? 1 : id;
+}
+
+/** Whether a user hash falls in B's share. */
+export function inB(h: u64, percentage: f64): bool {
+  return percentage > 0 && pointOf(h) >= 100.0 - percentage;
+}
+
+/** Largest outcome a record holds, in thousandths (u32). */
+const MAX_MILLI: i64 = 0xffffffff;
+
+/** `12`, `0.5`, `3.125` → thousandths (digits past the third decimal dropped); -1 when malformed. */
+export function parseMilli(ptr: usize, size: usize): i64 {
+  let v: i64 = 0;
+  let decimals = -1;
+  let digits = 0;
+  for (let i: usize = 0; i < size; i++) {
+    const ch = <i32>load<u8>(ptr + i);
+    if (ch === 0x2e && decimals < 0) {
+      decimals = 0;
+      continue;
+    }
+    if (ch < 0x30 || ch > 0x39) return -1;
+    digits++;
+    if (decimals >= 3) continue;
+    if (decimals >= 0) decimals++;
+    v = v * 10 + <i64>(ch - 0x30);
+    if (v > MAX_MILLI) return MAX_MILLI;
+  }
+  if (digits === 0) return -1;
+  if (decimals < 0) decimals = 0;
+  for (let d = decimals; d < 3; d++) v *= 10;
+  return v > MAX_MILLI ? MAX_MILLI : v;
 }

@@ -29,6 +29,7 @@ import {
   FLAG_CONNECT_FAILURE,
   FLAG_GENERATED_ID,
   FLAG_MIRROR_ABANDONED,
+  FLAG_OUTCOME,
   FLAG_RESET,
   FLAG_TIMEOUT,
   FLAGS_FAILED,
@@ -36,6 +37,7 @@ import {
 import { idBytesAt, isUsableIdAt, uuidV4 } from './request-id';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { clampLatency, Decision, RootContext, readStatus } from './root';
+import { readOutcome, splitUser } from './split';
 import { buf } from './strings';
 
 const CLUSTER_NAME = buf('xds\0cluster_name');
@@ -77,6 +79,9 @@ export class StreamContext {
   private hashed: u32 = 0;
   private truncated: bool = false;
   private endpoint: u32 = 0;
+  /** A/B split: the user's id for the record (0: none), and the outcome in thousandths (-1: none). */
+  private user: u32 = 0;
+  private outcome: i64 = -1;
 
   constructor(public root: RootContext) {}
 
@@ -103,6 +108,8 @@ export class StreamContext {
     this.hashed = 0;
     this.truncated = false;
     this.endpoint = 0;
+    this.user = 0;
+    this.outcome = -1;
     this.decision.mirror = false;
     this.decision.segment = 0;
     this.decision.arms = 0;
@@ -112,6 +119,9 @@ export class StreamContext {
     const root = this.root;
     if (!root.configured) return;
     root.counts.requests++;
+    // An A/B split routes B's users (a header the route matches) before the
+    // router picks the cluster; every request of a user gets a live record.
+    if (root.splitPercentage > 0) this.user = splitUser(root.config, root.splitKeys, root.splitPercentage);
     root.decide(this.decision);
     this.mirror = this.decision.mirror;
     // The clock is read only for requests that get a record.
@@ -136,7 +146,7 @@ export class StreamContext {
       }
       if (this.shadowHeaders === null) this.abandon();
       this.endpoint = root.endpointId(pairs);
-    } else if (root.sampleLive()) {
+    } else if (this.user !== 0 || root.sampleLive()) {
       // A live record is never paired: it carries no request id, which saves
       // a header read per request.
       this.live = true;
@@ -225,6 +235,8 @@ export class StreamContext {
 
   onResponseHeaders(endOfStream: bool): void {
     if (this.mirror || this.live) this.status = readStatus(MapType.ResponseHeaders);
+    if (this.user !== 0 && this.root.config.outcomeHeader.length > 0)
+      this.outcome = readOutcome(this.root.splitKeys);
     if (endOfStream) this.responseComplete();
   }
 
@@ -298,6 +310,11 @@ export class StreamContext {
       r.arm = Arm.ARM_LIVE;
       r.endpoint = this.endpoint;
       r.bodyHash = 0;
+      r.user = this.user;
+      if (this.outcome >= 0) {
+        flags |= FLAG_OUTCOME;
+        r.outcomeMilli = <u32>this.outcome;
+      }
     }
     r.flags = flags;
     root.afterRecord();

@@ -130,6 +130,8 @@ export class RecordBuffer {
     r.responseBytes = 0;
     r.bodyHash = 0;
     r.cluster = 0;
+    r.user = 0;
+    r.outcomeMilli = 0;
     this.starts[index] = startUs;
     return r;
   }

@@ -1,7 +1,7 @@
 /**
  * The house's shape, kept by a test: imports inside daemon/ run one way,
- * down the layers below (wire → pairing → aggregation → judge → rollout →
- * controller → admin → parts → umbrad → CLI), and no file of daemon/ or
+ * down the layers below (wire → synthetic → config → pairing → aggregation → judge → rollout and
+ * experiment → controller → admin → parts → umbrad → CLI), and no file of daemon/ or
  * filter/ imports itself back through others. A new folder must be given
  * its place in LAYERS; a failure names the import that breaks the order.
  */
@@ -15,11 +15,13 @@ const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** Rooms of daemon/ (a folder, or a file at its top) from the ground up; a room imports only rooms below it. */
 const LAYERS: string[][] = [
-  ['log', 'config', 'platform', 'wire', 'model'],
+  ['log', 'platform', 'wire', 'model'],
+  ['synthetic'],
+  ['config'],
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
   ['judge', 'telemetry', 'store'],
-  ['replay', 'metrics', 'rollout', 'ha'],
+  ['replay', 'metrics', 'rollout', 'experiment', 'ha'],
   ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],

@@ -8,6 +8,7 @@ import { abortCommand, pauseCommand, promoteCommand, resumeCommand, rollbackComm
 import { daemonCommand } from './daemon.js';
 import { deployCommand } from './deploy.js';
 import { envoyCommand } from './envoy.js';
+import { experimentStartCommand, experimentStatusCommand, experimentStopCommand } from './experiment.js';
 import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
 import { modelTrainCommand } from './model-train.js';
@@ -27,6 +28,9 @@ export function commands(): Command[] {
     pauseCommand,
     resumeCommand,
     abortCommand,
+    experimentStartCommand,
+    experimentStatusCommand,
+    experimentStopCommand,
     historyCommand,
     explainCommand,
     reportCommand,

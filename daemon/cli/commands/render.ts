@@ -7,6 +7,7 @@ import type { DeploymentView, HistoryEntryView, ServiceStatusView } from '../../
 import { formatDuration } from '../../config/duration.js';
 import { isTerminal, type Phase } from '../../rollout/phases.js';
 import { isoTime, table } from './output.js';
+import { renderJourneys } from './render-journeys.js';
 
 /** `shadowing`, `promoting 2/4 (25%)`, `shadowing (paused: …)`. */
 export function phaseText(d: DeploymentView): string {
@@ -124,6 +125,7 @@ export function renderStatus(services: ServiceStatusView[], nowMs: number): stri
       }
       out.push(table(rows));
     }
+    out.push(...renderJourneys(s));
   }
   return out.join('\n');
 }

@@ -32,6 +32,8 @@ export const C_BYTES: u32 = C_FLAGS + MAXR * 4;
 export const C_HLO: u32 = C_BYTES + MAXR * 8;
 export const C_HHI: u32 = C_HLO + MAXR * 4;
 export const C_CLUSTER: u32 = C_HHI + MAXR * 4;
+export const C_USER: u32 = C_CLUSTER + MAXR * 4;
+export const C_OUTCOME: u32 = C_USER + MAXR * 4;
 
 /** Where `run` stopped, and the record count then. */
 export let outPos: u32 = 0;
@@ -102,7 +104,9 @@ export function run(pos: u32, end: u32, count: u32, maxId: u32, maxRecords: u32)
       bytes: u32 = 0,
       hlo: u32 = 0,
       hhi: u32 = 0,
-      cl: u32 = 0;
+      cl: u32 = 0,
+      user: u32 = 0,
+      outcome: u32 = 0;
     let r: i32 = 0;
     if (p < stop && load<u8>(p) === 0x0a) {
       r = Read.sv(p + 1, stop);
@@ -203,6 +207,20 @@ export function run(pos: u32, end: u32, count: u32, maxId: u32, maxRecords: u32)
         p += 1 + (<u32>r & 7);
       }
     }
+    if (p < stop && load<u8>(p) === 0x60) {
+      r = Read.sv(p + 1, stop);
+      if (r >= 0) {
+        user = <u32>r >>> 3;
+        p += 1 + (<u32>r & 7);
+      }
+    }
+    if (p < stop && load<u8>(p) === 0x68) {
+      r = Read.sv(p + 1, stop);
+      if (r >= 0) {
+        outcome = <u32>r >>> 3;
+        p += 1 + (<u32>r & 7);
+      }
+    }
     if (p !== stop) break; // not the common shape: the caller decodes this record
     const i = count;
     store<u32>(C_IDOFF + i * 4, idOff);
@@ -220,6 +238,8 @@ export function run(pos: u32, end: u32, count: u32, maxId: u32, maxRecords: u32)
     store<u32>(C_HLO + i * 4, hlo);
     store<u32>(C_HHI + i * 4, hhi);
     store<u32>(C_CLUSTER + i * 4, cl);
+    store<u32>(C_USER + i * 4, user);
+    store<u32>(C_OUTCOME + i * 4, outcome);
     count++;
     pos = stop;
   }

@@ -63,6 +63,20 @@ export interface DesiredFilterGate {
   regions?: { header: string; values: string[]; share: number };
 }
 
+/**
+ * A split of users between the weighted versions and one other version:
+ * requests whose `header` is `b` go to `version`. The Umbra filter sets that
+ * header for the users its consistent hash puts in the split (its
+ * `splitPercentage`), so the filter runs on every request of the service
+ * while a split is rendered; the header is removed before the request
+ * reaches the upstream.
+ */
+export interface DesiredSplit {
+  version: string;
+  /** Lower-case request header name. */
+  header: string;
+}
+
 /** The desired routing of one service on one proxy. */
 export interface DesiredRouting {
   /** Service name: `[A-Za-z0-9._-]+`, prefix of its cluster names. */
@@ -78,6 +92,8 @@ export interface DesiredRouting {
   mirror?: DesiredMirror;
   /** Which requests run the Umbra filter (see {@link DesiredFilterGate}); absent: none. */
   filterGate?: DesiredFilterGate;
+  /** A split of users to one version (see {@link DesiredSplit}); needs `mirror` (the filter splits). */
+  split?: DesiredSplit;
   /** The daemon's telemetry ingest (gRPC, HTTP/2); cluster `umbra-telemetry`. */
   telemetry?: DesiredTelemetry;
   /** Per-route timeout for user requests (default 15000). */
@@ -146,6 +162,14 @@ export function validateDesired(d: DesiredRouting): string[] {
     }
   }
   if (d.filterGate) errors.push(...gateErrors(d.filterGate));
+  if (d.split) {
+    if (!names.has(d.split.version)) errors.push(`split.version: no such version ${d.split.version}`);
+    else if (endpointsOf(d.split.version).length === 0)
+      errors.push('split.version: version has no endpoints');
+    if (typeof d.split.header !== 'string' || !/^[a-z0-9-]+$/.test(d.split.header))
+      errors.push('split.header: must be a lower-case header name');
+    if (!m?.candidate) errors.push('split: needs mirror (the filter splits the users)');
+  }
   if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
   if (d.telemetry?.tls) errors.push(...validateUpstreamTls(d.telemetry.tls, 'telemetry.tls'));
   const t = d.routeTimeoutMs;

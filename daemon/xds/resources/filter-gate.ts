@@ -53,6 +53,26 @@ function regionRegex(values: string[]): string {
 }
 
 /**
+ * The routes of a split (desired.ts `DesiredSplit`), first match wins:
+ * requests carrying `header: b` go to `splitCluster` (the header removed
+ * before the upstream), every other one takes `action`; both run the filter,
+ * which sets the header on the request before the router picks the route.
+ * Requests the filter leaves alone are routed as without a split.
+ */
+export function splitRoutes(action: object, splitCluster: string, header: string, timeout: object): object[] {
+  const on = { typed_per_filter_config: filterEnabled() };
+  return [
+    {
+      match: { prefix: '/', headers: [{ name: header, string_match: { exact: 'b' } }] },
+      route: { cluster: splitCluster, timeout },
+      request_headers_to_remove: [header],
+      ...on,
+    },
+    { match: { prefix: '/' }, route: action, ...on },
+  ];
+}
+
+/**
  * The routes of a service, first match wins: with no gate one route without
  * the filter; otherwise the routes that enable it for the gate's share (and
  * its regions), then a catch-all without it. `action` is shared by all.

@@ -25,6 +25,7 @@ export const FILTER_NUMBER_LIMITS: Readonly<Record<string, { min: number; max: n
     bufferMaxRecords: { min: 1, max: 2 ** 20, integer: true },
     maxUnackedBatches: { min: 1, max: 65_536, integer: true },
     liveSampleEvery: { min: 0, max: 2 ** 30, integer: true },
+    splitPercentage: { min: 0, max: 100, integer: false },
     reconnectMinMs: { min: 10, max: 600_000, integer: true },
     reconnectMaxMs: { min: 10, max: 3_600_000, integer: true },
   };
@@ -46,6 +47,8 @@ const OTHER_FIELDS = [
   'includePaths',
   'excludePaths',
   'stripHeaders',
+  'splitHeader',
+  'outcomeHeader',
 ];
 
 /** Every field name the filter's configuration may carry. */
@@ -85,6 +88,13 @@ export function filterConfigErrors(config: Record<string, unknown>): string[] {
   const buffer = config['bufferMaxRecords'];
   if (typeof batch === 'number' && typeof buffer === 'number' && buffer < batch)
     errors.push('bufferMaxRecords: must be >= batchMaxRecords');
+  if (
+    typeof config['splitPercentage'] === 'number' &&
+    config['splitPercentage'] > 0 &&
+    !config['segmentHeader'] &&
+    !config['segmentCookie']
+  )
+    errors.push('splitPercentage: a split of users needs segmentHeader or segmentCookie');
   if (typeof config['service'] !== 'string' || config['service'] === '') errors.push('service: required');
   if (typeof config['candidateCluster'] !== 'string' || config['candidateCluster'] === '')
     errors.push('candidateCluster: required');

@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import type { SnapshotInput } from '../snapshot.js';
 import { HCM_TYPE, ROUTER_TYPE } from '../type-urls.js';
 import type { DesiredEndpoint, DesiredRouting, DesiredTelemetry } from './desired.js';
-import { FILTER_NAME, gatedRoutes } from './filter-gate.js';
+import { FILTER_NAME, gatedRoutes, splitRoutes } from './filter-gate.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
 import { upstreamTlsSocket } from './tls.js';
 
@@ -193,8 +193,10 @@ function routeResource(d: DesiredRouting, options: RenderOptions): object {
     .filter((v) => (d.weights[v.name] ?? 0) > 0)
     .map((v) => ({ name: versionCluster(d.service, v.name), weight: { value: d.weights[v.name] } }));
   const total = clusters.reduce((sum, c) => sum + c.weight.value!, 0);
-  const action = { weighted_clusters: { clusters }, timeout: duration(d.routeTimeoutMs ?? 15_000) };
+  const timeout = duration(d.routeTimeoutMs ?? 15_000);
+  const action = { weighted_clusters: { clusters }, timeout };
   const gate = hasFilter(d, options) ? d.filterGate : undefined;
+  const split = hasFilter(d, options) ? d.split : undefined;
   return {
     name: routeConfigName(d.service),
     virtual_hosts: [
@@ -204,7 +206,9 @@ function routeResource(d: DesiredRouting, options: RenderOptions): object {
         // NOTE: unnamed on purpose: the Umbra filter reports a named route as
         // the endpoint, and one catch-all route would make every request one
         // endpoint; unnamed, it reports the normalised path.
-        routes: gatedRoutes(action, gate, total),
+        routes: split
+          ? splitRoutes(action, versionCluster(d.service, split.version), split.header, timeout)
+          : gatedRoutes(action, gate, total),
       },
     ],
   };

@@ -57,6 +57,14 @@ export declare function proxy_get_header_map_value(
   returnValuePtr: usize,
   returnValueSize: usize,
 ): u32;
+export declare function proxy_replace_header_map_value(
+  mapType: u32,
+  keyPtr: usize,
+  keySize: usize,
+  valuePtr: usize,
+  valueSize: usize,
+): u32;
+export declare function proxy_remove_header_map_value(mapType: u32, keyPtr: usize, keySize: usize): u32;
 
 // Properties (node id, route name, upstream cluster).
 export declare function proxy_get_property(

@@ -227,6 +227,36 @@ export function getHeader(map: MapType, key: ArrayBuffer): ArrayBuffer | null {
   return takeReturned();
 }
 
+/**
+ * Sets a request or response header (replacing any value). The only header
+ * writes of the filter are an A/B experiment's split header on the request
+ * of a user in B (root.ts, `splitUser`): production requests of A's users
+ * are never written to.
+ * NOTE: Envoy clears the route cache when a Wasm filter writes a request
+ * header (source/extensions/common/wasm/context.cc, addHeaderMapValue /
+ * replaceHeaderMapValue, ABI 0.2.1), so the router picks the route again and
+ * a route matching the header sends the request to B; verified on Envoy 1.40
+ * by test/integration/filter/split.test.ts.
+ */
+export function replaceHeader(map: MapType, key: ArrayBuffer, value: ArrayBuffer): bool {
+  const s = env.proxy_replace_header_map_value(
+    <u32>map,
+    changetype<usize>(key),
+    key.byteLength,
+    changetype<usize>(value),
+    value.byteLength,
+  );
+  if (s !== Status.Ok) failOnce(CallKind.Header, 'proxy_replace_header_map_value', s);
+  return s === Status.Ok;
+}
+
+/** Removes a header (every value); true when done or absent. */
+export function removeHeader(map: MapType, key: ArrayBuffer): bool {
+  const s = env.proxy_remove_header_map_value(<u32>map, changetype<usize>(key), key.byteLength);
+  if (s !== Status.Ok && s !== Status.NotFound) failOnce(CallKind.Header, 'proxy_remove_header_map_value', s);
+  return s === Status.Ok || s === Status.NotFound;
+}
+
 /** All pairs of a header map, serialized as the ABI defines; null on failure. */
 export function getHeaderPairs(map: MapType): ArrayBuffer | null {
   clearReturn();

@@ -15,11 +15,14 @@ import { idBytes, isUsableId, uuidV4 } from '../request-id';
 import { Rng } from '../rng';
 import {
   findCookie,
+  inB,
   methodAllowed,
   normalisePath,
+  parseMilli,
   pathAllowed,
   regionIndex,
   segmentPoint,
+  userId,
 } from '../sampling';
 import { classifyLocalReply } from '../shadow';
 import { BatchMeta, Counts, Dictionary, encodeBatch, RecordBuffer } from '../telemetry';
@@ -50,6 +53,19 @@ export function fnvChunked(bytes: Uint8Array, chunk: i32): string {
     h = fnvUpdate(h, bytes.dataStart + <usize>off, <usize>n);
   }
   return hex64(h);
+}
+
+/** An outcome header value in thousandths (-1: malformed). */
+export function outcomeMilli(value: string): i64 {
+  const b = String.UTF8.encode(value);
+  return parseMilli(changetype<usize>(b), b.byteLength);
+}
+
+/** Whether a user key is in B at `percentage`, and the id its records carry. */
+export function splitOf(key: string, percentage: f64): string {
+  const b = String.UTF8.encode(key);
+  const h = fnvUpdate(FNV_OFFSET, changetype<usize>(b), b.byteLength);
+  return (inB(h, percentage) ? 'B ' : 'A ') + userId(h).toString();
 }
 
 export function segmentPointOf(key: string): f64 {
@@ -137,6 +153,12 @@ export function control(bytes: Uint8Array): string {
   const c = decodeControl(bytes.dataStart, bytes.length);
   if (c === null) return 'null';
   return c.sequence.toString() + ',' + c.kind.toString() + ',' + c.shadowPercentage.toString();
+}
+
+/** The split share a Control carries (-1 when the bytes are not a valid message). */
+export function controlSplit(bytes: Uint8Array): f64 {
+  const c = decodeControl(bytes.dataStart, bytes.length);
+  return c === null ? -1 : c.splitPercentage;
 }
 
 export function localReplyFlags(body: string): u32 {

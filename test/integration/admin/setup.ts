@@ -120,6 +120,7 @@ export async function startAdmin(
     routing: {
       apply: async (e) => void effects.push(e),
       publish: async () => undefined,
+      route: () => undefined,
     },
     provisioners,
     control: { setControl: () => undefined },

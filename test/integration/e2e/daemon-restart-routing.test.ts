@@ -10,35 +10,26 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { decodeResource } from '../../../daemon/xds/encode.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
+import { adsClient, openAds } from '../../harness/ads-client.js';
 import { freePort, startKeptAliveLoad, waitFor } from '../../harness/index.js';
-import { adsClient, openAds } from '../xds/ads-client.js';
 import {
+  COMMAND_DRIVEN_ROLLOUT,
   connectAdmin,
   killInstances,
+  processShop,
   restartDaemon,
   startDaemon,
   startProxy,
-  TINY_SERVER,
+  TINY_COMMAND,
 } from './daemon.js';
-
-/** The sample service's argv in YAML flow style. */
-const TINY = `'${process.execPath}', '${TINY_SERVER}'`;
 
 /** shop: v1 (started by `v1Command`) and v2 as processes, one replica, a 50 % step then 100 %. */
 function twoVersions(listen: number, v1Command: string): string {
-  return `  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 1
-      versions:
-        v1: { command: [${v1Command}] }
-        v2: { command: [${TINY}] }
-    rollout:
-      shadowDuration: 10m
-      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
-`;
+  return processShop(listen, {
+    replicas: 1,
+    versions: { v1: v1Command, v2: TINY_COMMAND },
+    rollout: COMMAND_DRIVEN_ROLLOUT,
+  });
 }
 
 test('a restart mid-promotion keeps the split and fails no kept-alive request', {
@@ -46,7 +37,7 @@ test('a restart mid-promotion keeps the split and fails no kept-alive request', 
 }, async (t) => {
   // Arrange: two versions run by the process provisioner, the daemon, Envoy over ADS.
   const listen = await freePort();
-  let daemon = await startDaemon(t, { node: 'rr-edge', services: twoVersions(listen, TINY) });
+  let daemon = await startDaemon(t, { node: 'rr-edge', services: twoVersions(listen, TINY_COMMAND) });
   t.after(() => killInstances(join(daemon.dir, 'instances'), 'shop'));
   const client = await connectAdmin(t, daemon);
   await startProxy(t, daemon, { name: 'restart-routing' });
@@ -91,7 +82,7 @@ test('a proxy that reconnects while the restarted daemon warms up first gets the
   const listen = await freePort();
   let daemon = await startDaemon(t, {
     node: 'first-edge',
-    services: twoVersions(listen, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY}`),
+    services: twoVersions(listen, `'/bin/sh', '-c', 'sleep 2; exec "$0" "$1"', ${TINY_COMMAND}`),
   });
   const owner = join(daemon.dir, 'instances');
   t.after(() => killInstances(owner, 'shop'));

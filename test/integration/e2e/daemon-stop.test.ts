@@ -13,10 +13,11 @@ import {
   connectAdmin,
   exited,
   killInstances,
+  processShop,
   restartDaemon,
   startDaemon,
   startProxy,
-  TINY_SERVER,
+  TINY_COMMAND,
 } from './daemon.js';
 
 test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --stop-instances stops them', {
@@ -26,15 +27,7 @@ test('SIGTERM leaves the instances serving; the restarted daemon adopts them; --
   const listen = await freePort();
   let daemon = await startDaemon(t, {
     node: 'stop-edge',
-    services: `  - name: shop
-    stable: v1
-    listen: 127.0.0.1:${listen}
-    provisioner:
-      kind: process
-      replicas: 2
-      versions:
-        v1: { command: ['${process.execPath}', '${TINY_SERVER}'] }
-`,
+    services: processShop(listen, { replicas: 2, versions: { v1: TINY_COMMAND } }),
   });
   const owner = join(daemon.dir, 'instances');
   // Whatever happens, no instance outlives the test.

@@ -181,6 +181,37 @@ export const TINY_SERVER = join(
   'tiny-server.mjs',
 );
 
+/** The tiny server's argv in YAML flow style (a version's `command`). */
+export const TINY_COMMAND = `'${process.execPath}', '${TINY_SERVER}'`;
+
+/** A rollout that moves only by command: a long shadow, then 50 % and 100 % held long. */
+export const COMMAND_DRIVEN_ROLLOUT = `    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
+`;
+
+/**
+ * A `shop` service (stable v1) on `listen` run by the process provisioner
+ * with `replicas` per version; `versions` maps each version to its argv in
+ * YAML flow style (e.g. {@link TINY_COMMAND}); `rollout` adds that block
+ * (e.g. {@link COMMAND_DRIVEN_ROLLOUT}). A YAML list item.
+ */
+export function processShop(
+  listen: number,
+  o: { replicas: number; versions: Record<string, string>; rollout?: string },
+): string {
+  const lines = Object.entries(o.versions).map(([v, argv]) => `        ${v}: { command: [${argv}] }`);
+  return `  - name: shop
+    stable: v1
+    listen: 127.0.0.1:${listen}
+    provisioner:
+      kind: process
+      replicas: ${o.replicas}
+      versions:
+${lines.join('\n')}
+${o.rollout ?? ''}`;
+}
+
 /** SIGKILLs every instance of `service` that the daemon with instance directory `owner` runs or left. */
 export function killInstances(owner: string, service: string): void {
   for (const p of findLeftovers(owner, service)) {

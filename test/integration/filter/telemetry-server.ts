@@ -19,6 +19,8 @@ export interface WireRecord {
   responseBytes: string;
   bodyHash: string;
   cluster: number;
+  user: number;
+  outcomeMilli: number;
 }
 
 export interface WireBatch {
@@ -46,6 +48,9 @@ export interface SeenRecord {
   flags: number;
   responseBytes: number;
   bodyHash: bigint;
+  /** A/B split: the user's 32-bit id (0: none) and the outcome in thousandths. */
+  user: number;
+  outcomeMilli: number;
   worker: number;
   proxyId: string;
   service: string;
@@ -58,7 +63,10 @@ export interface TelemetryServer {
   /** Streams opened so far. */
   streams: number;
   /** Sends a Control to every open stream; answers how many got it. */
-  control(kind: 'CONTROL_SET_PERCENTAGE' | 'CONTROL_PAUSE' | 'CONTROL_RESUME', pct?: number): number;
+  control(
+    kind: 'CONTROL_SET_PERCENTAGE' | 'CONTROL_PAUSE' | 'CONTROL_RESUME' | 'CONTROL_SET_SPLIT',
+    pct?: number,
+  ): number;
   /** Acknowledges batches up to `sequence` on every open stream (CONTROL_ACK). */
   ack(sequence: number): number;
   /** The latest counters seen (any worker), as numbers. */
@@ -90,7 +98,8 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
       for (const call of calls) {
         const seq = (controlSeq.get(call) ?? 0) + 1;
         controlSeq.set(call, seq);
-        call.write({ sequence: seq, kind, shadowPercentage: pct });
+        const value = kind === 'CONTROL_SET_SPLIT' ? { splitPercentage: pct } : { shadowPercentage: pct };
+        call.write({ sequence: seq, kind, ...value });
         n++;
       }
       return n;
@@ -130,6 +139,8 @@ export async function startTelemetryServer(t: Cleanup | undefined, port = 0): Pr
             flags: r.flags,
             responseBytes: Number(r.responseBytes),
             bodyHash: BigInt.asUintN(64, BigInt(r.bodyHash)),
+            user: r.user ?? 0,
+            outcomeMilli: r.outcomeMilli ?? 0,
             worker: b.worker,
             proxyId: b.proxyId,
             service: b.service,

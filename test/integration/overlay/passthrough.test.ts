@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AnyResource } from '../../../daemon/xds/encode.js';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -14,52 +13,11 @@ import {
   ROUTE_TYPE,
   type TypeUrl,
 } from '../../../daemon/xds/type-urls.js';
+import { fetchResources } from '../../harness/ads-client.js';
 import { drive, freePort, startUpstream, waitFor } from '../../harness/index.js';
-import { adsClient, openAds } from '../xds/ads-client.js';
 import { startOverlayRig, upstreamResources } from './fixture.js';
 
 const TYPES: TypeUrl[] = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
-
-/** What the upstream itself sends a node, by type and resource (bytes as hex). */
-async function directFromUpstream(port: number, nodeId: string, names: Record<string, string[]>) {
-  const client = adsClient(port);
-  const ads = openAds(client, nodeId);
-  const out = new Map<string, string>();
-  try {
-    for (const type of TYPES) {
-      ads.send({ type_url: type, resource_names: names[type] ?? [] });
-      const res = await ads.next(5000);
-      assert.ok(res, `upstream answered ${type}`);
-      for (const r of res.resources as Array<AnyResource & { value: Buffer }>) {
-        out.set(`${type} ${nameOf(r)}`, Buffer.from(r.value).toString('hex'));
-      }
-    }
-  } finally {
-    ads.cancel();
-    client.close();
-  }
-  return out;
-}
-
-/** Field 1 (the name) of an encoded resource, read the cheap way for the test. */
-function nameOf(r: AnyResource): string {
-  const b = Buffer.from(r.value);
-  let i = 0;
-  while (i < b.length) {
-    const tag = b[i++]!;
-    let len = 0;
-    let shift = 0;
-    for (;;) {
-      const x = b[i++]!;
-      len |= (x & 0x7f) << shift;
-      shift += 7;
-      if (x < 0x80) break;
-    }
-    if (tag === 0x0a) return b.subarray(i, i + len).toString();
-    i += len;
-  }
-  return '';
-}
 
 test('resources of an unmanaged service reach Envoy exactly as the upstream sent them, and it serves them', async (t) => {
   const web = await startUpstream(t, { body: 'web' });
@@ -71,7 +29,7 @@ test('resources of an unmanaged service reach Envoy exactly as the upstream sent
     const r = await drive({ url: `http://127.0.0.1:${listenerPort}/`, requests: 10, concurrency: 1 });
     return r.statuses[200] === 10 ? r : undefined;
   });
-  const direct = await directFromUpstream(rig.upstream.adsPort, rig.nodeId, {
+  const direct = await fetchResources(rig.upstream.adsPort, rig.nodeId, TYPES, {
     [ENDPOINT_TYPE]: ['web'],
     [ROUTE_TYPE]: ['web-routes'],
   });

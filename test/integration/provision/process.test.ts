@@ -208,6 +208,61 @@ describe('process provisioner (real processes)', () => {
     assert.equal(await get(port, '/'), 'v1 0');
   });
 
+  test('an instance that exits or fails its checks leaves the endpoints at once, and the listener is told', async (t) => {
+    // Arrange: two instances, a listener of endpoint changes.
+    const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100 });
+    t.after(() => p.close());
+    const st = await p.ensure(ref, 2, { timeoutMs: 15_000 });
+    const [crashing, sickening] = st.instances.map((i) => i.endpoint.port) as [number, number];
+    const changes: { ports: number[] }[] = [];
+    t.after(p.onEndpointsChange((r) => changes.push({ ports: p.endpoints(r).map((e) => e.port) })));
+
+    // Act 1: one instance exits on its own.
+    await get(crashing, '/crash');
+
+    // Assert 1: the listener hears of it with the instance out of the endpoints, then back once restarted.
+    await waitFor('the exit reported', () => changes.some((c) => !c.ports.includes(crashing)), {
+      timeoutMs: 10_000,
+    });
+    await waitFor('the restart reported', () => changes.at(-1)?.ports.includes(crashing), {
+      timeoutMs: 15_000,
+    });
+
+    // Act 2: the other one keeps running but fails its health checks.
+    changes.length = 0;
+    await get(sickening, '/sicken');
+
+    // Assert 2: out of the endpoints (after two failed checks in a row), and the listener told.
+    await waitFor('the failed checks reported', () => changes.some((c) => !c.ports.includes(sickening)), {
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(
+      p.endpoints(ref).map((e) => e.port),
+      [crashing],
+    );
+  });
+
+  test('a scale-down routes the leaving instance away, lets it drain, then stops it', async (t) => {
+    // Arrange: two instances, a listener that notes whether the leaving one still runs when told.
+    const p = new ProcessProvisioner(config(), { service: 'checkout', healthIntervalMs: 100, drainMs: 300 });
+    t.after(() => p.close());
+    const st = await p.ensure(ref, 2, { timeoutMs: 15_000 });
+    const leaving = st.instances[1]!;
+    const told: { ports: number[]; leavingRuns: boolean }[] = [];
+    t.after(
+      p.onEndpointsChange((r) =>
+        told.push({ ports: p.endpoints(r).map((e) => e.port), leavingRuns: running(leaving.pid!) }),
+      ),
+    );
+
+    // Act: down to one.
+    await p.ensure(ref, 1);
+
+    // Assert: routing was told while the instance still ran (out of the endpoints already), then it stopped.
+    assert.deepEqual(told, [{ ports: [st.instances[0]!.endpoint.port], leavingRuns: true }]);
+    assert.equal(alive(leaving.pid!), false);
+  });
+
   test('reports CPU, memory and the rate of error lines per instance', async (t) => {
     const p = new ProcessProvisioner(config({ errorPattern: 'request failed' }), {
       service: 'checkout',

@@ -16,8 +16,8 @@ import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { XDS_TOKEN_METADATA, XdsServer } from '../../../daemon/xds/server.js';
 import { CLUSTER_TYPE } from '../../../daemon/xds/type-urls.js';
+import { adsClient } from '../../harness/ads-client.js';
 import { drive, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
-import { adsClient } from './ads-client.js';
 import { mustSnapshot, waitAllAcked } from './fixture.js';
 
 setLogLevel('silent');

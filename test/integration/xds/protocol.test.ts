@@ -12,8 +12,8 @@ import { renderService } from '../../../daemon/xds/resources/render.js';
 import { type AckEvent, type NackRecord, XdsServer } from '../../../daemon/xds/server.js';
 import { createSnapshot, type Snapshot } from '../../../daemon/xds/snapshot.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { adsClient, openAds } from '../../harness/ads-client.js';
 import { waitFor } from '../../harness/index.js';
-import { adsClient, openAds } from './ads-client.js';
 
 /** `http2` changes the clusters (CDS); weights change only the routes (RDS). */
 function desired(weights: Record<string, number>, http2 = false): DesiredRouting {

@@ -193,6 +193,8 @@ test('live records count per cluster, in the same cell as pairs of that second',
       idBuf: Buffer.from([0xab, 0xcd]),
       idOff: 0,
       idLen: 2,
+      user: 0,
+      outcomeMilli: 0,
     };
     agg.onLive(r);
   };

@@ -48,6 +48,7 @@ function status(d: DeploymentView, score: number): ServiceStatusView {
     proxies: [],
     missingShadows: 0,
     model: [],
+    journeys: [],
   };
 }
 

@@ -25,6 +25,7 @@ const idle: ServiceStatusView = {
   proxies: [],
   missingShadows: 0,
   model: [],
+  journeys: [],
 };
 
 test('-o accepts json and text only', () => {
@@ -156,4 +157,46 @@ test('status shows per proxy what it ACKed against what the daemon wants', () =>
   assert.match(out, /catalog proxies/);
   assert.match(out, /edge-1\s+pending\s+v7 100%\s+v7 75%, v8 25%/);
   assert.match(out, /edge-2\s+disconnected\s+nothing\s+v7 100%/);
+});
+
+test('status lists journeys with their counts and their last run step by step', () => {
+  const arm = (version: string, status: number, failures: string[] = []) => ({
+    version,
+    status,
+    latencyMs: 12.5,
+    failures,
+  });
+  const out = renderStatus(
+    [
+      {
+        ...idle,
+        journeys: [
+          {
+            name: 'checkout',
+            everyMs: 5000,
+            runs: 12,
+            oneSideFailed: 3,
+            bothFailed: 1,
+            overruns: 0,
+            lastRun: 12,
+            lastAtMs: T0,
+            lastSteps: [
+              { name: 'cart', primary: arm('v7', 200), candidate: arm('v8', 200) },
+              {
+                name: 'pay',
+                primary: arm('v7', 200),
+                candidate: arm('v8', 599, ['$.paid is false, expected true']),
+              },
+            ],
+            lastStopped: 'step pay failed',
+          },
+        ],
+      },
+    ],
+    T0,
+  );
+  assert.match(out, /catalog journeys:/);
+  assert.match(out, /checkout +5s +12 +3 +1 +0 +#12 /);
+  assert.match(out, /checkout\/pay +v7 200 12\.5ms +v8 599 12\.5ms: \$\.paid is false, expected true/);
+  assert.match(out, /checkout: last run stopped early: step pay failed/);
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ControllerEffectRunner } from '../../../daemon/controller/effects.js';
-import { RoutingRefused, type RoutingTable } from '../../../daemon/controller/routing.js';
+import { RoutingRefused, type RoutingTable, type ServiceRoute } from '../../../daemon/controller/routing.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
 import { step } from '../../../daemon/rollout/machine.js';
 import type { RolloutEvent } from '../../../daemon/rollout/types.js';
@@ -49,27 +49,86 @@ test('any other failure to publish is still the effect’s failure', async () =>
   );
 });
 
-test('a deprovision routes away and drains before it stops the pool, then publishes without it', async () => {
+/** A runner over one pool of checkout (`instances` of them healthy or not) and the route `route`; records what it does. */
+function deprovisioner(o: { healthy: boolean[]; route?: ServiceRoute }) {
   const order: string[] = [];
+  const pools = o.healthy.length
+    ? [
+        {
+          version: 'v1',
+          pool: 'main',
+          desired: o.healthy.length,
+          ready: o.healthy.filter(Boolean).length,
+          instances: o.healthy.map((healthy, index) => ({
+            index,
+            healthy,
+            endpoint: { host: '127.0.0.1', port: 9001 + index },
+          })),
+        },
+      ]
+    : [];
   const provisioner = {
-    endpoints: () => [{ host: '127.0.0.1', port: 9001 }],
+    status: () => pools,
+    endpoints: () => pools.flatMap((p) => p.instances.filter((i) => i.healthy).map((i) => i.endpoint)),
     stop: async (ref: { version: string; pool: string }) => {
       order.push(`stop ${ref.version}/${ref.pool}`);
     },
   } as unknown as Provisioner;
   const r = new ControllerEffectRunner({
-    routing: { publish: async () => void order.push('publish') } as unknown as RoutingTable,
+    routing: {
+      apply: async () => undefined,
+      publish: async () => void order.push('publish'),
+      route: () => o.route,
+    },
     provisioners: new Map([['checkout', provisioner]]),
     control: { setControl: () => undefined },
     webhookFor: () => undefined,
     drainMs: 0,
   });
+  const run = () =>
+    r.run({ kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' }, shadowing());
+  return { order, run };
+}
 
-  const events = await r.run(
-    { kind: 'deprovision', service: 'checkout', version: 'v1', pool: 'main' },
-    shadowing(),
-  );
+test('a deprovision routes away and drains before it stops the pool, then publishes without it', async () => {
+  const { order, run } = deprovisioner({
+    healthy: [true],
+    route: { weights: { v2: 100 }, mirror: null, filter: false },
+  });
+
+  const events = await run();
 
   assert.equal(events, undefined);
   assert.deepEqual(order, ['publish', 'stop v1/main', 'publish']);
+});
+
+test('a pool whose instances are not healthy (starting, failing checks) is stopped all the same', async () => {
+  const { order, run } = deprovisioner({ healthy: [false, false] });
+
+  await run();
+
+  assert.deepEqual(order, ['publish', 'stop v1/main', 'publish']);
+});
+
+test('a pool the provisioner does not run needs nothing', async () => {
+  const { order, run } = deprovisioner({ healthy: [] });
+
+  assert.equal(await run(), undefined);
+  assert.deepEqual(order, []);
+});
+
+test('a pool the route still sends users or copies to is never stopped', async () => {
+  const routes: ServiceRoute[] = [
+    { weights: { v1: 10, v2: 90 }, mirror: null, filter: true },
+    { weights: { v2: 100 }, mirror: { target: 'v1', baseline: null, percentage: 5 }, filter: true },
+  ];
+  for (const route of routes) {
+    const { order, run } = deprovisioner({ healthy: [true], route });
+
+    const events = await run();
+
+    assert.deepEqual(order, [], JSON.stringify(route));
+    assert.equal(events?.[0]?.type, 'effect_failed');
+    assert.match(JSON.stringify(events), /checkout v1 \(main\) is still routed to; not stopped/);
+  }
 });

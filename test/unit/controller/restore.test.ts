@@ -62,6 +62,7 @@ test('a restore slower than its provisioning timeout proceeds at its pace, never
       routes.push(e);
     },
     publish: async () => undefined,
+    route: () => undefined,
   };
   const runner = new ControllerEffectRunner({
     routing,

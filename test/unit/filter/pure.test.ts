@@ -23,6 +23,8 @@ interface Pure {
   configSummary(text: string): string;
   fnvChunked(bytes: Uint8Array, chunk: number): string;
   segmentPointOf(key: string): number;
+  outcomeMilli(value: string): bigint;
+  splitOf(key: string, percentage: number): string;
   normalise(path: string): string;
   cookie(header: string, name: string): string;
   pathOk(path: string, include: string, exclude: string): boolean;
@@ -32,6 +34,7 @@ interface Pure {
   newUuid(seed: bigint): string;
   shadowHeaders(keys: string, values: string, strip: string, id: string): string;
   control(bytes: Uint8Array): string;
+  controlSplit(bytes: Uint8Array): number;
   localReplyFlags(body: string): number;
   resetTelemetry(capacity: number): void;
   addRecord(
@@ -176,7 +179,9 @@ describe('configuration', () => {
         ? { reconnectMinMs: 10, reconnectMaxMs: 3_600_000 }
         : field === 'batchMaxRecords' || field === 'bufferMaxRecords'
           ? { batchMaxRecords: 1, bufferMaxRecords: 1 << 20 }
-          : {};
+          : field === 'splitPercentage'
+            ? { segmentHeader: 'x-user' }
+            : {};
       for (const value of [min, max]) {
         const c = { ...minimal, ...base, [field]: value };
         assert.equal(pure.configError(JSON.stringify(c)), '', `${field}=${value} is accepted by the filter`);
@@ -193,6 +198,15 @@ describe('configuration', () => {
         assert.notDeepEqual(filterConfigErrors(c), [], `${field}=${value} is refused by the daemon`);
       }
     }
+  });
+
+  test('a split of users needs a user key, in the filter and in the daemon', () => {
+    const c = { ...minimal, splitPercentage: 10 };
+    assert.match(pure.configError(JSON.stringify(c)), /^splitPercentage: /);
+    assert.deepEqual(filterConfigErrors(c), [
+      'splitPercentage: a split of users needs segmentHeader or segmentCookie',
+    ]);
+    assert.equal(pure.configError(JSON.stringify({ ...c, segmentCookie: 'uid' })), '');
   });
 
   test('strings with escapes and fractional percentages parse', () => {
@@ -222,6 +236,29 @@ describe('hashing and sampling helpers', () => {
     let h = 0xcbf29ce484222325n;
     for (const b of Buffer.from('alice')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
     assert.equal(pure.segmentPointOf('alice'), (Number(h % 1_000_000n) * 100) / 1_000_000);
+  });
+
+  test('an A/B split puts a user in B above 100 − split on the segment circle, and raising it only adds users', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+    const inB = (pct: number) => new Set(keys.filter((k) => pure.splitOf(k, pct).startsWith('B')));
+    for (const k of keys.slice(0, 50)) assert.equal(inB(30).has(k), pure.segmentPointOf(k) >= 70, k);
+    const [b10, b30] = [inB(10), inB(30)];
+    assert.ok([...b10].every((k) => b30.has(k)));
+    assert.ok(b30.size > 2000 * 0.3 - 5 * 20.5 && b30.size < 2000 * 0.3 + 5 * 20.5, `${b30.size}`);
+    assert.equal(inB(0).size, 0);
+    let h = 0xcbf29ce484222325n;
+    for (const b of Buffer.from('alice')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    assert.equal(pure.splitOf('alice', 50).split(' ')[1], String(Number((h ^ (h >> 32n)) & 0xffffffffn)));
+  });
+
+  test('outcome header values are read as non-negative decimals in thousandths', () => {
+    assert.equal(pure.outcomeMilli('1'), 1000n);
+    assert.equal(pure.outcomeMilli('0'), 0n);
+    assert.equal(pure.outcomeMilli('2.5'), 2500n);
+    assert.equal(pure.outcomeMilli('3.1256'), 3125n);
+    assert.equal(pure.outcomeMilli('.5'), 500n);
+    assert.equal(pure.outcomeMilli('99999999999'), 4294967295n);
+    for (const bad of ['', '.', '-1', '1e3', 'yes', '1.2.3']) assert.equal(pure.outcomeMilli(bad), -1n, bad);
   });
 
   test('paths are normalised into endpoint names', () => {
@@ -341,6 +378,9 @@ describe('telemetry encoding', () => {
     const extra = Buffer.concat([Buffer.from(ok), Buffer.from([0x22, 0x02, 0x68, 0x69, 0x28, 0x05])]);
     assert.equal(pure.control(extra), '3,1,12.5');
     assert.equal(pure.control(new Uint8Array(0)), '0,0,0.0');
+    const split = Control.encode(Control.create({ sequence: 4, kind: 5, splitPercentage: 30 })).finish();
+    assert.equal(pure.control(split), '4,5,0.0');
+    assert.equal(pure.controlSplit(split), 30);
   });
 
   test('batches carry meta, counters, records with relative start times, and each dictionary entry once per stream', () => {

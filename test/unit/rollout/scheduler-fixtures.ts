@@ -48,17 +48,21 @@ export class ManualClock implements Clock {
 
 /**
  * Records every effect it runs. A `provision` reports its pool ready with the
- * requested replicas, unless `failProvision` names the version or `hold`
- * keeps it waiting until released.
+ * requested replicas, unless `failProvision` names the version or
+ * `holdProvision` keeps it waiting until released; `holdDeprovision` keeps a
+ * teardown of that version waiting likewise.
  */
 export class RecordingRunner implements EffectRunner {
   readonly ran: { deploymentId: string; effect: Effect }[] = [];
   failProvision: string | null = null;
   holdProvision: string | null = null;
+  holdDeprovision: string | null = null;
   readonly #held: (() => void)[] = [];
 
   async run(effect: Effect, deployment: DeploymentState): Promise<RolloutEventBody[] | undefined> {
     this.ran.push({ deploymentId: deployment.id, effect });
+    if (effect.kind === 'deprovision' && effect.version === this.holdDeprovision)
+      await new Promise<void>((resolve) => this.#held.push(resolve));
     if (effect.kind !== 'provision') return undefined;
     if (effect.version === this.failProvision) throw new Error(`${effect.version} exited with code 1`);
     if (effect.version === this.holdProvision) await new Promise<void>((resolve) => this.#held.push(resolve));

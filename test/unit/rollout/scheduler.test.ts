@@ -141,6 +141,33 @@ describe('rollout scheduler', () => {
     ]);
   });
 
+  test("a new deployment's effects wait until the ended one of the same service has torn its pools down", async () => {
+    const { clock, runner, scheduler, repo } = setup();
+    const first = deployV2(scheduler);
+    await scheduler.idle();
+    // The abort's teardown of v2 (route away, drain, stop) takes a while.
+    runner.holdDeprovision = 'v2';
+    scheduler.command('checkout', 'abort');
+    await new Promise((r) => setImmediate(r));
+    // The same version is deployed again at once.
+    clock.advance(1);
+    const second = deployV2(scheduler);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const ofSecond = () => runner.ran.filter((r) => r.deploymentId === second.id).map((r) => r.effect.kind);
+    assert.deepEqual(ofSecond(), [], 'nothing of the new deployment runs during the teardown');
+    runner.release();
+    await scheduler.idle();
+    // Then the new deployment provisions v2 afresh, after the teardown, and shadows it.
+    const teardown = runner.ran.findIndex(
+      (r) => r.deploymentId === first.id && r.effect.kind === 'deprovision',
+    );
+    const provision = runner.ran.findIndex(
+      (r) => r.deploymentId === second.id && r.effect.kind === 'provision',
+    );
+    assert.ok(teardown >= 0 && provision > teardown, runner.kinds().join(', '));
+    assert.equal(repo.get(second.id)?.phase, 'shadowing');
+  });
+
   test('after a restart, effects are re-issued and timers re-armed from persisted deadlines', async () => {
     // A first daemon takes the deployment to step 2 of promotion, then dies.
     const first = setup();

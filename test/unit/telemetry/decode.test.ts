@@ -46,6 +46,8 @@ function sample() {
         responseBytes: 812,
         bodyHash: { low: 0xdeadbeef | 0, high: 0x9f2c0001 | 0, unsigned: true },
         cluster: 3,
+        user: 0xfedcba98,
+        outcomeMilli: 2500,
       },
       {
         requestId: Buffer.from('text-id-42'),
@@ -85,6 +87,9 @@ test('decodes what protobufjs encodes, field for field', () => {
   assert.equal(c.hashLo[0], 0xdeadbeef | 0);
   assert.equal(c.hashHi[0], 0x9f2c0001 | 0);
   assert.equal(c.cluster[0], 3);
+  assert.equal(c.user[0], 0xfedcba98);
+  assert.equal(c.outcomeMilli[0], 2500);
+  assert.equal(c.user[1], 0);
   assert.equal(
     Buffer.from(c.buf.subarray(c.idOff[0]!, c.idOff[0]! + c.idLen[0]!)).toString('hex'),
     '9f2c8e0a1b2c4d5e8f90a1b2c3d4e5f6',
@@ -216,7 +221,7 @@ test('the WebAssembly fast path decodes exactly what the JavaScript decoder does
     const fields: number[][] = [];
     const id = Array.from({ length: rnd(4) === 0 ? rnd(40) : 16 }, () => rnd(256));
     fields.push([0x0a, id.length, ...id]);
-    for (const field of [2, 3, 4, 5, 6, 7, 8, 9, 11]) {
+    for (const field of [2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]) {
       if (rnd(8) === 0) continue;
       const f = [field << 3];
       varint(f, value());
@@ -257,6 +262,8 @@ test('the WebAssembly fast path decodes exactly what the JavaScript decoder does
     'hashLo',
     'hashHi',
     'cluster',
+    'user',
+    'outcomeMilli',
   ] as const;
   const decodeBoth = (bytes: Uint8Array, wasm: boolean): unknown => {
     setWasmDecoding(wasm);

@@ -165,3 +165,42 @@ test('invalid desired routing is reported with paths', () => {
     'weights: must give some version a positive weight',
   ]);
 });
+
+test("a split sends the header's requests to its version (header removed), the rest by weight, the filter on both", () => {
+  const split = { version: 'v2', header: 'x-umbra-arm' };
+  const s = snap(desired({ split }), FILTER);
+  const routes = one(s, ROUTE_TYPE, 'shop-routes')['virtual_hosts'][0]['routes'];
+
+  assert.equal(routes.length, 2);
+  const [toB, rest] = routes;
+  assert.deepEqual(toB['match']['headers'], [{ name: 'x-umbra-arm', string_match: { exact: 'b' } }]);
+  assert.equal(toB['route']['cluster'], 'shop-v2');
+  assert.deepEqual(toB['request_headers_to_remove'], ['x-umbra-arm']);
+  assert.deepEqual(rest['match'], { prefix: '/' });
+  assert.deepEqual(
+    rest['route']['weighted_clusters']['clusters'].map((c: { name: string }) => c.name),
+    ['shop-v1'],
+  );
+  for (const r of routes) assert.ok(r['typed_per_filter_config']['umbra'], 'the filter runs on both routes');
+  // Without the filter (a gRPC proxy), no split: the header is never set, so routes stay plain.
+  const plain = one(snap(desired({ split }), { proxy: 'grpc' }), ROUTE_TYPE, 'shop-routes');
+  assert.equal(plain['virtual_hosts'][0]['routes'].length, 1);
+});
+
+test('a split is checked: its version exists and has endpoints, its header is a header name, the filter is there', () => {
+  const errors = (split: DesiredRouting['split'], over: Partial<DesiredRouting> = {}) =>
+    validateDesired(desired({ split, ...over }));
+  assert.deepEqual(errors({ version: 'v2', header: 'x-umbra-arm' }), []);
+  assert.deepEqual(errors({ version: 'v9', header: 'x-umbra-arm' }), ['split.version: no such version v9']);
+  assert.deepEqual(errors({ version: 'v2', header: 'X Arm' }), [
+    'split.header: must be a lower-case header name',
+  ]);
+  const noEndpoints = desired().versions.map((v) => (v.name === 'v2' ? { ...v, endpoints: [] } : v));
+  assert.deepEqual(errors({ version: 'v2', header: 'x-umbra-arm' }, { versions: noEndpoints }), [
+    'split.version: version has no endpoints',
+  ]);
+  const { mirror: _none, ...noMirror } = desired();
+  assert.deepEqual(validateDesired({ ...noMirror, split: { version: 'v2', header: 'x-umbra-arm' } }), [
+    'split: needs mirror (the filter splits the users)',
+  ]);
+});

@@ -3,8 +3,9 @@
  * responses queued for the test to take one at a time.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse } from '../../../daemon/xds/ads-stream.js';
-import { xdsProtos } from '../../../daemon/xds/protos.js';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../daemon/xds/ads-stream.js';
+import { decodeResource, resourceName } from '../../daemon/xds/encode.js';
+import { xdsProtos } from '../../daemon/xds/protos.js';
 
 export interface RawAdsStream {
   send(req: DiscoveryRequest): void;
@@ -76,4 +77,39 @@ export function openAds(client: AdsClient, nodeId: string): RawAdsStream {
     close: () => call.end(),
   };
   return stream;
+}
+
+/**
+ * Every resource a node gets of `types` over one ADS stream, asked for in
+ * order and each response ACKed, as the encoded bytes (hex) by
+ * `<type> <name>`. `names` lists the resources of types that are asked for
+ * by name (endpoints, routes).
+ */
+export async function fetchResources(
+  port: number,
+  nodeId: string,
+  types: readonly string[],
+  names: Record<string, string[]> = {},
+  timeoutMs = 10_000,
+): Promise<Map<string, string>> {
+  const client = adsClient(port);
+  const ads = openAds(client, nodeId);
+  const out = new Map<string, string>();
+  try {
+    for (const type of types) {
+      const resource_names = names[type] ?? [];
+      ads.send({ type_url: type, resource_names });
+      const res = await ads.next(timeoutMs);
+      if (!res) throw new Error(`no ${type} from 127.0.0.1:${port} within ${timeoutMs} ms`);
+      ads.reply(res, resource_names);
+      for (const r of res.resources) {
+        const name = resourceName(type, decodeResource(r));
+        out.set(`${type} ${name}`, Buffer.from(r.value).toString('hex'));
+      }
+    }
+  } finally {
+    ads.cancel();
+    client.close();
+  }
+  return out;
 }

@@ -1,0 +1,263 @@
+/**
+ * The A/B experiments of the daemon's services: starts one (checks, version
+ * B's pool, the split routes, then the split share on the filters), feeds it
+ * the split's live records, ticks it every second, and ends it, by request
+ * or when its guard finds B harmful. Ending moves B's users back to A the
+ * way a rollback moves a deployment's users back: the filters stop marking
+ * users first (control stream, immediate), then the routes lose the split,
+ * then, after the proxies' drain, B's pool is stopped.
+ *
+ * Experiments live in memory: a daemon that restarts ends them (the filters'
+ * split ends with their streams' next control, the routes are rendered
+ * without it).
+ */
+import type { LiveRecord } from '../aggregate/aggregator.js';
+import type { SeriesRegistry } from '../aggregate/series.js';
+import type { ServiceConfig } from '../config/schema.js';
+import { ExperimentRunner, type ExperimentTick } from '../experiment/runner.js';
+import { busyReason, type ExperimentSpec, experimentSpecErrors } from '../experiment/spec.js';
+import type { ArmName } from '../experiment/tally.js';
+import { logger } from '../log.js';
+import type { MixtureAtom } from '../model/model.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import { shadowReplicas } from '../provision/sizing.js';
+import { productionReplicasOf } from '../rollout/plan.js';
+import { FLAG_CONNECT_FAILURE, FLAG_OUTCOME, FLAG_RESET, FLAG_TIMEOUT } from '../wire/record-contract.js';
+import { versionCluster } from '../xds/index.js';
+import type { RoutingTable } from './routing.js';
+
+const log = logger('experiments');
+
+const FAILED = FLAG_TIMEOUT | FLAG_RESET | FLAG_CONNECT_FAILURE;
+/** Time between the filters' last B request and stopping B's pool (as the effect runner drains). */
+const DRAIN_MS = 3000;
+
+/** Thrown for a request that is refused; the message names the path or the reason. */
+export class ExperimentRefused extends Error {}
+
+export type ExperimentPhase = 'starting' | 'running' | 'stopped';
+
+/** One experiment as status shows it. Plain data; a snapshot at the time of the call. */
+export interface ExperimentStatus {
+  id: string;
+  spec: ExperimentSpec;
+  /** Version A: the version serving the service when the experiment started. */
+  stable: string;
+  phase: ExperimentPhase;
+  startedAtMs: number;
+  stoppedAtMs: number | null;
+  /** Why it stopped (`stopped by an operator: …`, `guard: …`). */
+  stopReason: string | null;
+  /** The guard stopped it: B was harmful. */
+  harmful: boolean;
+  latest: ExperimentTick | null;
+}
+
+export interface ExperimentDeskOptions {
+  services: readonly ServiceConfig[];
+  provisioners: Map<string, Provisioner>;
+  routing: Pick<RoutingTable, 'setSplit'>;
+  /** The filters' split share (telemetry control stream); absent without telemetry. */
+  setSplit?: (service: string, percentage: number) => number;
+  registry: SeriesRegistry;
+  /** The version serving a service now, and its deployment in progress if any. */
+  serving: (service: string) => string;
+  activeDeployment: (service: string) => { id: string; phase: string } | null;
+  /** Resolves once the effects of ended deployments have run (a rollback's last pool stop, say). */
+  settled?: () => Promise<void>;
+  mixture: readonly MixtureAtom[];
+  /** Overlay mode (`daemon.xds.upstream`): the routes are an upstream's, so experiments are refused. */
+  overlay?: boolean;
+  drainMs?: number;
+}
+
+interface Entry {
+  status: ExperimentStatus;
+  runner: ExperimentRunner | null;
+  clusters: { a: string; b: string };
+}
+
+export class ExperimentDesk {
+  readonly #o: ExperimentDeskOptions;
+  /** The latest experiment per service (running or not). */
+  readonly #byService = new Map<string, Entry>();
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(o: ExperimentDeskOptions) {
+    this.#o = o;
+  }
+
+  /** The running experiment of a service (its id), or null: deployments are refused while one runs. */
+  running(service: string): string | null {
+    const e = this.#byService.get(service);
+    return e && e.status.phase !== 'stopped' ? e.status.id : null;
+  }
+
+  status(service?: string): ExperimentStatus[] {
+    return [...this.#byService.values()]
+      .filter((e) => service === undefined || e.status.spec.service === service)
+      .map((e) => structuredClone(e.status));
+  }
+
+  /**
+   * Checks an experiment and starts it: answers at once (phase `starting`)
+   * once the checks pass, and goes on in the background until the split is
+   * live (`running`), or ends it (`stopped`, with why). Throws
+   * ExperimentRefused for a request it will not start.
+   */
+  start(spec: ExperimentSpec, nowMs: number): ExperimentStatus {
+    const cfg = this.#o.services.find((s) => s.name === spec.service);
+    if (!cfg) throw new ExperimentRefused(`service: no service named ${spec.service}`);
+    const at = `services[${this.#o.services.indexOf(cfg)}]`;
+    const provisioner = this.#o.provisioners.get(cfg.name)!;
+    const stable = this.#o.serving(cfg.name);
+    const errors = experimentSpecErrors(spec, {
+      versions: provisioner.versions(),
+      stable,
+      endpoints: this.#endpointsOf(cfg.name),
+    });
+    if (!cfg.mirroring.userSegment)
+      errors.push(`${at}.mirroring.userSegment: an A/B split needs the user key (header or cookie)`);
+    const o = spec.outcome;
+    if (o.kind === 'header' && o.header !== cfg.experiments.outcomeHeader)
+      errors.push(
+        `outcome.header: ${cfg.name}'s filter reads ${cfg.experiments.outcomeHeader} (${at}.experiments.outcomeHeader)`,
+      );
+    if (this.#o.overlay)
+      errors.push('daemon.xds.upstream: experiments need the routes Umbra renders, not an overlay');
+    if (!this.#o.setSplit) errors.push('daemon.telemetry: the split needs the filters’ telemetry stream');
+    if (errors.length > 0) throw new ExperimentRefused(errors.join('; '));
+    const busy = busyReason(cfg.name, this.#o.activeDeployment(cfg.name), this.running(cfg.name));
+    if (busy) throw new ExperimentRefused(busy);
+
+    const id = `${cfg.name}-${spec.version}-ab-${nowMs}`;
+    const entry: Entry = {
+      status: {
+        id,
+        spec,
+        stable,
+        phase: 'starting',
+        startedAtMs: nowMs,
+        stoppedAtMs: null,
+        stopReason: null,
+        harmful: false,
+        latest: null,
+      },
+      runner: null,
+      clusters: { a: versionCluster(cfg.name, stable), b: versionCluster(cfg.name, spec.version) },
+    };
+    this.#byService.set(cfg.name, entry);
+    log.info('experiment starting', { id, version: spec.version, split: spec.split });
+    this.#track(this.#launch(entry, cfg, provisioner));
+    return structuredClone(entry.status);
+  }
+
+  /** Resolves once every start and cleanup under way has finished (for tests and shutdown). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#pending]);
+  }
+
+  async #launch(entry: Entry, cfg: ServiceConfig, provisioner: Provisioner): Promise<void> {
+    const { spec, id } = entry.status;
+    try {
+      // The last deployment's cleanup (its drain, its pools stopped) must not undo B's pool.
+      await this.#o.settled?.();
+      const replicas = shadowReplicas({
+        productionReplicas: productionReplicasOf(cfg),
+        shadowPercentage: spec.split,
+        headroom: cfg.rollout.headroom,
+      });
+      await provisioner.ensure({ version: spec.version, pool: 'main' }, replicas);
+      // Routes first: a user the filter marks must find B's route.
+      await this.#o.routing.setSplit(cfg.name, spec.version);
+      entry.runner = new ExperimentRunner(spec, this.#o.mixture, cfg.judge.anomalyThreshold);
+      if (entry.status.phase !== 'starting') return; // stopped meanwhile
+      this.#o.setSplit!(cfg.name, spec.split);
+      entry.status.phase = 'running';
+      log.info('experiment running', { id });
+    } catch (err) {
+      log.error('experiment could not start', { id, error: err as Error });
+      this.#end(entry, `could not start: ${(err as Error).message}`, Date.now(), false);
+    }
+  }
+
+  /**
+   * Ends a service's experiment: B's users are back on A when it answers (the
+   * filters stop marking them); the routes and B's pool follow in the background.
+   */
+  stop(service: string, reason: string, nowMs: number): ExperimentStatus {
+    const e = this.#byService.get(service);
+    if (!e || e.status.phase === 'stopped') throw new ExperimentRefused(`${service} runs no experiment`);
+    this.#end(e, reason, nowMs, false);
+    return structuredClone(e.status);
+  }
+
+  /** One live record of a split (from ingest; the object is reused). */
+  onRecord(r: Readonly<LiveRecord>): void {
+    const service = this.#o.registry.serviceOf[r.series];
+    const e = service === undefined ? undefined : this.#byService.get(service);
+    if (!e?.runner || e.status.phase !== 'running') return;
+    const cluster = this.#o.registry.clusterName[r.cluster];
+    const arm: ArmName | null = cluster === e.clusters.b ? 'B' : cluster === e.clusters.a ? 'A' : null;
+    if (arm === null) return;
+    e.runner.add({
+      arm,
+      user: r.user,
+      atMs: r.startUs / 1000,
+      endpoint: this.#o.registry.endpointNameOf[r.series] ?? '',
+      ...((r.flags & FLAG_OUTCOME) !== 0 ? { outcome: r.outcomeMilli / 1000 } : {}),
+      failed: (r.flags & FAILED) !== 0 || r.status === 0 || r.status >= 500,
+      latencyUs: r.latencyUs,
+    });
+  }
+
+  /** Once a second: every running experiment answers; a guard that fires ends its experiment. */
+  tick(nowMs: number): void {
+    for (const e of this.#byService.values()) {
+      if (!e.runner || e.status.phase !== 'running') continue;
+      const t = e.runner.tick(nowMs);
+      e.status.latest = t;
+      if (!t.guard.stop) continue;
+      const reason = `guard: B's ${t.guard.signal} worse than A's (score ${t.guard.score.toFixed(2)} ≥ ${e.runner.threshold})`;
+      log.warn('experiment stopped by its guard', { id: e.status.id, reason });
+      this.#end(e, reason, nowMs, true);
+    }
+  }
+
+  #end(e: Entry, reason: string, nowMs: number, harmful: boolean): void {
+    e.status.phase = 'stopped';
+    e.status.stopReason = reason;
+    e.status.stoppedAtMs = nowMs;
+    e.status.harmful = harmful;
+    if (e.runner) e.status.latest = e.runner.tick(nowMs);
+    // The filters stop marking users at once; then the routes lose the split; then B stops.
+    this.#o.setSplit?.(e.status.spec.service, 0);
+    this.#track(this.#cleanup(e, reason));
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #cleanup(e: Entry, reason: string): Promise<void> {
+    const service = e.status.spec.service;
+    try {
+      await this.#o.routing.setSplit(service, null);
+      await new Promise((r) => setTimeout(r, this.#o.drainMs ?? DRAIN_MS));
+      await this.#o.provisioners.get(service)?.stop({ version: e.status.spec.version, pool: 'main' });
+    } catch (err) {
+      log.error('experiment cleanup failed', { id: e.status.id, error: err as Error });
+    }
+    log.info('experiment stopped', { id: e.status.id, reason });
+  }
+
+  #endpointsOf(service: string): string[] {
+    const r = this.#o.registry;
+    const out = new Set<string>();
+    r.serviceOf.forEach((s, i) => {
+      if (s === service && r.endpointNameOf[i]) out.add(r.endpointNameOf[i]!);
+    });
+    return [...out];
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * One running experiment: records in, once a second the guard's verdict and
+ * the answer out. Owns its tally and guard state; the caller supplies time
+ * (ms) and acts on a stop (moves B's users back to A).
+ */
+import type { MixtureAtom } from '../model/model.js';
+import { type ExperimentAnswer, experimentAnswer } from './answer.js';
+import { type GuardState, type GuardVerdict, guardStep, newGuard, slowBarUs } from './guard.js';
+import type { ExperimentSpec } from './spec.js';
+import { ExperimentTally, type SplitRecord, type TallyLimits } from './tally.js';
+
+/** A's recent latencies kept for the slow bar. */
+const RECENT = 2000;
+
+export interface ExperimentTick {
+  answer: ExperimentAnswer;
+  guard: GuardVerdict;
+}
+
+export class ExperimentRunner {
+  readonly tally: ExperimentTally;
+  private guard: GuardState;
+  private readonly recentA: number[] = [];
+  private recentAt = 0;
+  private bar = Number.POSITIVE_INFINITY;
+  private last: ExperimentTick | null = null;
+
+  constructor(
+    readonly spec: ExperimentSpec,
+    private readonly mixture: readonly MixtureAtom[],
+    /** The guard's threshold: log10 of the evidence that stops B (the service's anomalyThreshold). */
+    readonly threshold: number,
+    limits?: TallyLimits,
+  ) {
+    this.tally = new ExperimentTally(spec, limits);
+    this.guard = newGuard(mixture);
+  }
+
+  add(r: SplitRecord): void {
+    this.tally.add(r, this.bar);
+    if (r.arm !== 'A' || r.failed) return;
+    if (this.recentA.length < RECENT) this.recentA.push(r.latencyUs);
+    else this.recentA[this.recentAt] = r.latencyUs;
+    this.recentAt = (this.recentAt + 1) % RECENT;
+  }
+
+  /** Closes finished users, tests the last second's requests, and answers. */
+  tick(nowMs: number): ExperimentTick {
+    this.tally.close(nowMs);
+    const { state, verdict } = guardStep(this.guard, this.tally.requests, this.mixture, this.threshold);
+    this.guard = state;
+    // The bar for the next second is fixed before its requests are seen.
+    this.bar = slowBarUs(this.recentA);
+    this.last = { answer: experimentAnswer(this.spec, this.tally), guard: verdict };
+    return this.last;
+  }
+
+  /** The last tick's result (null before the first). */
+  latest(): ExperimentTick | null {
+    return this.last;
+  }
+}
