@@ -69,6 +69,9 @@ async function run(q: SqlQuery): Promise<SqlResult> {
 /** Runs the queries atomically (a transaction, or a savepoint inside one); stops at the first unmet expectation. */
 async function batch(queries: SqlQuery[]): Promise<{ results: SqlResult[]; failedAt?: number }> {
   const outer = depth === 0;
+  // One statement outside a transaction is atomic by itself: no BEGIN and COMMIT round trips.
+  if (outer && queries.length === 1 && queries[0]!.expect === undefined)
+    return { results: [await run(queries[0]!)] };
   await run({ sql: outer ? 'BEGIN' : 'SAVEPOINT umbra_batch' });
   depth++;
   const results: SqlResult[] = [];
