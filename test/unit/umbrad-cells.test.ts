@@ -5,7 +5,7 @@ import { parseConfig } from '../../daemon/config/load.js';
 import { setLogLevel } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/sqlite.js';
 import { startUmbrad } from '../../daemon/umbrad.js';
-import { ARM_CANDIDATE } from '../../daemon/wire/record-contract.js';
+import { pairView } from './aggregate/pair-view.js';
 
 setLogLevel('silent');
 
@@ -22,28 +22,9 @@ test('a listener of final seconds that throws (its store out of reach) stops nei
     daemon.context.onCells((cells) => seen.push(...cells));
     const T0 = 1_700_000_000;
     pipeline.aggregator.advance(T0 * 1e6);
-    pipeline.aggregator.onPair({
-      series: pipeline.registry.series('checkout', 'GET /cart', 'eu'),
-      startUs: T0 * 1e6 + 100,
-      shadowArm: ARM_CANDIDATE,
-      missing: false,
-      pStatus: 200,
-      pFlags: 0,
-      pLatencyUs: 10_000,
-      pHashLo: 1,
-      pHashHi: 1,
-      sStatus: 200,
-      sFlags: 0,
-      sLatencyUs: 10_000,
-      sHashLo: 1,
-      sHashHi: 1,
-      requestId: () => 'req-1',
-      copyRequestId: (dst, at) => {
-        const bytes = Buffer.from('req-1');
-        dst.set(bytes, at);
-        return bytes.length;
-      },
-    });
+    pipeline.aggregator.onPair(
+      pairView(pipeline.registry.series('checkout', 'GET /cart', 'eu'), T0 * 1e6 + 100, 'req-1'),
+    );
     pipeline.aggregator.flush((T0 + 100) * 1e6);
     assert.equal(seen.length, 1, 'the second listener still got the second');
     assert.equal(seen[0]!.candidate.pairs, 1);
