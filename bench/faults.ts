@@ -13,7 +13,7 @@
  * says what each figure means). A scenario that fails reports null and the
  * error; the rest still run.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot, requireEnvoy } from '../daemon/platform/envoy-binary.js';
@@ -26,7 +26,7 @@ import { weightFlips } from './faults/flips.js';
 import { forgedHiddenRegression, forgedRollback, regressionControl, seriesFlood } from './faults/forgery.js';
 import { nackFalseRollback } from './faults/nack.js';
 import { restartUnderLoad, staleDeadline } from './faults/restarts.js';
-import { Daemon, type Ports, say, waitFor } from './faults/stack.js';
+import { Daemon, type Ports, say, stopLeftoverInstances, waitFor } from './faults/stack.js';
 
 const LOAD_RPS = 120;
 const SCENARIOS = [
@@ -52,22 +52,6 @@ async function runCleanups(): Promise<void> {
       await fn();
     } catch (err) {
       console.error(`bench:faults cleanup: ${(err as Error).message}`);
-    }
-  }
-}
-
-/**
- * Stops the sample-service instances this run's daemons started and left
- * behind (found by the SAMPLE_SHADOW_COUNT_DIR this run gave them only).
- */
-function stopLeftoverInstances(dir: string): void {
-  const mark = `SAMPLE_SHADOW_COUNT_DIR=${dir}`;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(mark)) process.kill(Number(pid), 'SIGTERM');
-    } catch {
-      // gone, or not ours to read
     }
   }
 }

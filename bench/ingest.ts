@@ -5,6 +5,9 @@
  *   npm run bench:ingest                      default: two runs (N/10 and N) in child processes
  *   npm run bench:ingest -- --records 5e6     one run of that many records
  *   npm run bench:ingest -- --hdr             also time hdr-histogram-js (JS, WebAssembly) vs ours
+ *   npm run bench:ingest -- --records N --store sqlite|postgres://…
+ *                                             also save every closed second's cells (and minute's
+ *                                             histograms) to that store, timed (bench:failover compares)
  *
  * The generator builds realistic batches (4 proxy streams, 8 endpoints, 4
  * segments, 1,000 records per batch; mirrored requests with primary +
@@ -28,11 +31,18 @@
  *   {"bench":"ingest","records_per_s":…,"peak_rss_mb":…}
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import protobuf from 'protobufjs';
 import { LatencyHistogram } from '../daemon/aggregate/latency-histogram.js';
 import { setLogLevel } from '../daemon/log.js';
+import { saveTaggedCells } from '../daemon/parts/store.js';
+import { openPostgresStore } from '../daemon/store/postgres.js';
+import { openStore } from '../daemon/store/sqlite.js';
+import type { Store } from '../daemon/store/store.js';
 import { BatchColumns, decodeBatch } from '../daemon/telemetry/decode.js';
 import { encodeBatch, type RecordInput } from '../daemon/telemetry/encode.js';
 import { createPipeline } from '../daemon/telemetry/pipeline.js';
@@ -331,14 +341,35 @@ function decodeOnly(streams: Template[][], seconds: number): number {
   return Math.round(records / (Number(process.hrtime.bigint() - start) / 1e9));
 }
 
-function runOnce(totalRecords: number): Record<string, number> {
+/** `--store sqlite` (a WAL file in a temporary directory) or `--store postgres://…`: where closed seconds are saved, as the daemon saves them. */
+function openBenchStore(arg: string): { store: Store; close(): void } {
+  if (arg.startsWith('postgres://') || arg.startsWith('postgresql://')) {
+    const store = openPostgresStore({ url: arg, connectTimeoutMs: 5000, timeoutMs: 5000, daemonId: 'bench' });
+    return { store, close: () => store.close() };
+  }
+  if (arg !== 'sqlite') throw new Error('--store must be sqlite or a postgres:// URL');
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-bench-ingest-'));
+  const store = openStore(join(dir, 'umbra.db'));
+  return {
+    store,
+    close: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runOnce(totalRecords: number, store?: Store): Record<string, number> {
   setLogLevel('warn');
   const streams = Array.from({ length: STREAMS }, (_, s) => templatesFor(s));
   const p = createPipeline();
   let cells = 0;
   p.aggregator.onSecond((c) => {
     cells += c.length;
+    // Saved on the daemon's thread, inside the timed loop, as persistStatsPart does.
+    if (store) saveTaggedCells(store, c);
   });
+  if (store) p.aggregator.onMinute((rows) => store.saveHistograms(rows));
   const batchIntervalUs = (PER_BATCH / VIRTUAL_RECORDS_PER_S) * 1e6;
   const t0 = 1_732_700_000_000_000;
   const batches = Math.ceil(totalRecords / PER_BATCH);
@@ -440,8 +471,11 @@ async function main(): Promise<void> {
   const at = args.indexOf('--records');
   const records = parseRecords(at >= 0 ? args[at + 1] : undefined);
   if (args.includes('--hdr')) await hdrComparison();
+  const storeAt = args.indexOf('--store');
+  const bench = storeAt >= 0 ? openBenchStore(args[storeAt + 1] ?? '') : undefined;
   if (records !== undefined) {
-    const r = runOnce(records);
+    const r = runOnce(records, bench?.store);
+    bench?.close();
     console.log(JSON.stringify({ run: 'ingest', ...r }));
     if (args.includes('--child')) return;
     console.log(

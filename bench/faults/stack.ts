@@ -190,3 +190,19 @@ export function shadowCopiesSeen(dir: string): number {
 
 /** Phases after which a deployment does nothing more. */
 export const TERMINAL: readonly string[] = TERMINAL_PHASES;
+
+/**
+ * Stops the sample-service instances this run's daemons started and left
+ * behind (found by the SAMPLE_SHADOW_COUNT_DIR this run gave them only).
+ */
+export function stopLeftoverInstances(dir: string): void {
+  const mark = `SAMPLE_SHADOW_COUNT_DIR=${dir}`;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(mark)) process.kill(Number(pid), 'SIGTERM');
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}

@@ -74,16 +74,30 @@ export class AdminClient {
     return this.#call('ExperimentStop', { service, reason });
   }
 
-  /** `uiUrl`: the live page, '' when the daemon does not serve it. */
-  async status(service?: string): Promise<{ services: ServiceStatusView[]; nowMs: number; uiUrl: string }> {
+  /**
+   * `uiUrl`: the live page, '' when the daemon does not serve it. `follower`:
+   * the daemon follows on a shared store (docs/ha.md); `leader` is then the
+   * leader's admin address ('' when none leads).
+   */
+  async status(service?: string): Promise<{
+    services: ServiceStatusView[];
+    nowMs: number;
+    uiUrl: string;
+    follower: boolean;
+    leader: string;
+  }> {
     const r = await this.#call<{
       services: (ServiceStatusView & { deployment?: DeploymentView | null })[];
       nowMs: number;
       uiUrl?: string;
+      follower?: boolean;
+      leader?: string;
     }>('Status', { service: service ?? '' });
     return {
       ...r,
       uiUrl: r.uiUrl ?? '',
+      follower: r.follower ?? false,
+      leader: r.leader ?? '',
       services: r.services.map((s) => ({ ...s, deployment: s.deployment ?? null })),
     };
   }

@@ -26,7 +26,10 @@ import { AdminError } from './port.js';
 
 export interface RolloutBackendOptions {
   services: ServiceConfig[];
-  scheduler: RolloutScheduler;
+  /** Absent on a follower of a shared store (docs/ha.md): commands are refused with {@link refuseCommands}. */
+  scheduler?: RolloutScheduler;
+  /** Why commands are refused without a scheduler (names the leader). */
+  refuseCommands?: () => string;
   repo: DeploymentRepo;
   /** Latest judge evidence per service. */
   evidence?: (service: string) => ServiceEvidence | undefined;
@@ -74,7 +77,7 @@ export class RolloutAdminBackend implements AdminBackend {
     if (refusal) throw new AdminError('failed_precondition', refusal);
     const previousVersion = this.#stable(cfg);
     try {
-      const state = this.#o.scheduler.deploy({
+      const state = this.#scheduler().deploy({
         service,
         version,
         previousVersion,
@@ -103,7 +106,7 @@ export class RolloutAdminBackend implements AdminBackend {
     this.#service(service);
     let r: ReturnType<RolloutScheduler['command']>;
     try {
-      r = this.#o.scheduler.command(service, command, reason);
+      r = this.#scheduler().command(service, command, reason);
     } catch (err) {
       if (err instanceof RolloutRefusal) throw new AdminError('failed_precondition', err.message);
       throw err;
@@ -130,6 +133,11 @@ export class RolloutAdminBackend implements AdminBackend {
     const d = this.#o.decision?.(decisionId);
     if (!d) throw new AdminError('not_found', `no decision ${decisionId}`);
     return d;
+  }
+
+  #scheduler(): RolloutScheduler {
+    if (this.#o.scheduler) return this.#o.scheduler;
+    throw new AdminError('failed_precondition', this.#o.refuseCommands?.() ?? 'this daemon runs no rollouts');
   }
 
   #service(name: string): ServiceConfig {

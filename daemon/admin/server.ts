@@ -30,6 +30,8 @@ export interface AdminServerOptions {
   uiUrl?: string;
   /** Chaos experiments (absent: the chaos calls are refused as unavailable). */
   chaos?: ChaosPort;
+  /** On a follower of a shared store (docs/ha.md): the leader's admin address, reported by Status. */
+  follower?: { leader: () => string | undefined };
 }
 
 export interface AdminServer {
@@ -119,6 +121,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       })),
       nowMs: Date.now(),
       uiUrl: opts.uiUrl ?? '',
+      follower: opts.follower !== undefined,
+      leader: opts.follower?.leader() ?? '',
     }),
     Promote: command('promote'),
     Rollback: command('rollback'),

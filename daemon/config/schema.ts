@@ -71,6 +71,27 @@ const HostPort = z
 /** Where alerts are POSTed. */
 const WebhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** PostgreSQL as the shared store of several daemons, one of them leading (docs/ha.md). */
+export const PostgresStore = z
+  .strictObject({
+    /** `postgres://user[:password]@host[:port]/database[?sslmode=…]`. */
+    url: z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, { error: 'must be a postgres:// URL' }),
+    /** Longest wait to open a connection. */
+    connectTimeout: timeout('5s', 60_000),
+    /** Longest wait for any one answer of the store; the daemon's thread waits that long at most. */
+    timeout: timeout('2s', 30_000),
+    /** How long the leader's lease lasts without a renewal: a dead leader is replaced within it. */
+    lease: duration('5s', { min: 1_000, max: 60_000 }),
+    /** The admin address other daemons name as this one when it leads (default: `admin.listen`). */
+    advertise: HostPort.optional(),
+  })
+  .refine((p) => p.timeout * 2 <= p.lease, {
+    // A leader blocked on one answer must still renew its lease in time.
+    error: 'must be at most half of lease',
+    path: ['timeout'],
+  });
+export type PostgresStore = z.infer<typeof PostgresStore>;
+
 /** TLS for one listening port; absent means plaintext. */
 export const Tls = z.strictObject({
   certFile: z.string().min(1),
@@ -191,7 +212,13 @@ export const DaemonConfig = z.strictObject({
     .prefault({}),
   /** The compiled Umbra filter that Envoy loads (a path on the proxies' machine). */
   filter: z.strictObject({ wasmPath: z.string().min(1).default('build/filter.wasm') }).prefault({}),
-  store: z.strictObject({ path: z.string().min(1).default('.umbra/umbra.db') }).prefault({}),
+  store: z
+    .strictObject({
+      path: z.string().min(1).default('.umbra/umbra.db'),
+      /** The shared store of several daemons (docs/ha.md); when set, `path` is not used. */
+      postgres: PostgresStore.optional(),
+    })
+    .prefault({}),
   alerts: z
     .strictObject({
       /** Receives a JSON POST on rollbacks and failed validations; none by default. */

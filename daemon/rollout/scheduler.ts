@@ -49,6 +49,8 @@ const log = logger('rollout');
 
 // NOTE: Node's setTimeout fires at once for delays above 2^31-1 ms; longer waits re-arm.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A deadline whose transition could not be stored is tried again after this long. */
+const DEADLINE_RETRY_MS = 1000;
 
 /** Bad input (unknown deployment, one already in progress): nothing changed. */
 export class RolloutRefusal extends Error {}
@@ -235,14 +237,28 @@ export class RolloutScheduler {
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, atMs - this.#clock.now()));
     const handle = this.#clock.setTimer(() => {
       this.#timers.delete(state.id);
-      const cur = this.#repo.get(state.id);
-      if (!cur || this.#stopped) return;
-      if (this.#clock.now() < atMs) {
-        this.#arm(cur);
-        return;
+      if (this.#stopped) return;
+      try {
+        const cur = this.#repo.get(state.id);
+        if (!cur) return;
+        if (this.#clock.now() < atMs) {
+          this.#arm(cur);
+          return;
+        }
+        // The armed timer fired: stamp it no earlier than its deadline.
+        this.#apply(cur, { type: 'timer', timer, at: Math.max(atMs, this.#clock.now()) });
+      } catch (err) {
+        // The store could not be read or written (a shared store out of reach): nothing moved,
+        // and the deadline is tried again rather than forgotten.
+        log.error('deadline not applied; trying again', { id: state.id, timer, error: err as Error });
+        this.#timers.set(
+          state.id,
+          this.#clock.setTimer(() => {
+            this.#timers.delete(state.id);
+            this.#arm(state);
+          }, DEADLINE_RETRY_MS),
+        );
       }
-      // The armed timer fired: stamp it no earlier than its deadline.
-      this.#safely(() => this.#apply(cur, { type: 'timer', timer, at: Math.max(atMs, this.#clock.now()) }));
     }, delay);
     this.#timers.set(state.id, handle);
   }

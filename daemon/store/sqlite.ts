@@ -7,12 +7,23 @@ import type { CellStats } from '../aggregate/stats.js';
 import { logger } from '../log.js';
 import { MIGRATIONS } from './migrations.js';
 import { preparePrivateDatabase } from './private-files.js';
+import {
+  DAY_MS,
+  type DecisionDb,
+  type DeploymentDb,
+  decisionFrom,
+  deploymentFrom,
+  json,
+  type ModelDb,
+  modelFrom,
+  PhaseConflictError,
+  parse,
+  type TransitionDb,
+  transitionFrom,
+} from './rows.js';
 import type {
-  DecisionRow,
-  DeploymentRow,
   HistogramArm,
   HistogramRow,
-  ModelRow,
   RetentionPolicy,
   Store,
   StoredCell,
@@ -21,8 +32,7 @@ import type {
 
 const log = logger('store');
 
-/** Thrown when a compare-and-set transition finds another phase. */
-export class PhaseConflictError extends Error {}
+export { PhaseConflictError };
 
 /** Applies pending migrations in one transaction each; returns the version reached. */
 export function migrate(db: Database.Database): number {
@@ -42,104 +52,6 @@ export function migrate(db: Database.Database): number {
   }
   return version;
 }
-
-function json(v: unknown): string {
-  return JSON.stringify(v ?? null);
-}
-
-function parse(s: string): unknown {
-  return JSON.parse(s);
-}
-
-interface DeploymentDb {
-  id: string;
-  service: string;
-  version: string;
-  previous_version: string | null;
-  phase: string;
-  phase_data: string;
-  created_at: number;
-  updated_at: number;
-}
-
-function deploymentFrom(r: DeploymentDb): DeploymentRow {
-  return {
-    id: r.id,
-    service: r.service,
-    version: r.version,
-    previousVersion: r.previous_version,
-    phase: r.phase,
-    phaseData: parse(r.phase_data),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-interface TransitionDb {
-  id: number;
-  deployment_id: string;
-  from_phase: string;
-  to_phase: string;
-  event: string;
-  at: number;
-  detail: string;
-}
-
-function transitionFrom(r: TransitionDb): TransitionRow {
-  return {
-    id: r.id,
-    deploymentId: r.deployment_id,
-    from: r.from_phase,
-    to: r.to_phase,
-    event: r.event,
-    at: r.at,
-    detail: parse(r.detail),
-  };
-}
-
-interface DecisionDb {
-  id: number;
-  deployment_id: string | null;
-  service: string;
-  at: number;
-  verdict: string;
-  score: number;
-  threshold: number;
-  model_version: number | null;
-  explanation: string;
-}
-
-function decisionFrom(r: DecisionDb): DecisionRow {
-  return {
-    id: r.id,
-    deploymentId: r.deployment_id,
-    service: r.service,
-    at: r.at,
-    verdict: r.verdict,
-    score: r.score,
-    threshold: r.threshold,
-    modelVersion: r.model_version,
-    explanation: parse(r.explanation),
-  };
-}
-
-interface ModelDb {
-  version: number;
-  created_at: number;
-  params: string | null;
-  trained_on: string;
-}
-
-function modelFrom(r: ModelDb): ModelRow {
-  return {
-    version: r.version,
-    createdAt: r.created_at,
-    params: r.params === null ? null : parse(r.params),
-    trainedOn: parse(r.trained_on),
-  };
-}
-
-const DAY_MS = 86_400_000;
 
 /** Opens (creating if needed, owner-only: see private-files.ts) and migrates the database at `path`. */
 export function openStore(path: string): Store {
@@ -212,11 +124,7 @@ export function openStore(path: string): Store {
     });
     if (res.changes !== 1) {
       const cur = q.getDeployment.get(t.deploymentId) as DeploymentDb | undefined;
-      throw new PhaseConflictError(
-        cur
-          ? `deployment ${t.deploymentId} is in phase ${cur.phase}, not ${t.from}`
-          : `deployment ${t.deploymentId} does not exist`,
-      );
+      throw PhaseConflictError.of(t.deploymentId, t.from, cur?.phase);
     }
     const detail = json(t.detail);
     const ins = q.insTransition.run(t.deploymentId, t.from, t.to, t.event, t.at, detail);

@@ -24,6 +24,12 @@ export interface BootstrapValues {
   tls?: UpstreamTls;
   /** The daemon's xDS token (`daemon.xds.tokenFile`), sent as initial metadata of the ADS stream. */
   xdsToken?: string;
+  /**
+   * The other daemons of one shared store (docs/ha.md), listed beside
+   * `xdsHost:xdsPort` in the xDS cluster: the ADS stream goes to one of them
+   * and, when that one fails, reconnects to another.
+   */
+  moreXds?: { host: string; port: number }[];
 }
 
 /** Path of the template inside the checkout. */
@@ -61,6 +67,16 @@ export function adsBootstrap(v: BootstrapValues): Record<string, unknown> {
     const xds = bootstrap.static_resources.clusters.find((c) => c['name'] === XDS_CLUSTER);
     if (!xds) throw new Error(`envoy/bootstrap.yaml: no cluster named ${XDS_CLUSTER}`);
     xds['transport_socket'] = upstreamTlsSocket(v.tls);
+  }
+  if (v.moreXds && v.moreXds.length > 0) {
+    const xds = bootstrap.static_resources.clusters.find((c) => c['name'] === XDS_CLUSTER) as
+      | { load_assignment?: { endpoints?: { lb_endpoints?: object[] }[] } }
+      | undefined;
+    const lb = xds?.load_assignment?.endpoints?.[0]?.lb_endpoints;
+    if (!lb) throw new Error(`envoy/bootstrap.yaml: no endpoints in cluster ${XDS_CLUSTER}`);
+    for (const m of v.moreXds) {
+      lb.push({ endpoint: { address: { socket_address: { address: m.host, port_value: m.port } } } });
+    }
   }
   if (v.xdsToken !== undefined) {
     const ads = (bootstrap as { dynamic_resources?: { ads_config?: { grpc_services?: object[] } } })

@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['pairing', 'xds', 'provision'],
   ['aggregate'],
   ['judge', 'telemetry', 'store', 'adaptive'],
-  ['replay', 'metrics', 'rollout', 'experiment', 'chaos'],
+  ['replay', 'metrics', 'rollout', 'experiment', 'chaos', 'ha'],
   ['training', 'controller', 'report'],
   ['admin'],
   ['parts'],

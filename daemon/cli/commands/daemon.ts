@@ -1,16 +1,15 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { addressInUse } from '../../config/addresses.js';
 import { loadConfig, parseConfig } from '../../config/load.js';
 import { openPortProblem } from '../../config/schema.js';
 import { checkDaemonTls } from '../../config/tls.js';
 import { checkRendering } from '../../controller/render-check.js';
 import { logger } from '../../log.js';
-import { openStore } from '../../store/sqlite.js';
 import { DEFAULT_PARTS_OPTIONS, defaultParts, startUmbrad } from '../../umbrad.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { type DaemonStore, openDaemonStore } from './daemon-store.js';
 
 const log = logger('umbrad');
 
@@ -110,9 +109,22 @@ export const daemonCommand: Command = {
     }
     const recordPath = flags['record'] as string | undefined;
 
-    const storePath = config.daemon.store.path;
-    if (storePath !== ':memory:') mkdirSync(dirname(storePath), { recursive: true, mode: 0o700 });
-    const store = openStore(storePath);
+    // A stop asked for while the store is still out of reach ends the wait.
+    const stopWaiting = new AbortController();
+    const abort = (): void => stopWaiting.abort();
+    process.once('SIGINT', abort);
+    process.once('SIGTERM', abort);
+    let opened: DaemonStore;
+    try {
+      opened = await openDaemonStore(config, stopWaiting.signal);
+    } catch (err) {
+      console.error((err as Error).message);
+      return 1;
+    } finally {
+      process.off('SIGINT', abort);
+      process.off('SIGTERM', abort);
+    }
+    const { store } = opened;
     let daemon: Awaited<ReturnType<typeof startUmbrad>>;
     try {
       daemon = await startUmbrad(
@@ -123,6 +135,7 @@ export const daemonCommand: Command = {
           stopInstancesOnExit: Boolean(flags['stop-instances']),
           ...(telemetryListen ? { telemetryListen } : {}),
           ...(recordPath ? { recordPath } : {}),
+          ...(opened.leadership ? { leadership: opened.leadership } : {}),
         }),
       );
     } catch (err) {
@@ -151,7 +164,7 @@ export const daemonCommand: Command = {
     }
     log.info('umbrad running', {
       services: config.services.map((s) => s.name),
-      store: storePath,
+      store: opened.where,
       listening: daemon.context.bound,
     });
     const signal = await new Promise<string>((resolve) => {

@@ -1,14 +1,17 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import type { UmbraConfig } from '../../config/schema.js';
 import { DEFAULT_JUDGE_PARAMS } from '../../judge/types.js';
 import { serializeModel } from '../../model/model.js';
 import { openStore } from '../../store/sqlite.js';
+import type { Store } from '../../store/store.js';
 import { historyFromFiles, historyFromStore } from '../../training/sources.js';
 import { DEFAULT_TRAIN_OPTIONS, type HistoryRun, trainModel } from '../../training/train.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { openConfiguredSharedStore } from './daemon-store.js';
 
 export const modelTrainCommand: Command = {
   path: ['model', 'train'],
@@ -60,17 +63,26 @@ export const modelTrainCommand: Command = {
       throw new UsageError(`--threshold must be a number from 1 to 12 (got ${String(flags['threshold'])})`);
     }
     let storePath = flags['store'] as string | undefined;
+    let shared: UmbraConfig | undefined;
     if (!storePath && flags['config']) {
       const loaded = loadConfig(flags['config'] as string);
       if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-      storePath = loaded.config.daemon.store.path;
+      if (loaded.config.daemon.store.postgres) shared = loaded.config;
+      else storePath = loaded.config.daemon.store.path;
     }
-    if (from.length === 0 && regressions.length === 0 && !storePath) {
+    if (from.length === 0 && regressions.length === 0 && !storePath && !shared) {
       throw new UsageError('no history: give --from FILE, --store DB or -c umbra.yaml');
     }
     if (storePath && storePath !== ':memory:')
       mkdirSync(dirname(storePath), { recursive: true, mode: 0o700 });
-    const store = storePath ? openStore(storePath) : undefined;
+    let store: Store | undefined;
+    try {
+      // A shared store (docs/ha.md) when the configuration names one, else SQLite.
+      store = shared ? openConfiguredSharedStore(shared) : storePath ? openStore(storePath) : undefined;
+    } catch (err) {
+      console.error(`umbra model train: ${(err as Error).message}`);
+      return 1;
+    }
     try {
       const runs: HistoryRun[] = [];
       let badLines = 0;

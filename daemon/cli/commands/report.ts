@@ -1,12 +1,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import type { UmbraConfig } from '../../config/schema.js';
 import { buildReport } from '../../report/build.js';
 import { renderReportPage } from '../../report/page.js';
 import { openStore } from '../../store/sqlite.js';
+import type { Store } from '../../store/store.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { openConfiguredSharedStore } from './daemon-store.js';
 
 const DEFAULT_CONFIG = 'umbra.yaml';
 
@@ -40,18 +43,25 @@ export const reportCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('expected one DEPLOYMENT id (see `umbra history`)');
     const id = positionals[0]!;
     if (flags['store'] && flags['config']) throw new UsageError('give either --store or -c, not both');
-    const storePath = storePathFrom(
-      flags['store'] as string | undefined,
-      flags['config'] as string | undefined,
-    );
-    // A missing store is a daemon that never ran here: opening it would create an empty one.
-    if (!existsSync(storePath)) {
-      console.error(
-        `umbra report: no store at ${storePath} (a daemon without history): nothing to report; pass --store or -c`,
-      );
-      return 1;
+    const target = storeFrom(flags['store'] as string | undefined, flags['config'] as string | undefined);
+    let store: Store;
+    if (typeof target === 'string') {
+      // A missing store is a daemon that never ran here: opening it would create an empty one.
+      if (!existsSync(target)) {
+        console.error(
+          `umbra report: no store at ${target} (a daemon without history): nothing to report; pass --store or -c`,
+        );
+        return 1;
+      }
+      store = openStore(target);
+    } else {
+      try {
+        store = openConfiguredSharedStore(target)!;
+      } catch (err) {
+        console.error(`umbra report: ${(err as Error).message}`);
+        return 1;
+      }
     }
-    const store = openStore(storePath);
     try {
       const built = buildReport(store, id, Date.now());
       if (!built.ok) {
@@ -69,11 +79,12 @@ export const reportCommand: Command = {
   },
 };
 
-function storePathFrom(store: string | undefined, config: string | undefined): string {
+/** The SQLite file to read, or the configuration whose shared PostgreSQL store to read (docs/ha.md). */
+function storeFrom(store: string | undefined, config: string | undefined): string | UmbraConfig {
   if (store) return store;
   const file = config ?? DEFAULT_CONFIG;
   if (!existsSync(file)) throw new UsageError(`${file}: no such file; pass --store DB or -c umbra.yaml`);
   const loaded = loadConfig(file);
   if (!loaded.ok) throw new UsageError(loaded.errors.join('\n'));
-  return loaded.config.daemon.store.path;
+  return loaded.config.daemon.store.postgres ? loaded.config : loaded.config.daemon.store.path;
 }

@@ -59,6 +59,12 @@ export const statusCommand: Command = {
           else {
             if (tty && watch) process.stdout.write('\x1b[2J\x1b[H');
             else if (i > 0) console.log('');
+            // Several daemons on one store (docs/ha.md): a follower's view comes from the store.
+            if (r.follower) {
+              console.log(
+                `this daemon follows (read from the shared store); the leader's admin API: ${r.leader || 'none leads at the moment'}`,
+              );
+            }
             console.log(
               watch
                 ? `${new Date(r.nowMs).toISOString()}${r.uiUrl ? `  live page: ${r.uiUrl}` : ''}\n${renderStatus(r.services, r.nowMs)}`

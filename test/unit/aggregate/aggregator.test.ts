@@ -8,11 +8,11 @@ import type { PairView } from '../../../daemon/pairing/pairer.js';
 import type { HistogramRow } from '../../../daemon/store/store.js';
 import {
   ARM_BASELINE,
-  ARM_CANDIDATE,
   FLAG_BODY_TRUNCATED,
   FLAG_RESET,
   FLAG_TIMEOUT,
 } from '../../../daemon/wire/record-contract.js';
+import { pairView } from './pair-view.js';
 
 const T0 = 1_700_000_000; // a Unix second
 
@@ -32,29 +32,7 @@ function setup(opts: ConstructorParameters<typeof Aggregator>[1] = {}) {
   let n = 0;
   const pair = (p: Partial<PairView> = {}): void => {
     const id = `req-${n++}`;
-    agg.onPair({
-      series,
-      startUs: T0 * 1e6 + 100,
-      shadowArm: ARM_CANDIDATE,
-      missing: false,
-      pStatus: 200,
-      pFlags: 0,
-      pLatencyUs: 10_000,
-      pHashLo: 1,
-      pHashHi: 1,
-      sStatus: 200,
-      sFlags: 0,
-      sLatencyUs: 10_000,
-      sHashLo: 1,
-      sHashHi: 1,
-      requestId: () => id,
-      copyRequestId: (dst, at) => {
-        const bytes = Buffer.from(id);
-        dst.set(bytes, at);
-        return bytes.length;
-      },
-      ...p,
-    });
+    agg.onPair(pairView(series, T0 * 1e6 + 100, id, p));
   };
   return { registry, agg, seconds, series, pair };
 }

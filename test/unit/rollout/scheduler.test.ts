@@ -277,4 +277,33 @@ describe('rollout scheduler', () => {
       /the rollout scheduler is stopped/,
     );
   });
+
+  test('a deadline whose transition cannot be stored (the store out of reach) is tried again, not forgotten', async () => {
+    // The shared store fails the first write after the deploy, then answers again.
+    class FlakyRepo extends MemoryDeploymentRepo {
+      failNextSave = false;
+      override save(...args: Parameters<MemoryDeploymentRepo['save']>): void {
+        if (this.failNextSave) {
+          this.failNextSave = false;
+          throw new Error('PostgreSQL did not answer within 2000 ms (batch)');
+        }
+        super.save(...args);
+      }
+    }
+    const repo = new FlakyRepo();
+    const { clock, scheduler } = setup(repo);
+    const d = deployV2(scheduler);
+    await scheduler.idle();
+    assert.equal(repo.get(d.id)?.phase, 'shadowing');
+    scheduler.verdict('checkout', 'candidate', healthy);
+    repo.failNextSave = true;
+    clock.advance(60_000);
+    await scheduler.idle();
+    assert.equal(repo.get(d.id)?.phase, 'shadowing', 'nothing moved without the store');
+    // The retry a second later stores the transition the deadline called for.
+    clock.advance(1_000);
+    await scheduler.idle();
+    assert.equal(repo.get(d.id)?.phase, 'promoting');
+    assert.equal(repo.transitions(d.id).at(-1)?.event, 'timer:shadow_end');
+  });
 });

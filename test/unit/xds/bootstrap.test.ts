@@ -66,3 +66,16 @@ test("with TLS the xDS cluster trusts the given CA and checks the daemon's name"
     /tls\.keyFile: certFile and keyFile go together/,
   );
 });
+
+test('several daemons of one shared store are all endpoints of the xDS cluster, the first one first', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed YAML tree walked by field name
+  const b = adsBootstrap({ ...VALUES, moreXds: [{ host: 'umbrad-b', port: 18001 }] }) as Record<string, any>;
+  const lb = b['static_resources']['clusters'][0]['load_assignment']['endpoints'][0]['lb_endpoints'];
+  assert.deepEqual(
+    lb.map((e: { endpoint: { address: { socket_address: object } } }) => e.endpoint.address.socket_address),
+    [
+      { address: '127.0.0.1', port_value: 18000 },
+      { address: 'umbrad-b', port_value: 18001 },
+    ],
+  );
+});

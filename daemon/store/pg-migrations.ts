@@ -1,0 +1,101 @@
+/**
+ * The PostgreSQL schema's migrations, its own line of versions (the SQLite
+ * schema has its own, migrations.ts). Migration i (0-based) brings the schema
+ * from version i to i + 1; `umbra_schema.version` records the version reached.
+ * Append new migrations; never edit one that has shipped.
+ *
+ * Same tables and columns as SQLite (and `cells.daemon`), so both stores share one row mapping;
+ * JSON stays TEXT (returned exactly as written). The two tables `umbra_lease`
+ * and `umbra_daemons` exist only here: several daemons on one database.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: the initial schema.
+  `
+  CREATE TABLE deployments (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    version TEXT NOT NULL,
+    previous_version TEXT,
+    phase TEXT NOT NULL,
+    phase_data TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX deployments_service ON deployments (service, created_at);
+
+  CREATE TABLE transitions (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    deployment_id TEXT NOT NULL REFERENCES deployments (id),
+    from_phase TEXT NOT NULL,
+    to_phase TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX transitions_deployment ON transitions (deployment_id, id);
+
+  CREATE TABLE decisions (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    deployment_id TEXT,
+    service TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    verdict TEXT NOT NULL,
+    score DOUBLE PRECISION NOT NULL,
+    threshold DOUBLE PRECISION NOT NULL,
+    model_version INTEGER,
+    explanation TEXT NOT NULL
+  );
+  CREATE INDEX decisions_deployment ON decisions (deployment_id, id);
+  CREATE INDEX decisions_service ON decisions (service, id);
+  CREATE INDEX decisions_at ON decisions (at);
+
+  CREATE TABLE cells (
+    service TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    segment TEXT NOT NULL,
+    second BIGINT NOT NULL,
+    deployment_id TEXT,
+    stats TEXT NOT NULL,
+    -- The daemon that aggregated the cell: each keeps its own, and reads add them up.
+    daemon TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (service, second, endpoint, segment, daemon)
+  );
+  CREATE INDEX cells_second ON cells (second);
+
+  CREATE TABLE histograms (
+    service TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    minute BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    encoded TEXT NOT NULL,
+    PRIMARY KEY (service, minute, endpoint, arm)
+  );
+  CREATE INDEX histograms_minute ON histograms (minute);
+
+  CREATE TABLE models (
+    version INTEGER PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    params TEXT NOT NULL,
+    trained_on TEXT NOT NULL
+  );
+
+  -- The leader's lease: one row per name; token grows by one with every new holder (the fencing token).
+  CREATE TABLE umbra_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    address TEXT NOT NULL,
+    token BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+  );
+
+  -- Daemons on this database: the configuration each runs and when it last said so.
+  CREATE TABLE umbra_daemons (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    config TEXT NOT NULL,
+    seen_at TIMESTAMPTZ NOT NULL
+  );
+  `,
+];

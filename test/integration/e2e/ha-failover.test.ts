@@ -1,0 +1,82 @@
+/**
+ * Several daemons on one PostgreSQL: one leads; the leader SIGKILLed in the
+ * middle of a deployment is replaced within the lease time, and the new
+ * leader resumes the deployment in its phase, with its deadline, with every
+ * transition and decision stored before the kill.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { freePort, startUpstream, waitFor } from '../../harness/index.js';
+import { startPostgres } from '../../harness/postgres.js';
+import { staticShop } from './daemon.js';
+import { startHaCluster, withAdmin } from './ha.js';
+
+test('the leader SIGKILLed while shadowing is replaced within the lease; the deployment resumes as it was', {
+  timeout: 180_000,
+}, async (t) => {
+  const pg = await startPostgres();
+  t.after(() => pg.stop());
+  const v1 = await startUpstream(t, { body: 'v1' });
+  const v2 = await startUpstream(t, { body: 'v2' });
+  const listen = await freePort();
+  const cluster = await startHaCluster(
+    {
+      pgUrl: pg.url,
+      node: 'ha-edge',
+      lease: '2s',
+      services: `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout:
+      shadowDuration: 10m
+      steps: [{ weight: 50, hold: 10m }, { weight: 100, hold: 10m }]
+`,
+    },
+    ['a', 'b', 'c'],
+  );
+  t.after(() => cluster.close());
+
+  // Exactly one daemon leads (only the leader serves the admin API).
+  const first = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  const { deployment } = await first.client.deploy('shop', 'v2');
+  const shadowing = await waitFor(
+    'shadowing',
+    async () => (await first.client.status('shop')).services[0]?.deployment,
+    (d) => d?.phase === 'shadowing',
+    { timeoutMs: 30_000 },
+  );
+  const before = await first.client.history('shop');
+
+  // The leader dies without a word.
+  const killedAt = Date.now();
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  const next = await waitFor('a new leader', () => cluster.leader(), { timeoutMs: 30_000, intervalMs: 100 });
+  const failoverMs = Date.now() - killedAt;
+  assert.notEqual(next.name, first.name);
+  // Within the lease (2 s) plus a follower's poll, a thread start and the controller's start.
+  assert.ok(failoverMs < 10_000, `failover took ${failoverMs} ms`);
+
+  const resumed = (await next.client.status('shop')).services[0]!.deployment!;
+  assert.equal(resumed.id, deployment.id);
+  assert.equal(resumed.phase, 'shadowing');
+  assert.equal(
+    resumed.deadlineMs,
+    shadowing!.deadlineMs,
+    'the shadow deadline is the one set before the kill',
+  );
+  const after = await next.client.history('shop');
+  const transitions = (h: typeof before) =>
+    h[0]!.transitions.map((x) => `${x.from}>${x.to} ${x.event} ${x.atMs}`);
+  assert.deepEqual(transitions(after).slice(0, transitions(before).length), transitions(before));
+  // A follower answers reads from the store and refuses commands, naming the leader.
+  const follower = cluster.daemons.find((d) => d !== next && d !== first)!;
+  const seen = await withAdmin(follower, (c) => c.status('shop'));
+  assert.equal(seen.follower, true);
+  assert.equal(seen.leader, `127.0.0.1:${next.admin}`);
+  assert.equal(seen.services[0]!.deployment!.phase, 'shadowing');
+  await assert.rejects(
+    withAdmin(follower, (c) => c.command('shop', 'promote', 'to a follower')),
+    new RegExp(`follows: send commands to the leader's admin API at 127\\.0\\.0\\.1:${next.admin}`),
+  );
+  // The new leader takes commands: a promote moves the deployment on.
+  const promoted = (await next.client.command('shop', 'promote', 'after failover')).deployment;
+  assert.equal(promoted.phase, 'promoting');
+});
