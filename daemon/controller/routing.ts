@@ -39,6 +39,7 @@ import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
 import type { DesiredFault } from '../xds/resources/desired.js';
+import { SPLIT_HEADER } from '../xds/resources/filter-gate.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
 import { desiredEgress } from './egress.js';
@@ -49,13 +50,6 @@ const log = logger('routing');
 /** Pseudo-versions whose clusters the filter mirrors to. */
 export const MIRROR_VERSION = 'umbra-mirror';
 export const MIRROR_BASELINE_VERSION = 'umbra-mirror-baseline';
-
-/**
- * The request header the filter sets on the requests of a split's users in
- * B. NOTE: the filter's default `splitHeader` (filter/assembly/config.ts),
- * so the listener needs no setting for it.
- */
-export const SPLIT_HEADER = 'x-umbra-arm';
 
 /** The routing a service has when no deployment says otherwise. */
 export interface ServiceRoute {

@@ -24,6 +24,13 @@ import type { DesiredFilterGate } from './desired.js';
 /** The Umbra filter's name in the HCM (the key of `typed_per_filter_config`). */
 export const FILTER_NAME = 'umbra';
 
+/**
+ * The request header the filter sets on the requests of an A/B split's users
+ * in B. NOTE: the filter's default `splitHeader` (filter/assembly/config.ts),
+ * so the listener needs no setting for it.
+ */
+export const SPLIT_HEADER = 'x-umbra-arm';
+
 const FILTER_CONFIG_TYPE = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 const MILLION = 1_000_000;
 
@@ -84,7 +91,14 @@ export function gatedRoutes(
 ): object[] {
   const plain = { match: { prefix: '/' }, route: action };
   if (!gate) return [plain];
-  const on = { typed_per_filter_config: filterEnabled(), route: action };
+  // NOTE: a filter that still holds a split share the daemon no longer knows of (a daemon
+  // restarted during an A/B test: experiments live in its memory) would set the split header;
+  // where no split route takes it, it is removed, so no upstream ever sees it.
+  const on = {
+    typed_per_filter_config: filterEnabled(),
+    route: action,
+    request_headers_to_remove: [SPLIT_HEADER],
+  };
   const routes: object[] = [];
   const r = gate.regions;
   if (r && r.share > 0) {

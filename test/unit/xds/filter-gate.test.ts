@@ -107,3 +107,11 @@ test('an invalid gate is reported with paths', () => {
     'filterGate.regions.share: must be a number 0..100',
   ]);
 });
+
+test('every route that runs the filter outside a split removes the split header: a filter holding a share the daemon forgot never reaches an upstream with it', () => {
+  for (const gate of [{ share: 100 }, { share: 5 }]) {
+    const on = routes(snap(desired({ filterGate: gate }), FILTER)).filter(enabled);
+    assert.ok(on.length > 0);
+    for (const r of on) assert.deepEqual(r['request_headers_to_remove'], ['x-umbra-arm']);
+  }
+});
