@@ -35,14 +35,17 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
 
   // Exactly one daemon leads (only the leader serves the admin API).
   const first = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
-  const { deployment } = await first.client.deploy('shop', 'v2');
+  // NOTE: a fresh admin channel per call (withAdmin): a channel opened while a daemon followed can
+  // carry a call to the follower's admin server as it shuts down for the leader's, which answers
+  // UNIMPLEMENTED (as the CLI does, a command per connection).
+  const { deployment } = await withAdmin(first, (c) => c.deploy('shop', 'v2'), 10_000);
   const shadowing = await waitFor(
     'shadowing',
-    async () => (await first.client.status('shop')).services[0]?.deployment,
+    async () => (await withAdmin(first, (c) => c.status('shop'), 5000)).services[0]?.deployment,
     (d) => d?.phase === 'shadowing',
     { timeoutMs: 30_000 },
   );
-  const before = await first.client.history('shop');
+  const before = await withAdmin(first, (c) => c.history('shop'), 5000);
 
   // The leader dies without a word.
   const killedAt = Date.now();
@@ -54,7 +57,7 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
   // Within the lease (2 s) plus a follower's poll, a thread start and the controller's start.
   assert.ok(failoverMs < 10_000, `failover took ${failoverMs} ms`);
 
-  const resumed = (await next.client.status('shop')).services[0]!.deployment!;
+  const resumed = (await withAdmin(next, (c) => c.status('shop'), 5000)).services[0]!.deployment!;
   assert.equal(resumed.id, deployment.id);
   assert.equal(resumed.phase, 'shadowing');
   assert.equal(
@@ -62,7 +65,7 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
     shadowing!.deadlineMs,
     'the shadow deadline is the one set before the kill',
   );
-  const after = await next.client.history('shop');
+  const after = await withAdmin(next, (c) => c.history('shop'), 5000);
   const transitions = (h: typeof before) =>
     h[0]!.transitions.map((x) => `${x.from}>${x.to} ${x.event} ${x.atMs}`);
   assert.deepEqual(transitions(after).slice(0, transitions(before).length), transitions(before));
@@ -77,6 +80,7 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
     new RegExp(`follows: send commands to the leader's admin API at 127\\.0\\.0\\.1:${next.admin}`),
   );
   // The new leader takes commands: a promote moves the deployment on.
-  const promoted = (await next.client.command('shop', 'promote', 'after failover')).deployment;
+  const promoted = (await withAdmin(next, (c) => c.command('shop', 'promote', 'after failover'), 10_000))
+    .deployment;
   assert.equal(promoted.phase, 'promoting');
 });
