@@ -246,7 +246,8 @@ async function main(): Promise<void> {
   spawnLogged(
     'umbrad',
     process.execPath,
-    [cli, 'daemon', '--config', configPath, ...(autoPorts ? ['--metrics', 'off'] : [])],
+    // The demo owns its instances: a daemon stop leaves them serving unless told otherwise.
+    [cli, 'daemon', '--config', configPath, '--stop-instances', ...(autoPorts ? ['--metrics', 'off'] : [])],
     join(dir, 'umbrad.log'),
   );
   const token = await waitFor('the admin token', 20_000, async () =>
