@@ -71,9 +71,14 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
   assert.deepEqual(transitions(after).slice(0, transitions(before).length), transitions(before));
   // A follower answers reads from the store and refuses commands, naming the leader.
   const follower = cluster.daemons.find((d) => d !== next && d !== first)!;
-  const seen = await withAdmin(follower, (c) => c.status('shop'));
+  // It learns the new leader from the lease row on its next poll.
+  const seen = await waitFor(
+    'the follower to name the new leader',
+    () => withAdmin(follower, (c) => c.status('shop')),
+    (s) => s.leader === `127.0.0.1:${next.admin}`,
+    { timeoutMs: 10_000, intervalMs: 200 },
+  );
   assert.equal(seen.follower, true);
-  assert.equal(seen.leader, `127.0.0.1:${next.admin}`);
   assert.equal(seen.services[0]!.deployment!.phase, 'shadowing');
   await assert.rejects(
     withAdmin(follower, (c) => c.command('shop', 'promote', 'to a follower')),
