@@ -149,6 +149,13 @@ export class ChaosRunner {
     return this.#view(run);
   }
 
+  /** The experiment running on the service, said for a refusal, or undefined. */
+  running(service: string): string | undefined {
+    const exp = this.#runs.get(service)?.exp;
+    if (!exp || ENDED.has(exp.phase)) return undefined;
+    return `a chaos experiment runs on ${service} (${exp.version}, ${exp.phase})`;
+  }
+
   /**
    * Why a deployment of `version` must wait: an experiment runs on the
    * service, or this version failed one with `onRegression: fail`.
@@ -156,7 +163,8 @@ export class ChaosRunner {
   deployRefusal(service: string, version: string): string | undefined {
     const exp = this.#runs.get(service)?.exp;
     if (!exp) return undefined;
-    if (!ENDED.has(exp.phase)) return `a chaos experiment runs on ${service} (${exp.version}, ${exp.phase})`;
+    const running = this.running(service);
+    if (running) return running;
     if (exp.phase === 'failed' && exp.version === version)
       return `${version} failed its chaos experiment: ${exp.verdict?.explanation ?? 'resilience regression'}`;
     return undefined;

@@ -220,8 +220,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         mixture: defaultModel().params.rateMixture,
         overlay: overlay !== undefined,
         settled: () => scheduler!.idle(),
-        // Any running chaos experiment: its refusal text names it (a deploy is refused alike).
-        chaosRunning: (service) => chaosRunner.deployRefusal(service, ''),
+        chaosRunning: (service) => chaosRunner.running(service),
       });
       experimentDesk = experiments;
       ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
