@@ -73,4 +73,27 @@ export const MIGRATIONS: readonly string[] = [
     trained_on TEXT NOT NULL
   );
   `,
+  // 2: A/B experiments, so that a restarted daemon resumes them.
+  `
+  CREATE TABLE experiments (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    version TEXT NOT NULL,
+    stable TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    stopped_at INTEGER,
+    stop_reason TEXT,
+    harmful INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    decided_at INTEGER,
+    transitions TEXT NOT NULL,
+    latest TEXT NOT NULL,
+    series TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX experiments_service ON experiments (service, started_at);
+  `,
 ];

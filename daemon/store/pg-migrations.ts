@@ -98,4 +98,27 @@ export const PG_MIGRATIONS: readonly string[] = [
     seen_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // 2: A/B experiments, so that a restarted daemon (or the next leader) resumes them.
+  `
+  CREATE TABLE experiments (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    version TEXT NOT NULL,
+    stable TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    stopped_at BIGINT,
+    stop_reason TEXT,
+    harmful INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    decided_at BIGINT,
+    transitions TEXT NOT NULL,
+    latest TEXT NOT NULL,
+    series TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX experiments_service ON experiments (service, started_at);
+  `,
 ];

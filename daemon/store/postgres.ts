@@ -22,6 +22,10 @@ import {
   type DeploymentDb,
   decisionFrom,
   deploymentFrom,
+  EXPERIMENT_COLUMNS,
+  type ExperimentDb,
+  experimentDb,
+  experimentFrom,
   json,
   type ModelDb,
   modelFrom,
@@ -356,6 +360,21 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
           [limit],
         ),
       ).map(modelFrom);
+    },
+
+    saveExperiment(e) {
+      // Behind the fence: only the leader runs experiments.
+      fenced(upserts('experiments', [...EXPERIMENT_COLUMNS], 'id', [experimentDb(e)]));
+    },
+    getExperiment(id) {
+      const r = one<ExperimentDb>('SELECT * FROM experiments WHERE id = $1', [id]);
+      return r ? experimentFrom(r) : undefined;
+    },
+    listExperiments(filter = {}) {
+      const { where, args } = whereOf([['service = ?', filter.service]]);
+      args.push(filter.limit ?? null);
+      const sql = `SELECT * FROM experiments${where} ORDER BY started_at DESC, id DESC LIMIT $${args.length}`;
+      return rowsOf<ExperimentDb>(db.query(sql, args)).map(experimentFrom);
     },
 
     prune(policy: RetentionPolicy, nowMs: number) {

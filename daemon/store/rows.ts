@@ -2,7 +2,7 @@
  * The rows of the store's tables as both implementations (sqlite.ts,
  * postgres.ts) read them, and their mapping to the types of store.ts.
  */
-import type { DecisionRow, DeploymentRow, ModelRow, TransitionRow } from './store.js';
+import type { DecisionRow, DeploymentRow, ExperimentRow, ModelRow, TransitionRow } from './store.js';
 
 /** Thrown when a compare-and-set transition finds another phase. */
 export class PhaseConflictError extends Error {
@@ -111,5 +111,90 @@ export function modelFrom(r: ModelDb): ModelRow {
     createdAt: r.created_at,
     params: r.params === null ? null : parse(r.params),
     trainedOn: parse(r.trained_on),
+  };
+}
+
+export interface ExperimentDb {
+  id: string;
+  service: string;
+  version: string;
+  stable: string;
+  phase: string;
+  spec: string;
+  started_at: number;
+  stopped_at: number | null;
+  stop_reason: string | null;
+  harmful: number;
+  decision: string;
+  decided_at: number | null;
+  transitions: string;
+  latest: string;
+  series: string;
+  state: string;
+  updated_at: number;
+}
+
+/** The columns of `experiments`, in the order {@link experimentDb} gives their values. */
+export const EXPERIMENT_COLUMNS = [
+  'id',
+  'service',
+  'version',
+  'stable',
+  'phase',
+  'spec',
+  'started_at',
+  'stopped_at',
+  'stop_reason',
+  'harmful',
+  'decision',
+  'decided_at',
+  'transitions',
+  'latest',
+  'series',
+  'state',
+  'updated_at',
+] as const;
+
+export function experimentDb(e: ExperimentRow): unknown[] {
+  return [
+    e.id,
+    e.service,
+    e.version,
+    e.stable,
+    e.phase,
+    json(e.spec),
+    e.startedAt,
+    e.stoppedAt,
+    e.stopReason,
+    e.harmful ? 1 : 0,
+    e.decision,
+    e.decidedAt,
+    json(e.transitions),
+    json(e.latest),
+    json(e.series),
+    json(e.state),
+    e.updatedAt,
+  ];
+}
+
+export function experimentFrom(r: ExperimentDb): ExperimentRow {
+  return {
+    id: r.id,
+    service: r.service,
+    version: r.version,
+    stable: r.stable,
+    phase: r.phase,
+    spec: parse(r.spec),
+    startedAt: Number(r.started_at),
+    stoppedAt: r.stopped_at === null ? null : Number(r.stopped_at),
+    stopReason: r.stop_reason,
+    harmful: Number(r.harmful) === 1,
+    decision: r.decision,
+    decidedAt: r.decided_at === null ? null : Number(r.decided_at),
+    transitions: parse(r.transitions),
+    latest: parse(r.latest),
+    series: parse(r.series),
+    state: parse(r.state),
+    updatedAt: Number(r.updated_at),
   };
 }

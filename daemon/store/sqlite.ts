@@ -13,6 +13,10 @@ import {
   type DeploymentDb,
   decisionFrom,
   deploymentFrom,
+  EXPERIMENT_COLUMNS,
+  type ExperimentDb,
+  experimentDb,
+  experimentFrom,
   json,
   type ModelDb,
   modelFrom,
@@ -100,6 +104,11 @@ export function openStore(path: string): Store {
     listModels: db.prepare(
       'SELECT version, created_at, NULL AS params, trained_on FROM models ORDER BY version DESC LIMIT ?',
     ),
+    saveExperiment: db.prepare(
+      `INSERT OR REPLACE INTO experiments (${EXPERIMENT_COLUMNS.join(', ')})
+       VALUES (${EXPERIMENT_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    getExperiment: db.prepare('SELECT * FROM experiments WHERE id = ?'),
     pruneCells: db.prepare('DELETE FROM cells WHERE second < ?'),
     pruneHistograms: db.prepare('DELETE FROM histograms WHERE minute < ?'),
     pruneDecisions: db.prepare('DELETE FROM decisions WHERE at < ?'),
@@ -296,6 +305,21 @@ export function openStore(path: string): Store {
     },
     listModels(limit = 100) {
       return (q.listModels.all(limit) as ModelDb[]).map(modelFrom);
+    },
+
+    saveExperiment(e) {
+      q.saveExperiment.run(...experimentDb(e));
+    },
+    getExperiment(id) {
+      const r = q.getExperiment.get(id) as ExperimentDb | undefined;
+      return r ? experimentFrom(r) : undefined;
+    },
+    listExperiments(filter = {}) {
+      const where = filter.service === undefined ? '' : ' WHERE service = ?';
+      const args: unknown[] = filter.service === undefined ? [] : [filter.service];
+      args.push(filter.limit ?? -1);
+      const sql = `SELECT * FROM experiments${where} ORDER BY started_at DESC, id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args) as ExperimentDb[]).map(experimentFrom);
     },
 
     prune(policy: RetentionPolicy, nowMs: number) {

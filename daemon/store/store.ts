@@ -154,6 +154,52 @@ export interface ModelStore {
   listModels(limit?: number): ModelRow[];
 }
 
+/**
+ * An A/B experiment (daemon/controller/experiments.ts owns the meaning of
+ * the JSON fields): written when it starts, at each phase change and
+ * decision, and every few seconds while it runs, so that a restarted daemon
+ * resumes it. Never pruned (an audit row, as a deployment).
+ */
+export interface ExperimentRow {
+  /** Chosen by the caller, unique (e.g. `shop-v2-ab-1732700000000`). */
+  id: string;
+  service: string;
+  /** Version B. */
+  version: string;
+  /** Version A: the serving version when it started. */
+  stable: string;
+  /** `starting` | `running` | `stopped` (the controller owns the set; stored as text). */
+  phase: string;
+  /** JSON: the experiment as asked for (split, outcome, window, alpha, minimal effect). */
+  spec: unknown;
+  startedAt: number;
+  stoppedAt: number | null;
+  stopReason: string | null;
+  /** Stopped by its guard: B harmed its users. */
+  harmful: boolean;
+  /** The answer's decision at the last save (`undecided` before any). */
+  decision: string;
+  /** When the answer first reached a decision (null: never). */
+  decidedAt: number | null;
+  /** JSON: the phase changes, oldest first. */
+  transitions: unknown;
+  /** JSON: the last answer and guard verdict. */
+  latest: unknown;
+  /** JSON: the effect and its interval over time, oldest first. */
+  series: unknown;
+  /** JSON: the running statistics and users (null once stopped). */
+  state: unknown;
+  updatedAt: number;
+}
+
+export interface ExperimentStore {
+  /** Inserts or replaces the experiment with this id, atomically. */
+  saveExperiment(e: ExperimentRow): void;
+  getExperiment(id: string): ExperimentRow | undefined;
+  /** Newest first (by startedAt). */
+  listExperiments(filter?: { service?: string; limit?: number }): ExperimentRow[];
+}
+
 /** How long time series are kept; undefined keeps forever. Audit rows are never pruned. */
 export interface RetentionPolicy {
   cellsDays?: number;
@@ -161,7 +207,7 @@ export interface RetentionPolicy {
   decisionsDays?: number;
 }
 
-export interface Store extends DeploymentStore, DecisionStore, StatsStore, ModelStore {
+export interface Store extends DeploymentStore, DecisionStore, StatsStore, ModelStore, ExperimentStore {
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T;
   /** Deletes rows older than the policy allows, relative to `nowMs`; returns counts deleted. */
