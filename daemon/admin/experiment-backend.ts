@@ -70,7 +70,7 @@ export function experimentView(s: ExperimentStatus): ExperimentView {
     alpha: s.spec.alpha,
     minEffect: s.spec.minEffect,
     windowMs: s.spec.windowMs,
-    droppedUsers: (a?.dropped.switched ?? 0) + (a?.dropped.overCap ?? 0),
+    droppedUsers: (a?.dropped.switched ?? 0) + (a?.dropped.overCap ?? 0) + (a?.dropped.restart ?? 0),
   };
 }
 

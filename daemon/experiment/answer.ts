@@ -5,6 +5,7 @@
  * anyone looks (that is what the confidence sequence is for).
  */
 import { type Decision, decide, differenceSequence, type Interval } from './sequence.js';
+import type { DroppedUsers } from './snapshot.js';
 import type { ExperimentSpec } from './spec.js';
 import type { ArmName, ExperimentTally } from './tally.js';
 
@@ -21,8 +22,8 @@ export interface ExperimentAnswer {
   /** Users whose window has ended (they count), and users still watched. */
   users: Record<ArmName, number>;
   openUsers: Record<ArmName, number>;
-  /** Users left out: seen in both arms, or over the memory cap. */
-  dropped: { switched: number; overCap: number };
+  /** Users left out: seen in both arms, over the memory cap, or cut by a daemon restart. */
+  dropped: DroppedUsers;
 }
 
 export function experimentAnswer(spec: ExperimentSpec, tally: ExperimentTally): ExperimentAnswer {

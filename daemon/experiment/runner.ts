@@ -6,6 +6,7 @@
 import type { MixtureAtom } from '../model/model.js';
 import { type ExperimentAnswer, experimentAnswer } from './answer.js';
 import { type GuardState, type GuardVerdict, guardStep, newGuard, slowBarUs } from './guard.js';
+import type { RunnerSnapshot } from './snapshot.js';
 import type { ExperimentSpec } from './spec.js';
 import { ExperimentTally, type SplitRecord, type TallyLimits } from './tally.js';
 
@@ -53,6 +54,20 @@ export class ExperimentRunner {
     this.bar = slowBarUs(this.recentA);
     this.last = { answer: experimentAnswer(this.spec, this.tally), guard: verdict };
     return this.last;
+  }
+
+  /**
+   * Its state for the store (snapshot.ts). A's recent latencies are not kept:
+   * after a restore the guard's latency test waits for 100 new ones, as at a start.
+   */
+  snapshot(): RunnerSnapshot {
+    return { ...this.tally.save(), guard: structuredClone(this.guard) };
+  }
+
+  /** Takes back a saved state; call on a fresh runner, before any record. */
+  restore(s: RunnerSnapshot): void {
+    this.tally.restore(s);
+    this.guard = structuredClone(s.guard);
   }
 
   /** The last tick's result (null before the first). */

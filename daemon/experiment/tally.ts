@@ -13,7 +13,11 @@
  * and the `close` calls (ms), never read here.
  */
 import type { ArmTally } from './sequence.js';
+import { type DroppedUsers, packUsers, type RunnerSnapshot, unpackUsers } from './snapshot.js';
 import type { ExperimentSpec } from './spec.js';
+
+/** What of a snapshot the tally owns. */
+export type TallySnapshot = Omit<RunnerSnapshot, 'guard'>;
 
 export type ArmName = 'A' | 'B';
 
@@ -58,8 +62,8 @@ export class ExperimentTally {
     A: { requests: 0, failed: 0, slow: 0 },
     B: { requests: 0, failed: 0, slow: 0 },
   };
-  /** Users dropped: seen in both arms, or over the cap. */
-  readonly dropped = { switched: 0, overCap: 0 };
+  /** Users dropped: seen in both arms, over the cap, or cut by a daemon restart. */
+  readonly dropped: DroppedUsers = { switched: 0, overCap: 0, restart: 0 };
   private readonly open = new Map<number, OpenUser>();
   /** Users whose observation is final (so a late record of theirs is not a new user). */
   private readonly finished = new Map<number, ArmName>();
@@ -116,6 +120,43 @@ export class ExperimentTally {
       const arm = this.arms[u.arm];
       arm.n++;
       arm.sum += u.value / scale;
+    }
+  }
+
+  /** Its state as a snapshot stores it (a copy). */
+  save(): TallySnapshot {
+    const ids = (m: Iterable<[number, { arm: ArmName } | ArmName]>, arm: ArmName) => {
+      const out: number[] = [];
+      for (const [user, v] of m) if ((typeof v === 'string' ? v : v.arm) === arm) out.push(user);
+      return packUsers(out);
+    };
+    return {
+      arms: structuredClone(this.arms),
+      requests: structuredClone(this.requests),
+      dropped: { ...this.dropped },
+      finished: { A: ids(this.finished, 'A'), B: ids(this.finished, 'B') },
+      open: { A: ids(this.open, 'A'), B: ids(this.open, 'B') },
+    };
+  }
+
+  /**
+   * Takes back a saved state (into a fresh tally). Users who were in their
+   * window are left out and counted (`dropped.restart`): the records of the
+   * time between the save and now are lost, so their outcome would be short.
+   * They stay known with their arm, so that they are not counted anew.
+   */
+  restore(s: TallySnapshot): void {
+    Object.assign(this.arms, structuredClone(s.arms));
+    Object.assign(this.requests, structuredClone(s.requests));
+    Object.assign(this.dropped, s.dropped);
+    this.open.clear();
+    this.finished.clear();
+    for (const arm of ['A', 'B'] as const) {
+      for (const user of unpackUsers(s.finished[arm])) this.finished.set(user, arm);
+      for (const user of unpackUsers(s.open[arm])) {
+        this.finished.set(user, arm);
+        this.dropped.restart++;
+      }
     }
   }
 }
