@@ -34,6 +34,8 @@ export interface RunnerSnapshot {
   finished: Record<ArmName, string>;
   /** User ids still in their window, per arm. */
   open: Record<ArmName, string>;
+  /** User ids left out for being seen in both arms. */
+  leftOut: string;
 }
 
 const ARMS: readonly ArmName[] = ['A', 'B'];
@@ -68,6 +70,7 @@ export function parseSnapshot(value: unknown, mixtureSize: number): RunnerSnapsh
     for (const k of ['finished', 'open'] as const)
       if (typeof v[k]?.[arm] !== 'string') return `state.${k}.${arm}: not a string of user ids`;
   }
+  if (typeof v.leftOut !== 'string') return 'state.leftOut: not a string of user ids';
   const d = v.dropped;
   if (!d || !count(d.switched) || !count(d.overCap) || !count(d.restart ?? 0))
     return 'state.dropped: not {switched, overCap, restart}';

@@ -67,6 +67,8 @@ export class ExperimentTally {
   private readonly open = new Map<number, OpenUser>();
   /** Users whose observation is final (so a late record of theirs is not a new user). */
   private readonly finished = new Map<number, ArmName>();
+  /** Users left out after being seen in both arms (so that they do not come back as new users). */
+  private readonly leftOut = new Set<number>();
 
   constructor(
     private readonly spec: ExperimentSpec,
@@ -86,14 +88,12 @@ export class ExperimentTally {
     req.requests++;
     if (r.failed) req.failed++;
     if (r.latencyUs > slowBarUs) req.slow++;
-    const done = this.finished.get(r.user);
-    if (done !== undefined) {
-      if (done !== r.arm) this.dropped.switched++;
-      return;
-    }
+    if (this.leftOut.has(r.user)) return;
+    // A final observation stays as it was: a later request, on either version, changes nothing.
+    if (this.finished.has(r.user)) return;
     let u = this.open.get(r.user);
     if (!u) {
-      if (this.open.size + this.finished.size >= this.limits.maxUsers) {
+      if (this.open.size + this.finished.size + this.leftOut.size >= this.limits.maxUsers) {
         this.dropped.overCap++;
         return;
       }
@@ -101,6 +101,7 @@ export class ExperimentTally {
       this.open.set(r.user, u);
     } else if (u.arm !== r.arm) {
       this.open.delete(r.user);
+      this.leftOut.add(r.user);
       this.dropped.switched++;
       return;
     }
@@ -136,6 +137,7 @@ export class ExperimentTally {
       dropped: { ...this.dropped },
       finished: { A: ids(this.finished, 'A'), B: ids(this.finished, 'B') },
       open: { A: ids(this.open, 'A'), B: ids(this.open, 'B') },
+      leftOut: packUsers([...this.leftOut]),
     };
   }
 
@@ -151,6 +153,8 @@ export class ExperimentTally {
     Object.assign(this.dropped, s.dropped);
     this.open.clear();
     this.finished.clear();
+    this.leftOut.clear();
+    for (const user of unpackUsers(s.leftOut)) this.leftOut.add(user);
     for (const arm of ['A', 'B'] as const) {
       for (const user of unpackUsers(s.finished[arm])) this.finished.set(user, arm);
       for (const user of unpackUsers(s.open[arm])) {

@@ -127,9 +127,16 @@ describe('the answer', () => {
     tally.add({ ...base, arm: 'B', user: 2, atMs: 5, outcome: 1.5 });
     tally.add({ ...base, arm: 'B', user: 2, atMs: 20_000, outcome: 9 });
     tally.close(11_000);
-    assert.deepEqual(tally.dropped, { switched: 1, overCap: 0 });
+    assert.deepEqual(tally.dropped, { switched: 1, overCap: 0, restart: 0 });
     assert.deepEqual(tally.arms.B, { n: 1, sum: 1 });
     assert.equal(experimentAnswer(s, tally).means.B, 2);
+    // The user left out stays out: back later, on either version, they are not a new user;
+    // a finished user's observation stays as it was.
+    tally.add({ ...base, arm: 'A', user: 1, atMs: 12_000 });
+    tally.add({ ...base, arm: 'A', user: 2, atMs: 12_000 });
+    tally.close(30_000);
+    assert.deepEqual(tally.arms, { A: { n: 0, sum: 0 }, B: { n: 1, sum: 1 } });
+    assert.deepEqual(tally.dropped, { switched: 1, overCap: 0, restart: 0 });
   });
 });
 
