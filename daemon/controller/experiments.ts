@@ -7,14 +7,15 @@
  * users first (control stream, immediate), then the routes lose the split,
  * then, after the proxies' drain, B's pool is stopped.
  *
- * Experiments live in memory: a daemon that restarts ends them (the filters'
- * split ends with their streams' next control, the routes are rendered
- * without it).
+ * With a store, every experiment is saved (experiments-journal.ts): a
+ * daemon that restarts resumes a running one from its last save (B's pool,
+ * the split route and the filters' split share set again, the statistics
+ * and the guard as saved) and still shows the ended ones.
  */
 import type { LiveRecord } from '../aggregate/aggregator.js';
 import type { SeriesRegistry } from '../aggregate/series.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { ExperimentRunner, type ExperimentTick } from '../experiment/runner.js';
+import { ExperimentRunner } from '../experiment/runner.js';
 import { busyReason, type ExperimentSpec, experimentSpecErrors } from '../experiment/spec.js';
 import type { ArmName } from '../experiment/tally.js';
 import { logger } from '../log.js';
@@ -22,9 +23,14 @@ import type { MixtureAtom } from '../model/model.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { shadowReplicas } from '../provision/sizing.js';
 import { productionReplicasOf } from '../rollout/plan.js';
+import type { ExperimentStore } from '../store/store.js';
 import { FLAG_CONNECT_FAILURE, FLAG_OUTCOME, FLAG_RESET, FLAG_TIMEOUT } from '../wire/record-contract.js';
 import { versionCluster } from '../xds/index.js';
+import { ExperimentJournal } from './experiments-journal.js';
+import type { ExperimentPhase, ExperimentStatus } from './experiments-status.js';
 import type { RoutingTable } from './routing.js';
+
+export type { ExperimentPhase, ExperimentStatus };
 
 const log = logger('experiments');
 
@@ -34,24 +40,6 @@ const DRAIN_MS = 3000;
 
 /** Thrown for a request that is refused; the message names the path or the reason. */
 export class ExperimentRefused extends Error {}
-
-export type ExperimentPhase = 'starting' | 'running' | 'stopped';
-
-/** One experiment as status shows it. Plain data; a snapshot at the time of the call. */
-export interface ExperimentStatus {
-  id: string;
-  spec: ExperimentSpec;
-  /** Version A: the version serving the service when the experiment started. */
-  stable: string;
-  phase: ExperimentPhase;
-  startedAtMs: number;
-  stoppedAtMs: number | null;
-  /** Why it stopped (`stopped by an operator: …`, `guard: …`). */
-  stopReason: string | null;
-  /** The guard stopped it: B was harmful. */
-  harmful: boolean;
-  latest: ExperimentTick | null;
-}
 
 export interface ExperimentDeskOptions {
   services: readonly ServiceConfig[];
@@ -71,6 +59,10 @@ export interface ExperimentDeskOptions {
   /** Overlay mode (`daemon.xds.upstream`): the routes are an upstream's, so experiments are refused. */
   overlay?: boolean;
   drainMs?: number;
+  /** Where experiments are saved so that a restarted daemon resumes them; absent: memory only. */
+  store?: Pick<ExperimentStore, 'saveExperiment' | 'listExperiments'>;
+  /** Time between saves of a running experiment (default experiments-journal.ts SAVE_EVERY_MS). */
+  saveEveryMs?: number;
 }
 
 interface Entry {
@@ -84,9 +76,43 @@ export class ExperimentDesk {
   /** The latest experiment per service (running or not). */
   readonly #byService = new Map<string, Entry>();
   readonly #pending = new Set<Promise<void>>();
+  readonly #journal: ExperimentJournal;
 
   constructor(o: ExperimentDeskOptions) {
     this.#o = o;
+    this.#journal = new ExperimentJournal(o.store, o.saveEveryMs);
+  }
+
+  /**
+   * Takes back the services' latest experiments from the store (call once,
+   * before any start): an ended one is shown as it ended; a running one
+   * starts again from its last save. Its users are where they were: the
+   * split is the consistent hash of the user key, so the same share puts the
+   * same users in B. Users in their window at the save are left out (their
+   * records of the gap are lost), counted as dropped.
+   */
+  resume(nowMs: number): void {
+    for (const { status, state } of this.#journal.load(
+      this.#o.services.map((s) => s.name),
+      this.#o.mixture.length,
+    )) {
+      const cfg = this.#o.services.find((s) => s.name === status.spec.service)!;
+      const entry: Entry = {
+        status,
+        runner: null,
+        clusters: {
+          a: versionCluster(cfg.name, status.stable),
+          b: versionCluster(cfg.name, status.spec.version),
+        },
+      };
+      this.#byService.set(cfg.name, entry);
+      if (status.phase === 'stopped') continue;
+      entry.runner = new ExperimentRunner(status.spec, this.#o.mixture, cfg.judge.anomalyThreshold);
+      if (state) entry.runner.restore(state);
+      this.#move(entry, 'starting', 'the daemon restarted: resuming from the last save', nowMs);
+      log.info('experiment resuming', { id: status.id, users: state ? status.latest?.answer.users : null });
+      this.#track(this.#launch(entry, cfg, this.#o.provisioners.get(cfg.name)!));
+    }
   }
 
   /** The running experiment of a service (its id), or null: deployments are refused while one runs. */
@@ -146,11 +172,15 @@ export class ExperimentDesk {
         stopReason: null,
         harmful: false,
         latest: null,
+        decidedAtMs: null,
+        transitions: [],
+        series: [],
       },
       runner: null,
       clusters: { a: versionCluster(cfg.name, stable), b: versionCluster(cfg.name, spec.version) },
     };
     this.#byService.set(cfg.name, entry);
+    this.#move(entry, 'starting', 'started', nowMs);
     log.info('experiment starting', { id, version: spec.version, split: spec.split });
     this.#track(this.#launch(entry, cfg, provisioner));
     return structuredClone(entry.status);
@@ -174,10 +204,10 @@ export class ExperimentDesk {
       await provisioner.ensure({ version: spec.version, pool: 'main' }, replicas);
       // Routes first: a user the filter marks must find B's route.
       await this.#o.routing.setSplit(cfg.name, spec.version);
-      entry.runner = new ExperimentRunner(spec, this.#o.mixture, cfg.judge.anomalyThreshold);
+      entry.runner ??= new ExperimentRunner(spec, this.#o.mixture, cfg.judge.anomalyThreshold);
       if (entry.status.phase !== 'starting') return; // stopped meanwhile
       this.#o.setSplit!(cfg.name, spec.split);
-      entry.status.phase = 'running';
+      this.#move(entry, 'running', 'the split is live', Date.now());
       log.info('experiment running', { id });
     } catch (err) {
       log.error('experiment could not start', { id, error: err as Error });
@@ -220,8 +250,14 @@ export class ExperimentDesk {
     for (const e of this.#byService.values()) {
       if (!e.runner || e.status.phase !== 'running') continue;
       const t = e.runner.tick(nowMs);
+      const was = e.status.latest?.answer.decision ?? 'undecided';
       e.status.latest = t;
-      if (!t.guard.stop) continue;
+      const decided = t.answer.decision !== was;
+      if (decided && t.answer.decision !== 'undecided') e.status.decidedAtMs ??= nowMs;
+      if (!t.guard.stop) {
+        if (decided || this.#journal.due(e.status.id, nowMs)) this.#journal.save(e.status, e.runner, nowMs);
+        continue;
+      }
       const reason = `guard: B's ${t.guard.signal} worse than A's (score ${t.guard.score.toFixed(2)} ≥ ${e.runner.threshold})`;
       log.warn('experiment stopped by its guard', { id: e.status.id, reason });
       this.#end(e, reason, nowMs, true);
@@ -229,14 +265,22 @@ export class ExperimentDesk {
   }
 
   #end(e: Entry, reason: string, nowMs: number, harmful: boolean): void {
-    e.status.phase = 'stopped';
     e.status.stopReason = reason;
     e.status.stoppedAtMs = nowMs;
     e.status.harmful = harmful;
     if (e.runner) e.status.latest = e.runner.tick(nowMs);
+    if (e.status.latest && e.status.latest.answer.decision !== 'undecided') e.status.decidedAtMs ??= nowMs;
+    this.#move(e, 'stopped', reason, nowMs);
     // The filters stop marking users at once; then the routes lose the split; then B stops.
     this.#o.setSplit?.(e.status.spec.service, 0);
     this.#track(this.#cleanup(e, reason));
+  }
+
+  /** A phase change, saved before its effects run. */
+  #move(e: Entry, to: ExperimentPhase, reason: string, nowMs: number): void {
+    e.status.phase = to;
+    e.status.transitions.push({ to, at: nowMs, reason });
+    this.#journal.save(e.status, e.runner, nowMs);
   }
 
   #track(p: Promise<void>): void {

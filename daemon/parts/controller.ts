@@ -221,7 +221,9 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         overlay: overlay !== undefined,
         settled: () => scheduler!.idle(),
         chaosRunning: (service) => chaosRunner.running(service),
+        store,
       });
+      experiments.resume(Date.now());
       experimentDesk = experiments;
       ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
       const ticker = setInterval(() => {
