@@ -1,7 +1,9 @@
 /**
  * /metrics for A/B experiments: per service, the latest experiment's phase,
- * its users per arm, the effect and its anytime-valid interval, and the
- * guard's score. Read from the desk at each scrape.
+ * its users per arm (with the arm's version), the users left out, the
+ * effect and its anytime-valid interval, the decision, and the guard's
+ * score. Read from the desk at each scrape; the desk takes its experiments
+ * back from the store after a restart, so these survive it.
  */
 import type { Collector, MetricFamily, Sample } from '../metrics/registry.js';
 import type { ExperimentStatus } from './experiments.js';
@@ -14,6 +16,7 @@ export function experimentCollector(status: () => ExperimentStatus[]): Collector
     const ci: Sample[] = [];
     const guard: Sample[] = [];
     const decided: Sample[] = [];
+    const dropped: Sample[] = [];
     for (const s of status()) {
       const service = s.spec.service;
       running.push({
@@ -22,7 +25,11 @@ export function experimentCollector(status: () => ExperimentStatus[]): Collector
       });
       const a = s.latest?.answer;
       if (!a) continue;
-      for (const arm of ['A', 'B'] as const) users.push({ labels: { service, arm }, value: a.users[arm] });
+      const versions = { A: s.stable, B: s.spec.version };
+      for (const arm of ['A', 'B'] as const)
+        users.push({ labels: { service, arm, version: versions[arm] }, value: a.users[arm] });
+      for (const [reason, value] of Object.entries(a.dropped))
+        dropped.push({ labels: { service, reason }, value });
       effect.push({ labels: { service }, value: a.effect });
       ci.push({ labels: { service, bound: 'low' }, value: a.ci[0] });
       ci.push({ labels: { service, bound: 'high' }, value: a.ci[1] });
@@ -45,6 +52,11 @@ export function experimentCollector(status: () => ExperimentStatus[]): Collector
         'umbra_experiment_users',
         'Users whose outcome window has ended, per arm (A: stable, B: the version tested).',
         users,
+      ),
+      f(
+        'umbra_experiment_dropped_users',
+        'Users left out, by reason: switched (seen in both arms), overCap, restart (in their window when the daemon stopped).',
+        dropped,
       ),
       f('umbra_experiment_effect', 'Mean outcome per user, B − A, in outcome units.', effect),
       f(
