@@ -9,6 +9,7 @@ import type { CellStats } from '../aggregate/stats.js';
 import { shareOfTransition } from '../rollout/desired.js';
 import { isPhase, isTerminal } from '../rollout/phases.js';
 import type { Store } from '../store/store.js';
+import { experimentsSection, type HeldExperiments } from './experiments.js';
 import { FRESH_DECODER, type HistogramDecoder, latencyCurves } from './latency.js';
 import type { DeploymentReport, LatencyGroup, PhaseSpan, ReportConfig, ShareChange } from './model.js';
 import { evidenceHeatmap, heatSignal, rateSeries } from './series.js';
@@ -23,7 +24,13 @@ export type BuildResult =
 /** Read-only part of the store a report needs (an in-memory store works as well as SQLite). */
 export type ReportSource = Pick<
   Store,
-  'getDeployment' | 'listDeployments' | 'listTransitions' | 'listDecisions' | 'listCells' | 'listHistograms'
+  | 'getDeployment'
+  | 'listDeployments'
+  | 'listTransitions'
+  | 'listDecisions'
+  | 'listCells'
+  | 'listHistograms'
+  | 'listExperiments'
 >;
 
 /** Where the bulky inputs come from: the store each time (a report file), or a cache (the live page: report/cache.ts). */
@@ -47,6 +54,7 @@ export function buildReport(
   deploymentId: string,
   nowMs: number,
   reader: BulkReader = storeReader(store),
+  held: HeldExperiments = {},
 ): BuildResult {
   const d = store.getDeployment(deploymentId);
   if (!d) {
@@ -123,6 +131,7 @@ export function buildReport(
       latency,
       verdict,
       config,
+      experiments: experimentsSection(store, d.service, held, notes),
       notes,
     },
   };

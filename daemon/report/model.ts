@@ -24,6 +24,8 @@ export interface DeploymentReport {
   /** The deciding verdict (the rollback decision, else the latest one); null before any decision. */
   verdict: ReportVerdict | null;
   config: ReportConfig;
+  /** The service's experiments, newest first (report/experiments.ts). */
+  experiments: ReportExperiments;
   /** What the store could not show (e.g. no histograms for these minutes): said, never hidden. */
   notes: string[];
 }
@@ -171,4 +173,72 @@ export interface ReportConfig {
   anomalyThreshold: number | null;
   modelVersion: number | null;
   plan: Record<string, unknown> | null;
+}
+
+/** The service's A/B tests and chaos experiments. */
+export interface ReportExperiments {
+  ab: ReportAbTest[];
+  chaos: ReportChaos[];
+}
+
+/** One A/B test: its arms, users, effect with its interval over time, and its decision with why. */
+export interface ReportAbTest {
+  id: string;
+  /** Version A (serving) and B (tested). */
+  stable: string;
+  version: string;
+  split: number;
+  /** As `--outcome` reads it (`header:x-outcome`, `conversion:/buy`). */
+  outcome: string;
+  alpha: number;
+  minEffect: number;
+  phase: string;
+  startedAt: number;
+  stoppedAt: number | null;
+  stopReason: string | null;
+  harmful: boolean;
+  decision: string;
+  /** `B`, `A`, or null. */
+  winner: string | null;
+  decidedAt: number | null;
+  /** The decision in one sentence, with the interval it rests on. */
+  why: string;
+  effect: number | null;
+  ci: [number, number] | null;
+  means: { A: number; B: number } | null;
+  users: { A: number; B: number };
+  /** Users left out, by reason. */
+  dropped: Record<string, number>;
+  guardScore: number | null;
+  /** The answer over time (one point per save, every few seconds). */
+  series: { at: number[]; effect: number[]; lo: number[]; hi: number[]; usersA: number[]; usersB: number[] };
+  /** Phase changes, oldest first. */
+  transitions: { to: string; at: number; reason: string }[];
+}
+
+/** One chaos experiment on the shadow leg: its faults, each arm's figures under them, and the verdict. */
+export interface ReportChaos {
+  version: string;
+  /** The baseline arm's version, or null (the reference is then production). */
+  baseline: string | null;
+  /** As `--fault` reads them (`inventory:abort=503@30%`). */
+  faults: string[];
+  phase: string;
+  startedAt: number;
+  endedAt: number | null;
+  reason: string | null;
+  verdict: {
+    regression: boolean;
+    reference: string;
+    arms: {
+      role: 'candidate' | 'reference';
+      version: string;
+      pairs: number;
+      failureRate: number;
+      latencyGrowth: number;
+    }[];
+    errorScore: number;
+    culprit: string | null;
+    explanation: string;
+  } | null;
 }

@@ -5,7 +5,9 @@
  * the heat map and the phase timeline are HTML coloured by value. Each
  * uPlot instance is kept on `window.umbraCharts` by name, so a test can read
  * what was drawn. Plain ES2017, no template strings (this file is one).
+ * The experiments section lives in page-experiments.ts, spliced in.
  */
+import { EXPERIMENTS_SCRIPT, EXPERIMENTS_STYLE } from './page-experiments.js';
 
 export const PAGE_STYLE = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #fafafa; color: #222; }
@@ -33,7 +35,7 @@ code, .mono { font-family: ui-monospace, monospace; font-size: 12px; }
 .legend-scale { display: inline-block; width: 160px; height: 10px; background: linear-gradient(90deg, #f3f3f3, #ffcdd2, #c62828); vertical-align: middle; }
 .chart { background: #fff; margin: 4px 0 12px; }
 .live { position: fixed; top: 8px; right: 12px; font-size: 12px; color: #2e7d32; }
-`;
+${EXPERIMENTS_STYLE}`;
 
 export const PAGE_SCRIPT = String.raw`
 (function () {
@@ -248,6 +250,9 @@ export const PAGE_SCRIPT = String.raw`
     return sec;
   }
 
+`.concat(
+  EXPERIMENTS_SCRIPT,
+  String.raw`
   function render(r) {
     var main = document.getElementById('report');
     main.textContent = '';
@@ -262,6 +267,7 @@ export const PAGE_SCRIPT = String.raw`
     main.appendChild(lat); latency(r, lat);
     var rt = el('section', { id: 'rates' }, [el('h2', { text: 'Failure and status-mismatch rates per arm' })]);
     main.appendChild(rt); rates(r, rt);
+    main.appendChild(experiments(r));
     main.appendChild(config(r));
     if (r.notes.length) {
       var notes = el('section', { id: 'notes' }, [el('h2', { text: 'Not shown' })]);
@@ -301,4 +307,5 @@ export const PAGE_SCRIPT = String.raw`
     setTimeout(tick, every);
   }
 })();
-`;
+`,
+);

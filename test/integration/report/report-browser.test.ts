@@ -2,7 +2,8 @@
  * A report written by `umbra report` opened in a real headless Chromium:
  * every chart holds its series with points and paints its canvas, the
  * culprit is shown, the score line crosses the threshold at the rollback,
- * nothing is logged as an error, and no request leaves the file.
+ * the service's A/B test is shown with its decision and its interval over
+ * time, nothing is logged as an error, and no request leaves the file.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { reportCommand } from '../../../daemon/cli/commands/report.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { runCaptured } from '../../unit/cli/capture.js';
+import { seedAbTest } from '../../unit/report/experiment-fixture.js';
 import { seedRegression } from '../../unit/report/fixture.js';
 import {
   assertCrossesAtRollback,
@@ -31,6 +33,7 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
   const db = join(dir, 'umbra.db');
   const store = openStore(db);
   const { id } = seedRegression(store, T0);
+  seedAbTest(store, T0 - 3_600_000);
   store.close();
   const file = join(dir, 'report.html');
   const r = await runCaptured(['report', id, '--store', db, '-o', file], [reportCommand]);
@@ -42,7 +45,7 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
   await page.waitForSelector('body[data-rendered]', { timeout: 30_000 });
 
   const charts = await drawnCharts(page);
-  assert.deepEqual(Object.keys(charts).sort(), ['latency0', 'latency1', 'rates', 'score']);
+  assert.deepEqual(Object.keys(charts).sort(), ['ab0', 'latency0', 'latency1', 'rates', 'score']);
   assertCrossesAtRollback(assertDrawn('score', charts['score']));
   for (const name of ['latency0', 'latency1']) {
     const lat = assertDrawn(name, charts[name]);
@@ -62,6 +65,14 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
   assert.match((await page.locator('#examples').textContent()) ?? '', /req-/);
   assert.match((await page.locator('#config').textContent()) ?? '', /shadowPercentage\s*50/);
   assert.equal(await page.locator('.timeline [data-phase]').count(), 5);
+  // The A/B test: its decision and why, its arms, and its interval over time around the effect.
+  assert.match(
+    (await page.locator('#ab-decision-0').textContent()) ?? '',
+    /^b_better \(winner B\): B \(v2\) is better: the 95 % anytime-valid interval/,
+  );
+  assert.match((await page.locator('#ab-arms-0').textContent()) ?? '', /Av1\d+.*Bv2\d+/);
+  const ab = assertDrawn('ab0', charts['ab0']);
+  assert.deepEqual(Object.keys(ab).slice(1), ['effect B − A', 'interval low', 'interval high', 'zero']);
 
   assert.deepEqual(errors, []);
   assert.deepEqual(
