@@ -14,7 +14,7 @@ export const EXPERIMENTS_STYLE = `
 .decision.harmful, .regression { color: #c62828; }
 `;
 
-export const EXPERIMENTS_SCRIPT = String.raw`
+export const EXPERIMENTS_SCRIPT = `
   function rowsTable(id, head, rows) {
     var t = el('table', id ? { id: id } : {}, [el('tr', {}, head.map(function (h) { return el('th', { text: h }); }))]);
     rows.forEach(function (row) { t.appendChild(el('tr', {}, row.map(function (x) { return el('td', { text: String(x) }); }))); });

@@ -252,7 +252,7 @@ export const PAGE_SCRIPT = String.raw`
 
 `.concat(
   EXPERIMENTS_SCRIPT,
-  String.raw`
+  `
   function render(r) {
     var main = document.getElementById('report');
     main.textContent = '';
