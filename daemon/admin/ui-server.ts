@@ -26,6 +26,7 @@ import { logger } from '../log.js';
 import { tokenMatches } from '../platform/token-file.js';
 import { type BuildResult, buildReport, type ReportSource } from '../report/build.js';
 import { cachingReader } from '../report/cache.js';
+import type { HeldExperiments } from '../report/experiments.js';
 import { renderReportPage } from '../report/page.js';
 
 const log = logger('admin-ui');
@@ -52,6 +53,8 @@ export interface UiServerOptions {
   tls?: Tls;
   /** Adds what the daemon knows now (the judge's live score) to a report of a deployment in progress. */
   live?: (result: BuildResult, nowMs: number) => BuildResult;
+  /** The experiments the daemon holds (its chaos runner's, its A/B desk's), for the experiments section. */
+  held?: HeldExperiments;
   now?: () => number;
 }
 
@@ -118,7 +121,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     const t = now();
     if (hit && t < hit.until) return hit.result;
     const started = performance.now();
-    let result = buildReport(o.store, id, t, reader);
+    let result = buildReport(o.store, id, t, reader, o.held);
     if (o.live) result = o.live(result, t);
     const cost = performance.now() - started;
     const final = result.ok && result.report.deployment.final;

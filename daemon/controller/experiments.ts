@@ -23,10 +23,10 @@ import type { MixtureAtom } from '../model/model.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import { shadowReplicas } from '../provision/sizing.js';
 import { productionReplicasOf } from '../rollout/plan.js';
-import type { ExperimentStore } from '../store/store.js';
+import type { ExperimentRow, ExperimentStore } from '../store/store.js';
 import { FLAG_CONNECT_FAILURE, FLAG_OUTCOME, FLAG_RESET, FLAG_TIMEOUT } from '../wire/record-contract.js';
 import { versionCluster } from '../xds/index.js';
-import { ExperimentJournal } from './experiments-journal.js';
+import { ExperimentJournal, rowOf } from './experiments-journal.js';
 import type { ExperimentPhase, ExperimentStatus } from './experiments-status.js';
 import type { RoutingTable } from './routing.js';
 
@@ -125,6 +125,11 @@ export class ExperimentDesk {
     return [...this.#byService.values()]
       .filter((e) => service === undefined || e.status.spec.service === service)
       .map((e) => structuredClone(e.status));
+  }
+
+  /** The experiments it holds, in the store's shape (for the live page: fresher than the last save). */
+  rows(service: string, nowMs: number): ExperimentRow[] {
+    return this.status(service).map((s) => rowOf(s, null, nowMs));
   }
 
   /**

@@ -58,6 +58,10 @@ export function adminPart(): DaemonPart {
           host,
           port,
           ...(tls ? { tls } : {}),
+          held: {
+            ab: (s) => controller.experiments.rows(s, Date.now()),
+            chaos: (s) => controller.chaos.status(s),
+          },
           live: (result, t) => {
             if (!result.ok) return result;
             const d = result.report.deployment;

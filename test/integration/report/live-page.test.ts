@@ -1,8 +1,8 @@
 /**
  * The live page (/ui) served over real HTTP from a real SQLite store, behind
  * the admin token, opened in a real headless Chromium: the same views as a
- * report, redrawn as the daemon learns more, and a clear message when there
- * is nothing to show.
+ * report, redrawn as the daemon learns more, the chaos experiments the
+ * daemon holds, and a clear message when there is nothing to show.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { startUiServer, type UiServer } from '../../../daemon/admin/ui-server.js
 import { type LiveScore, withLiveScore } from '../../../daemon/report/live.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import type { Store } from '../../../daemon/store/store.js';
+import type { HeldExperiments } from '../../../daemon/report/experiments.js';
+import { chaosRegression } from '../../unit/report/experiment-fixture.js';
 import { seedRegression } from '../../unit/report/fixture.js';
 import {
   assertCrossesAtRollback,
@@ -27,9 +29,15 @@ import {
 const TOKEN = 'live-page-token';
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
-async function serve(t: TestContext, store: Store, live?: () => LiveScore): Promise<UiServer> {
+async function serve(
+  t: TestContext,
+  store: Store,
+  live?: () => LiveScore,
+  held?: HeldExperiments,
+): Promise<UiServer> {
   const ui = await startUiServer({
     store,
+    ...(held ? { held } : {}),
     token: TOKEN,
     host: '127.0.0.1',
     port: 0,
@@ -106,7 +114,7 @@ test('the live page draws every view and redraws as the score moves', { timeout:
   // In progress now, so the judge's live score lands just after its stored decisions.
   const running = seedRegression(store, Date.now() - 30_000, 'shop-v2-2', 3);
   let live: LiveScore = { score: 0.7, threshold: 2, predictedSecondsToThreshold: 12 };
-  const ui = await serve(t, store, () => live);
+  const ui = await serve(t, store, () => live, { chaos: () => [chaosRegression(T0 - 60_000)] });
   const ctx = await startBrowser(t);
   const { page, errors, requests } = await openPage(ctx);
   const origin = new URL(ui.url).origin;
@@ -119,6 +127,16 @@ test('the live page draws every view and redraws as the score moves', { timeout:
   assertCrossesAtRollback(assertDrawn('score', charts['score']));
   for (const name of ['latency0', 'latency1', 'rates']) assertDrawn(name, charts[name]);
   assert.match((await page.locator('#culprits').textContent()) ?? '', /\/cart eu errors/);
+  // The chaos experiment the daemon's chaos runner holds: its faults, verdict, culprit and arms.
+  assert.match(
+    (await page.locator('#chaos-verdict-0').textContent()) ?? '',
+    /^resilience regression at \/cart\/errors: v2 fails 11\.9 %/,
+  );
+  assert.match((await page.locator('#chaos-0 h3').textContent()) ?? '', /inventory:abort=503@30%/);
+  assert.match(
+    (await page.locator('#chaos-arms-0').textContent()) ?? '',
+    /candidatev2900.*reference \(baseline\)v1900/,
+  );
 
   // The deployment in progress (the latest): the judge's score now is on the line, and it moves.
   await page.goto(ui.url);
