@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { startUiServer, type UiServer } from '../../../daemon/admin/ui-server.js';
+import type { HeldExperiments } from '../../../daemon/report/experiments.js';
 import { type LiveScore, withLiveScore } from '../../../daemon/report/live.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import type { Store } from '../../../daemon/store/store.js';
-import type { HeldExperiments } from '../../../daemon/report/experiments.js';
 import { chaosRegression } from '../../unit/report/experiment-fixture.js';
 import { seedRegression } from '../../unit/report/fixture.js';
 import {
