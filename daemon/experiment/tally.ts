@@ -66,7 +66,9 @@ export class ExperimentTally {
   readonly dropped: DroppedUsers = { switched: 0, overCap: 0, restart: 0 };
   private readonly open = new Map<number, OpenUser>();
   /** Users whose observation is final (so a late record of theirs is not a new user). */
-  private readonly finished = new Map<number, ArmName>();
+  private readonly finished = new Set<number>();
+  /** The same users by arm, in the order they finished (append-only: a save copies them whole). */
+  private readonly finishedIds: Record<ArmName, UserIds> = { A: new UserIds(), B: new UserIds() };
   /** Users left out after being seen in both arms (so that they do not come back as new users). */
   private readonly leftOut = new Set<number>();
 
@@ -117,27 +119,28 @@ export class ExperimentTally {
     for (const [user, u] of this.open) {
       if (nowMs - u.firstMs <= this.spec.windowMs) continue;
       this.open.delete(user);
-      this.finished.set(user, u.arm);
+      this.finish(user, u.arm);
       const arm = this.arms[u.arm];
       arm.n++;
       arm.sum += u.value / scale;
     }
   }
 
-  /** Its state as a snapshot stores it (a copy). */
+  private finish(user: number, arm: ArmName): void {
+    this.finished.add(user);
+    this.finishedIds[arm].push(user);
+  }
+
+  /** Its state as a snapshot stores it (a copy): the finished users as they are, one pass over the open ones. */
   save(): TallySnapshot {
-    const ids = (m: Iterable<[number, { arm: ArmName } | ArmName]>, arm: ArmName) => {
-      const out: number[] = [];
-      for (const [user, v] of m) if ((typeof v === 'string' ? v : v.arm) === arm) out.push(user);
-      return packUsers(out);
-    };
+    const open = split(this.open.size, this.open.entries(), (u) => u.arm);
     return {
       arms: structuredClone(this.arms),
       requests: structuredClone(this.requests),
       dropped: { ...this.dropped },
-      finished: { A: ids(this.finished, 'A'), B: ids(this.finished, 'B') },
-      open: { A: ids(this.open, 'A'), B: ids(this.open, 'B') },
-      leftOut: packUsers([...this.leftOut]),
+      finished: { A: packUsers(this.finishedIds.A.view()), B: packUsers(this.finishedIds.B.view()) },
+      open: { A: packUsers(open.A), B: packUsers(open.B) },
+      leftOut: packUsers(Uint32Array.from(this.leftOut)),
     };
   }
 
@@ -153,14 +156,53 @@ export class ExperimentTally {
     Object.assign(this.dropped, s.dropped);
     this.open.clear();
     this.finished.clear();
+    this.finishedIds.A = new UserIds();
+    this.finishedIds.B = new UserIds();
     this.leftOut.clear();
     for (const user of unpackUsers(s.leftOut)) this.leftOut.add(user);
     for (const arm of ['A', 'B'] as const) {
-      for (const user of unpackUsers(s.finished[arm])) this.finished.set(user, arm);
+      for (const user of unpackUsers(s.finished[arm])) this.finish(user, arm);
       for (const user of unpackUsers(s.open[arm])) {
-        this.finished.set(user, arm);
+        this.finish(user, arm);
         this.dropped.restart++;
       }
     }
+  }
+}
+
+/** User ids by arm, from `size` entries of a map. */
+function split<V>(
+  size: number,
+  entries: Iterable<[number, V]>,
+  armOf: (v: V) => ArmName,
+): Record<ArmName, Uint32Array> {
+  const a = new Uint32Array(size);
+  const b = new Uint32Array(size);
+  let na = 0;
+  let nb = 0;
+  for (const [user, v] of entries) {
+    if (armOf(v) === 'A') a[na++] = user;
+    else b[nb++] = user;
+  }
+  return { A: a.subarray(0, na), B: b.subarray(0, nb) };
+}
+
+/** A growing list of user ids. */
+class UserIds {
+  private ids = new Uint32Array(1024);
+  private n = 0;
+
+  push(user: number): void {
+    if (this.n === this.ids.length) {
+      const bigger = new Uint32Array(this.ids.length * 2);
+      bigger.set(this.ids);
+      this.ids = bigger;
+    }
+    this.ids[this.n++] = user;
+  }
+
+  /** The ids so far (a view: valid until the next push). */
+  view(): Uint32Array {
+    return this.ids.subarray(0, this.n);
   }
 }

@@ -79,7 +79,10 @@ describe('a restored experiment', () => {
 describe('a stored snapshot is checked', () => {
   it('packs user ids to 4 bytes each, all 32 bits', () => {
     const ids = [1, 0xffffffff, 123456789];
-    assert.deepEqual(unpackUsers(packUsers(ids)), ids);
+    assert.deepEqual([...unpackUsers(packUsers(ids))], ids);
+    // From a view into a larger array, as the tally packs them.
+    const view = Uint32Array.from([9, ...ids, 9]).subarray(1, 4);
+    assert.deepEqual([...unpackUsers(packUsers(view))], ids);
   });
 
   it('names the first bad field', () => {
