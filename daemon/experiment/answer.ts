@@ -5,9 +5,8 @@
  * anyone looks (that is what the confidence sequence is for).
  */
 import { type Decision, decide, differenceSequence, type Interval } from './sequence.js';
-import type { DroppedUsers } from './snapshot.js';
 import type { ExperimentSpec } from './spec.js';
-import type { ArmName, ExperimentTally } from './tally.js';
+import type { ArmName, DroppedUsers, ExperimentTally } from './tally.js';
 
 export interface ExperimentAnswer {
   decision: Decision;

@@ -13,11 +13,31 @@
  * and the `close` calls (ms), never read here.
  */
 import type { ArmTally } from './sequence.js';
-import { type DroppedUsers, packUsers, type RunnerSnapshot, unpackUsers } from './snapshot.js';
 import type { ExperimentSpec } from './spec.js';
+import { packUsers, UserIds, unpackUsers } from './user-ids.js';
 
-/** What of a snapshot the tally owns. */
-export type TallySnapshot = Omit<RunnerSnapshot, 'guard'>;
+/** Users left out, by reason. */
+export interface DroppedUsers {
+  /** Seen in both arms (the split moved under them). */
+  switched: number;
+  /** New users beyond the memory cap. */
+  overCap: number;
+  /** In their window when the daemon stopped: their records of the gap are lost. */
+  restart: number;
+}
+
+/** The tally's state as the store keeps it (snapshot.ts adds the guard's). */
+export interface TallySnapshot {
+  arms: Record<ArmName, ArmTally>;
+  requests: Record<ArmName, RequestCounts>;
+  dropped: DroppedUsers;
+  /** User ids (base64 of little-endian uint32s) whose observation is final, per arm. */
+  finished: Record<ArmName, string>;
+  /** User ids still in their window, per arm. */
+  open: Record<ArmName, string>;
+  /** User ids left out for being seen in both arms. */
+  leftOut: string;
+}
 
 export type ArmName = 'A' | 'B';
 
@@ -185,24 +205,4 @@ function split<V>(
     else b[nb++] = user;
   }
   return { A: a.subarray(0, na), B: b.subarray(0, nb) };
-}
-
-/** A growing list of user ids. */
-class UserIds {
-  private ids = new Uint32Array(1024);
-  private n = 0;
-
-  push(user: number): void {
-    if (this.n === this.ids.length) {
-      const bigger = new Uint32Array(this.ids.length * 2);
-      bigger.set(this.ids);
-      this.ids = bigger;
-    }
-    this.ids[this.n++] = user;
-  }
-
-  /** The ids so far (a view: valid until the next push). */
-  view(): Uint32Array {
-    return this.ids.subarray(0, this.n);
-  }
 }

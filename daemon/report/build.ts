@@ -131,7 +131,7 @@ export function buildReport(
       latency,
       verdict,
       config,
-      experiments: experimentsSection(store, d.service, held, notes),
+      experiments: experimentsSection(store, d.service, held),
       notes,
     },
   };

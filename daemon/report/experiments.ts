@@ -4,8 +4,8 @@
  * is kept (their answer over time included); the daemon's live page adds
  * what its desk holds now (fresher than the last save, or not saved at all
  * without a store). Chaos experiments come from the chaos runner the daemon
- * holds (`held.chaos`): a report file written without a daemon says so in
- * its notes. Pure; reads the store, never writes.
+ * holds (`held.chaos`): a report file written without a daemon says it
+ * cannot show them. Pure; reads the store, never writes.
  */
 import type { ChaosExperiment } from '../chaos/experiment.js';
 import { describeFault } from '../chaos/fault.js';
@@ -28,7 +28,6 @@ export function experimentsSection(
   store: Pick<Store, 'listExperiments'>,
   service: string,
   held: HeldExperiments,
-  notes: string[],
 ): ReportExperiments {
   const byId = new Map<string, ExperimentRow>();
   for (const r of store.listExperiments({ service, limit: MAX })) byId.set(r.id, r);
@@ -37,16 +36,12 @@ export function experimentsSection(
     .sort((x, y) => y.startedAt - x.startedAt)
     .slice(0, MAX)
     .map(abTest);
-  if (!held.chaos)
-    notes.push(
-      "chaos experiments are held by the daemon's chaos runner, not the store: the live page (/ui) shows them",
-    );
   const chaos = (held.chaos?.(service) ?? [])
     .slice()
     .sort((x, y) => y.startedAt - x.startedAt)
     .slice(0, MAX)
     .map(chaosRun);
-  return { ab, chaos };
+  return { ab, chaos, chaosShown: held.chaos !== undefined };
 }
 
 interface StoredAnswer {

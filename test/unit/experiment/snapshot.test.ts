@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
-import { packUsers, parseSnapshot, unpackUsers } from '../../../daemon/experiment/snapshot.js';
+import { parseSnapshot } from '../../../daemon/experiment/snapshot.js';
 import { EXPERIMENT_DEFAULTS, type ExperimentSpec } from '../../../daemon/experiment/spec.js';
 import type { ArmName } from '../../../daemon/experiment/tally.js';
+import { packUsers, unpackUsers } from '../../../daemon/experiment/user-ids.js';
 import { defaultModel } from '../../../daemon/model/model.js';
 
 const RATE = defaultModel().params.rateMixture;
