@@ -71,7 +71,10 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
     /^b_better \(winner B\): B \(v2\) is better: the 95 % anytime-valid interval/,
   );
   assert.match((await page.locator('#ab-arms-0').textContent()) ?? '', /Av1\d+.*Bv2\d+/);
-  assert.match((await page.locator('#chaos-not-shown').textContent()) ?? '', /the live page \(\/ui\) shows them/);
+  assert.match(
+    (await page.locator('#chaos-not-shown').textContent()) ?? '',
+    /the live page \(\/ui\) shows them/,
+  );
   const ab = assertDrawn('ab0', charts['ab0']);
   assert.deepEqual(Object.keys(ab).slice(1), ['effect B − A', 'interval low', 'interval high', 'zero']);
 
