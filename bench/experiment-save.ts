@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromRow, rowOf } from '../daemon/controller/experiments-journal.js';
-import type { ExperimentStatus } from '../daemon/controller/experiments-status.js';
+import { type ExperimentStatus, startingStatus } from '../daemon/controller/experiments-status.js';
 import { ExperimentRunner } from '../daemon/experiment/runner.js';
 import { EXPERIMENT_DEFAULTS, type ExperimentSpec } from '../daemon/experiment/spec.js';
 import { setLogLevel } from '../daemon/log.js';
@@ -58,18 +58,9 @@ try {
       });
     runner.tick(80_000);
     const status: ExperimentStatus = {
-      id: `bench-${users}`,
-      spec: SPEC,
-      stable: 'v1',
+      ...startingStatus(`bench-${users}`, SPEC, 'v1', 0),
       phase: 'running',
-      startedAtMs: 0,
-      stoppedAtMs: null,
-      stopReason: null,
-      harmful: false,
       latest: runner.tick(80_000),
-      decidedAtMs: null,
-      transitions: [],
-      series: [],
     };
     let bytes = 0;
     const save = median(

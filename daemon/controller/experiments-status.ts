@@ -53,3 +53,26 @@ export interface ExperimentStatus {
   /** The answer every few seconds (at each save), oldest first; thinned when long. */
   series: ExperimentPoint[];
 }
+
+/** An experiment as it starts: phase `starting`, nothing counted, stopped or decided yet. */
+export function startingStatus(
+  id: string,
+  spec: ExperimentSpec,
+  stable: string,
+  startedAtMs: number,
+): ExperimentStatus {
+  return {
+    id,
+    spec,
+    stable,
+    phase: 'starting',
+    startedAtMs,
+    stoppedAtMs: null,
+    stopReason: null,
+    harmful: false,
+    latest: null,
+    decidedAtMs: null,
+    transitions: [],
+    series: [],
+  };
+}

@@ -27,7 +27,7 @@ import type { ExperimentRow, ExperimentStore } from '../store/store.js';
 import { FLAG_CONNECT_FAILURE, FLAG_OUTCOME, FLAG_RESET, FLAG_TIMEOUT } from '../wire/record-contract.js';
 import { versionCluster } from '../xds/index.js';
 import { ExperimentJournal, rowOf } from './experiments-journal.js';
-import type { ExperimentPhase, ExperimentStatus } from './experiments-status.js';
+import { type ExperimentPhase, type ExperimentStatus, startingStatus } from './experiments-status.js';
 import type { RoutingTable } from './routing.js';
 
 export type { ExperimentPhase, ExperimentStatus };
@@ -167,20 +167,7 @@ export class ExperimentDesk {
 
     const id = `${cfg.name}-${spec.version}-ab-${nowMs}`;
     const entry: Entry = {
-      status: {
-        id,
-        spec,
-        stable,
-        phase: 'starting',
-        startedAtMs: nowMs,
-        stoppedAtMs: null,
-        stopReason: null,
-        harmful: false,
-        latest: null,
-        decidedAtMs: null,
-        transitions: [],
-        series: [],
-      },
+      status: startingStatus(id, spec, stable, nowMs),
       runner: null,
       clusters: { a: versionCluster(cfg.name, stable), b: versionCluster(cfg.name, spec.version) },
     };

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExperimentJournal, fromRow } from '../../../daemon/controller/experiments-journal.js';
-import type { ExperimentStatus } from '../../../daemon/controller/experiments-status.js';
+import { type ExperimentStatus, startingStatus } from '../../../daemon/controller/experiments-status.js';
 import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
 import { EXPERIMENT_DEFAULTS } from '../../../daemon/experiment/spec.js';
 import { setLogLevel } from '../../../daemon/log.js';
@@ -38,18 +38,10 @@ function running(): { status: ExperimentStatus; runner: ExperimentRunner } {
       latencyUs: 1,
     });
   const status: ExperimentStatus = {
-    id: 'shop-v2-ab-1',
-    spec,
-    stable: 'v1',
+    ...startingStatus('shop-v2-ab-1', spec, 'v1', 0),
     phase: 'running',
-    startedAtMs: 0,
-    stoppedAtMs: null,
-    stopReason: null,
-    harmful: false,
     latest: runner.tick(5000),
-    decidedAtMs: null,
     transitions: [{ to: 'starting', at: 0, reason: 'started' }],
-    series: [],
   };
   return { status, runner };
 }

@@ -6,7 +6,7 @@
  */
 import type { ChaosExperiment } from '../../../daemon/chaos/experiment.js';
 import { rowOf } from '../../../daemon/controller/experiments-journal.js';
-import type { ExperimentStatus } from '../../../daemon/controller/experiments-status.js';
+import { type ExperimentStatus, startingStatus } from '../../../daemon/controller/experiments-status.js';
 import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
 import { EXPERIMENT_DEFAULTS, type ExperimentSpec } from '../../../daemon/experiment/spec.js';
 import { defaultModel } from '../../../daemon/model/model.js';
@@ -27,18 +27,9 @@ export function seedAbTest(store: Store, t0Ms: number): string {
   const runner = new ExperimentRunner(spec, defaultModel().params.rateMixture, 3);
   const id = `${SERVICE}-v2-ab-${t0Ms}`;
   const status: ExperimentStatus = {
-    id,
-    spec,
-    stable: 'v1',
+    ...startingStatus(id, spec, 'v1', t0Ms),
     phase: 'running',
-    startedAtMs: t0Ms,
-    stoppedAtMs: null,
-    stopReason: null,
-    harmful: false,
-    latest: null,
-    decidedAtMs: null,
     transitions: [{ to: 'running', at: t0Ms + 1000, reason: 'the split is live' }],
-    series: [],
   };
   const r = rng(7);
   let user = 1;
