@@ -98,4 +98,12 @@ export const PG_MIGRATIONS: readonly string[] = [
     seen_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // 2: per-daemon watermarks of closed seconds (daemon/ha/merged-seconds.ts).
+  `
+  -- The last second each daemon closed: its cells of every second up to it are saved.
+  CREATE TABLE umbra_watermarks (
+    daemon TEXT PRIMARY KEY,
+    second BIGINT NOT NULL
+  );
+  `,
 ];

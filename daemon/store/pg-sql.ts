@@ -43,7 +43,13 @@ export function mergeByKey(rows: StoredCell[]): StoredCell[] {
     const last = out[out.length - 1];
     const a = last?.cell.key;
     const b = r.cell.key;
-    if (last && a!.second === b.second && a!.endpoint === b.endpoint && a!.segment === b.segment) {
+    const same =
+      a !== undefined &&
+      a.second === b.second &&
+      a.service === b.service &&
+      a.endpoint === b.endpoint &&
+      a.segment === b.segment;
+    if (last && same) {
       addCell(last.cell, r.cell);
       last.deploymentId ??= r.deploymentId;
     } else out.push(r);

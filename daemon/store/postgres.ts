@@ -15,6 +15,7 @@ import { logger } from '../log.js';
 import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
+import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
 import { mergeByKey, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
   DAY_MS,
@@ -62,6 +63,8 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends Store {
   /** Sets (or clears, with undefined) the lease every fenced write checks. */
   setFence(fence: (() => Fence | undefined) | undefined): void;
+  /** Watermarks and merged seconds of the daemons on the database (pg-shared.ts). */
+  readonly seconds: SharedSeconds;
 }
 
 /** Serialises migrations of daemons starting together (any constant shared by them). */
@@ -142,6 +145,7 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
     setFence(f) {
       fence = f;
     },
+    seconds: sharedSeconds(db, daemonId),
     transaction: (fn) => db.transaction(fn),
     schemaVersion: () => version,
     close: () => db.close(),
