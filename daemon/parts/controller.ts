@@ -83,6 +83,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       xds = parts.xds;
       overlay = parts.overlay;
       ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
+      ctx.xds = xds;
       const refusals = new ProxyRefusals(config.services);
       const telemetry = ctx.telemetry;
       const routing = new RoutingTable({

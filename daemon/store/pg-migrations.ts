@@ -106,4 +106,22 @@ export const PG_MIGRATIONS: readonly string[] = [
     second BIGINT NOT NULL
   );
   `,
+  // 3: what the leader publishes over xDS, served by every daemon (daemon/parts/xds-share.ts).
+  `
+  -- Per node, the snapshot the leader last published (its encoded resources) and its versions.
+  CREATE TABLE umbra_xds (
+    node TEXT PRIMARY KEY,
+    versions TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    token BIGINT NOT NULL
+  );
+  -- ACKs and NACKs proxies sent to daemons that do not lead, for the leader's refusal handling.
+  CREATE TABLE umbra_xds_answers (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    daemon TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+  );
+  `,
 ];

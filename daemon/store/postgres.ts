@@ -16,6 +16,7 @@ import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
 import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
+import { type SharedXds, sharedXds } from './pg-shared-xds.js';
 import { mergeByKey, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
   DAY_MS,
@@ -65,6 +66,8 @@ export interface PostgresStore extends Store {
   setFence(fence: (() => Fence | undefined) | undefined): void;
   /** Watermarks and merged seconds of the daemons on the database (pg-shared.ts). */
   readonly seconds: SharedSeconds;
+  /** What the leader publishes over xDS, and the answers of proxies connected to other daemons (pg-shared-xds.ts). */
+  readonly xds: SharedXds;
 }
 
 /** Serialises migrations of daemons starting together (any constant shared by them). */
@@ -146,6 +149,7 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       fence = f;
     },
     seconds: sharedSeconds(db, daemonId),
+    xds: sharedXds(db, fenced, daemonId),
     transaction: (fn) => db.transaction(fn),
     schemaVersion: () => version,
     close: () => db.close(),
