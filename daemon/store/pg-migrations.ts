@@ -124,4 +124,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
   );
   `,
+  // 4: histograms per daemon, as cells: reads add them up (pg-sql.ts mergeHistograms).
+  `
+  ALTER TABLE histograms ADD COLUMN daemon TEXT NOT NULL DEFAULT '';
+  ALTER TABLE histograms DROP CONSTRAINT histograms_pkey;
+  ALTER TABLE histograms ADD PRIMARY KEY (service, minute, endpoint, arm, daemon);
+  `,
 ];

@@ -17,7 +17,7 @@ import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
 import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
 import { type SharedXds, sharedXds } from './pg-shared-xds.js';
-import { mergeByKey, rowsOf, upserts, whereOf } from './pg-sql.js';
+import { mergeByKey, mergeHistograms, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
   DAY_MS,
   type DecisionDb,
@@ -318,9 +318,9 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       db.batch(
         upserts(
           'histograms',
-          ['service', 'endpoint', 'arm', 'minute', 'count', 'encoded'],
-          'service, minute, endpoint, arm',
-          rows.map((r) => [r.service, r.endpoint, r.arm, r.minute, r.count, r.encoded]),
+          ['service', 'endpoint', 'arm', 'minute', 'daemon', 'count', 'encoded'],
+          'service, minute, endpoint, arm, daemon',
+          rows.map((r) => [r.service, r.endpoint, r.arm, r.minute, daemonId, r.count, r.encoded]),
         ),
       );
     },
@@ -332,8 +332,9 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
         ['endpoint = ?', query.endpoint],
         ['arm = ?', query.arm],
       ]);
-      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms${where} ORDER BY minute, endpoint, arm`;
-      return rowsOf<HistogramRow>(db.query(sql, args));
+      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms${where}
+                   ORDER BY minute, endpoint, arm, service, daemon`;
+      return mergeHistograms(rowsOf<HistogramRow>(db.query(sql, args)));
     },
 
     saveModel(m) {
