@@ -1,8 +1,10 @@
 /**
- * Every daemon of a shared store serves xDS: a real Envoy connected only to
- * a follower gets the leader's configuration, with the leader's versions,
- * and follows its changes (a deployment's weights); a listener that Envoy
- * refuses through the follower reaches the leader's refusal handling.
+ * Every daemon of a shared store serves xDS: a real Envoy that knows only
+ * followers gets the leader's configuration, with the leader's versions,
+ * and follows its changes (a deployment's weights); when its daemon dies it
+ * moves to another and nothing changes (no listener drains); a listener
+ * that Envoy refuses through a follower reaches the leader's refusal
+ * handling.
  */
 import assert from 'node:assert/strict';
 import { createServer as createTcpServer } from 'node:net';
@@ -10,38 +12,48 @@ import test, { type TestContext } from 'node:test';
 import pg from 'pg';
 import { adsBootstrap } from '../../../daemon/xds/bootstrap.js';
 import { ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
-import { freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
+import { type EnvoyProcess, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { startPostgres } from '../../harness/postgres.js';
 import { staticShop } from './daemon.js';
-import { type HaCluster, type HaDaemon, startHaCluster, withAdmin } from './ha.js';
+import { type HaDaemon, startHaCluster, withAdmin } from './ha.js';
 
 const NODE = 'ha-edge';
 
-async function twoDaemons(
+/** Daemons `names` on a fresh PostgreSQL, once one leads and every other names it. */
+async function daemons(
   t: TestContext,
   services: string,
-): Promise<{ cluster: HaCluster; leader: HaDaemon; follower: HaDaemon; pgUrl: string }> {
+  names: string[],
+): Promise<{ leader: HaDaemon; followers: HaDaemon[]; pgUrl: string }> {
   const server = await startPostgres();
   t.after(() => server.stop());
-  const cluster = await startHaCluster({ pgUrl: server.url, node: NODE, lease: '2s', services }, ['a', 'b']);
+  const cluster = await startHaCluster({ pgUrl: server.url, node: NODE, lease: '2s', services }, names);
   t.after(() => cluster.close());
   const leader = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
-  const follower = cluster.daemons.find((d) => d !== leader)!;
-  // The follower says so, and names the leader.
-  await waitFor(
-    'the follower to name the leader',
-    () => withAdmin(follower, (c) => c.status()),
-    (s) => s.follower && s.leader === `127.0.0.1:${leader.admin}`,
-    { timeoutMs: 20_000, intervalMs: 200 },
-  );
-  return { cluster, leader, follower, pgUrl: server.url };
+  const followers = cluster.daemons.filter((d) => d !== leader);
+  for (const f of followers) {
+    await waitFor(
+      `follower ${f.name} to name the leader`,
+      () => withAdmin(f, (c) => c.status()),
+      (s) => s.follower && s.leader === `127.0.0.1:${leader.admin}`,
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+  }
+  return { leader, followers, pgUrl: server.url };
 }
 
-/** A real Envoy whose only xDS server is `d`'s. */
-function proxyOf(t: TestContext, d: HaDaemon, name: string, waitForReady = true) {
+/** A real Envoy whose xDS cluster lists the daemons `ds` (its ADS stream goes to one of them). */
+function proxyOf(t: TestContext, ds: HaDaemon[], name: string, waitForReady = true) {
+  const [first, ...more] = ds;
   return startEnvoy(t, {
     name,
-    config: adsBootstrap({ nodeId: NODE, xdsHost: '127.0.0.1', xdsPort: d.xds, adminPort: 0 }),
+    config: adsBootstrap({
+      nodeId: NODE,
+      xdsHost: '127.0.0.1',
+      xdsPort: first!.xds,
+      adminPort: 0,
+      moreXds: more.map((m) => ({ host: '127.0.0.1', port: m.xds })),
+    }),
     readyTimeoutMs: 60_000,
     waitForReady,
   });
@@ -56,21 +68,29 @@ async function body(port: number): Promise<string | undefined> {
   }
 }
 
-test('a proxy of a follower gets the leader’s configuration, its versions and its changes', {
+/** The daemon of `ds` the proxy's ADS connection is open to now (Envoy's /clusters), if any. */
+async function adsPeer(envoy: EnvoyProcess, ds: HaDaemon[]): Promise<HaDaemon | undefined> {
+  const text = await envoy.admin('/clusters');
+  return ds.find((d) => new RegExp(`^umbra-xds::127\\.0\\.0\\.1:${d.xds}::cx_active::1$`, 'm').test(text));
+}
+
+test('a proxy of a follower gets the leader’s configuration, its versions and its changes; moved to another daemon it sees no change', {
   timeout: 240_000,
 }, async (t) => {
   const v1 = await startUpstream(t, { body: 'v1' });
   const v2 = await startUpstream(t, { body: 'v2' });
   const listen = await freePort();
-  const { leader, follower, pgUrl } = await twoDaemons(
+  const { leader, followers, pgUrl } = await daemons(
     t,
     `${staticShop(listen, { v1: v1.port, v2: v2.port })}    rollout:
       shadowDuration: 10m
       steps: [{ weight: 100, hold: 10m }]
 `,
+    ['a', 'b', 'c'],
   );
 
-  const envoy = await proxyOf(t, follower, 'follower-proxy');
+  // The proxy knows only the followers: whichever it reaches, the leader's configuration comes through it.
+  const envoy = await proxyOf(t, followers, 'follower-proxy');
   await waitFor(
     'v1 through the follower’s proxy',
     () => body(listen),
@@ -116,8 +136,17 @@ test('a proxy of a follower gets the leader’s configuration, its versions and 
   const after = await routeVersion();
   assert.notEqual(after, before);
   assert.equal(after, await stored());
-  // Envoy stayed on the follower's ADS stream throughout.
-  assert.equal(await envoy.stat('control_plane.connected_state'), 1);
+  // The follower it is on dies: Envoy moves its ADS stream to the other follower, which sends the
+  // very versions it had; nothing changes and no listener drains.
+  const on = await waitFor('the proxy’s ADS peer', () => adsPeer(envoy, followers), { timeoutMs: 10_000 });
+  const other = followers.find((f) => f !== on)!;
+  const modified = await envoy.stat('listener_manager.listener_modified');
+  on.child.kill('SIGKILL');
+  await waitFor('the proxy on the other follower', () => adsPeer(envoy, [other]), { timeoutMs: 30_000 });
+  await envoy.waitForStat('control_plane.connected_state', 1, { timeoutMs: 10_000 });
+  assert.equal(await routeVersion(), after);
+  assert.equal(await envoy.stat('listener_manager.listener_modified'), modified, 'no listener changed');
+  assert.equal(await body(listen), 'v2');
 });
 
 test('a listener Envoy refuses through a follower reaches the leader’s refusal handling', {
@@ -130,9 +159,9 @@ test('a listener Envoy refuses through a follower reaches the leader’s refusal
   await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
   t.after(() => squatter.close());
   const listen = (squatter.address() as { port: number }).port;
-  const { leader, follower } = await twoDaemons(t, staticShop(listen, { v1: v1.port }));
+  const { leader, followers } = await daemons(t, staticShop(listen, { v1: v1.port }), ['a', 'b']);
 
-  await proxyOf(t, follower, 'refusing-proxy', false);
+  await proxyOf(t, followers, 'refusing-proxy', false);
   const refusal = await waitFor(
     'the refusal on the leader',
     async () => (await withAdmin(leader, (c) => c.status('shop'), 5000)).services[0]?.refusals[0],
