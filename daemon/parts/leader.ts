@@ -5,7 +5,7 @@
  * its rollout machine, provisioning and judging; the admin API; training;
  * retention) only while this daemon leads. They start, in order, when it
  * takes the lease and stop, in reverse order, when it loses or hands it back;
- * the follower's parts (its admin API) run while it does not lead.
+ * the follower's parts (its admin API and xDS server) run while it does not lead.
  *
  * Every daemon saves its watermark of closed seconds (ha/watermark.ts); the
  * leader's parts see final seconds merged from every daemon's cells, each
