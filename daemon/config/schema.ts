@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
+import { chaosStepChecks, RolloutChaos } from './chaos-step.js';
 import { dependencyEnvName } from './dependencies.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { JourneyConfig, journeyChecks, SideEffects } from './journeys.js';
@@ -384,6 +385,8 @@ export const RolloutConfig = z.strictObject({
   capacityTimeout: timeout('2m'),
   /** Times a hold is extended for lack of evidence before the rollout pauses itself. */
   maxHoldExtensions: z.number().int().min(0).max(100).default(3),
+  /** Chaos experiments on the candidate once shadowing judged it healthy (chaos-step.ts). */
+  chaos: RolloutChaos.optional(),
 });
 export type RolloutConfig = z.infer<typeof RolloutConfig>;
 
@@ -596,6 +599,7 @@ function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig[] }, c
     });
     journeyChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
     dependencyChecks(s, i, cfg.daemon.xds.upstream !== undefined, ctx);
+    chaosStepChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
     const steps = s.rollout.steps;
     steps.forEach((step, j) => {
       if (j > 0 && step.weight <= steps[j - 1]!.weight) {

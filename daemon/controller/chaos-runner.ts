@@ -26,6 +26,7 @@ import type { ServiceConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { defaultModel } from '../model/model.js';
 import type { PoolRef, Provisioner } from '../provision/provisioner.js';
+import { ChaosGateFeed } from './chaos-gate.js';
 import type { ControlSink } from './effects.js';
 import type { RoutingTable } from './routing.js';
 
@@ -43,6 +44,8 @@ export interface ChaosRunnerOptions {
   deploymentInProgress: (service: string) => { id: string; version: string; phase: string } | null;
   /** The A/B experiment running on the service (its id), or null: it owns the routes and the filters' split. */
   abRunning?: (service: string) => string | null;
+  /** The rollouts, whose chaos steps (rollout.chaos in umbra.yaml) are fed their evidence here. */
+  rollouts?: ConstructorParameters<typeof ChaosGateFeed>[0]['scheduler'];
   /** Copies before the faults go on (both arms warm, a clean start for the tally). Default 3 s. */
   warmupMs?: number;
   /**
@@ -73,10 +76,13 @@ export class ChaosRunner {
   readonly #o: ChaosRunnerOptions;
   readonly #services: Map<string, ServiceConfig>;
   readonly #runs = new Map<string, Run>();
+  readonly #steps: ChaosGateFeed | undefined;
 
   constructor(o: ChaosRunnerOptions) {
     this.#o = o;
     this.#services = new Map(o.services.map((s) => [s.name, s]));
+    const mixture = defaultModel().params.signMixture;
+    this.#steps = o.rollouts && new ChaosGateFeed({ services: o.services, scheduler: o.rollouts, mixture });
   }
 
   #now(): number {
@@ -170,8 +176,9 @@ export class ChaosRunner {
     return undefined;
   }
 
-  /** One final second of cells (all services); wire to the aggregator. */
+  /** One final second of cells (all services); wire to the aggregator. Also feeds the rollouts' chaos steps. */
   onSecond(cells: readonly CellStats[]): void {
+    this.#steps?.onSecond(cells);
     for (const run of this.#runs.values()) {
       if (run.exp.phase !== 'injecting' && !ENDED.has(run.exp.phase)) continue;
       const inWindow = cells.filter((c) => c.key.second >= run.fromSecond && c.key.second <= run.toSecond);

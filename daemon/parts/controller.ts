@@ -160,6 +160,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
           return d && !isTerminal(d.phase) ? { id: d.id, version: d.version, phase: d.phase } : null;
         },
         abRunning: (service) => experimentDesk?.running(service) ?? null,
+        rollouts: scheduler,
       });
       const chaosRunner = chaos;
       unsubscribe = ctx.onCells((cells) => {
