@@ -10,6 +10,8 @@
  *   of the candidate's calls to DEP (default 100 %);
  * - `DEP:abort=503` or `DEP:abort=503@5%`: answer those calls with that
  *   status instead of calling DEP;
+ * - `reset:30%@DEP` (or `DEP:reset@30%`): send that share of the calls to
+ *   a listener that resets every connection, instead of DEP;
  * - `lose-replica=N`: stop N of the candidate's replicas.
  */
 import { parseDuration } from './duration.js';
@@ -30,18 +32,39 @@ export interface AbortFault {
   percent: number;
 }
 
+/** A share of the candidate's calls to a dependency whose connection is reset. */
+export interface ResetFault {
+  kind: 'reset';
+  dependency: string;
+  percent: number;
+}
+
 /** Candidate replicas stopped by the provisioner. */
 export interface ReplicaLossFault {
   kind: 'lose-replica';
   replicas: number;
 }
 
-export type ChaosFault = DelayFault | AbortFault | ReplicaLossFault;
+export type ChaosFault = DelayFault | AbortFault | ResetFault | ReplicaLossFault;
 
 /** Longest delay accepted: the egress route's timeout is 60 s. */
 const MAX_DELAY_MS = 30_000;
 const DEP_FAULT = /^([A-Za-z0-9._-]+):(delay|abort)=([^@]+)(?:@(\d+(?:\.\d+)?)%)?$/;
 const LOSS = /^lose-replica=(\d+)$/;
+const SHARE = '(\\d+(?:\\.\\d+)?)';
+const RESET = new RegExp(`^reset:${SHARE}%?@([A-Za-z0-9._-]+)$`);
+const DEP_RESET = new RegExp(`^([A-Za-z0-9._-]+):reset(?:@${SHARE}%)?$`);
+
+/** A reset fault from `reset:P%@DEP` or `DEP:reset[@P%]`, an error, or null when it is neither. */
+function parseReset(spec: string): { fault: ChaosFault } | { error: string } | null {
+  const a = RESET.exec(spec);
+  const b = a ? null : DEP_RESET.exec(spec);
+  if (!a && !b) return null;
+  const [dependency, share] = a ? [a[2]!, a[1]!] : [b![1]!, b![2]];
+  const percent = share === undefined ? 100 : Number(share);
+  if (!(percent > 0 && percent <= 100)) return { error: 'the share must be above 0 and at most 100%' };
+  return { fault: { kind: 'reset', dependency, percent } };
+}
 
 /** A fault from its written form, or what is wrong with it (without a path). */
 export function parseFaultText(text: string): { fault: ChaosFault } | { error: string } {
@@ -52,10 +75,12 @@ export function parseFaultText(text: string): { fault: ChaosFault } | { error: s
     if (replicas < 1 || replicas > 100) return { error: `lose-replica must be 1..100 (got ${replicas})` };
     return { fault: { kind: 'lose-replica', replicas } };
   }
+  const reset = parseReset(spec);
+  if (reset) return reset;
   const m = DEP_FAULT.exec(spec);
   if (!m)
     return {
-      error: `must be DEP:delay=200ms[@P%], DEP:abort=503[@P%] or lose-replica=N (got ${JSON.stringify(text)})`,
+      error: `must be DEP:delay=200ms[@P%], DEP:abort=503[@P%], reset:P%@DEP or lose-replica=N (got ${JSON.stringify(text)})`,
     };
   const [, dependency, kind, value, share] = m as unknown as [string, string, string, string, string?];
   const percent = share === undefined ? 100 : Number(share);
@@ -121,6 +146,7 @@ export function replicasLost(faults: readonly ChaosFault[]): number {
 /** A fault as the user wrote it, normalised (`db:delay=200ms@50%`). */
 export function describeFault(f: ChaosFault): string {
   if (f.kind === 'lose-replica') return `lose-replica=${f.replicas}`;
+  if (f.kind === 'reset') return `reset:${f.percent}%@${f.dependency}`;
   const share = f.percent === 100 ? '' : `@${f.percent}%`;
   const value = f.kind === 'delay' ? `${f.ms}ms` : String(f.status);
   return `${f.dependency}:${f.kind}=${value}${share}`;

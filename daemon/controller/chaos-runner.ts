@@ -20,13 +20,14 @@ import {
   ENDED,
   startRefusals,
 } from '../chaos/experiment.js';
-import { dependencyFaults, describeFault, replicasLost } from '../chaos/fault.js';
+import { describeFault, replicasLost } from '../chaos/fault.js';
 import { addCells, type ChaosTally, chaosVerdict, emptyTally } from '../chaos/verdict.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { defaultModel } from '../model/model.js';
 import type { PoolRef, Provisioner } from '../provision/provisioner.js';
 import { ChaosGateFeed } from './chaos-gate.js';
+import { desiredFaults } from './chaos-reset.js';
 import type { ControlSink } from './effects.js';
 import type { RoutingTable } from './routing.js';
 
@@ -246,7 +247,7 @@ export class ChaosRunner {
       });
       this.#o.control.setControl(exp.service, { paused: false, percentage: exp.percentage });
       if (!(await this.#hold(run, this.#o.warmupMs ?? 3000))) throw new Stopped();
-      await this.#o.routing.setFaults(exp.service, dependencyFaults(exp.faults));
+      await this.#o.routing.setFaults(exp.service, await desiredFaults(exp.faults));
       const lost = replicasLost(exp.faults);
       if (lost > 0) await prov.ensure(candidate, replicas - lost, { timeoutMs });
       exp.faultsOnAt = this.#now();

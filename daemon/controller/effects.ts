@@ -4,11 +4,11 @@
  * control stream, and alerts through a webhook. Every effect is idempotent
  * (see rollout/desired.ts), so re-running them after a restart is safe.
  */
-import { dependencyFaults } from '../chaos/fault.js';
 import { logger } from '../log.js';
 import { DRAIN_MS, type PoolRef, type Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
+import { desiredFaults } from './chaos-reset.js';
 import { RoutingRefused, type RoutingTable, type ServiceRoute } from './routing.js';
 
 const log = logger('effects');
@@ -94,7 +94,7 @@ export class ControllerEffectRunner implements EffectRunner {
       case 'faults':
         // Resolves once every proxy has the faults (or their removal): the chaos step's window starts then.
         if (!this.#o.routing.setFaults) throw new Error('this routing has no egress to put faults on');
-        await this.#o.routing.setFaults(effect.service, dependencyFaults(effect.faults));
+        await this.#o.routing.setFaults(effect.service, await desiredFaults(effect.faults));
         return effect.experiment === null
           ? undefined
           : [{ type: 'faults_on', experiment: effect.experiment }];
