@@ -98,4 +98,16 @@ export const PG_MIGRATIONS: readonly string[] = [
     seen_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // 2: chaos experiment runs, so that a restarted daemon resumes or closes them.
+  `
+  CREATE TABLE chaos_runs (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX chaos_runs_service ON chaos_runs (service, started_at);
+  `,
 ];
