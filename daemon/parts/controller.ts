@@ -161,6 +161,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         },
         abRunning: (service) => experimentDesk?.running(service) ?? null,
         rollouts: scheduler,
+        store,
       });
       const chaosRunner = chaos;
       unsubscribe = ctx.onCells((cells) => {
@@ -187,6 +188,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       // Overlay mode without services: the upstream's configuration passes through as it is.
       if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
+      chaos.resume();
       const sched = scheduler;
       journeys = new JourneyLoop({
         services: config.services,
