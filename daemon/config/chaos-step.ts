@@ -18,31 +18,16 @@
  */
 import { z } from 'zod';
 import { type ChaosFault, faultProblems, parseFaultText } from './chaos-faults.js';
-import { parseDuration } from './duration.js';
+import { duration } from './fields.js';
 
 /** Longest experiment of a step: the deployment waits for it. */
 export const MAX_STEP_DURATION_MS = 3_600_000;
-
-const Duration = z
-  .union([z.string(), z.number()], { error: 'must be a duration like 30s or 5m' })
-  .default('30s')
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined || ms < 1000 || ms > MAX_STEP_DURATION_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be a duration from 1s to 1h (got ${JSON.stringify(v)})`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 export const ChaosStepExperiment = z.strictObject({
   /** Faults as written on the command line (`DEP:abort=503@30%`); checked against the dependencies. */
   faults: z.array(z.string()).min(1, { error: 'at least one fault' }),
   /** How long the faults stay on (1s..1h). */
-  duration: Duration,
+  duration: duration('30s', { min: 1000, max: MAX_STEP_DURATION_MS }),
 });
 export type ChaosStepExperiment = z.infer<typeof ChaosStepExperiment>;
 

@@ -44,10 +44,10 @@ test('bad steps are refused with their paths', () => {
     `${base}.experiments[0].faults[0]: unknown dependency 'cache' (declared: db)`,
   ]);
   assert.deepEqual(errorsOf(shop('{ experiments: [{ faults: ["db:abort=503"], duration: soon }] }')), [
-    `${base}.experiments[0].duration: must be a duration from 1s to 1h (got "soon")`,
+    `${base}.experiments[0].duration: must be a duration like 30s, 5m or 1h (got "soon")`,
   ]);
   assert.deepEqual(errorsOf(shop('{ experiments: [{ faults: ["db:abort=503"], duration: 2h }] }')), [
-    `${base}.experiments[0].duration: must be a duration from 1s to 1h (got "2h")`,
+    `${base}.experiments[0].duration: must be at least 1s and at most 1h (got "2h")`,
   ]);
   assert.deepEqual(errorsOf(shop('{ experiments: [{ faults: ["db:explode"] }] }')).length, 1);
   assert.match(
