@@ -8,7 +8,7 @@
 import type { PairedCounts } from '../aggregate/stats.js';
 import type { ChaosExperiment } from '../chaos/experiment.js';
 import type { ChaosTally } from '../chaos/verdict.js';
-import type { ChaosRunRow } from '../store/store.js';
+import type { ChaosRunRow, ChaosRunStore } from '../store/store.js';
 
 /** One tallied second: pairs and failures of each arm. */
 export interface ChaosSecond {
@@ -33,7 +33,7 @@ interface StoredData {
   tally: {
     candidate: PairedCounts;
     baseline: PairedCounts;
-    byEndpoint: [string, ChaosTally['byEndpoint'] extends Map<string, infer V> ? V : never][];
+    byEndpoint: [string, { candidate: PairedCounts; baseline: PairedCounts }][];
   };
   seconds: ChaosSecond[];
 }
@@ -79,4 +79,20 @@ export function secondOf(second: number, candidate: PairedCounts, baseline: Pair
     candidate: { pairs: candidate.pairs, failed: candidate.shadowFailed },
     baseline: { pairs: baseline.pairs, failed: baseline.shadowFailed },
   };
+}
+
+/** The stored runs of `services` (newest first, up to `limit` each), without those `shown` already. */
+export function pastRuns(
+  store: ChaosRunStore,
+  services: readonly string[],
+  shown: ReadonlySet<string>,
+  limit: number,
+): ChaosExperiment[] {
+  const out: ChaosExperiment[] = [];
+  for (const service of services)
+    for (const row of store.listChaosRuns({ service, limit: limit + 1 })) {
+      const read = fromRow(row);
+      if (!shown.has(row.id) && !('error' in read)) out.push(read.record.exp);
+    }
+  return out;
 }

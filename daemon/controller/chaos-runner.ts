@@ -33,7 +33,7 @@ import { defaultModel } from '../model/model.js';
 import type { PoolRef, Provisioner } from '../provision/provisioner.js';
 import type { ChaosRunStore } from '../store/store.js';
 import { ChaosGateFeed } from './chaos-gate.js';
-import { type ChaosRecord, fromRow, secondOf, toRow } from './chaos-record.js';
+import { type ChaosRecord, fromRow, pastRuns, secondOf, toRow } from './chaos-record.js';
 import { desiredFaults } from './chaos-reset.js';
 import type { ControlSink } from './effects.js';
 import type { RoutingTable } from './routing.js';
@@ -217,22 +217,9 @@ export class ChaosRunner {
   status(service?: string): ChaosExperiment[] {
     const runs = service === undefined ? [...this.#runs.values()] : [this.#runs.get(service)].filter(Boolean);
     const latest = runs.map((r) => this.#view(r!));
-    return [...latest, ...this.#past(service, new Set(runs.map((r) => r!.id)))];
-  }
-
-  /** Stored runs of the service(s), without those in memory. */
-  #past(service: string | undefined, shown: Set<string>): ChaosExperiment[] {
-    const store = this.#o.store;
-    if (!store) return [];
     const services = service === undefined ? [...this.#services.keys()] : [service];
-    const out: ChaosExperiment[] = [];
-    for (const s of services) {
-      for (const row of store.listChaosRuns({ service: s, limit: PAST_RUNS + 1 })) {
-        const read = fromRow(row);
-        if (!shown.has(row.id) && !('error' in read)) out.push(read.record.exp);
-      }
-    }
-    return out;
+    const shown = new Set(runs.map((r) => r!.id));
+    return [...latest, ...(this.#o.store ? pastRuns(this.#o.store, services, shown, PAST_RUNS) : [])];
   }
 
   /** Ends the service's experiment now; the verdict covers the seconds seen. Returns it as it stands. */
