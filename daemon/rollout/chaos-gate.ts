@@ -21,7 +21,7 @@
  */
 import { describeFault } from '../config/chaos-faults.js';
 import { experimentWindowMs, inChaosStep } from './chaos-step.js';
-import { advance, same, timer, toRollingBack, update } from './transitions.js';
+import { advance, autoPause, same, timer, toRollingBack, update } from './transitions.js';
 import type { ChaosStepState, ChaosStepVerdict, DeploymentState, RolloutEvent, StepResult } from './types.js';
 
 type Ev<T extends RolloutEvent['type']> = Extract<RolloutEvent, { type: T }>;
@@ -101,21 +101,10 @@ export function chaosEnded(s: DeploymentState, at: number): StepResult {
   const i = c.experiment;
   if (!v || v.pairs === 0) {
     const reason = `chaos experiment ${i + 1} (${experimentFaults(s, i)}) saw no paired request under its faults`;
-    const r = update(
-      s,
-      at,
-      { deadline: null, paused: { at, reason, remainingMs: null, auto: true } },
-      `paused: ${reason}`,
-    );
-    r.effects.push({
-      kind: 'alert',
-      service: s.service,
-      deploymentId: s.id,
+    return autoPause(s, at, reason, null, {
       key: `${s.id}:chaos:${i}:paused`,
-      severity: 'warning',
-      message: `${s.service} ${s.version}: paused in its chaos step: ${reason}; resume, promote or rollback`,
+      message: `paused in its chaos step: ${reason}; resume, promote or rollback`,
     });
-    return r;
   }
   const results = [...c.results, v];
   const said = `chaos experiment ${i + 1} (${v.faults}): ${v.explanation}`;

@@ -26,6 +26,7 @@ import { FORWARD_PHASES } from './phases.js';
 import { onAccepted, onRejected } from './rejection.js';
 import {
   advance,
+  autoPause,
   enter,
   holdMs,
   quiet,
@@ -179,21 +180,10 @@ function holdEnded(s: DeploymentState, at: number): StepResult {
     );
   }
   const reason = `not enough evidence after ${s.extensions} extensions`;
-  const next = update(
-    s,
-    at,
-    { deadline: null, paused: { at, reason, remainingMs: hold, auto: true } },
-    `paused: ${reason}`,
-  );
-  next.effects.push({
-    kind: 'alert',
-    service: s.service,
-    deploymentId: s.id,
+  return autoPause(s, at, reason, hold, {
     key: `${s.id}:${s.phase}:${s.stepIndex}:paused`,
-    severity: 'warning',
-    message: `${s.service} ${s.version}: paused in ${s.phase}: ${reason}; promote, rollback or resume`,
+    message: `paused in ${s.phase}: ${reason}; promote, rollback or resume`,
   });
-  return next;
 }
 
 function onVerdict(s: DeploymentState, e: Ev<'verdict'>): StepResult {

@@ -56,6 +56,17 @@ async function loadUntil(url: string, until: () => Promise<boolean>): Promise<vo
 
 const statusOf = async (client: AdminClient) => (await client.chaosStatus('shop'))[0]!;
 
+/** Starts a run on v2 (`db:abort=503`, every request mirrored) and loads production until it has tallied pairs. */
+async function underFaults(r: Rig, durationMs: number) {
+  const faults = ['db:abort=503'];
+  await r.client.chaosStart({ service: 'shop', version: 'v2', faults, durationMs, percentage: 100 });
+  await loadUntil(r.url, async () => {
+    const e = await statusOf(r.client);
+    return e.phase === 'injecting' && (e.verdict?.candidate.pairs ?? 0) > 0;
+  });
+  return statusOf(r.client);
+}
+
 async function restarted(t: TestContext, r: Rig, signal: 'SIGTERM' | 'SIGKILL'): Promise<AdminClient> {
   r.daemon.child.kill(signal);
   await exited(r.daemon.child);
@@ -68,18 +79,7 @@ test('a chaos run within its window when the daemon restarts resumes, faults aga
   timeout: 180_000,
 }, async (t) => {
   const r = await startRig(t);
-  await r.client.chaosStart({
-    service: 'shop',
-    version: 'v2',
-    faults: ['db:abort=503'],
-    durationMs: 120_000,
-    percentage: 100,
-  });
-  await loadUntil(r.url, async () => {
-    const e = await statusOf(r.client);
-    return e.phase === 'injecting' && (e.verdict?.candidate.pairs ?? 0) > 0;
-  });
-  const before = await statusOf(r.client);
+  const before = await underFaults(r, 120_000);
 
   const client = await restarted(t, r, 'SIGTERM');
   const after = await waitFor('the run resumed under its faults', async () => {
@@ -108,18 +108,7 @@ test('a chaos run whose window passed while the daemon was down is closed as int
   timeout: 180_000,
 }, async (t) => {
   const r = await startRig(t);
-  await r.client.chaosStart({
-    service: 'shop',
-    version: 'v2',
-    faults: ['db:abort=503'],
-    durationMs: 8000,
-    percentage: 100,
-  });
-  await loadUntil(r.url, async () => {
-    const e = await statusOf(r.client);
-    return e.phase === 'injecting' && (e.verdict?.candidate.pairs ?? 0) > 0;
-  });
-  const before = await statusOf(r.client);
+  const before = await underFaults(r, 8000);
 
   // A crash: nothing is cleaned up; the daemon comes back once the window has ended.
   r.daemon.child.kill('SIGKILL');
