@@ -73,4 +73,16 @@ export const MIGRATIONS: readonly string[] = [
     trained_on TEXT NOT NULL
   );
   `,
+  // 2: chaos experiment runs, so that a restarted daemon resumes or closes them.
+  `
+  CREATE TABLE chaos_runs (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX chaos_runs_service ON chaos_runs (service, started_at);
+  `,
 ];

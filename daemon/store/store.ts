@@ -154,6 +154,30 @@ export interface ModelStore {
   listModels(limit?: number): ModelRow[];
 }
 
+/**
+ * One chaos experiment run (controller/chaos-runner.ts): its definition,
+ * course, tally and per-second results so far, and its verdict, so that a
+ * restarted daemon resumes it or closes it with what it had.
+ */
+export interface ChaosRunRow {
+  /** Chosen by the caller, unique (`<service>-<startedAt>`). */
+  id: string;
+  service: string;
+  /** The experiment's phase (the chaos module owns the set of names; stored as text). */
+  phase: string;
+  startedAt: number;
+  updatedAt: number;
+  /** JSON: the run as the runner keeps it. */
+  data: unknown;
+}
+
+export interface ChaosRunStore {
+  /** Inserts a run, or replaces the one with its id. */
+  saveChaosRun(r: ChaosRunRow): void;
+  /** Newest first (by startedAt). */
+  listChaosRuns(filter?: { service?: string; limit?: number }): ChaosRunRow[];
+}
+
 /** How long time series are kept; undefined keeps forever. Audit rows are never pruned. */
 export interface RetentionPolicy {
   cellsDays?: number;
@@ -161,7 +185,7 @@ export interface RetentionPolicy {
   decisionsDays?: number;
 }
 
-export interface Store extends DeploymentStore, DecisionStore, StatsStore, ModelStore {
+export interface Store extends DeploymentStore, DecisionStore, StatsStore, ModelStore, ChaosRunStore {
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T;
   /** Deletes rows older than the policy allows, relative to `nowMs`; returns counts deleted. */
