@@ -36,10 +36,30 @@ export interface ChaosRequest {
  * - `passed` / `failed`: ended on its own, verdict given (`failed`: a regression with `onRegression: fail`).
  * - `stopped`: ended by the user before its time (the verdict covers what was seen).
  * - `aborted`: could not run (a pool did not start, a proxy refused): see `reason`.
+ * - `interrupted`: the daemon was down when its window ended; closed by the
+ *   next daemon with the verdict over the seconds seen.
  */
-export type ChaosPhase = 'warming' | 'injecting' | 'passed' | 'failed' | 'stopped' | 'aborted';
+export type ChaosPhase =
+  | 'warming'
+  | 'injecting'
+  | 'passed'
+  | 'failed'
+  | 'stopped'
+  | 'aborted'
+  | 'interrupted';
 
-export const ENDED: ReadonlySet<ChaosPhase> = new Set(['passed', 'failed', 'stopped', 'aborted']);
+export const ENDED: ReadonlySet<ChaosPhase> = new Set([
+  'passed',
+  'failed',
+  'stopped',
+  'aborted',
+  'interrupted',
+]);
+
+/** When the experiment's window ends (Unix ms), given the warm-up it had or will have before the faults. */
+export function windowEndsAt(e: ChaosExperiment, warmupMs: number): number {
+  return (e.faultsOnAt ?? e.startedAt + warmupMs) + e.durationMs;
+}
 
 /** An experiment as the runner keeps it and the admin API shows it. */
 export interface ChaosExperiment {

@@ -1,122 +1,42 @@
 /**
- * The faults of a chaos experiment, as the user writes them and as the
- * experiment applies them. Parsed and checked at the edge (CLI, admin API):
- * a fault on a dependency the service does not declare is refused with its
- * path, and nothing starts.
- *
- * Written forms (`umbra chaos start SERVICE --fault …`):
- * - `DEP:delay=200ms` or `DEP:delay=200ms@25%`: add latency to that share
- *   of the candidate's calls to DEP (default 100 %);
- * - `DEP:abort=503` or `DEP:abort=503@5%`: answer those calls with that
- *   status instead of calling DEP;
- * - `lose-replica=N`: stop N of the candidate's replicas.
+ * The faults of a chaos experiment as the experiment applies them. Their
+ * written forms and checks live with the configuration
+ * (config/chaos-faults.ts), since umbra.yaml names them too (a rollout's
+ * chaos step); they are re-exported here for the experiment's users.
  */
-import { parseDuration } from '../config/duration.js';
-import type { DesiredFault } from '../xds/resources/desired.js';
+import type { ChaosFault } from '../config/chaos-faults.js';
+import type { DesiredEndpoint, DesiredFault } from '../xds/resources/desired.js';
 
-/** Latency added to the candidate's calls to a dependency. */
-export interface DelayFault {
-  kind: 'delay';
-  dependency: string;
-  ms: number;
-  percent: number;
-}
+export {
+  type AbortFault,
+  type ChaosFault,
+  type DelayFault,
+  describeFault,
+  faultErrors,
+  parseFault,
+  type ReplicaLossFault,
+  type ResetFault,
+  replicasLost,
+} from '../config/chaos-faults.js';
 
-/** The candidate's calls to a dependency answered with an error status. */
-export interface AbortFault {
-  kind: 'abort';
-  dependency: string;
-  status: number;
-  percent: number;
-}
-
-/** Candidate replicas stopped by the provisioner. */
-export interface ReplicaLossFault {
-  kind: 'lose-replica';
-  replicas: number;
-}
-
-export type ChaosFault = DelayFault | AbortFault | ReplicaLossFault;
-
-/** Longest delay accepted: the egress route's timeout is 60 s. */
-const MAX_DELAY_MS = 30_000;
-const DEP_FAULT = /^([A-Za-z0-9._-]+):(delay|abort)=([^@]+)(?:@(\d+(?:\.\d+)?)%)?$/;
-const LOSS = /^lose-replica=(\d+)$/;
-
-/** A fault from its written form, or the error (prefixed with `at`). */
-export function parseFault(text: string, at: string): { fault: ChaosFault } | { error: string } {
-  const spec = text.trim();
-  const loss = LOSS.exec(spec);
-  if (loss) {
-    const replicas = Number(loss[1]);
-    if (replicas < 1 || replicas > 100)
-      return { error: `${at}: lose-replica must be 1..100 (got ${replicas})` };
-    return { fault: { kind: 'lose-replica', replicas } };
-  }
-  const m = DEP_FAULT.exec(spec);
-  if (!m)
-    return {
-      error: `${at}: must be DEP:delay=200ms[@P%], DEP:abort=503[@P%] or lose-replica=N (got ${JSON.stringify(text)})`,
-    };
-  const [, dependency, kind, value, share] = m as unknown as [string, string, string, string, string?];
-  const percent = share === undefined ? 100 : Number(share);
-  if (!(percent > 0 && percent <= 100)) return { error: `${at}: the share must be above 0 and at most 100%` };
-  if (kind === 'delay') {
-    const ms = parseDuration(value);
-    if (ms === undefined || ms < 1 || ms > MAX_DELAY_MS)
-      return { error: `${at}: delay must be a duration from 1ms to 30s (got ${JSON.stringify(value)})` };
-    return { fault: { kind: 'delay', dependency, ms, percent } };
-  }
-  const status = Number(value);
-  if (!Number.isInteger(status) || status < 200 || status > 599)
-    return { error: `${at}: abort must be an HTTP status 200..599 (got ${JSON.stringify(value)})` };
-  return { fault: { kind: 'abort', dependency, status, percent } };
+/** Whether any of the faults resets connections (they then need the reset sink's address). */
+export function resets(faults: readonly ChaosFault[]): boolean {
+  return faults.some((f) => f.kind === 'reset');
 }
 
 /**
- * Every problem of `faults` for a service that declares `dependencies`, each
- * with its path (`at[i]`). Empty when they can run.
+ * The faults that ride on xDS (delays, aborts and resets on dependencies);
+ * `resetSink` is where reset calls go, required when {@link resets}.
  */
-export function faultErrors(
-  faults: readonly ChaosFault[],
-  dependencies: readonly string[],
-  at: string,
-): string[] {
-  const errors: string[] = [];
-  if (faults.length === 0) errors.push(`${at}: at least one fault`);
-  const seen = new Set<string>();
-  for (const [i, f] of faults.entries()) {
-    if (f.kind === 'lose-replica') continue;
-    if (!dependencies.includes(f.dependency)) {
-      const declared = dependencies.length > 0 ? dependencies.join(', ') : 'none';
-      errors.push(`${at}[${i}]: unknown dependency '${f.dependency}' (declared: ${declared})`);
-    }
-    const key = `${f.dependency}/${f.kind}`;
-    if (seen.has(key)) errors.push(`${at}[${i}]: a second ${f.kind} on ${f.dependency}`);
-    seen.add(key);
-  }
-  return errors;
-}
-
-/** The faults that ride on xDS (delays and aborts on dependencies). */
-export function dependencyFaults(faults: readonly ChaosFault[]): DesiredFault[] {
+export function dependencyFaults(faults: readonly ChaosFault[], resetSink?: DesiredEndpoint): DesiredFault[] {
   const out: DesiredFault[] = [];
   for (const f of faults) {
+    if (f.kind === 'reset') {
+      if (!resetSink) throw new Error('a reset fault needs the reset sink');
+      out.push({ dependency: f.dependency, percent: f.percent, reset: resetSink });
+    }
     if (f.kind === 'delay') out.push({ dependency: f.dependency, percent: f.percent, delayMs: f.ms });
     if (f.kind === 'abort') out.push({ dependency: f.dependency, percent: f.percent, abortStatus: f.status });
   }
   return out;
-}
-
-/** Candidate replicas the experiment stops (0: none). */
-export function replicasLost(faults: readonly ChaosFault[]): number {
-  return faults.reduce((n, f) => n + (f.kind === 'lose-replica' ? f.replicas : 0), 0);
-}
-
-/** A fault as the user wrote it, normalised (`db:delay=200ms@50%`). */
-export function describeFault(f: ChaosFault): string {
-  if (f.kind === 'lose-replica') return `lose-replica=${f.replicas}`;
-  const share = f.percent === 100 ? '' : `@${f.percent}%`;
-  const value = f.kind === 'delay' ? `${f.ms}ms` : String(f.status);
-  return `${f.dependency}:${f.kind}=${value}${share}`;
 }

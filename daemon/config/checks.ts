@@ -6,6 +6,7 @@
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
+import { chaosStepChecks } from './chaos-step.js';
 import type { DaemonConfig, TelemetryTls, Tls } from './daemon-schema.js';
 import { dependencyEnvName } from './dependencies.js';
 import { journeyChecks } from './journeys.js';
@@ -85,6 +86,7 @@ export function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig
     });
     journeyChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
     dependencyChecks(s, i, cfg.daemon.xds.upstream !== undefined, ctx);
+    chaosStepChecks(s, (path, message) => issue(ctx, ['services', i, ...path], message));
     const steps = s.rollout.steps;
     steps.forEach((step, j) => {
       if (j > 0 && step.weight <= steps[j - 1]!.weight) {

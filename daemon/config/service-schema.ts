@@ -5,6 +5,7 @@
  * and what it depends on. Cross-field rules are in checks.ts.
  */
 import { z } from 'zod';
+import { RolloutChaos } from './chaos-step.js';
 import { duration, HostPort, isRegex, name, timeout, WebhookUrl } from './fields.js';
 import { JourneyConfig, SideEffects } from './journeys.js';
 
@@ -163,6 +164,8 @@ export const RolloutConfig = z.strictObject({
   capacityTimeout: timeout('2m'),
   /** Times a hold is extended for lack of evidence before the rollout pauses itself. */
   maxHoldExtensions: z.number().int().min(0).max(100).default(3),
+  /** Chaos experiments on the candidate once shadowing judged it healthy (chaos-step.ts). */
+  chaos: RolloutChaos.optional(),
 });
 export type RolloutConfig = z.infer<typeof RolloutConfig>;
 

@@ -9,8 +9,12 @@
  * (egress.ts).
  *
  * One experiment per service at a time, none while a deployment is in
- * progress (they would fight for the mirror). Experiments live in memory: a
- * daemon restart ends them (their pools are stopped like any unowned pool).
+ * progress (they would fight for the mirror). Each run is written to the
+ * store (chaos-record.ts) on every change and every tallied second. A daemon
+ * stop suspends the running ones (faults lifted, pools stopped, the run kept
+ * as it was); the next daemon resumes a run still within its window (faults
+ * re-rendered, pools ensured) and closes one whose window passed with the
+ * verdict it had (`interrupted`).
  */
 import type { CellStats } from '../aggregate/stats.js';
 import {
@@ -19,13 +23,18 @@ import {
   candidateReplicas,
   ENDED,
   startRefusals,
+  windowEndsAt,
 } from '../chaos/experiment.js';
-import { dependencyFaults, describeFault, replicasLost } from '../chaos/fault.js';
-import { addCells, type ChaosTally, chaosVerdict, emptyTally } from '../chaos/verdict.js';
+import { describeFault, replicasLost } from '../chaos/fault.js';
+import { addCells, chaosVerdict, emptyTally } from '../chaos/verdict.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import { defaultModel } from '../model/model.js';
 import type { PoolRef, Provisioner } from '../provision/provisioner.js';
+import type { ChaosRunStore } from '../store/store.js';
+import { ChaosGateFeed } from './chaos-gate.js';
+import { type ChaosRecord, fromRow, pastRuns, secondOf, toRow } from './chaos-record.js';
+import { desiredFaults } from './chaos-reset.js';
 import type { ControlSink } from './effects.js';
 import type { RoutingTable } from './routing.js';
 
@@ -43,6 +52,8 @@ export interface ChaosRunnerOptions {
   deploymentInProgress: (service: string) => { id: string; version: string; phase: string } | null;
   /** The A/B experiment running on the service (its id), or null: it owns the routes and the filters' split. */
   abRunning?: (service: string) => string | null;
+  /** The rollouts, whose chaos steps (rollout.chaos in umbra.yaml) are fed their evidence here. */
+  rollouts?: ConstructorParameters<typeof ChaosGateFeed>[0]['scheduler'];
   /** Copies before the faults go on (both arms warm, a clean start for the tally). Default 3 s. */
   warmupMs?: number;
   /**
@@ -52,13 +63,16 @@ export interface ChaosRunnerOptions {
   drainMs?: number;
   provisionTimeoutMs?: number;
   now?: () => number;
+  /** Where runs are kept across restarts; without one they live in memory only. */
+  store?: ChaosRunStore;
 }
 
-interface Run {
-  exp: ChaosExperiment;
-  tally: ChaosTally;
-  /** The route production had when the experiment started (restored at the end). */
-  serving: Record<string, number>;
+/** Past runs per service `status` shows beyond the latest. */
+const PAST_RUNS = 10;
+
+interface Run extends ChaosRecord {
+  /** Set by a daemon stop: the run is cleaned up but kept as it was, for the next daemon. */
+  suspended?: boolean;
   /** Seconds tallied: from the first whole second with the faults on, to the last. */
   fromSecond: number;
   toSecond: number;
@@ -73,10 +87,13 @@ export class ChaosRunner {
   readonly #o: ChaosRunnerOptions;
   readonly #services: Map<string, ServiceConfig>;
   readonly #runs = new Map<string, Run>();
+  readonly #steps: ChaosGateFeed | undefined;
 
   constructor(o: ChaosRunnerOptions) {
     this.#o = o;
     this.#services = new Map(o.services.map((s) => [s.name, s]));
+    const mixture = defaultModel().params.signMixture;
+    this.#steps = o.rollouts && new ChaosGateFeed({ services: o.services, scheduler: o.rollouts, mixture });
   }
 
   #now(): number {
@@ -109,21 +126,14 @@ export class ChaosRunner {
       phase: 'warming',
       startedAt: this.#now(),
     };
-    let end = () => {};
-    const ended = new Promise<void>((resolve) => {
-      end = resolve;
-    });
-    const run: Run = {
+    const run = this.#track({
+      id: `${cfg.name}-${exp.startedAt}`,
       exp,
       tally: emptyTally(),
       serving: { ...serving },
-      fromSecond: Number.POSITIVE_INFINITY,
-      toSecond: Number.POSITIVE_INFINITY,
-      end,
-      ended,
-      done: Promise.resolve(),
-    };
-    this.#runs.set(cfg.name, run);
+      seconds: [],
+    });
+    this.#save(run);
     log.info('chaos experiment started', {
       service: cfg.name,
       version,
@@ -133,10 +143,83 @@ export class ChaosRunner {
     return { ...exp };
   }
 
-  /** The latest experiment of each service (or of one), ended ones included. */
+  /** A run in memory, ready to be driven by {@link ChaosRunner.#run}. */
+  #track(record: ChaosRecord): Run {
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const run: Run = {
+      ...record,
+      fromSecond: Number.POSITIVE_INFINITY,
+      toSecond: Number.POSITIVE_INFINITY,
+      end,
+      ended,
+      done: Promise.resolve(),
+    };
+    this.#runs.set(record.exp.service, run);
+    return run;
+  }
+
+  /** Writes the run to the store; a store failure is logged, never stops the experiment. */
+  #save(run: Run): void {
+    try {
+      this.#o.store?.saveChaosRun(toRow(run, this.#now()));
+    } catch (err) {
+      log.warn('chaos run not saved', { service: run.exp.service, error: (err as Error).message });
+    }
+  }
+
+  /**
+   * After a start: each service's latest stored run that had not ended is
+   * resumed when its window is still open (and nothing else holds the
+   * service), else closed with the verdict over what it saw: `interrupted`
+   * when the daemon was down as its window ended.
+   */
+  resume(): void {
+    const store = this.#o.store;
+    if (!store) return;
+    for (const service of this.#services.keys()) {
+      const row = store.listChaosRuns({ service, limit: 1 })[0];
+      if (!row || ENDED.has(row.phase as ChaosExperiment['phase'])) continue;
+      const read = fromRow(row);
+      if ('error' in read) {
+        log.warn('chaos run not resumed', { service, error: read.error });
+        continue;
+      }
+      const run = this.#track(read.record);
+      const { exp } = run;
+      const endsAt = windowEndsAt(exp, this.#o.warmupMs ?? 3000);
+      const busy = this.#o.deploymentInProgress(service) ?? this.#o.abRunning?.(service);
+      if (this.#now() < endsAt && !busy) {
+        log.info('chaos experiment resumed', { service, version: exp.version, phase: exp.phase });
+        run.done = this.#run(run);
+        continue;
+      }
+      exp.endedAt = this.#now();
+      exp.verdict = this.#verdict(run);
+      if (read.savedAt >= endsAt) exp.phase = this.#outcome(run);
+      else {
+        exp.phase = 'interrupted';
+        exp.reason = busy
+          ? 'interrupted: the daemon restarted while another change held the service'
+          : `interrupted: the daemon was down when its window ended; the verdict covers the ${run.seconds.length} s seen`;
+      }
+      this.#save(run);
+      log.info('chaos experiment closed after a restart', { service, phase: exp.phase });
+    }
+  }
+
+  /**
+   * The latest experiment of each service (or of one), ended ones included,
+   * then the earlier runs the store keeps (newest first, up to 10 per service).
+   */
   status(service?: string): ChaosExperiment[] {
     const runs = service === undefined ? [...this.#runs.values()] : [this.#runs.get(service)].filter(Boolean);
-    return runs.map((r) => this.#view(r!));
+    const latest = runs.map((r) => this.#view(r!));
+    const services = service === undefined ? [...this.#services.keys()] : [service];
+    const shown = new Set(runs.map((r) => r!.id));
+    return [...latest, ...(this.#o.store ? pastRuns(this.#o.store, services, shown, PAST_RUNS) : [])];
   }
 
   /** Ends the service's experiment now; the verdict covers the seconds seen. Returns it as it stands. */
@@ -170,20 +253,33 @@ export class ChaosRunner {
     return undefined;
   }
 
-  /** One final second of cells (all services); wire to the aggregator. */
+  /** One final second of cells (all services); wire to the aggregator. Also feeds the rollouts' chaos steps. */
   onSecond(cells: readonly CellStats[]): void {
+    this.#steps?.onSecond(cells);
     for (const run of this.#runs.values()) {
       if (run.exp.phase !== 'injecting' && !ENDED.has(run.exp.phase)) continue;
-      const inWindow = cells.filter((c) => c.key.second >= run.fromSecond && c.key.second <= run.toSecond);
-      if (inWindow.length > 0) addCells(run.tally, inWindow, run.exp.service);
+      const inWindow = cells.filter(
+        (c) =>
+          c.key.service === run.exp.service && c.key.second >= run.fromSecond && c.key.second <= run.toSecond,
+      );
+      if (inWindow.length === 0) continue;
+      addCells(run.tally, inWindow, run.exp.service);
+      const second = emptyTally();
+      addCells(second, inWindow, run.exp.service);
+      run.seconds.push(secondOf(inWindow[0]!.key.second, second.candidate, second.baseline));
+      this.#save(run);
     }
   }
 
-  /** Ends every experiment and waits for their pools to stop. */
+  /**
+   * Suspends every running experiment for the next daemon (faults lifted,
+   * production's route as it was, pools stopped, the run kept as it stood)
+   * and waits for that.
+   */
   async close(): Promise<void> {
     const runs = [...this.#runs.values()].filter((r) => !ENDED.has(r.exp.phase));
     for (const r of runs) {
-      r.exp.reason = 'the daemon stopped';
+      r.suspended = true;
       r.end();
     }
     await Promise.all(runs.map((r) => r.done));
@@ -193,6 +289,11 @@ export class ChaosRunner {
     const exp = { ...run.exp };
     if (!exp.verdict && (exp.phase === 'injecting' || ENDED.has(exp.phase))) exp.verdict = this.#verdict(run);
     return exp;
+  }
+
+  /** How a run that saw its whole window ends: `failed` for a regression with `onRegression: fail`. */
+  #outcome(run: Run): 'passed' | 'failed' {
+    return run.exp.verdict?.regression && run.exp.onRegression === 'fail' ? 'failed' : 'passed';
   }
 
   #verdict(run: Run) {
@@ -238,18 +339,22 @@ export class ChaosRunner {
         filter: true,
       });
       this.#o.control.setControl(exp.service, { paused: false, percentage: exp.percentage });
-      if (!(await this.#hold(run, this.#o.warmupMs ?? 3000))) throw new Stopped();
-      await this.#o.routing.setFaults(exp.service, dependencyFaults(exp.faults));
+      // A resumed run whose faults were on already goes straight back under them.
+      if (exp.faultsOnAt === undefined && !(await this.#hold(run, this.#o.warmupMs ?? 3000)))
+        throw new Stopped();
+      await this.#o.routing.setFaults(exp.service, await desiredFaults(exp.faults));
       const lost = replicasLost(exp.faults);
       if (lost > 0) await prov.ensure(candidate, replicas - lost, { timeoutMs });
-      exp.faultsOnAt = this.#now();
+      exp.faultsOnAt ??= this.#now();
       // The first whole second with the faults on every proxy (setFaults resolved on their ACKs).
-      run.fromSecond = Math.floor(exp.faultsOnAt / 1000) + 1;
+      run.fromSecond = Math.floor(this.#now() / 1000) + 1;
       exp.phase = 'injecting';
-      if (!(await this.#hold(run, exp.durationMs))) throw new Stopped();
+      this.#save(run);
+      const left = exp.faultsOnAt + exp.durationMs - this.#now();
+      if (!(await this.#hold(run, Math.max(0, left)))) throw new Stopped();
     } catch (err) {
       stopped = err instanceof Stopped;
-      if (!stopped) {
+      if (!stopped && !run.suspended) {
         exp.reason = (err as Error).message;
         log.warn('chaos experiment aborted', { service: exp.service, error: exp.reason });
       }
@@ -280,17 +385,19 @@ export class ChaosRunner {
     } catch (err) {
       log.warn('chaos experiment cleanup failed', { service: exp.service, error: (err as Error).message });
     }
+    if (run.suspended) {
+      // Kept as it stood (phase, faultsOnAt, tally): the next daemon resumes or closes it.
+      this.#save(run);
+      log.info('chaos experiment suspended: the daemon stops', {
+        service: exp.service,
+        version: exp.version,
+      });
+      return;
+    }
     exp.endedAt = this.#now();
     exp.verdict = this.#verdict(run);
-    exp.phase = !injected
-      ? stopped
-        ? 'stopped'
-        : 'aborted'
-      : stopped
-        ? 'stopped'
-        : exp.verdict.regression && exp.onRegression === 'fail'
-          ? 'failed'
-          : 'passed';
+    exp.phase = !injected ? (stopped ? 'stopped' : 'aborted') : stopped ? 'stopped' : this.#outcome(run);
+    this.#save(run);
     log.info('chaos experiment ended', {
       service: exp.service,
       version: exp.version,

@@ -8,6 +8,7 @@ import { logger } from '../log.js';
 import { DRAIN_MS, type PoolRef, type Provisioner } from '../provision/provisioner.js';
 import type { EffectRunner } from '../rollout/ports.js';
 import type { DeploymentState, Effect, RolloutEventBody } from '../rollout/types.js';
+import { desiredFaults } from './chaos-reset.js';
 import { RoutingRefused, type RoutingTable, type ServiceRoute } from './routing.js';
 
 const log = logger('effects');
@@ -26,8 +27,13 @@ export interface ControlSink {
 /** Posts an alert; resolves when delivered (or throws). */
 export type AlertSender = (webhook: string, body: Record<string, unknown>) => Promise<void>;
 
-/** What the runner needs of the routing table: apply a route, publish what changed, read a service's route. */
-export type RoutingPort = Pick<RoutingTable, 'apply' | 'publish' | 'route'>;
+/**
+ * What the runner needs of the routing table: apply a route, publish what
+ * changed, read a service's route; and set the faults of a chaos step (a
+ * routing without egress, as some tests wire, refuses them).
+ */
+export type RoutingPort = Pick<RoutingTable, 'apply' | 'publish' | 'route'> &
+  Partial<Pick<RoutingTable, 'setFaults'>>;
 
 export interface EffectRunnerOptions {
   routing: RoutingPort;
@@ -85,6 +91,13 @@ export class ControllerEffectRunner implements EffectRunner {
         return this.#provision(effect, deployment);
       case 'deprovision':
         return this.#deprovision(effect);
+      case 'faults':
+        // Resolves once every proxy has the faults (or their removal): the chaos step's window starts then.
+        if (!this.#o.routing.setFaults) throw new Error('this routing has no egress to put faults on');
+        await this.#o.routing.setFaults(effect.service, await desiredFaults(effect.faults));
+        return effect.experiment === null
+          ? undefined
+          : [{ type: 'faults_on', experiment: effect.experiment }];
       case 'control': {
         const now = this.control(effect.service);
         const next: MirrorControl =

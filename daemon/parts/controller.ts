@@ -67,6 +67,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       // Overlay mode without services: the upstream's configuration passes through as it is.
       if (routing.overlay && config.services.length === 0) await routing.routing.publish();
       rollouts.scheduler.start();
+      chaos.resume();
       const journeys = wireJourneys(ctx, routing, rollouts, teardown);
       judge.startAdaptive();
       rollouts.holdOnStanding();

@@ -3,6 +3,8 @@
  * the machine. A command not valid in the current phase is refused with a
  * message, and the state is returned unchanged with no effects.
  */
+import { rerunExperiment } from './chaos-gate.js';
+import { inChaosStep } from './chaos-step.js';
 import { isTerminal } from './phases.js';
 import {
   advance,
@@ -73,6 +75,8 @@ export function resume(s: DeploymentState, at: number, by: string): StepResult {
   if (s.phase === 'provisioning' && s.ready.candidate && s.ready.baseline) {
     return toShadowing({ ...s, paused: null }, at, `${by}: candidate ready`);
   }
+  // The pause lifted the chaos step's faults: its experiment runs again.
+  if (inChaosStep(s)) return rerunExperiment(s, at, `resumed: ${by}`);
   // After an automatic pause the hold starts afresh; after a manual one the remaining time is kept.
   const remaining = s.paused.auto ? holdMs(s) : s.paused.remainingMs;
   const name = timerOf(s.phase);

@@ -14,6 +14,7 @@
  * The filter itself is on a service's routes only in {@link FILTER_PHASES}:
  * a route effect's `filter` turns it on and off through RDS.
  */
+import { gateFaults } from './chaos-step.js';
 import type { Phase } from './phases.js';
 import type { DeploymentState, Effect, RouteEffect } from './types.js';
 
@@ -63,8 +64,21 @@ export function mirroring(s: DeploymentState): boolean {
   return !s.paused && desiredEffects(s).some((e) => e.kind === 'route' && e.mirror !== null);
 }
 
-/** The idempotent effects that bring the world to what `s` describes, in the order they must run. */
+/**
+ * The idempotent effects that bring the world to what `s` describes, in the
+ * order they must run. With a chaos step in the plan, every phase also says
+ * which faults stand: the running experiment's last (once its copies flow),
+ * none first.
+ */
 export function desiredEffects(s: DeploymentState): Effect[] {
+  const effects = worldEffects(s);
+  if (!s.plan.chaos) return effects;
+  const { experiment, faults } = gateFaults(s);
+  const f: Effect = { kind: 'faults', service: s.service, experiment, faults };
+  return experiment === null ? [f, ...effects] : [...effects, f];
+}
+
+function worldEffects(s: DeploymentState): Effect[] {
   const { service, version, previousVersion: previous, plan } = s;
   const candidate = (replicas: number): Effect => ({
     kind: 'provision',

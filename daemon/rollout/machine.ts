@@ -18,12 +18,15 @@
  *  - After a restart, a judged deadline is never met on a verdict from
  *    before it: it waits for the evidence buffered while the daemon was down.
  */
+import { chaosEnded, enterChaosStep, onChaosVerdict, onFaultsOn, rerunExperiment } from './chaos-gate.js';
+import { chaosStepDue, inChaosStep } from './chaos-step.js';
 import { onCommand } from './commands.js';
 import { desiredEffects, shareInForce, shareTransition } from './desired.js';
 import { FORWARD_PHASES } from './phases.js';
 import { onAccepted, onRejected } from './rejection.js';
 import {
   advance,
+  autoPause,
   enter,
   holdMs,
   quiet,
@@ -96,6 +99,10 @@ export function step(state: DeploymentState, event: RolloutEvent): StepResult {
       return onRestarted(state, event);
     case 'share':
       return onShare(state, event);
+    case 'faults_on':
+      return onFaultsOn(state, event);
+    case 'chaos_verdict':
+      return onChaosVerdict(state, event);
   }
 }
 
@@ -127,6 +134,8 @@ function onTimer(s: DeploymentState, e: Ev<'timer'>): StepResult {
         {},
         `${s.previousVersion} validated for ${s.plan.validationPeriodMs / 1000}s`,
       );
+    case 'chaos_end':
+      return chaosEnded(s, at);
   }
 }
 
@@ -141,6 +150,8 @@ const JUDGED_TIMERS: ReadonlySet<string> = new Set(['shadow_end', 'step_end', 'b
  * given since.
  */
 function onRestarted(s: DeploymentState, e: Ev<'restarted'>): StepResult {
+  // The chaos step's tally lived in memory: its experiment runs again, whole.
+  if (inChaosStep(s) && !s.paused) return rerunExperiment(s, e.at, 'the daemon restarted');
   const d = s.deadline;
   if (!d || s.paused || !JUDGED_TIMERS.has(d.timer) || d.atMs >= e.at + e.catchUpMs) return same(s);
   const late = d.atMs <= e.at ? `${d.timer} passed while the daemon was down` : `${d.timer} is due`;
@@ -154,8 +165,10 @@ function onRestarted(s: DeploymentState, e: Ev<'restarted'>): StepResult {
 
 /** End of a judged hold: advance on a healthy verdict, else extend, else pause and alert. */
 function holdEnded(s: DeploymentState, at: number): StepResult {
-  if (s.lastVerdict?.verdict === 'healthy')
-    return advance(s, at, `judged healthy (score ${s.lastVerdict.score.toFixed(2)})`);
+  if (s.lastVerdict?.verdict === 'healthy') {
+    const healthy = `judged healthy (score ${s.lastVerdict.score.toFixed(2)})`;
+    return chaosStepDue(s) ? enterChaosStep(s, at, healthy) : advance(s, at, healthy);
+  }
   const hold = holdMs(s)!;
   if (s.extensions < s.plan.maxHoldExtensions) {
     const n = s.extensions + 1;
@@ -167,27 +180,18 @@ function holdEnded(s: DeploymentState, at: number): StepResult {
     );
   }
   const reason = `not enough evidence after ${s.extensions} extensions`;
-  const next = update(
-    s,
-    at,
-    { deadline: null, paused: { at, reason, remainingMs: hold, auto: true } },
-    `paused: ${reason}`,
-  );
-  next.effects.push({
-    kind: 'alert',
-    service: s.service,
-    deploymentId: s.id,
+  return autoPause(s, at, reason, hold, {
     key: `${s.id}:${s.phase}:${s.stepIndex}:paused`,
-    severity: 'warning',
-    message: `${s.service} ${s.version}: paused in ${s.phase}: ${reason}; promote, rollback or resume`,
+    message: `paused in ${s.phase}: ${reason}; promote, rollback or resume`,
   });
-  return next;
 }
 
 function onVerdict(s: DeploymentState, e: Ev<'verdict'>): StepResult {
   const judged =
     s.phase === 'validating' ? 'restored' : FORWARD_PHASES.includes(s.phase) ? 'candidate' : null;
   if (judged === null || e.subject !== judged || s.phase === 'provisioning') return same(s);
+  // Inside the chaos step the judge measures the injected faults, not the version.
+  if (inChaosStep(s)) return same(s);
   const record: VerdictRecord = {
     verdict: e.verdict,
     score: e.score,

@@ -2,6 +2,7 @@
  * A rollout plan from a service's configuration: what a deployment follows,
  * frozen when it begins so a config reload never changes a running rollout.
  */
+import { stepFaults } from '../config/chaos-step.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { shadowReplicas } from '../provision/sizing.js';
 import type { RolloutPlan } from './types.js';
@@ -29,6 +30,17 @@ export function planFor(service: ServiceConfig, productionReplicas: number): Rol
     provisionTimeoutMs: rollout.provisionTimeout,
     capacityTimeoutMs: rollout.capacityTimeout,
     maxHoldExtensions: rollout.maxHoldExtensions,
+    ...(rollout.chaos
+      ? {
+          chaos: {
+            failOn: rollout.chaos.failOn,
+            experiments: rollout.chaos.experiments.map((e) => ({
+              faults: stepFaults(e),
+              durationMs: e.duration,
+            })),
+          },
+        }
+      : {}),
   };
 }
 

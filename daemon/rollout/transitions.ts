@@ -59,6 +59,35 @@ export function enter(
 
 export const timer = (name: TimerName, at: number, ms: number) => ({ timer: name, atMs: at + ms });
 
+/**
+ * The rollout pauses itself for lack of evidence, and says so by a warning
+ * alert (`key` once per deployment and hold; `message` after the version).
+ * `remainingMs`: what a resume re-arms (null: the hold starts afresh).
+ */
+export function autoPause(
+  s: DeploymentState,
+  at: number,
+  reason: string,
+  remainingMs: number | null,
+  alert: { key: string; message: string },
+): StepResult {
+  const r = update(
+    s,
+    at,
+    { deadline: null, paused: { at, reason, remainingMs, auto: true } },
+    `paused: ${reason}`,
+  );
+  r.effects.push({
+    kind: 'alert',
+    service: s.service,
+    deploymentId: s.id,
+    key: alert.key,
+    severity: 'warning',
+    message: `${s.service} ${s.version}: ${alert.message}`,
+  });
+  return r;
+}
+
 // ── phase entries ────────────────────────────────────────────────────────────
 
 export function toShadowing(s: DeploymentState, at: number, reason: string): StepResult {

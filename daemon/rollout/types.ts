@@ -7,7 +7,15 @@
  * States are immutable: `step()` returns a new object when anything changes
  * and the same object when nothing does.
  */
+import type { ChaosFault } from '../config/chaos-faults.js';
 import type { Phase } from './phases.js';
+
+/** The chaos step of a plan: experiments on the candidate once shadowing judged it healthy (chaos-gate.ts). */
+export interface ChaosStepPlan {
+  /** `resilience`: a resilience regression rolls the deployment back; `report`: it is only reported. */
+  failOn: 'report' | 'resilience';
+  experiments: { faults: ChaosFault[]; durationMs: number }[];
+}
 
 /** What a deployment follows, frozen from the service's config when it starts. */
 export interface RolloutPlan {
@@ -33,6 +41,8 @@ export interface RolloutPlan {
   capacityTimeoutMs: number;
   /** Times a hold is extended for lack of evidence before the rollout pauses itself. */
   maxHoldExtensions: number;
+  /** Absent: no chaos step. */
+  chaos?: ChaosStepPlan;
 }
 
 /** The timers a deployment may wait on (at most one at a time). */
@@ -42,7 +52,9 @@ export type TimerName =
   | 'step_end'
   | 'bake_end'
   | 'capacity_timeout'
-  | 'validation_end';
+  | 'validation_end'
+  /** End of a chaos experiment of the chaos step (armed once its faults are on). */
+  | 'chaos_end';
 
 /** A judge verdict as the machine keeps it. */
 export interface VerdictRecord {
@@ -73,6 +85,38 @@ export interface ConfigRejection {
   /** The proxy's own error detail. */
   message: string;
   at: number;
+}
+
+/** One chaos experiment's word on the candidate, as the machine keeps it. */
+export interface ChaosStepVerdict {
+  /** Index into `plan.chaos.experiments`. */
+  experiment: number;
+  /** The faults as written (`inventory:abort=503@30%`). */
+  faults: string;
+  regression: boolean;
+  /** The endpoint and signal behind a regression (`/cart/errors`), or null. */
+  culprit: string | null;
+  /** Candidate pairs seen under the faults: 0 is no evidence. */
+  pairs: number;
+  explanation: string;
+  at: number;
+}
+
+/**
+ * The chaos step while the deployment is in it (a gate at the end of
+ * shadowing) and after: which experiment runs, since when its faults are
+ * on, and the verdicts so far.
+ */
+export interface ChaosStepState {
+  experiment: number;
+  /** When the running experiment's faults were on every proxy; null while they are applied. */
+  faultsOnAt: number | null;
+  /** The running experiment's verdict so far. */
+  verdict: ChaosStepVerdict | null;
+  /** The verdicts of the experiments that ended, in order. */
+  results: ChaosStepVerdict[];
+  /** Every experiment ran (or the candidate was promoted past the step). */
+  done: boolean;
 }
 
 /** One deployment's state. */
@@ -116,6 +160,8 @@ export interface DeploymentState {
    * when a phase begins.
    */
   share?: { percentage: number; reason: string; at: number } | null;
+  /** The chaos step, once begun (absent before, and in plans without one). */
+  chaos?: ChaosStepState | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -162,7 +208,11 @@ export type RolloutEventBody =
    * (0..plan max) and why. Acts only with an adaptive plan, while a phase
    * mirrors and the rollout is not paused.
    */
-  | { type: 'share'; percentage: number; reason: string };
+  | { type: 'share'; percentage: number; reason: string }
+  /** The faults of the chaos step's experiment are on every proxy. */
+  | { type: 'faults_on'; experiment: number }
+  /** The chaos step's experiment's verdict so far (once a second while its faults are on). */
+  | ({ type: 'chaos_verdict' } & Omit<ChaosStepVerdict, 'at'>);
 
 /** Routing wanted for the service: rendered into Envoy config by the xDS side. */
 export interface RouteEffect {
@@ -187,6 +237,12 @@ export type Effect =
   | { kind: 'provision'; service: string; version: string; pool: Pool; replicas: number }
   /** Ensure no instances of a version's pool are running. */
   | { kind: 'deprovision'; service: string; version: string; pool: Pool }
+  /**
+   * The faults on the service's candidate and baseline calls to its
+   * dependencies (never production's): those of the chaos step's running
+   * experiment (`experiment`), or none (`experiment` null).
+   */
+  | { kind: 'faults'; service: string; experiment: number | null; faults: ChaosFault[] }
   /** A live message to the filters over the telemetry stream. */
   | { kind: 'control'; service: string; action: 'pause' | 'resume' }
   | { kind: 'control'; service: string; action: 'percentage'; percentage: number }

@@ -73,7 +73,19 @@ export const MIGRATIONS: readonly string[] = [
     trained_on TEXT NOT NULL
   );
   `,
-  // 2: A/B experiments, so that a restarted daemon resumes them.
+  // 2: chaos experiment runs, so that a restarted daemon resumes or closes them.
+  `
+  CREATE TABLE chaos_runs (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX chaos_runs_service ON chaos_runs (service, started_at);
+  `,
+  // 3: A/B experiments, so that a restarted daemon resumes them.
   `
   CREATE TABLE experiments (
     id TEXT PRIMARY KEY,

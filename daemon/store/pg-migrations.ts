@@ -130,7 +130,19 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE histograms DROP CONSTRAINT histograms_pkey;
   ALTER TABLE histograms ADD PRIMARY KEY (service, minute, endpoint, arm, daemon);
   `,
-  // 5: A/B experiments, so that a restarted daemon (or the next leader) resumes them.
+  // 5: chaos experiment runs, so that a restarted daemon resumes or closes them.
+  `
+  CREATE TABLE chaos_runs (
+    id TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX chaos_runs_service ON chaos_runs (service, started_at);
+  `,
+  // 6: A/B experiments, so that a restarted daemon (or the next leader) resumes them.
   `
   CREATE TABLE experiments (
     id TEXT PRIMARY KEY,

@@ -19,6 +19,8 @@ import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
 import { type SharedXds, sharedXds } from './pg-shared-xds.js';
 import { mergeByKey, mergeHistograms, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
+  type ChaosRunDb,
+  chaosRunFrom,
   DAY_MS,
   type DecisionDb,
   type DeploymentDb,
@@ -353,6 +355,22 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       ]);
       const v = Number(out.results[0]!.rows[0]!['version']);
       return { version: v, createdAt: m.createdAt, params: parse(params), trainedOn: parse(trainedOn) };
+    },
+    saveChaosRun(r) {
+      fenced([
+        {
+          sql: `INSERT INTO chaos_runs (id, service, phase, started_at, updated_at, data)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (id) DO UPDATE SET phase = EXCLUDED.phase, updated_at = EXCLUDED.updated_at,
+                  data = EXCLUDED.data`,
+          params: [r.id, r.service, r.phase, r.startedAt, r.updatedAt, json(r.data)],
+        },
+      ]);
+    },
+    listChaosRuns(filter = {}) {
+      const { where, args } = whereOf([['service = ?', filter.service]]);
+      const sql = `SELECT * FROM chaos_runs${where} ORDER BY started_at DESC, id DESC LIMIT $${args.length + 1}`;
+      return rowsOf<ChaosRunDb>(db.query(sql, [...args, filter.limit ?? 100])).map(chaosRunFrom);
     },
     getModel(v) {
       const r = one<ModelDb>('SELECT * FROM models WHERE version = $1', [v]);

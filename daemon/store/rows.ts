@@ -2,7 +2,14 @@
  * The rows of the store's tables as both implementations (sqlite.ts,
  * postgres.ts) read them, and their mapping to the types of store.ts.
  */
-import type { DecisionRow, DeploymentRow, ExperimentRow, ModelRow, TransitionRow } from './store.js';
+import type {
+  ChaosRunRow,
+  DecisionRow,
+  DeploymentRow,
+  ExperimentRow,
+  ModelRow,
+  TransitionRow,
+} from './store.js';
 
 /** Thrown when a compare-and-set transition finds another phase. */
 export class PhaseConflictError extends Error {
@@ -111,6 +118,26 @@ export function modelFrom(r: ModelDb): ModelRow {
     createdAt: r.created_at,
     params: r.params === null ? null : parse(r.params),
     trainedOn: parse(r.trained_on),
+  };
+}
+
+export interface ChaosRunDb {
+  id: string;
+  service: string;
+  phase: string;
+  started_at: number | string;
+  updated_at: number | string;
+  data: string;
+}
+
+export function chaosRunFrom(r: ChaosRunDb): ChaosRunRow {
+  return {
+    id: r.id,
+    service: r.service,
+    phase: r.phase,
+    startedAt: Number(r.started_at),
+    updatedAt: Number(r.updated_at),
+    data: parse(r.data),
   };
 }
 

@@ -8,6 +8,8 @@ import { logger } from '../log.js';
 import { MIGRATIONS } from './migrations.js';
 import { preparePrivateDatabase } from './private-files.js';
 import {
+  type ChaosRunDb,
+  chaosRunFrom,
   DAY_MS,
   type DecisionDb,
   type DeploymentDb,
@@ -103,6 +105,10 @@ export function openStore(path: string): Store {
     latestModel: db.prepare('SELECT * FROM models ORDER BY version DESC LIMIT 1'),
     listModels: db.prepare(
       'SELECT version, created_at, NULL AS params, trained_on FROM models ORDER BY version DESC LIMIT ?',
+    ),
+    upsertChaosRun: db.prepare(
+      `INSERT OR REPLACE INTO chaos_runs (id, service, phase, started_at, updated_at, data)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     ),
     saveExperiment: db.prepare(
       `INSERT OR REPLACE INTO experiments (${EXPERIMENT_COLUMNS.join(', ')})
@@ -294,6 +300,15 @@ export function openStore(path: string): Store {
         params: parse(params),
         trainedOn: parse(trainedOn),
       };
+    },
+    saveChaosRun(r) {
+      q.upsertChaosRun.run(r.id, r.service, r.phase, r.startedAt, r.updatedAt, json(r.data));
+    },
+    listChaosRuns(filter = {}) {
+      const where = filter.service === undefined ? '' : ' WHERE service = ?';
+      const args = filter.service === undefined ? [] : [filter.service];
+      const sql = `SELECT * FROM chaos_runs${where} ORDER BY started_at DESC, id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, filter.limit ?? 100) as ChaosRunDb[]).map(chaosRunFrom);
     },
     getModel(v) {
       const r = q.getModel.get(v) as ModelDb | undefined;

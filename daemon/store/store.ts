@@ -155,6 +155,30 @@ export interface ModelStore {
 }
 
 /**
+ * One chaos experiment run (controller/chaos-runner.ts): its definition,
+ * course, tally and per-second results so far, and its verdict, so that a
+ * restarted daemon resumes it or closes it with what it had.
+ */
+export interface ChaosRunRow {
+  /** Chosen by the caller, unique (`<service>-<startedAt>`). */
+  id: string;
+  service: string;
+  /** The experiment's phase (the chaos module owns the set of names; stored as text). */
+  phase: string;
+  startedAt: number;
+  updatedAt: number;
+  /** JSON: the run as the runner keeps it. */
+  data: unknown;
+}
+
+export interface ChaosRunStore {
+  /** Inserts a run, or replaces the one with its id. */
+  saveChaosRun(r: ChaosRunRow): void;
+  /** Newest first (by startedAt). */
+  listChaosRuns(filter?: { service?: string; limit?: number }): ChaosRunRow[];
+}
+
+/**
  * An A/B experiment (daemon/controller/experiments.ts owns the meaning of
  * the JSON fields): written when it starts, at each phase change and
  * decision, and every few seconds while it runs, so that a restarted daemon
@@ -207,7 +231,13 @@ export interface RetentionPolicy {
   decisionsDays?: number;
 }
 
-export interface Store extends DeploymentStore, DecisionStore, StatsStore, ModelStore, ExperimentStore {
+export interface Store
+  extends DeploymentStore,
+    DecisionStore,
+    StatsStore,
+    ModelStore,
+    ChaosRunStore,
+    ExperimentStore {
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T;
   /** Deletes rows older than the policy allows, relative to `nowMs`; returns counts deleted. */

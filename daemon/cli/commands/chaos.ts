@@ -55,6 +55,7 @@ const startCommand: Command = {
     'Faults:',
     '  DEP:delay=200ms[@P%]   add latency to P % (default 100) of the calls to dependency DEP',
     '  DEP:abort=503[@P%]     answer P % of the calls to DEP with that status',
+    '  reset:P%@DEP           reset the connection of P % of the calls to DEP',
     '  lose-replica=N         stop N of the candidate replicas',
     '',
     'Flags:',

@@ -37,6 +37,8 @@ export function wireChaos(
       return d ? { id: d.id, version: d.version, phase: d.phase } : null;
     },
     abRunning,
+    rollouts: rollouts.scheduler,
+    store: ctx.store,
   });
   // Experiments end first: their faults lifted, their pools stopped, production's route as it was.
   teardown.add('chaos', () => chaos.close(), { first: true });

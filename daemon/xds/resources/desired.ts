@@ -98,6 +98,11 @@ export interface DesiredFault {
   delayMs?: number;
   /** Answer this HTTP status (200..599) instead of calling the dependency. */
   abortStatus?: number;
+  /**
+   * Send the calls to this endpoint instead, which resets every connection it
+   * accepts (Envoy's fault filter has no reset). Alone: not with a delay or an abort.
+   */
+  reset?: DesiredEndpoint;
 }
 
 /**
@@ -264,7 +269,13 @@ function egressErrors(e: DesiredEgress): string[] {
     }
     if (!deps.has(f.dependency)) errors.push(`${at}.dependency: no such dependency ${f.dependency}`);
     if (!isShare(f.percent)) errors.push(`${at}.percent: must be a number 0..100`);
-    if (f.delayMs === undefined && f.abortStatus === undefined) errors.push(`${at}: a delay or an abort`);
+    const filtered = f.delayMs !== undefined || f.abortStatus !== undefined;
+    if (f.reset !== undefined) {
+      if (filtered) errors.push(`${at}.reset: alone, not with a delay or an abort`);
+      if (kinds.has(`${f.dependency}/reset`)) errors.push(`${at}.reset: a second one on ${f.dependency}`);
+      kinds.add(`${f.dependency}/reset`);
+      checkEndpoint(f.reset, `${at}.reset`, errors);
+    } else if (!filtered) errors.push(`${at}: a delay, an abort or a reset`);
     if (f.delayMs !== undefined && (!Number.isInteger(f.delayMs) || f.delayMs < 1))
       errors.push(`${at}.delayMs: must be a positive integer`);
     const s = f.abortStatus;

@@ -8,7 +8,17 @@
  *   and stripped before the call goes on. A fault enables the fault filter
  *   on the routes of non-production callers alone, with its delay and abort.
  * - CDS: one cluster per dependency, `umbra-egress-<service>-<dependency>`,
- *   with its address inline (STATIC for an IP, STRICT_DNS for a name).
+ *   with its address inline (STATIC for an IP, STRICT_DNS for a name); and
+ *   per dependency with a reset fault, `umbra-reset-<service>-<dependency>`.
+ *
+ * NOTE: Envoy's HTTP fault filter delays and aborts, but has no reset (its
+ * docs list delay, abort and rate limits only). A reset fault therefore
+ * weights the non-production callers' route between the dependency and a
+ * listener that resets every connection it accepts (the daemon's reset
+ * sink): Envoy meets a real reset on those calls and answers the caller as
+ * it answers any upstream reset (503, `upstream connect error or
+ * disconnect/reset before headers`). Production's routes keep their single
+ * cluster.
  *
  * NOTE: a filter disabled in the HCM and not enabled by the request's route
  * is not created for that request (filter-gate.ts): production's calls never
@@ -22,7 +32,13 @@ import type { SnapshotInput } from '../snapshot.js';
 import { HCM_TYPE, ROUTER_TYPE } from '../type-urls.js';
 import type { DesiredEgress, DesiredEgressCaller, DesiredFault } from './desired.js';
 import { duration, http1Options, loadAssignment, socketAddress } from './envoy-parts.js';
-import { dependencyCluster, egressListenerName, egressPath, egressRouteConfigName } from './names.js';
+import {
+  dependencyCluster,
+  egressListenerName,
+  egressPath,
+  egressRouteConfigName,
+  resetCluster,
+} from './names.js';
 
 /** The fault filter's name in the egress HCM (the key of `typed_per_filter_config`). */
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
@@ -39,6 +55,7 @@ function percentage(percent: number): object {
 export function httpFault(faults: DesiredFault[]): Record<string, unknown> {
   const out: Record<string, unknown> = { '@type': FAULT_TYPE };
   for (const f of faults) {
+    if (f.reset !== undefined) continue;
     if (f.delayMs !== undefined)
       out['delay'] = { fixed_delay: duration(f.delayMs), percentage: percentage(f.percent) };
     if (f.abortStatus !== undefined)
@@ -52,11 +69,32 @@ export function faultsReach(caller: DesiredEgressCaller): boolean {
   return caller.role === 'candidate' || caller.role === 'baseline';
 }
 
+/** Weights in thousandths of a percent: a share of 0.001 % still gets its calls. */
+const SHARE_SCALE = 1000;
+
+/** Where a route's calls go: the dependency, or a share of them to its reset sink. */
+function destination(service: string, dependency: string, reset: DesiredFault | undefined): object {
+  const cluster = dependencyCluster(service, dependency);
+  if (!reset) return { cluster };
+  const toReset = Math.round(Math.min(100, Math.max(0, reset.percent)) * SHARE_SCALE);
+  if (toReset >= 100 * SHARE_SCALE) return { cluster: resetCluster(service, dependency) };
+  return {
+    weighted_clusters: {
+      clusters: [
+        { name: cluster, weight: { value: 100 * SHARE_SCALE - toReset } },
+        { name: resetCluster(service, dependency), weight: { value: Math.max(1, toReset) } },
+      ],
+    },
+  };
+}
+
 function egressRoutes(service: string, e: DesiredEgress): object[] {
   const routes: object[] = [];
   for (const caller of e.callers) {
     for (const dep of e.dependencies) {
-      const faults = faultsReach(caller) ? e.faults.filter((f) => f.dependency === dep.name) : [];
+      const all = faultsReach(caller) ? e.faults.filter((f) => f.dependency === dep.name) : [];
+      const reset = all.find((f) => f.reset !== undefined);
+      const faults = all.filter((f) => f.reset === undefined);
       const perFilter =
         faults.length > 0
           ? {
@@ -67,7 +105,7 @@ function egressRoutes(service: string, e: DesiredEgress): object[] {
           : {};
       const path = egressPath(service, caller.version, caller.pool, dep.name);
       const action = {
-        cluster: dependencyCluster(service, dep.name),
+        ...destination(service, dep.name, reset),
         prefix_rewrite: '/',
         timeout: duration(EGRESS_TIMEOUT_MS),
       };
@@ -105,16 +143,16 @@ function egressListener(service: string, e: DesiredEgress): object {
 
 /** The egress listener, its routes and one cluster per dependency. Pure; `e` must be valid. */
 export function egressResources(service: string, e: DesiredEgress): Required<SnapshotInput> {
-  const clusters = e.dependencies.map((dep) => {
-    const name = dependencyCluster(service, dep.name);
-    return {
-      name,
-      type: isIP(dep.endpoint.address) ? 'STATIC' : 'STRICT_DNS',
-      connect_timeout: duration(1000),
-      typed_extension_protocol_options: http1Options(),
-      load_assignment: loadAssignment(name, [dep.endpoint]),
-    };
+  const cluster = (name: string, endpoint: DesiredEgress['listener']) => ({
+    name,
+    type: isIP(endpoint.address) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: duration(1000),
+    typed_extension_protocol_options: http1Options(),
+    load_assignment: loadAssignment(name, [endpoint]),
   });
+  const clusters = e.dependencies.map((dep) => cluster(dependencyCluster(service, dep.name), dep.endpoint));
+  for (const f of e.faults)
+    if (f.reset !== undefined) clusters.push(cluster(resetCluster(service, f.dependency), f.reset));
   return {
     clusters,
     endpoints: [],

@@ -18,6 +18,11 @@ export function routeConfigName(service: string): string {
   return `${service}-routes`;
 }
 
+/** Where a reset fault sends a share of a dependency's calls: the listener that resets them (egress.ts). */
+export function resetCluster(service: string, dependency: string): string {
+  return `umbra-reset-${service}-${dependency}`;
+}
+
 /** The egress listener of a service: its versions' calls to their dependencies. */
 export function egressListenerName(service: string): string {
   return `${service}-egress`;

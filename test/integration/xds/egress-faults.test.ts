@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { ResetSink } from '../../../daemon/controller/chaos-reset.js';
 import type { DesiredEgress, DesiredFault, DesiredRouting } from '../../../daemon/xds/resources/desired.js';
 import { egressPath } from '../../../daemon/xds/resources/names.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
@@ -110,4 +111,36 @@ test('a delay on the candidate egress slows its calls alone, and ends when the f
   assert.equal(delayed, 6, 'exactly the candidate calls were delayed');
   assert.deepEqual(after.statuses, { 200: 6 });
   assert.equal(delayedAfter, 6, 'no delay once the fault is withdrawn');
+});
+
+test('a reset on the candidate egress: its calls meet a real connection reset, production never does', async (t) => {
+  const e = await startEgressRig(t);
+  const sink = new ResetSink();
+  t.after(() => sink.close());
+  const reset = await sink.endpoint();
+  const prodBefore = await answers(at(e, 'v1', 'main'), 20);
+  const userBefore = await answers(e.rig.url, 20);
+
+  await e.rig.publish(renderService(e.desired([{ dependency: 'db', percent: 100, reset }])));
+  const hitsBefore = e.dbHits();
+  const prodAfter = await answers(at(e, 'v1', 'main'), 20);
+  const userAfter = await answers(e.rig.url, 20);
+  const resetsBefore = sink.resets;
+  const candidate = await drive({ url: at(e, 'v2', 'main'), requests: 10, keepBodies: true });
+  const baseline = await drive({ url: at(e, 'v1', 'baseline'), requests: 10 });
+  const resets = sink.resets - resetsBefore;
+  const dbCalls = e.dbHits() - hitsBefore;
+  await e.rig.publish(renderService(e.desired([{ dependency: 'db', percent: 50, reset }])));
+  const half = await drive({ url: at(e, 'v2', 'main'), requests: 60, concurrency: 2 });
+
+  assert.equal(resetsBefore, 0, "production's calls never reached the reset listener");
+  assert.deepEqual(prodAfter, prodBefore, "production's calls to db answer byte for byte as before");
+  assert.deepEqual(userAfter, userBefore, "production's users get byte for byte what they got");
+  assert.equal(dbCalls, 20, 'only production reached db');
+  assert.deepEqual(candidate.statuses, { 503: 10 });
+  assert.match(candidate.bodies![0]!.toString(), /reset/, 'Envoy answers as for an upstream reset');
+  assert.deepEqual(baseline.statuses, { 503: 10 });
+  assert.equal(resets, 20, 'each faulted call was a connection the listener reset');
+  // Half the calls reset, the others reach db: both are seen over 60 calls (each share misses with p = 2^-60).
+  assert.ok((half.statuses[200] ?? 0) > 0 && (half.statuses[503] ?? 0) > 0, JSON.stringify(half.statuses));
 });

@@ -27,7 +27,7 @@ test('a start request: faults parsed, defaults filled, every bad one named with 
       e instanceof AdminError &&
       e.code === 'invalid_argument' &&
       e.message ===
-        'version: required; faults[1]: must be DEP:delay=200ms[@P%], DEP:abort=503[@P%] or lose-replica=N (got "db:slow"); ' +
+        'version: required; faults[1]: must be DEP:delay=200ms[@P%], DEP:abort=503[@P%], reset:P%@DEP or lose-replica=N (got "db:slow"); ' +
           'faults[2]: abort must be an HTTP status 200..599 (got "99")',
   );
 });

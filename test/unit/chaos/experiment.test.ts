@@ -138,3 +138,30 @@ test('with nothing paired under the faults, no verdict is claimed', () => {
   assert.equal(v.regression, false);
   assert.match(v.explanation, /^no verdict/);
 });
+
+test('resets as written: reset:P%@DEP or DEP:reset[@P%]; they ride on xDS to the reset listener', () => {
+  assert.deepEqual(parseFault('reset:30%@db', '--fault[0]'), {
+    fault: { kind: 'reset', dependency: 'db', percent: 30 },
+  });
+  assert.deepEqual(parseFault('db:reset', '--fault[0]'), {
+    fault: { kind: 'reset', dependency: 'db', percent: 100 },
+  });
+  assert.deepEqual(parseFault('reset:0%@db', '--fault[1]'), {
+    error: '--fault[1]: the share must be above 0 and at most 100%',
+  });
+  assert.equal(describeFault({ kind: 'reset', dependency: 'db', percent: 30 }), 'reset:30%@db');
+  const sink = { address: '127.0.0.1', port: 7999 };
+  assert.deepEqual(dependencyFaults([{ kind: 'reset', dependency: 'db', percent: 30 }], sink), [
+    { dependency: 'db', percent: 30, reset: sink },
+  ]);
+  assert.throws(() => dependencyFaults([{ kind: 'reset', dependency: 'db', percent: 30 }]), /reset sink/);
+  assert.deepEqual(
+    startRefusals(
+      request({ faults: [{ kind: 'reset', dependency: 'cache', percent: 5 }] }),
+      shop,
+      null,
+      undefined,
+    ),
+    ["faults[0]: unknown dependency 'cache' (declared: db)"],
+  );
+});

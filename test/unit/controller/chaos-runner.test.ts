@@ -8,10 +8,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { parseConfig } from '../../../daemon/config/load.js';
-import { ChaosRefusal, ChaosRunner } from '../../../daemon/controller/chaos-runner.js';
+import {
+  ChaosRefusal,
+  ChaosRunner,
+  type ChaosRunnerOptions,
+} from '../../../daemon/controller/chaos-runner.js';
 import type { ServiceRoute } from '../../../daemon/controller/routing.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
 import type { RouteEffect } from '../../../daemon/rollout/types.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
 import type { DesiredFault } from '../../../daemon/xds/resources/desired.js';
 import { waitFor } from '../../harness/index.js';
 
@@ -32,6 +37,7 @@ services:
 function rig(
   deployment: { id: string; version: string; phase: string } | null = null,
   ab: string | null = null,
+  extra: Partial<ChaosRunnerOptions> = {},
 ) {
   const log: string[] = [];
   const faults: DesiredFault[][] = [];
@@ -66,6 +72,7 @@ function rig(
     abRunning: () => ab,
     warmupMs: 10,
     drainMs: 10,
+    ...extra,
   });
   return { runner, log, faults, route: () => route };
 }
@@ -181,4 +188,50 @@ test('replica loss: the candidate runs one more replica than it loses, and loses
     'ensure v4/main 1',
   ]);
   assert.ok(!r.log.some((l) => l.startsWith('ensure v1/main')), "production's pool is never resized");
+});
+
+test('runs are stored as they go; a stop suspends them, and the next runner resumes or closes them by their window', async () => {
+  const store = openStore(':memory:');
+  const first = rig(null, null, { store });
+  first.runner.start({
+    service: 'shop',
+    version: 'v4',
+    faults: [{ kind: 'abort', dependency: 'inventory', status: 503, percent: 30 }],
+    durationMs: 60_000,
+    onRegression: 'fail',
+  });
+  await waitFor('injecting', () => first.runner.status('shop')[0]?.phase === 'injecting');
+  const on = first.runner.status('shop')[0]!.faultsOnAt!;
+  first.runner.onSecond(second(Math.floor(on / 1000) + 1, 200, 60, 2));
+  const tallied = store.listChaosRuns({ service: 'shop' })[0]!;
+  await first.runner.close();
+  const suspended = store.listChaosRuns({ service: 'shop' })[0]!;
+
+  // Within its window: resumed under its faults, straight away (no second warm-up), tally kept.
+  const again = rig(null, null, { store });
+  again.runner.resume();
+  await waitFor('resumed', () => again.faults.length > 0);
+  const resumed = again.runner.status('shop')[0]!;
+  await again.runner.close();
+  // Its window passed while no daemon ran: closed with what it had, as interrupted.
+  const later = rig(null, null, { store, now: () => on + 120_000 });
+  later.runner.resume();
+  const closed = later.runner.status('shop')[0]!;
+
+  assert.equal((tallied.data as { seconds: unknown[] }).seconds.length, 1, 'each tallied second is stored');
+  assert.equal(suspended.phase, 'injecting', 'a daemon stop suspends: the run is kept as it stood');
+  assert.deepEqual(first.faults.at(-1), [], 'its faults were lifted');
+  assert.equal(resumed.phase, 'injecting');
+  assert.equal(resumed.faultsOnAt, on);
+  assert.equal(resumed.verdict?.candidate.pairs, 200);
+  assert.deepEqual(again.faults[0], [{ dependency: 'inventory', percent: 30, abortStatus: 503 }]);
+  assert.equal(closed.phase, 'interrupted');
+  assert.match(
+    closed.reason ?? '',
+    /^interrupted: the daemon was down when its window ended; the verdict covers the 1 s seen/,
+  );
+  assert.equal(closed.verdict?.regression, true);
+  assert.equal(store.listChaosRuns({ service: 'shop' })[0]!.phase, 'interrupted');
+  assert.deepEqual(later.log, [], 'a closed run starts nothing');
+  store.close();
 });

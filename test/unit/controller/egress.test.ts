@@ -14,12 +14,14 @@ import { decodeResource } from '../../../daemon/xds/encode.js';
 import type { DesiredFault } from '../../../daemon/xds/resources/desired.js';
 import { validateDesired } from '../../../daemon/xds/resources/desired.js';
 import { FAULT_FILTER_NAME } from '../../../daemon/xds/resources/egress.js';
+import { dependencyCluster, resetCluster } from '../../../daemon/xds/resources/names.js';
 import { renderService } from '../../../daemon/xds/resources/render.js';
 import { createSnapshot } from '../../../daemon/xds/snapshot.js';
 import { LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
 import { rng } from '../judge/sim.js';
 
 const VERSIONS = ['v1', 'v2', 'v3'];
+const RESET_SINK = { address: '127.0.0.1', port: 7999 };
 
 function shopConfig(baseline: boolean): UmbraConfig {
   const parsed = parseConfig(`
@@ -48,6 +50,7 @@ function randomRoute(r: () => number): ServiceRoute {
   for (const dependency of ['db', 'pricing']) {
     if (r() < 0.6) faults.push({ dependency, percent: pick([1, 50, 100]), delayMs: pick([1, 200, 5000]) });
     if (r() < 0.6) faults.push({ dependency, percent: pick([5, 100]), abortStatus: pick([500, 503]) });
+    if (r() < 0.5) faults.push({ dependency, percent: pick([0.5, 30, 100]), reset: RESET_SINK });
   }
   return { weights, mirror, filter: r() < 0.5, faults };
 }
@@ -61,10 +64,19 @@ function isProductionPool(route: ServiceRoute, version: string, pool: string): b
 // biome-ignore lint/suspicious/noExplicitAny: decoded protobuf trees are walked by field name
 type Decoded = Record<string, any>;
 
+/** The clusters a decoded route sends to. */
+function clustersOf(rt: Decoded): string[] {
+  const action = rt['route'];
+  return action['weighted_clusters']
+    ? action['weighted_clusters']['clusters'].map((c: Decoded) => String(c['name']))
+    : [String(action['cluster'])];
+}
+
 test('chaos faults never appear on production routes in any rendered xDS snapshot (500 random routes)', () => {
   const r = rng(20);
   const configs = [shopConfig(false), shopConfig(true)];
   let faulted = 0;
+  let reset = 0;
   let production = 0;
   for (let i = 0; i < 500; i++) {
     const config = configs[r() < 0.5 ? 1 : 0]!;
@@ -73,17 +85,27 @@ test('chaos faults never appear on production routes in any rendered xDS snapsho
     const d = desiredRouting(config, config.services[0]!, route, endpoints);
     assert.deepEqual(validateDesired(d), [], `case ${i}`);
     const built = createSnapshot(renderService(d, { filter: { wasmPath: '/opt/umbra/filter.wasm' } }));
-    assert.ok(built.ok, `case ${i}`);
+    assert.ok(built.ok, `case ${i}: ${built.ok ? '' : built.errors.join('; ')}`);
     const s = built.snapshot;
 
     const egress: Decoded = decodeResource(s.types.get(ROUTE_TYPE)!.items.get('shop-egress-routes')!);
     for (const rt of egress['virtual_hosts'][0]['routes']) {
       const [version, pool] = String(rt['name']).split('/') as [string, string];
+      const dependency = String(rt['name']).split('/')[2]!;
       const fault = rt['typed_per_filter_config']?.[FAULT_FILTER_NAME];
+      const clusters = clustersOf(rt);
       if (isProductionPool(route, version, pool)) {
         production++;
         assert.equal(fault, undefined, `case ${i}: a fault on production's route ${rt['name']}`);
-      } else if (fault) faulted++;
+        assert.deepEqual(
+          clusters,
+          [dependencyCluster('shop', dependency)],
+          `case ${i}: ${rt['name']} is split`,
+        );
+      } else {
+        if (fault) faulted++;
+        if (clusters.includes(resetCluster('shop', dependency))) reset++;
+      }
     }
     const ingress: Decoded = decodeResource(s.types.get(ROUTE_TYPE)!.items.get('shop-routes')!);
     for (const rt of ingress['virtual_hosts'][0]['routes'])
@@ -96,6 +118,7 @@ test('chaos faults never appear on production routes in any rendered xDS snapsho
   // Not vacuous: both kinds of routes were seen, and faults did land on the others.
   assert.ok(production > 250, `production routes seen: ${production}`);
   assert.ok(faulted > 120, `faulted candidate/baseline routes: ${faulted}`);
+  assert.ok(reset > 100, `candidate/baseline routes towards a reset sink: ${reset}`);
 });
 
 test('roles follow the route: a promoted version is production at once, a baseline pool never is', () => {

@@ -58,6 +58,33 @@ after(stopStoreKinds);
 
 for (const kind of STORE_KINDS) {
   describe(`the ${kind.name} store`, () => {
+    test('chaos runs: saved, replaced by id, listed newest first per service, JSON back as written', async () => {
+      const s = await kind.open();
+      const run = (id: string, service: string, startedAt: number, phase = 'injecting') => ({
+        id,
+        service,
+        phase,
+        startedAt,
+        updatedAt: startedAt,
+        data: { faults: ['db:abort=503@30%'], seconds: [{ second: 1, pairs: 3 }] },
+      });
+      s.saveChaosRun(run('shop-1000', 'shop', 1000));
+      s.saveChaosRun(run('shop-2000', 'shop', 2000));
+      s.saveChaosRun(run('cart-1500', 'cart', 1500));
+      s.saveChaosRun({ ...run('shop-1000', 'shop', 1000, 'passed'), updatedAt: 9000 });
+
+      assert.deepEqual(
+        s.listChaosRuns({ service: 'shop' }).map((r) => [r.id, r.phase, r.updatedAt]),
+        [
+          ['shop-2000', 'injecting', 2000],
+          ['shop-1000', 'passed', 9000],
+        ],
+      );
+      assert.deepEqual(s.listChaosRuns({ limit: 1 })[0], run('shop-2000', 'shop', 2000));
+      assert.equal(s.listChaosRuns().length, 3);
+      s.close();
+    });
+
     test('deployments: create, get, list newest first, exclude phases', async () => {
       const s = await kind.open();
       s.createDeployment(deployment('d1', 1000));
