@@ -13,10 +13,10 @@ import {
   ChaosRunner,
   type ChaosRunnerOptions,
 } from '../../../daemon/controller/chaos-runner.js';
-import { openStore } from '../../../daemon/store/sqlite.js';
 import type { ServiceRoute } from '../../../daemon/controller/routing.js';
 import type { Provisioner } from '../../../daemon/provision/provisioner.js';
 import type { RouteEffect } from '../../../daemon/rollout/types.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
 import type { DesiredFault } from '../../../daemon/xds/resources/desired.js';
 import { waitFor } from '../../harness/index.js';
 
