@@ -25,7 +25,7 @@ import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refus
 import { ProxyRefusals } from '../controller/refusals.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
 import { RoutingTable } from '../controller/routing.js';
-import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
+import { catchUpMsFor, servingVersion, startServices } from '../controller/serving.js';
 import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
 import { logger } from '../log.js';
 import { defaultModel } from '../model/model.js';
@@ -95,7 +95,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       });
       // Pools whose endpoints move on their own (exec; process instances turning healthy or
       // not) are routed where they are now, but only once the services' routing is set
-      // (startServing): a publish before it would send the proxies the default, the stable
+      // (startServices): a publish before it would send the proxies the default, the stable
       // version alone, and drop the clusters a deployment in progress routes users to.
       let routesSet = false;
       let missed = false;
@@ -168,23 +168,11 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         adaptive.observe(cells);
       });
 
-      // Serving versions first, so traffic flows before any deployment resumes.
-      await Promise.all(
-        config.services.map((s) =>
-          startServing({
-            service: s,
-            latest: latest(s.name),
-            provisioner: provisioners.get(s.name)!,
-            routing,
-            control,
-          }),
-        ),
-      );
+      // Serving versions first, so traffic flows before any deployment resumes; one publish for all.
+      await startServices({ services: config.services, latest, provisioners, routing, control });
       routesSet = true;
       // An endpoint change while the serving versions came up may postdate their publish.
       if (missed) republish({ at: 'start' });
-      // Overlay mode without services: the upstream's configuration passes through as it is.
-      if (overlay && config.services.length === 0) await routing.publish();
       scheduler.start();
       const sched = scheduler;
       journeys = new JourneyLoop({
