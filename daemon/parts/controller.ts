@@ -21,6 +21,7 @@ import { experimentCollector } from '../controller/experiment-metrics.js';
 import { ExperimentDesk } from '../controller/experiments.js';
 import { JourneyLoop } from '../controller/journeys.js';
 import { JudgingLoop } from '../controller/judging.js';
+import { sweepOrphans } from '../controller/orphans.js';
 import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
 import { ProxyRefusals } from '../controller/refusals.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
@@ -60,6 +61,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
   let offMetrics: (() => void) | undefined;
   const offEndpointChanges: (() => void)[] = [];
   let offRolloutMetrics: (() => void) | undefined;
+  let offOrphans: (() => void) | undefined;
   let journeys: JourneyLoop | undefined;
   let offExperiments: (() => Promise<void>) | undefined;
   let adaptiveTimer: ReturnType<typeof setInterval> | undefined;
@@ -239,6 +241,16 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         chaos,
       };
       offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
+      // Pools a previous daemon left that nothing names any more are stopped once the resumed effects ran.
+      offOrphans = sweepOrphans({
+        services: config.services,
+        provisioners,
+        routing,
+        latest,
+        busy: (s) => chaosRunner.running(s) !== undefined || experiments.running(s) !== null,
+        settled: () => sched.idle(),
+        register: (c) => ctx.metrics.register(c),
+      });
       log.info('controller started', {
         xds: xds.port,
         overlay: config.daemon.xds.upstream?.address,
@@ -256,6 +268,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       offMetrics?.();
       for (const off of offEndpointChanges.splice(0)) off();
       offRolloutMetrics?.();
+      offOrphans?.();
       await offExperiments?.();
       await scheduler?.stop();
       overlay?.close();
