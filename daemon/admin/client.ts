@@ -18,6 +18,37 @@ export interface AdminClientOptions {
   tlsCaFile?: string;
   /** Per-call deadline. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * Told (a sentence) when a call is tried again on a new connection: see
+   * {@link AdminClient}. Default: nothing is said.
+   */
+  onReconnect?: (message: string) => void;
+}
+
+/** Calls that change nothing: tried again after a lost connection too. */
+const READS = new Set(['Status', 'History', 'Explain', 'ExperimentStatus', 'ChaosStatus']);
+
+/** How long a call tried again waits for the daemon to answer, at least. */
+const RETRY_WAIT_MS = 30_000;
+
+/**
+ * Why a failed call is worth one more try on a new connection, or undefined.
+ * NOTE: a daemon that switches from follower to leader (docs/ha.md) closes
+ * its follower's admin server and opens the leader's on the same address once
+ * its controller has started: meanwhile a connection is refused (UNAVAILABLE),
+ * a call that meets the closing server is answered UNIMPLEMENTED (grpc-js),
+ * and a command that reached it is refused as by a follower. None of these
+ * ran anything: a command is tried again only on UNIMPLEMENTED or the
+ * follower's refusal, a read also on UNAVAILABLE once the daemon has answered
+ * on the channel before (a loop that watches it).
+ */
+function retryable(rpc: string, err: ServiceError, answeredBefore: boolean): string | undefined {
+  if (err.code === status.UNIMPLEMENTED) return 'UNIMPLEMENTED';
+  // A daemon that never answered on this channel is not switching: it is down, said at once.
+  if (err.code === status.UNAVAILABLE && READS.has(rpc) && answeredBefore) return 'UNAVAILABLE';
+  if (err.code === status.FAILED_PRECONDITION && /^this daemon follows/.test(err.details ?? ''))
+    return 'refused by a follower';
+  return undefined;
 }
 
 /** A failed call: `code` is the gRPC status, `message` the server's words. */
@@ -37,22 +68,37 @@ type Rpc = (
   cb: (err: ServiceError | null, res: unknown) => void,
 ) => void;
 
+/**
+ * One channel to a daemon's admin API. A call that failed in a way that ran
+ * nothing (see `retryable`) is tried once more on a new channel, waiting
+ * for the daemon to listen again (at least 30 s), after telling
+ * `onReconnect`: a watch loop survives its daemon switching from follower to
+ * leader.
+ */
 export class AdminClient {
-  readonly #client: Client;
+  #client: Client;
+  readonly #o: AdminClientOptions;
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #address: string;
+  /** A call on this client has been answered (the daemon was there). */
+  #answered = false;
 
   constructor(opts: AdminClientOptions) {
+    this.#o = opts;
+    this.#client = AdminClient.#open(opts);
+    this.#token = opts.token;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#address = opts.address;
+  }
+
+  static #open(opts: AdminClientOptions): Client {
     const Ctor = adminService();
     const creds =
       opts.tlsCaFile === undefined
         ? credentials.createInsecure()
         : credentials.createSsl(opts.tlsCaFile ? readFileSync(opts.tlsCaFile) : null);
-    this.#client = new Ctor(opts.address, creds);
-    this.#token = opts.token;
-    this.#timeoutMs = opts.timeoutMs ?? 10_000;
-    this.#address = opts.address;
+    return new Ctor(opts.address, creds);
   }
 
   deploy(service: string, version: string): Promise<{ deployment: DeploymentView; message: string }> {
@@ -150,13 +196,35 @@ export class AdminClient {
     this.#client.close();
   }
 
-  #call<T>(rpc: string, req: unknown): Promise<T> {
+  async #call<T>(rpc: string, req: unknown): Promise<T> {
+    try {
+      return await this.#once<T>(rpc, req, this.#timeoutMs, false);
+    } catch (err) {
+      const why = err instanceof RetryableError ? err.why : undefined;
+      if (!why) throw err;
+      this.#o.onReconnect?.(
+        `the daemon at ${this.#address} answered ${rpc} with ${why} (it may be switching between follower and leader); trying once more on a new connection`,
+      );
+      this.#client.close();
+      this.#client = AdminClient.#open(this.#o);
+      return this.#once<T>(rpc, req, Math.max(this.#timeoutMs, RETRY_WAIT_MS), true);
+    }
+  }
+
+  /** One call; `last`: errors are final, and the call waits for the daemon to listen. */
+  #once<T>(rpc: string, req: unknown, timeoutMs: number, last: boolean): Promise<T> {
     const md = new Metadata();
     md.set('authorization', `Bearer ${this.#token}`);
+    if (last) md.setOptions({ waitForReady: true });
     const fn = (this.#client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) => {
-        if (!err) return resolve(res as T);
+      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+        if (!err) {
+          this.#answered = true;
+          return resolve(res as T);
+        }
+        const why = last ? undefined : retryable(rpc, err, this.#answered);
+        if (why) return reject(new RetryableError(why));
         if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
           return reject(
             new AdminCallError(
@@ -168,5 +236,12 @@ export class AdminClient {
         reject(new AdminCallError(err.code, err.details || err.message));
       });
     });
+  }
+}
+
+/** A first try that failed in a way worth one more (never leaves the client). */
+class RetryableError extends Error {
+  constructor(readonly why: string) {
+    super(why);
   }
 }
