@@ -39,13 +39,15 @@ const RETRY_WAIT_MS = 30_000;
  * a call that meets the closing server is answered UNIMPLEMENTED (grpc-js),
  * and a command that reached it is refused as by a follower. None of these
  * ran anything: a command is tried again only on UNIMPLEMENTED or the
- * follower's refusal, a read also on UNAVAILABLE once the daemon has answered
- * on the channel before (a loop that watches it).
+ * follower's refusal, a read also on UNAVAILABLE; and only on a channel the
+ * daemon has answered before (a loop that watches it).
  */
 function retryable(rpc: string, err: ServiceError, answeredBefore: boolean): string | undefined {
+  // A channel's first call gets its answer as it is (a daemon down is said at once, a follower's
+  // refusal or missing API as they are): only a channel the daemon answered before meets a switch.
+  if (!answeredBefore) return undefined;
   if (err.code === status.UNIMPLEMENTED) return 'UNIMPLEMENTED';
-  // A daemon that never answered on this channel is not switching: it is down, said at once.
-  if (err.code === status.UNAVAILABLE && READS.has(rpc) && answeredBefore) return 'UNAVAILABLE';
+  if (err.code === status.UNAVAILABLE && READS.has(rpc)) return 'UNAVAILABLE';
   if (err.code === status.FAILED_PRECONDITION && /^this daemon follows/.test(err.details ?? ''))
     return 'refused by a follower';
   return undefined;
