@@ -44,9 +44,8 @@ async function adminServer(t: TestContext, port: number, role: 'follower' | 'lea
   return { ...server, close };
 }
 
-test('a status loop survives its daemon switching from follower to leader: one retry on a new channel', async (t) => {
-  // Arrange: a follower's admin server, a client that has already read from it (closed first after the test).
-  const port = await freePort();
+/** A client of the admin API on `port` (closed after the test) and what it said when it tried again. */
+function clientOf(t: TestContext, port: number): { client: AdminClient; said: string[] } {
   const said: string[] = [];
   const client = new AdminClient({
     address: `127.0.0.1:${port}`,
@@ -55,6 +54,13 @@ test('a status loop survives its daemon switching from follower to leader: one r
     onReconnect: (m) => said.push(m),
   });
   t.after(() => client.close());
+  return { client, said };
+}
+
+test('a status loop survives its daemon switching from follower to leader: one retry on a new channel', async (t) => {
+  // Arrange: a follower's admin server, a client that has already read from it (closed first after the test).
+  const port = await freePort();
+  const { client, said } = clientOf(t, port);
   const follower = await adminServer(t, port, 'follower');
   assert.equal((await client.status()).follower, true);
 
@@ -73,14 +79,7 @@ test('a status loop survives its daemon switching from follower to leader: one r
 
 test('a daemon that never answered is said unreachable at once, without a retry', async (t) => {
   const port = await freePort();
-  const said: string[] = [];
-  const client = new AdminClient({
-    address: `127.0.0.1:${port}`,
-    token: TOKEN,
-    timeoutMs: 3000,
-    onReconnect: (m) => said.push(m),
-  });
-  t.after(() => client.close());
+  const { client, said } = clientOf(t, port);
 
   const started = Date.now();
   await assert.rejects(client.status(), (err: unknown) => err instanceof AdminCallError);
