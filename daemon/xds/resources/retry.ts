@@ -20,9 +20,11 @@
  * `connect_timeout`. The filter's own calls (the mirrored copies) are
  * callouts, not routes: they are never retried.
  *
- * NOTE: Envoy's router docs (x-envoy-retry-on): `reset-before-request` exists
- * since 1.26 and Envoy 1.40 accepts it; `reset` also covers a connection
- * failure. A retry policy applies to every request of its route, so each
+ * NOTE: Envoy's router docs (x-envoy-retry-on) name the conditions;
+ * `reset-before-request` is a recent one: Envoy 1.40 accepts it (its routes
+ * are ACKed in test/integration/e2e/instance-kill-retry.test.ts). Without a
+ * retry budget, Envoy allows 3 retries at once per cluster (its circuit
+ * breaker default). A retry policy applies to every request of its route, so each
  * route is split in two by method: idempotent requests first, then the
  * others (the inverted match). Both halves keep the route's other matchers;
  * a `runtime_fraction` draws one random value per request for every route,
