@@ -33,23 +33,18 @@ const RETRY_WAIT_MS = 30_000;
 
 /**
  * Why a failed call is worth one more try on a new connection, or undefined.
- * NOTE: a daemon that switches from follower to leader (docs/ha.md) closes
- * its follower's admin server and opens the leader's on the same address once
- * its controller has started: meanwhile a connection is refused (UNAVAILABLE),
- * a call that meets the closing server is answered UNIMPLEMENTED (grpc-js),
- * and a command that reached it is refused as by a follower. None of these
- * ran anything: a command is tried again only on UNIMPLEMENTED or the
- * follower's refusal, a read also on UNAVAILABLE; and only on a channel the
- * daemon has answered before (a loop that watches it).
+ * NOTE: a daemon on a shared store swaps its admin server when it starts or
+ * stops leading (docs/ha.md), on the same address, the leader's once its
+ * controller has started. A call that meets the server going away finds it
+ * without handlers and is answered UNIMPLEMENTED (grpc-js: "The server does
+ * not implement the method"), though it never ran; in between, connections
+ * are refused (UNAVAILABLE). A call is tried again on UNIMPLEMENTED; a read
+ * also on UNAVAILABLE, but only on a channel the daemon answered before (a
+ * loop watching it): a daemon that is down is said unreachable at once.
  */
 function retryable(rpc: string, err: ServiceError, answeredBefore: boolean): string | undefined {
-  // A channel's first call gets its answer as it is (a daemon down is said at once, a follower's
-  // refusal or missing API as they are): only a channel the daemon answered before meets a switch.
-  if (!answeredBefore) return undefined;
   if (err.code === status.UNIMPLEMENTED) return 'UNIMPLEMENTED';
-  if (err.code === status.UNAVAILABLE && READS.has(rpc)) return 'UNAVAILABLE';
-  if (err.code === status.FAILED_PRECONDITION && /^this daemon follows/.test(err.details ?? ''))
-    return 'refused by a follower';
+  if (err.code === status.UNAVAILABLE && READS.has(rpc) && answeredBefore) return 'UNAVAILABLE';
   return undefined;
 }
 

@@ -92,6 +92,8 @@ interface Run {
   lastVerdict?: string;
   lastDecisionAt: number;
   lastDecisionId?: number;
+  /** The last second judged: a second reaches the judge once, however it came (store or live). */
+  judgedThrough: number;
 }
 
 export interface JudgingOptions {
@@ -192,7 +194,7 @@ export class JudgingLoop {
     const key = runKey(d);
     const existing = this.#runs.get(cfg.name);
     if (existing?.key === key) return existing;
-    const run: Run = { key, deploymentId: d.id, phase: d.phase, lastDecisionAt: 0 };
+    const run: Run = { key, deploymentId: d.id, phase: d.phase, lastDecisionAt: 0, judgedThrough: -1 };
     const from = Math.floor(d.phaseStartedAt / 1000) + 1;
     if (d.phase === 'validating') {
       run.validation = startValidation(this.#history(cfg, d), {
@@ -252,8 +254,13 @@ export class JudgingLoop {
     cfg: ServiceConfig,
     d: DeploymentState,
     run: Run,
-    cells: CellStats[],
+    all: CellStats[],
   ): Verdict | ReturnType<typeof validationVerdict> {
+    // NOTE: the store saves a second before this loop gets it (persist-stats starts first), so a run
+    // that begins on that second (a restart, a new phase) replays it from the store and then gets it
+    // live: judged twice, its evidence would count twice. Seconds come in order; a repeat is dropped.
+    const cells = all.filter((c) => c.key.second > run.judgedThrough);
+    for (const c of cells) run.judgedThrough = Math.max(run.judgedThrough, c.key.second);
     if (run.validation) {
       const cluster = versionCluster(cfg.name, d.previousVersion);
       for (const c of cells) {

@@ -62,6 +62,7 @@ export async function wireRouting(
   teardown.add('xds', () => xds.close());
   if (overlay) teardown.add('overlay', () => overlay.close());
   ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
+  ctx.xds = xds;
 
   const telemetry = ctx.telemetry;
   const routing = new RoutingTable({

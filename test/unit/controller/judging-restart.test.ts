@@ -66,3 +66,26 @@ test('a judging loop started after a restart rebuilds the phase’s evidence fro
   assert.deepEqual(after, before);
   assert.equal(verdicts.length, 1);
 });
+
+test('each second is judged once, though the store saved it before the loop sees it (the daemon’s order)', () => {
+  // Arrange: persist-stats is started before the controller, so a second's cells are in the store
+  // when the judging loop gets them; a loop whose run begins on that second replays the store.
+  const store = openStore(':memory:');
+  storeDeploymentRepo(store).create(deployment, 'deploy');
+  const cells = Array.from({ length: SECONDS }, (_, i) => cell(FIRST + i));
+  const live = loop(store, []);
+
+  // Act: every second saved, then handed to the loop; then a restarted loop gets one more.
+  for (const c of cells.slice(0, -1)) {
+    saveTaggedCells(store, [c]);
+    live.onSecond([c]);
+  }
+  const restarted = loop(store, []);
+  saveTaggedCells(store, [cells.at(-1)!]);
+  restarted.onSecond([cells.at(-1)!]);
+
+  // Assert: 40 pairs a second after the first (warm-up), each second once: the restart's was
+  // counted twice before (replayed from the store, then judged as it arrived).
+  assert.equal(live.evidence('checkout')?.pairs, (SECONDS - 2) * 40);
+  assert.equal(restarted.evidence('checkout')?.pairs, (SECONDS - 1) * 40);
+});
