@@ -18,6 +18,34 @@ export interface AdminClientOptions {
   tlsCaFile?: string;
   /** Per-call deadline. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * Told (a sentence) when a call is tried again on a new connection: see
+   * {@link AdminClient}. Default: nothing is said.
+   */
+  onReconnect?: (message: string) => void;
+}
+
+/** Calls that change nothing: tried again after a lost connection too. */
+const READS = new Set(['Status', 'History', 'Explain', 'ExperimentStatus', 'ChaosStatus']);
+
+/** How long a call tried again waits for the daemon to answer, at least. */
+const RETRY_WAIT_MS = 30_000;
+
+/**
+ * Why a failed call is worth one more try on a new connection, or undefined.
+ * NOTE: a daemon on a shared store swaps its admin server when it starts or
+ * stops leading (docs/ha.md), on the same address, the leader's once its
+ * controller has started. A call that meets the server going away finds it
+ * without handlers and is answered UNIMPLEMENTED (grpc-js: "The server does
+ * not implement the method"), though it never ran; in between, connections
+ * are refused (UNAVAILABLE). A call is tried again on UNIMPLEMENTED; a read
+ * also on UNAVAILABLE, but only on a channel the daemon answered before (a
+ * loop watching it): a daemon that is down is said unreachable at once.
+ */
+function retryable(rpc: string, err: ServiceError, answeredBefore: boolean): string | undefined {
+  if (err.code === status.UNIMPLEMENTED) return 'UNIMPLEMENTED';
+  if (err.code === status.UNAVAILABLE && READS.has(rpc) && answeredBefore) return 'UNAVAILABLE';
+  return undefined;
 }
 
 /** A failed call: `code` is the gRPC status, `message` the server's words. */
@@ -37,24 +65,37 @@ type Rpc = (
   cb: (err: ServiceError | null, res: unknown) => void,
 ) => void;
 
+/**
+ * One channel to a daemon's admin API. A call that failed in a way that ran
+ * nothing (see `retryable`) is tried once more on a new channel, waiting
+ * for the daemon to listen again (at least 30 s), after telling
+ * `onReconnect`: a watch loop survives its daemon switching from follower to
+ * leader.
+ */
 export class AdminClient {
   #client: Client;
-  readonly #open: () => Client;
+  readonly #o: AdminClientOptions;
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #address: string;
+  /** A call on this client has been answered (the daemon was there). */
+  #answered = false;
 
   constructor(opts: AdminClientOptions) {
+    this.#o = opts;
+    this.#client = AdminClient.#open(opts);
+    this.#token = opts.token;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#address = opts.address;
+  }
+
+  static #open(opts: AdminClientOptions): Client {
     const Ctor = adminService();
     const creds =
       opts.tlsCaFile === undefined
         ? credentials.createInsecure()
         : credentials.createSsl(opts.tlsCaFile ? readFileSync(opts.tlsCaFile) : null);
-    this.#open = () => new Ctor(opts.address, creds);
-    this.#client = this.#open();
-    this.#token = opts.token;
-    this.#timeoutMs = opts.timeoutMs ?? 10_000;
-    this.#address = opts.address;
+    return new Ctor(opts.address, creds);
   }
 
   deploy(service: string, version: string): Promise<{ deployment: DeploymentView; message: string }> {
@@ -152,33 +193,35 @@ export class AdminClient {
     this.#client.close();
   }
 
-  /**
-   * NOTE: a daemon on a shared store swaps its admin server when it starts or
-   * stops leading (docs/ha.md), on the same address. A channel connected to
-   * the server going away may carry a call to it while it shuts down, which
-   * then has no handlers and answers UNIMPLEMENTED (grpc-js: "The server does
-   * not implement the method"), though the call was never run. Such a call is
-   * made once more on a fresh channel, which reaches the server listening now.
-   */
   async #call<T>(rpc: string, req: unknown): Promise<T> {
     try {
-      return await this.#once<T>(rpc, req);
+      return await this.#once<T>(rpc, req, this.#timeoutMs, false);
     } catch (err) {
-      if (!(err instanceof AdminCallError) || err.code !== status.UNIMPLEMENTED) throw err;
+      const why = err instanceof RetryableError ? err.why : undefined;
+      if (!why) throw err;
+      this.#o.onReconnect?.(
+        `the daemon at ${this.#address} answered ${rpc} with ${why} (it may be switching between follower and leader); trying once more on a new connection`,
+      );
       this.#client.close();
-      this.#client = this.#open();
-      return this.#once<T>(rpc, req);
+      this.#client = AdminClient.#open(this.#o);
+      return this.#once<T>(rpc, req, Math.max(this.#timeoutMs, RETRY_WAIT_MS), true);
     }
   }
 
-  #once<T>(rpc: string, req: unknown): Promise<T> {
+  /** One call; `last`: errors are final, and the call waits for the daemon to listen. */
+  #once<T>(rpc: string, req: unknown, timeoutMs: number, last: boolean): Promise<T> {
     const md = new Metadata();
     md.set('authorization', `Bearer ${this.#token}`);
-    const client = this.#client;
-    const fn = (client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
+    if (last) md.setOptions({ waitForReady: true });
+    const fn = (this.#client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
     return new Promise((resolve, reject) => {
-      fn.call(client, req, md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) => {
-        if (!err) return resolve(res as T);
+      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+        if (!err) {
+          this.#answered = true;
+          return resolve(res as T);
+        }
+        const why = last ? undefined : retryable(rpc, err, this.#answered);
+        if (why) return reject(new RetryableError(why));
         if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
           return reject(
             new AdminCallError(
@@ -190,5 +233,12 @@ export class AdminClient {
         reject(new AdminCallError(err.code, err.details || err.message));
       });
     });
+  }
+}
+
+/** A first try that failed in a way worth one more (never leaves the client). */
+class RetryableError extends Error {
+  constructor(readonly why: string) {
+    super(why);
   }
 }

@@ -49,7 +49,7 @@ export interface EffectRunnerOptions {
 }
 
 /** Whether a route sends live traffic (main pools) or copies (the mirror's pools) to a pool. */
-function routesTo(route: ServiceRoute, ref: PoolRef): boolean {
+export function routesTo(route: ServiceRoute, ref: PoolRef): boolean {
   if (ref.pool === 'baseline') return route.mirror?.baseline === ref.version;
   return (route.weights[ref.version] ?? 0) > 0 || route.mirror?.target === ref.version;
 }

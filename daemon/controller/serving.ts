@@ -3,6 +3,7 @@
  * one the latest deployment left serving. A deployment in progress gets the
  * routing it had before the restart published again once the pools it names
  * are ready, never a default that drops clusters the proxies still route to.
+ * Nothing is published before every service's start has settled.
  */
 import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
 import { logger } from '../log.js';
@@ -50,10 +51,11 @@ export interface ServingStart {
 }
 
 /**
- * Brings one service's serving version up and publishes its routing; resolves
- * when published (or when that failed: logged, the daemon still starts).
+ * Brings one service's serving version (and a deployment's pools) up and sets
+ * its route, without publishing; resolves when its pools are ready or have
+ * failed (logged: the daemon still starts).
  */
-export async function startServing(o: ServingStart): Promise<void> {
+async function bringUp(o: ServingStart): Promise<void> {
   const { service: s, latest, provisioner: prov, routing } = o;
   const version = servingVersion(s, latest);
   const pools: Promise<unknown>[] = [
@@ -77,9 +79,46 @@ export async function startServing(o: ServingStart): Promise<void> {
         );
     }
   }
-  await Promise.all(pools)
-    .then(() => routing.publish())
-    .catch((err: Error) =>
-      log.error('serving version not ready', { service: s.name, version, error: err.message }),
-    );
+  await Promise.all(pools).catch((err: Error) =>
+    log.error('serving version not ready', { service: s.name, version, error: err.message }),
+  );
+}
+
+export interface ServicesStart {
+  services: readonly ServiceConfig[];
+  /** A service's latest deployment, if any. */
+  latest: (service: string) => DeploymentState | undefined;
+  provisioners: ReadonlyMap<string, Provisioner>;
+  routing: RoutingTable;
+  control: ControlSink;
+}
+
+/**
+ * Brings every service's serving version up, then publishes once, when every
+ * service's start has settled (its pools ready, or failed within the
+ * service's `provisionTimeout`). Resolves when published (or when that
+ * failed: logged, the daemon still starts).
+ * NOTE: a publish is a state-of-the-world snapshot of every service. A proxy
+ * that reconnects from a previous daemon still holds every service's
+ * listener, routes and clusters; a publish made while one service's pools
+ * were not ready yet would leave that service out (its listener removed,
+ * every connection refused) or hold a mid-promotion candidate's weight at 0
+ * (its users moved for a moment). Until the first publish the proxy keeps
+ * what it has, which is what this daemon renders again once all are ready.
+ */
+export async function startServices(o: ServicesStart): Promise<void> {
+  await Promise.all(
+    o.services.map((s) =>
+      bringUp({
+        service: s,
+        latest: o.latest(s.name),
+        provisioner: o.provisioners.get(s.name)!,
+        routing: o.routing,
+        control: o.control,
+      }),
+    ),
+  );
+  await o.routing
+    .publish()
+    .catch((err: Error) => log.error('routing not published at start', { error: err.message }));
 }

@@ -16,8 +16,9 @@
  */
 
 import type { ExperimentDesk } from '../controller/experiments.js';
+import { sweepOrphans } from '../controller/orphans.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
-import { startServing } from '../controller/serving.js';
+import { startServices } from '../controller/serving.js';
 import { logger } from '../log.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 import { wireChaos, wireExperiments } from './features/experiments.js';
@@ -51,21 +52,15 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       const chaos = wireChaos(ctx, routing, rollouts, (s) => desk?.running(s) ?? null, teardown);
       const judge = wireJudging(ctx, routing, rollouts, chaos, teardown);
 
-      // Serving versions first, so traffic flows before any deployment resumes.
-      await Promise.all(
-        config.services.map((s) =>
-          startServing({
-            service: s,
-            latest: rollouts.latest(s.name),
-            provisioner: routing.provisioners.get(s.name)!,
-            routing: routing.routing,
-            control: rollouts.control,
-          }),
-        ),
-      );
+      // Serving versions first, so traffic flows before any deployment resumes; one publish for all.
+      await startServices({
+        services: config.services,
+        latest: rollouts.latest,
+        provisioners: routing.provisioners,
+        routing: routing.routing,
+        control: rollouts.control,
+      });
       routing.routesSet();
-      // Overlay mode without services: the upstream's configuration passes through as it is.
-      if (routing.overlay && config.services.length === 0) await routing.routing.publish();
       rollouts.scheduler.start();
       chaos.resume();
       const journeys = wireJourneys(ctx, routing, rollouts, teardown);
@@ -87,6 +82,21 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
       teardown.add(
         'rollout metrics',
         ctx.metrics.register(rolloutCollector(config.services, ctx.controller, ctx.store)),
+      );
+      // Pools a previous daemon left that nothing names any more are stopped once the resumed effects ran.
+      const sched = rollouts.scheduler;
+      const experiments = desk;
+      teardown.add(
+        'orphaned pools',
+        sweepOrphans({
+          services: config.services,
+          provisioners: routing.provisioners,
+          routing: routing.routing,
+          latest: rollouts.latest,
+          busy: (s) => chaos.running(s) !== undefined || experiments.running(s) !== null,
+          settled: () => sched.idle(),
+          register: (c) => ctx.metrics.register(c),
+        }),
       );
       log.info('controller started', {
         xds: routing.xds.port,

@@ -30,6 +30,7 @@ const ENTRY_FILES = [
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'google/protobuf/wrappers.proto',
 ];
 

@@ -134,7 +134,7 @@ export function startKeptAliveLoad(url: string, workers: number): KeptAliveLoad 
         res.on('end', () => {
           const word = body.split(' ')[0]!;
           if (res.statusCode === 200) answered[word] = (answered[word] ?? 0) + 1;
-          else fail(`${res.statusCode} ${body.slice(0, 60)}`);
+          else fail(`${res.statusCode} ${body.slice(0, 200)}`);
           resolve();
         });
       });

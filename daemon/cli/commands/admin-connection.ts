@@ -41,6 +41,7 @@ export function connect(flags: Parsed['flags']): AdminClient {
     address,
     token,
     ...(ca ? { tlsCaFile: ca } : flags['tls'] ? { tlsCaFile: '' } : {}),
+    onReconnect: (message) => console.error(`umbra: ${message}`),
   });
 }
 

@@ -73,7 +73,7 @@ export async function wireRouting(
     ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
     ...(telemetry ? { telemetryPort: telemetry.port } : {}),
   });
-  // NOTE: a publish before the services' routing is set (startServing) would
+  // NOTE: a publish before the services' routing is set (startServices) would
   // send the proxies the default, the stable version alone, and drop the
   // clusters a deployment in progress routes users to.
   let set = false;

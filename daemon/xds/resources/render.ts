@@ -8,7 +8,7 @@
  *   weights or which requests run the filter.
  * - RDS: one virtual host; its routes (filter-gate.ts) share one action
  *   (weighted clusters, timeout) and enable the filter where the desired
- *   `filterGate` says.
+ *   `filterGate` says; each is split by method for its retries (retry.ts).
  * - CDS: one EDS cluster per version (`<service>-<version>`), plus the
  *   telemetry cluster `umbra-telemetry` (static, HTTP/2, TLS when the
  *   desired telemetry says so).
@@ -23,6 +23,7 @@ import { egressResources } from './egress.js';
 import { duration, http1Options, http2Options, loadAssignment, socketAddress } from './envoy-parts.js';
 import { FILTER_NAME, gatedRoutes, splitRoutes } from './filter-gate.js';
 import { routeConfigName, TELEMETRY_CLUSTER, versionCluster } from './names.js';
+import { retryBudget, withRetries } from './retry.js';
 import { upstreamTlsSocket } from './tls.js';
 
 const WASM_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
@@ -49,6 +50,7 @@ function versionClusterResource(name: string, http2: boolean): object {
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
     connect_timeout: duration(1000),
     lb_policy: 'ROUND_ROBIN',
+    circuit_breakers: retryBudget(),
     typed_extension_protocol_options: http2 ? http2Options() : http1Options(),
   };
 }
@@ -150,6 +152,9 @@ function routeResource(d: DesiredRouting, options: RenderOptions): object {
   const action = { weighted_clusters: { clusters }, timeout };
   const gate = hasFilter(d, options) ? d.filterGate : undefined;
   const split = hasFilter(d, options) ? d.split : undefined;
+  const routes = split
+    ? splitRoutes(action, versionCluster(d.service, split.version), split.header, timeout)
+    : gatedRoutes(action, gate, total);
   return {
     name: routeConfigName(d.service),
     virtual_hosts: [
@@ -159,9 +164,8 @@ function routeResource(d: DesiredRouting, options: RenderOptions): object {
         // NOTE: unnamed on purpose: the Umbra filter reports a named route as
         // the endpoint, and one catch-all route would make every request one
         // endpoint; unnamed, it reports the normalised path.
-        routes: split
-          ? splitRoutes(action, versionCluster(d.service, split.version), split.header, timeout)
-          : gatedRoutes(action, gate, total),
+        // Proxyless gRPC clients take no Envoy retry conditions: their routes stay as they are.
+        routes: options.proxy === 'grpc' ? routes : withRetries(routes),
       },
     ],
   };

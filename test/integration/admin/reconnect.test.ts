@@ -1,0 +1,88 @@
+/**
+ * A client that keeps one admin channel (the CLI's watch loops) to a daemon
+ * that switches from follower to leader: the follower's admin server closes,
+ * and the leader's opens on the same address once its controller has
+ * started. A call in between is tried once more on a new connection, waiting
+ * for the leader's server, with a message saying why; a daemon that never
+ * answered still fails at once. Real gRPC servers on loopback.
+ */
+import assert from 'node:assert/strict';
+import test, { type TestContext } from 'node:test';
+import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
+import { storedDecisions } from '../../../daemon/admin/decision-view.js';
+import { RolloutAdminBackend } from '../../../daemon/admin/rollout-backend.js';
+import { type AdminServer, startAdminServer } from '../../../daemon/admin/server.js';
+import { storeDeploymentRepo } from '../../../daemon/rollout/store-repo.js';
+import { openStore } from '../../../daemon/store/sqlite.js';
+import { freePort } from '../../harness/index.js';
+import { checkoutConfig } from '../../unit/controller/fixtures.js';
+import { TOKEN } from './setup.js';
+
+/** An admin server on `port` as a follower (commands refused) or as the leader's, reading one store. */
+async function adminServer(t: TestContext, port: number, role: 'follower' | 'leader'): Promise<AdminServer> {
+  const store = openStore(':memory:');
+  const backend = new RolloutAdminBackend({
+    services: checkoutConfig().services,
+    repo: storeDeploymentRepo(store),
+    decision: storedDecisions(store),
+    refuseCommands: () => `this daemon follows: send commands to the leader's admin API at 127.0.0.1:1`,
+  });
+  const server = await startAdminServer({
+    backend,
+    token: TOKEN,
+    listen: `127.0.0.1:${port}`,
+    ...(role === 'follower' ? { follower: { leader: () => '127.0.0.1:1' } } : {}),
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.close();
+    store.close();
+  };
+  t.after(close);
+  return { ...server, close };
+}
+
+/** A client of the admin API on `port` (closed after the test) and what it said when it tried again. */
+function clientOf(t: TestContext, port: number): { client: AdminClient; said: string[] } {
+  const said: string[] = [];
+  const client = new AdminClient({
+    address: `127.0.0.1:${port}`,
+    token: TOKEN,
+    timeoutMs: 3000,
+    onReconnect: (m) => said.push(m),
+  });
+  t.after(() => client.close());
+  return { client, said };
+}
+
+test('a status loop survives its daemon switching from follower to leader: one retry on a new channel', async (t) => {
+  // Arrange: a follower's admin server, a client that has already read from it (closed first after the test).
+  const port = await freePort();
+  const { client, said } = clientOf(t, port);
+  const follower = await adminServer(t, port, 'follower');
+  assert.equal((await client.status()).follower, true);
+
+  // Act: the follower's server closes; the leader's opens on the same address a moment later.
+  await follower.close();
+  const call = client.status();
+  await new Promise((r) => setTimeout(r, 1500));
+  await adminServer(t, port, 'leader');
+
+  // Assert: the call in the gap was answered by the leader, and the client said why it tried again.
+  const r = await call;
+  assert.equal(r.follower, false);
+  assert.equal(said.length, 1);
+  assert.match(said[0]!, /answered Status with UNAVAILABLE .*switching between follower and leader/);
+});
+
+test('a daemon that never answered is said unreachable at once, without a retry', async (t) => {
+  const port = await freePort();
+  const { client, said } = clientOf(t, port);
+
+  const started = Date.now();
+  await assert.rejects(client.status(), (err: unknown) => err instanceof AdminCallError);
+  assert.deepEqual(said, []);
+  assert.ok(Date.now() - started < 3000, 'no wait for a daemon that is not there');
+});
