@@ -31,6 +31,7 @@ export type ReportSource = Pick<
   | 'listCells'
   | 'listHistograms'
   | 'listExperiments'
+  | 'listChaosRuns'
 >;
 
 /** Where the bulky inputs come from: the store each time (a report file), or a cache (the live page: report/cache.ts). */

@@ -3,9 +3,9 @@
  * experiments, newest first. A/B tests come from the store, where every one
  * is kept (their answer over time included); the daemon's live page adds
  * what its desk holds now (fresher than the last save, or not saved at all
- * without a store). Chaos experiments come from the chaos runner the daemon
- * holds (`held.chaos`): a report file written without a daemon says it
- * cannot show them. Pure; reads the store, never writes.
+ * without a store). Chaos experiments likewise: the runs the store keeps
+ * (`chaos_runs`), and in the live page what the chaos runner holds now.
+ * Pure; reads the store, never writes.
  */
 import type { ChaosExperiment } from '../chaos/experiment.js';
 import { describeFault } from '../chaos/fault.js';
@@ -25,7 +25,7 @@ export interface HeldExperiments {
 const MAX = 10;
 
 export function experimentsSection(
-  store: Pick<Store, 'listExperiments'>,
+  store: Pick<Store, 'listExperiments' | 'listChaosRuns'>,
   service: string,
   held: HeldExperiments,
 ): ReportExperiments {
@@ -36,12 +36,18 @@ export function experimentsSection(
     .sort((x, y) => y.startedAt - x.startedAt)
     .slice(0, MAX)
     .map(abTest);
-  const chaos = (held.chaos?.(service) ?? [])
-    .slice()
+  // A run's id is its service and start: the runner's copy replaces the stored one.
+  const runs = new Map<number, ChaosExperiment>();
+  for (const r of store.listChaosRuns({ service, limit: MAX })) {
+    const exp = (r.data as { exp?: ChaosExperiment } | null)?.exp;
+    if (isChaosExperiment(exp)) runs.set(exp.startedAt, exp);
+  }
+  for (const e of held.chaos?.(service) ?? []) runs.set(e.startedAt, e);
+  const chaos = [...runs.values()]
     .sort((x, y) => y.startedAt - x.startedAt)
     .slice(0, MAX)
     .map(chaosRun);
-  return { ab, chaos, chaosShown: held.chaos !== undefined };
+  return { ab, chaos };
 }
 
 interface StoredAnswer {
@@ -128,6 +134,18 @@ export function why(
     default:
       return `${ci ? `Undecided: ${ci} contains 0` : 'Undecided: no users counted yet'}${t.minEffect > 0 ? ` and reaches beyond ±${num(t.minEffect)}` : ''}.${guard}`;
   }
+}
+
+function isChaosExperiment(e: unknown): e is ChaosExperiment {
+  const x = e as Partial<ChaosExperiment> | null | undefined;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.version === 'string' &&
+    typeof x.phase === 'string' &&
+    typeof x.startedAt === 'number' &&
+    Array.isArray(x.faults)
+  );
 }
 
 function chaosRun(e: ChaosExperiment): ReportChaos {

@@ -179,8 +179,6 @@ export interface ReportConfig {
 export interface ReportExperiments {
   ab: ReportAbTest[];
   chaos: ReportChaos[];
-  /** Whether chaos experiments could be shown: only a daemon holds them (its live page), not a report file. */
-  chaosShown: boolean;
 }
 
 /** One A/B test: its arms, users, effect with its interval over time, and its decision with why. */

@@ -70,12 +70,11 @@ export const EXPERIMENTS_SCRIPT = `
   }
 
   function experiments(r) {
-    var x = r.experiments || { ab: [], chaos: [], chaosShown: true };
+    var x = r.experiments || { ab: [], chaos: [] };
     var sec = el('section', { id: 'experiments' }, [el('h2', { text: 'Experiments on ' + r.deployment.service })]);
     if (!x.ab.length && !x.chaos.length) sec.appendChild(el('p', { class: 'sub', text: 'No A/B test or chaos experiment held for this service.' }));
     x.ab.forEach(function (a, i) { sec.appendChild(abTest(a, i)); });
     x.chaos.forEach(function (c, i) { sec.appendChild(chaosRun(c, i)); });
-    if (!x.chaosShown) sec.appendChild(el('p', { class: 'sub', id: 'chaos-not-shown', text: 'Chaos experiments are held by the daemon’s chaos runner, not the store: the live page (/ui) shows them.' }));
     return sec;
   }
 `;

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { reportCommand } from '../../../daemon/cli/commands/report.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
 import { runCaptured } from '../../unit/cli/capture.js';
-import { seedAbTest } from '../../unit/report/experiment-fixture.js';
+import { chaosRegression, seedAbTest, seedChaosRun } from '../../unit/report/experiment-fixture.js';
 import { seedRegression } from '../../unit/report/fixture.js';
 import {
   assertCrossesAtRollback,
@@ -34,6 +34,7 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
   const store = openStore(db);
   const { id } = seedRegression(store, T0);
   seedAbTest(store, T0 - 3_600_000);
+  seedChaosRun(store, chaosRegression(T0 - 120_000));
   store.close();
   const file = join(dir, 'report.html');
   const r = await runCaptured(['report', id, '--store', db, '-o', file], [reportCommand]);
@@ -71,10 +72,12 @@ test('a report opens offline in Chromium with every view drawn', { timeout: 180_
     /^b_better \(winner B\): B \(v2\) is better: the 95 % anytime-valid interval/,
   );
   assert.match((await page.locator('#ab-arms-0').textContent()) ?? '', /Av1\d+.*Bv2\d+/);
+  // The chaos run the store keeps: its verdict and culprit, and each arm under the faults.
   assert.match(
-    (await page.locator('#chaos-not-shown').textContent()) ?? '',
-    /the live page \(\/ui\) shows them/,
+    (await page.locator('#chaos-verdict-0').textContent()) ?? '',
+    /^resilience regression at \/cart\/errors/,
   );
+  assert.match((await page.locator('#chaos-arms-0').textContent()) ?? '', /candidatev2900/);
   const ab = assertDrawn('ab0', charts['ab0']);
   assert.deepEqual(Object.keys(ab).slice(1), ['effect B − A', 'interval low', 'interval high', 'zero']);
 

@@ -5,6 +5,8 @@
  * experiment as the chaos runner holds one after its verdict.
  */
 import type { ChaosExperiment } from '../../../daemon/chaos/experiment.js';
+import { emptyTally } from '../../../daemon/chaos/verdict.js';
+import { toRow } from '../../../daemon/controller/chaos-record.js';
 import { rowOf } from '../../../daemon/controller/experiments-journal.js';
 import { type ExperimentStatus, startingStatus } from '../../../daemon/controller/experiments-status.js';
 import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
@@ -87,4 +89,16 @@ export function chaosRegression(t0Ms: number): ChaosExperiment {
       explanation: 'v2 fails 11.9 % of requests where v1 fails 1.4 %',
     },
   };
+}
+
+/** Saves a chaos run as the chaos runner keeps it (`chaos_runs`). */
+export function seedChaosRun(store: Store, exp: ChaosExperiment): void {
+  const record = {
+    id: `${exp.service}-${exp.startedAt}`,
+    exp,
+    serving: { v1: 100 },
+    tally: emptyTally(),
+    seconds: [],
+  };
+  store.saveChaosRun(toRow(record, exp.endedAt ?? exp.startedAt));
 }

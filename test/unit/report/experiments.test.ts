@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { buildReport } from '../../../daemon/report/build.js';
 import { why } from '../../../daemon/report/experiments.js';
 import { openStore } from '../../../daemon/store/sqlite.js';
-import { chaosRegression, seedAbTest } from './experiment-fixture.js';
+import { chaosRegression, seedAbTest, seedChaosRun } from './experiment-fixture.js';
 import { seedRegression } from './fixture.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
@@ -42,9 +42,21 @@ describe('a report shows the service’s experiments', () => {
       ab!.transitions.map((t) => t.to),
       ['running', 'stopped'],
     );
-    // A report file has no chaos runner to ask: it says so.
     assert.deepEqual(built.report.experiments.chaos, []);
-    assert.equal(built.report.experiments.chaosShown, false);
+    store.close();
+  });
+
+  it('the chaos runs the store keeps: faults, each arm under them, verdict and culprit', () => {
+    const store = openStore(':memory:');
+    const { id } = seedRegression(store, T0);
+    seedChaosRun(store, chaosRegression(T0 - 120_000));
+    seedChaosRun(store, { ...chaosRegression(T0 - 60_000), service: 'other' });
+    const built = buildReport(store, id, T0 + 600_000);
+    assert.ok(built.ok);
+    const chaos = built.report.experiments.chaos;
+    assert.equal(chaos.length, 1);
+    assert.equal(chaos[0]!.startedAt, T0 - 120_000);
+    assert.equal(chaos[0]!.verdict!.culprit, '/cart/errors');
     store.close();
   });
 
@@ -52,6 +64,8 @@ describe('a report shows the service’s experiments', () => {
     const store = openStore(':memory:');
     const { id } = seedRegression(store, T0);
     const abId = seedAbTest(store, T0 - 3_600_000);
+    // The runner's copy of a stored run replaces it.
+    seedChaosRun(store, { ...chaosRegression(T0 - 60_000), phase: 'injecting' });
     const fresher = { ...store.getExperiment(abId)!, phase: 'running', stoppedAt: null };
     const built = buildReport(store, id, T0 + 600_000, undefined, {
       ab: () => [fresher],
@@ -69,7 +83,8 @@ describe('a report shows the service’s experiments', () => {
         ['reference', 'v1', 0.014],
       ],
     );
-    assert.equal(built.report.experiments.chaosShown, true);
+    assert.equal(built.report.experiments.chaos.length, 1);
+    assert.equal(chaos!.phase, 'passed');
     store.close();
   });
 
