@@ -93,7 +93,10 @@ export function buildVerdict(
  */
 export function modelInForce(s: JudgeState, model: Model): string[] {
   const out: string[] = [];
-  if (model.version === 0) out.push('built-in model (no history): conservative floors, bodies not compared');
+  // A model trained on files (`umbra replay --history`) is not saved, so its version stays 0: what it was
+  // trained on tells the built-in model from a trained one.
+  if (model.version === 0 && model.trainedOn === null)
+    out.push('built-in model (no history): conservative floors, bodies not compared');
   const floors = model.params.floors;
   for (const [ep, b] of Object.entries(s.bodies ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     if (!(floors[ep] && floors[ep].bodyMismatchRate < 1)) continue;
