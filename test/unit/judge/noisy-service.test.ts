@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeScenario } from '../../../bench/scenarios/generator.js';
-import { benchProfile, replayScenario } from './replay-trap.js';
+import { benchProfile, replayScenario, replayTrap } from './replay-trap.js';
 
 describe('judge without history: a service that always fails 1-3 % in both versions', () => {
   // Service svc3 of `bench:judge --seed 2` with every endpoint failing 1.1-1.4 % in both versions, A/A run
@@ -23,6 +23,13 @@ describe('judge without history: a service that always fails 1-3 % in both versi
       endpoints: base.endpoints.map((e) => ({ ...e, baseErrorRate: rates[e.name] ?? e.baseErrorRate })),
     };
     const rb = replayScenario(makeScenario('aa', profile, 100, 2_000_571));
+    assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
+  });
+
+  // The trap itself: `node --import tsx bench/judge.ts --only aa_noisy_errors --seed 4`, run 4000007 without
+  // history, was rolled back at 11 s on the errors of segment eu.
+  it('does not roll back the A/A trap run 4000007 (bench seed 4) of aa_noisy_errors', () => {
+    const rb = replayTrap('aa_noisy_errors', 4, 4_000_007);
     assert.equal(rb, null, `rolled back: ${JSON.stringify(rb)}`);
   });
 });
