@@ -7,8 +7,9 @@
  * the regression to the emission of the rollback verdict. Scenarios: A/A
  * runs and every regression kind at several traffic rates, with nuisances;
  * A/A traps (lost records, empty hashes, a 20 s cold start, stale history,
- * a service that always fails 1–3 %) with and without history; regressions that start mid-run and one present
- * from the first second. Prints a table and, last, one JSON line.
+ * a service that always fails 1–3 %) with and without history; regressions
+ * that start mid-run and one present from the first second. Prints a table
+ * and, last, one JSON line.
  *
  *   npm run bench:judge                       default suite (a few minutes)
  *   npm run bench:judge -- --quick            a smaller suite

@@ -265,7 +265,7 @@ function updateRateTests(
     // sets the floor. The built-in floor (0.5 %) describes no service in particular; blended with the
     // primary arm's rate so far (a point estimate), it sat below production's rate whenever the primary
     // happened to fail less often than its rate, and the rate tests then bet against a healthy candidate
-    // (judge.md, "Errors against the floor": a service failing 1-3 % in both versions, without history).
+    // (judge.md, "Without history, the floor is production's own upper bound").
     p0 = Math.max(floorErr, upperRate(quiet.primaryOnly, quiet.pairs));
   } else {
     p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));
