@@ -6,9 +6,10 @@
  * on each service's history files. Time to detect runs from the onset of
  * the regression to the emission of the rollback verdict. Scenarios: A/A
  * runs and every regression kind at several traffic rates, with nuisances;
- * A/A traps (lost records, empty hashes, a 20 s cold start, stale history)
- * with and without history; regressions that start mid-run and one present
- * from the first second. Prints a table and, last, one JSON line.
+ * A/A traps (lost records, empty hashes, a 20 s cold start, stale history,
+ * a service that always fails 1–3 %) with and without history; regressions
+ * that start mid-run and one present from the first second. Prints a table
+ * and, last, one JSON line.
  *
  *   npm run bench:judge                       default suite (a few minutes)
  *   npm run bench:judge -- --quick            a smaller suite
@@ -35,7 +36,7 @@ import {
 import { replayForRollback, scenarioDir, trainOnFiles, writeScenario } from './scenarios/replay-run.js';
 import { type RunScore, scoreRun, summarise, table } from './scenarios/scorecard.js';
 import { JOURNEY_EVERY_S, runJourneyScenario } from './scenarios/synthetic.js';
-import { makeTrap, TRAP_KINDS } from './scenarios/traps.js';
+import { makeTrap, TRAP_KINDS, trapHistory } from './scenarios/traps.js';
 
 const { values } = parseArgs({
   options: {
@@ -184,7 +185,7 @@ for (let i = 0; i < GOAL_RUNS && wanted('goals'); i++) {
 }
 // A/A traps, each with the service's history (`--history`) and without.
 const trapsFrom = seed;
-const traps = runTraps(profiles, models);
+const traps = runTraps(seed0, profiles, models);
 // The same traps under other seeds, each numbered as `--only traps --seed N` numbers them
 // (the suite's own seed reuses the traps above when nothing ran before them).
 const trapsSeeds: RunScore[] = [];
@@ -195,7 +196,7 @@ for (const s of TRAP_KINDS.some((k) => wanted(k) || wanted('traps')) ? trapSeeds
   }
   seed = s * 1_000_000;
   const ps = suiteProfiles(s, PROFILES);
-  trapsSeeds.push(...runTraps(ps, s === seed0 ? models : modelsFor(s, ps)));
+  trapsSeeds.push(...runTraps(s, ps, s === seed0 ? models : []));
 }
 
 /** Each profile's model, trained on its own history (numbered as the profiles are). */
@@ -203,17 +204,27 @@ function modelsFor(benchSeed: number, ps: ServiceProfile[]): (Model | undefined)
   return ps.map((p, i) => train(p, benchSeed * 100 + i + 1));
 }
 
-/** Every wanted trap kind, TRAP_RUNS runs each (seeds from the running counter), with history and without. */
-function runTraps(ps: ServiceProfile[], ms: (Model | undefined)[]): RunScore[] {
+/**
+ * Every wanted trap kind, TRAP_RUNS runs each (seeds from the running counter), with history and without.
+ * Each is judged with a model trained on the trap's history (trapHistory: the profile's own, unless the
+ * trap says otherwise), numbered as modelsFor numbers the profile's; `trained` holds those already trained
+ * (by profile index), the others are trained when first needed.
+ */
+function runTraps(benchSeed: number, ps: ServiceProfile[], trained: (Model | undefined)[]): RunScore[] {
   const out: RunScore[] = [];
+  const byHistory = new Map<string, Model | undefined>(trained.map((m, i) => [`/${i}`, m]));
   for (const kind of TRAP_KINDS) {
     if (!wanted(kind) && !wanted('traps')) continue;
     for (let i = 0; i < TRAP_RUNS; i++) {
       seed++;
       const pi = seed % PROFILES;
       const t = makeTrap(kind, ps[pi]!, seed);
-      out.push(judgeScenario(t, ms[pi], kind));
-      if (ms[pi]) out.push(judgeScenario(t, undefined, `${kind} (no history)`));
+      const history = trapHistory(kind, ps[pi]!);
+      const key = `${history === ps[pi] ? '' : kind}/${pi}`;
+      if (!byHistory.has(key)) byHistory.set(key, train(history, benchSeed * 100 + pi + 1));
+      const m = byHistory.get(key);
+      out.push(judgeScenario(t, m, kind));
+      if (m) out.push(judgeScenario(t, undefined, `${kind} (no history)`));
     }
   }
   return out;

@@ -5,7 +5,7 @@
  * current pace. Pure.
  */
 import type { SignalName } from '../aggregate/stats.js';
-import type { Model } from '../model/model.js';
+import { isBuiltIn, type Model } from '../model/model.js';
 import { BODY_SAMPLE } from './bodies.js';
 import { statusChanges } from './counts.js';
 import { logMixtureE } from './evalue.js';
@@ -93,7 +93,10 @@ export function buildVerdict(
  */
 export function modelInForce(s: JudgeState, model: Model): string[] {
   const out: string[] = [];
-  if (model.version === 0) out.push('built-in model (no history): conservative floors, bodies not compared');
+  if (isBuiltIn(model))
+    out.push(
+      "built-in model (no history): error floors at least production's own upper bound, bodies not compared",
+    );
   const floors = model.params.floors;
   for (const [ep, b] of Object.entries(s.bodies ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     if (!(floors[ep] && floors[ep].bodyMismatchRate < 1)) continue;

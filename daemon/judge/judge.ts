@@ -18,7 +18,7 @@ import {
   type PairedCounts,
   type SignalName,
 } from '../aggregate/stats.js';
-import { floorFor, type Model } from '../model/model.js';
+import { floorFor, isBuiltIn, type Model } from '../model/model.js';
 import { observeBodies } from './bodies.js';
 import { type FailureWindow, failureWindow, sharedBurst } from './bursts.js';
 import { clean, num, statusChanges, upperRate } from './counts.js';
@@ -240,6 +240,7 @@ function updateRateTests(
   if (!(n > 0)) return;
   const mix = model.params.rateMixture;
   const n0 = Math.max(0, model.params.priorStrength);
+  const builtIn = isBuiltIn(model);
 
   // Errors against the floor: shadow-only failures vs the discordant rate production shows.
   const floorErr = b.floorErr / n;
@@ -259,8 +260,12 @@ function updateRateTests(
   let p0: number;
   if (!shared) checkFloor(scope, b, clamp(floorErr, MIN_RATE, 0.5), mix, historyStale);
   scope.floorUnchecked = unchecked && !scope.floorContradicted;
-  if (scope.floorContradicted) {
-    // History was wrong here: only the live primary arm (an upper bound of its rate) sets the floor.
+  if (scope.floorContradicted || (builtIn && !scope.journey)) {
+    // History was wrong here, or there is none: only the live primary arm, by an upper bound of its rate,
+    // sets the floor. The built-in floor (0.5 %) describes no service in particular; blended with the
+    // primary arm's rate so far (a point estimate), it sat below production's rate whenever the primary
+    // happened to fail less often than its rate, and the rate tests then bet against a healthy candidate
+    // (judge.md, "Without history, the floor is production's own upper bound").
     p0 = Math.max(floorErr, upperRate(quiet.primaryOnly, quiet.pairs));
   } else {
     p0 = Math.max(floorErr, (quiet.primaryOnly + floorErr * n0) / (quiet.pairs + n0 || 1));

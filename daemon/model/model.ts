@@ -103,6 +103,15 @@ export function defaultModel(): Model {
   };
 }
 
+/**
+ * Whether this is the built-in model: nothing was ever trained into it. A model
+ * trained on files (`umbra replay --history`) keeps version 0 (it is not saved)
+ * but says what it was trained on.
+ */
+export function isBuiltIn(model: Model): boolean {
+  return model.version === 0 && model.trainedOn === null;
+}
+
 /** The floor for an endpoint: learned if any, else the default. */
 export function floorFor(model: Model, endpoint: string): NoiseFloor {
   return model.params.floors[endpoint] ?? model.params.defaultFloor;

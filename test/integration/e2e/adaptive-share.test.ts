@@ -109,7 +109,8 @@ test('the share in force follows the adaptive policy through the control stream'
   const atMax = await copyRatio(url, v1, v2, 300);
 
   // Assert 1: half the requests are copied; the route lets in max + live sample (60 %).
-  assert.deepEqual(fractions, [600_000], 'routes made for max 50 % + live sample 10 %');
+  // (Each route is rendered twice: idempotent methods and the rest carry different retries.)
+  assert.deepEqual([...new Set(fractions)], [600_000], 'routes made for max 50 % + live sample 10 %');
   assert.ok(atMax > 0.35 && atMax < 0.65, `copies at max: ${atMax}`);
 
   // Act 2: calm and judged healthy → min.

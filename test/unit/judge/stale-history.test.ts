@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type CellStats, emptyPaired, type PairedCounts } from '../../../daemon/aggregate/stats.js';
 import { DEFAULT_JUDGE_PARAMS, initialJudgeState, judge, type Verdict } from '../../../daemon/judge/index.js';
-import type { Model } from '../../../daemon/model/model.js';
+import { defaultModel, type Model } from '../../../daemon/model/model.js';
 import { replayTrap } from './replay-trap.js';
 import { modelWithFloor } from './sim.js';
 
@@ -56,6 +56,25 @@ describe('judge: stale history', () => {
     assert.deepEqual(verdicts.at(-1)!.explanation.model, [
       'bodies of GET /a: history says deterministic, the present varies: not compared',
     ]);
+  });
+
+  it('does not call a model trained on files (version 0, as `umbra replay --history` trains it) the built-in one', () => {
+    const fromFiles: Model = {
+      ...trained(),
+      version: 0,
+      trainedOn: {
+        healthyRuns: 4,
+        healthyPairs: 120_000,
+        regressionRuns: 0,
+        sources: ['aa-1.jsonl'],
+        falseAlarms: { runs: 20, rollbacks: 0, threshold: 2, maxScores: [] },
+        dispersion: 1,
+      },
+    };
+    const verdicts = judgeSeconds(fromFiles, [second(0, 3)]);
+    assert.ok(!verdicts[0]!.explanation.model.some((m) => m.startsWith('built-in model')));
+    const builtIn = judgeSeconds(defaultModel(), [second(0, 3)]);
+    assert.ok(builtIn[0]!.explanation.model.some((m) => m.startsWith('built-in model')));
   });
 
   it('still judges bodies where the primary’s bodies repeat as history says, once confirmed', () => {
