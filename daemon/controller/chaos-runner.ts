@@ -171,9 +171,12 @@ export class ChaosRunner {
   }
 
   /**
-   * After a start: each service's latest stored run that had not ended is
-   * resumed when its window is still open (and nothing else holds the
-   * service), else closed with the verdict over what it saw: `interrupted`
+   * After a start (or on becoming leader): each service's latest stored run
+   * is loaded. An ended one is held, not run, so that a `failed` run keeps
+   * refusing deployments of its version (deployRefusal). One that had not
+   * ended is resumed when its window is still open (and nothing else holds
+   * the service), else closed with the verdict over what it saw: `failed`
+   * for a regression with `onRegression: fail`, `interrupted` otherwise
    * when the daemon was down as its window ended.
    */
   resume(): void {
@@ -181,7 +184,7 @@ export class ChaosRunner {
     if (!store) return;
     for (const service of this.#services.keys()) {
       const row = store.listChaosRuns({ service, limit: 1 })[0];
-      if (!row || ENDED.has(row.phase as ChaosExperiment['phase'])) continue;
+      if (!row) continue;
       const read = fromRow(row);
       if ('error' in read) {
         log.warn('chaos run not resumed', { service, error: read.error });
@@ -189,6 +192,7 @@ export class ChaosRunner {
       }
       const run = this.#track(read.record);
       const { exp } = run;
+      if (ENDED.has(exp.phase)) continue;
       const endsAt = windowEndsAt(exp, this.#o.warmupMs ?? 3000);
       const busy = this.#o.deploymentInProgress(service) ?? this.#o.abRunning?.(service);
       if (this.#now() < endsAt && !busy) {
@@ -198,12 +202,14 @@ export class ChaosRunner {
       }
       exp.endedAt = this.#now();
       exp.verdict = this.#verdict(run);
-      if (read.savedAt >= endsAt) exp.phase = this.#outcome(run);
+      const outcome = this.#outcome(run);
+      if (read.savedAt >= endsAt) exp.phase = outcome;
       else {
-        exp.phase = 'interrupted';
+        // A regression under `fail` fails the run even on part of its window: it must block deploys.
+        exp.phase = outcome === 'failed' ? 'failed' : 'interrupted';
         exp.reason = busy
-          ? 'interrupted: the daemon restarted while another change held the service'
-          : `interrupted: the daemon was down when its window ended; the verdict covers the ${run.seconds.length} s seen`;
+          ? `${exp.phase}: the daemon restarted while another change held the service`
+          : `${exp.phase}: the daemon was down when its window ended; the verdict covers the ${run.seconds.length} s seen`;
       }
       this.#save(run);
       log.info('chaos experiment closed after a restart', { service, phase: exp.phase });
