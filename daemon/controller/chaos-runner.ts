@@ -11,10 +11,12 @@
  * One experiment per service at a time, none while a deployment is in
  * progress (they would fight for the mirror). Each run is written to the
  * store (chaos-record.ts) on every change and every tallied second. A daemon
- * stop suspends the running ones (faults lifted, pools stopped, the run kept
- * as it was); the next daemon resumes a run still within its window (faults
- * re-rendered, pools ensured) and closes one whose window passed with the
- * verdict it had (`interrupted`).
+ * stop suspends the running ones (faults lifted, pools left running, the run
+ * kept as it was); the next daemon resumes a run still within its window
+ * (faults re-rendered, pools ensured and adopted) and closes one whose window
+ * passed with the verdict it had (`interrupted`, or `failed` for a regression
+ * under `onRegression: fail`), its pools then stopped by the orphan sweep
+ * (orphans.ts).
  */
 import type { CellStats } from '../aggregate/stats.js';
 import {
@@ -279,8 +281,8 @@ export class ChaosRunner {
 
   /**
    * Suspends every running experiment for the next daemon (faults lifted,
-   * production's route as it was, pools stopped, the run kept as it stood)
-   * and waits for that.
+   * production's route as it was, pools left running, the run kept as it
+   * stood) and waits for that.
    */
   async close(): Promise<void> {
     const runs = [...this.#runs.values()].filter((r) => !ENDED.has(r.exp.phase));
@@ -368,7 +370,11 @@ export class ChaosRunner {
     await this.#finish(run, stopped, [candidate, ...(baseline ? [baseline] : [])]);
   }
 
-  /** Lifts the faults, routes as before, stops the experiment's pools; then the verdict. */
+  /**
+   * Lifts the faults, routes as before, stops the experiment's pools; then the verdict.
+   * A suspended run keeps its pools: the next daemon (maybe already leader) adopts them for
+   * the resumed run, and stopping them here would take its candidate away under faults.
+   */
   async #finish(run: Run, stopped: boolean, pools: PoolRef[]): Promise<void> {
     const { exp } = run;
     const injected = exp.phase === 'injecting';
@@ -386,7 +392,7 @@ export class ChaosRunner {
       });
       // The last seconds under faults are final after the pipeline's close delay; copies drain meanwhile.
       await new Promise((r) => setTimeout(r, this.#o.drainMs ?? 3000));
-      for (const p of pools) await prov.stop(p);
+      if (!run.suspended) for (const p of pools) await prov.stop(p);
       await this.#o.routing.publish();
     } catch (err) {
       log.warn('chaos experiment cleanup failed', { service: exp.service, error: (err as Error).message });

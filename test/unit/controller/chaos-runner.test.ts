@@ -275,3 +275,25 @@ test('a failed version stays refused after a restart, and a run closed after a r
   assert.match(later.runner.deployRefusal('shop', 'v4') ?? '', /^v4 failed its chaos experiment/);
   store.close();
 });
+
+test('a daemon stop suspends a run without stopping its pools: the next daemon adopts them', async () => {
+  const r = rig();
+  r.runner.start({
+    service: 'shop',
+    version: 'v4',
+    faults: [{ kind: 'delay', dependency: 'inventory', ms: 200, percent: 100 }],
+    durationMs: 60_000,
+    onRegression: 'report',
+  });
+  await waitFor('injecting', () => r.runner.status('shop')[0]?.phase === 'injecting');
+
+  await r.runner.close();
+
+  assert.deepEqual(r.faults.at(-1), [], 'its faults were lifted');
+  assert.equal(r.route().mirror, null, 'production mirrors nothing');
+  assert.deepEqual(
+    r.log.filter((l) => l.startsWith('stop ')),
+    [],
+    'its pools keep running for the next daemon',
+  );
+});
