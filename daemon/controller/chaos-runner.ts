@@ -11,10 +11,12 @@
  * One experiment per service at a time, none while a deployment is in
  * progress (they would fight for the mirror). Each run is written to the
  * store (chaos-record.ts) on every change and every tallied second. A daemon
- * stop suspends the running ones (faults lifted, pools stopped, the run kept
- * as it was); the next daemon resumes a run still within its window (faults
- * re-rendered, pools ensured) and closes one whose window passed with the
- * verdict it had (`interrupted`).
+ * stop suspends the running ones (faults lifted, pools left running, the run
+ * kept as it was); the next daemon resumes a run still within its window
+ * (faults re-rendered, pools ensured and adopted) and closes one whose window
+ * passed with the verdict it had (`interrupted`, or `failed` for a regression
+ * under `onRegression: fail`), its pools then stopped by the orphan sweep
+ * (orphans.ts).
  */
 import type { CellStats } from '../aggregate/stats.js';
 import {
@@ -171,9 +173,12 @@ export class ChaosRunner {
   }
 
   /**
-   * After a start: each service's latest stored run that had not ended is
-   * resumed when its window is still open (and nothing else holds the
-   * service), else closed with the verdict over what it saw: `interrupted`
+   * After a start (or on becoming leader): each service's latest stored run
+   * is loaded. An ended one is held, not run, so that a `failed` run keeps
+   * refusing deployments of its version (deployRefusal). One that had not
+   * ended is resumed when its window is still open (and nothing else holds
+   * the service), else closed with the verdict over what it saw: `failed`
+   * for a regression with `onRegression: fail`, `interrupted` otherwise
    * when the daemon was down as its window ended.
    */
   resume(): void {
@@ -181,7 +186,7 @@ export class ChaosRunner {
     if (!store) return;
     for (const service of this.#services.keys()) {
       const row = store.listChaosRuns({ service, limit: 1 })[0];
-      if (!row || ENDED.has(row.phase as ChaosExperiment['phase'])) continue;
+      if (!row) continue;
       const read = fromRow(row);
       if ('error' in read) {
         log.warn('chaos run not resumed', { service, error: read.error });
@@ -189,6 +194,7 @@ export class ChaosRunner {
       }
       const run = this.#track(read.record);
       const { exp } = run;
+      if (ENDED.has(exp.phase)) continue;
       const endsAt = windowEndsAt(exp, this.#o.warmupMs ?? 3000);
       const busy = this.#o.deploymentInProgress(service) ?? this.#o.abRunning?.(service);
       if (this.#now() < endsAt && !busy) {
@@ -198,12 +204,14 @@ export class ChaosRunner {
       }
       exp.endedAt = this.#now();
       exp.verdict = this.#verdict(run);
-      if (read.savedAt >= endsAt) exp.phase = this.#outcome(run);
+      const outcome = this.#outcome(run);
+      if (read.savedAt >= endsAt) exp.phase = outcome;
       else {
-        exp.phase = 'interrupted';
+        // A regression under `fail` fails the run even on part of its window: it must block deploys.
+        exp.phase = outcome === 'failed' ? 'failed' : 'interrupted';
         exp.reason = busy
-          ? 'interrupted: the daemon restarted while another change held the service'
-          : `interrupted: the daemon was down when its window ended; the verdict covers the ${run.seconds.length} s seen`;
+          ? `${exp.phase}: the daemon restarted while another change held the service`
+          : `${exp.phase}: the daemon was down when its window ended; the verdict covers the ${run.seconds.length} s seen`;
       }
       this.#save(run);
       log.info('chaos experiment closed after a restart', { service, phase: exp.phase });
@@ -273,8 +281,8 @@ export class ChaosRunner {
 
   /**
    * Suspends every running experiment for the next daemon (faults lifted,
-   * production's route as it was, pools stopped, the run kept as it stood)
-   * and waits for that.
+   * production's route as it was, pools left running, the run kept as it
+   * stood) and waits for that.
    */
   async close(): Promise<void> {
     const runs = [...this.#runs.values()].filter((r) => !ENDED.has(r.exp.phase));
@@ -362,7 +370,11 @@ export class ChaosRunner {
     await this.#finish(run, stopped, [candidate, ...(baseline ? [baseline] : [])]);
   }
 
-  /** Lifts the faults, routes as before, stops the experiment's pools; then the verdict. */
+  /**
+   * Lifts the faults, routes as before, stops the experiment's pools; then the verdict.
+   * A suspended run keeps its pools: the next daemon (maybe already leader) adopts them for
+   * the resumed run, and stopping them here would take its candidate away under faults.
+   */
   async #finish(run: Run, stopped: boolean, pools: PoolRef[]): Promise<void> {
     const { exp } = run;
     const injected = exp.phase === 'injecting';
@@ -380,7 +392,7 @@ export class ChaosRunner {
       });
       // The last seconds under faults are final after the pipeline's close delay; copies drain meanwhile.
       await new Promise((r) => setTimeout(r, this.#o.drainMs ?? 3000));
-      for (const p of pools) await prov.stop(p);
+      if (!run.suspended) for (const p of pools) await prov.stop(p);
       await this.#o.routing.publish();
     } catch (err) {
       log.warn('chaos experiment cleanup failed', { service: exp.service, error: (err as Error).message });

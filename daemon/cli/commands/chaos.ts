@@ -5,6 +5,7 @@
 
 import type { ChaosExperimentView } from '../../admin/chaos-api.js';
 import type { AdminClient } from '../../admin/client.js';
+import { type ChaosPhase, ENDED } from '../../chaos/experiment.js';
 import { parseDuration } from '../../config/duration.js';
 import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
@@ -14,7 +15,17 @@ import { outputFlag } from './output.js';
 
 /** Exit code of `chaos start --watch` when the experiment failed (a regression with --fail-on-regression). */
 const EXIT_FAILED = 3;
-const ENDED = new Set(['passed', 'failed', 'stopped', 'aborted']);
+
+/**
+ * Exit code of `chaos start --watch` for the experiment as it ended: 3 when it
+ * failed, or when it was interrupted (a daemon restart closed it before its
+ * window ended) with a regression under --fail-on-regression; else 0.
+ */
+export function watchExit(e: ChaosExperimentView, failOnRegression: boolean): number {
+  if (e.phase === 'failed') return EXIT_FAILED;
+  if (e.phase === 'interrupted' && failOnRegression && e.verdict?.regression) return EXIT_FAILED;
+  return 0;
+}
 
 /** One experiment in a few lines for people. */
 export function chaosText(e: ChaosExperimentView): string {
@@ -27,13 +38,18 @@ export function chaosText(e: ChaosExperimentView): string {
   return lines.join('\n');
 }
 
-async function watch(client: AdminClient, service: string, intervalMs: number): Promise<ChaosExperimentView> {
+/** Polls the service's latest experiment until it has ended (bounded); the experiment as it ended. */
+export async function watchChaos(
+  client: Pick<AdminClient, 'chaosStatus'>,
+  service: string,
+  intervalMs: number,
+): Promise<ChaosExperimentView> {
   // Bounded: an experiment lasts at most 1 h, plus its start and cleanup.
   const until = Date.now() + 2 * 3_600_000;
   let last: ChaosExperimentView | undefined;
   while (Date.now() < until) {
     last = (await client.chaosStatus(service))[0];
-    if (!last || ENDED.has(last.phase)) break;
+    if (!last || ENDED.has(last.phase as ChaosPhase)) break;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   if (!last) throw new UsageError(`no chaos experiment on ${service}`);
@@ -64,6 +80,7 @@ const startCommand: Command = {
     '  --fail-on-regression  a resilience regression fails the experiment and blocks a',
     '                        deployment of VERSION (default: report only)',
     '  --watch               wait for the verdict; exit 0, or 3 when the experiment failed',
+    '                        (or was interrupted with a regression under --fail-on-regression)',
     ...ADMIN_FLAGS_USAGE,
   ].join('\n'),
   async run(argv) {
@@ -99,9 +116,9 @@ const startCommand: Command = {
         return 0;
       }
       if (!json) console.log(r.message);
-      const e = await watch(client, service, 1000);
+      const e = await watchChaos(client, service, 1000);
       console.log(json ? JSON.stringify({ ok: true, experiment: e }) : chaosText(e));
-      return e.phase === 'failed' ? EXIT_FAILED : 0;
+      return watchExit(e, Boolean(flags['fail-on-regression']));
     });
   },
 };

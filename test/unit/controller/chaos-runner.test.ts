@@ -213,7 +213,7 @@ test('runs are stored as they go; a stop suspends them, and the next runner resu
   await waitFor('resumed', () => again.faults.length > 0);
   const resumed = again.runner.status('shop')[0]!;
   await again.runner.close();
-  // Its window passed while no daemon ran: closed with what it had, as interrupted.
+  // Its window passed while no daemon ran: closed with what it had; a regression under `fail` fails it.
   const later = rig(null, null, { store, now: () => on + 120_000 });
   later.runner.resume();
   const closed = later.runner.status('shop')[0]!;
@@ -225,13 +225,75 @@ test('runs are stored as they go; a stop suspends them, and the next runner resu
   assert.equal(resumed.faultsOnAt, on);
   assert.equal(resumed.verdict?.candidate.pairs, 200);
   assert.deepEqual(again.faults[0], [{ dependency: 'inventory', percent: 30, abortStatus: 503 }]);
-  assert.equal(closed.phase, 'interrupted');
+  assert.equal(closed.phase, 'failed');
   assert.match(
     closed.reason ?? '',
-    /^interrupted: the daemon was down when its window ended; the verdict covers the 1 s seen/,
+    /^failed: the daemon was down when its window ended; the verdict covers the 1 s seen/,
   );
   assert.equal(closed.verdict?.regression, true);
-  assert.equal(store.listChaosRuns({ service: 'shop' })[0]!.phase, 'interrupted');
+  assert.equal(store.listChaosRuns({ service: 'shop' })[0]!.phase, 'failed');
   assert.deepEqual(later.log, [], 'a closed run starts nothing');
   store.close();
+});
+
+test('a failed version stays refused after a restart, and a run closed after a restart on a regression under `fail` is failed', async () => {
+  const store = openStore(':memory:');
+  const req = {
+    service: 'shop',
+    version: 'v4',
+    faults: [{ kind: 'abort' as const, dependency: 'inventory', status: 503, percent: 30 }],
+    durationMs: 1000,
+    onRegression: 'fail' as const,
+  };
+  // A run that ends `failed` on its own.
+  const first = rig(null, null, { store });
+  first.runner.start(req);
+  await waitFor('injecting', () => first.runner.status('shop')[0]?.phase === 'injecting');
+  const on = Math.floor(first.runner.status('shop')[0]!.faultsOnAt! / 1000);
+  first.runner.onSecond(second(on + 1, 200, 60, 2));
+  await waitFor('failed', () => first.runner.status('shop')[0]!.phase === 'failed');
+
+  // Restart: a new runner over the same store holds the ended run (runs nothing) and still refuses v4.
+  const next = rig(null, null, { store });
+  next.runner.resume();
+
+  assert.match(next.runner.deployRefusal('shop', 'v4') ?? '', /^v4 failed its chaos experiment/);
+  assert.equal(next.runner.deployRefusal('shop', 'v1'), undefined);
+  assert.deepEqual(next.log, [], 'an ended run is held, not run');
+
+  // A run suspended under faults whose window passes while no daemon runs: its regression fails it.
+  const third = rig(null, null, { store });
+  third.runner.start({ ...req, durationMs: 60_000 });
+  await waitFor('injecting', () => third.runner.status('shop')[0]?.phase === 'injecting');
+  const on3 = third.runner.status('shop')[0]!.faultsOnAt!;
+  third.runner.onSecond(second(Math.floor(on3 / 1000) + 1, 200, 60, 2));
+  await third.runner.close();
+  const later = rig(null, null, { store, now: () => on3 + 120_000 });
+  later.runner.resume();
+
+  assert.equal(later.runner.status('shop')[0]!.phase, 'failed');
+  assert.match(later.runner.deployRefusal('shop', 'v4') ?? '', /^v4 failed its chaos experiment/);
+  store.close();
+});
+
+test('a daemon stop suspends a run without stopping its pools: the next daemon adopts them', async () => {
+  const r = rig();
+  r.runner.start({
+    service: 'shop',
+    version: 'v4',
+    faults: [{ kind: 'delay', dependency: 'inventory', ms: 200, percent: 100 }],
+    durationMs: 60_000,
+    onRegression: 'report',
+  });
+  await waitFor('injecting', () => r.runner.status('shop')[0]?.phase === 'injecting');
+
+  await r.runner.close();
+
+  assert.deepEqual(r.faults.at(-1), [], 'its faults were lifted');
+  assert.equal(r.route().mirror, null, 'production mirrors nothing');
+  assert.deepEqual(
+    r.log.filter((l) => l.startsWith('stop ')),
+    [],
+    'its pools keep running for the next daemon',
+  );
 });
