@@ -119,6 +119,7 @@ describe('configuration', () => {
       'flushIntervalMs=1000',
       'bufferMaxRecords=8192',
       'liveSampleEvery=1',
+      'endpointFrom=route',
     ]) {
       assert.ok(s.includes(part), `${part} in ${s}`);
     }
@@ -158,6 +159,7 @@ describe('configuration', () => {
       [cfg({ batchMaxRecords: 100, bufferMaxRecords: 50 }), 'bufferMaxRecords: must be >= batchMaxRecords'],
       [cfg({ shadowPercent: 5 }), 'shadowPercent: unknown field'],
       [cfg({ breakerCooldownMs: 0 }), 'breakerCooldownMs: must be an integer in 1..600000'],
+      [cfg({ endpointFrom: 'cluster' }), 'endpointFrom: must be one of route, path'],
     ];
     for (const [text, expected] of cases) assert.equal(pure.configError(text), expected, text);
   });
