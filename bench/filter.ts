@@ -30,6 +30,10 @@
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
  *
+ * Umbra's filter runs with the settings the daemon gives it for the routes it
+ * renders (`endpointFrom: path`: they are unnamed); a variant runs with the
+ * plain configuration only, so that builds older than a setting still load.
+ *
  * The last line is one JSON object (see `summary` below).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -122,9 +126,13 @@ const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<str
 
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (the summary line has the figures they give). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
+/** What the daemon adds to the filter's configuration for the routes it renders (controller/routing.ts). */
+const DAEMON_SETTINGS = { endpointFrom: 'path' };
+
 /**
  * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at
- * 0 % and 100 % in the same rounds (e.g. a change against the current build).
+ * 0 % and 100 %, gated at 5 % and in a promotion step, in the same rounds
+ * (e.g. a change against the current build).
  */
 const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
   .split(',')
@@ -132,9 +140,11 @@ const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
   .flatMap((spec) => {
     const [name, wasm] = spec.split('=');
     if (!name || !wasm) throw new Error(`bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm`);
+    const gated = SCENARIOS.filter((s) => s.name === 'filter-5%-gated' || s.name === 'promotion-50-50');
     return [
       { name: `${name}-0%`, filterPct: 0, shadow: 'healthy', wasm },
       { name: `${name}-100%`, filterPct: 100, shadow: 'healthy', wasm },
+      ...gated.map((s) => ({ ...s, name: `${name}-${s.name.replace('filter-', '')}`, wasm })),
     ] satisfies Scenario[];
   });
 const SELECTED = [
@@ -478,6 +488,7 @@ async function runScenario(
                 candidateCluster: 'candidate',
                 shadowPercentage: s.filterPct,
                 telemetryCluster: 'umbra_telemetry',
+                ...(s.wasm || s.reference ? {} : DAEMON_SETTINGS),
                 ...EXTRA,
                 ...s.extra,
               },
