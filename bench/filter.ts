@@ -90,19 +90,28 @@ interface Scenario {
 const LIVE = Mirroring.parse({}).liveSample;
 const SHADOW5 = 5;
 
+/** The gated scenarios for a live sample: shadowing at 5 % and a promotion step. */
+function gatedScenarios(live: number): Scenario[] {
+  return [
+    {
+      name: 'filter-5%-gated',
+      // Envoy lets p + L % in; the filter mirrors p / (p + L) of them (controller/filter-gate.ts).
+      filterPct: (100 * SHADOW5) / (SHADOW5 + live),
+      gate: { share: SHADOW5 + live },
+      shadow: 'healthy',
+    },
+    { name: 'promotion-50-50', filterPct: 0, gate: { share: live }, split: true, shadow: 'healthy' },
+  ];
+}
+
+const [GATED_5, PROMOTION] = gatedScenarios(LIVE) as [Scenario, Scenario];
 const SCENARIOS: Scenario[] = [
   { name: 'no-filter', shadow: 'healthy' },
   { name: 'filter-gated-off', filterPct: 0, gate: null, shadow: 'healthy' },
-  {
-    name: 'filter-5%-gated',
-    // Envoy lets p + L % in; the filter mirrors p / (p + L) of them (controller/filter-gate.ts).
-    filterPct: (100 * SHADOW5) / (SHADOW5 + LIVE),
-    gate: { share: SHADOW5 + LIVE },
-    shadow: 'healthy',
-  },
+  GATED_5,
   { name: 'native-5%', native: true, nativePct: SHADOW5, shadow: 'healthy' },
   { name: 'no-filter-50-50', split: true, shadow: 'healthy' },
-  { name: 'promotion-50-50', filterPct: 0, gate: { share: LIVE }, split: true, shadow: 'healthy' },
+  PROMOTION,
   { name: 'empty-filter', filterPct: 0, reference: 'empty', shadow: 'healthy' },
   { name: 'filter-0%', filterPct: 0, shadow: 'healthy' },
   { name: 'filter-10%', filterPct: 10, shadow: 'healthy' },
@@ -132,15 +141,22 @@ const DAEMON_SETTINGS = { endpointFrom: 'path' };
 /**
  * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at
  * 0 % and 100 %, gated at 5 % and in a promotion step, in the same rounds
- * (e.g. a change against the current build).
+ * (e.g. a change against the current build); `name=path.wasm@L` gates the
+ * variant with live sample L instead of the default (e.g. a build from
+ * before a change of the default).
  */
 const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
   .split(',')
   .filter(Boolean)
   .flatMap((spec) => {
-    const [name, wasm] = spec.split('=');
-    if (!name || !wasm) throw new Error(`bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm`);
-    const gated = SCENARIOS.filter((s) => s.name === 'filter-5%-gated' || s.name === 'promotion-50-50');
+    const [name, rest] = spec.split('=');
+    const [wasm, live] = (rest ?? '').split('@');
+    const liveSample = live === undefined ? LIVE : Number(live);
+    if (!name || !wasm || !(liveSample >= 0 && liveSample <= 100))
+      throw new Error(
+        `bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm or name=path.wasm@0..100`,
+      );
+    const gated = gatedScenarios(liveSample);
     return [
       { name: `${name}-0%`, filterPct: 0, shadow: 'healthy', wasm },
       { name: `${name}-100%`, filterPct: 100, shadow: 'healthy', wasm },
