@@ -12,7 +12,10 @@
  * with the deployment in its phase (on this busy machine, mostly the probes). Before each kill it reads every transition and
  * decision id from PostgreSQL; after the failover it counts those missing.
  * All along it asks every daemon's admin API every 100 ms whether it follows:
- * two answering as leader in one sweep would be two leaders.
+ * two answering as leader in one sweep would be two leaders. Every daemon
+ * serves xDS (the leader's stored snapshots), so Envoy's ADS stream moves to
+ * a live daemon at once; `listeners_modified` counts the listeners Envoy
+ * changed (and drained) from the first kill to the end of the load.
  *
  * Then the ingest ratio: `bench:ingest` (decode → pairing → aggregation,
  * saving each closed second's cells on the daemon's thread) with the shared
@@ -224,7 +227,7 @@ async function main(): Promise<void> {
   const first = await waitFor('a leader', () => cluster.leader(), 120_000);
   say(`daemon ${first.name} leads (it runs shop v1 as 2 local processes)`);
   const [a, ...others] = cluster.daemons;
-  await startEnvoy(cleanup, {
+  const envoy = await startEnvoy(cleanup, {
     name: 'failover',
     config: adsBootstrap({
       nodeId: NODE_ID,
@@ -266,6 +269,8 @@ async function main(): Promise<void> {
   );
   // Some judged seconds (decisions) before the kill.
   await new Promise((r) => setTimeout(r, 12_000));
+  // Listeners Envoy changed across the failovers (each change drains the listener's connections).
+  const modifiedBefore = (await envoy.stat('listener_manager.listener_modified')) ?? 0;
   const kills: Kill[] = [await killLeader(cluster, db, 'shadowing')];
 
   const leader = await waitFor('a leader', () => cluster.leader(), 60_000);
@@ -277,6 +282,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 5_000));
   await stopLoad();
   await leaders.stop();
+  const listenersModified = ((await envoy.stat('listener_manager.listener_modified')) ?? 0) - modifiedBefore;
   say(`load: ${load.sent} requests, statuses ${JSON.stringify(load.statuses)}, errors ${load.errors}`);
 
   // The ingest runs measure one process against PostgreSQL: the daemons, their instances and Envoy go first.
@@ -298,6 +304,7 @@ async function main(): Promise<void> {
       failovers_s: failovers,
       resumed_s: kills.map((k) => k.resumedS),
       requests: load.sent,
+      listeners_modified: listenersModified,
       lease: LEASE,
     }),
   );

@@ -16,6 +16,8 @@
  *   leaderPart         leader.ts      with a PostgreSQL store: the lease; the controller, admin,
  *                                     training and retention run only while this daemon leads,
  *                                     a follower's admin API (follower-admin.ts) while it does not
+ *   xdsPublishPart     xds-share.ts   the leader's snapshots into the shared store
+ *   followerXdsPart    xds-share.ts   a follower's xDS server, serving the stored snapshots
  *
  * The parts sit above the rooms they compose (store, telemetry, metrics,
  * controller, admin) and import them; nothing below imports a part.
@@ -38,6 +40,7 @@ import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
 import { clockPart, telemetryPart } from './parts/telemetry.js';
 import { trainingPart } from './parts/training.js';
+import { followerXdsPart, xdsPublishPart } from './parts/xds-share.js';
 import type { PostgresStore } from './store/postgres.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
@@ -149,10 +152,11 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
         [
           retentionPart(o.retention),
           controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
+          xdsPublishPart(store.xds),
           adminPart(),
           trainingPart(),
         ],
-        [followerAdminPart(lease)],
+        [followerAdminPart(lease), followerXdsPart(store.xds)],
       ),
     ];
   }

@@ -38,7 +38,8 @@ type Rpc = (
 ) => void;
 
 export class AdminClient {
-  readonly #client: Client;
+  #client: Client;
+  readonly #open: () => Client;
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #address: string;
@@ -49,7 +50,8 @@ export class AdminClient {
       opts.tlsCaFile === undefined
         ? credentials.createInsecure()
         : credentials.createSsl(opts.tlsCaFile ? readFileSync(opts.tlsCaFile) : null);
-    this.#client = new Ctor(opts.address, creds);
+    this.#open = () => new Ctor(opts.address, creds);
+    this.#client = this.#open();
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#address = opts.address;
@@ -150,12 +152,32 @@ export class AdminClient {
     this.#client.close();
   }
 
-  #call<T>(rpc: string, req: unknown): Promise<T> {
+  /**
+   * NOTE: a daemon on a shared store swaps its admin server when it starts or
+   * stops leading (docs/ha.md), on the same address. A channel connected to
+   * the server going away may carry a call to it while it shuts down, which
+   * then has no handlers and answers UNIMPLEMENTED (grpc-js: "The server does
+   * not implement the method"), though the call was never run. Such a call is
+   * made once more on a fresh channel, which reaches the server listening now.
+   */
+  async #call<T>(rpc: string, req: unknown): Promise<T> {
+    try {
+      return await this.#once<T>(rpc, req);
+    } catch (err) {
+      if (!(err instanceof AdminCallError) || err.code !== status.UNIMPLEMENTED) throw err;
+      this.#client.close();
+      this.#client = this.#open();
+      return this.#once<T>(rpc, req);
+    }
+  }
+
+  #once<T>(rpc: string, req: unknown): Promise<T> {
     const md = new Metadata();
     md.set('authorization', `Bearer ${this.#token}`);
-    const fn = (this.#client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
+    const client = this.#client;
+    const fn = (client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) => {
+      fn.call(client, req, md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) => {
         if (!err) return resolve(res as T);
         if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
           return reject(

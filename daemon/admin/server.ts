@@ -30,8 +30,12 @@ export interface AdminServerOptions {
   uiUrl?: string;
   /** Chaos experiments (absent: the chaos calls are refused as unavailable). */
   chaos?: ChaosPort;
-  /** On a follower of a shared store (docs/ha.md): the leader's admin address, reported by Status. */
-  follower?: { leader: () => string | undefined };
+  /**
+   * On a follower of a shared store (docs/ha.md): the leader's admin address,
+   * reported by Status; `refuse` words the refusal of what only the leader
+   * runs (experiments, chaos), naming it.
+   */
+  follower?: { leader: () => string | undefined; refuse?: () => string };
 }
 
 export interface AdminServer {
@@ -108,9 +112,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     const reason = typeof req['reason'] === 'string' && req['reason'] ? req['reason'] : undefined;
     return backend.command(required(req, 'service'), c, reason);
   };
+  const follows = opts.follower?.refuse;
   const experiments = (): ExperimentBackend => {
-    if (!opts.experiments) throw new Refusal(status.UNIMPLEMENTED, 'this daemon runs no experiments');
-    return opts.experiments;
+    if (opts.experiments) return opts.experiments;
+    if (follows) throw new Refusal(status.FAILED_PRECONDITION, follows());
+    throw new Refusal(status.UNIMPLEMENTED, 'this daemon runs no experiments');
   };
   const handlers: Record<string, Handler> = {
     Deploy: (req) => backend.deploy(required(req, 'service'), required(req, 'version')),
@@ -154,6 +160,13 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     },
   };
   if (opts.chaos) Object.assign(handlers, chaosHandlers(opts.chaos));
+  else if (follows) {
+    // The leader runs chaos experiments: a follower names it rather than not knowing the calls.
+    const refuse = () => {
+      throw new Refusal(status.FAILED_PRECONDITION, follows());
+    };
+    Object.assign(handlers, { ChaosStart: refuse, ChaosStatus: refuse, ChaosStop: refuse });
+  }
   const impl: Record<string, ReturnType<typeof unary>> = {};
   for (const [name, fn] of Object.entries(handlers)) impl[name] = unary(name, token, fn);
   server.addService(adminServiceDefinition(), impl);

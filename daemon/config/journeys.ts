@@ -9,12 +9,7 @@
 import { z } from 'zod';
 import { compileJourney, isWrite } from '../synthetic/journey.js';
 import { parseDuration } from './duration.js';
-
-const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/i;
-const journeyName = (what: string) =>
-  z
-    .string()
-    .regex(NAME, { error: `must be a ${what} name: letters, digits, '.', '_' or '-' (1-63 characters)` });
+import { name } from './fields.js';
 
 /** A duration within [min, max] ms (the same forms as every duration of umbra.yaml). */
 function span(min: number, max: number) {
@@ -44,7 +39,7 @@ const Status = z
   .max(599, { error: 'must be 100..599' });
 
 export const JourneyStep = z.strictObject({
-  name: journeyName('step'),
+  name: name('step'),
   method: z
     .string()
     .regex(/^[A-Z]+$/, { error: 'must be an upper-case HTTP method' })
@@ -73,7 +68,7 @@ export const JourneyStep = z.strictObject({
 export type JourneyStep = z.infer<typeof JourneyStep>;
 
 export const JourneyConfig = z.strictObject({
-  name: journeyName('journey'),
+  name: name('journey'),
   /** How often it runs while a deployment is shadowed or baked. */
   every: span(1_000, 3_600_000).default(30_000),
   /** Per request (each step, each version). */

@@ -69,6 +69,16 @@ export class LeaderLease {
 
   constructor(private readonly o: LeaseOptions) {}
 
+  /** This daemon's id among the daemons of the database. */
+  get holder(): string {
+    return this.o.holder;
+  }
+
+  /** How long the lease lasts without a renewal, ms. */
+  get leaseMs(): number {
+    return this.o.leaseMs;
+  }
+
   /** The fence to give the store while leading (the store checks it on every fenced write). */
   fence(): Fence | undefined {
     if (!this.isLeader()) return undefined;

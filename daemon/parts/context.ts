@@ -18,6 +18,7 @@ import type { Store } from '../store/store.js';
 import type { JourneyStatus } from '../synthetic/runner.js';
 import type { Pipeline } from '../telemetry/pipeline.js';
 import type { TelemetryServer } from '../telemetry/server.js';
+import type { XdsServer } from '../xds/index.js';
 
 /** Everything parts share. Mutable only where documented. */
 export interface UmbradContext {
@@ -35,6 +36,8 @@ export interface UmbradContext {
    * the configuration this is the port the kernel picked.
    */
   readonly bound: Record<string, string>;
+  /** Set by the controller part once its xDS server listens: what it publishes to the proxies. */
+  xds?: XdsServer;
   /** Set by the controller part once started: what the admin API serves. */
   controller?: ControllerHandle;
   /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */

@@ -1,9 +1,12 @@
 /**
- * The controller as a daemon part: it only wires. Provisioners, the xDS
- * server (wiring.ts), the routing table, the effect runner (effects.ts), the
- * rollout scheduler, the judging loop (judging.ts) and the adaptive share
- * (adaptive.ts, once a second), started in that order
- * over the shared context (see umbrad.ts).
+ * The controller as a daemon part: it only wires, one feature at a time
+ * (features/), in the order they depend on each other — provisioners, the
+ * xDS server and the routing table (routing.ts); the rollout machine
+ * (rollouts.ts); chaos and the judge on final seconds (experiments.ts,
+ * judging.ts); then, once every service serves, the resumed deployments,
+ * journeys, the adaptive share and A/B experiments — over the shared context
+ * (see umbrad.ts). Each feature registers how it is undone as it starts;
+ * `stop` undoes them newest first (features/teardown.ts).
  *
  * On start it brings every service's serving version up (serving.ts;
  * instances a previous daemon left running are adopted), publishes routing,
@@ -11,33 +14,18 @@
  * {@link ControllerHandle} on the context for the admin part. On stop it
  * leaves the instances running unless asked otherwise.
  */
-import { join, resolve } from 'node:path';
-import { joinHostPort, splitHostPort } from '../config/addresses.js';
-import { dependencyEnv } from '../config/dependencies.js';
-import { AdaptiveShareLoop } from '../controller/adaptive.js';
-import { ChaosRunner } from '../controller/chaos-runner.js';
-import { ControllerEffectRunner } from '../controller/effects.js';
-import { experimentCollector } from '../controller/experiment-metrics.js';
-import { ExperimentDesk } from '../controller/experiments.js';
-import { JourneyLoop } from '../controller/journeys.js';
-import { JudgingLoop } from '../controller/judging.js';
-import { feedRefusals, holdOnStanding, rejectedEvent } from '../controller/refusal-feed.js';
-import { ProxyRefusals } from '../controller/refusals.js';
+
+import type { ExperimentDesk } from '../controller/experiments.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
-import { RoutingTable } from '../controller/routing.js';
-import { catchUpMsFor, servingVersion, startServing } from '../controller/serving.js';
-import { gatedControl, startXdsServer, telemetryControl, webhookFor } from '../controller/wiring.js';
+import { startServing } from '../controller/serving.js';
 import { logger } from '../log.js';
-import { defaultModel } from '../model/model.js';
-import { createProvisioner } from '../provision/factory.js';
-import type { PoolRef, Provisioner } from '../provision/provisioner.js';
-import { isTerminal } from '../rollout/phases.js';
-import { RolloutScheduler } from '../rollout/scheduler.js';
-import { storeDeploymentRepo } from '../rollout/store-repo.js';
-import { pipelineOptionsFor } from '../telemetry/pipeline.js';
-import type { XdsServer } from '../xds/index.js';
-import type { OverlayRelay } from '../xds/overlay/relay.js';
 import type { DaemonPart, UmbradContext } from './context.js';
+import { wireChaos, wireExperiments } from './features/experiments.js';
+import { wireJourneys } from './features/journeys.js';
+import { wireJudging } from './features/judging.js';
+import { wireRollouts } from './features/rollouts.js';
+import { wireRouting } from './features/routing.js';
+import { Teardown } from './features/teardown.js';
 
 const log = logger('controller');
 
@@ -52,232 +40,62 @@ export interface ControllerPartOptions {
 }
 
 export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
-  let xds: XdsServer | undefined;
-  let overlay: OverlayRelay | undefined;
-  let scheduler: RolloutScheduler | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let stopRefusals: (() => void) | undefined;
-  let offMetrics: (() => void) | undefined;
-  const offEndpointChanges: (() => void)[] = [];
-  let offRolloutMetrics: (() => void) | undefined;
-  let journeys: JourneyLoop | undefined;
-  let offExperiments: (() => Promise<void>) | undefined;
-  let adaptiveTimer: ReturnType<typeof setInterval> | undefined;
-  let chaos: ChaosRunner | undefined;
-  let experimentDesk: ExperimentDesk | undefined;
-  const provisioners = new Map<string, Provisioner>();
+  const teardown = new Teardown();
   return {
     name: 'controller',
     async start(ctx: UmbradContext) {
-      const { config, store } = ctx;
-      const services = config.services.map((s) => s.name);
-      const logDir = resolve(o.logDir ?? join(config.daemon.store.path, '..', 'instances'));
-      for (const s of config.services) {
-        const dependencyEnvOf = (ref: PoolRef) => dependencyEnv(s, ref.version, ref.pool);
-        provisioners.set(
-          s.name,
-          createProvisioner(s.provisioner, { service: s.name, logDir, dependencyEnv: dependencyEnvOf }),
-        );
-      }
-      const parts = await startXdsServer(config);
-      xds = parts.xds;
-      overlay = parts.overlay;
-      ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
-      const refusals = new ProxyRefusals(config.services);
-      const telemetry = ctx.telemetry;
-      const routing = new RoutingTable({
-        config,
-        xds,
-        provisioners,
-        ...(overlay ? { overlay } : {}),
-        ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
-        ...(telemetry ? { telemetryPort: telemetry.port } : {}),
-      });
-      // Pools whose endpoints move on their own (exec; process instances turning healthy or
-      // not) are routed where they are now, but only once the services' routing is set
-      // (startServing): a publish before it would send the proxies the default, the stable
-      // version alone, and drop the clusters a deployment in progress routes users to.
-      let routesSet = false;
-      let missed = false;
-      const republish = (reason: Record<string, unknown>): void => {
-        if (!routesSet) {
-          missed = true;
-          return;
-        }
-        routing
-          .publish()
-          .catch((err: Error) =>
-            log.warn('routing not republished after an endpoint change', { ...reason, error: err.message }),
-          );
-      };
-      for (const [service, p] of provisioners) {
-        const off = p.onEndpointsChange?.((ref) => republish({ service, ...ref }));
-        if (off) offEndpointChanges.push(off);
-      }
-      const control = gatedControl(telemetryControl(telemetry), routing);
-      const runner = new ControllerEffectRunner({
-        routing,
-        provisioners,
-        control,
-        webhookFor: webhookFor(config),
-        alertTimeoutMs: config.daemon.alerts.timeout,
-      });
-      const repo = storeDeploymentRepo(store);
-      const latest = (service: string) => repo.list({ service, limit: 1 })[0];
-      stopRefusals = feedRefusals({
-        xds,
-        // In overlay mode only refusals of Umbra's own edits concern the deployments.
-        ...(overlay ? { events: overlay } : {}),
-        refusals,
-        runner,
-        scheduler: () => scheduler,
-        services,
-        serving: (service) =>
-          servingVersion(config.services.find((c) => c.name === service)!, latest(service)),
-      });
-      offMetrics = ctx.metrics.register(() => refusals.metrics());
-      scheduler = new RolloutScheduler({
-        repo,
-        runner,
-        catchUpMs: catchUpMsFor(config),
-        standing: (service) => refusals.standing(service).map(rejectedEvent),
-      });
-      const judging = new JudgingLoop({ services: config.services, scheduler, store });
-      const adaptive = new AdaptiveShareLoop({
-        scheduler,
-        evidence: (s, d) => judging.phaseEvidence(s, d),
-        pools: (s) => provisioners.get(s)?.status() ?? [],
-      });
-      chaos = new ChaosRunner({
-        // The last seconds under faults are judged once final: the pipeline's close delay, and a flush.
-        drainMs: Math.ceil((pipelineOptionsFor(config).aggregate?.closeDelayUs ?? 0) / 1000) + 2000,
-        services: config.services,
-        routing,
-        provisioners,
-        control,
-        deploymentInProgress: (service) => {
-          const d = latest(service);
-          return d && !isTerminal(d.phase) ? { id: d.id, version: d.version, phase: d.phase } : null;
-        },
-        abRunning: (service) => experimentDesk?.running(service) ?? null,
-      });
-      const chaosRunner = chaos;
-      unsubscribe = ctx.onCells((cells) => {
-        judging.onSecond(cells);
-        chaosRunner.onSecond(cells);
-        adaptive.observe(cells);
-      });
+      const { config } = ctx;
+      const routing = await wireRouting(ctx, o, teardown);
+      const rollouts = wireRollouts(ctx, routing, teardown);
+      let desk: ExperimentDesk | undefined;
+      const chaos = wireChaos(ctx, routing, rollouts, (s) => desk?.running(s) ?? null, teardown);
+      const judge = wireJudging(ctx, routing, rollouts, chaos, teardown);
 
       // Serving versions first, so traffic flows before any deployment resumes.
       await Promise.all(
         config.services.map((s) =>
           startServing({
             service: s,
-            latest: latest(s.name),
-            provisioner: provisioners.get(s.name)!,
-            routing,
-            control,
+            latest: rollouts.latest(s.name),
+            provisioner: routing.provisioners.get(s.name)!,
+            routing: routing.routing,
+            control: rollouts.control,
           }),
         ),
       );
-      routesSet = true;
-      // An endpoint change while the serving versions came up may postdate their publish.
-      if (missed) republish({ at: 'start' });
+      routing.routesSet();
       // Overlay mode without services: the upstream's configuration passes through as it is.
-      if (overlay && config.services.length === 0) await routing.publish();
-      scheduler.start();
-      const sched = scheduler;
-      journeys = new JourneyLoop({
-        services: config.services,
-        provisioners,
-        latest: (service) => sched.latest(service),
-        registry: ctx.pipeline.registry,
-        aggregator: ctx.pipeline.aggregator,
-        nowUs: ctx.now,
-      });
-      journeys.start();
-      const journeyLoop = journeys;
-      // The share moves once a second, only after the deployments resumed (events go to started machines).
-      if (config.services.some((s) => s.mirroring.adaptive)) {
-        adaptiveTimer = setInterval(() => adaptive.tick(services), 1000);
-        adaptiveTimer.unref();
-      }
-      // Refusals that arrived while the serving versions came up hold what resumed.
-      holdOnStanding(services, refusals, scheduler);
-      const serving = (service: string) =>
-        servingVersion(config.services.find((c) => c.name === service)!, latest(service));
-      const experiments: ExperimentDesk = new ExperimentDesk({
-        services: config.services,
-        provisioners,
-        routing,
-        ...(telemetry ? { setSplit: (s: string, p: number) => telemetry.setSplit(s, p) } : {}),
-        registry: ctx.pipeline.registry,
-        serving,
-        activeDeployment: (service) => {
-          const d = latest(service);
-          return d && !isTerminal(d.phase) ? { id: d.id, phase: d.phase } : null;
-        },
-        mixture: defaultModel().params.rateMixture,
-        overlay: overlay !== undefined,
-        settled: () => scheduler!.idle(),
-        chaosRunning: (service) => chaosRunner.running(service),
-      });
-      experimentDesk = experiments;
-      ctx.pipeline.ingest.splitTap = (r) => experiments.onRecord(r);
-      const ticker = setInterval(() => {
-        try {
-          experiments.tick(Date.now());
-        } catch (err) {
-          log.error('experiment tick failed', { error: err as Error });
-        }
-      }, 1000);
-      ticker.unref();
-      const offMetricsExperiments = ctx.metrics.register(experimentCollector(() => experiments.status()));
-      offExperiments = async () => {
-        clearInterval(ticker);
-        ctx.pipeline.ingest.splitTap = null;
-        offMetricsExperiments();
-        await experiments.idle();
-      };
+      if (routing.overlay && config.services.length === 0) await routing.routing.publish();
+      rollouts.scheduler.start();
+      const journeys = wireJourneys(ctx, routing, rollouts, teardown);
+      judge.startAdaptive();
+      rollouts.holdOnStanding();
+      desk = wireExperiments(ctx, routing, rollouts, chaos, teardown);
+
       ctx.controller = {
-        experiments,
-        scheduler,
-        repo,
-        evidence: (s) => judging.evidence(s),
-        pools: (s) => provisioners.get(s)?.status() ?? [],
-        refusals: (s) => refusals.standing(s),
-        proxies: (s) => routing.proxies(s),
-        journeys: (s) => journeyLoop.status(s),
+        experiments: desk,
+        scheduler: rollouts.scheduler,
+        repo: rollouts.repo,
+        evidence: (s) => judge.judging.evidence(s),
+        pools: (s) => routing.provisioners.get(s)?.status() ?? [],
+        refusals: (s) => rollouts.refusals.standing(s),
+        proxies: (s) => routing.routing.proxies(s),
+        journeys: (s) => journeys.status(s),
         chaos,
       };
-      offRolloutMetrics = ctx.metrics.register(rolloutCollector(config.services, ctx.controller, store));
+      teardown.add(
+        'rollout metrics',
+        ctx.metrics.register(rolloutCollector(config.services, ctx.controller, ctx.store)),
+      );
       log.info('controller started', {
-        xds: xds.port,
+        xds: routing.xds.port,
         overlay: config.daemon.xds.upstream?.address,
         xdsTls: Boolean(config.daemon.xds.tls),
-        services,
+        services: config.services.map((s) => s.name),
       });
     },
     async stop() {
-      // Experiments end first: their faults lifted, their pools stopped, production's route as it was.
-      await chaos?.close();
-      await journeys?.stop();
-      unsubscribe?.();
-      clearInterval(adaptiveTimer);
-      stopRefusals?.();
-      offMetrics?.();
-      for (const off of offEndpointChanges.splice(0)) off();
-      offRolloutMetrics?.();
-      await offExperiments?.();
-      await scheduler?.stop();
-      overlay?.close();
-      await xds?.close();
-      // A daemon stop is not an outage: what serves production keeps running unless asked otherwise.
-      for (const p of provisioners.values()) {
-        await (o.stopInstancesOnExit ? p.close() : p.release()).catch((err: Error) =>
-          log.error('provisioner failed to stop', { error: err.message }),
-        );
-      }
+      await teardown.run();
     },
   };
 }

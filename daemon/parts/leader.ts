@@ -5,18 +5,32 @@
  * its rollout machine, provisioning and judging; the admin API; training;
  * retention) only while this daemon leads. They start, in order, when it
  * takes the lease and stop, in reverse order, when it loses or hands it back;
- * the follower's parts (its admin API) run while it does not lead.
+ * the follower's parts (its admin API and xDS server) run while it does not lead.
+ *
+ * Every daemon saves its watermark of closed seconds (ha/watermark.ts); the
+ * leader's parts see final seconds merged from every daemon's cells, each
+ * once every live daemon closed it (ha/merged-seconds.ts), instead of the
+ * seconds of this daemon's own aggregator.
  *
  * On stop it stops the leader's parts first, while their last writes still
  * hold the lease, then hands the lease back so another daemon takes over at
  * once instead of after the lease time.
  */
 import type { LeaderLease } from '../ha/lease.js';
+import { type CellsListener, MergedSeconds } from '../ha/merged-seconds.js';
+import { startWatermarks } from '../ha/watermark.js';
 import { logger } from '../log.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('ha');
+
+/** The context the leader's parts see: the daemon's own, but final seconds come merged from every daemon. */
+function mergedContext(ctx: UmbradContext, merged: MergedSeconds): UmbradContext {
+  const onCells = (fn: CellsListener) => merged.onCells(fn);
+  // Writes (ctx.controller, ctx.bound) land on the daemon's context, where every part reads them.
+  return new Proxy(ctx, { get: (t, k, r) => (k === 'onCells' ? onCells : Reflect.get(t, k, r)) });
+}
 
 export function leaderPart(
   lease: LeaderLease,
@@ -30,6 +44,8 @@ export function leaderPart(
   let chain: Promise<void> = Promise.resolve();
   let stopping = false;
   let context: UmbradContext | undefined;
+  let stopWatermarks: (() => void) | undefined;
+  const merged = new MergedSeconds({ seconds: store.seconds, leaseMs: lease.leaseMs });
 
   /** Stops what `running` holds, in reverse order. */
   const stopAll = async (running: DaemonPart[]): Promise<void> => {
@@ -65,6 +81,7 @@ export function leaderPart(
   };
 
   const stopParts = async (ctx: UmbradContext): Promise<void> => {
+    merged.stop();
     await stopAll(started);
     ctx.controller = undefined;
   };
@@ -74,6 +91,8 @@ export function leaderPart(
     async start(ctx) {
       context = ctx;
       store.setFence(() => lease.fence());
+      stopWatermarks = startWatermarks(store.seconds, () => ctx.pipeline.aggregator.openSecond);
+      const leaderCtx = mergedContext(ctx, merged);
       // The follower's parts and the leader's may share addresses (the admin API): one set runs at a time.
       const follow = () => startAll(ctx, followerParts, following, () => !lease.isLeader());
       lease.onChange((leading) => {
@@ -81,7 +100,8 @@ export function leaderPart(
           if (stopping) return;
           if (leading && lease.isLeader() && started.length === 0) {
             await stopAll(following);
-            await startAll(ctx, parts, started, () => lease.isLeader());
+            merged.start();
+            await startAll(leaderCtx, parts, started, () => lease.isLeader());
           } else if (!leading && following.length === 0) {
             await stopParts(ctx);
             await follow();
@@ -97,6 +117,7 @@ export function leaderPart(
       await chain;
       if (context) await stopParts(context);
       await stopAll(following);
+      stopWatermarks?.();
       await lease.stop();
     },
   };

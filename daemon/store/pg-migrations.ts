@@ -98,4 +98,36 @@ export const PG_MIGRATIONS: readonly string[] = [
     seen_at TIMESTAMPTZ NOT NULL
   );
   `,
+  // 2: per-daemon watermarks of closed seconds (daemon/ha/merged-seconds.ts).
+  `
+  -- The last second each daemon closed: its cells of every second up to it are saved.
+  CREATE TABLE umbra_watermarks (
+    daemon TEXT PRIMARY KEY,
+    second BIGINT NOT NULL
+  );
+  `,
+  // 3: what the leader publishes over xDS, served by every daemon (daemon/parts/xds-share.ts).
+  `
+  -- Per node, the snapshot the leader last published (its encoded resources) and its versions.
+  CREATE TABLE umbra_xds (
+    node TEXT PRIMARY KEY,
+    versions TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    token BIGINT NOT NULL
+  );
+  -- ACKs and NACKs proxies sent to daemons that do not lead, for the leader's refusal handling.
+  CREATE TABLE umbra_xds_answers (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    daemon TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+  );
+  `,
+  // 4: histograms per daemon, as cells: reads add them up (pg-sql.ts mergeHistograms).
+  `
+  ALTER TABLE histograms ADD COLUMN daemon TEXT NOT NULL DEFAULT '';
+  ALTER TABLE histograms DROP CONSTRAINT histograms_pkey;
+  ALTER TABLE histograms ADD PRIMARY KEY (service, minute, endpoint, arm, daemon);
+  `,
 ];

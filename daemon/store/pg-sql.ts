@@ -1,7 +1,8 @@
-/** SQL the PostgreSQL store (postgres.ts) builds and reads: numbered parameters, batched upserts, merged cells. */
+/** SQL the PostgreSQL store (postgres.ts) builds and reads: numbered parameters, batched upserts, merged cells and histograms. */
+import * as hdr from 'hdr-histogram-js';
 import { addCell } from '../aggregate/stats.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
-import type { StoredCell } from './store.js';
+import type { HistogramRow, StoredCell } from './store.js';
 
 /** Upserts in statements of at most 1000 rows (PostgreSQL takes at most 65535 parameters per statement). */
 export function upserts(table: string, columns: string[], conflict: string, rows: unknown[][]): SqlQuery[] {
@@ -43,11 +44,53 @@ export function mergeByKey(rows: StoredCell[]): StoredCell[] {
     const last = out[out.length - 1];
     const a = last?.cell.key;
     const b = r.cell.key;
-    if (last && a!.second === b.second && a!.endpoint === b.endpoint && a!.segment === b.segment) {
+    const same =
+      a !== undefined &&
+      a.second === b.second &&
+      a.service === b.service &&
+      a.endpoint === b.endpoint &&
+      a.segment === b.segment;
+    if (last && same) {
       addCell(last.cell, r.cell);
       last.deploymentId ??= r.deploymentId;
     } else out.push(r);
   }
+  return out;
+}
+
+/**
+ * Adds up consecutive rows of one histogram key (rows come ordered by key,
+ * one per daemon): one row per key, its histogram the sum of theirs, as
+ * one daemon would have recorded it.
+ */
+export function mergeHistograms(rows: HistogramRow[]): HistogramRow[] {
+  const out: HistogramRow[] = [];
+  let sum: hdr.Histogram | undefined;
+  const close = (): void => {
+    const last = out[out.length - 1];
+    if (last && sum) last.encoded = hdr.encodeIntoCompressedBase64(sum);
+    sum = undefined;
+  };
+  for (const r of rows) {
+    const last = out[out.length - 1];
+    const same =
+      last !== undefined &&
+      last.minute === r.minute &&
+      last.service === r.service &&
+      last.endpoint === r.endpoint &&
+      last.arm === r.arm;
+    if (!same) {
+      close();
+      out.push({ ...r, count: Number(r.count) });
+      continue;
+    }
+    sum ??= hdr.decodeFromCompressedBase64(last.encoded, 32, false);
+    const h = hdr.decodeFromCompressedBase64(r.encoded, 32, false);
+    sum.add(h);
+    h.destroy();
+    last.count += Number(r.count);
+  }
+  close();
   return out;
 }
 

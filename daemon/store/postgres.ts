@@ -15,7 +15,9 @@ import { logger } from '../log.js';
 import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
-import { mergeByKey, rowsOf, upserts, whereOf } from './pg-sql.js';
+import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
+import { type SharedXds, sharedXds } from './pg-shared-xds.js';
+import { mergeByKey, mergeHistograms, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
   DAY_MS,
   type DecisionDb,
@@ -62,6 +64,10 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends Store {
   /** Sets (or clears, with undefined) the lease every fenced write checks. */
   setFence(fence: (() => Fence | undefined) | undefined): void;
+  /** Watermarks and merged seconds of the daemons on the database (pg-shared.ts). */
+  readonly seconds: SharedSeconds;
+  /** What the leader publishes over xDS, and the answers of proxies connected to other daemons (pg-shared-xds.ts). */
+  readonly xds: SharedXds;
 }
 
 /** Serialises migrations of daemons starting together (any constant shared by them). */
@@ -142,6 +148,8 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
     setFence(f) {
       fence = f;
     },
+    seconds: sharedSeconds(db, daemonId),
+    xds: sharedXds(db, fenced, daemonId),
     transaction: (fn) => db.transaction(fn),
     schemaVersion: () => version,
     close: () => db.close(),
@@ -310,9 +318,9 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
       db.batch(
         upserts(
           'histograms',
-          ['service', 'endpoint', 'arm', 'minute', 'count', 'encoded'],
-          'service, minute, endpoint, arm',
-          rows.map((r) => [r.service, r.endpoint, r.arm, r.minute, r.count, r.encoded]),
+          ['service', 'endpoint', 'arm', 'minute', 'daemon', 'count', 'encoded'],
+          'service, minute, endpoint, arm, daemon',
+          rows.map((r) => [r.service, r.endpoint, r.arm, r.minute, daemonId, r.count, r.encoded]),
         ),
       );
     },
@@ -324,8 +332,9 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
         ['endpoint = ?', query.endpoint],
         ['arm = ?', query.arm],
       ]);
-      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms${where} ORDER BY minute, endpoint, arm`;
-      return rowsOf<HistogramRow>(db.query(sql, args));
+      const sql = `SELECT service, endpoint, arm, minute, count, encoded FROM histograms${where}
+                   ORDER BY minute, endpoint, arm, service, daemon`;
+      return mergeHistograms(rowsOf<HistogramRow>(db.query(sql, args)));
     },
 
     saveModel(m) {

@@ -86,7 +86,11 @@ export class XdsNackError extends Error {
   }
 }
 
-/** The ADS server. Create with {@link XdsServer.start}; events `ack` (AckEvent) and `nack` (NackRecord). */
+/**
+ * The ADS server. Create with {@link XdsServer.start}; events `ack`
+ * (AckEvent), `nack` (NackRecord) and `snapshot` (nodeId, Snapshot: one was
+ * set, after its streams were pumped; listeners must not throw).
+ */
 export class XdsServer extends EventEmitter {
   private readonly nodes = new NodeTable();
   private readonly allowLog = rateLimited(10_000);
@@ -147,6 +151,7 @@ export class XdsServer extends EventEmitter {
     const versions = versionsOf(snapshot);
     log.debug('snapshot set', { nodeId, versions, streams: streams.size });
     for (const stream of streams) stream.pump();
+    this.emit('snapshot', nodeId, snapshot);
     return versions;
   }
 

@@ -1,8 +1,8 @@
 /**
  * Several real daemons (`umbra daemon`) on one real PostgreSQL, for the
  * high-availability tests and `bench:failover`: every daemon's ports are
- * named up front (a follower binds no xDS port until it leads, so there is
- * no ports file to wait for), and all share one directory for what
+ * named up front (the proxies' bootstrap lists every daemon's xDS port
+ * before any of them binds), and all share one directory for what
  * the store's path places (the telemetry token, the instances).
  */
 import { type ChildProcess, spawn } from 'node:child_process';

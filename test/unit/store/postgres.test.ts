@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import * as hdr from 'hdr-histogram-js';
+import { LatencyHistogram } from '../../../daemon/aggregate/latency-histogram.js';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { setLogLevel } from '../../../daemon/log.js';
 import { StoreUnavailableError } from '../../../daemon/store/pg-bridge.js';
@@ -48,6 +50,44 @@ test('cells of one second from two daemons add up; each daemon replaces only its
     assert.equal(rows[0]!.cell.live['stable']!.requests, 17);
     assert.deepEqual(rows[0]!.cell.examples.errors, ['r1', 'r2']);
     assert.equal(rows[0]!.deploymentId, 'd1');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('histograms of one minute from two daemons add up; each daemon replaces only its own', async () => {
+  const url = await freshPostgresUrl();
+  const a = open(url, 'a');
+  const b = open(url, 'b');
+  const row = (latenciesUs: number[]) => {
+    const h = new LatencyHistogram();
+    for (const v of latenciesUs) h.record(v);
+    return {
+      service: 'checkout',
+      endpoint: 'GET /cart',
+      arm: 'primary' as const,
+      minute: 600,
+      count: latenciesUs.length,
+      encoded: h.encode(),
+    };
+  };
+  try {
+    a.saveHistograms([row([1000, 1000])]);
+    b.saveHistograms([row([9000])]);
+    a.saveHistograms([row([1000, 1000, 1000])]); // a's minute again: replaced, not added
+    b.saveHistograms([{ ...row([5000]), arm: 'candidate' }]);
+    const rows = a.listHistograms({ service: 'checkout', fromMinute: 0, toMinute: 6000 });
+    assert.deepEqual(
+      rows.map((r) => [r.arm, r.count]),
+      [
+        ['candidate', 1],
+        ['primary', 4],
+      ],
+    );
+    const sum = hdr.decodeFromCompressedBase64(rows[1]!.encoded);
+    assert.equal(sum.totalCount, 4);
+    assert.ok(sum.maxValue >= 8900, `the slow daemon's request is in the sum (max ${sum.maxValue})`);
   } finally {
     a.close();
     b.close();

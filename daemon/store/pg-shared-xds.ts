@@ -1,0 +1,100 @@
+/**
+ * The xDS state the daemons of one PostgreSQL database share (docs/ha.md):
+ * the leader stores every snapshot it publishes for a node (fenced: a daemon
+ * that lost the lease cannot overwrite its successor's), the others read
+ * and serve them, and record the ACKs and NACKs their proxies send, which
+ * the leader reads back into its refusal handling.
+ */
+import type { SyncPg } from './pg-bridge.js';
+import type { SqlQuery, SqlResult } from './pg-protocol.js';
+import { rowsOf } from './pg-sql.js';
+
+/** A proxy's answer received by another daemon: `ack` (an AckEvent) or `nack` (a NackRecord), as JSON. */
+export interface StoredXdsAnswer {
+  id: number;
+  daemon: string;
+  kind: 'ack' | 'nack';
+  answer: unknown;
+}
+
+export interface SharedXds {
+  /** Stores a node's snapshot (text of xds/snapshot-codec.ts) and versions; fenced, like every leader's write. */
+  publish(node: string, versions: Record<string, string>, snapshot: string): void;
+  /** The versions stored per node (compare, then read the snapshots that changed). */
+  versions(): Map<string, string>;
+  /** The stored snapshot text of a node, with its versions as stored. */
+  snapshot(node: string): { versions: string; snapshot: string } | undefined;
+  /** Records a proxy's answer received by this daemon. */
+  recordAnswer(kind: 'ack' | 'nack', answer: unknown): void;
+  /** Answers of other daemons with an id above `afterId`, oldest first (at most `limit`). */
+  answersAfter(afterId: number, limit?: number): StoredXdsAnswer[];
+  /** The highest answer id recorded at least `ageMs` ago (where a new leader starts reading). */
+  answersBefore(ageMs: number): number;
+  /** Deletes answers older than `ageMs`; returns how many. */
+  pruneAnswers(ageMs: number): number;
+}
+
+type Fenced = (queries: SqlQuery[]) => { results: SqlResult[]; failedAt?: number };
+
+export function sharedXds(db: SyncPg, fenced: Fenced, daemonId: string): SharedXds {
+  return {
+    publish(node, versions, snapshot) {
+      fenced([
+        {
+          sql: `INSERT INTO umbra_xds (node, versions, snapshot, token)
+                VALUES ($1, $2, $3, COALESCE((SELECT token FROM umbra_lease WHERE name = 'leader'), 0))
+                ON CONFLICT (node) DO UPDATE SET versions = EXCLUDED.versions, snapshot = EXCLUDED.snapshot,
+                  token = EXCLUDED.token`,
+          params: [node, JSON.stringify(versions), snapshot],
+        },
+      ]);
+    },
+    versions() {
+      const rows = rowsOf<{ node: string; versions: string }>(
+        db.query('SELECT node, versions FROM umbra_xds'),
+      );
+      return new Map(rows.map((r) => [r.node, r.versions]));
+    },
+    snapshot(node) {
+      return rowsOf<{ versions: string; snapshot: string }>(
+        db.query('SELECT versions, snapshot FROM umbra_xds WHERE node = $1', [node]),
+      )[0];
+    },
+    recordAnswer(kind, answer) {
+      db.query('INSERT INTO umbra_xds_answers (daemon, kind, answer) VALUES ($1, $2, $3)', [
+        daemonId,
+        kind,
+        JSON.stringify(answer),
+      ]);
+    },
+    answersAfter(afterId, limit = 1000) {
+      const rows = rowsOf<{ id: string | number; daemon: string; kind: 'ack' | 'nack'; answer: string }>(
+        db.query(
+          'SELECT id, daemon, kind, answer FROM umbra_xds_answers WHERE id > $1 AND daemon <> $2 ORDER BY id LIMIT $3',
+          [afterId, daemonId, limit],
+        ),
+      );
+      return rows.map((r) => ({
+        id: Number(r.id),
+        daemon: r.daemon,
+        kind: r.kind,
+        answer: JSON.parse(r.answer),
+      }));
+    },
+    answersBefore(ageMs) {
+      const row = rowsOf<{ id: string | number | null }>(
+        db.query(
+          `SELECT MAX(id) AS id FROM umbra_xds_answers WHERE at <= clock_timestamp() - $1 * interval '1 millisecond'`,
+          [ageMs],
+        ),
+      )[0];
+      return Number(row?.id ?? 0);
+    },
+    pruneAnswers(ageMs) {
+      return db.query(
+        `DELETE FROM umbra_xds_answers WHERE at < clock_timestamp() - $1 * interval '1 millisecond'`,
+        [ageMs],
+      ).rowCount;
+    },
+  };
+}
