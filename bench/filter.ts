@@ -30,9 +30,9 @@
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
  *
- * Umbra's filter runs with the settings the daemon gives it for the routes it
- * renders (`endpointFrom: path`: they are unnamed); a variant runs with the
- * plain configuration only, so that builds older than a setting still load.
+ * Umbra's filter runs with the settings the daemon adds for the routes it
+ * renders (DAEMON_SETTINGS); a variant runs with the plain configuration
+ * only, so that builds older than a setting still load.
  *
  * The last line is one JSON object (see `summary` below).
  */
@@ -144,7 +144,7 @@ const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<str
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (the summary line has the figures they give). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
 /** What the daemon adds to the filter's configuration for the routes it renders (controller/routing.ts). */
-const DAEMON_SETTINGS = { endpointFrom: 'path' };
+const DAEMON_SETTINGS = {};
 
 /**
  * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at

@@ -97,10 +97,6 @@ export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<str
     shadowTimeoutMs: m.timeout,
     liveSampleEvery: liveSampleEvery(s, wholeRoute),
   };
-  // The routes the daemon renders are unnamed (xds/resources/render.ts): the endpoint is the
-  // path, and the filter need not ask Envoy for a route name first. An upstream's routes may
-  // carry names (overlay mode).
-  if (!wholeRoute) out['endpointFrom'] = 'path';
   if (m.userSegment) out['outcomeHeader'] = s.experiments.outcomeHeader;
   if (m.userSegment?.header) out['segmentHeader'] = m.userSegment.header;
   if (m.userSegment?.cookie) out['segmentCookie'] = m.userSegment.cookie;
