@@ -72,6 +72,8 @@ export class MergedSeconds {
   #firstClosed: { second: number; at: number }[] = [];
   /** Live daemons without a watermark: when this leader first saw each. */
   #nullSince = new Map<string, number>();
+  /** The last second final for all (see finalThrough). */
+  #final = -1;
   /** Those no longer waited for (logged once each). */
   #ignored = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -97,6 +99,7 @@ export class MergedSeconds {
    */
   start(from?: number): void {
     this.#next = from;
+    this.#final = from === undefined ? -1 : from - 1;
     this.#firstClosed = [];
     this.#nullSince.clear();
     this.#ignored.clear();
@@ -107,12 +110,13 @@ export class MergedSeconds {
 
   /**
    * The last second every daemon waited for has closed (or that was taken
-   * after a lease's wait): a judge resuming from the store reads no further,
-   * because later seconds may hold only the faster daemons' cells. -1 before
-   * the first poll that saw a watermark.
+   * after a lease's wait), already while its cells are handed on: a judge
+   * resuming from the store reads no further, because later seconds may hold
+   * only the faster daemons' cells. -1 before the first poll that saw a
+   * watermark.
    */
   finalThrough(): number {
-    return this.#next === undefined ? -1 : this.#next - 1;
+    return this.#final;
   }
 
   stop(): void {
@@ -136,6 +140,7 @@ export class MergedSeconds {
     if (closed.length === 0) return;
     if (this.#next === undefined) this.#next = Math.min(...closed) + 1;
     const next = this.#next;
+    this.#final = Math.max(this.#final, next - 1);
     const byAny = Math.max(...closed);
     const last = this.#firstClosed.at(-1);
     if (!last || byAny > last.second) this.#firstClosed.push({ second: byAny, at: this.#now() });
@@ -155,6 +160,8 @@ export class MergedSeconds {
           suppressed,
         });
     }
+    // Final before they are handed on: a judge whose run starts on one of them replays them whole.
+    this.#final = ready.upTo;
     this.#emit(next, ready.upTo);
     this.#next = ready.upTo + 1;
   }

@@ -139,7 +139,11 @@ test('after a lease-long wait for a slow daemon, the others lose none of the sec
   let clock = 0;
   const merged = new MergedSeconds({ seconds: a.seconds, leaseMs: LEASE_MS, now: () => clock });
   const seen: [number, number][] = [];
-  merged.onCells((cells, second) => seen.push([second, cells[0]!.candidate.pairs]));
+  const early: number[] = [];
+  merged.onCells((cells, second) => {
+    seen.push([second, cells[0]!.candidate.pairs]);
+    if (merged.finalThrough() < second) early.push(second); // a run starting now would replay too little
+  });
   try {
     for (const s of [a, b, c]) s.seconds.saveWatermark(99);
     merged.poll(); // the first second taken is 100
@@ -175,6 +179,7 @@ test('after a lease-long wait for a slow daemon, the others lose none of the sec
       "b's final cells of 102 and 103 counted",
     );
     assert.equal(merged.finalThrough(), 103);
+    assert.deepEqual(early, [], 'final for all before handed on');
   } finally {
     await sql.end();
     for (const s of [a, b, c]) s.close();
