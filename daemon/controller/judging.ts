@@ -101,6 +101,14 @@ export interface JudgingOptions {
   scheduler: RolloutScheduler;
   store: Store;
   now?: () => number;
+  /**
+   * With a shared store (docs/ha.md): the last second every daemon has
+   * closed. A run's replay reads no further, because the store's later
+   * seconds may hold only the faster daemons' cells; those seconds come
+   * whole through `onSecond` instead. Absent: the store holds only final
+   * seconds, and the replay reads up to now.
+   */
+  finalThrough?: () => number;
 }
 
 export class JudgingLoop {
@@ -210,7 +218,7 @@ export class JudgingLoop {
       .listCells({
         service: cfg.name,
         fromSecond: from,
-        toSecond: Math.floor(this.#now() / 1000) + 1,
+        toSecond: this.#replayTo(),
         deploymentId: d.id,
       })
       .map((s) => s.cell);
@@ -223,6 +231,13 @@ export class JudgingLoop {
       this.#advance(cfg, d, run, stored);
     }
     return run;
+  }
+
+  /** The end (exclusive) of what a run's replay reads: up to now, or up to the last second final for all. */
+  #replayTo(): number {
+    const now = Math.floor(this.#now() / 1000) + 1;
+    const final = this.#o.finalThrough?.();
+    return final === undefined ? now : Math.min(now, final + 1);
   }
 
   /**

@@ -12,7 +12,11 @@
  * first daemon closed it (a live daemon that cannot save its watermark, or
  * one far behind): it is then taken with what the store holds, and the
  * daemons behind are logged. Missing cells only lower counts, never add
- * evidence.
+ * evidence. Such a take goes only up to the lowest watermark at or past it:
+ * a slow daemon delays the others, never truncates them (a second they are
+ * about to close waits for them too). A live daemon that has saved no
+ * watermark for a lease since this leader first saw it (an older version in
+ * a rolling upgrade) is no longer waited for, and logged once.
  */
 import type { CellStats } from '../aggregate/stats.js';
 import { logger, rateLimited } from '../log.js';
@@ -32,7 +36,12 @@ export interface MergedSecondsOptions {
   now?: () => number;
 }
 
-/** The seconds a poll may take: up to `upTo` (inclusive), or nothing yet. */
+/**
+ * The seconds a poll may take: up to `upTo` (inclusive), or nothing yet.
+ * `waitedMs`: how long ago a first daemon closed `next`. After a lease the
+ * take stops at the lowest watermark at or past `next`, so the daemons that
+ * closed it lose none of their cells of the seconds after it.
+ */
 export function readySecond(
   marks: readonly DaemonWatermark[],
   next: number,
@@ -43,11 +52,11 @@ export function readySecond(
   const closed = live.filter((m) => m.second !== null).map((m) => m.second!);
   if (closed.length === 0) return undefined;
   const byAll = closed.length === live.length ? Math.min(...closed) : Number.NEGATIVE_INFINITY;
-  const byAny = Math.max(...closed);
   if (byAll >= next) return { upTo: byAll, behind: [] };
-  if (byAny >= next && waitedMs >= leaseMs) {
+  const past = closed.filter((s) => s >= next);
+  if (past.length > 0 && waitedMs >= leaseMs) {
     const behind = live.filter((m) => m.second === null || m.second < next).map((m) => m.daemon);
-    return { upTo: byAny, behind };
+    return { upTo: Math.min(...past), behind };
   }
   return undefined;
 }
@@ -59,8 +68,14 @@ export class MergedSeconds {
   readonly #logLimit = rateLimited(10_000);
   /** The first second not taken yet (undefined: chosen at the first poll that sees a watermark). */
   #next: number | undefined;
-  /** When a daemon first closed #next while another had not (the wait's start). */
-  #waitingSince: number | undefined;
+  /** When each watermark was first seen (increasing seconds): a second's wait starts at the first entry ≥ it. */
+  #firstClosed: { second: number; at: number }[] = [];
+  /** Live daemons without a watermark: when this leader first saw each. */
+  #nullSince = new Map<string, number>();
+  /** The last second final for all (see finalThrough). */
+  #final = -1;
+  /** Those no longer waited for (logged once each). */
+  #ignored = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: MergedSecondsOptions) {
@@ -84,10 +99,24 @@ export class MergedSeconds {
    */
   start(from?: number): void {
     this.#next = from;
-    this.#waitingSince = undefined;
+    this.#final = from === undefined ? -1 : from - 1;
+    this.#firstClosed = [];
+    this.#nullSince.clear();
+    this.#ignored.clear();
     this.stop();
     this.#timer = setInterval(() => this.poll(), this.#o.pollMs ?? 250);
     this.#timer.unref();
+  }
+
+  /**
+   * The last second every daemon waited for has closed (or that was taken
+   * after a lease's wait), already while its cells are handed on: a judge
+   * resuming from the store reads no further, because later seconds may hold
+   * only the faster daemons' cells. -1 before the first poll that saw a
+   * watermark.
+   */
+  finalThrough(): number {
+    return this.#final;
   }
 
   stop(): void {
@@ -106,30 +135,60 @@ export class MergedSeconds {
   }
 
   #poll(): void {
-    const marks = this.#o.seconds.watermarks(this.#o.leaseMs);
-    if (this.#next === undefined) {
-      const closed = marks.filter((m) => m.live && m.second !== null).map((m) => m.second!);
-      if (closed.length === 0) return;
-      this.#next = Math.min(...closed) + 1;
-    }
+    const marks = this.#waitedFor(this.#o.seconds.watermarks(this.#o.leaseMs));
+    const closed = marks.filter((m) => m.live && m.second !== null).map((m) => m.second!);
+    if (closed.length === 0) return;
+    if (this.#next === undefined) this.#next = Math.min(...closed) + 1;
     const next = this.#next;
-    const waited = this.#waitingSince === undefined ? 0 : this.#now() - this.#waitingSince;
+    this.#final = Math.max(this.#final, next - 1);
+    const byAny = Math.max(...closed);
+    const last = this.#firstClosed.at(-1);
+    if (!last || byAny > last.second) this.#firstClosed.push({ second: byAny, at: this.#now() });
+    while (this.#firstClosed.length > 0 && this.#firstClosed[0]!.second < next) this.#firstClosed.shift();
+    const since = this.#firstClosed[0]?.at;
+    const waited = since === undefined ? 0 : this.#now() - since;
     const ready = readySecond(marks, next, waited, this.#o.leaseMs);
-    if (!ready) {
-      const byAny = Math.max(...marks.filter((m) => m.live && m.second !== null).map((m) => m.second!));
-      if (byAny >= next) this.#waitingSince ??= this.#now();
-      return;
-    }
+    if (!ready) return;
     if (ready.behind.length > 0) {
-      log.warn('seconds taken without every daemon: waited a lease', {
-        from: next,
-        to: ready.upTo,
-        behind: ready.behind,
-      });
+      // A daemon stuck behind makes every second wait a lease: logged at most every 10 s.
+      const suppressed = this.#logLimit('behind');
+      if (suppressed >= 0)
+        log.warn('seconds taken without every daemon: waited a lease', {
+          from: next,
+          to: ready.upTo,
+          behind: ready.behind,
+          suppressed,
+        });
     }
+    // Final before they are handed on: a judge whose run starts on one of them replays them whole.
+    this.#final = ready.upTo;
     this.#emit(next, ready.upTo);
     this.#next = ready.upTo + 1;
-    this.#waitingSince = undefined;
+  }
+
+  /** The watermarks of the daemons waited for: without a live one that has saved none for a lease. */
+  #waitedFor(marks: DaemonWatermark[]): DaemonWatermark[] {
+    const now = this.#now();
+    const unmarked = new Set<string>();
+    for (const m of marks) {
+      if (!m.live || m.second !== null) continue;
+      unmarked.add(m.daemon);
+      const since = this.#nullSince.get(m.daemon) ?? now;
+      this.#nullSince.set(m.daemon, since);
+      if (now - since >= this.#o.leaseMs && !this.#ignored.has(m.daemon)) {
+        this.#ignored.add(m.daemon);
+        log.warn('not waiting for a daemon that saves no watermark (an older version?)', {
+          daemon: m.daemon,
+          waitedMs: Math.round(now - since),
+        });
+      }
+    }
+    for (const d of [...this.#nullSince.keys()]) {
+      if (unmarked.has(d)) continue;
+      this.#nullSince.delete(d);
+      this.#ignored.delete(d);
+    }
+    return marks.filter((m) => !this.#ignored.has(m.daemon));
   }
 
   /** Reads seconds [from, upTo] and hands each second with cells to the listeners, in order. */

@@ -42,6 +42,13 @@ export interface UmbradContext {
   controller?: ControllerHandle;
   /** Subscribes to final per-second cells (all services; shared objects: do not mutate); returns the unsubscribe function. */
   onCells(fn: (cells: CellStats[], second: number, nowUs: number) => void): () => void;
+  /**
+   * Set on the leader of a shared store (parts/leader.ts): the last second
+   * every daemon has closed. The store may hold later seconds only in part;
+   * what replays stored seconds reads no further. Absent: the store holds
+   * final seconds only.
+   */
+  finalThrough?: () => number;
 }
 
 /** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */

@@ -25,11 +25,21 @@ import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('ha');
 
-/** The context the leader's parts see: the daemon's own, but final seconds come merged from every daemon. */
+/**
+ * The context the leader's parts see: the daemon's own, but final seconds come merged from every
+ * daemon, and replays of stored seconds stop at the last one every daemon closed.
+ */
 function mergedContext(ctx: UmbradContext, merged: MergedSeconds): UmbradContext {
   const onCells = (fn: CellsListener) => merged.onCells(fn);
+  const finalThrough = () => merged.finalThrough();
   // Writes (ctx.controller, ctx.bound) land on the daemon's context, where every part reads them.
-  return new Proxy(ctx, { get: (t, k, r) => (k === 'onCells' ? onCells : Reflect.get(t, k, r)) });
+  return new Proxy(ctx, {
+    get: (t, k, r) => {
+      if (k === 'onCells') return onCells;
+      if (k === 'finalThrough') return finalThrough;
+      return Reflect.get(t, k, r);
+    },
+  });
 }
 
 export function leaderPart(

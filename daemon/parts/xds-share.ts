@@ -18,6 +18,7 @@
  */
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { startXdsServer } from '../controller/wiring.js';
+import { XdsAnswerFeed } from '../ha/xds-answers.js';
 import { logger, rateLimited } from '../log.js';
 import type { SharedXds } from '../store/pg-shared-xds.js';
 import { isKnownType, type Snapshot, snapshotVersions, type XdsServer } from '../xds/index.js';
@@ -69,12 +70,11 @@ export function xdsPublishPart(shared: SharedXds): DaemonPart {
       }
       xds.on('snapshot', save);
       offs.push(() => xds.off('snapshot', save));
-      let after = shared.answersBefore(REPLAY_MS);
+      const answers = new XdsAnswerFeed(shared, shared.answersBefore(REPLAY_MS));
       let pruned = 0;
       const relay = (): void => {
         try {
-          for (const a of shared.answersAfter(after)) {
-            after = a.id;
+          for (const a of answers.read()) {
             if (wellFormed(a.answer)) xds.emit(a.kind, a.answer);
             else log.warn('stored xds answer ignored: malformed', { id: a.id, daemon: a.daemon });
           }

@@ -26,8 +26,12 @@ export interface SharedXds {
   snapshot(node: string): { versions: string; snapshot: string } | undefined;
   /** Records a proxy's answer received by this daemon. */
   recordAnswer(kind: 'ack' | 'nack', answer: unknown): void;
-  /** Answers of other daemons with an id above `afterId`, oldest first (at most `limit`). */
-  answersAfter(afterId: number, limit?: number): StoredXdsAnswer[];
+  /**
+   * Answers of other daemons with an id above `afterId` (oldest first, at most
+   * `limit`), and before them those with an id up to `afterId` recorded in the
+   * last `windowMs` (the caller skips the ones it handled: see ha/xds-answers.ts).
+   */
+  answersAfter(afterId: number, windowMs: number, limit?: number): StoredXdsAnswer[];
   /** The highest answer id recorded at least `ageMs` ago (where a new leader starts reading). */
   answersBefore(ageMs: number): number;
   /** Deletes answers older than `ageMs`; returns how many. */
@@ -67,14 +71,22 @@ export function sharedXds(db: SyncPg, fenced: Fenced, daemonId: string): SharedX
         JSON.stringify(answer),
       ]);
     },
-    answersAfter(afterId, limit = 1000) {
-      const rows = rowsOf<{ id: string | number; daemon: string; kind: 'ack' | 'nack'; answer: string }>(
+    answersAfter(afterId, windowMs, limit = 1000) {
+      type Row = { id: string | number; daemon: string; kind: 'ack' | 'nack'; answer: string };
+      const late = rowsOf<Row>(
+        db.query(
+          `SELECT id, daemon, kind, answer FROM umbra_xds_answers
+           WHERE id <= $1 AND daemon <> $2 AND at >= clock_timestamp() - $3 * interval '1 millisecond' ORDER BY id`,
+          [afterId, daemonId, windowMs],
+        ),
+      );
+      const fresh = rowsOf<Row>(
         db.query(
           'SELECT id, daemon, kind, answer FROM umbra_xds_answers WHERE id > $1 AND daemon <> $2 ORDER BY id LIMIT $3',
           [afterId, daemonId, limit],
         ),
       );
-      return rows.map((r) => ({
+      return [...late, ...fresh].map((r) => ({
         id: Number(r.id),
         daemon: r.daemon,
         kind: r.kind,

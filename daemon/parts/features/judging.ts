@@ -26,7 +26,12 @@ export function wireJudging(
   teardown: Teardown,
 ): JudgingWiring {
   const { config, store } = ctx;
-  const judging = new JudgingLoop({ services: config.services, scheduler: rollouts.scheduler, store });
+  const judging = new JudgingLoop({
+    services: config.services,
+    scheduler: rollouts.scheduler,
+    store,
+    ...(ctx.finalThrough ? { finalThrough: ctx.finalThrough } : {}),
+  });
   const adaptive = new AdaptiveShareLoop({
     scheduler: rollouts.scheduler,
     evidence: (s, d) => judging.phaseEvidence(s, d),

@@ -21,8 +21,14 @@ const FIRST = Math.floor(deployment.phaseStartedAt / 1000) + 1;
 const SECONDS = 40;
 
 /** A second where the candidate fails about one pair in ten more than production. */
-function cell(second: number): CellStats {
-  const candidate = { ...emptyPaired(), pairs: 40, shadowFailed: 4, errShadowOnly: 4, latPairs: 36 };
+function cell(second: number, share = 1): CellStats {
+  const candidate = {
+    ...emptyPaired(),
+    pairs: 40 * share,
+    shadowFailed: 4 * share,
+    errShadowOnly: 4 * share,
+    latPairs: 36 * share,
+  };
   return {
     key: { service: 'checkout', endpoint: 'GET /pay', segment: 'eu-west', second },
     candidate,
@@ -32,12 +38,18 @@ function cell(second: number): CellStats {
   };
 }
 
-function loop(store: ReturnType<typeof openStore>, verdicts: string[]) {
+function loop(store: ReturnType<typeof openStore>, verdicts: string[], finalThrough?: () => number) {
   const scheduler = {
     latest: () => deployment,
     verdict: (_s: string, _subject: string, v: { verdict: string }) => verdicts.push(v.verdict),
   } as unknown as RolloutScheduler;
-  return new JudgingLoop({ services, scheduler, store, now: () => (FIRST + SECONDS + 10) * 1000 });
+  return new JudgingLoop({
+    services,
+    scheduler,
+    store,
+    now: () => (FIRST + SECONDS + 10) * 1000,
+    ...(finalThrough ? { finalThrough } : {}),
+  });
 }
 
 test('a judging loop started after a restart rebuilds the phase’s evidence from the stored cells', () => {
@@ -88,4 +100,32 @@ test('each second is judged once, though the store saved it before the loop sees
   // counted twice before (replayed from the store, then judged as it arrived).
   assert.equal(live.evidence('checkout')?.pairs, (SECONDS - 2) * 40);
   assert.equal(restarted.evidence('checkout')?.pairs, (SECONDS - 1) * 40);
+});
+
+test('with a shared store, the replay stops at the last second every daemon closed', () => {
+  // Arrange: the store holds every second whole up to FINAL; after it, only a faster daemon's half
+  // of each second so far (the slower one is still aggregating them).
+  const FINAL = FIRST + SECONDS - 6;
+  const store = openStore(':memory:');
+  storeDeploymentRepo(store).create(deployment, 'deploy');
+  const whole = Array.from({ length: SECONDS }, (_, i) => cell(FIRST + i));
+  const uninterrupted = loop(openStore(':memory:'), []);
+  for (const c of whole) uninterrupted.onSecond([c]);
+  saveTaggedCells(
+    store,
+    whole.filter((c) => c.key.second <= FINAL),
+  );
+  saveTaggedCells(
+    store,
+    whole.filter((c) => c.key.second > FINAL).map((c) => cell(c.key.second, 0.5)),
+  );
+
+  // Act: a new leader's loop gets the seconds after FINAL whole, as they become final for all
+  // (while the first of them is handed on, the last final one is still FINAL).
+  const leader = loop(store, [], () => FINAL);
+  for (const c of whole.filter((c) => c.key.second > FINAL)) leader.onSecond([c]);
+
+  // Assert: what the loop that saw every second whole says; without the cap the replay would take
+  // the halves of the last seconds and then drop their whole versions as already judged.
+  assert.deepEqual(leader.evidence('checkout'), uninterrupted.evidence('checkout'));
 });

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { type CellStats, emptyPaired } from '../../../daemon/aggregate/stats.js';
 import { MergedSeconds } from '../../../daemon/ha/merged-seconds.js';
 import { setLogLevel } from '../../../daemon/log.js';
-import { openPostgresStore } from '../../../daemon/store/postgres.js';
+import { openPostgresStore, type PostgresStore } from '../../../daemon/store/postgres.js';
 import { usePostgres } from '../../harness/postgres.js';
 
 setLogLevel('silent');
@@ -127,5 +127,103 @@ test('a watermark never moves back', async () => {
   } finally {
     await sql.end();
     a.close();
+  }
+});
+
+test('after a lease-long wait for a slow daemon, the others lose none of the seconds they are closing', async () => {
+  const url = await server.database();
+  const [a, b, c] = ['a', 'b', 'c'].map((daemonId) =>
+    openPostgresStore({ url, connectTimeoutMs: 2000, timeoutMs: 2000, daemonId }),
+  ) as [PostgresStore, PostgresStore, PostgresStore];
+  const sql = await members(url, ['a', 'b', 'c']);
+  let clock = 0;
+  const merged = new MergedSeconds({ seconds: a.seconds, leaseMs: LEASE_MS, now: () => clock });
+  const seen: [number, number][] = [];
+  const early: number[] = [];
+  merged.onCells((cells, second) => {
+    seen.push([second, cells[0]!.candidate.pairs]);
+    if (merged.finalThrough() < second) early.push(second); // a run starting now would replay too little
+  });
+  try {
+    for (const s of [a, b, c]) s.seconds.saveWatermark(99);
+    merged.poll(); // the first second taken is 100
+
+    // a (fast) closes 100-103; b closes 100-101 and is still aggregating 102; c is stuck at 99.
+    a.saveCells([100, 101, 102, 103].map((s) => cell('checkout', s, 10, 0)));
+    a.seconds.saveWatermark(103);
+    b.saveCells([100, 101].map((s) => cell('checkout', s, 5, 0)));
+    b.saveCells([cell('checkout', 102, 1, 0)]); // b's cells of 102 so far
+    b.seconds.saveWatermark(101);
+    merged.poll();
+    clock += LEASE_MS;
+    merged.poll();
+    assert.deepEqual(
+      seen,
+      [
+        [100, 15],
+        [101, 15],
+      ],
+      'taken after a lease only up to what b closed, not up to a',
+    );
+
+    // b closes 102 and 103 a moment later: taken whole, c still behind.
+    b.saveCells([cell('checkout', 102, 5, 0), cell('checkout', 103, 5, 0)]);
+    b.seconds.saveWatermark(103);
+    merged.poll();
+    assert.deepEqual(
+      seen.slice(2),
+      [
+        [102, 15],
+        [103, 15],
+      ],
+      "b's final cells of 102 and 103 counted",
+    );
+    assert.equal(merged.finalThrough(), 103);
+    assert.deepEqual(early, [], 'final for all before handed on');
+  } finally {
+    await sql.end();
+    for (const s of [a, b, c]) s.close();
+  }
+});
+
+test('a live daemon that saves no watermark is waited for one lease, not one lease per second', async () => {
+  const url = await server.database();
+  const a = openPostgresStore({ url, connectTimeoutMs: 2000, timeoutMs: 2000, daemonId: 'a' });
+  const b = openPostgresStore({ url, connectTimeoutMs: 2000, timeoutMs: 2000, daemonId: 'b' });
+  const sql = await members(url, ['a', 'b']); // b: an older version, live but never saving a watermark
+  let clock = 0;
+  const merged = new MergedSeconds({ seconds: a.seconds, leaseMs: LEASE_MS, now: () => clock });
+  const seen: number[] = [];
+  merged.onCells((_cells, second) => seen.push(second));
+  try {
+    a.seconds.saveWatermark(99);
+    merged.poll(); // the first second taken is 100; b seen without a watermark
+
+    a.saveCells([cell('checkout', 100, 1, 0)]);
+    a.seconds.saveWatermark(100);
+    merged.poll();
+    assert.deepEqual(seen, [], 'b is waited for within the lease');
+    clock += LEASE_MS;
+    merged.poll();
+    assert.deepEqual(seen, [100]);
+
+    a.saveCells([cell('checkout', 101, 1, 0)]);
+    a.seconds.saveWatermark(101);
+    merged.poll();
+    assert.deepEqual(seen, [100, 101], 'b no longer waited for');
+
+    // b is upgraded and saves watermarks: waited for again.
+    b.seconds.saveWatermark(101);
+    a.saveCells([cell('checkout', 102, 1, 0)]);
+    a.seconds.saveWatermark(102);
+    merged.poll();
+    assert.deepEqual(seen, [100, 101], 'waiting for b again');
+    b.seconds.saveWatermark(102);
+    merged.poll();
+    assert.deepEqual(seen, [100, 101, 102]);
+  } finally {
+    await sql.end();
+    a.close();
+    b.close();
   }
 });
