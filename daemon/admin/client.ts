@@ -74,6 +74,14 @@ type Rpc = (
  */
 export class AdminClient {
   #client: Client;
+  /**
+   * Calls not yet ended, per channel. A channel replaced for a retry is
+   * closed once its last call ends: closing it at once would cancel calls
+   * other callers have in flight on it (they may have run).
+   */
+  readonly #inFlight = new Map<Client, number>();
+  /** Channels replaced for a retry, still carrying calls. */
+  readonly #retired = new Set<Client>();
   readonly #o: AdminClientOptions;
   readonly #token: string;
   readonly #timeoutMs: number;
@@ -189,23 +197,42 @@ export class AdminClient {
     return this.#call('ChaosStop', { service, reason: '' });
   }
 
+  /** Closes every channel: calls still in flight are cancelled. */
   close(): void {
     this.#client.close();
+    for (const c of this.#retired) c.close();
+    this.#retired.clear();
   }
 
   async #call<T>(rpc: string, req: unknown): Promise<T> {
     try {
       return await this.#once<T>(rpc, req, this.#timeoutMs, false);
     } catch (err) {
-      const why = err instanceof RetryableError ? err.why : undefined;
-      if (!why) throw err;
+      if (!(err instanceof RetryableError)) throw err;
+      const why = err.why;
       this.#o.onReconnect?.(
         `the daemon at ${this.#address} answered ${rpc} with ${why} (it may be switching between follower and leader); trying once more on a new connection`,
       );
-      this.#client.close();
-      this.#client = AdminClient.#open(this.#o);
+      // Another call's retry may have replaced the channel already: then this one uses that.
+      if (err.channel === this.#client) this.#replace();
       return this.#once<T>(rpc, req, Math.max(this.#timeoutMs, RETRY_WAIT_MS), true);
     }
+  }
+
+  /** A new channel for the calls to come; the old one closes once its calls have ended. */
+  #replace(): void {
+    const old = this.#client;
+    this.#client = AdminClient.#open(this.#o);
+    if (this.#inFlight.has(old)) this.#retired.add(old);
+    else old.close();
+  }
+
+  /** Counts a call ending on `channel`, closing a replaced channel with its last call. */
+  #ended(channel: Client): void {
+    const n = (this.#inFlight.get(channel) ?? 1) - 1;
+    if (n > 0) return void this.#inFlight.set(channel, n);
+    this.#inFlight.delete(channel);
+    if (this.#retired.delete(channel)) channel.close();
   }
 
   /** One call; `last`: errors are final, and the call waits for the daemon to listen. */
@@ -213,15 +240,18 @@ export class AdminClient {
     const md = new Metadata();
     md.set('authorization', `Bearer ${this.#token}`);
     if (last) md.setOptions({ waitForReady: true });
-    const fn = (this.#client as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
+    const channel = this.#client;
+    const fn = (channel as unknown as Record<string, Rpc>)[rpc.charAt(0).toLowerCase() + rpc.slice(1)]!;
+    this.#inFlight.set(channel, (this.#inFlight.get(channel) ?? 0) + 1);
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+      fn.call(channel, req, md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+        this.#ended(channel);
         if (!err) {
           this.#answered = true;
           return resolve(res as T);
         }
         const why = last ? undefined : retryable(rpc, err, this.#answered);
-        if (why) return reject(new RetryableError(why));
+        if (why) return reject(new RetryableError(why, channel));
         if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
           return reject(
             new AdminCallError(
@@ -238,7 +268,11 @@ export class AdminClient {
 
 /** A first try that failed in a way worth one more (never leaves the client). */
 class RetryableError extends Error {
-  constructor(readonly why: string) {
+  constructor(
+    readonly why: string,
+    /** The channel the call failed on. */
+    readonly channel: Client,
+  ) {
     super(why);
   }
 }

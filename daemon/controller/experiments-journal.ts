@@ -6,9 +6,11 @@
  * gains a point of its series at each save). A failed save is logged and the
  * experiment goes on in memory: the next save catches up.
  */
+
+import { NAME } from '../config/fields.js';
 import type { ExperimentRunner } from '../experiment/runner.js';
 import { parseSnapshot, type RunnerSnapshot } from '../experiment/snapshot.js';
-import type { ExperimentSpec } from '../experiment/spec.js';
+import { type ExperimentSpec, specFieldErrors } from '../experiment/spec.js';
 import { logger } from '../log.js';
 import type { ExperimentRow, ExperimentStore } from '../store/store.js';
 import type { ExperimentPoint, ExperimentStatus } from './experiments-status.js';
@@ -129,15 +131,18 @@ export function fromRow(
   mixtureSize: number,
 ): { status: ExperimentStatus; state: RunnerSnapshot | null } | string {
   if (!PHASES.has(r.phase)) return `phase: unknown '${r.phase}'`;
-  const spec = r.spec as Partial<ExperimentSpec> | null;
-  if (
-    !spec ||
-    typeof spec.split !== 'number' ||
-    typeof spec.windowMs !== 'number' ||
-    typeof spec.alpha !== 'number' ||
-    !spec.outcome
-  )
-    return 'spec: not an experiment (split, outcome, windowMs, alpha)';
+  if (typeof r.stable !== 'string' || !NAME.test(r.stable))
+    return `stable: not a version name, got ${JSON.stringify(r.stable)}`;
+  if (typeof r.spec !== 'object' || r.spec === null || Array.isArray(r.spec)) return 'spec: not an object';
+  // The row drives routes and pools on resume: the same rules as a new experiment's.
+  const spec = {
+    minEffect: 0,
+    ...(r.spec as Partial<ExperimentSpec>),
+    service: r.service,
+    version: r.version,
+  };
+  const bad = specFieldErrors(spec);
+  if (bad.length > 0) return `spec.${bad.join('; spec.')}`;
   if (!Array.isArray(r.transitions)) return 'transitions: not a list';
   if (!Array.isArray(r.series)) return 'series: not a list';
   let state: RunnerSnapshot | null = null;
@@ -149,7 +154,7 @@ export function fromRow(
   return {
     status: {
       id: r.id,
-      spec: { minEffect: 0, ...spec, service: r.service, version: r.version } as ExperimentSpec,
+      spec: spec as ExperimentSpec,
       stable: r.stable,
       phase: r.phase as ExperimentStatus['phase'],
       startedAtMs: r.startedAt,

@@ -10,7 +10,8 @@
  * With a store, every experiment is saved (experiments-journal.ts): a
  * daemon that restarts resumes a running one from its last save (B's pool,
  * the split route and the filters' split share set again, the statistics
- * and the guard as saved) and still shows the ended ones.
+ * and the guard as saved), once it passes start()'s checks again against
+ * the service as it is now, and still shows the ended ones.
  */
 import type { LiveRecord } from '../aggregate/aggregator.js';
 import type { SeriesRegistry } from '../aggregate/series.js';
@@ -89,7 +90,10 @@ export class ExperimentDesk {
    * starts again from its last save. Its users are where they were: the
    * split is the consistent hash of the user key, so the same share puts the
    * same users in B. Users in their window at the save are left out (their
-   * records of the gap are lost), counted as dropped.
+   * records of the gap are lost), counted as dropped. A running one that
+   * start() would refuse now (its A no longer what serves, a deployment in
+   * progress, chaos, a spec or service that no longer fits) is ended with
+   * `not resumed: …` instead, saved so that status shows why.
    */
   resume(nowMs: number): void {
     for (const { status, state } of this.#journal.load(
@@ -105,8 +109,21 @@ export class ExperimentDesk {
           b: versionCluster(cfg.name, status.spec.version),
         },
       };
+      if (status.phase === 'stopped') {
+        this.#byService.set(cfg.name, entry);
+        continue;
+      }
+      // Checked as a new one would be, against what the service is now: A must still be what serves.
+      const serving = this.#o.serving(cfg.name);
+      const refusal =
+        status.stable === serving
+          ? this.#refusal(status.spec, cfg, serving)
+          : `stable: ${cfg.name} now serves ${serving}, not ${status.stable} (the experiment's A)`;
       this.#byService.set(cfg.name, entry);
-      if (status.phase === 'stopped') continue;
+      if (refusal) {
+        this.#notResumed(entry, `not resumed: ${refusal}`, nowMs);
+        continue;
+      }
       entry.runner = new ExperimentRunner(status.spec, this.#o.mixture, cfg.judge.anomalyThreshold);
       if (state) entry.runner.restore(state);
       this.#move(entry, 'starting', 'the daemon restarted: resuming from the last save', nowMs);
@@ -141,11 +158,34 @@ export class ExperimentDesk {
   start(spec: ExperimentSpec, nowMs: number): ExperimentStatus {
     const cfg = this.#o.services.find((s) => s.name === spec.service);
     if (!cfg) throw new ExperimentRefused(`service: no service named ${spec.service}`);
-    const at = `services[${this.#o.services.indexOf(cfg)}]`;
     const provisioner = this.#o.provisioners.get(cfg.name)!;
     const stable = this.#o.serving(cfg.name);
+    const refusal = this.#refusal(spec, cfg, stable);
+    if (refusal) throw new ExperimentRefused(refusal);
+
+    const id = `${cfg.name}-${spec.version}-ab-${nowMs}`;
+    const entry: Entry = {
+      status: startingStatus(id, spec, stable, nowMs),
+      runner: null,
+      clusters: { a: versionCluster(cfg.name, stable), b: versionCluster(cfg.name, spec.version) },
+    };
+    this.#byService.set(cfg.name, entry);
+    this.#move(entry, 'starting', 'started', nowMs);
+    log.info('experiment starting', { id, version: spec.version, split: spec.split });
+    this.#track(this.#launch(entry, cfg, provisioner));
+    return structuredClone(entry.status);
+  }
+
+  /**
+   * Why `spec` may not run on `cfg`'s service now, whose stable version (A)
+   * is `stable`: every problem of the spec and the service, each with its
+   * path, else what owns the service (a deployment in progress, an
+   * experiment, chaos); null when it may run.
+   */
+  #refusal(spec: ExperimentSpec, cfg: ServiceConfig, stable: string): string | null {
+    const at = `services[${this.#o.services.indexOf(cfg)}]`;
     const errors = experimentSpecErrors(spec, {
-      versions: provisioner.versions(),
+      versions: this.#o.provisioners.get(cfg.name)!.versions(),
       stable,
       endpoints: this.#endpointsOf(cfg.name),
     });
@@ -159,23 +199,12 @@ export class ExperimentDesk {
     if (this.#o.overlay)
       errors.push('daemon.xds.upstream: experiments need the routes Umbra renders, not an overlay');
     if (!this.#o.setSplit) errors.push('daemon.telemetry: the split needs the filters’ telemetry stream');
-    if (errors.length > 0) throw new ExperimentRefused(errors.join('; '));
-    const busy =
+    if (errors.length > 0) return errors.join('; ');
+    return (
       busyReason(cfg.name, this.#o.activeDeployment(cfg.name), this.running(cfg.name)) ??
-      this.#o.chaosRunning?.(cfg.name);
-    if (busy) throw new ExperimentRefused(busy);
-
-    const id = `${cfg.name}-${spec.version}-ab-${nowMs}`;
-    const entry: Entry = {
-      status: startingStatus(id, spec, stable, nowMs),
-      runner: null,
-      clusters: { a: versionCluster(cfg.name, stable), b: versionCluster(cfg.name, spec.version) },
-    };
-    this.#byService.set(cfg.name, entry);
-    this.#move(entry, 'starting', 'started', nowMs);
-    log.info('experiment starting', { id, version: spec.version, split: spec.split });
-    this.#track(this.#launch(entry, cfg, provisioner));
-    return structuredClone(entry.status);
+      this.#o.chaosRunning?.(cfg.name) ??
+      null
+    );
   }
 
   /** Resolves once every start and cleanup under way has finished (for tests and shutdown). */
@@ -254,6 +283,19 @@ export class ExperimentDesk {
       log.warn('experiment stopped by its guard', { id: e.status.id, reason });
       this.#end(e, reason, nowMs, true);
     }
+  }
+
+  /**
+   * Ends a stored experiment that may not run again, saved with why. Nothing
+   * to undo: this daemon never set its split, and B's pool, if a previous
+   * daemon left it, is the orphan sweep's (which knows what serves now).
+   */
+  #notResumed(e: Entry, reason: string, nowMs: number): void {
+    e.status.stopReason = reason;
+    e.status.stoppedAtMs = nowMs;
+    e.status.harmful = false;
+    this.#move(e, 'stopped', reason, nowMs);
+    log.warn('experiment not resumed', { id: e.status.id, reason });
   }
 
   #end(e: Entry, reason: string, nowMs: number, harmful: boolean): void {

@@ -33,10 +33,13 @@ export function parseSnapshot(value: unknown, mixtureSize: number): RunnerSnapsh
     const seen = v.guard?.seen?.[arm];
     if (!seen || !count(seen.requests) || !count(seen.failed) || !count(seen.slow))
       return `state.guard.seen.${arm}: not {requests, failed, slow}`;
+    // The guard steps by requests − seen: a seen above the requests would step backwards.
+    for (const k of ['requests', 'failed', 'slow'] as const)
+      if (seen[k] > r[k]) return `state.guard.seen.${arm}.${k}: ${seen[k]} above the ${r[k]} counted`;
     for (const k of ['finished', 'open'] as const)
-      if (typeof v[k]?.[arm] !== 'string') return `state.${k}.${arm}: not a string of user ids`;
+      if (!packed(v[k]?.[arm])) return `state.${k}.${arm}: not a string of user ids`;
   }
-  if (typeof v.leftOut !== 'string') return 'state.leftOut: not a string of user ids';
+  if (!packed(v.leftOut)) return 'state.leftOut: not a string of user ids';
   const d = v.dropped;
   if (!d || !count(d.switched) || !count(d.overCap) || !count(d.restart ?? 0))
     return 'state.dropped: not {switched, overCap, restart}';
@@ -48,6 +51,17 @@ export function parseSnapshot(value: unknown, mixtureSize: number): RunnerSnapsh
   return v as RunnerSnapshot;
 }
 
+/** A whole number of things, ≥ 0. */
 function count(x: unknown): boolean {
-  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  return Number.isSafeInteger(x) && (x as number) >= 0;
+}
+
+/**
+ * Whole 4-byte user ids in canonical base64 (user-ids.ts `packUsers`):
+ * Buffer decodes any string without a word, skipping what is not base64.
+ */
+function packed(x: unknown): boolean {
+  if (typeof x !== 'string') return false;
+  const b = Buffer.from(x, 'base64');
+  return b.length % 4 === 0 && b.toString('base64') === x;
 }

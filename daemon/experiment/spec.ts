@@ -4,6 +4,8 @@
  * returned with its path and nothing starts. Pure; no I/O.
  */
 
+import { NAME } from '../config/fields.js';
+
 /**
  * What counts as a user's outcome, observed over `windowMs` from the user's
  * first request in the experiment:
@@ -51,24 +53,52 @@ export function experimentSpecErrors(s: ExperimentSpec, facts: ServiceFacts): st
   const errors: string[] = [];
   if (!facts.versions.includes(s.version)) errors.push(`version: ${s.service} has no version ${s.version}`);
   else if (s.version === facts.stable) errors.push(`version: ${s.version} is the stable version (A) itself`);
-  if (typeof s.split !== 'number' || !(s.split > 0 && s.split < 100))
-    errors.push(`split: must be a number between 0 and 100 (exclusive), got ${String(s.split)}`);
+  errors.push(...specFieldErrors(s));
   const o = s.outcome;
-  if (o.kind === 'header') {
-    if (!HEADER.test(o.header))
-      errors.push(`outcome.header: must be a lower-case header name, got '${o.header}'`);
-    if (!(o.max > 0 && Number.isFinite(o.max)))
-      errors.push(`outcome.max: must be a positive number, got ${o.max}`);
-  } else if (!o.path.startsWith('/')) {
-    errors.push(`outcome.path: must start with '/', got '${o.path}'`);
-  } else if (facts.endpoints.length > 0 && !facts.endpoints.some((e) => e.startsWith(o.path))) {
+  if (
+    o?.kind === 'conversion' &&
+    typeof o.path === 'string' &&
+    o.path.startsWith('/') &&
+    facts.endpoints.length > 0 &&
+    !facts.endpoints.some((e) => e.startsWith(o.path))
+  ) {
     errors.push(
       `outcome.path: ${o.path} matches nothing ${s.service} serves (seen: ${facts.endpoints.slice(0, 8).join(', ')})`,
     );
   }
-  if (!(s.windowMs >= 1000 && s.windowMs <= 86_400_000)) errors.push('window: must be 1s..24h');
-  if (!(s.alpha > 0 && s.alpha <= 0.2)) errors.push(`alpha: must be in (0, 0.2], got ${s.alpha}`);
-  if (!(s.minEffect >= 0 && Number.isFinite(s.minEffect))) errors.push('minEffect: must be ≥ 0');
+  return errors;
+}
+
+/**
+ * Every problem in `s` that needs no facts of the service, each with its
+ * path; empty when valid. Checks plain data (a stored spec read back from
+ * JSON may be anything), so a new spec and a stored one meet the same rules.
+ */
+export function specFieldErrors(s: Readonly<Partial<Record<keyof ExperimentSpec, unknown>>>): string[] {
+  const errors: string[] = [];
+  for (const k of ['service', 'version'] as const)
+    if (typeof s[k] !== 'string' || !NAME.test(s[k]))
+      errors.push(`${k}: not a name (letters, digits, '.', '_' or '-'), got ${JSON.stringify(s[k])}`);
+  if (typeof s.split !== 'number' || !(s.split > 0 && s.split < 100))
+    errors.push(`split: must be a number between 0 and 100 (exclusive), got ${String(s.split)}`);
+  const o = s.outcome as Partial<Record<string, unknown>> | null | undefined;
+  if (o?.kind === 'header') {
+    if (typeof o.header !== 'string' || !HEADER.test(o.header))
+      errors.push(`outcome.header: must be a lower-case header name, got '${String(o.header)}'`);
+    if (!(typeof o.max === 'number' && o.max > 0 && Number.isFinite(o.max)))
+      errors.push(`outcome.max: must be a positive number, got ${String(o.max)}`);
+  } else if (o?.kind === 'conversion') {
+    if (typeof o.path !== 'string' || !o.path.startsWith('/'))
+      errors.push(`outcome.path: must start with '/', got '${String(o.path)}'`);
+  } else {
+    errors.push(`outcome.kind: must be header or conversion, got ${JSON.stringify(o?.kind)}`);
+  }
+  if (!(typeof s.windowMs === 'number' && s.windowMs >= 1000 && s.windowMs <= 86_400_000))
+    errors.push('window: must be 1s..24h');
+  if (!(typeof s.alpha === 'number' && s.alpha > 0 && s.alpha <= 0.2))
+    errors.push(`alpha: must be in (0, 0.2], got ${String(s.alpha)}`);
+  if (!(typeof s.minEffect === 'number' && s.minEffect >= 0 && Number.isFinite(s.minEffect)))
+    errors.push('minEffect: must be ≥ 0');
   return errors;
 }
 

@@ -8,8 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import test, { type TestContext } from 'node:test';
+import { Server, ServerCredentials, type sendUnaryData, status } from '@grpc/grpc-js';
 import { AdminCallError, AdminClient } from '../../../daemon/admin/client.js';
 import { storedDecisions } from '../../../daemon/admin/decision-view.js';
+import { adminServiceDefinition } from '../../../daemon/admin/proto.js';
 import { RolloutAdminBackend } from '../../../daemon/admin/rollout-backend.js';
 import { type AdminServer, startAdminServer } from '../../../daemon/admin/server.js';
 import { storeDeploymentRepo } from '../../../daemon/rollout/store-repo.js';
@@ -85,4 +87,38 @@ test('a daemon that never answered is said unreachable at once, without a retry'
   await assert.rejects(client.status(), (err: unknown) => err instanceof AdminCallError);
   assert.deepEqual(said, []);
   assert.ok(Date.now() - started < 3000, 'no wait for a daemon that is not there');
+});
+
+test('a retry on a new channel leaves the calls in flight on the old ones to finish', async (t) => {
+  // Arrange: a server swapping (each method UNIMPLEMENTED once), Status answering a little later than History.
+  const port = await freePort();
+  const server = new Server();
+  const seen = { Status: 0, History: 0 };
+  const once =
+    (rpc: keyof typeof seen, answer: unknown, delayMs: number) =>
+    (_call: unknown, cb: sendUnaryData<unknown>) => {
+      if (++seen[rpc] === 1) return cb({ code: status.UNIMPLEMENTED, details: 'the server is swapping' });
+      setTimeout(() => cb(null, answer), delayMs);
+    };
+  server.addService(adminServiceDefinition(), {
+    Status: once('Status', { services: [], nowMs: 7 }, 200),
+    History: once('History', { deployments: [] }, 0),
+  });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  t.after(() => server.forceShutdown());
+  const { client, said } = clientOf(t, port);
+
+  // Act: two calls on the same client at once; each meets UNIMPLEMENTED and is tried again.
+  const [history, stat] = await Promise.allSettled([client.history(), client.status()]);
+
+  // Assert: neither retry was cancelled by the other's new channel; both were answered.
+  assert.deepEqual(history, { status: 'fulfilled', value: [] });
+  assert.equal(stat.status === 'fulfilled' ? stat.value.nowMs : stat.reason, 7);
+  assert.equal(said.length, 2);
+  // The client goes on working.
+  assert.deepEqual(await client.history(), []);
 });

@@ -84,12 +84,45 @@ describe('the experiments journal', () => {
     journal.save(status, runner, 6000);
     const row = store.getExperiment(status.id)!;
     assert.equal(fromRow({ ...row, phase: 'paused' }, MIXTURE.length), "phase: unknown 'paused'");
-    assert.match(String(fromRow({ ...row, spec: {} }, MIXTURE.length)), /^spec: not an experiment/);
+    assert.match(String(fromRow({ ...row, spec: {} }, MIXTURE.length)), /^spec.split:/);
     assert.match(
       String(fromRow({ ...row, state: { ...(row.state as object), leftOut: 7 } }, MIXTURE.length)),
       /^state.leftOut:/,
     );
     store.saveExperiment({ ...row, state: { arms: {} } });
     assert.deepEqual(journal.load(['shop'], MIXTURE.length), []);
+  });
+
+  it('refuses a stored spec a new experiment would be refused for, naming the field; a good row still loads', () => {
+    const store = openStore(':memory:');
+    const journal = new ExperimentJournal(store, 5000);
+    const { status, runner } = running();
+    journal.save(status, runner, 6000);
+    const row = store.getExperiment(status.id)!;
+    const spec = row.spec as Record<string, unknown>;
+    assert.equal(typeof fromRow(row, MIXTURE.length), 'object', 'the good row reads');
+    const cases: [Partial<typeof row>, RegExp][] = [
+      [{ spec: { ...spec, split: 100 } }, /^spec.split:/],
+      [{ spec: { ...spec, split: -5 } }, /^spec.split:/],
+      [{ spec: { ...spec, alpha: 0.5 } }, /^spec.alpha:/],
+      [{ spec: { ...spec, windowMs: 10 } }, /^spec.window:/],
+      [{ spec: { ...spec, minEffect: -1 } }, /^spec.minEffect:/],
+      [{ spec: { ...spec, outcome: { kind: 'revenue', header: 'x-outcome' } } }, /^spec.outcome.kind:/],
+      [{ spec: { ...spec, outcome: { kind: 'header', header: 'X Out', max: 1 } } }, /^spec.outcome.header:/],
+      [{ spec: { ...spec, outcome: { kind: 'conversion', path: 7 } } }, /^spec.outcome.path:/],
+      [{ spec: [] }, /^spec: not an object/],
+      [{ version: '../v2' }, /^spec.version:/],
+      [{ stable: 'v1 --rm' }, /^stable:/],
+    ];
+    for (const [edit, path] of cases)
+      assert.match(String(fromRow({ ...row, ...edit }, MIXTURE.length)), path, JSON.stringify(edit));
+    // On load, a bad row is left alone (not resumed) and the good ones of other services still load.
+    store.saveExperiment({ ...row, spec: { ...spec, alpha: 0.5 } });
+    const other = running().status;
+    journal.save({ ...other, id: 'cart-v2-ab-1', spec: { ...other.spec, service: 'cart' } }, runner, 6000);
+    assert.deepEqual(
+      journal.load(['shop', 'cart'], MIXTURE.length).map((e) => e.status.id),
+      ['cart-v2-ab-1'],
+    );
   });
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
-import { parseSnapshot } from '../../../daemon/experiment/snapshot.js';
+import { parseSnapshot, type RunnerSnapshot } from '../../../daemon/experiment/snapshot.js';
 import { EXPERIMENT_DEFAULTS, type ExperimentSpec } from '../../../daemon/experiment/spec.js';
 import type { ArmName } from '../../../daemon/experiment/tally.js';
 import { packUsers, unpackUsers } from '../../../daemon/experiment/user-ids.js';
@@ -95,5 +95,52 @@ describe('a stored snapshot is checked', () => {
     );
     const guard = { ...(good['guard'] as object), errors: [1] };
     assert.match(String(parseSnapshot({ ...good, guard }, RATE.length)), /^state.guard.errors:/);
+  });
+
+  it('refuses counts that are not whole, a guard ahead of its counts, and user ids that are not packed', () => {
+    const good = JSON.parse(JSON.stringify(busyRunner().snapshot())) as RunnerSnapshot;
+    assert.equal(typeof parseSnapshot(good, RATE.length), 'object', 'a real snapshot still reads');
+    const bad = (edit: (s: RunnerSnapshot) => void): string => {
+      const s = structuredClone(good);
+      edit(s);
+      return String(parseSnapshot(s, RATE.length));
+    };
+    assert.match(
+      bad((s) => {
+        s.arms.B.n = 2.5;
+      }),
+      /^state.arms.B:/,
+    );
+    assert.match(
+      bad((s) => {
+        s.requests.A.failed = 0.5;
+      }),
+      /^state.requests.A:/,
+    );
+    assert.match(
+      bad((s) => {
+        s.guard.seen.A.requests = s.requests.A.requests + 1;
+      }),
+      /^state.guard.seen.A.requests:/,
+    );
+    assert.match(
+      bad((s) => {
+        s.finished.B = 'not base64!';
+      }),
+      /^state.finished.B:/,
+    );
+    assert.match(
+      bad((s) => {
+        s.open.A = Buffer.from([1, 2, 3]).toString('base64');
+      }),
+      /^state.open.A:/,
+      'three bytes are not a whole user id',
+    );
+    assert.match(
+      bad((s) => {
+        s.leftOut = '%%%%';
+      }),
+      /^state.leftOut:/,
+    );
   });
 });
