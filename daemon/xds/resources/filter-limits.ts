@@ -49,7 +49,6 @@ const OTHER_FIELDS = [
   'stripHeaders',
   'splitHeader',
   'outcomeHeader',
-  'endpointFrom',
 ];
 
 /** Every field name the filter's configuration may carry. */
