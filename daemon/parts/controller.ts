@@ -16,7 +16,6 @@
  */
 
 import type { ExperimentDesk } from '../controller/experiments.js';
-import { sweepOrphans } from '../controller/orphans.js';
 import { rolloutCollector } from '../controller/rollout-metrics.js';
 import { startServices } from '../controller/serving.js';
 import { logger } from '../log.js';
@@ -24,6 +23,7 @@ import type { DaemonPart, UmbradContext } from './context.js';
 import { wireChaos, wireExperiments } from './features/experiments.js';
 import { wireJourneys } from './features/journeys.js';
 import { wireJudging } from './features/judging.js';
+import { wireOrphanSweep } from './features/orphans.js';
 import { wireRollouts } from './features/rollouts.js';
 import { wireRouting } from './features/routing.js';
 import { Teardown } from './features/teardown.js';
@@ -84,20 +84,7 @@ export function controllerPart(o: ControllerPartOptions = {}): DaemonPart {
         ctx.metrics.register(rolloutCollector(config.services, ctx.controller, ctx.store)),
       );
       // Pools a previous daemon left that nothing names any more are stopped once the resumed effects ran.
-      const sched = rollouts.scheduler;
-      const experiments = desk;
-      teardown.add(
-        'orphaned pools',
-        sweepOrphans({
-          services: config.services,
-          provisioners: routing.provisioners,
-          routing: routing.routing,
-          latest: rollouts.latest,
-          busy: (s) => chaos.running(s) !== undefined || experiments.running(s) !== null,
-          settled: () => sched.idle(),
-          register: (c) => ctx.metrics.register(c),
-        }),
-      );
+      wireOrphanSweep(ctx, routing, rollouts, { chaos, experiments: desk }, teardown);
       log.info('controller started', {
         xds: routing.xds.port,
         overlay: config.daemon.xds.upstream?.address,
