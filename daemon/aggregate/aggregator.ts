@@ -117,7 +117,7 @@ const FIELDS = Object.keys(emptyPaired()) as (keyof PairedCounts)[];
 const NF = FIELDS.length;
 const F = Object.fromEntries(FIELDS.map((k, i) => [k, i])) as Record<keyof PairedCounts, number>;
 const PER_CELL = NF * 2; // candidate, then baseline
-const LIVE_FIELDS = 4; // requests, failed, overTail, latSumUs
+const LIVE_FIELDS = 5; // requests, failed, overTail, latSumUs, tailChecked
 
 const ARMS: HistogramArm[] = ['primary', 'candidate', 'baseline', 'live'];
 const H_PRIMARY = 0;
@@ -361,9 +361,12 @@ export class Aggregator implements PairSink {
     if (failed) {
       l[base + 1]!++;
       this.liveExample(r, sec, 'live_errors');
-    } else if (r.latencyUs > this.tail[ep]!) {
-      l[base + 2]!++;
-      this.liveExample(r, sec, 'live_latency');
+    } else if (this.tail[ep]! < Number.POSITIVE_INFINITY) {
+      l[base + 4]!++;
+      if (r.latencyUs > this.tail[ep]!) {
+        l[base + 2]!++;
+        this.liveExample(r, sec, 'live_latency');
+      }
     }
     l[base + 3]! += r.latencyUs;
     this.recordLatency(ep, H_LIVE, sec, r.status, r.latencyUs);
@@ -672,6 +675,7 @@ export class Aggregator implements PairSink {
         failed: l[base + 1]!,
         overTail: l[base + 2]!,
         latSumUs: l[base + 3]!,
+        tailChecked: l[base + 4]!,
       };
       l.fill(0, base, base + LIVE_FIELDS);
       this.liveSecond[li] = Number.NaN;

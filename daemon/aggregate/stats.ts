@@ -68,9 +68,15 @@ export function bodySlot(hashLo: number, hashHi: number): number {
 export interface LiveCounts {
   requests: number;
   failed: number;
-  /** Requests above the endpoint's tail threshold. */
+  /** Requests above the endpoint's tail threshold (of those in tailChecked). */
   overTail: number;
   latSumUs: number;
+  /**
+   * Requests compared with a tail threshold: not failed, and the endpoint had
+   * one (it has none until enough primaries were mirrored). The denominator of
+   * overTail; absent in cells stored before it existed (read as 0: unchecked).
+   */
+  tailChecked?: number;
 }
 
 export interface CellKey {
@@ -153,11 +159,12 @@ export function addCell(into: CellStats, from: CellStats, examplesPerSignal = 3)
   addPaired(into.candidate, from.candidate);
   addPaired(into.baseline, from.baseline);
   for (const [cluster, c] of Object.entries(from.live)) {
-    const t = (into.live[cluster] ??= { requests: 0, failed: 0, overTail: 0, latSumUs: 0 });
+    const t = (into.live[cluster] ??= { requests: 0, failed: 0, overTail: 0, latSumUs: 0, tailChecked: 0 });
     t.requests += c.requests;
     t.failed += c.failed;
     t.overTail += c.overTail;
     t.latSumUs += c.latSumUs;
+    t.tailChecked = (t.tailChecked ?? 0) + (c.tailChecked ?? 0);
   }
   for (const [signal, ids] of Object.entries(from.examples) as [SignalName, string[]][]) {
     const t = (into.examples[signal] ??= []);

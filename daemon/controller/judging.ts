@@ -33,6 +33,7 @@ import {
   startValidation,
   type ValidationCounts,
   type ValidationState,
+  validationCounts,
   validationVerdict,
 } from '../judge/validation.js';
 import { logger } from '../log.js';
@@ -250,7 +251,7 @@ export class JudgingLoop {
   #history(cfg: ServiceConfig, d: DeploymentState): ValidationCounts {
     const to = Math.floor(d.phaseStartedAt / 1000);
     const cluster = versionCluster(cfg.name, d.previousVersion);
-    const out: ValidationCounts = { requests: 0, failed: 0, overTail: 0 };
+    const out: ValidationCounts = { requests: 0, failed: 0, overTail: 0, tailChecked: 0 };
     for (const { cell } of this.#o.store.listCells({
       service: cfg.name,
       fromSecond: Math.floor(d.createdAt / 1000) - HISTORY_SECONDS,
@@ -258,9 +259,11 @@ export class JudgingLoop {
     })) {
       const live = cell.live[cluster];
       if (!live) continue;
-      out.requests += live.requests;
-      out.failed += live.failed;
-      out.overTail += live.overTail;
+      const c = validationCounts(live);
+      out.requests += c.requests;
+      out.failed += c.failed;
+      out.overTail += c.overTail;
+      out.tailChecked += c.tailChecked;
     }
     return out;
   }
@@ -280,7 +283,7 @@ export class JudgingLoop {
       const cluster = versionCluster(cfg.name, d.previousVersion);
       for (const c of cells) {
         const live = c.live[cluster];
-        if (live) run.validation = observeValidation(run.validation, live);
+        if (live) run.validation = observeValidation(run.validation, validationCounts(live));
       }
       return validationVerdict(run.validation, {
         ...DEFAULT_VALIDATION_PARAMS,

@@ -12,13 +12,33 @@
  *
  * p0 comes from history with a tolerance, so ordinary drift does not fail a
  * validation: p0 = max(ratio · p_hist, p_hist + slack, floor).
+ *
+ * The tail: a live request is over the tail when it is slower than the
+ * endpoint's tail threshold, the 0.99 quantile of the primaries mirrored in the
+ * last full minute (the restored version's own production requests, until the
+ * rollback). Only requests compared with a threshold count (`tailChecked`):
+ * before anything was mirrored there is none, and a history that counted those
+ * requests as "not over" (it did, before) read a share of 0.1–0.3 % where the
+ * threshold's own definition puts 1 %, so a healthy restored version failed
+ * its validation. The threshold is frozen while nothing is mirrored and was
+ * measured under other load, so the null allows tailRatio × the larger of the
+ * historical share and the share the threshold puts above itself by definition.
  */
+
+import type { LiveCounts } from '../aggregate/stats.js';
 
 /** Counts of the restored version's live traffic (per second or summed). */
 export interface ValidationCounts {
   requests: number;
   failed: number;
   overTail: number;
+  /** Requests compared with a tail threshold: the tail test's denominator (see LiveCounts). */
+  tailChecked: number;
+}
+
+/** A cell's live counts as validation reads them (a cell stored before tailChecked existed: none checked). */
+export function validationCounts(c: LiveCounts): ValidationCounts {
+  return { requests: c.requests, failed: c.failed, overTail: c.overTail, tailChecked: c.tailChecked ?? 0 };
 }
 
 export interface ValidationParams {
@@ -35,6 +55,8 @@ export interface ValidationParams {
   minHistory: number;
   /** Multiplicative tolerance over the historical tail rate (coarser: the threshold drifts). */
   tailRatio: number;
+  /** The share above a fresh tail threshold by definition (1 − the aggregator's tailQuantile). */
+  tailShare: number;
 }
 
 export const DEFAULT_VALIDATION_PARAMS: ValidationParams = {
@@ -45,6 +67,7 @@ export const DEFAULT_VALIDATION_PARAMS: ValidationParams = {
   noHistoryFailureRate: 0.05,
   minHistory: 200,
   tailRatio: 3,
+  tailShare: 0.01,
 };
 
 const MULTIPLIERS = [1.5, 2, 3, 5, 10];
@@ -81,18 +104,19 @@ export function startValidation(
   p: ValidationParams = DEFAULT_VALIDATION_PARAMS,
 ): ValidationState {
   const n = history.requests;
-  // The tail threshold is the primary's recent quantile and moves with it: a
-  // history without any tail exceedance was measured before a threshold
-  // existed, and is no yardstick for the tail.
-  const tailComparable = n >= p.minHistory && history.overTail > 0;
+  // Only requests compared with a threshold measure the tail: a history with
+  // too few of them is no yardstick, and the tail is not tested.
+  const checked = history.tailChecked;
+  const tailShare = checked > 0 ? Math.min(history.overTail, checked) / checked : 0;
   return {
     p0Failure: nullRate(n > 0 ? history.failed / n : 0, n, p, p.noHistoryFailureRate),
-    p0Tail: tailComparable
-      ? Math.min(0.5, Math.max(p.tailRatio * (history.overTail / n), p.floor))
-      : Number.NaN,
+    p0Tail:
+      checked >= p.minHistory
+        ? Math.min(0.5, Math.max(p.tailRatio * Math.max(tailShare, p.tailShare), p.floor))
+        : Number.NaN,
     logFailure: MULTIPLIERS.map(() => 0),
     logTail: MULTIPLIERS.map(() => 0),
-    seen: { requests: 0, failed: 0, overTail: 0 },
+    seen: { requests: 0, failed: 0, overTail: 0, tailChecked: 0 },
     history: { ...history },
   };
 }
@@ -114,15 +138,17 @@ function mixture(logW: number[]): number {
 export function observeValidation(s: ValidationState, c: ValidationCounts): ValidationState {
   if (c.requests <= 0) return s;
   const failed = Math.min(c.failed, c.requests);
-  const over = Math.min(c.overTail, c.requests);
+  const checked = Math.min(c.tailChecked, c.requests - failed);
+  const over = Math.min(c.overTail, checked);
   return {
     ...s,
     logFailure: update(s.logFailure, s.p0Failure, failed, c.requests),
-    logTail: Number.isNaN(s.p0Tail) ? s.logTail : update(s.logTail, s.p0Tail, over, c.requests),
+    logTail: Number.isNaN(s.p0Tail) || checked <= 0 ? s.logTail : update(s.logTail, s.p0Tail, over, checked),
     seen: {
       requests: s.seen.requests + c.requests,
       failed: s.seen.failed + failed,
       overTail: s.seen.overTail + over,
+      tailChecked: s.seen.tailChecked + checked,
     },
   };
 }
@@ -139,11 +165,12 @@ export function validationVerdict(
   const score = Math.log10(Math.max(e, 1e-300));
   const signal = eFail >= eTail ? 'live_errors' : 'live_latency';
   const n = s.seen.requests;
-  const rate = (x: number) => (n > 0 ? ((100 * x) / n).toFixed(2) : '0');
+  const pct = (x: number, of: number) => (of > 0 ? ((100 * x) / of).toFixed(2) : '0');
+  const checked = s.seen.tailChecked;
   const explanation =
     signal === 'live_errors'
-      ? `failures ${s.seen.failed}/${n} (${rate(s.seen.failed)}%) vs allowed ${(100 * s.p0Failure).toFixed(2)}% from ${s.history.requests} historical requests`
-      : `tail ${s.seen.overTail}/${n} (${rate(s.seen.overTail)}%) vs allowed ${(100 * s.p0Tail).toFixed(2)}% from ${s.history.requests} historical requests`;
+      ? `failures ${s.seen.failed}/${n} (${pct(s.seen.failed, n)}%) vs allowed ${(100 * s.p0Failure).toFixed(2)}% from ${s.history.requests} historical requests`
+      : `tail ${s.seen.overTail}/${checked} (${pct(s.seen.overTail, checked)}%) vs allowed ${(100 * s.p0Tail).toFixed(2)}% from ${s.history.tailChecked} historical requests measured against the tail threshold`;
   // (the tail line is only chosen when the tail is tested: eTail stays 1 otherwise)
   let verdict: ValidationVerdict['verdict'] = 'healthy';
   if (score >= p.anomalyThreshold) verdict = 'rollback';

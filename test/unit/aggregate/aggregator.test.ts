@@ -155,6 +155,39 @@ test('tail exceedances use the endpoint primary quantile once enough samples exi
   assert.equal(seconds.find((s) => s.second === T0)!.cells[0]!.candidate.tailShadowOnly, 0);
 });
 
+test('live records are compared with the tail threshold only once one exists (tailChecked)', () => {
+  const { agg, seconds, pair, registry, series } = setup({ tailQuantile: 0.9 });
+  const v1 = registry.cluster('checkout-v1');
+  const live = (second: number, latencyUs: number, status = 200): void =>
+    agg.onLive({
+      series,
+      cluster: v1,
+      startUs: second * 1e6 + 5,
+      latencyUs,
+      status,
+      flags: 0,
+      idBuf: Buffer.from([1]),
+      idOff: 0,
+      idLen: 1,
+      user: 0,
+      outcomeMilli: 0,
+    });
+  agg.advance(T0 * 1e6);
+  // Second T0: no threshold yet; a very slow live request is neither checked nor over.
+  live(T0, 1_000_000);
+  for (let i = 1; i <= 20; i++) pair({ pLatencyUs: i * 1000, sLatencyUs: i * 1000 });
+  agg.advance((T0 + 3) * 1e6); // threshold ≈ 18 ms from here on
+  // Second T0+1: two under, one over, one failed (failures are not tail evidence).
+  live(T0 + 1, 5000);
+  live(T0 + 1, 6000);
+  live(T0 + 1, 40_000);
+  live(T0 + 1, 40_000, 503);
+  agg.advance((T0 + 4) * 1e6);
+  const at = (s: number) => seconds.find((x) => x.second === s)!.cells[0]!.live['checkout-v1'];
+  assert.deepEqual(at(T0), { requests: 1, failed: 0, overTail: 0, latSumUs: 1_000_000, tailChecked: 0 });
+  assert.deepEqual(at(T0 + 1), { requests: 4, failed: 1, overTail: 1, latSumUs: 91_000, tailChecked: 3 });
+});
+
 test('live records count per cluster, in the same cell as pairs of that second', () => {
   const { registry, agg, seconds, series, pair } = setup();
   agg.advance(T0 * 1e6);
@@ -185,8 +218,8 @@ test('live records count per cluster, in the same cell as pairs of that second',
   const c = seconds[0]!.cells[0]!;
   assert.equal(c.candidate.pairs, 1);
   assert.deepEqual(c.live, {
-    'checkout-v1': { requests: 2, failed: 0, overTail: 0, latSumUs: 4000 },
-    'checkout-v2': { requests: 2, failed: 2, overTail: 0, latSumUs: 510 },
+    'checkout-v1': { requests: 2, failed: 0, overTail: 0, latSumUs: 4000, tailChecked: 0 },
+    'checkout-v2': { requests: 2, failed: 2, overTail: 0, latSumUs: 510, tailChecked: 0 },
   });
   assert.deepEqual(c.examples.live_errors, ['abcd', 'abcd']);
 });

@@ -11,6 +11,7 @@ import {
   DEFAULT_VALIDATION_PARAMS,
   observeValidation,
   startValidation,
+  validationCounts,
   validationVerdict,
 } from '../../../daemon/judge/validation.js';
 import { defaultModel } from '../../../daemon/model/model.js';
@@ -163,12 +164,15 @@ export function seedRegression(
     rollbackAt + 20,
     'v1 serves 100% again; validating for 10s',
   );
-  let validation = startValidation({ requests: 0, failed: 0, overTail: 0 }, DEFAULT_VALIDATION_PARAMS);
+  let validation = startValidation(
+    { requests: 0, failed: 0, overTail: 0, tailChecked: 0 },
+    DEFAULT_VALIDATION_PARAMS,
+  );
   const vFrom = Math.floor(rollbackAt / 1000) + 1;
   for (let s = vFrom; s < vFrom + 10; s++) {
     const cells = cellsOf(r, s, false);
     store.saveCells(cells);
-    for (const c of cells) validation = observeValidation(validation, c.live['shop-v1']!);
+    for (const c of cells) validation = observeValidation(validation, validationCounts(c.live['shop-v1']!));
     if ((s - vFrom) % 3 === 0) {
       const v = validationVerdict(validation, DEFAULT_VALIDATION_PARAMS);
       store.recordDecision({

@@ -91,7 +91,13 @@ test('a batch flows to pairs and live counts; dictionary names the cell', () => 
   assert.deepEqual(c.key, { service: 'checkout', endpoint: 'GET /cart', segment: 'eu', second: BASE / 1e6 });
   assert.equal(c.candidate.pairs, 1);
   assert.equal(c.candidate.errShadowOnly, 1);
-  assert.deepEqual(c.live['checkout-v1'], { requests: 1, failed: 0, overTail: 0, latSumUs: 900 });
+  assert.deepEqual(c.live['checkout-v1'], {
+    requests: 1,
+    failed: 0,
+    overTail: 0,
+    latSumUs: 900,
+    tailChecked: 0,
+  });
   assert.equal(ingest.counters.records, 3);
   assert.equal(ingest.counters.batches, 2);
 });

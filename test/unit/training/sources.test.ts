@@ -60,7 +60,7 @@ describe('training history from files: JSON lines', () => {
     const c = cells[0]!;
     assert.equal(c.key.second, 1);
     assert.equal(c.candidate.shadowMissing, 1, "a's candidate never came");
-    assert.deepEqual(c.live, { v1: { requests: 1, failed: 0, overTail: 0, latSumUs: 1000 } });
+    assert.deepEqual(c.live, { v1: { requests: 1, failed: 0, overTail: 0, latSumUs: 1000, tailChecked: 0 } });
   });
 });
 
