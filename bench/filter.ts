@@ -30,6 +30,10 @@
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
  *
+ * Umbra's filter runs with the settings the daemon adds for the routes it
+ * renders (DAEMON_SETTINGS); a variant runs with the plain configuration
+ * only, so that builds older than a setting still load.
+ *
  * The last line is one JSON object (see `summary` below).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -55,7 +59,15 @@ import {
 const ROUNDS = Number(process.env['UMBRA_BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['UMBRA_BENCH_SECONDS'] ?? 5);
 const CONNECTIONS = Number(process.env['UMBRA_BENCH_CONNECTIONS'] ?? 16);
-const WARMUP_SECONDS = 1;
+/**
+ * Load before the measured window (UMBRA_BENCH_WARMUP, seconds). A VM that
+ * sees only a gated share of requests is still starting after 1 s: it opens
+ * its telemetry stream (a new HTTP/2 connection) at the first tick after its
+ * first request, and V8 compiles each function on its first call. With 1 s,
+ * that start-up cost landed in the measured window and hid the steady state
+ * (docs/filter.md, Performance).
+ */
+const WARMUP_SECONDS = Number(process.env['UMBRA_BENCH_WARMUP'] ?? 5);
 
 type Shadow = 'healthy' | 'slow' | 'dead';
 interface Scenario {
@@ -86,19 +98,28 @@ interface Scenario {
 const LIVE = Mirroring.parse({}).liveSample;
 const SHADOW5 = 5;
 
+/** The gated scenarios for a live sample: shadowing at 5 % and a promotion step. */
+function gatedScenarios(live: number): Scenario[] {
+  return [
+    {
+      name: 'filter-5%-gated',
+      // Envoy lets p + L % in; the filter mirrors p / (p + L) of them (controller/filter-gate.ts).
+      filterPct: (100 * SHADOW5) / (SHADOW5 + live),
+      gate: { share: SHADOW5 + live },
+      shadow: 'healthy',
+    },
+    { name: 'promotion-50-50', filterPct: 0, gate: { share: live }, split: true, shadow: 'healthy' },
+  ];
+}
+
+const [GATED_5, PROMOTION] = gatedScenarios(LIVE) as [Scenario, Scenario];
 const SCENARIOS: Scenario[] = [
   { name: 'no-filter', shadow: 'healthy' },
   { name: 'filter-gated-off', filterPct: 0, gate: null, shadow: 'healthy' },
-  {
-    name: 'filter-5%-gated',
-    // Envoy lets p + L % in; the filter mirrors p / (p + L) of them (controller/filter-gate.ts).
-    filterPct: (100 * SHADOW5) / (SHADOW5 + LIVE),
-    gate: { share: SHADOW5 + LIVE },
-    shadow: 'healthy',
-  },
+  GATED_5,
   { name: 'native-5%', native: true, nativePct: SHADOW5, shadow: 'healthy' },
   { name: 'no-filter-50-50', split: true, shadow: 'healthy' },
-  { name: 'promotion-50-50', filterPct: 0, gate: { share: LIVE }, split: true, shadow: 'healthy' },
+  PROMOTION,
   { name: 'empty-filter', filterPct: 0, reference: 'empty', shadow: 'healthy' },
   { name: 'filter-0%', filterPct: 0, shadow: 'healthy' },
   { name: 'filter-10%', filterPct: 10, shadow: 'healthy' },
@@ -122,19 +143,32 @@ const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<str
 
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (the summary line has the figures they give). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
+/** What the daemon adds to the filter's configuration for the routes it renders (controller/routing.ts). */
+const DAEMON_SETTINGS = {};
+
 /**
  * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at
- * 0 % and 100 % in the same rounds (e.g. a change against the current build).
+ * 0 % and 100 %, gated at 5 % and in a promotion step, in the same rounds
+ * (e.g. a change against the current build); `name=path.wasm@L` gates the
+ * variant with live sample L instead of the default (e.g. a build from
+ * before a change of the default).
  */
 const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
   .split(',')
   .filter(Boolean)
   .flatMap((spec) => {
-    const [name, wasm] = spec.split('=');
-    if (!name || !wasm) throw new Error(`bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm`);
+    const [name, rest] = spec.split('=');
+    const [wasm, live] = (rest ?? '').split('@');
+    const liveSample = live === undefined ? LIVE : Number(live);
+    if (!name || !wasm || !(liveSample >= 0 && liveSample <= 100))
+      throw new Error(
+        `bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm or name=path.wasm@0..100`,
+      );
+    const gated = gatedScenarios(liveSample);
     return [
       { name: `${name}-0%`, filterPct: 0, shadow: 'healthy', wasm },
       { name: `${name}-100%`, filterPct: 100, shadow: 'healthy', wasm },
+      ...gated.map((s) => ({ ...s, name: `${name}-${s.name.replace('filter-', '')}`, wasm })),
     ] satisfies Scenario[];
   });
 const SELECTED = [
@@ -478,6 +512,7 @@ async function runScenario(
                 candidateCluster: 'candidate',
                 shadowPercentage: s.filterPct,
                 telemetryCluster: 'umbra_telemetry',
+                ...(s.wasm || s.reference ? {} : DAEMON_SETTINGS),
                 ...EXTRA,
                 ...s.extra,
               },

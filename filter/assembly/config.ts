@@ -85,6 +85,13 @@ export class Config {
   /** One live record per this many non-mirrored requests; 0 disables. */
   liveSampleEvery: u32 = 1;
   /**
+   * Where a record's endpoint comes from: the route's name, or the
+   * normalised path when the route has none (`route`, the default), or the
+   * path alone (`path`: for routes known to be unnamed, such as the ones the
+   * daemon renders, it saves a property read per record).
+   */
+  endpointFromRoute: bool = true;
+  /**
    * A/B experiment: share of users (0..100, by the consistent hash of the
    * segment header or cookie) whose requests carry `splitHeader: b`, which a
    * route sends to version B. 0: no split. While it is above 0, every request
@@ -139,6 +146,7 @@ const KNOWN: string[] = [
   'bufferMaxRecords',
   'maxUnackedBatches',
   'liveSampleEvery',
+  'endpointFrom',
   'splitPercentage',
   'splitHeader',
   'outcomeHeader',
@@ -265,6 +273,9 @@ export function parseConfig(text: string): ConfigResult {
   c.bufferMaxRecords = r.int('bufferMaxRecords', c.bufferMaxRecords, 1, 1 << 20);
   c.maxUnackedBatches = r.int('maxUnackedBatches', c.maxUnackedBatches, 1, 65536);
   c.liveSampleEvery = r.int('liveSampleEvery', c.liveSampleEvery, 0, 1 << 30);
+  const endpointFrom = r.str('endpointFrom', 'route', false);
+  if (endpointFrom === 'path') c.endpointFromRoute = false;
+  else if (endpointFrom !== 'route') r.fail('endpointFrom', 'must be one of route, path');
   c.splitPercentage = r.num('splitPercentage', 0, 0, 100);
   c.splitHeader = r.str('splitHeader', c.splitHeader, false).toLowerCase();
   c.outcomeHeader = r.str('outcomeHeader', '', false).toLowerCase();
@@ -345,6 +356,8 @@ export function describeConfig(c: Config): string {
     c.maxUnackedBatches.toString() +
     ' liveSampleEvery=' +
     c.liveSampleEvery.toString() +
+    ' endpointFrom=' +
+    (c.endpointFromRoute ? 'route' : 'path') +
     ' splitPercentage=' +
     c.splitPercentage.toString() +
     ' outcomeHeader=' +

@@ -268,16 +268,19 @@ export class RootContext {
 
   /**
    * The endpoint id: the route name, or the normalised path when the route
-   * has none (read from the request headers, so call it while they exist).
+   * has none or the configuration says to use the path alone (read from the
+   * request headers, so call it while they exist).
    */
   endpointId(pairs: ArrayBuffer | null = null): u32 {
-    const named = borrowProperty(ROUTE_NAME);
-    if (named > 0) {
-      const id = this.internAt(borrowedPtr(), <usize>named, 0x52);
+    if (this.config.endpointFromRoute) {
+      const named = borrowProperty(ROUTE_NAME);
+      if (named > 0) {
+        const id = this.internAt(borrowedPtr(), <usize>named, 0x52);
+        releaseBorrowed();
+        return id;
+      }
       releaseBorrowed();
-      return id;
     }
-    releaseBorrowed();
     if (pairs !== null) {
       const at = pairOffset(pairs, ':path');
       if (at < 0) return 0;

@@ -298,7 +298,6 @@ export class StreamContext {
     r.status = status;
     r.latencyUs = clampLatency(this.responseEndUs - from);
     r.responseBytes = this.responseBytes;
-    r.cluster = this.clusterId();
     if (this.mirror) {
       if (this.abandoned) flags |= FLAG_MIRROR_ABANDONED;
       if (this.truncated) flags |= FLAG_BODY_TRUNCATED;
@@ -309,6 +308,9 @@ export class StreamContext {
     } else {
       r.arm = Arm.ARM_LIVE;
       r.endpoint = this.endpoint;
+      // Only live records name the cluster that served them (weighted
+      // promotions are judged by it); a pair's primary is production's.
+      r.cluster = this.clusterId();
       r.bodyHash = 0;
       r.user = this.user;
       if (this.outcome >= 0) {

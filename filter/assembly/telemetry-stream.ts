@@ -26,6 +26,7 @@ import {
   nowMicros,
   setTickPeriod,
 } from './abi/host';
+import { batchSize, encodeBatch } from './batch-encoder';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Config } from './config';
 import { decodeControl } from './control';
@@ -38,7 +39,7 @@ import { Metrics } from './metrics';
 import { Rng } from './rng';
 import { buf } from './strings';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
-import { BatchMeta, batchSize, Counts, Dictionary, encodeBatch, RecordBuffer } from './telemetry';
+import { BatchMeta, Counts, Dictionary, RecordBuffer } from './telemetry';
 
 /** Appends a protobuf varint. */
 function varint(out: u8[], v: u32): void {

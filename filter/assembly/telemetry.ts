@@ -1,17 +1,12 @@
 /**
  * Telemetry state that needs no host: the bounded record buffer (drops the
- * oldest when full), the string dictionary, and batch encoding with the
- * generated protobuf code (telemetry.proto is the contract; its comments
- * define every field).
+ * oldest when full) and the string dictionary (batch-encoder.ts encodes
+ * them; telemetry.proto is the contract, its comments define every field).
  *
  * Dictionary ids are stable for the life of the root context; each stream
  * starts with nothing sent, so entries are (re)sent once per stream before the
  * first record that uses them (proto: "a reconnect starts a fresh dictionary").
  */
-import { Protobuf } from 'as-proto/assembly';
-import { Batch } from './generated/umbra/telemetry/v1/Batch';
-import { Counters } from './generated/umbra/telemetry/v1/Counters';
-import { DictEntry } from './generated/umbra/telemetry/v1/DictEntry';
 import { Record } from './generated/umbra/telemetry/v1/Record';
 
 /** Dictionary entries kept at most; later new strings map to 0 ("none"). */
@@ -50,11 +45,11 @@ export class Dictionary {
     this.sent.fill(0);
   }
 
-  /** Adds a DictEntry for `id` to `out` unless this stream already has it. */
-  announce(id: u32, out: DictEntry[]): void {
-    if (id === 0 || id > <u32>this.values.length || this.sent[id] !== 0) return;
+  /** Whether `id` is to be sent now (this stream does not have it yet); marks it sent. */
+  announce(id: u32): bool {
+    if (id === 0 || id > <u32>this.values.length || this.sent[id] !== 0) return false;
     this.sent[id] = 1;
-    out.push(new DictEntry(id, this.values[id - 1]));
+    return true;
   }
 }
 
@@ -72,23 +67,6 @@ export class Counts {
   droppedRecords: u64 = 0;
   calloutFailures: u64 = 0;
   streamReconnects: u64 = 0;
-
-  toProto(): Counters {
-    return new Counters(
-      this.requests,
-      this.mirrored,
-      this.skippedSampling,
-      this.skippedMethod,
-      this.skippedPath,
-      this.skippedBodySize,
-      this.skippedPaused,
-      this.shadowBusy,
-      this.skippedNoSegment,
-      this.droppedRecords,
-      this.calloutFailures,
-      this.streamReconnects,
-    );
-  }
 }
 
 /**
@@ -159,48 +137,4 @@ export class BatchMeta {
   proxyId: string = '';
   worker: u32 = 0;
   service: string = '';
-}
-
-/**
- * Encodes up to `max` of the oldest records as one Batch (schema 1) with the
- * given sequence and base time, announcing dictionary entries they use.
- * Does not remove the records: call `buffer.shift(n)` once sent.
- */
-export function encodeBatch(
-  meta: BatchMeta,
-  sequence: u64,
-  baseTimeUs: i64,
-  counts: Counts,
-  buffer: RecordBuffer,
-  dict: Dictionary,
-  max: i32,
-): Uint8Array {
-  const n = buffer.count < max ? buffer.count : max;
-  const records = new Array<Record>(n);
-  const entries: DictEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = buffer.at(i);
-    r.startDeltaUs = buffer.startAt(i) - baseTimeUs;
-    dict.announce(r.endpoint, entries);
-    dict.announce(r.segment, entries);
-    dict.announce(r.cluster, entries);
-    records[i] = r;
-  }
-  const batch = new Batch(
-    1,
-    meta.proxyId,
-    meta.worker,
-    meta.service,
-    sequence,
-    baseTimeUs,
-    entries,
-    counts.toProto(),
-    records,
-  );
-  return Protobuf.encode(batch, Batch.encode);
-}
-
-/** How many records {@link encodeBatch} put in the batch. */
-export function batchSize(buffer: RecordBuffer, max: i32): i32 {
-  return buffer.count < max ? buffer.count : max;
 }

@@ -49,6 +49,7 @@ const OTHER_FIELDS = [
   'stripHeaders',
   'splitHeader',
   'outcomeHeader',
+  'endpointFrom',
 ];
 
 /** Every field name the filter's configuration may carry. */

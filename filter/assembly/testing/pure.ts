@@ -4,6 +4,7 @@
  * wraps one pure function with plain inputs and outputs.
  */
 import '../abi/abort';
+import { encodeBatch } from '../batch-encoder';
 // biome-ignore lint/style/useImportType: AssemblyScript parses no type-only imports.
 import { Config, describeConfig, parseConfig } from '../config';
 import { decodeControl } from '../control';
@@ -25,7 +26,7 @@ import {
   userId,
 } from '../sampling';
 import { classifyLocalReply } from '../shadow';
-import { BatchMeta, Counts, Dictionary, encodeBatch, RecordBuffer } from '../telemetry';
+import { BatchMeta, Counts, Dictionary, RecordBuffer } from '../telemetry';
 
 /** '' when valid, else the error with its path. */
 export function configError(text: string): string {

@@ -65,7 +65,7 @@ test('mirrored requests reach the candidate marked, with the same id and without
     assert.equal(shadow.bodyHash, fnv1a64(Buffer.from(`candidate!! ${path}`)));
     assert.equal(primary.endpoint, 'catalog');
     assert.equal(shadow.endpoint, 'catalog');
-    assert.equal(primary.cluster, 'stable');
+    assert.equal(primary.cluster, '', 'only live records name the cluster (a pair is judged by its arms)');
     assert.equal(primary.startUs, shadow.startUs, 'arms share the start time');
     assert.ok(primary.latencyUs > 0 && primary.latencyUs < 5_000_000);
     assert.ok(shadow.latencyUs > 0 && shadow.latencyUs < 5_000_000);
@@ -132,4 +132,38 @@ test('live records of a route without a name carry the normalised path, cluster 
     assert.ok(r.latencyUs > 0 && r.latencyUs < 5_000_000);
     assert.equal(r.flags, 0);
   }
+});
+
+test('with endpointFrom "path" the endpoint is the normalised path even on a named route', async (t) => {
+  // Arrange: a named route, and the setting the daemon uses for the routes it renders (unnamed).
+  const stable = await startUpstream(t, () => ({ status: 200, body: 'ok' }));
+  const telemetry = await startTelemetryServer(t);
+  const b = filterBootstrap({
+    stablePort: stable.port,
+    telemetryPort: telemetry.port,
+    routeName: 'catalog',
+    filterConfig: {
+      shadowPercentage: 0,
+      telemetryCluster: 'umbra_telemetry',
+      flushIntervalMs: 100,
+      endpointFrom: 'path',
+    },
+  });
+  const envoy = await startEnvoy(t, { config: b.config, name: 'live-path-only', args: FLUSH_LOG_ARGS });
+
+  // Act
+  const res = await drive({
+    url: `http://127.0.0.1:${envoy.listenerPort}/`,
+    requests: 3,
+    path: (i) => `/users/${1000 + i}`,
+  });
+  assert.equal(res.statuses[200], 3);
+  await waitFor('records', () => telemetry.records.length >= 3);
+
+  // Assert: the route's name is not asked for.
+  const live = telemetry.records.filter((r) => r.arm === 'ARM_LIVE');
+  assert.deepEqual(
+    live.map((r) => r.endpoint),
+    ['/users/:id', '/users/:id', '/users/:id'],
+  );
 });

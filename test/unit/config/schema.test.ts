@@ -34,6 +34,7 @@ describe('umbra.yaml schema', () => {
     const s = r.config.services[0]!;
     assert.equal(s.mirroring.shadowPercentage, 10);
     assert.equal(s.mirroring.mirroringStrategy, 'random');
+    assert.equal(s.mirroring.liveSample, 5, 'the judge needs 2.2 % at 1,000 requests/s (docs/filter.md)');
     assert.equal(s.judge.anomalyThreshold, 3);
     assert.equal(s.rollout.validationPeriod, 300_000);
     assert.deepEqual(s.mirroring.methods, ['GET', 'HEAD', 'OPTIONS']);

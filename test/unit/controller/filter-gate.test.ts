@@ -46,7 +46,7 @@ test('promotion (no mirror): the live sample alone enters', () => {
 
   const plan = filterGatePlan(s, { filter: true, mirrorPercentage: null });
 
-  assert.deepEqual(plan.gate, { share: 10 }, 'the default live sample is 10 %');
+  assert.deepEqual(plan.gate, { share: 5 }, 'the default live sample is 5 %');
 });
 
 test('geographic: listed regions enter at p + L, every other request at L', () => {

@@ -119,6 +119,7 @@ describe('configuration', () => {
       'flushIntervalMs=1000',
       'bufferMaxRecords=8192',
       'liveSampleEvery=1',
+      'endpointFrom=route',
     ]) {
       assert.ok(s.includes(part), `${part} in ${s}`);
     }
@@ -158,6 +159,7 @@ describe('configuration', () => {
       [cfg({ batchMaxRecords: 100, bufferMaxRecords: 50 }), 'bufferMaxRecords: must be >= batchMaxRecords'],
       [cfg({ shadowPercent: 5 }), 'shadowPercent: unknown field'],
       [cfg({ breakerCooldownMs: 0 }), 'breakerCooldownMs: must be an integer in 1..600000'],
+      [cfg({ endpointFrom: 'cluster' }), 'endpointFrom: must be one of route, path'],
     ];
     for (const [text, expected] of cases) assert.equal(pure.configError(text), expected, text);
   });
@@ -442,6 +444,34 @@ describe('telemetry encoding', () => {
       ['catalog', 'stable'],
       'a new stream gets them again',
     );
+  });
+
+  test('batches are canonical protobuf: zero fields left out, long entries and batches past the first buffer intact', () => {
+    pure.resetTelemetry(400);
+    pure.newStream();
+    const longName = `/${'a'.repeat(300)}`;
+    const longId = 'x'.repeat(64);
+    pure.addRecord(longId, 1, longName, '', '', -5_000_000_000n, 503);
+    pure.addRecord('', 4, 'catalog', '', 'stable', 7n, 0);
+    for (let i = 0; i < 298; i++)
+      pure.addRecord(`${longId.slice(0, 60)}${i}`, 2, 'e', 'eu', '', BigInt(i), 200);
+    const bytes = pure.takeBatch(3n, 1n << 40n, 400);
+    assert.ok(bytes.length > 16384, `a batch past the first buffer (${bytes.length} bytes)`);
+    const decoded = Batch.decode(bytes);
+    // protobufjs writes exactly the fields a decoded message carries, in field order: the same bytes back
+    // mean every field was in order, well formed, and only the non-zero ones were written.
+    assert.deepEqual(Buffer.from(Batch.encode(decoded).finish()), Buffer.from(bytes));
+    const b = decoded as unknown as {
+      dict: { id: number; value: string }[];
+      records: { requestId: Uint8Array; arm: number; status: number; cluster: number; endpoint: number }[];
+    };
+    assert.equal(b.records.length, 300);
+    const names = new Map(b.dict.map((e) => [e.id, e.value]));
+    assert.equal(names.get(b.records[0]!.endpoint), longName, 'a dictionary entry over 127 bytes');
+    assert.equal(Buffer.from(b.records[0]!.requestId).toString(), longId);
+    assert.equal(b.records[1]!.requestId.length, 0, 'a live record carries no id');
+    assert.equal(names.get(b.records[1]!.cluster), 'stable');
+    assert.equal(b.records[299]!.status, 200);
   });
 
   test('the buffer is bounded: the oldest records go first and drops are counted', () => {
