@@ -13,6 +13,12 @@
  * tested the same way. The evidence of both signals is mixed with equal
  * weights: P(a good B is ever stopped) ≤ 10^-threshold, however often it is
  * checked. Pure; the caller keeps the state.
+ *
+ * Warm-up: B's instances start with the experiment (cold code paths, empty
+ * caches, connections still opening), so the first seconds of B say how a
+ * start looks, not how B is. A step in warm-up counts its requests as seen
+ * and tests nothing (the judge's warm-up, docs/judge.md); which seconds are
+ * left out is fixed by the clock, not by what they hold, so the bound holds.
  */
 import { logMixtureE, logSumExp, rateBatchUpdate } from '../judge/evalue.js';
 import type { MixtureAtom } from '../model/model.js';
@@ -40,12 +46,21 @@ export function newGuard(mixture: readonly MixtureAtom[]): GuardState {
   return { errors: zero(), latency: zero(), seen: { A: none(), B: none() } };
 }
 
+/** Which of the guard's signals a step tests (false: still in warm-up, counted as seen only). */
+export interface GuardWarm {
+  errors: boolean;
+  latency: boolean;
+}
+
+const WARM: GuardWarm = { errors: true, latency: true };
+
 /** One step: tests the requests counted since the last step. Returns the new state and the verdict. */
 export function guardStep(
   g: GuardState,
   now: Record<ArmName, RequestCounts>,
   mixture: readonly MixtureAtom[],
   threshold: number,
+  warm: GuardWarm = WARM,
 ): { state: GuardState; verdict: GuardVerdict } {
   const d = (arm: ArmName, k: keyof RequestCounts) => now[arm][k] - g.seen[arm][k];
   const reqA = d('A', 'requests');
@@ -54,8 +69,10 @@ export function guardStep(
   let errors = g.errors;
   let latency = g.latency;
   if (share > 0 && share < 1) {
-    errors = rateBatchUpdate(errors, d('B', 'failed'), d('A', 'failed') + d('B', 'failed'), share, mixture);
-    latency = rateBatchUpdate(latency, d('B', 'slow'), d('A', 'slow') + d('B', 'slow'), share, mixture);
+    if (warm.errors)
+      errors = rateBatchUpdate(errors, d('B', 'failed'), d('A', 'failed') + d('B', 'failed'), share, mixture);
+    if (warm.latency)
+      latency = rateBatchUpdate(latency, d('B', 'slow'), d('A', 'slow') + d('B', 'slow'), share, mixture);
   }
   const eErr = logMixtureE(errors, mixture);
   const eLat = logMixtureE(latency, mixture);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { experimentAnswer } from '../../../daemon/experiment/answer.js';
-import { ExperimentRunner } from '../../../daemon/experiment/runner.js';
+import { ExperimentRunner, type GuardWarmup } from '../../../daemon/experiment/runner.js';
 import {
   busyReason,
   EXPERIMENT_DEFAULTS,
@@ -146,15 +146,18 @@ describe('the guard', () => {
     seed: number,
     seconds = 120,
     slowB = 1,
+    coldSeconds = 0,
+    warmup?: GuardWarmup,
   ): { stoppedAt: number; score: number; signal?: string } {
-    const runner = new ExperimentRunner(spec({ split: 20 }), RATE, 3);
+    const runner = new ExperimentRunner(spec({ split: 20 }), RATE, 3, undefined, warmup);
     const r = rng(seed);
     let user = 1;
     for (let s = 0; s < seconds; s++) {
       for (let i = 0; i < 100; i++, user++) {
         const arm = r() < 0.2 ? 'B' : 'A';
         const failed = r() < (arm === 'B' ? failB : 0.01);
-        const latencyUs = (1000 + r() * 500) * (arm === 'B' ? slowB : 1);
+        const cold = arm === 'B' && s < coldSeconds ? 4 : 1;
+        const latencyUs = (1000 + r() * 500) * (arm === 'B' ? slowB : 1) * cold;
         runner.add({ arm, user, atMs: s * 1000, endpoint: '/', failed, latencyUs });
       }
       const { guard } = runner.tick(s * 1000 + 999);
@@ -172,6 +175,19 @@ describe('the guard', () => {
     const { stoppedAt, signal } = run(0.01, 2, 120, 4);
     assert.ok(stoppedAt >= 0 && stoppedAt < 30, `stopped at ${stoppedAt}`);
     assert.equal(signal, 'latency');
+  });
+
+  it("leaves a B as good as A running through its instances' cold start (latency warm-up)", () => {
+    // Arrange: B four times as slow for its first 3 s (a fresh pool), then as A.
+    for (let seed = 0; seed < 10; seed++) {
+      assert.equal(run(0.01, 300 + seed, 60, 1, 3).stoppedAt, -1, `seed ${seed}`);
+      // Control: without the warm-up the same cold start stops B.
+      const noWarmup = run(0.01, 300 + seed, 60, 1, 3, { errorsMs: 0, latencyMs: 0 });
+      assert.ok(
+        noWarmup.stoppedAt >= 0 && noWarmup.signal === 'latency',
+        `seed ${seed}: ${JSON.stringify(noWarmup)}`,
+      );
+    }
   });
 
   it('leaves a B as good as A running', () => {
