@@ -49,9 +49,18 @@ async function startRig(t: TestContext): Promise<Rig> {
   return { daemon, client, url, candidateDb: `${base}/v2/main/db/x`, productionDb: `${base}/v1/main/db/x` };
 }
 
-/** Users' requests until `until` holds (bounded: 600 rounds of 10). */
-async function loadUntil(url: string, until: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600 && !(await until()); i++) await drive({ url, requests: 10, concurrency: 2 });
+/**
+ * Users' requests until `until` holds; throws when it has not after 90 s (or
+ * 20 000 rounds of 10). Bounded by time first: on a fast machine a count of
+ * rounds ran out before the run's warm-up and first tallied second.
+ */
+async function loadUntil(url: string, what: string, until: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (let i = 0; i < 20_000 && Date.now() < deadline; i++) {
+    if (await until()) return;
+    await drive({ url, requests: 10, concurrency: 2 });
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 const statusOf = async (client: AdminClient) => (await client.chaosStatus('shop'))[0]!;
@@ -60,7 +69,7 @@ const statusOf = async (client: AdminClient) => (await client.chaosStatus('shop'
 async function underFaults(r: Rig, durationMs: number) {
   const faults = ['db:abort=503'];
   await r.client.chaosStart({ service: 'shop', version: 'v2', faults, durationMs, percentage: 100 });
-  await loadUntil(r.url, async () => {
+  await loadUntil(r.url, 'the run injecting with tallied pairs', async () => {
     const e = await statusOf(r.client);
     return e.phase === 'injecting' && (e.verdict?.candidate.pairs ?? 0) > 0;
   });
