@@ -232,6 +232,21 @@ export class Aggregator implements PairSink {
     return endpoint < this.tail.length ? this.tail[endpoint]! : Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Sets an endpoint's tail threshold from an earlier run (its stored
+   * primary histograms, see aggregate/tail-seed.ts) when this aggregator has
+   * measured none yet; the first minute measured here replaces it. Returns
+   * whether it was set.
+   */
+  seedTail(service: string, endpoint: string, thresholdUs: number): boolean {
+    if (!(thresholdUs > 0) || !Number.isFinite(thresholdUs)) return false;
+    const ep = this.registry.endpoint(service, endpoint);
+    this.ensureEndpoint(ep);
+    if (this.tail[ep]! < Number.POSITIVE_INFINITY) return false;
+    this.tail[ep] = thresholdUs;
+    return true;
+  }
+
   /** The first second that is not final yet (NaN before the first advance). */
   get openSecond(): number {
     return this.watermark;

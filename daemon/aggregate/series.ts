@@ -73,7 +73,8 @@ export class SeriesRegistry {
     return id;
   }
 
-  private endpoint(service: string, endpoint: string): number {
+  /** The id of service × endpoint, added when new (endpoints come with series, which are capped). */
+  endpoint(service: string, endpoint: string): number {
     const key = `${service}\u0000${endpoint}`;
     const known = this.endpointIds.get(key);
     if (known !== undefined) return known;

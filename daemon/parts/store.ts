@@ -1,9 +1,10 @@
 /** Daemon parts (see umbrad.ts) that write to the store: statistics and retention. */
 import type { CellStats } from '../aggregate/stats.js';
+import { TAIL_SEED_WINDOW_S, tailSeeds } from '../aggregate/tail-seed.js';
 import { logger } from '../log.js';
 import { storeDeploymentRepo } from '../rollout/store-repo.js';
 import type { RetentionPolicy, Store } from '../store/store.js';
-import type { DaemonPart } from './context.js';
+import type { DaemonPart, UmbradContext } from './context.js';
 
 const log = logger('store');
 
@@ -27,12 +28,46 @@ export function saveTaggedCells(store: Store, cells: CellStats[]): void {
   }
 }
 
-/** Saves every final second's cells and every finished minute's histograms to the store. */
+/**
+ * Seeds the aggregator's tail thresholds from the primary histograms stored
+ * in the last hour (see aggregate/tail-seed.ts): a daemon restarted during a
+ * validation keeps testing the restored version's tail. Returns how many.
+ */
+export function seedTailThresholds(
+  ctx: Pick<UmbradContext, 'store' | 'pipeline' | 'config' | 'now'>,
+): number {
+  const agg = ctx.pipeline.aggregator;
+  const toMinute = Math.floor(ctx.now() / 60_000) * 60;
+  let seeded = 0;
+  for (const s of ctx.config.services) {
+    try {
+      const rows = ctx.store.listHistograms({
+        service: s.name,
+        fromMinute: toMinute - TAIL_SEED_WINDOW_S,
+        toMinute,
+        arm: 'primary',
+      });
+      for (const seed of tailSeeds(rows, agg.options.tailQuantile, agg.options.minTailSamples)) {
+        if (agg.seedTail(seed.service, seed.endpoint, seed.thresholdUs)) seeded++;
+      }
+    } catch (err) {
+      log.warn('tail thresholds not read back', { service: s.name, error: (err as Error).message });
+    }
+  }
+  if (seeded > 0) log.info('tail thresholds read back from the store', { endpoints: seeded });
+  return seeded;
+}
+
+/**
+ * Saves every final second's cells and every finished minute's histograms to
+ * the store, after reading the last tail thresholds back from it.
+ */
 export function persistStatsPart(): DaemonPart {
   const offs: (() => void)[] = [];
   return {
     name: 'persist-stats',
     async start(ctx) {
+      seedTailThresholds(ctx);
       offs.push(
         ctx.onCells((cells) => {
           try {
