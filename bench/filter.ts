@@ -143,8 +143,8 @@ const EXTRA = JSON.parse(process.env['UMBRA_BENCH_EXTRA'] ?? '{}') as Record<str
 
 /** UMBRA_BENCH_ONLY=name,name runs just those scenarios (the summary line has the figures they give). */
 const ONLY = (process.env['UMBRA_BENCH_ONLY'] ?? '').split(',').filter(Boolean);
-/** What the daemon adds to the filter's configuration for the routes it renders (controller/routing.ts). */
-const DAEMON_SETTINGS = {};
+/** What the daemon adds to the filter's configuration for the routes it renders (xds/resources/render.ts). */
+const DAEMON_SETTINGS = { endpointFrom: 'path' };
 
 /**
  * UMBRA_BENCH_VARIANTS=name=path.wasm,... runs other builds of the filter at

@@ -90,6 +90,7 @@ test('the Umbra filter sits before the router with its configuration and the clu
   assert.deepEqual(config['vm_config']['code'], { local: { filename: '/opt/umbra/filter.wasm' } });
   assert.equal(config['configuration']['@type'], 'type.googleapis.com/google.protobuf.StringValue');
   assert.deepEqual(JSON.parse(config['configuration']['value']), {
+    endpointFrom: 'path',
     shadowPercentage: 5,
     service: 'shop',
     candidateCluster: 'shop-v2',
@@ -97,6 +98,21 @@ test('the Umbra filter sits before the router with its configuration and the clu
     telemetryCluster: 'umbra-telemetry',
   });
   assert.deepEqual(hcm['rds']['route_config_name'], 'shop-routes');
+});
+
+test('the filter takes endpoints from the path, as no rendered route has a name, unless the spec says otherwise', () => {
+  const pluginConfig = (s: ReturnType<typeof snap>) => {
+    const hcm = one(s, LISTENER_TYPE, 'shop-in')['filter_chains'][0]['filters'][0]['typed_config'];
+    return JSON.parse(hcm['http_filters'][0]['typed_config']['config']['configuration']['value']);
+  };
+  const gated = snap(desired({ filterGate: { share: 10 } }), FILTER);
+  const routes = one(gated, ROUTE_TYPE, 'shop-routes')['virtual_hosts'][0]['routes'];
+  assert.ok(routes.length >= 2);
+  for (const r of routes) assert.equal(r['name'], undefined);
+  assert.equal(pluginConfig(gated)['endpointFrom'], 'path');
+
+  const own = snap(desired({ mirror: { candidate: 'v2', filterConfig: { endpointFrom: 'route' } } }), FILTER);
+  assert.equal(pluginConfig(own)['endpointFrom'], 'route');
 });
 
 test('without the filter flag, or without a candidate, only the router is rendered', () => {
