@@ -18,6 +18,7 @@
  *                                     a follower's admin API (follower-admin.ts) while it does not
  *   xdsPublishPart     xds-share.ts   the leader's snapshots into the shared store
  *   followerXdsPart    xds-share.ts   a follower's xDS server, serving the stored snapshots
+ *   followerControlPart follower-control.ts  the leader's stored orders onto a follower's telemetry streams
  *
  * The parts sit above the rooms they compose (store, telemetry, metrics,
  * controller, admin) and import them; nothing below imports a part.
@@ -35,6 +36,7 @@ import { adminPart } from './parts/admin.js';
 import type { DaemonPart, UmbradContext } from './parts/context.js';
 import { controllerPart } from './parts/controller.js';
 import { followerAdminPart } from './parts/follower-admin.js';
+import { followerControlPart } from './parts/follower-control.js';
 import { leaderPart } from './parts/leader.js';
 import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
@@ -156,7 +158,11 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
           adminPart(),
           trainingPart(),
         ],
-        [followerAdminPart(lease), followerXdsPart(store.xds)],
+        [
+          followerAdminPart(lease),
+          followerXdsPart(store.xds),
+          followerControlPart(store.telemetry, lease.leaseMs),
+        ],
       ),
     ];
   }

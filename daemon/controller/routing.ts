@@ -15,7 +15,7 @@
  */
 
 import { splitHostPort } from '../config/addresses.js';
-import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
+import { type ServiceConfig, telemetryAdvertise, type UmbraConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
@@ -38,7 +38,7 @@ import {
 import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
-import type { DesiredFault } from '../xds/resources/desired.js';
+import type { DesiredEndpoint, DesiredFault } from '../xds/resources/desired.js';
 import { SPLIT_HEADER } from '../xds/resources/filter-gate.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
@@ -113,6 +113,8 @@ export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<str
  * each version runs. Pure; shared by the routing table and `config check`.
  * `telemetryPort` is the port the telemetry server bound, when it listens
  * (it differs from daemon.telemetry.listen's when that asks for port 0).
+ * `telemetryMembers`: with several daemons, every live daemon's telemetry
+ * address (the proxies' telemetry cluster lists them all).
  */
 export function desiredRouting(
   config: UmbraConfig,
@@ -121,6 +123,7 @@ export function desiredRouting(
   endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
   telemetryToken?: string,
   telemetryPort?: number,
+  telemetryMembers?: DesiredEndpoint[],
 ): DesiredRouting {
   const wholeRoute = overlayMode(config);
   const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
@@ -141,7 +144,7 @@ export function desiredRouting(
     versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
   }
   const listen = splitHostPort(service.listen);
-  const telemetry = splitHostPort(config.daemon.telemetry.listen);
+  const telemetry = telemetryAdvertise(config.daemon, telemetryPort);
   const proxyTls = config.daemon.telemetry.tls?.proxy;
   // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
   const weights: Record<string, number> = {};
@@ -163,9 +166,10 @@ export function desiredRouting(
     ...(route.split ? { split: { version: route.split, header: SPLIT_HEADER } } : {}),
     telemetry: {
       address: telemetry.host,
-      port: telemetryPort ?? telemetry.port,
+      port: telemetry.port,
       ...(proxyTls ? { tls: proxyTls } : {}),
       ...(telemetryToken ? { token: telemetryToken } : {}),
+      ...(telemetryMembers ? { members: telemetryMembers } : {}),
     },
   };
 }
@@ -232,6 +236,11 @@ export interface RoutingTableOptions {
   overlay?: OverlayRelay;
   /** The port the telemetry server bound (the proxies' telemetry cluster points there). */
   telemetryPort?: number;
+  /**
+   * Several daemons on a shared store: every live daemon's telemetry address
+   * now (the proxies' telemetry cluster lists them all, through EDS).
+   */
+  telemetryMembers?: () => DesiredEndpoint[];
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -351,6 +360,7 @@ export class RoutingTable {
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
       this.#o.telemetryPort,
+      this.#o.telemetryMembers?.(),
     );
   }
 

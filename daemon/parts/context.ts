@@ -19,6 +19,7 @@ import type { JourneyStatus } from '../synthetic/runner.js';
 import type { Pipeline } from '../telemetry/pipeline.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 import type { XdsServer } from '../xds/index.js';
+import type { DesiredEndpoint } from '../xds/resources/desired.js';
 
 /** Everything parts share. Mutable only where documented. */
 export interface UmbradContext {
@@ -49,6 +50,16 @@ export interface UmbradContext {
    * final seconds only.
    */
   finalThrough?: () => number;
+  /** Set on the leader of a shared store (parts/leader.ts): what its routing needs of the other daemons. */
+  shared?: SharedRouting;
+}
+
+/** The other daemons of a shared store, as the leader's routing needs them. */
+export interface SharedRouting {
+  /** Every live daemon's telemetry address (the proxies' telemetry cluster lists them all). */
+  telemetryMembers(): DesiredEndpoint[];
+  /** Calls `fn` when the members change; returns the unsubscribe function. */
+  onMembersChange(fn: () => void): () => void;
 }
 
 /** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */

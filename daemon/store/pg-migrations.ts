@@ -5,8 +5,8 @@
  * Append new migrations; never edit one that has shipped.
  *
  * Same tables and columns as SQLite (and `cells.daemon`), so both stores share one row mapping;
- * JSON stays TEXT (returned exactly as written). The two tables `umbra_lease`
- * and `umbra_daemons` exist only here: several daemons on one database.
+ * JSON stays TEXT (returned exactly as written). The tables named `umbra_*`
+ * exist only here: several daemons on one database.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: the initial schema.
@@ -164,5 +164,20 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at BIGINT NOT NULL
   );
   CREATE INDEX experiments_service ON experiments (service, started_at);
+  `,
+  // 7: telemetry to every daemon (daemon/ha/telemetry-members.ts, daemon/ha/control-orders.ts).
+  `
+  -- The address the proxies reach each daemon's telemetry at (daemon.telemetry.advertise); NULL: not told.
+  ALTER TABLE umbra_daemons ADD COLUMN telemetry TEXT;
+  -- The leader's current order to each service's filters; every daemon sends it on its own streams.
+  CREATE SEQUENCE umbra_control_seq;
+  CREATE TABLE umbra_control (
+    service TEXT PRIMARY KEY,
+    percentage DOUBLE PRECISION,
+    paused BOOLEAN,
+    split DOUBLE PRECISION,
+    token BIGINT NOT NULL,
+    seq BIGINT NOT NULL
+  );
   `,
 ];

@@ -72,6 +72,8 @@ export async function wireRouting(
     ...(overlay ? { overlay } : {}),
     ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
     ...(telemetry ? { telemetryPort: telemetry.port } : {}),
+    // Several daemons: the proxies' telemetry cluster lists them all.
+    ...(ctx.shared && !overlay ? { telemetryMembers: ctx.shared.telemetryMembers } : {}),
   });
   // NOTE: a publish before the services' routing is set (startServices) would
   // send the proxies the default, the stable version alone, and drop the
@@ -92,6 +94,13 @@ export async function wireRouting(
   for (const [service, p] of provisioners) {
     const off = p.onEndpointsChange?.((ref) => republish({ service, ...ref }));
     if (off) teardown.add(`endpoint changes of ${service}`, off);
+  }
+  // A daemon joining or leaving changes the telemetry cluster's endpoints (EDS only).
+  if (ctx.shared && !overlay) {
+    teardown.add(
+      'telemetry members',
+      ctx.shared.onMembersChange(() => republish({ at: 'telemetry members' })),
+    );
   }
   return {
     provisioners,
