@@ -16,7 +16,6 @@
  *   leaderPart         leader.ts      with a PostgreSQL store: the lease; the controller, admin,
  *                                     training and retention run only while this daemon leads,
  *                                     a follower's admin API (follower-admin.ts) while it does not
- *   xdsPublishPart     xds-share.ts   the leader's snapshots into the shared store
  *   followerXdsPart    xds-share.ts   a follower's xDS server, serving the stored snapshots
  *   followerControlPart follower-control.ts  the leader's stored orders onto a follower's telemetry streams
  *
@@ -42,7 +41,7 @@ import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
 import { clockPart, telemetryPart } from './parts/telemetry.js';
 import { trainingPart } from './parts/training.js';
-import { followerXdsPart, xdsPublishPart } from './parts/xds-share.js';
+import { followerXdsPart } from './parts/xds-share.js';
 import type { PostgresStore } from './store/postgres.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
@@ -154,7 +153,6 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
         [
           retentionPart(o.retention),
           controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
-          xdsPublishPart(store.xds),
           adminPart(),
           trainingPart(),
         ],

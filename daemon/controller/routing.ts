@@ -30,6 +30,7 @@ import {
   routeConfigName,
   routeWeights,
   SHORT_NAME,
+  type TypeUrl,
   validateDesired,
   versionCluster,
   XdsNackError,
@@ -241,6 +242,22 @@ export interface RoutingTableOptions {
    * now (the proxies' telemetry cluster lists them all, through EDS).
    */
   telemetryMembers?: () => DesiredEndpoint[];
+  /**
+   * Several daemons on a shared store: the proxies connected to the other
+   * daemons, whose ACKs reach this one through the store. A publish waits
+   * for those too, as for its own proxies.
+   */
+  remoteProxies?: RemoteProxies;
+}
+
+/** Proxies connected to other daemons of a shared store (see {@link RoutingTableOptions.remoteProxies}). */
+export interface RemoteProxies {
+  /** Nodes with an ADS stream open on another live daemon (may throw: the store is out of reach). */
+  connected(): ReadonlySet<string>;
+  /** Whether a refusal (NACK) of the node stands on another daemon (may throw, as `connected`). */
+  refusing(node: string): boolean;
+  /** As XdsServer.waitForAck, for the node's ACKs on the other daemons. */
+  waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void>;
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -254,6 +271,25 @@ export interface ProxyRouting {
   acked: Record<string, number> | null;
   /** The proxy ACKed every resource type of the current snapshot. */
   inSync: boolean;
+}
+
+/**
+ * The first answer of a node's proxies on several daemons: an ACK anywhere
+ * resolves, a NACK anywhere rejects at once (a node is one configuration
+ * however many proxies share its id); otherwise the first error, once all failed.
+ */
+function firstAnswer(waits: Promise<void>[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = 0;
+    let first: unknown;
+    for (const w of waits) {
+      w.then(resolve, (err: unknown) => {
+        if (err instanceof XdsNackError) reject(err);
+        first ??= err;
+        if (++failed === waits.length) reject(first);
+      });
+    }
+  });
 }
 
 /** Thrown when connected proxies do not answer a published configuration in time. */
@@ -425,6 +461,26 @@ export class RoutingTable {
     });
   }
 
+  /** The nodes connected to other daemons now (none when that cannot be read: the publish goes on). */
+  #remoteConnected(): ReadonlySet<string> {
+    try {
+      return this.#o.remoteProxies?.connected() ?? new Set();
+    } catch (err) {
+      log.warn('proxies of the other daemons not known; not waiting for them', {
+        error: (err as Error).message,
+      });
+      return new Set();
+    }
+  }
+
+  #remoteRefusing(node: string): boolean {
+    try {
+      return this.#o.remoteProxies?.refusing(node) ?? false;
+    } catch {
+      return true;
+    }
+  }
+
   #index(service: string): number {
     return this.#o.config.services.findIndex((s) => s.name === service);
   }
@@ -460,13 +516,18 @@ export class RoutingTable {
     if (routable.length === 0 && !this.#o.overlay) return;
     const options = { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } };
     const waits: Promise<void>[] = [];
+    const remote = this.#remoteConnected();
+    const timeoutMs = this.#o.ackTimeoutMs ?? 10_000;
     for (const [node, versions] of this.#publishAll(routable, options)) {
       const status = this.#o.xds.status(node);
       // NOTE: a proxy that refused a listener never subscribes to its route
       // configuration, so waiting for its ACKs would only time out and be
       // blamed on whatever published next (a provisioning). While a refusal
       // stands the node's answers act through refusal-feed.ts instead.
-      if ((status?.streams ?? 0) === 0 || status?.lastNack) continue;
+      const local = (status?.streams ?? 0) > 0 && !status?.lastNack;
+      // Also connected to another daemon (several daemons): its ACKs there count as well.
+      const elsewhere = remote.has(node) && !this.#remoteRefusing(node);
+      if (!local && !elsewhere) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],
         ['EDS', ENDPOINT_TYPE],
@@ -474,7 +535,11 @@ export class RoutingTable {
         ['RDS', ROUTE_TYPE],
       ] as const) {
         const version = versions[short];
-        if (version) waits.push(this.#o.xds.waitForAck(node, type, version, this.#o.ackTimeoutMs ?? 10_000));
+        if (!version) continue;
+        const here = local ? [this.#o.xds.waitForAck(node, type, version, timeoutMs)] : [];
+        const there = elsewhere ? [this.#o.remoteProxies!.waitForAck(node, type, version, timeoutMs)] : [];
+        const all = [...here, ...there];
+        waits.push(all.length === 1 ? all[0]! : firstAnswer(all));
       }
     }
     const results = await Promise.allSettled(waits);

@@ -9,6 +9,7 @@ import type { ChaosRunner } from '../controller/chaos-runner.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
 import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
+import type { RemoteProxyTracker } from '../ha/remote-proxies.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
 import type { DeploymentRepo } from '../rollout/ports.js';
@@ -60,6 +61,13 @@ export interface SharedRouting {
   telemetryMembers(): DesiredEndpoint[];
   /** Calls `fn` when the members change; returns the unsubscribe function. */
   onMembersChange(fn: () => void): () => void;
+  /** The proxies connected to the other daemons (routing waits for their ACKs too). */
+  readonly remoteProxies: RemoteProxyTracker;
+  /**
+   * Shares what the leader's xDS server publishes with the other daemons, and
+   * relays their proxies' answers to it (ha/xds-publish.ts); returns the stop function.
+   */
+  shareXds(xds: XdsServer): () => void;
 }
 
 /** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */

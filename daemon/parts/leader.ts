@@ -12,7 +12,8 @@
  * once every live daemon closed it (ha/merged-seconds.ts), instead of the
  * seconds of this daemon's own aggregator. Every daemon records where the
  * proxies reach its telemetry; the leader's routing lists every live daemon
- * in the proxies' telemetry cluster (ha/telemetry-members.ts), and its
+ * in the proxies' telemetry cluster (ha/telemetry-members.ts) and waits for
+ * the ACKs of the other daemons' proxies (ha/remote-proxies.ts), and its
  * orders to the filters are also stored, for the other daemons to send on
  * their streams (ha/control-orders.ts).
  *
@@ -25,8 +26,10 @@ import { telemetryAdvertise } from '../config/schema.js';
 import { storedOrders } from '../ha/control-orders.js';
 import type { LeaderLease } from '../ha/lease.js';
 import { type CellsListener, MergedSeconds } from '../ha/merged-seconds.js';
+import { RemoteProxyTracker } from '../ha/remote-proxies.js';
 import { TelemetryMembers } from '../ha/telemetry-members.js';
 import { startWatermarks } from '../ha/watermark.js';
+import { shareSnapshots } from '../ha/xds-publish.js';
 import { logger } from '../log.js';
 import type { PostgresStore } from '../store/postgres.js';
 import type { TelemetryServer } from '../telemetry/server.js';
@@ -132,6 +135,8 @@ export function leaderPart(
       const shared: SharedRouting = {
         telemetryMembers: () => m.list(),
         onMembersChange: (fn) => m.onChange(fn),
+        remoteProxies: new RemoteProxyTracker(store.xds, lease.leaseMs),
+        shareXds: (xds) => shareSnapshots(xds, store.xds),
       };
       const telemetry = ctx.telemetry ? storedOrders(ctx.telemetry, store.telemetry) : undefined;
       const leaderCtx = mergedContext(ctx, merged, shared, telemetry);

@@ -180,4 +180,16 @@ export const PG_MIGRATIONS: readonly string[] = [
     seq BIGINT NOT NULL
   );
   `,
+  // 8: the proxies on each daemon's xDS, whose ACKs the leader waits for (daemon/ha/remote-proxies.ts).
+  `
+  -- The nodes with an ADS stream open on each daemon that does not lead, with what they ACKed there
+  -- (JSON, by short type name) and their standing refusal (JSON NackRecord): the leader waits for their ACKs.
+  CREATE TABLE umbra_xds_streams (
+    daemon TEXT NOT NULL,
+    node TEXT NOT NULL,
+    acked TEXT NOT NULL,
+    nack TEXT,
+    PRIMARY KEY (daemon, node)
+  );
+  `,
 ];

@@ -63,6 +63,8 @@ export async function wireRouting(
   if (overlay) teardown.add('overlay', () => overlay.close());
   ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
   ctx.xds = xds;
+  // Several daemons: the others serve what this leader publishes from its first publish on.
+  if (ctx.shared && !overlay) teardown.add('xds share', ctx.shared.shareXds(xds));
 
   const telemetry = ctx.telemetry;
   const routing = new RoutingTable({
@@ -72,8 +74,10 @@ export async function wireRouting(
     ...(overlay ? { overlay } : {}),
     ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
     ...(telemetry ? { telemetryPort: telemetry.port } : {}),
-    // Several daemons: the proxies' telemetry cluster lists them all.
-    ...(ctx.shared && !overlay ? { telemetryMembers: ctx.shared.telemetryMembers } : {}),
+    // Several daemons: the proxies' telemetry cluster lists them all, and publishes wait for their proxies too.
+    ...(ctx.shared && !overlay
+      ? { telemetryMembers: ctx.shared.telemetryMembers, remoteProxies: ctx.shared.remoteProxies }
+      : {}),
   });
   // NOTE: a publish before the services' routing is set (startServices) would
   // send the proxies the default, the stable version alone, and drop the

@@ -1,7 +1,8 @@
 /**
- * What the daemons of one database share for telemetry, on a real
- * PostgreSQL: each daemon's telemetry address (listed while the daemon is
- * live), and the leader's orders (fenced).
+ * What the daemons of one database share for telemetry and for the leader's
+ * ACK waits, on a real PostgreSQL: each daemon's telemetry address (listed
+ * while the daemon is live), the leader's orders (fenced), and the nodes
+ * connected to each daemon (counted while that daemon is live).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -88,5 +89,48 @@ test('orders are stored whole per service, each with a new seq, and refused with
     assert.deepEqual(a.telemetry.controls().find((r) => r.service === 'shop')!.state, shop.state);
   } finally {
     a.close();
+  }
+});
+
+test('the nodes connected to the other live daemons, with what they ACKed there, as each recorded them', async () => {
+  const url = await server.database();
+  const a = open(url, 'a');
+  const b = open(url, 'b');
+  const c = open(url, 'c');
+  const nodes = (rows: { node: string }[]) => rows.map((r) => r.node);
+  try {
+    await withDb(url, async (db) => {
+      await join(db, ['a', 'b', 'c']);
+      const nack = { nodeId: 'edge-2', typeUrl: 'lds', version: 'v9', message: 'cannot bind' };
+      b.xds.setStreams([
+        { node: 'edge-1', acked: { CDS: 'c1', RDS: 'r1' } },
+        { node: 'edge-2', acked: {}, nack },
+      ]);
+      c.xds.setStreams([{ node: 'edge-2', acked: { CDS: 'c2' } }]);
+      a.xds.setStreams([{ node: 'edge-3', acked: {} }]);
+      assert.deepEqual(a.xds.streamsElsewhere(2000), [
+        { node: 'edge-1', acked: { CDS: 'c1', RDS: 'r1' } },
+        { node: 'edge-2', acked: {}, nack },
+        { node: 'edge-2', acked: { CDS: 'c2' } },
+      ]);
+      // b's proxy edge-1 went away.
+      b.xds.setStreams([{ node: 'edge-2', acked: {} }]);
+      assert.deepEqual(nodes(a.xds.streamsElsewhere(2000)), ['edge-2', 'edge-2']);
+      // b and c die: their streams went with them.
+      await lastSeen(db, 'b', 3000);
+      await lastSeen(db, 'c', 3000);
+      assert.deepEqual(a.xds.streamsElsewhere(2000), []);
+      // Pruning forgets the rows of daemons not live for as long.
+      a.xds.pruneAnswers(1000);
+      const left = await db.query('SELECT daemon FROM umbra_xds_streams ORDER BY daemon');
+      assert.deepEqual(
+        left.rows.map((r: { daemon: string }) => r.daemon),
+        ['a'],
+      );
+    });
+  } finally {
+    a.close();
+    b.close();
+    c.close();
   }
 });
