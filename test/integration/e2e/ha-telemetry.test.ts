@@ -5,8 +5,9 @@
  * streams to a follower: the records it sends there reach the leader's
  * judge (merged seconds), the leader's orders (resume and percentage when
  * shadowing starts, then a pause) reach the filter through the follower,
- * and a daemon that dies leaves the cluster without the stream to the
- * follower being touched.
+ * a daemon that dies leaves the cluster without the stream to the
+ * follower being touched, and with PostgreSQL out of reach for longer than
+ * the lease the follower pauses the filter until the orders can be read.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -174,4 +175,37 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
     reconnects,
     'no stream reopened',
   );
+
+  // PostgreSQL out of reach for longer than the lease: nobody can say whether to mirror, so the
+  // daemon the filter streams to pauses it; once PostgreSQL is back the stored orders apply again.
+  await withAdmin(leader, (c) => c.command('shop', 'resume', 'ha-telemetry'), 10_000);
+  const mirrored = () =>
+    waitFor(
+      'copies at v2',
+      async () => {
+        const before = v2.hits;
+        await drive({ url, requests: 20, concurrency: 2 });
+        return v2.hits - before;
+      },
+      (n) => n >= 15,
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+  await mirrored();
+  const skippedBefore = (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
+  await server.halt();
+  await waitFor(
+    'the filter paused while PostgreSQL is out of reach',
+    async () => {
+      await drive({ url, requests: 10, concurrency: 2 });
+      return (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
+    },
+    (n) => n > skippedBefore,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const quiet = v2.hits;
+  const during = await drive({ url, requests: 20, concurrency: 2 });
+  assert.equal(during.statuses[200], 20, 'production keeps serving');
+  assert.equal(v2.hits - quiet, 0, 'no copy on a stale order');
+  await server.resume();
+  await mirrored();
 });
