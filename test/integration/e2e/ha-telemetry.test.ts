@@ -142,21 +142,22 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
   );
 
   // A pause decided by the leader stops the mirroring of a filter streaming to the follower.
+  // NOTE: the filter's counters reach Envoy's stats on its tick: let the last ones land first.
+  await new Promise((r) => setTimeout(r, 2000));
   const skipped = (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
   await withAdmin(leader, (c) => c.command('shop', 'pause', 'ha-telemetry'), 10_000);
   await waitFor(
-    'the filter paused',
+    'no copy once paused',
     async () => {
-      await drive({ url, requests: 10, concurrency: 2 });
-      return envoy.stat('wasmcustom.umbra.shop.skipped_paused');
+      const before = v2.hits;
+      const r = await drive({ url, requests: 20, concurrency: 2 });
+      assert.equal(r.statuses[200], 20);
+      return v2.hits - before;
     },
-    (n) => (n ?? 0) > skipped,
+    (n) => n === 0,
     { timeoutMs: 20_000, intervalMs: 200 },
   );
-  const before = v2.hits;
-  const r = await drive({ url, requests: 40, concurrency: 2 });
-  assert.equal(r.statuses[200], 40);
-  assert.equal(v2.hits - before, 0, 'no copy while paused');
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_paused', (n) => n > skipped, { timeoutMs: 10_000 });
 
   // The other follower dies: it leaves the telemetry cluster (EDS), and the filter's stream stays where it is.
   const reconnects = (await envoy.stat('wasmcustom.umbra.shop.stream_reconnects')) ?? 0;
@@ -191,21 +192,25 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
       { timeoutMs: 90_000, intervalMs: 200 },
     );
   await mirrored();
+  // NOTE: the filter's counters reach Envoy's stats on its tick: let the last ones land first.
+  await new Promise((r) => setTimeout(r, 2000));
   const skippedBefore = (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
   await server.halt();
   await waitFor(
-    'the filter paused while PostgreSQL is out of reach',
+    'no copy while PostgreSQL is out of reach',
     async () => {
-      await drive({ url, requests: 10, concurrency: 2 });
-      return (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
+      const before = v2.hits;
+      const r = await drive({ url, requests: 20, concurrency: 2 });
+      assert.equal(r.statuses[200], 20, 'production keeps serving');
+      return v2.hits - before;
     },
-    (n) => n > skippedBefore,
+    (n) => n === 0,
     { timeoutMs: 30_000, intervalMs: 200 },
   );
-  const quiet = v2.hits;
-  const during = await drive({ url, requests: 20, concurrency: 2 });
-  assert.equal(during.statuses[200], 20, 'production keeps serving');
-  assert.equal(v2.hits - quiet, 0, 'no copy on a stale order');
+  // Skipped as paused (the filter's own counter), not lost.
+  await envoy.waitForStat('wasmcustom.umbra.shop.skipped_paused', (n) => n > skippedBefore, {
+    timeoutMs: 10_000,
+  });
   await server.resume();
   await mirrored();
 });
