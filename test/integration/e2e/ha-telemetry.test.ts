@@ -5,8 +5,8 @@
  * streams to a follower: the records it sends there reach the leader's
  * judge (merged seconds), the leader's orders (resume and percentage when
  * shadowing starts, then a pause) reach the filter through the follower,
- * a daemon that dies leaves the cluster without the stream to the
- * follower being touched, and with PostgreSQL out of reach for longer than
+ * a daemon that dies leaves the cluster, and one that starts joins it,
+ * without the stream to the follower being touched, and with PostgreSQL out of reach for longer than
  * the lease the follower pauses the filter until the orders can be read.
  */
 import assert from 'node:assert/strict';
@@ -175,6 +175,21 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
     (await envoy.stat('wasmcustom.umbra.shop.stream_reconnects')) ?? 0,
     reconnects,
     'no stream reopened',
+  );
+  // A daemon that joins enters the cluster the same way, and the stream stays too.
+  const joined = await cluster.add('d');
+  await waitFor(
+    'the new daemon in the telemetry cluster',
+    () => telemetryHosts(envoy),
+    (h) => h.listed.includes(joined.telemetry),
+    { timeoutMs: 60_000 },
+  );
+  await drive({ url, requests: 20, concurrency: 2 });
+  assert.ok((await telemetryHosts(envoy)).active.includes(on.telemetry));
+  assert.equal(
+    (await envoy.stat('wasmcustom.umbra.shop.stream_reconnects')) ?? 0,
+    reconnects,
+    'no stream reopened when a daemon joined',
   );
 
   // PostgreSQL out of reach for longer than the lease: nobody can say whether to mirror, so the
