@@ -258,6 +258,8 @@ export interface RemoteProxies {
   refusing(node: string): boolean;
   /** As XdsServer.waitForAck, for the node's ACKs on the other daemons. */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void>;
+  /** Per node and other daemon it is connected to, the versions it ACKed there by short type name (may throw). */
+  acked(): { node: string; acked: Record<string, string> }[];
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -418,6 +420,7 @@ export class RoutingTable {
         ]),
       );
     const nodes = this.#o.overlay ? this.#o.xds.nodeIds() : this.#o.config.daemon.xds.nodes;
+    const elsewhere = this.#remoteAcked();
     return nodes.map((nodeId) => {
       const xds = this.#o.xds;
       const snapshot = xds.snapshot(nodeId);
@@ -427,19 +430,33 @@ export class RoutingTable {
       const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
       const have = xds.ackedResource(nodeId, ROUTE_TYPE, name);
       const status = xds.status(nodeId);
-      const inSync =
+      const syncedWith = (acked: Record<string, string> | undefined) =>
         snapshot !== undefined &&
         [...snapshot.types].every(
-          ([type, r]) => r.items.size === 0 || status?.acked[SHORT_NAME[type]] === r.version,
+          ([type, r]) => r.items.size === 0 || acked?.[SHORT_NAME[type]] === r.version,
         );
+      // Several daemons: what the node ACKed on the others counts as well. Only versions are known
+      // there, so its routes' weights are known only when it ACKed the current route configuration.
+      const remote = elsewhere.filter((e) => e.node === nodeId).map((e) => e.acked);
+      const routeVersion = snapshot?.types.get(ROUTE_TYPE)?.version;
+      const remoteRoutes = want !== undefined && remote.some((a) => a['RDS'] === routeVersion);
       return {
         nodeId,
-        connected: (status?.streams ?? 0) > 0,
+        connected: (status?.streams ?? 0) > 0 || remote.length > 0,
         desired: want ? byVersion(routeWeights(want)) : {},
-        acked: have ? byVersion(routeWeights(have)) : null,
-        inSync,
+        acked: have ? byVersion(routeWeights(have)) : remoteRoutes ? byVersion(routeWeights(want!)) : null,
+        inSync: syncedWith(status?.acked) || remote.some(syncedWith),
       };
     });
+  }
+
+  /** What the nodes ACKed on the other daemons (none when that cannot be read). */
+  #remoteAcked(): { node: string; acked: Record<string, string> }[] {
+    try {
+      return this.#o.remoteProxies?.acked() ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** Publishes to every node; returns the versions published per node. */

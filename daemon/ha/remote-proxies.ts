@@ -44,6 +44,11 @@ export class RemoteProxyTracker {
     return new Set(this.#read().map((s) => s.node));
   }
 
+  /** Per node and other live daemon it is connected to, what it ACKed there (throws what the store throws). */
+  acked(): { node: string; acked: Record<string, string> }[] {
+    return this.#read().map((s) => ({ node: s.node, acked: s.acked }));
+  }
+
   /** Whether a refusal of the node stands on another daemon (throws what the store throws). */
   refusing(node: string): boolean {
     return this.#read().some((s) => s.node === node && s.nack !== undefined);

@@ -104,3 +104,25 @@ test('a NACK there of the version published answers the wait at once (it acts th
   assert.ok(performance.now() - started < 250, 'answered before the 300 ms bound');
   assert.ok(xds.snapshot('edge'));
 });
+
+test('the leader’s view of a proxy connected to another daemon: connected, and in sync once it ACKed everything there', async (t) => {
+  const rows: StoredXdsStream[] = [];
+  const { routing, current } = await table(t, rows);
+  await routing.publish();
+  const [before] = routing.proxies('shop');
+  assert.deepEqual(
+    { connected: before!.connected, acked: before!.acked, inSync: before!.inSync },
+    { connected: false, acked: null, inSync: false },
+  );
+  rows.push({ node: 'edge', acked: { ...current(), LDS: 'older' } });
+  const [partly] = routing.proxies('shop');
+  assert.equal(partly!.connected, true);
+  assert.equal(partly!.inSync, false);
+  // Its routes are the current ones: their weights are the desired ones.
+  assert.deepEqual(partly!.acked, partly!.desired);
+  assert.deepEqual(partly!.desired, { v1: 100 });
+  rows[0]!.acked = current();
+  assert.equal(routing.proxies('shop')[0]!.inSync, true);
+  rows[0]!.acked = { ...current(), RDS: 'older' };
+  assert.equal(routing.proxies('shop')[0]!.acked, null, 'older routes there: their weights are not known');
+});
