@@ -16,8 +16,8 @@
  *   leaderPart         leader.ts      with a PostgreSQL store: the lease; the controller, admin,
  *                                     training and retention run only while this daemon leads,
  *                                     a follower's admin API (follower-admin.ts) while it does not
- *   xdsPublishPart     xds-share.ts   the leader's snapshots into the shared store
  *   followerXdsPart    xds-share.ts   a follower's xDS server, serving the stored snapshots
+ *   followerControlPart follower-control.ts  the leader's stored orders onto a follower's telemetry streams
  *
  * The parts sit above the rooms they compose (store, telemetry, metrics,
  * controller, admin) and import them; nothing below imports a part.
@@ -35,12 +35,13 @@ import { adminPart } from './parts/admin.js';
 import type { DaemonPart, UmbradContext } from './parts/context.js';
 import { controllerPart } from './parts/controller.js';
 import { followerAdminPart } from './parts/follower-admin.js';
+import { followerControlPart } from './parts/follower-control.js';
 import { leaderPart } from './parts/leader.js';
 import { metricsPart } from './parts/metrics.js';
 import { persistStatsPart, retentionPart } from './parts/store.js';
 import { clockPart, telemetryPart } from './parts/telemetry.js';
 import { trainingPart } from './parts/training.js';
-import { followerXdsPart, xdsPublishPart } from './parts/xds-share.js';
+import { followerXdsPart } from './parts/xds-share.js';
 import type { PostgresStore } from './store/postgres.js';
 import type { RetentionPolicy, Store } from './store/store.js';
 import { createPipeline, type PipelineOptions, pipelineOptionsFor } from './telemetry/pipeline.js';
@@ -152,11 +153,14 @@ export function defaultParts(o: PartsOptions): DaemonPart[] {
         [
           retentionPart(o.retention),
           controllerPart({ stopInstancesOnExit: o.stopInstancesOnExit ?? false }),
-          xdsPublishPart(store.xds),
           adminPart(),
           trainingPart(),
         ],
-        [followerAdminPart(lease), followerXdsPart(store.xds)],
+        [
+          followerAdminPart(lease),
+          followerXdsPart(store.xds),
+          followerControlPart(store.telemetry, lease.leaseMs),
+        ],
       ),
     ];
   }

@@ -3,9 +3,10 @@
  * steps that end at 100, addresses that do not clash, TLS that goes
  * together, …); each reports the path of the field to fix.
  */
+import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
-import { clashes, endpointClashes, type NamedAddress } from './addresses.js';
+import { clashes, endpointClashes, type NamedAddress, splitHostPort } from './addresses.js';
 import { chaosStepChecks } from './chaos-step.js';
 import type { DaemonConfig, TelemetryTls, Tls } from './daemon-schema.js';
 import { dependencyEnvName } from './dependencies.js';
@@ -56,6 +57,8 @@ export function crossChecks(cfg: { daemon: DaemonConfig; services: ServiceConfig
     issue(ctx, ['daemon', 'admin', 'httpListen'], 'a non-loopback address needs tls (or insecure: true)');
   }
   telemetryTlsChecks(cfg.daemon.telemetry.tls, cfg.services.length > 0, ctx);
+  const advertised = advertiseProblem(cfg.daemon);
+  if (advertised) issue(ctx, ['daemon', 'telemetry', 'advertise'], advertised);
   mutualTlsChecks(cfg.daemon, ctx);
   const bound = boundAddresses(cfg);
   for (const c of clashes(bound)) issue(ctx, c.at, c.message);
@@ -218,6 +221,40 @@ function staticEndpoints(services: ServiceConfig[]): NamedAddress[] {
     }
   });
   return out;
+}
+
+/**
+ * Where the proxies reach this daemon's telemetry: `daemon.telemetry.advertise`,
+ * else the listen host with `boundPort` (the port bound, when `listen` asked
+ * for 0) or the listen port.
+ */
+export function telemetryAdvertise(daemon: DaemonConfig, boundPort?: number): { host: string; port: number } {
+  const advertise = daemon.telemetry.advertise;
+  if (advertise !== undefined) return splitHostPort(advertise);
+  const listen = splitHostPort(daemon.telemetry.listen);
+  return { host: listen.host, port: boundPort ?? listen.port };
+}
+
+/**
+ * What is wrong with the telemetry address the proxies would be told, if
+ * anything. With the shared store the leader lists every daemon's address
+ * in the proxies' telemetry cluster through EDS, which takes IP addresses
+ * only, and the other daemons' proxies must reach it: no wildcard.
+ */
+function advertiseProblem(d: DaemonConfig): string | undefined {
+  const given = d.telemetry.advertise;
+  const { host, port } = telemetryAdvertise(d);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (given !== undefined) {
+    if (wildcard) return 'must be an address the proxies can reach, not a wildcard';
+    if (port === 0) return 'must name the port the proxies reach (not 0)';
+  }
+  if (d.store.postgres === undefined) return undefined;
+  if (given === undefined && wildcard)
+    return `required with store.postgres when telemetry.listen is a wildcard (${d.telemetry.listen}): the address the proxies reach this daemon's telemetry at`;
+  if (isIP(host) === 0)
+    return `${given === undefined ? `telemetry.listen's host (${host})` : host} must be an IP address with store.postgres: the proxies' telemetry cluster lists every daemon through EDS, which resolves no host names`;
+  return undefined;
 }
 
 /** Where the telemetry token lives: `daemon.telemetry.tokenFile`, else beside the store. */

@@ -104,6 +104,11 @@ export const DaemonConfig = z.strictObject({
   telemetry: z
     .strictObject({
       listen: HostPort.default('127.0.0.1:7071'),
+      /**
+       * Where the proxies reach this daemon's telemetry, when not at `listen`
+       * (a wildcard listen, NAT). Default: `listen`, with the port it bound.
+       */
+      advertise: HostPort.optional(),
       tls: TelemetryTls.optional(),
       /** Allows a non-loopback listen address without mutual TLS (anyone who reaches it can forge records). */
       insecure: z.boolean().default(false),

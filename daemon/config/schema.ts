@@ -19,7 +19,7 @@ import { crossChecks } from './checks.js';
 import { DaemonConfig } from './daemon-schema.js';
 import { ServiceConfig } from './service-schema.js';
 
-export { isLoopback, openPortProblem, telemetryTokenFile } from './checks.js';
+export { isLoopback, openPortProblem, telemetryAdvertise, telemetryTokenFile } from './checks.js';
 export * from './daemon-schema.js';
 export * from './service-schema.js';
 

@@ -15,7 +15,7 @@
  */
 
 import { splitHostPort } from '../config/addresses.js';
-import type { ServiceConfig, UmbraConfig } from '../config/schema.js';
+import { type ServiceConfig, telemetryAdvertise, type UmbraConfig } from '../config/schema.js';
 import { logger } from '../log.js';
 import type { Endpoint, Provisioner } from '../provision/provisioner.js';
 import type { RouteEffect } from '../rollout/types.js';
@@ -30,6 +30,7 @@ import {
   routeConfigName,
   routeWeights,
   SHORT_NAME,
+  type TypeUrl,
   validateDesired,
   versionCluster,
   XdsNackError,
@@ -38,7 +39,7 @@ import {
 import type { OverlayService } from '../xds/overlay/edits.js';
 import type { OverlayRelay } from '../xds/overlay/relay.js';
 import { publishServices } from '../xds/publish.js';
-import type { DesiredFault } from '../xds/resources/desired.js';
+import type { DesiredEndpoint, DesiredFault } from '../xds/resources/desired.js';
 import { SPLIT_HEADER } from '../xds/resources/filter-gate.js';
 import type { RenderOptions } from '../xds/resources/render.js';
 import type { Snapshot } from '../xds/snapshot.js';
@@ -113,6 +114,8 @@ export function filterSettings(s: ServiceConfig, wholeRoute = false): Record<str
  * each version runs. Pure; shared by the routing table and `config check`.
  * `telemetryPort` is the port the telemetry server bound, when it listens
  * (it differs from daemon.telemetry.listen's when that asks for port 0).
+ * `telemetryMembers`: with several daemons, every live daemon's telemetry
+ * address (the proxies' telemetry cluster lists them all).
  */
 export function desiredRouting(
   config: UmbraConfig,
@@ -121,6 +124,7 @@ export function desiredRouting(
   endpointsOf: (version: string, pool: 'main' | 'baseline') => Endpoint[],
   telemetryToken?: string,
   telemetryPort?: number,
+  telemetryMembers?: DesiredEndpoint[],
 ): DesiredRouting {
   const wholeRoute = overlayMode(config);
   const toDesired = (eps: Endpoint[]) => eps.map((e) => ({ address: e.host, port: e.port }));
@@ -141,7 +145,7 @@ export function desiredRouting(
     versions.push({ name: MIRROR_BASELINE_VERSION, endpoints: base });
   }
   const listen = splitHostPort(service.listen);
-  const telemetry = splitHostPort(config.daemon.telemetry.listen);
+  const telemetry = telemetryAdvertise(config.daemon, telemetryPort);
   const proxyTls = config.daemon.telemetry.tls?.proxy;
   // Weights of versions that have no healthy endpoint yet are held at 0 (Envoy would 503 them).
   const weights: Record<string, number> = {};
@@ -163,9 +167,10 @@ export function desiredRouting(
     ...(route.split ? { split: { version: route.split, header: SPLIT_HEADER } } : {}),
     telemetry: {
       address: telemetry.host,
-      port: telemetryPort ?? telemetry.port,
+      port: telemetry.port,
       ...(proxyTls ? { tls: proxyTls } : {}),
       ...(telemetryToken ? { token: telemetryToken } : {}),
+      ...(telemetryMembers ? { members: telemetryMembers } : {}),
     },
   };
 }
@@ -232,6 +237,29 @@ export interface RoutingTableOptions {
   overlay?: OverlayRelay;
   /** The port the telemetry server bound (the proxies' telemetry cluster points there). */
   telemetryPort?: number;
+  /**
+   * Several daemons on a shared store: every live daemon's telemetry address
+   * now (the proxies' telemetry cluster lists them all, through EDS).
+   */
+  telemetryMembers?: () => DesiredEndpoint[];
+  /**
+   * Several daemons on a shared store: the proxies connected to the other
+   * daemons, whose ACKs reach this one through the store. A publish waits
+   * for those too, as for its own proxies.
+   */
+  remoteProxies?: RemoteProxies;
+}
+
+/** Proxies connected to other daemons of a shared store (see {@link RoutingTableOptions.remoteProxies}). */
+export interface RemoteProxies {
+  /** Nodes with an ADS stream open on another live daemon (may throw: the store is out of reach). */
+  connected(): ReadonlySet<string>;
+  /** Whether a refusal (NACK) of the node stands on another daemon (may throw, as `connected`). */
+  refusing(node: string): boolean;
+  /** As XdsServer.waitForAck, for the node's ACKs on the other daemons. */
+  waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void>;
+  /** Per node and other daemon it is connected to, the versions it ACKed there by short type name (may throw). */
+  acked(): { node: string; acked: Record<string, string> }[];
 }
 
 /** What one proxy runs for a service, as it ACKed it, next to what the daemon wants. */
@@ -245,6 +273,25 @@ export interface ProxyRouting {
   acked: Record<string, number> | null;
   /** The proxy ACKed every resource type of the current snapshot. */
   inSync: boolean;
+}
+
+/**
+ * The first answer of a node's proxies on several daemons: an ACK anywhere
+ * resolves, a NACK anywhere rejects at once (a node is one configuration
+ * however many proxies share its id); otherwise the first error, once all failed.
+ */
+function firstAnswer(waits: Promise<void>[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = 0;
+    let first: unknown;
+    for (const w of waits) {
+      w.then(resolve, (err: unknown) => {
+        if (err instanceof XdsNackError) reject(err);
+        first ??= err;
+        if (++failed === waits.length) reject(first);
+      });
+    }
+  });
 }
 
 /** Thrown when connected proxies do not answer a published configuration in time. */
@@ -351,6 +398,7 @@ export class RoutingTable {
       (version, pool) => (prov ? prov.endpoints({ version, pool }) : []),
       this.#o.telemetryToken,
       this.#o.telemetryPort,
+      this.#o.telemetryMembers?.(),
     );
   }
 
@@ -372,6 +420,7 @@ export class RoutingTable {
         ]),
       );
     const nodes = this.#o.overlay ? this.#o.xds.nodeIds() : this.#o.config.daemon.xds.nodes;
+    const elsewhere = this.#remoteAcked();
     return nodes.map((nodeId) => {
       const xds = this.#o.xds;
       const snapshot = xds.snapshot(nodeId);
@@ -381,19 +430,33 @@ export class RoutingTable {
       const want = snapshot?.types.get(ROUTE_TYPE)?.items.get(name);
       const have = xds.ackedResource(nodeId, ROUTE_TYPE, name);
       const status = xds.status(nodeId);
-      const inSync =
+      const syncedWith = (acked: Record<string, string> | undefined) =>
         snapshot !== undefined &&
         [...snapshot.types].every(
-          ([type, r]) => r.items.size === 0 || status?.acked[SHORT_NAME[type]] === r.version,
+          ([type, r]) => r.items.size === 0 || acked?.[SHORT_NAME[type]] === r.version,
         );
+      // Several daemons: what the node ACKed on the others counts as well. Only versions are known
+      // there, so its routes' weights are known only when it ACKed the current route configuration.
+      const remote = elsewhere.filter((e) => e.node === nodeId).map((e) => e.acked);
+      const routeVersion = snapshot?.types.get(ROUTE_TYPE)?.version;
+      const remoteRoutes = want !== undefined && remote.some((a) => a['RDS'] === routeVersion);
       return {
         nodeId,
-        connected: (status?.streams ?? 0) > 0,
+        connected: (status?.streams ?? 0) > 0 || remote.length > 0,
         desired: want ? byVersion(routeWeights(want)) : {},
-        acked: have ? byVersion(routeWeights(have)) : null,
-        inSync,
+        acked: have ? byVersion(routeWeights(have)) : remoteRoutes ? byVersion(routeWeights(want!)) : null,
+        inSync: syncedWith(status?.acked) || remote.some(syncedWith),
       };
     });
+  }
+
+  /** What the nodes ACKed on the other daemons (none when that cannot be read). */
+  #remoteAcked(): { node: string; acked: Record<string, string> }[] {
+    try {
+      return this.#o.remoteProxies?.acked() ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** Publishes to every node; returns the versions published per node. */
@@ -413,6 +476,26 @@ export class RoutingTable {
       if (!published.ok) throw new Error(`inconsistent configuration: ${published.errors.join('; ')}`);
       return [node, published.versions];
     });
+  }
+
+  /** The nodes connected to other daemons now (none when that cannot be read: the publish goes on). */
+  #remoteConnected(): ReadonlySet<string> {
+    try {
+      return this.#o.remoteProxies?.connected() ?? new Set();
+    } catch (err) {
+      log.warn('proxies of the other daemons not known; not waiting for them', {
+        error: (err as Error).message,
+      });
+      return new Set();
+    }
+  }
+
+  #remoteRefusing(node: string): boolean {
+    try {
+      return this.#o.remoteProxies?.refusing(node) ?? false;
+    } catch {
+      return true;
+    }
   }
 
   #index(service: string): number {
@@ -450,13 +533,18 @@ export class RoutingTable {
     if (routable.length === 0 && !this.#o.overlay) return;
     const options = { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } };
     const waits: Promise<void>[] = [];
+    const remote = this.#remoteConnected();
+    const timeoutMs = this.#o.ackTimeoutMs ?? 10_000;
     for (const [node, versions] of this.#publishAll(routable, options)) {
       const status = this.#o.xds.status(node);
       // NOTE: a proxy that refused a listener never subscribes to its route
       // configuration, so waiting for its ACKs would only time out and be
       // blamed on whatever published next (a provisioning). While a refusal
       // stands the node's answers act through refusal-feed.ts instead.
-      if ((status?.streams ?? 0) === 0 || status?.lastNack) continue;
+      const local = (status?.streams ?? 0) > 0 && !status?.lastNack;
+      // Also connected to another daemon (several daemons): its ACKs there count as well.
+      const elsewhere = remote.has(node) && !this.#remoteRefusing(node);
+      if (!local && !elsewhere) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],
         ['EDS', ENDPOINT_TYPE],
@@ -464,7 +552,11 @@ export class RoutingTable {
         ['RDS', ROUTE_TYPE],
       ] as const) {
         const version = versions[short];
-        if (version) waits.push(this.#o.xds.waitForAck(node, type, version, this.#o.ackTimeoutMs ?? 10_000));
+        if (!version) continue;
+        const here = local ? [this.#o.xds.waitForAck(node, type, version, timeoutMs)] : [];
+        const there = elsewhere ? [this.#o.remoteProxies!.waitForAck(node, type, version, timeoutMs)] : [];
+        const all = [...here, ...there];
+        waits.push(all.length === 1 ? all[0]! : firstAnswer(all));
       }
     }
     const results = await Promise.allSettled(waits);

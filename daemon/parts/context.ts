@@ -9,6 +9,7 @@ import type { ChaosRunner } from '../controller/chaos-runner.js';
 import type { ServiceEvidence } from '../controller/evidence.js';
 import type { ExperimentDesk } from '../controller/experiments.js';
 import type { ProxyRouting } from '../controller/routing.js';
+import type { RemoteProxyTracker } from '../ha/remote-proxies.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import type { PoolStatus } from '../provision/provisioner.js';
 import type { DeploymentRepo } from '../rollout/ports.js';
@@ -19,6 +20,7 @@ import type { JourneyStatus } from '../synthetic/runner.js';
 import type { Pipeline } from '../telemetry/pipeline.js';
 import type { TelemetryServer } from '../telemetry/server.js';
 import type { XdsServer } from '../xds/index.js';
+import type { DesiredEndpoint } from '../xds/resources/desired.js';
 
 /** Everything parts share. Mutable only where documented. */
 export interface UmbradContext {
@@ -49,6 +51,23 @@ export interface UmbradContext {
    * final seconds only.
    */
   finalThrough?: () => number;
+  /** Set on the leader of a shared store (parts/leader.ts): what its routing needs of the other daemons. */
+  shared?: SharedRouting;
+}
+
+/** The other daemons of a shared store, as the leader's routing needs them. */
+export interface SharedRouting {
+  /** Every live daemon's telemetry address (the proxies' telemetry cluster lists them all). */
+  telemetryMembers(): DesiredEndpoint[];
+  /** Calls `fn` when the members change; returns the unsubscribe function. */
+  onMembersChange(fn: () => void): () => void;
+  /** The proxies connected to the other daemons (routing waits for their ACKs too). */
+  readonly remoteProxies: RemoteProxyTracker;
+  /**
+   * Shares what the leader's xDS server publishes with the other daemons, and
+   * relays their proxies' answers to it (ha/xds-publish.ts); returns the stop function.
+   */
+  shareXds(xds: XdsServer): () => void;
 }
 
 /** One capability of the daemon. `stop` must be safe to call after a failed or partial `start`. */

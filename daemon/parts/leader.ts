@@ -10,18 +10,30 @@
  * Every daemon saves its watermark of closed seconds (ha/watermark.ts); the
  * leader's parts see final seconds merged from every daemon's cells, each
  * once every live daemon closed it (ha/merged-seconds.ts), instead of the
- * seconds of this daemon's own aggregator.
+ * seconds of this daemon's own aggregator. Every daemon records where the
+ * proxies reach its telemetry; the leader's routing lists every live daemon
+ * in the proxies' telemetry cluster (ha/telemetry-members.ts) and waits for
+ * the ACKs of the other daemons' proxies (ha/remote-proxies.ts), and its
+ * orders to the filters are also stored, for the other daemons to send on
+ * their streams (ha/control-orders.ts).
  *
  * On stop it stops the leader's parts first, while their last writes still
  * hold the lease, then hands the lease back so another daemon takes over at
  * once instead of after the lease time.
  */
+import { joinHostPort } from '../config/addresses.js';
+import { telemetryAdvertise } from '../config/schema.js';
+import { storedOrders } from '../ha/control-orders.js';
 import type { LeaderLease } from '../ha/lease.js';
 import { type CellsListener, MergedSeconds } from '../ha/merged-seconds.js';
+import { RemoteProxyTracker } from '../ha/remote-proxies.js';
+import { TelemetryMembers } from '../ha/telemetry-members.js';
 import { startWatermarks } from '../ha/watermark.js';
+import { shareSnapshots } from '../ha/xds-publish.js';
 import { logger } from '../log.js';
 import type { PostgresStore } from '../store/postgres.js';
-import type { DaemonPart, UmbradContext } from './context.js';
+import type { TelemetryServer } from '../telemetry/server.js';
+import type { DaemonPart, SharedRouting, UmbradContext } from './context.js';
 
 const log = logger('ha');
 
@@ -29,7 +41,12 @@ const log = logger('ha');
  * The context the leader's parts see: the daemon's own, but final seconds come merged from every
  * daemon, and replays of stored seconds stop at the last one every daemon closed.
  */
-function mergedContext(ctx: UmbradContext, merged: MergedSeconds): UmbradContext {
+function mergedContext(
+  ctx: UmbradContext,
+  merged: MergedSeconds,
+  shared: SharedRouting,
+  telemetry: TelemetryServer | undefined,
+): UmbradContext {
   const onCells = (fn: CellsListener) => merged.onCells(fn);
   const finalThrough = () => merged.finalThrough();
   // Writes (ctx.controller, ctx.bound) land on the daemon's context, where every part reads them.
@@ -37,6 +54,9 @@ function mergedContext(ctx: UmbradContext, merged: MergedSeconds): UmbradContext
     get: (t, k, r) => {
       if (k === 'onCells') return onCells;
       if (k === 'finalThrough') return finalThrough;
+      if (k === 'shared') return shared;
+      // Orders to the filters also go to the store: the other daemons send them on their streams.
+      if (k === 'telemetry') return telemetry;
       return Reflect.get(t, k, r);
     },
   });
@@ -55,6 +75,7 @@ export function leaderPart(
   let stopping = false;
   let context: UmbradContext | undefined;
   let stopWatermarks: (() => void) | undefined;
+  let members: TelemetryMembers | undefined;
   const merged = new MergedSeconds({ seconds: store.seconds, leaseMs: lease.leaseMs });
 
   /** Stops what `running` holds, in reverse order. */
@@ -102,7 +123,23 @@ export function leaderPart(
       context = ctx;
       store.setFence(() => lease.fence());
       stopWatermarks = startWatermarks(store.seconds, () => ctx.pipeline.aggregator.openSecond);
-      const leaderCtx = mergedContext(ctx, merged);
+      const own = telemetryAdvertise(ctx.config.daemon, ctx.telemetry?.port);
+      const m = new TelemetryMembers({
+        shared: store.telemetry,
+        own: joinHostPort(own.host, own.port),
+        leaseMs: lease.leaseMs,
+        wanted: () => lease.isLeader(),
+      });
+      members = m;
+      m.start();
+      const shared: SharedRouting = {
+        telemetryMembers: () => m.list(),
+        onMembersChange: (fn) => m.onChange(fn),
+        remoteProxies: new RemoteProxyTracker(store.xds, lease.leaseMs),
+        shareXds: (xds) => shareSnapshots(xds, store.xds),
+      };
+      const telemetry = ctx.telemetry ? storedOrders(ctx.telemetry, store.telemetry) : undefined;
+      const leaderCtx = mergedContext(ctx, merged, shared, telemetry);
       // The follower's parts and the leader's may share addresses (the admin API): one set runs at a time.
       const follow = () => startAll(ctx, followerParts, following, () => !lease.isLeader());
       lease.onChange((leading) => {
@@ -110,6 +147,8 @@ export function leaderPart(
           if (stopping) return;
           if (leading && lease.isLeader() && started.length === 0) {
             await stopAll(following);
+            // The proxies' telemetry cluster lists the live daemons from the first publish on.
+            m.refresh();
             merged.start();
             await startAll(leaderCtx, parts, started, () => lease.isLeader());
           } else if (!leading && following.length === 0) {
@@ -128,6 +167,7 @@ export function leaderPart(
       if (context) await stopParts(context);
       await stopAll(following);
       stopWatermarks?.();
+      members?.stop();
       await lease.stop();
     },
   };

@@ -1,9 +1,9 @@
 /**
  * Every daemon of a shared store serves xDS (docs/ha.md). The leader's
- * controller renders and publishes each node's snapshot; the publish part
- * below stores every snapshot it sets (fenced by the lease), and the
- * follower's xDS server, on the same address the leader's would use, serves
- * the stored snapshots and follows their changes within {@link FOLLOW_MS}.
+ * controller renders and publishes each node's snapshot and stores every
+ * snapshot it sets (fenced by the lease, ha/xds-publish.ts); the follower's
+ * xDS server below, on the same address the leader's would use, serves the
+ * stored snapshots and follows their changes within {@link FOLLOW_MS}.
  * Snapshots travel as their encoded resources, and versions are digests of
  * them, so every daemon sends a proxy the same versions: one moving from a
  * daemon to another sees no change, and nothing is drained.
@@ -14,94 +14,28 @@
  *
  * ACKs and NACKs a follower's proxies send are stored; the leader reads them
  * back on the same period and hands them to its refusal handling as its own
- * xDS server's events (a NACK holds the deployment in progress).
+ * xDS server's events (a NACK holds the deployment in progress). Each
+ * follower also stores which nodes are connected to it, so that the
+ * leader's publishes wait for those proxies' ACKs (ha/remote-proxies.ts).
  */
 import { joinHostPort, splitHostPort } from '../config/addresses.js';
 import { startXdsServer } from '../controller/wiring.js';
-import { XdsAnswerFeed } from '../ha/xds-answers.js';
 import { logger, rateLimited } from '../log.js';
-import type { SharedXds } from '../store/pg-shared-xds.js';
-import { isKnownType, type Snapshot, snapshotVersions, type XdsServer } from '../xds/index.js';
-import { snapshotFromText, snapshotToText } from '../xds/snapshot-codec.js';
+import type { SharedXds, StoredXdsStream } from '../store/pg-shared-xds.js';
+import type { XdsServer } from '../xds/index.js';
+import { snapshotFromText } from '../xds/snapshot-codec.js';
 import type { DaemonPart } from './context.js';
 
 const log = logger('ha');
 
-/** How often followers read the stored snapshots, and the leader the stored answers, ms. */
+/** How often followers read the stored snapshots, ms. */
 export const FOLLOW_MS = 250;
-/** Answers recorded before the leader took over that it still reads, ms (a NACK that came during the failover). */
-const REPLAY_MS = 30_000;
-/** Answers kept in the store, ms. */
-const KEEP_MS = 600_000;
-
-/** Whether a stored answer has what the refusal handling reads. */
-function wellFormed(a: unknown): boolean {
-  if (a === null || typeof a !== 'object') return false;
-  const r = a as Record<string, unknown>;
-  return (
-    typeof r['nodeId'] === 'string' &&
-    typeof r['typeUrl'] === 'string' &&
-    isKnownType(r['typeUrl']) &&
-    typeof r['version'] === 'string'
-  );
-}
-
-/** The leader's side: stores what its xDS server publishes, and relays the followers' proxies' answers to it. */
-export function xdsPublishPart(shared: SharedXds): DaemonPart {
-  const offs: (() => void)[] = [];
-  return {
-    name: 'xds-publish',
-    async start(ctx) {
-      const xds = ctx.xds;
-      if (!xds || ctx.config.daemon.xds.upstream) return;
-      const limit = rateLimited(10_000);
-      const save = (node: string, snapshot: Snapshot): void => {
-        try {
-          shared.publish(node, snapshotVersions(snapshot), snapshotToText(snapshot));
-        } catch (err) {
-          const suppressed = limit('publish');
-          if (suppressed >= 0)
-            log.error('snapshot not shared', { node, error: (err as Error).message, suppressed });
-        }
-      };
-      for (const node of xds.nodeIds()) {
-        const s = xds.snapshot(node);
-        if (s) save(node, s);
-      }
-      xds.on('snapshot', save);
-      offs.push(() => xds.off('snapshot', save));
-      const answers = new XdsAnswerFeed(shared, shared.answersBefore(REPLAY_MS));
-      let pruned = 0;
-      const relay = (): void => {
-        try {
-          for (const a of answers.read()) {
-            if (wellFormed(a.answer)) xds.emit(a.kind, a.answer);
-            else log.warn('stored xds answer ignored: malformed', { id: a.id, daemon: a.daemon });
-          }
-          if (Date.now() - pruned > 60_000) {
-            pruned = Date.now();
-            shared.pruneAnswers(KEEP_MS);
-          }
-        } catch (err) {
-          const suppressed = limit('relay');
-          if (suppressed >= 0)
-            log.warn('stored xds answers not read', { error: (err as Error).message, suppressed });
-        }
-      };
-      const timer = setInterval(relay, FOLLOW_MS);
-      timer.unref();
-      offs.push(() => clearInterval(timer));
-    },
-    async stop() {
-      for (const off of offs.splice(0)) off();
-    },
-  };
-}
 
 /** A follower's xDS server: the leader's stored snapshots, followed within {@link FOLLOW_MS}. */
 export function followerXdsPart(shared: SharedXds): DaemonPart {
   let xds: XdsServer | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let clearStreams: (() => void) | undefined;
   return {
     name: 'follower-xds',
     async start(ctx) {
@@ -124,7 +58,35 @@ export function followerXdsPart(shared: SharedXds): DaemonPart {
       server.on('ack', record('ack'));
       server.on('nack', record('nack'));
       const served = new Map<string, string>();
+      // The nodes connected here, for the leader to wait for their ACKs (ha/remote-proxies.ts).
+      let recorded: string | undefined;
+      const recordStreams = (): void => {
+        const nodes: StoredXdsStream[] = [];
+        for (const node of server.nodeIds().sort()) {
+          const st = server.status(node);
+          if (!st || st.streams === 0) continue;
+          nodes.push({ node, acked: st.acked, ...(st.lastNack ? { nack: st.lastNack } : {}) });
+        }
+        const key = JSON.stringify(nodes);
+        if (key === recorded) return;
+        try {
+          shared.setStreams(nodes);
+          recorded = key;
+        } catch (err) {
+          const suppressed = limit('streams');
+          if (suppressed >= 0)
+            log.warn('connected proxies not stored', { error: (err as Error).message, suppressed });
+        }
+      };
+      clearStreams = () => {
+        try {
+          shared.setStreams([]);
+        } catch {
+          // The leader stops counting them once this daemon is no longer live.
+        }
+      };
       const follow = (): void => {
+        recordStreams();
         try {
           for (const [node, versions] of shared.versions()) {
             if (served.get(node) === versions) continue;
@@ -157,6 +119,8 @@ export function followerXdsPart(shared: SharedXds): DaemonPart {
       timer = undefined;
       await xds?.close();
       xds = undefined;
+      clearStreams?.();
+      clearStreams = undefined;
     },
   };
 }

@@ -5,8 +5,8 @@
  * Append new migrations; never edit one that has shipped.
  *
  * Same tables and columns as SQLite (and `cells.daemon`), so both stores share one row mapping;
- * JSON stays TEXT (returned exactly as written). The two tables `umbra_lease`
- * and `umbra_daemons` exist only here: several daemons on one database.
+ * JSON stays TEXT (returned exactly as written). The tables named `umbra_*`
+ * exist only here: several daemons on one database.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: the initial schema.
@@ -164,5 +164,32 @@ export const PG_MIGRATIONS: readonly string[] = [
     updated_at BIGINT NOT NULL
   );
   CREATE INDEX experiments_service ON experiments (service, started_at);
+  `,
+  // 7: telemetry to every daemon (daemon/ha/telemetry-members.ts, daemon/ha/control-orders.ts).
+  `
+  -- The address the proxies reach each daemon's telemetry at (daemon.telemetry.advertise); NULL: not told.
+  ALTER TABLE umbra_daemons ADD COLUMN telemetry TEXT;
+  -- The leader's current order to each service's filters; every daemon sends it on its own streams.
+  CREATE SEQUENCE umbra_control_seq;
+  CREATE TABLE umbra_control (
+    service TEXT PRIMARY KEY,
+    percentage DOUBLE PRECISION,
+    paused BOOLEAN,
+    split DOUBLE PRECISION,
+    token BIGINT NOT NULL,
+    seq BIGINT NOT NULL
+  );
+  `,
+  // 8: the proxies on each daemon's xDS, whose ACKs the leader waits for (daemon/ha/remote-proxies.ts).
+  `
+  -- The nodes with an ADS stream open on each daemon that does not lead, with what they ACKed there
+  -- (JSON, by short type name) and their standing refusal (JSON NackRecord): the leader waits for their ACKs.
+  CREATE TABLE umbra_xds_streams (
+    daemon TEXT NOT NULL,
+    node TEXT NOT NULL,
+    acked TEXT NOT NULL,
+    nack TEXT,
+    PRIMARY KEY (daemon, node)
+  );
   `,
 ];

@@ -34,8 +34,25 @@ export interface SharedXds {
   answersAfter(afterId: number, windowMs: number, limit?: number): StoredXdsAnswer[];
   /** The highest answer id recorded at least `ageMs` ago (where a new leader starts reading). */
   answersBefore(ageMs: number): number;
-  /** Deletes answers older than `ageMs`; returns how many. */
+  /** Deletes answers older than `ageMs`, and the streams of daemons not live for as long; returns how many answers. */
   pruneAnswers(ageMs: number): number;
+  /** Records the nodes with an ADS stream open on this daemon now (replaces what it recorded before). */
+  setStreams(nodes: readonly StoredXdsStream[]): void;
+  /**
+   * The nodes with a stream open on another daemon whose lease rounds
+   * refreshed its row within `liveMs` (a dead daemon's streams are gone),
+   * one entry per such daemon.
+   */
+  streamsElsewhere(liveMs: number): StoredXdsStream[];
+}
+
+/** A node with an ADS stream open on a daemon, as that daemon's xDS server sees it. */
+export interface StoredXdsStream {
+  node: string;
+  /** The last version it ACKed there, by short type name (`CDS`…). */
+  acked: Record<string, string>;
+  /** Its refusal that stands there (a NackRecord), if any. */
+  nack?: unknown;
 }
 
 type Fenced = (queries: SqlQuery[]) => { results: SqlResult[]; failedAt?: number };
@@ -103,10 +120,45 @@ export function sharedXds(db: SyncPg, fenced: Fenced, daemonId: string): SharedX
       return Number(row?.id ?? 0);
     },
     pruneAnswers(ageMs) {
+      // The streams a daemon that died recorded (it is not live: nobody counts them any more).
+      db.query(
+        `DELETE FROM umbra_xds_streams s WHERE NOT EXISTS (SELECT 1 FROM umbra_daemons d WHERE d.id = s.daemon
+           AND d.seen_at > clock_timestamp() - $1 * interval '1 millisecond')`,
+        [ageMs],
+      );
       return db.query(
         `DELETE FROM umbra_xds_answers WHERE at < clock_timestamp() - $1 * interval '1 millisecond'`,
         [ageMs],
       ).rowCount;
+    },
+    setStreams(nodes) {
+      db.batch([
+        { sql: 'DELETE FROM umbra_xds_streams WHERE daemon = $1', params: [daemonId] },
+        ...nodes.map((n) => ({
+          sql: 'INSERT INTO umbra_xds_streams (daemon, node, acked, nack) VALUES ($1, $2, $3, $4)',
+          params: [
+            daemonId,
+            n.node,
+            JSON.stringify(n.acked),
+            n.nack === undefined ? null : JSON.stringify(n.nack),
+          ],
+        })),
+      ]);
+    },
+    streamsElsewhere(liveMs) {
+      const rows = rowsOf<{ node: string; acked: string; nack: string | null }>(
+        db.query(
+          `SELECT s.node, s.acked, s.nack FROM umbra_xds_streams s JOIN umbra_daemons d ON d.id = s.daemon
+           WHERE s.daemon <> $1 AND d.seen_at > clock_timestamp() - $2 * interval '1 millisecond'
+           ORDER BY s.node, s.daemon`,
+          [daemonId, liveMs],
+        ),
+      );
+      return rows.map((r) => ({
+        node: r.node,
+        acked: JSON.parse(r.acked) as Record<string, string>,
+        ...(r.nack !== null ? { nack: JSON.parse(r.nack) as unknown } : {}),
+      }));
     },
   };
 }

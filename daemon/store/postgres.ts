@@ -16,6 +16,7 @@ import { SqlError, SyncPg } from './pg-bridge.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
 import { type SharedSeconds, sharedSeconds } from './pg-shared.js';
+import { type SharedTelemetry, sharedTelemetry } from './pg-shared-telemetry.js';
 import { type SharedXds, sharedXds } from './pg-shared-xds.js';
 import { mergeByKey, mergeHistograms, rowsOf, upserts, whereOf } from './pg-sql.js';
 import {
@@ -74,6 +75,8 @@ export interface PostgresStore extends Store {
   readonly seconds: SharedSeconds;
   /** What the leader publishes over xDS, and the answers of proxies connected to other daemons (pg-shared-xds.ts). */
   readonly xds: SharedXds;
+  /** The daemons' telemetry addresses and the leader's orders to the filters (pg-shared-telemetry.ts). */
+  readonly telemetry: SharedTelemetry;
 }
 
 /** Serialises migrations of daemons starting together (any constant shared by them). */
@@ -156,6 +159,7 @@ export function openPostgresStore(options: PostgresStoreOptions): PostgresStore 
     },
     seconds: sharedSeconds(db, daemonId),
     xds: sharedXds(db, fenced, daemonId),
+    telemetry: sharedTelemetry(db, fenced, daemonId),
     transaction: (fn) => db.transaction(fn),
     schemaVersion: () => version,
     close: () => db.close(),

@@ -148,12 +148,15 @@ export async function startTelemetryServer(
       log.warn('control send failed', { stream: c.id, error: err as Error });
     }
   };
+  // NOTE: a filter keeps what it was told across its streams, and a stream
+  // may come from another daemon (several daemons, docs/ha.md) that told it
+  // to pause or to split: a resume and a split of 0 are replayed too.
   const replayControl = (c: Conn): void => {
     const st = controls.get(c.service);
     if (!st) return;
     if (st.percentage !== undefined) send(c, CONTROL_SET_PERCENTAGE, st.percentage);
-    if (st.paused) send(c, CONTROL_PAUSE);
-    if (st.split) send(c, CONTROL_SET_SPLIT, st.split);
+    if (st.paused !== undefined) send(c, st.paused ? CONTROL_PAUSE : CONTROL_RESUME);
+    if (st.split !== undefined) send(c, CONTROL_SET_SPLIT, st.split);
   };
 
   const handler = (call: Call): void => {

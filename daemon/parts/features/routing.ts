@@ -63,6 +63,8 @@ export async function wireRouting(
   if (overlay) teardown.add('overlay', () => overlay.close());
   ctx.bound['xds'] = joinHostPort(splitHostPort(config.daemon.xds.listen).host, xds.port);
   ctx.xds = xds;
+  // Several daemons: the others serve what this leader publishes from its first publish on.
+  if (ctx.shared && !overlay) teardown.add('xds share', ctx.shared.shareXds(xds));
 
   const telemetry = ctx.telemetry;
   const routing = new RoutingTable({
@@ -72,6 +74,10 @@ export async function wireRouting(
     ...(overlay ? { overlay } : {}),
     ...(telemetry?.token ? { telemetryToken: telemetry.token } : {}),
     ...(telemetry ? { telemetryPort: telemetry.port } : {}),
+    // Several daemons: the proxies' telemetry cluster lists them all, and publishes wait for their proxies too.
+    ...(ctx.shared && !overlay
+      ? { telemetryMembers: ctx.shared.telemetryMembers, remoteProxies: ctx.shared.remoteProxies }
+      : {}),
   });
   // NOTE: a publish before the services' routing is set (startServices) would
   // send the proxies the default, the stable version alone, and drop the
@@ -92,6 +98,13 @@ export async function wireRouting(
   for (const [service, p] of provisioners) {
     const off = p.onEndpointsChange?.((ref) => republish({ service, ...ref }));
     if (off) teardown.add(`endpoint changes of ${service}`, off);
+  }
+  // A daemon joining or leaving changes the telemetry cluster's endpoints (EDS only).
+  if (ctx.shared && !overlay) {
+    teardown.add(
+      'telemetry members',
+      ctx.shared.onMembersChange(() => republish({ at: 'telemetry members' })),
+    );
   }
   return {
     provisioners,

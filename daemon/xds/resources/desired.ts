@@ -6,6 +6,7 @@
  * Produced fresh for every change (treat as immutable). Validate with
  * {@link validateDesired} at the edge; the renderer assumes a valid value.
  */
+import { isIP } from 'node:net';
 import { type UpstreamTls, validateUpstreamTls } from './tls.js';
 
 /** One upstream address of a version. */
@@ -21,6 +22,12 @@ export interface DesiredTelemetry extends DesiredEndpoint {
   tls?: UpstreamTls;
   /** The token the filter presents on its telemetry stream (`telemetryToken`); none when absent. */
   token?: string;
+  /**
+   * Several daemons on a shared store: every live daemon's telemetry (IP
+   * addresses), listed through EDS so that a change of members touches EDS
+   * alone. Absent: the one daemon at `address`, a static cluster.
+   */
+  members?: DesiredEndpoint[];
 }
 
 /** One deployed version of the service and where it runs. */
@@ -215,6 +222,11 @@ export function validateDesired(d: DesiredRouting): string[] {
   }
   if (d.egress) errors.push(...egressErrors(d.egress));
   if (d.telemetry) checkEndpoint(d.telemetry, 'telemetry', errors);
+  for (const [i, e] of (d.telemetry?.members ?? []).entries()) {
+    checkEndpoint(e, `telemetry.members[${i}]`, errors);
+    if (typeof e.address === 'string' && isIP(e.address) === 0)
+      errors.push(`telemetry.members[${i}].address: must be an IP address (EDS resolves no host names)`);
+  }
   if (d.telemetry?.tls) errors.push(...validateUpstreamTls(d.telemetry.tls, 'telemetry.tls'));
   const t = d.routeTimeoutMs;
   if (t !== undefined && (!Number.isInteger(t) || t < 1))

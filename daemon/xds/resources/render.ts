@@ -10,9 +10,9 @@
  *   (weighted clusters, timeout) and enable the filter where the desired
  *   `filterGate` says; each is split by method for its retries (retry.ts).
  * - CDS: one EDS cluster per version (`<service>-<version>`), plus the
- *   telemetry cluster `umbra-telemetry` (static, HTTP/2, TLS when the
- *   desired telemetry says so).
- * - EDS: one load assignment per version.
+ *   telemetry cluster `umbra-telemetry` (HTTP/2, TLS when the desired
+ *   telemetry says so; static with one daemon, EDS with several).
+ * - EDS: one load assignment per version (and the telemetry cluster's).
  * - With dependencies: the egress listener, its routes and clusters (egress.ts).
  */
 import { isIP } from 'node:net';
@@ -55,14 +55,30 @@ function versionClusterResource(name: string, http2: boolean): object {
   };
 }
 
+/**
+ * The proxies' telemetry cluster. With `members` (several daemons) it is an
+ * EDS cluster whose endpoints are every live daemon: a daemon joining or
+ * leaving changes EDS only, so the cluster is never replaced and the
+ * filters' streams to the other daemons stay open.
+ */
 function telemetryClusterResource(t: DesiredTelemetry): object {
-  return {
+  const common = {
     name: TELEMETRY_CLUSTER,
-    type: isIP(t.address) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: duration(1000),
     typed_extension_protocol_options: http2Options(),
-    load_assignment: loadAssignment(TELEMETRY_CLUSTER, [{ address: t.address, port: t.port }]),
     ...(t.tls ? { transport_socket: upstreamTlsSocket(t.tls) } : {}),
+  };
+  if (t.members) {
+    return {
+      ...common,
+      type: 'EDS',
+      eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
+    };
+  }
+  return {
+    ...common,
+    type: isIP(t.address) ? 'STATIC' : 'STRICT_DNS',
+    load_assignment: loadAssignment(TELEMETRY_CLUSTER, [{ address: t.address, port: t.port }]),
   };
 }
 
@@ -195,7 +211,10 @@ export function renderService(d: DesiredRouting, options: RenderOptions = {}): S
     clusters.push(versionClusterResource(name, d.upstreamHttp2 ?? false));
     endpoints.push(loadAssignment(name, v.endpoints));
   }
-  if (d.telemetry && options.proxy !== 'grpc') clusters.push(telemetryClusterResource(d.telemetry));
+  if (d.telemetry && options.proxy !== 'grpc') {
+    clusters.push(telemetryClusterResource(d.telemetry));
+    if (d.telemetry.members) endpoints.push(loadAssignment(TELEMETRY_CLUSTER, d.telemetry.members));
+  }
   const egress = d.egress && options.proxy !== 'grpc' ? egressResources(d.service, d.egress) : undefined;
   return {
     clusters: [...clusters, ...(egress?.clusters ?? [])],

@@ -136,6 +136,16 @@ test('a proxy of a follower gets the leader’s configuration, its versions and 
   const after = await routeVersion();
   assert.notEqual(after, before);
   assert.equal(after, await stored());
+  // The leader's status shows the proxy on the follower: connected, in sync, with the weights it runs.
+  const seen = await waitFor(
+    'the follower’s proxy in sync in the leader’s status',
+    async () => (await withAdmin(leader, (c) => c.status('shop'), 5000)).services[0]?.proxies[0],
+    (p) => p?.inSync === true,
+    { timeoutMs: 10_000 },
+  );
+  assert.equal(seen.connected, true);
+  assert.deepEqual(seen.ackedWeights, seen.desiredWeights);
+  assert.equal(seen.ackedWeights['v2'], 100);
   // The follower it is on dies: Envoy moves its ADS stream to the other follower, which sends the
   // very versions it had; nothing changes and no listener drains.
   const on = await waitFor('the proxy’s ADS peer', () => adsPeer(envoy, followers), { timeoutMs: 10_000 });

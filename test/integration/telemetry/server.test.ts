@@ -10,7 +10,9 @@ import { setLogLevel } from '../../../daemon/log.js';
 import { createPipeline } from '../../../daemon/telemetry/pipeline.js';
 import {
   CONTROL_PAUSE,
+  CONTROL_RESUME,
   CONTROL_SET_PERCENTAGE,
+  CONTROL_SET_SPLIT,
   startTelemetryServer,
 } from '../../../daemon/telemetry/server.js';
 import { ARM_CANDIDATE, ARM_PRIMARY } from '../../../daemon/wire/record-contract.js';
@@ -128,6 +130,21 @@ test('control messages reach every stream of the service, and streams that conne
     ],
   );
   assert.throws(() => server.setPercentage('checkout', 101), /0\.\.100/);
+
+  // A filter keeps what another daemon told it on an earlier stream: a resume and a split of 0 are replayed too.
+  server.resume('checkout');
+  server.setSplit('checkout', 0);
+  const d = open();
+  d.call.write(batch(1, []));
+  await waitFor('replayed controls', () => d.controls.length === 3);
+  assert.deepEqual(
+    d.controls.map((m) => [m['kind'], m['shadowPercentage'], m['splitPercentage']]),
+    [
+      [CONTROL_SET_PERCENTAGE, 25, 0],
+      [CONTROL_RESUME, 0, 0],
+      [CONTROL_SET_SPLIT, 0, 0],
+    ],
+  );
 });
 
 test('a stream of garbage is refused with INVALID_ARGUMENT; others carry on', async (t) => {

@@ -257,4 +257,28 @@ describe('adaptive shadowPercentage', () => {
     assert.equal(typo.length, 1);
     assert.match(typo[0]!, /^services\[0\]\.mirroring\.shadowPercentage\.adaptive/);
   });
+
+  test('telemetry.advertise: a reachable host:port; with the shared store an IP address, required behind a wildcard', () => {
+    const pg = 'store: { postgres: { url: "postgres://u@db/umbra" } }';
+    const daemon = (telemetry: string, store = '') =>
+      `daemon: { telemetry: { ${telemetry}, insecure: true, requireToken: false }${store ? `, ${store}` : ''} }`;
+    assert.deepEqual(errorsOf(daemon('advertise: "0.0.0.0:7071"')), [
+      'daemon.telemetry.advertise: must be an address the proxies can reach, not a wildcard',
+    ]);
+    assert.deepEqual(errorsOf(daemon('advertise: "10.0.0.5:0"')), [
+      'daemon.telemetry.advertise: must name the port the proxies reach (not 0)',
+    ]);
+    // One daemon (SQLite): the cluster is static, a host name is resolved by Envoy.
+    assert.ok(parseConfig(daemon('listen: "0.0.0.0:7071", advertise: "umbrad-b:7071"')).ok);
+    assert.ok(parseConfig(daemon('listen: "0.0.0.0:7071"')).ok);
+    // Several daemons: EDS lists IP addresses only, and the others' proxies must reach this one.
+    assert.deepEqual(errorsOf(daemon('listen: "0.0.0.0:7071", advertise: "umbrad-b:7071"', pg)), [
+      "daemon.telemetry.advertise: umbrad-b must be an IP address with store.postgres: the proxies' telemetry cluster lists every daemon through EDS, which resolves no host names",
+    ]);
+    assert.deepEqual(errorsOf(daemon('listen: "0.0.0.0:7071"', pg)), [
+      "daemon.telemetry.advertise: required with store.postgres when telemetry.listen is a wildcard (0.0.0.0:7071): the address the proxies reach this daemon's telemetry at",
+    ]);
+    assert.ok(parseConfig(daemon('listen: "0.0.0.0:7071", advertise: "10.0.0.5:7071"', pg)).ok);
+    assert.ok(parseConfig(daemon('listen: "127.0.0.1:7071"', pg)).ok);
+  });
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { type DesiredRouting, validateDesired } from '../../../daemon/xds/resources/desired.js';
 import { mergeResources, renderService } from '../../../daemon/xds/resources/render.js';
 import { createSnapshot } from '../../../daemon/xds/snapshot.js';
-import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
 import { desired, FILTER, one, snap } from './render-fixtures.js';
 
 test('clusters are named <service>-<version>, plus the HTTP/2 telemetry cluster', () => {
@@ -224,4 +224,40 @@ test('a split is checked: its version exists and has endpoints, its header is a 
   assert.deepEqual(validateDesired({ ...noMirror, split: { version: 'v2', header: 'x-umbra-arm' } }), [
     'split: needs mirror (the filter splits the users)',
   ]);
+});
+
+test('with several daemons the telemetry cluster lists them through EDS: a change of members touches EDS alone', () => {
+  const members = (ports: number[]) => ({
+    telemetry: {
+      address: '10.0.0.9',
+      port: 7001,
+      members: ports.map((port) => ({ address: '10.0.1.1', port })),
+    },
+  });
+  const three = snap(desired(members([7001, 7002, 7003])));
+  const two = snap(desired(members([7001, 7003])));
+
+  const cluster = one(three, CLUSTER_TYPE, 'umbra-telemetry');
+  assert.equal(cluster['type'], 'EDS');
+  assert.equal(cluster['load_assignment'], undefined);
+  assert.deepEqual(cluster['eds_cluster_config'], { eds_config: { ads: {}, resource_api_version: 'V3' } });
+  const ports = (s: ReturnType<typeof snap>) =>
+    one(s, ENDPOINT_TYPE, 'umbra-telemetry')['endpoints'][0]['lb_endpoints'].map(
+      (e: { endpoint: { address: { socket_address: { port_value: number } } } }) =>
+        e.endpoint.address.socket_address.port_value,
+    );
+  assert.deepEqual(ports(three), [7001, 7002, 7003]);
+  assert.deepEqual(ports(two), [7001, 7003]);
+  // The cluster (CDS) is the same resource: Envoy keeps it, and the streams to the daemons that stay.
+  assert.equal(three.types.get(CLUSTER_TYPE)!.version, two.types.get(CLUSTER_TYPE)!.version);
+  assert.notEqual(three.types.get(ENDPOINT_TYPE)!.version, two.types.get(ENDPOINT_TYPE)!.version);
+  // EDS takes IP addresses only.
+  assert.deepEqual(
+    validateDesired(
+      desired({
+        telemetry: { address: '10.0.0.9', port: 7001, members: [{ address: 'umbrad-b', port: 7001 }] },
+      }),
+    ),
+    ['telemetry.members[0].address: must be an IP address (EDS resolves no host names)'],
+  );
 });
