@@ -364,10 +364,15 @@ function runOnce(totalRecords: number, store?: Store): Record<string, number> {
   const streams = Array.from({ length: STREAMS }, (_, s) => templatesFor(s));
   const p = createPipeline();
   let cells = 0;
+  /** ms each closed second's save took (the store's share of the timed loop). */
+  const saveMs: number[] = [];
   p.aggregator.onSecond((c) => {
     cells += c.length;
     // Saved on the daemon's thread, inside the timed loop, as persistStatsPart does.
-    if (store) saveTaggedCells(store, c);
+    if (!store) return;
+    const t = process.hrtime.bigint();
+    saveTaggedCells(store, c);
+    saveMs.push(Number(process.hrtime.bigint() - t) / 1e6);
   });
   if (store) p.aggregator.onMinute((rows) => store.saveHistograms(rows));
   const batchIntervalUs = (PER_BATCH / VIRTUAL_RECORDS_PER_S) * 1e6;
@@ -427,10 +432,20 @@ function runOnce(totalRecords: number, store?: Store): Record<string, number> {
     evicted: p.pairer.counters.evicted,
     late: p.aggregator.counters.late,
     cells,
+    seconds_saved: saveMs.length,
+    save_ms_per_second_p50: Math.round(quantile(saveMs, 0.5) * 1000) / 1000,
+    save_ms_per_second_max: Math.round(Math.max(0, ...saveMs) * 1000) / 1000,
     refused: Object.values(p.ingest.counters.batchesRefused).reduce((a, b) => a + b, 0),
     peak_rss_mb: peakRssMb,
     heap_after_gc_mb: heapAfterGcMb,
   };
+}
+
+/** The q-quantile of `xs` (0 when empty). */
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 async function hdrComparison(): Promise<void> {
