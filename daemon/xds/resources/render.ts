@@ -101,7 +101,10 @@ export function wasmFilter(
       config: {
         name: `umbra-${d.service}`,
         root_id: 'umbra',
-        configuration: { '@type': STRING_VALUE_TYPE, value: JSON.stringify(filterConfiguration(d, unnamedRoutes)) },
+        configuration: {
+          '@type': STRING_VALUE_TYPE,
+          value: JSON.stringify(filterConfiguration(d, unnamedRoutes)),
+        },
         fail_open: filter.failOpen ?? true,
         vm_config: {
           vm_id: 'umbra',
