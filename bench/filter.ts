@@ -29,6 +29,8 @@
  *   npm run bench:filter                    (3 rounds of 5 s)
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
+ *   UMBRA_BENCH_PERF=/tmp/prof UMBRA_BENCH_ONLY=… npm run bench:filter (a perf profile per window)
+ *   UMBRA_BENCH_STATS='batches_sent|pending_send' …                      (Envoy stats per window)
  *
  * Umbra's filter runs with the settings the daemon adds for the routes it
  * renders (DAEMON_SETTINGS); a variant runs with the plain configuration
