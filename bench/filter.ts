@@ -150,6 +150,11 @@ const SCENARIOS: Scenario[] = [
 const DIAGNOSTIC: Scenario[] = [
   { name: 'filter-0%-no-live', filterPct: 0, shadow: 'healthy', extra: { liveSampleEvery: 0 } },
   { name: 'filter-0%-no-telemetry', filterPct: 0, shadow: 'healthy', extra: { telemetryCluster: '' } },
+  // Every request that enters is mirrored, at three densities: the same Wasm
+  // path, so its time per entering request (bench/profile-report.ts) shows
+  // what density alone does to it.
+  { name: 'filter-5%-all-mirrored', filterPct: 100, gate: { share: 5 }, shadow: 'healthy' },
+  { name: 'filter-25%-all-mirrored', filterPct: 100, gate: { share: 25 }, shadow: 'healthy' },
 ];
 
 /** UMBRA_BENCH_EXTRA='{"batchMaxRecords":16}' adds plugin configuration to every filter scenario. */
