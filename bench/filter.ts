@@ -29,6 +29,8 @@
  *   npm run bench:filter                    (3 rounds of 5 s)
  *   UMBRA_BENCH_ROUNDS=5 UMBRA_BENCH_SECONDS=10 npm run bench:filter
  *   UMBRA_BENCH_VARIANTS=next=/tmp/next.wasm npm run bench:filter   (another build side by side)
+ *   UMBRA_BENCH_PERF=/tmp/prof UMBRA_BENCH_ONLY=… npm run bench:filter (a perf profile per window)
+ *   UMBRA_BENCH_STATS='batches_sent|pending_send' …                      (Envoy stats per window)
  *
  * Umbra's filter runs with the settings the daemon adds for the routes it
  * renders (DAEMON_SETTINGS); a variant runs with the plain configuration
@@ -36,8 +38,8 @@
  *
  * The last line is one JSON object (see `summary` below).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -68,6 +70,16 @@ const CONNECTIONS = Number(process.env['UMBRA_BENCH_CONNECTIONS'] ?? 16);
  * (docs/filter.md, Performance).
  */
 const WARMUP_SECONDS = Number(process.env['UMBRA_BENCH_WARMUP'] ?? 5);
+/**
+ * UMBRA_BENCH_PERF=dir records a CPU profile of the Envoy under test during
+ * each measured window (`perf record -e cpu-clock`, no call graphs) into
+ * dir/<scenario>.<round>.data, with the window's request count beside it
+ * (dir/<scenario>.<round>.requests), so profiles of scenarios at different
+ * rates compare per request: `perf report -i … --sort dso,sym -n`.
+ */
+const PERF_DIR = process.env['UMBRA_BENCH_PERF'] ?? '';
+/** UMBRA_BENCH_STATS=regex prints the Envoy stats matching it after each measured window. */
+const STATS = process.env['UMBRA_BENCH_STATS'] ?? '';
 
 type Shadow = 'healthy' | 'slow' | 'dead';
 interface Scenario {
@@ -92,6 +104,8 @@ interface Scenario {
   /** Runs this build of the filter instead of build/filter.wasm (UMBRA_BENCH_VARIANTS). */
   wasm?: string;
   shadow: Shadow;
+  /** Set while running: the round number (for profile file names). */
+  round?: number;
 }
 
 /** The daemon's default live sample (`mirroring.liveSample`), and the shadowing share measured with it. */
@@ -136,6 +150,11 @@ const SCENARIOS: Scenario[] = [
 const DIAGNOSTIC: Scenario[] = [
   { name: 'filter-0%-no-live', filterPct: 0, shadow: 'healthy', extra: { liveSampleEvery: 0 } },
   { name: 'filter-0%-no-telemetry', filterPct: 0, shadow: 'healthy', extra: { telemetryCluster: '' } },
+  // Every request that enters is mirrored, at three densities: the same Wasm
+  // path, so its time per entering request (bench/profile-report.ts) shows
+  // what density alone does to it.
+  { name: 'filter-5%-all-mirrored', filterPct: 100, gate: { share: 5 }, shadow: 'healthy' },
+  { name: 'filter-25%-all-mirrored', filterPct: 100, gate: { share: 25 }, shadow: 'healthy' },
 ];
 
 /** UMBRA_BENCH_EXTRA='{"batchMaxRecords":16}' adds plugin configuration to every filter scenario. */
@@ -151,25 +170,29 @@ const DAEMON_SETTINGS = { endpointFrom: 'path' };
  * 0 % and 100 %, gated at 5 % and in a promotion step, in the same rounds
  * (e.g. a change against the current build); `name=path.wasm@L` gates the
  * variant with live sample L instead of the default (e.g. a build from
- * before a change of the default).
+ * before a change of the default); a JSON object at the end
+ * (`name=path.wasm@0{"telemetryCluster":""}`) adds plugin configuration to
+ * the variant's scenarios (to take one piece out, or try a setting).
  */
 const VARIANTS: Scenario[] = (process.env['UMBRA_BENCH_VARIANTS'] ?? '')
-  .split(',')
+  // Commas inside a variant's JSON do not separate variants.
+  .split(/,(?![^{]*\})/)
   .filter(Boolean)
   .flatMap((spec) => {
-    const [name, rest] = spec.split('=');
-    const [wasm, live] = (rest ?? '').split('@');
-    const liveSample = live === undefined ? LIVE : Number(live);
-    if (!name || !wasm || !(liveSample >= 0 && liveSample <= 100))
+    const m = /^([^=]+)=([^@{]+)(?:@([\d.]+))?(\{.*\})?$/.exec(spec);
+    const liveSample = m?.[3] === undefined ? LIVE : Number(m[3]);
+    if (!m || !(liveSample >= 0 && liveSample <= 100))
       throw new Error(
-        `bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm or name=path.wasm@0..100`,
+        `bench: UMBRA_BENCH_VARIANTS: "${spec}" is not name=path.wasm, name=path.wasm@0..100 or either with {json} after it`,
       );
+    const [, name, wasm, , json] = m as unknown as [string, string, string, string?, string?];
+    const extra = json === undefined ? undefined : (JSON.parse(json) as Record<string, unknown>);
     const gated = gatedScenarios(liveSample);
     return [
       { name: `${name}-0%`, filterPct: 0, shadow: 'healthy', wasm },
       { name: `${name}-100%`, filterPct: 100, shadow: 'healthy', wasm },
       ...gated.map((s) => ({ ...s, name: `${name}-${s.name.replace('filter-', '')}`, wasm })),
-    ] satisfies Scenario[];
+    ].map((s): Scenario => (extra ? { ...s, shadow: 'healthy', extra } : { ...s, shadow: 'healthy' }));
   });
 const SELECTED = [
   ...(ONLY.length ? [...SCENARIOS, ...DIAGNOSTIC].filter((s) => ONLY.includes(s.name)) : SCENARIOS),
@@ -234,17 +257,24 @@ function toMs(v: string, unit: string): number {
   return n;
 }
 
-function wrk(
+/**
+ * Runs wrk without blocking this process: the telemetry sink below lives in
+ * this process's event loop, and a blocked loop reads nothing, so Envoy's
+ * HTTP/2 window to the sink closed after 64 KiB and every later batch piled
+ * up in Envoy's send buffer (10 MB in a 100 % run) instead of going out.
+ */
+async function wrk(
   bin: string,
   url: string,
   seconds: number,
-): { rps: number; p50: number; p99: number; requests: number; errors: number } {
+): Promise<{ rps: number; p50: number; p99: number; requests: number; errors: number }> {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
   const [file, argv] = PIN ? ['taskset', ['-c', PIN.rest, bin, ...args]] : [bin, args];
-  const out = execFileSync(file, argv, {
-    encoding: 'utf8',
-    timeout: (seconds + 30) * 1000,
-  });
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(file, argv, { encoding: 'utf8', timeout: (seconds + 30) * 1000 }, (e, stdout) =>
+      e ? reject(e) : resolve(stdout),
+    ),
+  );
   const pct = (p: string): number => {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
     return m ? toMs(m[1]!, m[2]!) : Number.NaN;
@@ -277,7 +307,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** A gRPC sink for the telemetry stream that only counts bytes (no decoding). */
+/**
+ * A gRPC sink for the telemetry stream that decodes nothing and acknowledges
+ * every batch as the daemon does (daemon/telemetry/server.ts: a CONTROL_ACK
+ * per handled batch; a stream's batch sequence starts at 1 and grows by one,
+ * so the count on the call is the sequence), so the filter's side of flow
+ * control (proxy_on_grpc_receive per ack) is in the figures.
+ */
 async function startSink(): Promise<{ port: number; batches: () => number; close: () => void }> {
   const server = new grpc.Server();
   let batches = 0;
@@ -297,8 +333,11 @@ async function startSink(): Promise<{ port: number; batches: () => number; close
     {
       Stream(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
         call.sendMetadata(new grpc.Metadata());
+        let onCall = 0;
         call.on('data', () => {
           batches++;
+          onCall++;
+          call.write(ackMessage(onCall));
         });
         call.on('end', () => call.end());
         call.on('error', () => {});
@@ -311,6 +350,18 @@ async function startSink(): Promise<{ port: number; batches: () => number; close
     ),
   );
   return { port, batches: () => batches, close: () => server.forceShutdown() };
+}
+
+/** Control { kind: CONTROL_ACK (2: 4), acked_sequence (4): n }, serialized. */
+function ackMessage(n: number): Buffer {
+  const out = [0x10, 4, 0x20];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
 }
 
 const DIRECT = { status: 200, body: { inline_string: 'ok' } };
@@ -378,7 +429,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const s of SELECTED) {
         const run = await runScenario(
-          s,
+          { ...s, round },
           wrkBin,
           stablePort!,
           shadowPort[s.shadow],
@@ -545,10 +596,30 @@ async function runScenario(
   if (PIN) pin(envoy.pid, PIN.test);
   try {
     const url = `http://127.0.0.1:${listenerPort}/bench`;
-    wrk(wrkBin, url, WARMUP_SECONDS);
+    await wrk(wrkBin, url, WARMUP_SECONDS);
+    const profile = PERF_DIR ? join(PERF_DIR, `${s.name}.${s.round ?? 0}`) : '';
+    const perf = profile
+      ? spawn(
+          'perf',
+          ['record', '-q', '-e', 'cpu-clock', '-F', '2999', '-p', String(envoy.pid), '-o', `${profile}.data`],
+          {
+            stdio: 'ignore',
+          },
+        )
+      : null;
     const cpu0 = cpuMs(envoy.pid);
-    const r = wrk(wrkBin, url, SECONDS);
+    const r = await wrk(wrkBin, url, SECONDS);
     const cpu1 = cpuMs(envoy.pid);
+    if (STATS) {
+      const stats = await fetch(`http://127.0.0.1:${adminPort}/stats?filter=${encodeURIComponent(STATS)}`);
+      console.log(`stats ${s.name}: ${(await stats.text()).trim().split('\n').join('  ')}`);
+    }
+    if (perf) {
+      const exited = new Promise((resolve) => perf.once('exit', resolve));
+      perf.kill('SIGINT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      writeFileSync(`${profile}.requests`, `${r.requests}\n`);
+    }
     return {
       rps: r.rps,
       p50Ms: r.p50,
