@@ -26,7 +26,7 @@ test('a long-lived admin client of a follower that becomes leader never sees UNI
     ['a', 'b'],
   );
   t.after(() => cluster.close());
-  const leader = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  const leader = await cluster.waitForLeader('a leader', 60_000, 200);
   const follower = cluster.daemons.find((d) => d !== leader)!;
   const client = follower.client; // one channel for the whole test
   await waitFor(

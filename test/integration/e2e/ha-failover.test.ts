@@ -34,7 +34,7 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
   t.after(() => cluster.close());
 
   // Exactly one daemon leads (only the leader serves the admin API).
-  const first = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  const first = await cluster.waitForLeader('a leader', 60_000, 200);
   // NOTE: a fresh admin channel per call (withAdmin): a channel opened while a daemon followed can
   // carry a call to the follower's admin server as it shuts down for the leader's, which answers
   // UNIMPLEMENTED (as the CLI does, a command per connection).
@@ -51,7 +51,7 @@ test('the leader SIGKILLed while shadowing is replaced within the lease; the dep
   const killedAt = Date.now();
   first.child.kill('SIGKILL');
   await new Promise((r) => first.child.once('exit', r));
-  const next = await waitFor('a new leader', () => cluster.leader(), { timeoutMs: 30_000, intervalMs: 100 });
+  const next = await cluster.waitForLeader('a new leader', 30_000, 100);
   const failoverMs = Date.now() - killedAt;
   assert.notEqual(next.name, first.name);
   // Within the lease (2 s) plus a follower's poll, a thread start and the controller's start.

@@ -41,7 +41,7 @@ test('a daemon whose umbra.yaml differs from a live one on the same database exi
   let pct = 10;
   const cluster = await startHaCluster((dir, p) => haConfig(dir, setupWith(pg.url, listen, pct), p), ['a']);
   t.after(() => cluster.close());
-  await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  await cluster.waitForLeader('a leader', 60_000, 200);
 
   pct = 20;
   const b = await cluster.add('b');
@@ -70,5 +70,5 @@ test('a daemon started while PostgreSQL is down retries, serves nothing, and lea
   assert.equal(await refused(a!.telemetry), true, 'no telemetry');
 
   await pg.resume();
-  await waitFor('the daemon to lead', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  await cluster.waitForLeader('the daemon to lead', 60_000, 200);
 });

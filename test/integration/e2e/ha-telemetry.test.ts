@@ -22,7 +22,14 @@ import {
 } from '../../harness/index.js';
 import { startPostgres } from '../../harness/postgres.js';
 import { staticShop } from './daemon.js';
-import { type HaDaemon, type HaPorts, haConfig, startHaCluster, withAdmin } from './ha.js';
+import {
+  followersNameLeader,
+  type HaDaemon,
+  type HaPorts,
+  haConfig,
+  startHaCluster,
+  withAdmin,
+} from './ha.js';
 
 const NODE = 'ha-edge';
 
@@ -71,17 +78,10 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
   };
   const cluster = await startHaCluster(configFor, ['a']);
   t.after(() => cluster.close());
-  const leader = await waitFor('a to lead', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  const leader = await cluster.waitForLeader('a to lead', 60_000, 200);
   advertise = undefined;
   const followers: HaDaemon[] = [await cluster.add('b'), await cluster.add('c')];
-  for (const f of followers) {
-    await waitFor(
-      `follower ${f.name} to name the leader`,
-      () => withAdmin(f, (c) => c.status()),
-      (s) => s.follower && s.leader === `127.0.0.1:${leader.admin}`,
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
-  }
+  await followersNameLeader(leader, followers, 30_000);
 
   const envoy = await startEnvoy(t, {
     name: 'ha-telemetry',
@@ -113,17 +113,20 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
     { timeoutMs: 30_000 },
   );
   const url = `http://127.0.0.1:${listen}/`;
+  /** Waits until 20 requests give at least 15 copies at v2 (the filter mirrors). */
+  const mirrored = (timeoutMs: number) =>
+    waitFor(
+      'copies at v2',
+      async () => {
+        const before = v2.hits;
+        await drive({ url, requests: 20, concurrency: 2 });
+        return v2.hits - before;
+      },
+      (n) => n >= 15,
+      { timeoutMs, intervalMs: 200 },
+    );
   // The leader's resume and percentage reach the filter, whose stream can only be on a follower.
-  await waitFor(
-    'copies at v2',
-    async () => {
-      const before = v2.hits;
-      await drive({ url, requests: 20, concurrency: 2 });
-      return v2.hits - before;
-    },
-    (n) => n >= 15,
-    { timeoutMs: 60_000, intervalMs: 200 },
-  );
+  await mirrored(60_000);
   const on = await waitFor('the filter’s stream on a follower', async () => {
     const { active } = await telemetryHosts(envoy);
     return followers.find((f) => active.includes(f.telemetry));
@@ -195,18 +198,7 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
   // PostgreSQL out of reach for longer than the lease: nobody can say whether to mirror, so the
   // daemon the filter streams to pauses it; once PostgreSQL is back the stored orders apply again.
   await withAdmin(leader, (c) => c.command('shop', 'resume', 'ha-telemetry'), 10_000);
-  const mirrored = () =>
-    waitFor(
-      'copies at v2',
-      async () => {
-        const before = v2.hits;
-        await drive({ url, requests: 20, concurrency: 2 });
-        return v2.hits - before;
-      },
-      (n) => n >= 15,
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
-  await mirrored();
+  await mirrored(90_000);
   // NOTE: the filter's counters reach Envoy's stats on its tick: let the last ones land first.
   await new Promise((r) => setTimeout(r, 2000));
   const skippedBefore = (await envoy.stat('wasmcustom.umbra.shop.skipped_paused')) ?? 0;
@@ -227,5 +219,5 @@ test('a filter streaming to a follower: its records reach the leader’s judge, 
     timeoutMs: 10_000,
   });
   await server.resume();
-  await mirrored();
+  await mirrored(90_000);
 });

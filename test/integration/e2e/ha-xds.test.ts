@@ -15,7 +15,7 @@ import { ROUTE_TYPE } from '../../../daemon/xds/type-urls.js';
 import { type EnvoyProcess, freePort, startEnvoy, startUpstream, waitFor } from '../../harness/index.js';
 import { startPostgres } from '../../harness/postgres.js';
 import { staticShop } from './daemon.js';
-import { type HaDaemon, startHaCluster, withAdmin } from './ha.js';
+import { followersNameLeader, type HaDaemon, startHaCluster, withAdmin } from './ha.js';
 
 const NODE = 'ha-edge';
 
@@ -29,16 +29,9 @@ async function daemons(
   t.after(() => server.stop());
   const cluster = await startHaCluster({ pgUrl: server.url, node: NODE, lease: '2s', services }, names);
   t.after(() => cluster.close());
-  const leader = await waitFor('a leader', () => cluster.leader(), { timeoutMs: 60_000, intervalMs: 200 });
+  const leader = await cluster.waitForLeader('a leader', 60_000, 200);
   const followers = cluster.daemons.filter((d) => d !== leader);
-  for (const f of followers) {
-    await waitFor(
-      `follower ${f.name} to name the leader`,
-      () => withAdmin(f, (c) => c.status()),
-      (s) => s.follower && s.leader === `127.0.0.1:${leader.admin}`,
-      { timeoutMs: 20_000, intervalMs: 200 },
-    );
-  }
+  await followersNameLeader(leader, followers, 20_000);
   return { leader, followers, pgUrl: server.url };
 }
 

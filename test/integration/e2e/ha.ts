@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../../../daemon/admin/client.js';
 import { projectRoot } from '../../../daemon/platform/envoy-binary.js';
-import { freePort } from '../../harness/index.js';
+import { freePort, waitFor } from '../../harness/index.js';
 import { TOKEN } from './daemon.js';
 
 export interface HaDaemon {
@@ -31,6 +31,11 @@ export interface HaCluster {
   add(name: string): Promise<HaDaemon>;
   /** The daemon whose admin API answers as the leader's (not a follower's), or undefined. */
   leader(): Promise<HaDaemon | undefined>;
+  /**
+   * Waits up to `timeoutMs` for {@link leader}; on a timeout the error says
+   * what each daemon was doing (running or exited, the end of its stderr).
+   */
+  waitForLeader(what: string, timeoutMs: number, intervalMs?: number): Promise<HaDaemon>;
   /** SIGKILLs every daemon still running and removes the directory. */
   close(): Promise<void>;
 }
@@ -73,6 +78,22 @@ export async function withAdmin<T>(
     return await fn(c);
   } finally {
     c.close();
+  }
+}
+
+/** Waits until every follower's status names `leader` (each learns it from the lease row on its next poll). */
+export async function followersNameLeader(
+  leader: HaDaemon,
+  followers: HaDaemon[],
+  timeoutMs: number,
+): Promise<void> {
+  for (const f of followers) {
+    await waitFor(
+      `follower ${f.name} to name the leader`,
+      () => withAdmin(f, (c) => c.status()),
+      (s) => s.follower && s.leader === `127.0.0.1:${leader.admin}`,
+      { timeoutMs, intervalMs: 200 },
+    );
   }
 }
 
@@ -137,6 +158,20 @@ export async function startHaCluster(
         }
       }
       return undefined;
+    },
+    async waitForLeader(what, timeoutMs, intervalMs = 200) {
+      try {
+        return await waitFor(what, () => cluster.leader(), { timeoutMs, intervalMs });
+      } catch (err) {
+        const states = daemons.map((d) => {
+          const state =
+            d.child.exitCode !== null || d.child.signalCode !== null
+              ? `exited (${d.child.exitCode ?? d.child.signalCode})`
+              : 'running';
+          return `--- daemon ${d.name} (admin ${d.admin}): ${state}; stderr ends:\n${d.stderr().slice(-1500)}`;
+        });
+        throw new Error(`${(err as Error).message}\n${states.join('\n')}`);
+      }
     },
     async close() {
       for (const d of daemons) {
