@@ -252,10 +252,11 @@ export interface RoutingTableOptions {
 
 /** Proxies connected to other daemons of a shared store (see {@link RoutingTableOptions.remoteProxies}). */
 export interface RemoteProxies {
-  /** Nodes with an ADS stream open on another live daemon (may throw: the store is out of reach). */
-  connected(): ReadonlySet<string>;
-  /** Whether a refusal (NACK) of the node stands on another daemon (may throw, as `connected`). */
-  refusing(node: string): boolean;
+  /**
+   * Nodes with an ADS stream open on another live daemon and no refusal
+   * (NACK) standing there (may throw: the store is out of reach).
+   */
+  awaited(): ReadonlySet<string>;
   /** As XdsServer.waitForAck, for the node's ACKs on the other daemons. */
   waitForAck(nodeId: string, typeUrl: TypeUrl, version: string, timeoutMs: number): Promise<void>;
   /** Per node and other daemon it is connected to, the versions it ACKed there by short type name (may throw). */
@@ -478,23 +479,18 @@ export class RoutingTable {
     });
   }
 
-  /** The nodes connected to other daemons now (none when that cannot be read: the publish goes on). */
-  #remoteConnected(): ReadonlySet<string> {
+  /**
+   * The nodes connected to other daemons now, without a standing refusal
+   * there (none when that cannot be read: the publish goes on).
+   */
+  #remoteAwaited(): ReadonlySet<string> {
     try {
-      return this.#o.remoteProxies?.connected() ?? new Set();
+      return this.#o.remoteProxies?.awaited() ?? new Set();
     } catch (err) {
       log.warn('proxies of the other daemons not known; not waiting for them', {
         error: (err as Error).message,
       });
       return new Set();
-    }
-  }
-
-  #remoteRefusing(node: string): boolean {
-    try {
-      return this.#o.remoteProxies?.refusing(node) ?? false;
-    } catch {
-      return true;
     }
   }
 
@@ -533,7 +529,7 @@ export class RoutingTable {
     if (routable.length === 0 && !this.#o.overlay) return;
     const options = { filter: { wasmPath: this.#o.config.daemon.filter.wasmPath } };
     const waits: Promise<void>[] = [];
-    const remote = this.#remoteConnected();
+    const remote = this.#remoteAwaited();
     const timeoutMs = this.#o.ackTimeoutMs ?? 10_000;
     for (const [node, versions] of this.#publishAll(routable, options)) {
       const status = this.#o.xds.status(node);
@@ -543,7 +539,7 @@ export class RoutingTable {
       // stands the node's answers act through refusal-feed.ts instead.
       const local = (status?.streams ?? 0) > 0 && !status?.lastNack;
       // Also connected to another daemon (several daemons): its ACKs there count as well.
-      const elsewhere = remote.has(node) && !this.#remoteRefusing(node);
+      const elsewhere = remote.has(node);
       if (!local && !elsewhere) continue;
       for (const [short, type] of [
         ['CDS', CLUSTER_TYPE],

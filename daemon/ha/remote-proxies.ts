@@ -39,19 +39,20 @@ export class RemoteProxyTracker {
     return this.#shared.streamsElsewhere(this.#liveMs);
   }
 
-  /** Nodes with an ADS stream open on another live daemon (throws what the store throws). */
-  connected(): ReadonlySet<string> {
-    return new Set(this.#read().map((s) => s.node));
+  /**
+   * Nodes with an ADS stream open on another live daemon and no refusal
+   * standing there: those a publish waits for (one read; throws what the
+   * store throws).
+   */
+  awaited(): ReadonlySet<string> {
+    const rows = this.#read();
+    const refusing = new Set(rows.filter((s) => s.nack !== undefined).map((s) => s.node));
+    return new Set(rows.map((s) => s.node).filter((n) => !refusing.has(n)));
   }
 
   /** Per node and other live daemon it is connected to, what it ACKed there (throws what the store throws). */
   acked(): { node: string; acked: Record<string, string> }[] {
     return this.#read().map((s) => ({ node: s.node, acked: s.acked }));
-  }
-
-  /** Whether a refusal of the node stands on another daemon (throws what the store throws). */
-  refusing(node: string): boolean {
-    return this.#read().some((s) => s.node === node && s.nack !== undefined);
   }
 
   /**
