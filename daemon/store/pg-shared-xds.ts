@@ -7,7 +7,7 @@
  */
 import type { SyncPg } from './pg-bridge.js';
 import type { SqlQuery, SqlResult } from './pg-protocol.js';
-import { rowsOf } from './pg-sql.js';
+import { rowsOf, upserts } from './pg-sql.js';
 
 /** A proxy's answer received by another daemon: `ack` (an AckEvent) or `nack` (a NackRecord), as JSON. */
 export interface StoredXdsAnswer {
@@ -134,15 +134,18 @@ export function sharedXds(db: SyncPg, fenced: Fenced, daemonId: string): SharedX
     setStreams(nodes) {
       db.batch([
         { sql: 'DELETE FROM umbra_xds_streams WHERE daemon = $1', params: [daemonId] },
-        ...nodes.map((n) => ({
-          sql: 'INSERT INTO umbra_xds_streams (daemon, node, acked, nack) VALUES ($1, $2, $3, $4)',
-          params: [
+        // One multi-row statement per 1,000 nodes, as the cells are written.
+        ...upserts(
+          'umbra_xds_streams',
+          ['daemon', 'node', 'acked', 'nack'],
+          'daemon, node',
+          nodes.map((n) => [
             daemonId,
             n.node,
             JSON.stringify(n.acked),
             n.nack === undefined ? null : JSON.stringify(n.nack),
-          ],
-        })),
+          ]),
+        ),
       ]);
     },
     streamsElsewhere(liveMs) {
